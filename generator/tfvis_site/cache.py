@@ -1,0 +1,79 @@
+"""Content-hash keyed stage cache.
+
+Each stage result lives in ``<cache_dir>/<stage>/<key>/``, where the key is a hash of everything
+the result depends on. A result directory is written under a temporary name and renamed into
+place only when complete, so an interrupted build never leaves a half-written entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("TFVIS_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "tfvis-site"
+
+
+def stable_hash(obj: Any) -> str:
+    """Hash of a JSON-serialisable object (keys sorted), 20 hex digits."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def file_fingerprint(path: Path) -> str:
+    """sha256 of a file's bytes (or of a folder's file names + sizes + mtimes, which is cheap)."""
+    path = Path(path)
+    h = hashlib.sha256()
+    if path.is_dir():
+        for p in sorted(path.rglob("*")):
+            if p.is_file():
+                st = p.stat()
+                h.update(f"{p.relative_to(path)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    else:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()[:20]
+
+
+class StageCache:
+    """``cache.get_or_build(stage, key_parts, build_fn)`` returns the directory holding the result."""
+
+    def __init__(self, root: Path | None, enabled: bool = True):
+        self.root = Path(root) if root is not None else default_cache_dir()
+        self.enabled = enabled
+        self.hits: dict[str, bool] = {}
+
+    def path(self, stage: str, key_parts: Any) -> Path:
+        return self.root / stage / stable_hash(key_parts)
+
+    def get_or_build(self, stage: str, key_parts: Any, build: Callable[[Path], None]) -> Path:
+        final = self.path(stage, key_parts)
+        if self.enabled and (final / ".complete").exists():
+            self.hits[stage] = True
+            return final
+        self.hits[stage] = False
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+        try:
+            build(tmp)
+            (tmp / "key.json").write_text(json.dumps(key_parts, sort_keys=True, indent=1, default=str))
+            (tmp / ".complete").write_text("")
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return final
