@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Rebuild the vendored front-end bundles of tfvis-site.
+#
+#   bash assets/vendor/build.sh
+#
+# Installs the exact versions pinned in package.json / package-lock.json (npm ci), then
+# bundles each src/*.entry.js with esbuild into a minified classic IIFE script that sets one
+# global (no ES modules: they do not load from file://). Finally copies the LICENSE file of
+# every npm package that ended up inside a bundle into licenses/.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+npm ci --no-audit --no-fund
+
+ESBUILD=node_modules/.bin/esbuild
+COMMON=(--bundle --minify --format=iife --platform=browser --target=es2020
+        --legal-comments=eof --log-level=warning)
+
+build() {  # build <entry name> <global name> <output file>
+  local entry="$1" global="$2" out="$3"
+  "$ESBUILD" "src/$entry.entry.js" "${COMMON[@]}" \
+    --global-name="$global" \
+    --metafile="node_modules/.meta-$entry.json" \
+    --outfile="$out"
+  echo "built $out ($(wc -c < "$out") bytes) -> window.$global"
+}
+
+build regl-scatterplot ReglScatterplot regl-scatterplot.min.js
+build three            THREE           three.min.js
+build hyparquet        hyparquet       hyparquet.min.js
+
+# Licenses of every package bundled (read from the esbuild metafiles).
+rm -rf licenses
+mkdir -p licenses
+node - <<'NODE'
+const fs = require('fs');
+const path = require('path');
+const pkgs = new Set();
+for (const f of fs.readdirSync('node_modules')) {
+  if (!f.startsWith('.meta-')) continue;
+  const meta = JSON.parse(fs.readFileSync(path.join('node_modules', f), 'utf8'));
+  for (const input of Object.keys(meta.inputs)) {
+    const m = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//);
+    if (m) pkgs.add(m[1]);
+  }
+}
+// Prebuilt package dists can inline their own dependencies (regl-scatterplot's dist inlines
+// gl-matrix, earcut, dom-2d-camera, ...), so add installed runtime dependencies transitively.
+const queue = [...pkgs];
+while (queue.length) {
+  const name = queue.pop();
+  const pj = JSON.parse(fs.readFileSync(path.join('node_modules', name, 'package.json'), 'utf8'));
+  for (const dep of Object.keys(pj.dependencies || {})) {
+    if (!pkgs.has(dep) && fs.existsSync(path.join('node_modules', dep, 'package.json'))) {
+      pkgs.add(dep);
+      queue.push(dep);
+    }
+  }
+}
+for (const name of [...pkgs].sort()) {
+  const dir = path.join('node_modules', name);
+  const lic = fs.readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f));
+  if (!lic) throw new Error(`no LICENSE file found in ${dir}`);
+  const version = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+  const out = path.join('licenses', `${name.replace(/^@/, '').replace('/', '-')}-LICENSE`);
+  fs.copyFileSync(path.join(dir, lic), out);
+  console.log(`license ${name}@${version} -> ${out}`);
+}
+NODE
