@@ -1,0 +1,311 @@
+"""Browser test of assets/js/tfvis-data.js and the vendored bundles (assets/vendor/*.min.js).
+
+Builds a tiny site in a temporary folder (Parquet written by pyarrow, raw float32, manifest,
+each with its data/NAME.js base64 twin), opens tests/js_smoke/page.html in the system chromium
+through file:// and through a local http.server, from the site root and from a subfolder
+(<body data-root="../">), and checks that every value decodes exactly, that strings stay
+literal text in the DOM, that the WebGL bundles run, and that the console stays clean.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+
+from browser import console_errors, launch_browser, serve_dir, skip_without_chromium
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = Path(__file__).resolve().parent / "js_smoke"
+SCRIPT_TEXT = "<script>alert(1)</script>"
+
+TOKENS = {
+    "id": [0, 1, -7, 2**53 - 1, 42],
+    "score": [0.1, -2.5, 3.14159, 1e-8, 65504.0],
+    "text": ["hello", SCRIPT_TEXT, "naïve café ☕", "", "a & b < c"],
+}
+POINTS = [0.0, 1.5, -2.25, 3.4028234663852886e38, 1e-45, -0.0, 0.1, 7.0]
+BIG_ROWS = 2500
+
+
+def f32(values):
+    """Round Python floats to float32, as the browser will see them."""
+    return [struct.unpack("<f", struct.pack("<f", v))[0] for v in values]
+
+
+def write_js_twin(data_dir: Path, name: str) -> Path:
+    """Write data/NAME.js, the classic-script twin of data/NAME (base64 of its bytes)."""
+    raw = (data_dir / name).read_bytes()
+    b64 = base64.b64encode(raw).decode("ascii")
+    twin = data_dir / (name + ".js")
+    twin.write_text(
+        "(window.TFVIS_DATA=window.TFVIS_DATA||{})[" + json.dumps(name) + ']="' + b64 + '";',
+        encoding="ascii",
+    )
+    return twin
+
+
+def big_table():
+    ids = list(range(BIG_ROWS))
+    values = [(i * 0.37) % 11 - 5 for i in ids]
+    maybe = [None if i % 7 == 0 else i / 4 for i in ids]
+    return {"row": ids, "value": values, "maybe": maybe}
+
+
+def build_site(root: Path) -> Path:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+
+    data = root / "data"
+    (data / "heads").mkdir(parents=True)
+
+    tokens = pa.table(
+        {
+            "id": pa.array(TOKENS["id"], pa.int64()),
+            "score": pa.array(TOKENS["score"], pa.float32()),
+            "text": pa.array(TOKENS["text"], pa.string()),
+        }
+    )
+    # snappy; float and int columns plain-encoded, the string column dictionary-encoded
+    pq.write_table(tokens, data / "tokens.parquet", compression="snappy", use_dictionary=["text"])
+
+    big = big_table()
+    big_tbl = pa.table(
+        {
+            "row": pa.array(big["row"], pa.int64()),
+            "value": pa.array(big["value"], pa.float64()),
+            "maybe": pa.array(big["maybe"], pa.float32()),
+        }
+    )
+    # uncompressed, several row groups and several pages per column chunk
+    pq.write_table(
+        big_tbl,
+        data / "big_plain.parquet",
+        compression="none",
+        use_dictionary=False,
+        row_group_size=1000,
+        data_page_size=2048,
+    )
+
+    (data / "heads" / "points_L0H1.f32").write_bytes(struct.pack(f"<{len(POINTS)}f", *POINTS))
+
+    names = ["tokens.parquet", "big_plain.parquet", "heads/points_L0H1.f32"]
+    manifest = {
+        "tool": "tfvis-site test",
+        "title": SCRIPT_TEXT,
+        "files": {n: (data / n).stat().st_size for n in names},
+    }
+    (data / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    for name in names + ["manifest.json"]:
+        write_js_twin(data, name)
+    # only the twin exists: on http the fetch() 404s and the loader falls back to the .js
+    (data / "twin_only.f32").write_bytes(struct.pack("<2f", 1.25, -8.0))
+    write_js_twin(data, "twin_only.f32")
+    (data / "twin_only.f32").unlink()
+
+    (root / "assets" / "vendor").mkdir(parents=True)
+    (root / "assets" / "js").mkdir(parents=True)
+    bundles = sorted((REPO / "assets" / "vendor").glob("*.min.js"))
+    assert {b.name for b in bundles} >= {"hyparquet.min.js", "regl-scatterplot.min.js", "three.min.js"}
+    for bundle in bundles:
+        shutil.copy(bundle, root / "assets" / "vendor" / bundle.name)
+    shutil.copy(REPO / "assets" / "js" / "tfvis-data.js", root / "assets" / "js" / "tfvis-data.js")
+
+    page = (FIXTURE / "page.html").read_text(encoding="utf-8")
+    smoke = FIXTURE / "smoke.js"
+    (root / "index.html").write_text(page.replace("ROOT_PREFIX", ""), encoding="utf-8")
+    shutil.copy(smoke, root / "smoke.js")
+    (root / "sub").mkdir()
+    (root / "sub" / "index.html").write_text(page.replace("ROOT_PREFIX", "../"), encoding="utf-8")
+    return root
+
+
+def test_js_twin_format(tmp_path):
+    (tmp_path / "a b.bin").write_bytes(bytes(range(256)))
+    twin = write_js_twin(tmp_path, "a b.bin").read_text()
+    prefix = '(window.TFVIS_DATA=window.TFVIS_DATA||{})["a b.bin"]="'
+    assert twin.startswith(prefix) and twin.endswith('";')
+    assert base64.b64decode(twin[len(prefix) : -2]) == bytes(range(256))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    return build_site(tmp_path_factory.mktemp("js_smoke_site"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch_browser(p)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(params=["file", "http"])
+def base_url(request, site):
+    if request.param == "file":
+        yield site.as_uri() + "/"
+    else:
+        with serve_dir(site) as url:
+            yield url
+
+
+def _deliberate_404(text, url):
+    return "does_not_exist" in url or "twin_only.f32" in url
+
+
+def open_page(browser, url):
+    context = browser.new_context()
+    page = context.new_page()
+    errors = console_errors(page, ignore=_deliberate_404)
+    dialogs = []
+
+    def on_dialog(dialog):
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    requests = []
+    page.on("request", lambda req: requests.append(req.url))
+    page.goto(url)
+    page.requested = requests
+    return context, page, errors, dialogs
+
+
+@pytest.mark.browser
+@skip_without_chromium
+@pytest.mark.parametrize("page_path", ["index.html", "sub/index.html"])
+def test_loader_and_bundles(browser, base_url, page_path):
+    context, page, errors, dialogs = open_page(browser, base_url + page_path)
+    try:
+        page.wait_for_function("window.SMOKE && window.SMOKE.done", timeout=30_000)
+        smoke = page.evaluate("window.SMOKE")
+        assert smoke["error"] is None, smoke["error"]
+        r = smoke["results"]
+
+        # bundles and their globals
+        assert "createScatterplot" in r["globals"]["ReglScatterplot"]
+        assert "createRenderer" in r["globals"]["ReglScatterplot"]
+        assert r["globals"]["THREE_OrbitControls"] == "function"
+        for fn in ("parquetRead", "parquetReadObjects", "parquetMetadata", "snappyUncompress"):
+            assert fn in r["globals"]["hyparquet"]
+        assert r["scatter"] == {"numPoints": 4, "selected": [1, 2]}
+        assert r["three"]["revision"]
+        assert r["three"]["litPixels"] > 0, "three.js drew nothing"
+        assert r["three"]["pickedIndex"] == 0, "raycaster did not pick the centre point"
+
+        # data root follows <body data-root>
+        assert r["dataRoot"] == ("../data/" if page_path.startswith("sub/") else "data/")
+
+        # manifest.json: JSON with non-ASCII and markup intact
+        assert r["manifest"]["title"] == SCRIPT_TEXT
+        assert set(r["manifest"]["files"]) == {"tokens.parquet", "big_plain.parquet", "heads/points_L0H1.f32"}
+
+        # snappy Parquet as rows: int64 -> Number, float32 exact, strings exact
+        expected_rows = [
+            {"id": i, "score": s, "text": t}
+            for i, s, t in zip(TOKENS["id"], f32(TOKENS["score"]), TOKENS["text"])
+        ]
+        assert r["tokensRows"] == expected_rows
+        assert all(t == {"id": "number", "score": "number", "text": "string"} for t in r["tokensTypes"])
+
+        # same file as columns
+        cols = r["tokensColumns"]
+        assert cols["id"] == {"type": "Float64Array", "values": TOKENS["id"]}
+        assert cols["score"] == {"type": "Float32Array", "values": f32(TOKENS["score"])}
+        assert cols["text"]["values"] == TOKENS["text"]
+        assert r["scoreOnly"] == {"score": cols["score"]}
+
+        # uncompressed, 3 row groups, many pages, a nullable column with nulls
+        big = big_table()
+        assert len(r["bigRows"]) == BIG_ROWS
+        assert [row["row"] for row in r["bigRows"]] == big["row"]
+        assert [row["value"] for row in r["bigRows"]] == big["value"]
+        maybe_f32 = [None if v is None else f32([v])[0] for v in big["maybe"]]
+        assert [row["maybe"] for row in r["bigRows"]] == maybe_f32
+        bc = r["bigColumns"]
+        assert bc["row"]["values"] == big["row"]
+        assert bc["value"]["values"] == big["value"]
+        assert bc["maybe"]["values"] == maybe_f32
+
+        # raw float32, including max float32, a denormal and -0.0
+        assert r["points"]["type"] == "Float32Array"
+        got = r["points"]["values"]
+        assert got == f32(POINTS)
+        assert math.copysign(1.0, got[5]) == -1.0
+
+        # errors name the file / column
+        assert '"does_not_exist.bin"' in r["missingError"]
+        assert '"nope"' in r["missingColumnError"]
+
+        assert r["twinOnly"] == [1.25, -8.0]
+        data_requests = [u.rsplit("/data/", 1)[1] for u in page.requested if "/data/" in u]
+        if base_url.startswith("http"):  # binary files fetched directly, twin only as fallback
+            assert "tokens.parquet" in data_requests and "tokens.parquet.js" not in data_requests
+            assert "twin_only.f32.js" in data_requests
+        else:  # file://: every file comes from its twin, each loaded once
+            assert "tokens.parquet.js" in data_requests and "tokens.parquet" not in data_requests
+            assert data_requests.count("tokens.parquet.js") == 1
+
+        assert r["sameBuffer"] is True
+        assert r["leftoverGlobals"] == []  # base64 strings are freed after decoding
+        assert r["unsafeAttr"] == "refused"
+
+        # the markup in the data stays literal text
+        cells = page.locator("#tokens td.text")
+        assert cells.nth(1).text_content() == SCRIPT_TEXT
+        assert cells.nth(1).get_attribute("title") == SCRIPT_TEXT
+        assert page.locator("#tokens script").count() == 0
+        assert page.locator("#tokens tr").count() == len(TOKENS["id"])
+        assert page.locator("#status").text_content() == "done"
+        assert dialogs == []
+        assert errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+@skip_without_chromium
+def test_url_state_and_back_button(browser, base_url):
+    context, page, errors, _ = open_page(browser, base_url + "index.html?head=2#layer=1")
+    try:
+        page.wait_for_function("window.SMOKE && window.SMOKE.done", timeout=30_000)
+        assert page.evaluate("TFVIS.query()") == {"head": "2", "layer": "1"}
+        page.evaluate(
+            """() => {
+                window.seen = [];
+                window.unsubscribe = TFVIS.onState((s) => window.seen.push(s));
+                TFVIS.setQuery({layer: 3}, true);
+                TFVIS.setQuery({layer: 4, token: 'a b&c'}, true);
+                TFVIS.setQuery({token: null}, false);
+            }"""
+        )
+        assert page.evaluate("TFVIS.query()") == {"head": "2", "layer": "4"}
+        assert "layer=4" in page.url and "#" not in page.url
+        page.go_back()
+        page.wait_for_function("window.seen.length >= 1")
+        assert page.evaluate("TFVIS.query()") == {"head": "2", "layer": "3"}
+        page.go_forward()
+        page.wait_for_function("window.seen.length >= 2")
+        assert page.evaluate("window.seen") == [
+            {"head": "2", "layer": "3"},
+            {"head": "2", "layer": "4"},
+        ]
+        # a hand-edited hash also notifies, once
+        page.evaluate("location.hash = 'layer=9'")
+        page.wait_for_function("window.seen.length >= 3")
+        page.wait_for_timeout(100)
+        assert page.evaluate("window.seen.length") == 3
+        assert page.evaluate("window.seen[2]") == {"head": "2", "layer": "9"}
+        assert errors == []
+    finally:
+        context.close()
