@@ -86,7 +86,9 @@ def load_model(model_dir: Path | None, device: str = "cpu") -> LoadedModel:
     """Load weights + fast tokenizer from a local checkpoint folder (None = the default model)."""
     import torch
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # our own progress bars cover the build
     name = DEFAULT_MODEL_NAME if model_dir is None else Path(model_dir).resolve().name
     model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
     _read_config(model_dir)
