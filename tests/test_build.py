@@ -70,6 +70,8 @@ def test_rebuild_reuses_cache_and_is_byte_identical(tiny_checkpoints, corpus_txt
     capsys.readouterr()
     assert run_build(tmp_path, *args) == 0
     assert site_digest(out) == first
+    assert run_build(tmp_path, *args, "--no-cache") == 0  # recomputed from scratch: same bytes
+    assert site_digest(out) == first
     entries = list((tmp_path / "cache" / "extract").iterdir())
     assert len([e for e in entries if not e.name.startswith(".")]) == 1  # second build added nothing
     assert run_build(tmp_path, *args, "--seed", "3", "--n-sentences", "4") == 0
