@@ -1,0 +1,371 @@
+"""The attention stage: normalise every head's queries and keys, project them, measure, label,
+and collect the attention data for the views. Results go into one folder (the stage cache entry)
+and are read back with ``AttentionResult.load``.
+
+Stage folder layout (``G = n_layers * n_heads`` heads, head ``g = layer * n_heads + h``;
+``N = n_tokens`` of the sample, ``P = 2N`` points per head: queries 0..N-1, keys N..2N-1):
+  result.json            config, model info, per-head metrics and labels, timings
+  tokens.parquet         one row per sample token (see ``token_table``)
+  sentences.parquet      one row per sample sentence
+  coords_<proj><d>.npy   (G, P, d) float32, each head scaled into [-1, 1]
+  norms.npy              (G, P) float32 ‖q‖, ‖k‖ before normalisation
+  shift.npy, c.npy       (G, d_head) key translation, (G,) scale factor
+  aggregate.npy          (G, M, M) float32 mean attention query position -> key position
+  aggregate_count.npy    (M, M) float32 number of sentences holding both positions
+  weights.npy            (G, sum L_s^2) uint16 full attention blocks, round(w * 65535)
+  topk_key.npy           (G, N, K) uint8 key position in the sentence (255 = none)
+  topk_weight.npy        (G, N, K) float32
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import unicodedata
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..progress import Reporter
+from .config import AttentionConfig, sample_sentences
+from .normalise import normalise_head, sentence_pairs, spearman_dot_distance
+from .project import HeadProjection, _worker_init, _worker_run, project_head
+from .stats import LABEL_TEXT, LayerAccumulator
+
+RESULT_VERSION = 1
+
+
+def _is_punct(text: str) -> bool:
+    text = text.strip()
+    return bool(text) and all(unicodedata.category(ch).startswith("P") or unicodedata.category(ch).startswith("S") for ch in text)
+
+
+def token_table(store: Any, sentence_ids: np.ndarray) -> tuple[pa.Table, pa.Table, np.ndarray]:
+    """Token and sentence tables of the sample, and the store token index of every sample token.
+
+    tokens: token, sentence, source_sentence, position, length, position_norm (position / (length
+    - 1)), token_id, piece, text, space_before, is_special, is_punct, frequency (count of the
+    token id in the sample).
+    sentences: sentence, source_sentence, text, n_tokens, token_offset, pair_offset (offset of the
+    sentence's L×L block in the per-head weight arrays).
+    """
+    offs = store.sentence_offsets
+    lengths = (offs[sentence_ids + 1] - offs[sentence_ids]).astype(np.int64)
+    index = np.concatenate([np.arange(offs[s], offs[s + 1]) for s in sentence_ids]) if len(sentence_ids) else np.zeros(0, np.int64)
+    src = store.tokens.take(pa.array(index))
+    token_ids = src.column("token_id").to_numpy()
+    _, inverse, counts = np.unique(token_ids, return_inverse=True, return_counts=True)
+    sent_local = np.repeat(np.arange(len(sentence_ids)), lengths)
+    length_per_token = np.repeat(lengths, lengths)
+    position = src.column("position").to_numpy().astype(np.int64)
+    texts = src.column("text").to_pylist()
+    tokens = pa.table(
+        {
+            "token": pa.array(np.arange(len(index), dtype=np.int32)),
+            "sentence": pa.array(sent_local.astype(np.int32)),
+            "source_sentence": pa.array(np.repeat(sentence_ids, lengths).astype(np.int32)),
+            "position": pa.array(position.astype(np.int32)),
+            "length": pa.array(length_per_token.astype(np.int32)),
+            "position_norm": pa.array((position / np.maximum(length_per_token - 1, 1)).astype(np.float32)),
+            "token_id": pa.array(token_ids.astype(np.int32)),
+            "piece": src.column("piece"),
+            "text": src.column("text"),
+            "space_before": src.column("space_before"),
+            "is_special": src.column("is_special"),
+            "is_punct": pa.array([_is_punct(t) for t in texts], pa.bool_()),
+            "frequency": pa.array(counts[inverse].astype(np.int32)),
+        }
+    )
+    sent_src = store.sentences.take(pa.array(sentence_ids))
+    token_offset = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int32) if len(lengths) else np.zeros(0, np.int32)
+    pair_offset = np.concatenate([[0], np.cumsum(lengths**2)[:-1]]).astype(np.int64) if len(lengths) else np.zeros(0, np.int64)
+    sentences = pa.table(
+        {
+            "sentence": pa.array(np.arange(len(sentence_ids), dtype=np.int32)),
+            "source_sentence": pa.array(sentence_ids.astype(np.int32)),
+            "text": sent_src.column("text"),
+            "n_tokens": pa.array(lengths.astype(np.int32)),
+            "token_offset": pa.array(token_offset),
+            "pair_offset": pa.array(pair_offset.astype(np.int32)),
+        }
+    )
+    return tokens, sentences, index
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    v = np.array([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
+    if len(v) == 0:
+        return {"mean": float("nan"), "min": float("nan"), "max": float("nan")}
+    return {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max())}
+
+
+def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter: Reporter) -> "AttentionResult":
+    """Run the attention stage on an activation store extracted with attention capture.
+
+    store: ``tfvis_site.extract.ActivationStore`` (if it holds more than ``cfg.n_sentences``
+    sentences, a deterministic sample of them is used). Writes the stage folder layout described
+    in this module's docstring into ``out_dir`` (created if needed) and returns the loaded result.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not store.has_attention:
+        raise ValueError("attention stage needs a store extracted with capture_attention=True")
+    t_start = time.perf_counter()
+    info = store.info
+    H, n_layers, d = info.n_heads, info.n_layers, info.d_head
+    G = n_layers * H
+    sent_ids = sample_sentences(store.n_sentences, cfg.n_sentences, cfg.seed)
+    tokens, sentences, index = token_table(store, sent_ids)
+    pq.write_table(tokens, out_dir / "tokens.parquet")
+    pq.write_table(sentences, out_dir / "sentences.parquet")
+    N = len(index)
+    lengths = sentences.column("n_tokens").to_numpy().astype(np.int64)
+    local_offs = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    pair_offs = np.concatenate([[0], np.cumsum(lengths**2)]).astype(np.int64)
+    max_len = int(lengths.max()) if len(lengths) else 0
+    token_ids = tokens.column("token_id").to_numpy()
+    special = tokens.column("is_special").to_numpy(zero_copy_only=False)
+
+    pairs = sentence_pairs(local_offs, info.is_causal, cfg.max_pairs, cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    n_proj_pairs = min(len(pairs.query), 50_000)
+    proj_pairs = np.sort(rng.choice(len(pairs.query), n_proj_pairs, replace=False)) if n_proj_pairs else np.zeros(0, np.int64)
+    trust_sample = np.sort(rng.choice(2 * N, min(cfg.trust_sample, 2 * N), replace=False))
+    task = {
+        "projections": list(cfg.projections),
+        "dims": list(cfg.dims),
+        "seed": cfg.seed,
+        "umap": {"n_neighbors": cfg.umap_n_neighbors, "min_dist": cfg.umap_min_dist, "n_epochs": cfg.umap_n_epochs, "metric": cfg.umap_metric, "init3d": cfg.umap_init3d},
+        "tsne": {"perplexity": cfg.tsne_perplexity, "max_iter": cfg.tsne_max_iter, "metric": cfg.tsne_metric},
+        "trust_k": cfg.trust_k,
+        "trust_sample": trust_sample,
+        "trust_metric": cfg.trust_metric,
+        "proj_pairs": (pairs.query[proj_pairs].astype(np.int32), pairs.key[proj_pairs].astype(np.int32)),
+    }
+    names = [f"{p}{dim}" for p in cfg.projections for dim in cfg.dims]
+    coords = {name: np.zeros((G, 2 * N, int(name[-1])), np.float32) for name in names}
+    norms = np.zeros((G, 2 * N), np.float32)
+    shifts = np.zeros((G, d), np.float32)
+    cs = np.zeros(G, np.float32)
+    aggregate = np.zeros((G, max_len, max_len), np.float32)
+    agg_count = np.zeros((max_len, max_len), np.float32)
+    weights = np.zeros((G, int(pair_offs[-1])), np.uint16)
+    K = cfg.top_k_keys
+    topk_key = np.full((G, N, K), 255, np.uint8)
+    topk_weight = np.zeros((G, N, K), np.float32)
+    heads: list[dict[str, Any]] = [{} for _ in range(G)]
+    seconds: dict[str, float] = {"statistics": 0.0}
+    proj_seconds: dict[str, float] = {}
+
+    workers = cfg.workers()
+    pool = None
+    if workers > 1:
+        import multiprocessing as mp
+
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+    futures = []
+
+    def collect(g: int, hp: HeadProjection) -> None:
+        for name, arr in hp.coords.items():
+            coords[name][g] = arr
+        heads[g]["trustworthiness"] = {name: hp.trust[name] for name in names}
+        heads[g]["spearman_projected"] = {name: hp.spearman[name] for name in names}
+        heads[g]["seconds"] = {k: round(v, 4) for k, v in hp.seconds.items()}
+        for k, v in hp.seconds.items():
+            proj_seconds[k] = proj_seconds.get(k, 0.0) + v
+
+    try:
+        with reporter.task("attention: statistics + normalisation", total=G) as t_stats, reporter.task(
+            f"attention: projections ({', '.join(cfg.projections)}; {workers} worker{'s' if workers > 1 else ''})", total=G
+        ) as t_proj:
+            for layer in range(n_layers):
+                t0 = time.perf_counter()
+                Q = np.asarray(store.queries(layer)[index], np.float32)  # (N, H, d)
+                Kk = np.asarray(store.keys(layer)[index], np.float32)  # (N, n_kv, d)
+                acc = LayerAccumulator(H, N, int(pair_offs[-1]), max_len, K, cfg.min_weight)
+                for i, s in enumerate(sent_ids):
+                    A = store.attention(layer, int(s))
+                    lo, hi = local_offs[i], local_offs[i + 1]
+                    acc.add(A, int(lo), int(pair_offs[i]), token_ids[lo:hi], special[lo:hi], info.is_causal, cfg.label_rule.window)
+                stats = acc.head_stats(cfg.label_rule)
+                g0 = layer * H
+                aggregate[g0 : g0 + H] = acc.aggregate()
+                agg_count[:] = acc.agg_count
+                weights[g0 : g0 + H] = acc.weights_u16
+                topk_key[g0 : g0 + H] = acc.topk_key
+                topk_weight[g0 : g0 + H] = acc.topk_weight
+                seconds["statistics"] += time.perf_counter() - t0
+                for h in range(H):
+                    t0 = time.perf_counter()
+                    g = g0 + h
+                    q, k = Q[:, h], Kk[:, info.kv_head_of(h)]
+                    qn_raw, kn_raw = np.linalg.norm(q, axis=1), np.linalg.norm(k, axis=1)
+                    norms[g, :N], norms[g, N:] = qn_raw, kn_raw
+                    norm = normalise_head(q, k, pairs, cfg.translate_keys, cfg.scale_norms)
+                    qn, kn = norm.apply(q, k)
+                    shifts[g], cs[g] = norm.shift, norm.c
+                    heads[g].update(
+                        {
+                            "index": g,
+                            "layer": layer,
+                            "head": h,
+                            "kv_head": info.kv_head_of(h),
+                            "label": stats[h]["label"],
+                            "label_text": LABEL_TEXT[stats[h]["label"]],
+                            "label_stat": stats[h]["label_stat"],
+                            "spearman_before": spearman_dot_distance(q, k, pairs),
+                            "spearman_after": spearman_dot_distance(qn, kn, pairs),
+                            "c": float(norm.c),
+                            "shift_norm": float(np.linalg.norm(norm.shift)),
+                            "q_norm_mean": float(qn_raw.mean()) if N else 0.0,
+                            "k_norm_mean": float(kn_raw.mean()) if N else 0.0,
+                            "norm_gap": float(qn_raw.mean() - kn_raw.mean()) if N else 0.0,
+                            "entropy": stats[h]["entropy"],
+                            "entropy_norm": stats[h]["entropy_norm"],
+                            "mass": stats[h]["mass"],
+                        }
+                    )
+                    X = np.vstack([qn, kn]).astype(np.float32)
+                    seconds["normalisation"] = seconds.get("normalisation", 0.0) + time.perf_counter() - t0
+                    t_stats.advance()
+                    if pool is None:
+                        collect(g, project_head(X, task))
+                        t_proj.advance()
+                    else:
+                        futures.append(pool.submit(_worker_run, (g, X, task)))
+                        for f in [f for f in futures if f.done()]:
+                            gg, hp = f.result()
+                            collect(gg, hp)
+                            futures.remove(f)
+                            t_proj.advance()
+            for f in as_completed(futures):
+                gg, hp = f.result()
+                collect(gg, hp)
+                t_proj.advance()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    for name, arr in coords.items():
+        np.save(out_dir / f"coords_{name}.npy", arr)
+    for fname, arr in (("norms", norms), ("shift", shifts), ("c", cs), ("aggregate", aggregate), ("aggregate_count", agg_count),
+                       ("weights", weights), ("topk_key", topk_key), ("topk_weight", topk_weight)):
+        np.save(out_dir / f"{fname}.npy", arr)
+    seconds["total"] = time.perf_counter() - t_start
+    labels = [h["label"] for h in heads]
+    result = {
+        "version": RESULT_VERSION,
+        "config": cfg.to_dict(),
+        "model": info.to_dict(),
+        "n_sentences": int(len(sent_ids)),
+        "n_tokens": int(N),
+        "n_points": int(2 * N),
+        "max_len": max_len,
+        "total_pairs": int(pair_offs[-1]),
+        "n_pairs": int(len(pairs.query)),
+        "projections": names,
+        "workers": workers,
+        "seconds": {**{k: round(v, 3) for k, v in seconds.items()}, "projection_cpu": {k: round(v, 3) for k, v in proj_seconds.items()}},
+        "summary": {
+            "spearman_before": _summary([h["spearman_before"] for h in heads]),
+            "spearman_after": _summary([h["spearman_after"] for h in heads]),
+            "trustworthiness": {name: _summary([h["trustworthiness"][name] for h in heads]) for name in names},
+            "spearman_projected": {name: _summary([h["spearman_projected"][name] for h in heads]) for name in names},
+            "label_counts": {lab: labels.count(lab) for lab in LABEL_TEXT if lab in labels},
+        },
+        "heads": heads,
+    }
+    (out_dir / "result.json").write_text(json.dumps(_finite(result), indent=1))
+    reporter.log(
+        f"attention: {G} heads, {2 * N} points each, {', '.join(names)} in {seconds['total']:.1f}s; "
+        f"Spearman before {result['summary']['spearman_before']['mean']:.3f} -> after {result['summary']['spearman_after']['mean']:.3f}"
+    )
+    return AttentionResult.load(out_dir)
+
+
+def _finite(obj: Any) -> Any:
+    """NaN/inf -> None so the JSON is strict (the manifest forbids NaN)."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _finite(obj.item())
+    return obj
+
+
+@dataclass
+class AttentionResult:
+    """Read access to a finished attention stage folder (arrays are memory-mapped)."""
+
+    path: Path
+    meta: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: Path) -> "AttentionResult":
+        path = Path(path)
+        meta = json.loads((path / "result.json").read_text())
+        if meta.get("version") != RESULT_VERSION:
+            raise ValueError(f"{path}: attention result version {meta.get('version')} != {RESULT_VERSION}")
+        return cls(path=path, meta=meta)
+
+    @property
+    def config(self) -> AttentionConfig:
+        return AttentionConfig.from_dict(self.meta["config"])
+
+    @property
+    def heads(self) -> list[dict[str, Any]]:
+        """Per head g = layer * n_heads + h: metrics, label and the statistic that decided it."""
+        return self.meta["heads"]
+
+    @property
+    def projections(self) -> list[str]:
+        """Names like "pca2", "umap3"."""
+        return self.meta["projections"]
+
+    @property
+    def n_tokens(self) -> int:
+        return self.meta["n_tokens"]
+
+    def _arr(self, name: str) -> np.ndarray:
+        return np.load(self.path / f"{name}.npy", mmap_mode="r")
+
+    def coords(self, name: str) -> np.ndarray:
+        """(G, 2N, dim) float32 in [-1, 1]; points 0..N-1 are queries, N..2N-1 keys."""
+        return self._arr(f"coords_{name}")
+
+    def norms(self) -> np.ndarray:
+        """(G, 2N) float32 vector norms before normalisation."""
+        return self._arr("norms")
+
+    def aggregate(self) -> tuple[np.ndarray, np.ndarray]:
+        """((G, M, M) mean attention by query/key position, (M, M) sentence counts)."""
+        return self._arr("aggregate"), self._arr("aggregate_count")
+
+    def weights_u16(self) -> np.ndarray:
+        """(G, sum L^2) uint16: sentence s's block at pair_offset[s], row-major (L, L)."""
+        return self._arr("weights")
+
+    def topk(self) -> tuple[np.ndarray, np.ndarray]:
+        """((G, N, K) uint8 key positions (255 = none), (G, N, K) float32 weights)."""
+        return self._arr("topk_key"), self._arr("topk_weight")
+
+    def normalisation(self) -> tuple[np.ndarray, np.ndarray]:
+        """((G, d_head) key shifts, (G,) scale factors c)."""
+        return self._arr("shift"), self._arr("c")
+
+    @cached_property
+    def tokens(self) -> pa.Table:
+        return pq.read_table(self.path / "tokens.parquet")
+
+    @cached_property
+    def sentences(self) -> pa.Table:
+        return pq.read_table(self.path / "sentences.parquet")

@@ -1,0 +1,122 @@
+"""Data files of the attention pages (issue 6) and the manifest section describing them.
+
+Everything lives under ``data/attention/``; the layout is documented in docs/attention.md and in
+the returned section's ``layout`` entries, so the JS never guesses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .analyse import AttentionResult, _finite
+from .stats import LABEL_TEXT
+
+PREFIX = "attention/"
+
+
+def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any) -> dict[str, Any]:
+    """Write the attention data files into ``bundle`` (a ``tfvis_site.bundles.BundleWriter``) and
+    return the JSON-able dict for ``manifest["attention"]``.
+
+    ``store`` is the activation store the result was computed from; it is only used to check
+    that the two belong together (same model shape).
+    """
+    meta = res.meta
+    model = meta["model"]
+    info = getattr(store, "info", None)
+    if info is not None and (info.n_layers, info.n_heads) != (model["n_layers"], model["n_heads"]):
+        raise ValueError("attention result and activation store describe different models")
+    n_layers, H = model["n_layers"], model["n_heads"]
+    N, P = meta["n_tokens"], meta["n_points"]
+
+    files: dict[str, Any] = {}
+    bundle.add_table(PREFIX + "tokens.parquet", res.tokens)
+    bundle.add_table(PREFIX + "sentences.parquet", res.sentences)
+    files["tokens"] = PREFIX + "tokens.parquet"
+    files["sentences"] = PREFIX + "sentences.parquet"
+
+    projections = []
+    for name in res.projections:
+        method, dim = name[:-1], int(name[-1])
+        fname = f"{PREFIX}points_{method}{dim}d.f32"
+        bundle.add_float32(fname, np.asarray(res.coords(name)))
+        projections.append(
+            {
+                "name": name,
+                "method": method,
+                "dim": dim,
+                "file": fname,
+                "dtype": "float32",
+                "shape": [n_layers * H, P, dim],
+                "head_stride": P * dim,
+            }
+        )
+
+    bundle.add_float32(PREFIX + "norms.f32", np.asarray(res.norms()))
+    files["norms"] = PREFIX + "norms.f32"
+    agg, agg_count = res.aggregate()
+    bundle.add_float32(PREFIX + "aggregate.f32", np.asarray(agg))
+    bundle.add_float32(PREFIX + "aggregate_count.f32", np.asarray(agg_count))
+    files["aggregate"] = PREFIX + "aggregate.f32"
+    files["aggregate_count"] = PREFIX + "aggregate_count.f32"
+
+    weights = res.weights_u16()
+    topk_key, topk_weight = res.topk()
+    K = topk_key.shape[-1]
+    files["weights"], files["topk_keys"], files["topk_weights"] = [], [], []
+    for layer in range(n_layers):
+        sl = slice(layer * H, (layer + 1) * H)
+        w = np.ascontiguousarray(weights[sl], dtype="<u2")
+        name = f"{PREFIX}weights_L{layer}.u16"
+        bundle.add_bytes(name, w.tobytes(), "uint16", shape=list(w.shape), scale=1 / 65535)
+        files["weights"].append(name)
+        tk = np.ascontiguousarray(topk_key[sl], dtype=np.uint8)
+        name = f"{PREFIX}topk_L{layer}.keys.u8"
+        bundle.add_bytes(name, tk.tobytes(), "uint8", shape=list(tk.shape), missing=255)
+        files["topk_keys"].append(name)
+        tw = np.ascontiguousarray(np.round(np.asarray(topk_weight[sl]) * 65535), dtype="<u2")
+        name = f"{PREFIX}topk_L{layer}.weights.u16"
+        bundle.add_bytes(name, tw.tobytes(), "uint16", shape=list(tw.shape), scale=1 / 65535)
+        files["topk_weights"].append(name)
+
+    heads = []
+    for h in res.heads:
+        heads.append({k: v for k, v in h.items() if k != "seconds"})
+    section = {
+        "version": meta["version"],
+        "model": {k: model[k] for k in ("name", "n_layers", "n_heads", "n_kv_heads", "d_head", "is_causal")},
+        "n_sentences": meta["n_sentences"],
+        "n_tokens": N,
+        "n_points": P,
+        "max_len": meta["max_len"],
+        "total_pairs": meta["total_pairs"],
+        "top_k": K,
+        "config": meta["config"],
+        "labels": dict(LABEL_TEXT),
+        "projections": projections,
+        "files": files,
+        "layout": {
+            "head_index": "g = layer * n_heads + head (layers and heads 0-based)",
+            "points": "points_<method><dim>d.f32: float32 (G, n_points, dim) row-major; head g's slice starts at "
+            "g * head_stride floats; point p < n_tokens is the query of token p, point p >= n_tokens the key of "
+            "token p - n_tokens; each head scaled uniformly into [-1, 1] (aspect kept)",
+            "norms": "norms.f32: float32 (G, n_points), vector norms before normalisation, same point order",
+            "tokens": "tokens.parquet: one row per sample token, row = token index (columns token, sentence, "
+            "source_sentence, position, length, position_norm, token_id, piece, text, space_before, is_special, "
+            "is_punct, frequency)",
+            "sentences": "sentences.parquet: sentence, source_sentence, text, n_tokens, token_offset, pair_offset",
+            "weights": "weights_L<l>.u16: uint16 (n_heads, total_pairs); sentence s of head h is the row-major "
+            "(L, L) block at [h, pair_offset[s] : pair_offset[s] + L*L], rows = queries; weight = value / 65535",
+            "topk": "topk_L<l>.keys.u8 / .weights.u16: (n_heads, n_tokens, top_k) strongest keys of each query "
+            "(>= min_weight), as key positions within the query's sentence (255 = none) and weight * 65535, "
+            "strongest first",
+            "aggregate": "aggregate.f32: float32 (G, max_len, max_len) mean attention from query position i to key "
+            "position j; aggregate_count.f32: (max_len, max_len) sentences holding both positions",
+        },
+        "summary": meta["summary"],
+        "seconds": meta["seconds"],
+        "heads": heads,
+    }
+    return _finite(section)
