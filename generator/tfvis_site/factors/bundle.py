@@ -1,0 +1,108 @@
+"""write_factor_bundle: the factor data files of the site (layout in docs/factors.md)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .pipeline import FORMULAS
+
+TOP_TOKENS = 5
+
+
+def _top_tokens(texts: np.ndarray, rows: np.ndarray) -> str:
+    rows = rows[rows >= 0]
+    if rows.size == 0:
+        return ""
+    c = Counter(str(t).strip().lower() for t in texts[rows])
+    return ", ".join(f"{tok} ({n})" for tok, n in c.most_common(TOP_TOKENS))
+
+
+def write_factor_bundle(res, store, bundle) -> dict[str, Any]:
+    """Writes data/factors/* through ``bundle`` (a BundleWriter) and returns manifest["factors"].
+
+    Files (see docs/factors.md): factors/index.parquet, factors/neighbors.parquet,
+    factors/topk-NNN.parquet and factors/hist-NNN.f32 per chunk of ``chunk_size`` factors.
+    Contexts refer to tokens.parquet / sentences.parquet by (sentence_id, position).
+    """
+    cfg = res.config
+    m = res.n_components
+    L1 = res.is_.shape[1]
+    k = res.topk_values.shape[2]
+    offsets = store.sentence_offsets
+    sent_of = np.repeat(np.arange(store.n_sentences, dtype=np.int32), np.diff(offsets))
+    texts = np.asarray(store.tokens.column("text").to_pylist(), dtype=object)
+    peak = res.peak_layer
+    density_all = res.density_all.astype(np.float32)
+
+    top_tokens = [_top_tokens(texts, res.topk_token[peak[c], c]) for c in range(m)]
+    cols: dict[str, Any] = {
+        "factor": pa.array(np.arange(m, dtype=np.int32)),
+        "level": pa.array([str(x) for x in res.level], pa.string()),
+        "peak_layer": pa.array(peak.astype(np.int32)),
+        "density": pa.array(density_all),
+        "max_activation": pa.array(res.max_act.max(1).astype(np.float32)),
+        "spread": pa.array(res.spread[np.arange(m), peak].astype(np.float32)),
+        "top_tokens": pa.array(top_tokens, pa.string()),
+    }
+    for layer in range(L1):
+        cols[f"is_{layer}"] = pa.array(res.is_[:, layer].astype(np.float32))
+    bundle.add_table("factors/index.parquet", pa.table(cols))
+
+    nn = res.neighbors.shape[1]
+    bundle.add_table("factors/neighbors.parquet", pa.table({
+        "factor": pa.array(np.repeat(np.arange(m, dtype=np.int32), nn)),
+        "rank": pa.array(np.tile(np.arange(nn, dtype=np.int16), m)),
+        "neighbor": pa.array(res.neighbors.reshape(-1).astype(np.int32)),
+        "cosine": pa.array(res.neighbor_cos.reshape(-1).astype(np.float32)),
+    }))
+
+    cs = cfg.chunk_size
+    n_chunks = (m + cs - 1) // cs
+    for ch in range(n_chunks):
+        lo, hi = ch * cs, min(m, (ch + 1) * cs)
+        tok = res.topk_token[:, lo:hi, :]  # (L1, c, k)
+        val = res.topk_values[:, lo:hi, :]
+        layer_i, fac_i, rank_i = np.nonzero(tok >= 0)
+        rows = tok[layer_i, fac_i, rank_i].astype(np.int64)
+        order = np.lexsort((rank_i, layer_i, fac_i))
+        layer_i, fac_i, rank_i, rows = layer_i[order], fac_i[order], rank_i[order], rows[order]
+        sid = sent_of[rows]
+        bundle.add_table(f"factors/topk-{ch:03d}.parquet", pa.table({
+            "factor": pa.array((fac_i + lo).astype(np.int32)),
+            "layer": pa.array(layer_i.astype(np.int8)),
+            "rank": pa.array(rank_i.astype(np.int16)),
+            "sentence_id": pa.array(sid.astype(np.int32)),
+            "position": pa.array((rows - offsets[sid]).astype(np.int16)),
+            "value": pa.array(val[layer_i, fac_i, rank_i].astype(np.float32)),
+        }))
+        bundle.add_float32(f"factors/hist-{ch:03d}.f32", res.hist[lo:hi].astype(np.float32))
+
+    q = res.metrics["quality"]
+    return {
+        "method": cfg.method,
+        "config": cfg.to_dict(),
+        "n_factors": m,
+        "n_layers": L1,
+        "top_k": k,
+        "chunk_size": cs,
+        "n_chunks": n_chunks,
+        "files": {
+            "index": "factors/index.parquet",
+            "neighbors": "factors/neighbors.parquet",
+            "topk": "factors/topk-{chunk:03d}.parquet",
+            "hist": "factors/hist-{chunk:03d}.f32",
+            "chunk_of_factor": "chunk = factor // chunk_size",
+        },
+        "hist_edges": [float(x) for x in res.hist_edges],
+        "hist_shape": ["factor in chunk", L1, int(res.hist.shape[2])],
+        "level_counts": {lv: int((res.level == lv).sum()) for lv in ("low", "mid", "high", "dead")},
+        "level_low_max_layer": res.metrics.get("level_low_max_layer"),
+        "quality": q,
+        "timings": res.metrics.get("timings", {}),
+        "units": res.metrics.get("units"),
+        "formulas": {**FORMULAS, "dense": f"dense fraction = share of factors active on more than {cfg.dense_threshold:.0%} of tokens"},
+    }

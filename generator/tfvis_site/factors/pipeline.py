@@ -1,0 +1,350 @@
+"""The factor stage: preprocessing, learning, streamed inference, statistics, saved result.
+
+``learn_factors(store, cfg, out_dir, reporter)`` writes into ``out_dir``:
+  config.json          FactorConfig.to_dict() + method details
+  model.safetensors    components (m, d) unit rows; mean (L+1, d); scale (L+1, d);
+                       [topk-sae: W_enc (d, m), b_enc (m,), b_dec (d,)]
+  metrics.json         quality per layer and overall (see ``quality``), timings, counts
+  stats.npz            is (m, L+1); density (m, L+1); active (m, L+1) int64; spread (m, L+1);
+                       hist (m, L+1, bins) int64; hist_edges (bins+1,); l0_hist (L+1, m+1);
+                       topk_values (L+1, m, k) float32; topk_token (L+1, m, k) int32 (global
+                       token row, -1 = empty); neighbors (m, 10) int32; neighbor_cos (m, 10)
+``FactorResult.load(out_dir)`` reads it back.
+
+Units. Layer l's states x are mapped to z = (x - mean_l) / scale_l (elementwise; scale_l is a
+(d,) vector) before coding; every activation reported (codes, top-k values, IS, histograms) is a
+coefficient in that space: x_hat = mean_l + scale_l * (a @ components [+ b_dec]). With
+"center-scale", one unit is one RMS norm of the layer's centred states along a unit atom.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..progress import Reporter
+from .coding import fista_nn_ws, spectral_norm_sq
+from .config import FactorConfig
+from .learn import DictionaryLearner, TopKSAE
+
+N_NEIGHBORS = 10
+
+
+# ----------------------------------------------------------------------------- preprocessing
+
+def layer_stats(store, reporter: Reporter, chunk: int = 32768) -> dict[str, np.ndarray]:
+    """Per layer (float64): mean (L+1, d), var (L+1, d), sum of squares about the layer mean
+    (L+1,), plus the pooled mean (d,) and pooled sum of squares about it (for overall FVU)."""
+    n_layers = store.info.n_layers + 1
+    n, d = store.n_tokens, store.info.d_model
+    means = np.zeros((n_layers, d))
+    sq = np.zeros((n_layers, d))
+    with reporter.task("factors: layer statistics", total=n_layers) as task:
+        for layer in range(n_layers):
+            h = store.hidden(layer)
+            s = np.zeros(d)
+            s2 = np.zeros(d)
+            for lo in range(0, n, chunk):
+                x = np.asarray(h[lo : lo + chunk], dtype=np.float64)
+                s += x.sum(0)
+                s2 += (x * x).sum(0)
+            means[layer] = s / max(n, 1)
+            sq[layer] = s2
+            task.advance(1)
+    var = np.maximum(sq / max(n, 1) - means**2, 0.0)
+    ss_layer = np.maximum(sq.sum(1) - n * (means**2).sum(1), 0.0)
+    pooled_mean = means.mean(0)
+    ss_pooled = max(float(sq.sum() - n * n_layers * (pooled_mean**2).sum()), 0.0)
+    return {"mean": means, "var": var, "ss_layer": ss_layer, "pooled_mean": pooled_mean, "ss_pooled": np.array(ss_pooled)}
+
+
+def make_transform(stats: dict[str, np.ndarray], kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (L+1, d), scale (L+1, d)) float32 so that z = (x - mean) / scale has E||z||^2 = 1."""
+    mean, var = stats["mean"], stats["var"]
+    n_layers, d = mean.shape
+    if kind == "center-scale":
+        rms = np.sqrt(var.sum(1))  # sqrt(E||x - mean||^2)
+        scale = np.repeat(np.maximum(rms, 1e-12)[:, None], d, axis=1)
+        return mean.astype(np.float32), scale.astype(np.float32)
+    if kind == "standardize":
+        scale = np.sqrt(np.maximum(var, 1e-12)) * math.sqrt(d)
+        return mean.astype(np.float32), scale.astype(np.float32)
+    if kind == "none":
+        ms = float((var.sum(1) + (mean**2).sum(1)).mean())  # pooled E||x||^2
+        return np.zeros_like(mean, dtype=np.float32), np.full(mean.shape, math.sqrt(max(ms, 1e-24)), dtype=np.float32)
+    raise ValueError(kind)
+
+
+# ----------------------------------------------------------------------------- training
+
+def training_sample(store, cfg: FactorConfig, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """(n_train, d) float32 preprocessed vectors pooled from all layers (seeded)."""
+    n_layers = store.info.n_layers + 1
+    total = store.n_tokens * n_layers
+    n = min(cfg.n_train, total)
+    rng = np.random.default_rng(cfg.seed)
+    if cfg.token_weight_power > 0:
+        ids = store.tokens.column("token_id").to_numpy()
+        _, inv, counts = np.unique(ids, return_inverse=True, return_counts=True)
+        w = counts[inv].astype(np.float64) ** (-cfg.token_weight_power)
+        p = np.tile(w / w.sum() / n_layers, n_layers)
+        flat = rng.choice(total, size=n, replace=False, p=p)
+    else:
+        flat = rng.choice(total, size=n, replace=False)
+    flat.sort()
+    layers, rows = np.divmod(flat, store.n_tokens)
+    out = np.empty((n, store.info.d_model), dtype=np.float32)
+    for layer in np.unique(layers):
+        sel = layers == layer
+        x = np.asarray(store.hidden(int(layer))[rows[sel]], dtype=np.float32)
+        out[sel] = (x - mean[layer]) / scale[layer]
+    return out[rng.permutation(n)]
+
+
+def fit_learner(X: np.ndarray, cfg: FactorConfig, reporter: Reporter, d: int):
+    m = cfg.n_components
+    with reporter.task(f"factors: learn dictionary ({cfg.method}, m={m})", total=max(cfg.n_steps, 1)) as task:
+        cb = lambda step, learner: task.advance(1)  # noqa: E731
+        if cfg.method == "topk-sae":
+            learner = TopKSAE(m, k=cfg.sae_k, n_steps=cfg.n_steps, batch_size=cfg.batch_size, lr=cfg.lr,
+                              random_state=cfg.seed, device=cfg.device, callback=cb)
+        else:
+            learner = DictionaryLearner(m, alpha=cfg.alpha, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
+                                        update=cfg.update, lr=cfg.lr, fit_tol=cfg.fit_tol, tol=cfg.tol,
+                                        working_set=cfg.working_set, random_state=cfg.seed, device=cfg.device,
+                                        callback=cb)
+        learner.fit(X)
+    return learner
+
+
+# ----------------------------------------------------------------------------- coding
+
+class Encoder:
+    """Codes preprocessed vectors z (n, d) -> (n, m) with the fitted method (torch, no grad)."""
+
+    def __init__(self, cfg: FactorConfig, components: np.ndarray, sae: dict[str, np.ndarray] | None = None):
+        self.cfg = cfg
+        self.device = torch.device(cfg.device)
+        self.D = torch.as_tensor(components, dtype=torch.float32, device=self.device).contiguous()
+        self.sae = None if sae is None else {k: torch.as_tensor(v, device=self.device) for k, v in sae.items()}
+        if self.sae is None:
+            self.G = (self.D @ self.D.T).contiguous()
+            self.L = spectral_norm_sq(self.D) * 1.02
+
+    def codes(self, z: torch.Tensor) -> torch.Tensor:
+        if self.sae is not None:
+            pre = (z - self.sae["b_dec"]) @ self.sae["W_enc"] + self.sae["b_enc"]
+            k = min(self.cfg.sae_k, pre.shape[1])
+            vals, idx = torch.topk(pre, k, dim=1)
+            A = torch.zeros_like(pre)
+            A.scatter_(1, idx, torch.relu(vals))
+            return A
+        A, _ = fista_nn_ws(z, self.D, self.cfg.alpha, tol=self.cfg.tol, gram=self.G, L=self.L,
+                           working_set=self.cfg.working_set)
+        return A
+
+    def reconstruct(self, A: torch.Tensor) -> torch.Tensor:
+        zh = A @ self.D
+        if self.sae is not None:
+            zh = zh + self.sae["b_dec"]
+        return zh
+
+
+# ----------------------------------------------------------------------------- inference
+
+def _sentence_batches(offsets: np.ndarray, target: int) -> list[tuple[int, int]]:
+    """Token ranges [lo, hi) made of whole sentences, about ``target`` tokens each."""
+    out = []
+    lo = 0
+    n = int(offsets[-1])
+    while lo < n:
+        hi_idx = int(np.searchsorted(offsets, lo + target, side="right")) - 1
+        hi = int(offsets[hi_idx])
+        if hi <= lo:  # one sentence longer than target
+            hi = int(offsets[np.searchsorted(offsets, lo, side="right")])
+        out.append((lo, hi))
+        lo = hi
+    return out
+
+
+def run_inference(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scale: np.ndarray,
+                  reporter: Reporter) -> dict[str, Any]:
+    """One streamed pass over every layer and token; returns the raw statistics."""
+    L1 = store.info.n_layers + 1
+    m = enc.D.shape[0]
+    k = cfg.top_k
+    dev = enc.device
+    offsets = store.sentence_offsets
+    batches = _sentence_batches(offsets, cfg.inference_batch)
+    sent_of = np.repeat(np.arange(store.n_sentences), np.diff(offsets))
+    edges = np.geomspace(cfg.hist_min, cfg.hist_max, cfg.hist_bins + 1)
+    log_lo, log_span = math.log(cfg.hist_min), math.log(cfg.hist_max) - math.log(cfg.hist_min)
+
+    topv = torch.full((L1, m, k), -1.0)
+    topi = torch.full((L1, m, k), -1, dtype=torch.int64)
+    active = torch.zeros((m, L1), dtype=torch.int64)
+    act_nonlast = torch.zeros((m, L1), dtype=torch.int64)
+    pairs = torch.zeros((m, L1), dtype=torch.int64)
+    hist = torch.zeros((L1, m, cfg.hist_bins), dtype=torch.int64)
+    max_act = torch.zeros((m, L1))
+    l0_hist = np.zeros((L1, m + 1), dtype=np.int64)
+    err_scaled = np.zeros(L1)
+    norm_scaled = np.zeros(L1)
+    err_orig = np.zeros(L1)
+    t0 = time.perf_counter()
+    with reporter.task("factors: inference over all layers", total=L1 * store.n_tokens) as task:
+        for layer in range(L1):
+            h = store.hidden(layer)
+            mu = torch.as_tensor(mean[layer], device=dev)
+            sc = torch.as_tensor(scale[layer], device=dev)
+            for lo, hi in batches:
+                x = torch.from_numpy(np.array(h[lo:hi], dtype=np.float32)).to(dev)
+                z = (x - mu) / sc
+                A = enc.codes(z)
+                diff = z - enc.reconstruct(A)
+                err_scaled[layer] += float((diff.double() ** 2).sum())
+                err_orig[layer] += float(((diff * sc).double() ** 2).sum())
+                norm_scaled[layer] += float((z.double() ** 2).sum())
+                A = A.cpu()
+                on = A > 0
+                active[:, layer] += on.sum(0)
+                same = torch.from_numpy(sent_of[lo : hi - 1] == sent_of[lo + 1 : hi])
+                nl = on[:-1] & same.unsqueeze(1)
+                act_nonlast[:, layer] += nl.sum(0)
+                pairs[:, layer] += (nl & on[1:]).sum(0)
+                l0_hist[layer] += np.bincount(on.sum(1).numpy(), minlength=m + 1)
+                max_act[:, layer] = torch.maximum(max_act[:, layer], A.max(0).values)
+                r, c = on.nonzero(as_tuple=True)
+                if r.numel():
+                    v = A[r, c]
+                    b = ((torch.log(v) - log_lo) / log_span * cfg.hist_bins).floor().clamp_(0, cfg.hist_bins - 1).long()
+                    hist[layer].view(-1).index_add_(0, c * cfg.hist_bins + b, torch.ones_like(b))
+                # top-k merge: batch candidates (m, kk) with the running (m, k)
+                kk = min(k, hi - lo)
+                bv, bi = torch.topk(A.T, kk, dim=1)
+                cv = torch.cat([topv[layer], bv], 1)
+                ci = torch.cat([topi[layer], bi + lo], 1)
+                sv, si = torch.topk(cv, k, dim=1)
+                topv[layer] = sv
+                topi[layer] = torch.gather(ci, 1, si)
+                task.advance(hi - lo)
+    topi[topv <= 0] = -1
+    topv = topv.clamp_min(0.0)
+    return {
+        "topk_values": topv.numpy().astype(np.float32),
+        "topk_token": topi.numpy().astype(np.int32),
+        "active": active.numpy(),
+        "act_nonlast": act_nonlast.numpy(),
+        "pairs": pairs.numpy(),
+        "hist": hist.permute(1, 0, 2).contiguous().numpy(),
+        "hist_edges": edges,
+        "max_act": max_act.numpy(),
+        "l0_hist": l0_hist,
+        "err_scaled": err_scaled,
+        "norm_scaled": norm_scaled,
+        "err_orig": err_orig,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+# ----------------------------------------------------------------------------- derived statistics
+
+def importance_scores(topk_values: np.ndarray) -> np.ndarray:
+    """IS (m, L+1): mean of the top-k activations of factor c at layer l (missing = 0).
+    ``topk_values``: (L+1, m, k)."""
+    return topk_values.mean(2).T.astype(np.float32)
+
+
+def peak_layers(IS: np.ndarray) -> np.ndarray:
+    """(m,) argmax over layers of IS (first one on ties)."""
+    return IS.argmax(1).astype(np.int32)
+
+
+def assign_levels(IS: np.ndarray, spread: np.ndarray, low_max_layer: int, spread_threshold: float) -> np.ndarray:
+    """Level per factor (m,) of "low" | "mid" | "high" | "dead".
+
+    Rule (documented in docs/factors.md): a factor that is never active (IS all zero) is
+    "dead"; if its IS peaks at layer <= ``low_max_layer`` it is "low" (word level, the paper's
+    early peak); otherwise it is "high" when, at its peak layer, activity spreads along the
+    sentence -- spread = P(active at token t+1 | active at t) >= ``spread_threshold`` (the
+    factor describes a context wider than the token: long-range) -- and "mid" when it stays on
+    the token.
+    """
+    peak = peak_layers(IS)
+    sp = spread[np.arange(len(peak)), peak]
+    level = np.where(peak <= low_max_layer, "low", np.where(sp >= spread_threshold, "high", "mid")).astype(object)
+    level[IS.max(1) <= 0] = "dead"
+    return level.astype(str)
+
+
+def cosine_neighbors(components: np.ndarray, n: int = N_NEIGHBORS) -> tuple[np.ndarray, np.ndarray]:
+    """(m, n) indices and cosines of each atom's nearest other atoms."""
+    D = components / np.maximum(np.linalg.norm(components, axis=1, keepdims=True), 1e-12)
+    S = D @ D.T
+    np.fill_diagonal(S, -np.inf)
+    n = min(n, max(D.shape[0] - 1, 0))
+    idx = np.argsort(-S, axis=1)[:, :n]
+    return idx.astype(np.int32), np.take_along_axis(S, idx, 1).astype(np.float32)
+
+
+def quality(raw: dict[str, Any], stats: dict[str, np.ndarray], n_tokens: int, dense_threshold: float) -> dict[str, Any]:
+    """Per-layer and overall metrics (see FORMULAS)."""
+    L1 = len(raw["err_scaled"])
+    active = raw["active"]
+    per_layer = []
+    for layer in range(L1):
+        l0h = raw["l0_hist"][layer]
+        dens = active[:, layer] / max(n_tokens, 1)
+        per_layer.append({
+            "layer": layer,
+            "fvu": float(raw["err_scaled"][layer] / max(raw["norm_scaled"][layer], 1e-30)),
+            "fvu_original": float(raw["err_orig"][layer] / max(float(stats["ss_layer"][layer]), 1e-30)),
+            "l0_mean": float((np.arange(len(l0h)) * l0h).sum() / max(l0h.sum(), 1)),
+            "l0_quantiles": _quantiles(l0h),
+            "dead_fraction": float((dens == 0).mean()),
+            "dense_fraction": float((dens > dense_threshold).mean()),
+        })
+    l0_all = raw["l0_hist"].sum(0)
+    dens_all = active.sum(1) / max(n_tokens * L1, 1)
+    overall = {
+        "fvu": float(raw["err_scaled"].sum() / max(raw["norm_scaled"].sum(), 1e-30)),
+        "fvu_original": float(raw["err_orig"].sum() / max(float(stats["ss_pooled"]), 1e-30)),
+        "l0_mean": float((np.arange(len(l0_all)) * l0_all).sum() / max(l0_all.sum(), 1)),
+        "l0_quantiles": _quantiles(l0_all),
+        "dead_fraction": float((dens_all == 0).mean()),
+        "dense_fraction": float((dens_all > dense_threshold).mean()),
+    }
+    return {"per_layer": per_layer, "overall": overall, "l0_histogram": _trim(l0_all)}
+
+
+def _quantiles(h: np.ndarray) -> dict[str, int]:
+    c = np.cumsum(h)
+    tot = c[-1] if len(c) else 0
+    if tot == 0:
+        return {q: 0 for q in ("p10", "p50", "p90", "max")}
+    out = {f"p{int(q * 100)}": int(np.searchsorted(c, q * tot)) for q in (0.1, 0.5, 0.9)}
+    out["max"] = int(np.nonzero(h)[0].max())
+    return out
+
+
+def _trim(h: np.ndarray) -> list[int]:
+    nz = np.nonzero(h)[0]
+    return h[: nz.max() + 1].tolist() if len(nz) else []
+
+
+FORMULAS = {
+    "objective": "min_a 1/2 ||z - a Phi^T||^2 + alpha * sum(a), a >= 0, z = (x - mean_l) / scale_l",
+    "fvu": "FVU = sum ||z - z_hat||^2 / sum ||z - mean(z)||^2 over all tokens of the set (mean over that set; per layer mean(z) = 0)",
+    "fvu_original": "FVU (original units) = sum ||x - x_hat||^2 / sum ||x - mean(x)||^2, x_hat = mean_l + scale_l * z_hat; overall: mean over all layers' states pooled",
+    "l0": "L0 = number of factors with a > 0 for one token at one layer",
+    "dead": "dead fraction = share of factors never active (a > 0) on any token (per layer: at that layer; overall: at any layer)",
+    "dense": "dense fraction = share of factors active on more than 10% of tokens",
+    "importance": "IS(c, l) = mean of the top-k activations of factor c at layer l (k = top_k; missing entries count as 0)",
+    "level": "low: IS peaks at a layer <= low_max_layer; otherwise high if P(active at t+1 | active at t) at the peak layer >= spread threshold, else mid",
+}

@@ -1,0 +1,201 @@
+"""learn_factors (the stage) and FactorResult (its loadable output)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file, save_file
+
+from ..progress import Reporter
+from .config import FactorConfig
+from .pipeline import (
+    FORMULAS,
+    Encoder,
+    assign_levels,
+    cosine_neighbors,
+    fit_learner,
+    importance_scores,
+    layer_stats,
+    make_transform,
+    peak_layers,
+    quality,
+    run_inference,
+    training_sample,
+)
+
+
+def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter) -> "FactorResult":
+    """Fit preprocessing + dictionary on ``store`` (an ActivationStore), code every token at
+    every layer, and write the result into ``out_dir`` (see pipeline.py for the files)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    stats = layer_stats(store, reporter)
+    mean, scale = make_transform(stats, cfg.preprocess)
+    X = training_sample(store, cfg, mean, scale)
+    timings["preprocess"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    learner = fit_learner(X, cfg, reporter, store.info.d_model)
+    del X
+    timings["learn"] = time.perf_counter() - t
+    components = np.ascontiguousarray(learner.components_, dtype=np.float32)
+    sae = None
+    if cfg.method == "topk-sae":
+        sae = {"W_enc": learner.W_enc_, "b_enc": learner.b_enc_, "b_dec": learner.b_dec_}
+
+    t = time.perf_counter()
+    enc = Encoder(cfg, components, sae)
+    raw = run_inference(store, cfg, enc, mean, scale, reporter)
+    timings["inference"] = time.perf_counter() - t
+
+    L1 = store.info.n_layers + 1
+    IS = importance_scores(raw["topk_values"])
+    spread = raw["pairs"] / np.maximum(raw["act_nonlast"], 1)
+    low_max = cfg.level_low_max_layer if cfg.level_low_max_layer is not None else store.info.n_layers // 3
+    levels = assign_levels(IS, spread, low_max, cfg.level_spread_threshold)
+    nbr, nbr_cos = cosine_neighbors(components)
+    q = quality(raw, stats, store.n_tokens, cfg.dense_threshold)
+
+    tensors = {"components": components, "mean": mean, "scale": scale}
+    if sae is not None:
+        tensors.update({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sae.items()})
+    save_file(tensors, str(out_dir / "model.safetensors"))
+    np.savez(
+        out_dir / "stats.npz",
+        is_=IS,
+        density=(raw["active"] / max(store.n_tokens, 1)).astype(np.float32),
+        active=raw["active"],
+        spread=spread.astype(np.float32),
+        hist=raw["hist"],
+        hist_edges=raw["hist_edges"],
+        l0_hist=raw["l0_hist"],
+        max_act=raw["max_act"].astype(np.float32),
+        topk_values=raw["topk_values"],
+        topk_token=raw["topk_token"],
+        neighbors=nbr,
+        neighbor_cos=nbr_cos,
+        levels=levels,
+    )
+    metrics = {
+        "quality": q,
+        "timings": {**timings, "inference_loop": raw["seconds"]},
+        "n_tokens": store.n_tokens,
+        "n_sentences": store.n_sentences,
+        "n_layers": L1,
+        "d_model": store.info.d_model,
+        "level_low_max_layer": low_max,
+        "n_resampled": int(getattr(learner, "n_resampled_", 0)),
+        "units": "activations are lasso / SAE coefficients in the preprocessed space of their layer: "
+                 "z = (x - mean_l) / scale_l, x_hat = mean_l + scale_l * (a @ components)",
+        "formulas": FORMULAS,
+    }
+    (out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    reporter.log(
+        f"factors: FVU {q['overall']['fvu']:.3f} (original units {q['overall']['fvu_original']:.3f}), "
+        f"L0 {q['overall']['l0_mean']:.1f}, dead {q['overall']['dead_fraction']:.1%}, "
+        f"learn {timings['learn']:.0f}s, inference {timings['inference']:.0f}s"
+    )
+    return FactorResult.load(out_dir)
+
+
+@dataclass
+class FactorResult:
+    """Everything the factor stage produced (arrays as numpy).
+
+    config: FactorConfig; components (m, d) unit rows (``dictionary`` = Phi = components.T,
+    (d, m)); mean, scale (L+1, d) the per-layer transform; sae: TopK-SAE encoder params or None;
+    is_ (m, L+1) importance scores; peak_layer (m,); level (m,) str; density (m, L+1) fraction
+    of tokens active per layer (``density_all`` (m,) over all layers); spread (m, L+1);
+    hist (m, L+1, bins) counts of positive activations in log bins ``hist_edges`` (bins+1,);
+    l0_hist (L+1, m+1); max_act (m, L+1); topk_values (L+1, m, k), topk_token (L+1, m, k)
+    global token rows (-1 = none); neighbors / neighbor_cos (m, 10); metrics (dict).
+    """
+
+    config: FactorConfig
+    components: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    sae: dict[str, np.ndarray] | None
+    is_: np.ndarray
+    level: np.ndarray
+    density: np.ndarray
+    active: np.ndarray
+    spread: np.ndarray
+    hist: np.ndarray
+    hist_edges: np.ndarray
+    l0_hist: np.ndarray
+    max_act: np.ndarray
+    topk_values: np.ndarray
+    topk_token: np.ndarray
+    neighbors: np.ndarray
+    neighbor_cos: np.ndarray
+    metrics: dict[str, Any]
+    path: Path | None = None
+    _encoder: Any = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, path: Path) -> "FactorResult":
+        path = Path(path)
+        cfg = FactorConfig.from_dict(json.loads((path / "config.json").read_text()))
+        t = load_file(str(path / "model.safetensors"))
+        sae = {k: t[k] for k in ("W_enc", "b_enc", "b_dec")} if "W_enc" in t else None
+        s = np.load(path / "stats.npz")
+        return cls(
+            config=cfg, components=t["components"], mean=t["mean"], scale=t["scale"], sae=sae,
+            is_=s["is_"], level=s["levels"], density=s["density"], active=s["active"], spread=s["spread"],
+            hist=s["hist"], hist_edges=s["hist_edges"], l0_hist=s["l0_hist"], max_act=s["max_act"],
+            topk_values=s["topk_values"], topk_token=s["topk_token"], neighbors=s["neighbors"],
+            neighbor_cos=s["neighbor_cos"], metrics=json.loads((path / "metrics.json").read_text()), path=path,
+        )
+
+    @property
+    def dictionary(self) -> np.ndarray:
+        """Phi, (d, m): column c is factor c (unit norm)."""
+        return self.components.T
+
+    @property
+    def n_components(self) -> int:
+        return int(self.components.shape[0])
+
+    @property
+    def peak_layer(self) -> np.ndarray:
+        return peak_layers(self.is_)
+
+    @property
+    def density_all(self) -> np.ndarray:
+        """(m,) fraction of (token, layer) pairs where the factor is active."""
+        return self.active.sum(1) / max(self.metrics["n_tokens"] * self.is_.shape[1], 1)
+
+    def transform_states(self, hidden_states: np.ndarray, layer: int) -> np.ndarray:
+        """(n, d) states of ``layer`` -> (n, d) preprocessed z."""
+        return (np.asarray(hidden_states, dtype=np.float32) - self.mean[layer]) / self.scale[layer]
+
+    def encode(self, hidden_states: np.ndarray, layer: int, batch_size: int = 2048) -> np.ndarray:
+        """(n, d) hidden states at ``layer`` -> (n, m) factor activations in reported units
+        (the same coding as the build used: FISTA lasso or the SAE encoder)."""
+        if self._encoder is None:
+            self._encoder = Encoder(self.config, self.components, self.sae)
+        z = self.transform_states(hidden_states, layer)
+        out = np.empty((z.shape[0], self.n_components), dtype=np.float32)
+        with torch.no_grad():
+            for lo in range(0, z.shape[0], batch_size):
+                zb = torch.from_numpy(np.ascontiguousarray(z[lo : lo + batch_size])).to(self._encoder.device)
+                out[lo : lo + len(zb)] = self._encoder.codes(zb).cpu().numpy()
+        return out
+
+    def reconstruct(self, codes: np.ndarray, layer: int) -> np.ndarray:
+        """(n, m) codes -> (n, d) states in original units at ``layer``."""
+        zh = np.asarray(codes, dtype=np.float32) @ self.components
+        if self.sae is not None:
+            zh = zh + self.sae["b_dec"]
+        return self.mean[layer] + self.scale[layer] * zh
