@@ -14,7 +14,7 @@ class FactorConfig:
     n_components: m, factors (atoms) in the one dictionary shared by all layers.
     alpha: L1 weight of the non-negative lasso in preprocessed units (every layer is scaled so
         that E||z||^2 = 1).
-    sae_k: active latents per vector for "topk-sae".
+    sae_k, sae_n_steps, sae_lr: active latents per vector, Adam steps and step size for "topk-sae".
     preprocess: "center-scale" (per layer: subtract the mean, divide by the RMS norm),
         "standardize" (per layer and dimension: subtract the mean, divide by the std, then by
         sqrt(d)), or "none" (only the global RMS scale).
@@ -39,6 +39,8 @@ class FactorConfig:
     n_components: int = 1536
     alpha: float = 0.1
     sae_k: int = 32
+    sae_n_steps: int = 3000
+    sae_lr: float = 3e-3
     preprocess: str = "center-scale"
     n_train: int = 100_000
     n_steps: int = 400
@@ -90,9 +92,9 @@ class FactorConfig:
         """"quick" (< 10 s on a 200-sentence sample), "default" (~5 min on ~115k tokens x 7
         layers, 2 cores), "full" (no time limit: bigger dictionary, more steps)."""
         presets = {
-            "quick": dict(n_components=256, n_train=20_000, n_steps=60, batch_size=512, top_k=50),
+            "quick": dict(n_components=256, n_train=20_000, n_steps=60, sae_n_steps=400, batch_size=512, top_k=50),
             "default": {},
-            "full": dict(n_components=3072, n_train=400_000, n_steps=2000, tol=3e-3, fit_tol=1e-2),
+            "full": dict(n_components=3072, n_train=400_000, n_steps=2000, sae_n_steps=20000, tol=3e-3, fit_tol=1e-2),
         }
         if preset not in presets:
             raise ValueError(f"unknown preset {preset!r} (quick, default, full)")

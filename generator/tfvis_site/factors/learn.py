@@ -188,7 +188,7 @@ class TopKSAE(_Base):
     """
 
     def __init__(self, n_components: int = 1536, k: int = 32, *, n_steps: int = 2000, batch_size: int = 1024,
-                 lr: float = 1e-3, resample_every: int = 250, dead_threshold: float = 1e-4,
+                 lr: float = 3e-3, resample_every: int = 100, dead_threshold: float = 1e-3,
                  random_state: int = 0, device: str = "cpu",
                  callback: Callable[[int, "TopKSAE"], None] | None = None):
         self.n_components = n_components
@@ -218,9 +218,13 @@ class TopKSAE(_Base):
         D = torch.nn.Parameter(D0.to(dev))
         W_enc = torch.nn.Parameter(D0.T.contiguous().to(dev))
         b_enc = torch.nn.Parameter(torch.zeros(self.n_components, device=dev))
-        b_dec = torch.nn.Parameter(X[: min(len(X), 65536)].mean(0).to(dev))
+        b_dec = torch.nn.Parameter(torch.zeros(X.shape[1], device=dev))  # states are centred upstream
         opt = torch.optim.Adam([D, W_enc, b_enc, b_dec], lr=self.lr)
-        usage = torch.full((self.n_components,), 1.0, device=dev)
+        # constant step, then a linear decay to 0 over the last 30% of the steps
+        decay_from = int(0.7 * self.n_steps)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: 1.0 if s < decay_from else max(0.0, (self.n_steps - s) / max(self.n_steps - decay_from, 1)))
+        usage = torch.full((self.n_components,), min(1.0, self.k / self.n_components), device=dev)
         self.n_resampled_ = 0
         t0 = time.perf_counter()
         for step, idx in enumerate(_batches(X.shape[0], min(self.batch_size, X.shape[0]), self.n_steps, gen)):
@@ -230,16 +234,20 @@ class TopKSAE(_Base):
             loss = ((Xhat - Xb) ** 2).sum(1).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            with torch.no_grad():  # keep the decoder rows on the sphere: drop the radial gradient
+                D.grad -= (D.grad * D).sum(1, keepdim=True) * D
             opt.step()
+            sched.step()
             with torch.no_grad():
                 D.copy_(_normalize_rows(D))
-                usage.mul_(0.98).add_(0.02 * (A > 0).float().mean(0))
+                usage.mul_(0.9).add_(0.1 * (A > 0).float().mean(0))
                 if self.resample_every and (step + 1) % self.resample_every == 0 and step + 1 < self.n_steps:
                     before = D.detach().clone()
                     n_new = self._resample(D.data, usage, Xb, Xhat.detach())
                     if n_new:
                         changed = (D.data != before).any(1)
-                        W_enc.data[:, changed] = D.data[changed].T * 0.1
+                        # make the new latent fire on its direction as strongly as a typical one
+                        W_enc.data[:, changed] = D.data[changed].T * W_enc.data.norm(dim=0).mean()
                         b_enc.data[changed] = 0.0
                         self.n_resampled_ += n_new
             if self.callback is not None:

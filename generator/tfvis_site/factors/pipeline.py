@@ -109,10 +109,11 @@ def training_sample(store, cfg: FactorConfig, mean: np.ndarray, scale: np.ndarra
 
 def fit_learner(X: np.ndarray, cfg: FactorConfig, reporter: Reporter, d: int):
     m = cfg.n_components
-    with reporter.task(f"factors: learn dictionary ({cfg.method}, m={m})", total=max(cfg.n_steps, 1)) as task:
+    steps = cfg.sae_n_steps if cfg.method == "topk-sae" else cfg.n_steps
+    with reporter.task(f"factors: learn dictionary ({cfg.method}, m={m})", total=max(steps, 1)) as task:
         cb = lambda step, learner: task.advance(1)  # noqa: E731
         if cfg.method == "topk-sae":
-            learner = TopKSAE(m, k=cfg.sae_k, n_steps=cfg.n_steps, batch_size=cfg.batch_size, lr=cfg.lr,
+            learner = TopKSAE(m, k=cfg.sae_k, n_steps=steps, batch_size=cfg.batch_size, lr=cfg.sae_lr,
                               random_state=cfg.seed, device=cfg.device, callback=cb)
         else:
             learner = DictionaryLearner(m, alpha=cfg.alpha, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
