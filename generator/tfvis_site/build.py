@@ -6,6 +6,7 @@ complete, so a failed build leaves the previous site untouched.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -20,12 +21,14 @@ import numpy as np
 import pyarrow as pa
 
 from . import __version__
+from .attention import AttentionConfig, AttentionResult, analyse_attention, sample_sentences, write_attention_bundle
 from .bundles import BundleWriter
 from .cache import StageCache, file_fingerprint, stable_hash
 from .config import BuildConfig
 from .corpus import Corpus, load_corpus
 from .errors import UserError
 from .extract import ActivationStore, ExtractOptions, extract
+from .factors import FactorConfig, FactorResult, learn_factors, write_factor_bundle
 from .models import LoadedModel, _read_config, default_model_dir, load_model
 from .progress import Reporter
 from .render import copy_assets, environment, render_overview, render_tokens
@@ -33,6 +36,16 @@ from .render import copy_assets, environment, render_overview, render_tokens
 # Bump when the extraction output format or maths changes, to invalidate old cache entries.
 EXTRACT_VERSION = 1
 SITE_MARKER = "data/manifest.json"
+
+
+@dataclass
+class Analyses:
+    """Everything the pages are made from."""
+
+    store: ActivationStore  # the corpus sample: hidden states of every layer
+    factors: FactorResult
+    attention_store: ActivationStore  # the attention sample: q, k and attention weights too
+    attention: AttentionResult
 
 
 @dataclass
@@ -86,21 +99,43 @@ def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     out = Path(config.out)
     _check_output_folder(out)
 
+    factor_config = analysis_config(FactorConfig, "factors", config)
+    attention_config = analysis_config(AttentionConfig, "attention", config)
+
     with timer("corpus"):
         corpus = load_corpus(config.corpus, config.n_sentences, config.seed)
         reporter.log(f"corpus: {len(corpus.texts):,} texts from {corpus.name}")
     model = ModelSource(config)
-    options = ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size)
+
+    def extract_stage(stage: str, texts: list[str], options: ExtractOptions) -> tuple[ActivationStore, dict[str, Any]]:
+        key = {"v": EXTRACT_VERSION, "model": model.key, "texts": stable_hash(texts), "options": options.to_dict()}
+        store = ActivationStore(cache.get_or_build(stage, key, lambda d: extract(model.get(), texts, d, options, reporter)))
+        reporter.log(f"{stage}: {store.n_tokens:,} tokens x {store.info.n_layers + 1} layers" + (" (cached)" if cache.hits[stage] else ""))
+        return store, key
 
     with timer("extract"):
-        key = {"v": EXTRACT_VERSION, "model": model.key, "texts": stable_hash(corpus.texts), "options": options.to_dict()}
-        store = ActivationStore(cache.get_or_build("extract", key, lambda d: extract(model.get(), corpus.texts, d, options, reporter)))
-        reporter.log(f"extract: {store.n_tokens:,} tokens x {store.info.n_layers + 1} layers" + (" (cached)" if cache.hits["extract"] else ""))
+        options = ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size)
+        store, extract_key = extract_stage("extract", corpus.texts, options)
+        sample = sample_sentences(len(corpus.texts), attention_config.n_sentences, config.seed)
+        attention_texts = [corpus.texts[i] for i in sample]
+        attention_options = ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size, capture_attention=True)
+        attention_store, attention_extract_key = extract_stage("extract-attention", attention_texts, attention_options)
 
+    with timer("factors"):
+        key = {"extract": extract_key, "config": factor_config.to_dict()}
+        factors = FactorResult.load(cache.get_or_build("factors", key, lambda d: learn_factors(store, factor_config, d, reporter)))
+        reporter.log("factors: " + ("cached" if cache.hits["factors"] else "learned"))
+
+    with timer("attention"):
+        key = {"extract": attention_extract_key, "config": attention_config.cache_key()}
+        attention = AttentionResult.load(cache.get_or_build("attention", key, lambda d: analyse_attention(attention_store, attention_config, d, reporter)))
+        reporter.log("attention: " + ("cached" if cache.hits["attention"] else "analysed"))
+
+    analyses = Analyses(store=store, factors=factors, attention_store=attention_store, attention=attention)
     with timer("site"):
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-building-", dir=out.resolve().parent))
         try:
-            manifest = write_site(staging, config, corpus, model, store)
+            manifest = write_site(staging, config, corpus, model, analyses)
             _swap_into_place(staging, out)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -108,8 +143,23 @@ def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     return BuildResult(out=out, manifest=manifest, timings=timer.timings, cache_hits=dict(cache.hits))
 
 
-def write_site(site_dir: Path, config: BuildConfig, corpus: Corpus, model: ModelSource, store: ActivationStore) -> dict[str, Any]:
+def analysis_config(cls: Any, section: str, config: BuildConfig) -> Any:
+    """FactorConfig / AttentionConfig from the preset, the build's seed and device, and the
+    ``[factors]`` / ``[attention]`` table of the config file; errors become one-line UserErrors."""
+    base = {"seed": config.seed}
+    if "device" in {f.name for f in dataclasses.fields(cls)}:
+        base["device"] = config.device
+    try:
+        return cls.for_preset(config.preset, **{**base, **config.__dict__[section]})
+    except TypeError as e:
+        raise UserError(f"[{section}]: {str(e).split('() ', 1)[-1]}") from None
+    except ValueError as e:
+        raise UserError(f"[{section}]: {e}") from None
+
+
+def write_site(site_dir: Path, config: BuildConfig, corpus: Corpus, model: ModelSource, analyses: Analyses) -> dict[str, Any]:
     """Every data file, the manifest and every page, into ``site_dir``."""
+    store = analyses.store
     bundle = BundleWriter(site_dir)
     bundle.add_table("sentences.parquet", store.sentences.select(["sentence_id", "text", "n_tokens", "token_offset"]))
     bundle.add_table("tokens.parquet", store.tokens)
@@ -130,6 +180,9 @@ def write_site(site_dir: Path, config: BuildConfig, corpus: Corpus, model: Model
         "layers": store.info.n_layers + 1,
         "heads": store.info.n_heads,
         "build": _public_config(config),
+        # Run times vary from run to run: they stay out of the site, which must be reproducible.
+        "factors": _without(write_factor_bundle(analyses.factors, store, bundle), "timings"),
+        "attention": _without(write_attention_bundle(analyses.attention, analyses.attention_store, bundle), "seconds"),
     }
     manifest = bundle.write_manifest(manifest)
 
@@ -139,6 +192,10 @@ def write_site(site_dir: Path, config: BuildConfig, corpus: Corpus, model: Model
     render_tokens(env, site_dir, manifest)
     (site_dir / ".nojekyll").write_text("")  # GitHub Pages: serve folders starting with _ or . as is
     return manifest
+
+
+def _without(section: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in section.items() if k != key}
 
 
 def _length_summary(lengths: np.ndarray, max_tokens: int) -> dict[str, Any]:
