@@ -290,8 +290,7 @@ def fista_nn_ws(
     iters = np.zeros(n)
     if n == 0:
         return out, FistaInfo(0, 0.0, gaps, 0)
-    if gram is None:
-        gram = (D @ D.T).contiguous()
+    gram = (D @ D.T).contiguous() if gram is None else gram.to(device=dev, dtype=torch.float32).contiguous()
     L_glob = torch.tensor(spectral_norm_sq(D) * 1.02 if L is None else float(L), device=dev)
     C = X @ D.T  # (n, m): D x at a = 0; later rounds: D r of the remaining rows
     A_full = torch.zeros((n, m), dtype=torch.float32, device=dev)

@@ -53,7 +53,7 @@ class FactorConfig:
     working_set: int = 32
     top_k: int = 200
     level_low_max_layer: int | None = None
-    level_spread_threshold: float = 0.5
+    level_spread_threshold: float = 0.15
     dense_threshold: float = 0.1
     hist_bins: int = 32
     hist_min: float = 1e-3
