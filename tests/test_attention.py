@@ -1,0 +1,220 @@
+"""Attention stage (issue 5): normalisation keeps every attention weight, the stage folder and
+data bundle are complete and consistent with the store, projections are deterministic."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tfvis_site.attention import (
+    AttentionConfig,
+    AttentionResult,
+    LabelRule,
+    analyse_attention,
+    normalise_head,
+    sample_sentences,
+    sentence_pairs,
+    write_attention_bundle,
+)
+from tfvis_site.attention.project import TrustworthinessProbe, exact_knn, pca, scale_unit
+from tfvis_site.attention.stats import LayerAccumulator
+from tfvis_site.bundles import BundleWriter
+from tfvis_site.errors import UserError
+from tfvis_site.extract import ExtractOptions, extract
+from tfvis_site.models import load_model
+from tfvis_site.progress import Reporter
+
+SENTENCES = [
+    "The cat sat on the mat.",
+    "Paris is the capital of France, and Berlin is the capital of Germany.",
+    "A dog ran in the park.",
+    "She turned left at the river and walked to the old mill in the park.",
+    "Water boils at 100 degrees.",
+    "Music, art and science were taught at the school.",
+]
+
+
+def _softmax(x):
+    x = x - x.max(-1, keepdims=True)
+    e = np.exp(x)
+    return e / e.sum(-1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def stores(tiny_checkpoints, tmp_path_factory):
+    out = {}
+    for kind in ("bert", "gpt2", "llama"):
+        path = tmp_path_factory.mktemp(f"store-{kind}")
+        loaded = load_model(tiny_checkpoints[kind])
+        out[kind] = extract(loaded, SENTENCES, path, ExtractOptions(max_tokens=24, batch_size=4, capture_attention=True), Reporter.silent())
+    return out
+
+
+@pytest.fixture(scope="module")
+def pca_results(stores, tmp_path_factory):
+    cfg = AttentionConfig(projections=("pca",), n_jobs=1, trust_sample=200)
+    return {kind: analyse_attention(store, cfg, tmp_path_factory.mktemp(f"attn-{kind}"), Reporter.silent()) for kind, store in stores.items()}
+
+
+@pytest.mark.parametrize("kind", ["bert", "gpt2", "llama"])
+def test_normalised_qk_reproduce_attention(stores, pca_results, kind):
+    """Key translation + norm scaling, as recorded by the stage, leave every weight unchanged."""
+    store, res = stores[kind], pca_results[kind]
+    info = store.info
+    shifts, cs = res.normalisation()
+    assert np.all(np.asarray(cs) > 0)
+    assert np.abs(np.asarray(shifts)).max() > 0  # the translation really moved the keys
+    for layer in range(info.n_layers):
+        q_all, k_all = store.queries(layer), store.keys(layer)
+        for h in range(info.n_heads):
+            g = layer * info.n_heads + h
+            qn = q_all[:, h] * cs[g]
+            kn = (k_all[:, info.kv_head_of(h)] + shifts[g]) / cs[g]
+            for s in range(store.n_sentences):
+                lo, hi = store.sentence_offsets[s], store.sentence_offsets[s + 1]
+                scores = qn[lo:hi].astype(np.float64) @ kn[lo:hi].astype(np.float64).T * store.scaling(layer)
+                if info.is_causal:
+                    scores = scores + np.triu(np.full((hi - lo, hi - lo), -np.inf), 1)
+                np.testing.assert_allclose(_softmax(scores), store.attention(layer, s)[h], atol=1e-5)
+
+
+def test_scale_factor_is_chosen_not_fixed():
+    """c moves away from 1 when queries and keys have very different norms."""
+    rng = np.random.default_rng(0)
+    q = rng.normal(size=(300, 8)).astype(np.float32) * 10
+    k = rng.normal(size=(300, 8)).astype(np.float32) * 0.1
+    offsets = np.arange(0, 301, 20)
+    pairs = sentence_pairs(offsets, False, 10_000, 0)
+    norm = normalise_head(q, k, pairs)
+    assert norm.c < 0.5  # shrink the big queries, grow the small keys
+    qn, kn = norm.apply(q, k)
+    np.testing.assert_allclose((qn[pairs.query] * kn[pairs.key]).sum(1), (q[pairs.query] * (k[pairs.key] + norm.shift)).sum(1), rtol=1e-4, atol=1e-4)
+
+
+def test_stage_folder_and_bundle(stores, pca_results, tmp_path):
+    store, res = stores["bert"], pca_results["bert"]
+    info = store.info
+    G, N = info.n_layers * info.n_heads, store.n_tokens
+    # the cache renames the folder after the build: the result must load from anywhere
+    moved = tmp_path / "moved"
+    shutil.copytree(res.path, moved)
+    res = AttentionResult.load(moved)
+    assert res.projections == ["pca2", "pca3"]
+    for name in res.projections:
+        c = np.asarray(res.coords(name))
+        assert c.shape == (G, 2 * N, int(name[-1])) and c.dtype == np.float32
+        assert np.all(np.abs(c) <= 1.0 + 1e-6) and np.isclose(np.abs(c).max(axis=(1, 2)), 1.0).all()
+    assert res.tokens.num_rows == N and res.sentences.num_rows == store.n_sentences
+    assert np.asarray(res.norms()).shape == (G, 2 * N)
+    for h in res.heads:
+        assert h["label"] in ("prev", "next", "self", "sink", "positional", "broad", "other")
+        assert -1 <= h["spearman_before"] <= 1 and -1 <= h["spearman_after"] <= 1
+        assert 0 <= h["trustworthiness"]["pca2"] <= 1
+        assert h["c"] > 0 and np.isfinite(h["entropy"]) and np.isfinite(h["norm_gap"])
+        assert h["label_stat"]["name"] and np.isfinite(h["label_stat"]["value"])
+
+    # full weights (uint16) and top-k rows agree with the store
+    w = np.asarray(res.weights_u16())
+    keys, kw = res.topk()
+    offs = res.sentences.column("pair_offset").to_numpy()
+    for s in range(store.n_sentences):
+        lo, hi = store.sentence_offsets[s], store.sentence_offsets[s + 1]
+        L = hi - lo
+        A = store.attention(1, s)
+        for h in range(info.n_heads):
+            g = info.n_heads + h
+            block = w[g, offs[s] : offs[s] + L * L].reshape(L, L) / 65535
+            np.testing.assert_allclose(block, A[h], atol=1e-5)
+            top = keys[g, lo:hi, 0]
+            np.testing.assert_array_equal(top, A[h].argmax(1))
+            np.testing.assert_allclose(kw[g, lo:hi, 0], A[h].max(1), atol=1e-6)
+            assert np.all(np.diff(kw[g, lo:hi], axis=1) <= 1e-7)  # strongest first
+    agg, count = res.aggregate()
+    assert agg.shape[0] == G and agg.shape[1] == agg.shape[2] == count.shape[0] == res.meta["max_len"]
+    # every sentence's rows sum to 1: sum_j mean[i, j] * count[i, j] = number of sentences with row i
+    np.testing.assert_allclose((np.asarray(agg) * np.asarray(count)).sum(-1), np.broadcast_to(count[:, 0], agg.shape[:2]), atol=1e-3)
+
+    bundle = BundleWriter(tmp_path / "site")
+    section = write_attention_bundle(res, store, bundle)
+    json.dumps(section, allow_nan=False)
+    assert len(section["heads"]) == G
+    data = tmp_path / "site" / "data"
+    for entry in section["projections"]:
+        raw = np.fromfile(data / entry["file"], dtype="<f4").reshape(entry["shape"])
+        np.testing.assert_array_equal(raw, np.asarray(res.coords(entry["name"])))
+        assert (data / (entry["file"] + ".js")).exists()
+    for name in [section["files"]["tokens"], *section["files"]["weights"], *section["files"]["topk_keys"]]:
+        assert name in bundle.files and (data / name).exists() and (data / f"{name}.js").exists()
+    w0 = np.fromfile(data / section["files"]["weights"][0], dtype="<u2").reshape(info.n_heads, -1)
+    np.testing.assert_array_equal(w0, w[: info.n_heads])
+
+
+def test_umap_deterministic_and_parallel_equal(stores, tmp_path):
+    """Same seed -> same coordinates, whether the heads run in this process or in 2 workers."""
+    store = stores["gpt2"]
+    cfg = AttentionConfig(projections=("pca", "umap"), umap_n_epochs=30, trust_sample=100, n_jobs=1)
+    a = analyse_attention(store, cfg, tmp_path / "a", Reporter.silent())
+    b = analyse_attention(store, cfg.replace(n_jobs=2), tmp_path / "b", Reporter.silent())
+    for name in ("umap2", "umap3"):
+        np.testing.assert_array_equal(np.asarray(a.coords(name)), np.asarray(b.coords(name)))
+        assert np.isfinite(np.asarray(a.coords(name))).all()
+        assert all(0 <= h["trustworthiness"][name] <= 1 for h in a.heads)
+    assert a.config.cache_key() == b.config.cache_key()
+
+
+def test_exact_knn_and_trustworthiness_match_sklearn():
+    from sklearn.manifold import trustworthiness
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(500, 6)).astype(np.float32)
+    for metric in ("euclidean", "cosine"):
+        idx, dist = exact_knn(X, 10, metric, chunk=128)
+        ref_d, ref_i = NearestNeighbors(n_neighbors=10, metric=metric, algorithm="brute").fit(X).kneighbors(X)
+        np.testing.assert_array_equal(idx, ref_i)
+        np.testing.assert_allclose(dist, ref_d, atol=1e-4)  # cosine: 1 - cos, as scikit-learn
+        Y = X[:, :2] + rng.normal(size=(500, 2)).astype(np.float32)
+        sample = np.arange(0, 500, 2)
+        probe = TrustworthinessProbe(X, sample, k=7, metric=metric)
+        assert probe(Y) == pytest.approx(trustworthiness(X[sample], Y[sample], n_neighbors=7, metric=metric), abs=1e-6)
+    P = pca(X, 3)
+    from sklearn.decomposition import PCA
+
+    np.testing.assert_allclose(P, PCA(3).fit_transform(X), atol=1e-4)
+    u = scale_unit(P)
+    assert np.isclose(np.abs(u).max(), 1.0) and np.all(np.abs(u) <= 1)
+
+
+def test_labels_from_synthetic_attention():
+    L, H = 10, 4
+    A = np.zeros((H, L, L), np.float32)
+    A[0, np.arange(1, L), np.arange(L - 1)] = 1.0  # previous token
+    A[0, 0, 0] = 1.0
+    A[1, :, 0] = 1.0  # [CLS] sink
+    A[2] = 1.0 / L  # uniform: broad
+    A[3, np.arange(L), np.arange(L)] = 1.0  # self
+    special = np.zeros(L, bool)
+    special[[0, L - 1]] = True
+    acc = LayerAccumulator(H, L, L * L, L, 8, 0.005)
+    acc.add(A, 0, 0, np.arange(L), special, causal=False, window=2)
+    stats = acc.head_stats(LabelRule())
+    assert [s["label"] for s in stats] == ["prev", "sink", "broad", "self"]
+    assert stats[0]["label_stat"]["value"] == pytest.approx(7 / 8)  # token 1 looks at [CLS]: a sink, not "prev"
+    assert stats[2]["entropy_norm"] == pytest.approx(1.0)
+
+
+def test_config_presets_sampling_and_validation():
+    quick, default, full = (AttentionConfig.for_preset(p) for p in ("quick", "default", "full"))
+    assert quick.projections == ("pca",) and "umap" in default.projections and "tsne" in full.projections
+    assert AttentionConfig(projections=("umap",)).projections == ("pca", "umap")  # PCA always
+    assert AttentionConfig.from_dict(default.to_dict()) == default
+    assert "n_jobs" not in default.cache_key()
+    with pytest.raises(UserError):
+        AttentionConfig(projections=("isomap",))
+    with pytest.raises(UserError):
+        AttentionConfig(dims=(4,))
+    a = sample_sentences(1000, 50, seed=3)
+    assert np.array_equal(a, sample_sentences(1000, 50, seed=3)) and len(set(a)) == 50 and np.all(np.diff(a) > 0)
+    assert not np.array_equal(a, sample_sentences(1000, 50, seed=4))
+    assert np.array_equal(sample_sentences(10, 50), np.arange(10))
