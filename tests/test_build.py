@@ -80,7 +80,7 @@ def test_rebuild_reuses_cache_and_is_byte_identical(tiny_checkpoints, corpus_txt
 
 def test_failed_build_leaves_previous_site(tiny_checkpoints, corpus_txt, tmp_path, capsys):
     out = tmp_path / "site"
-    assert run_build(tmp_path, "--model", tiny_checkpoints["bert"], "--corpus", corpus_txt, "--out", out) == 0
+    assert run_build(tmp_path, "--model", tiny_checkpoints["bert"], "--corpus", corpus_txt, "--out", out, "--preset", "quick") == 0
     before = site_digest(out)
     empty = tmp_path / "empty.txt"
     empty.write_text("\n  \n")
