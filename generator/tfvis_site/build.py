@@ -31,7 +31,7 @@ from .extract import ActivationStore, ExtractOptions, extract
 from .factors import FactorConfig, FactorResult, learn_factors, write_factor_bundle
 from .models import LoadedModel, _read_config, default_model_dir, load_model
 from .progress import Reporter
-from .render import copy_assets, environment, render_overview, render_tokens
+from .pages import render_site
 
 # Bump when the extraction output format or maths changes, to invalidate old cache entries.
 EXTRACT_VERSION = 1
@@ -186,10 +186,7 @@ def write_site(site_dir: Path, config: BuildConfig, corpus: Corpus, model: Model
     }
     manifest = bundle.write_manifest(manifest)
 
-    copy_assets(site_dir)
-    env = environment()
-    render_overview(env, site_dir, manifest)
-    render_tokens(env, site_dir, manifest)
+    render_site(site_dir, manifest)
     (site_dir / ".nojekyll").write_text("")  # GitHub Pages: serve folders starting with _ or . as is
     return manifest
 

@@ -15,7 +15,8 @@ from .resources import resource_dir
 _VENDOR_SHIPPED = ("*.min.js", "licenses", "README.md")
 
 
-def environment() -> jinja2.Environment:
+def environment(nav: list[tuple[str, str]] | None = None) -> jinja2.Environment:
+    """``nav``: (page file, label) pairs of the site's top navigation."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(resource_dir("templates")),
         autoescape=True,  # corpus text is untrusted: escape everything, always
@@ -28,6 +29,7 @@ def environment() -> jinja2.Environment:
     env.filters["si"] = _si
     env.filters["bytes"] = _bytes
     env.globals["tool_version"] = __version__
+    env.globals["nav"] = list(nav or [])
     return env
 
 
@@ -67,11 +69,3 @@ def render_page(env: jinja2.Environment, site_dir: Path, template: str, out_name
     path = Path(site_dir) / out_name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
-
-
-def render_overview(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
-    render_page(env, site_dir, "index.html", "index.html", manifest=manifest)
-
-
-def render_tokens(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
-    render_page(env, site_dir, "tokens.html", "tokens.html", manifest=manifest)
