@@ -267,6 +267,7 @@ def fista_nn_ws(
     max_rounds: int = 30,
     check_every: int = 5,
     restart: bool = True,
+    step_bound: str = "gershgorin",
 ) -> tuple[torch.Tensor, FistaInfo]:
     """Working-set FISTA: same problem, same certificate as :func:`fista_nn`, much less work.
 
@@ -295,55 +296,88 @@ def fista_nn_ws(
     C = X @ D.T  # (n, m): D x at a = 0; later rounds: D r of the remaining rows
     A_full = torch.zeros((n, m), dtype=torch.float32, device=dev)
     xx = (X * X).sum(1)
+    K0 = min(m, max(1, int(working_set)))
+    Kr = torch.full((n,), K0, dtype=torch.int64, device=dev)  # working-set size per row, never shrinks
     rows = torch.arange(n, device=dev)
-    K = min(m, max(1, int(working_set)))
     total_it = 0
     for rnd in range(max_rounds):
-        k = rows.numel()
-        if k == 0:
+        if rows.numel() == 0:
             break
-        Ck = C if rnd == 0 else C[rows]
-        Ak = A_full[rows]
-        support = Ak > 0
-        n_sup = int(support.sum(1).max()) if rnd else 0
-        if 2 * n_sup + 16 > K:
-            K = min(m, 2 * n_sup + 16)
-        score = torch.where(support, torch.full_like(Ck, math.inf), Ck) if rnd else Ck
-        W = _top_indices(score, K)  # (k, K)
-        flat = (W.unsqueeze(2) * m + W.unsqueeze(1)).view(-1)
-        Gw = gram.view(-1).index_select(0, flat).view(k, K, K)  # G[W][:, W], fast 1-D gather
-        Xk = X[rows]
-        a = torch.gather(Ak, 1, W)
-        # D_W x = (D r)_W + (a G)_W, as a is supported on W
-        bw = torch.gather(Ck, 1, W)
         if rnd:
-            bw += torch.bmm(a.unsqueeze(1), Gw).squeeze(1)
-        Lr = torch.minimum(Gw.abs().sum(2).max(1).values, L_glob).clamp_min(_TINY).unsqueeze(1)
-        a, n_in = _fista_gram(a, Gw, bw, xx[rows], Lr, alpha, 0.5 * tol, max_iter, check_every, restart)
-        total_it += n_in
-        rows_np = rows.cpu().numpy()
-        iters[rows_np] += n_in
-        # full certificate over all atoms (fp32)
-        Ad = torch.zeros((k, m), dtype=torch.float32, device=dev)
-        Ad.scatter_(1, W, a)
-        R = Xk - Ad @ D
-        Cn = R @ D.T
-        primal, gap = _gap_from(Xk, Ad, R, Cn, alpha)
-        rel = gap / primal.clamp_min(_TINY)
-        gaps[rows_np] = rel.double().cpu().numpy()
-        done = rel <= tol
-        out[rows[done]] = Ad[done]
-        keep = ~done
-        if rnd == max_rounds - 1 or (K == m and n_in >= max_iter):
-            out[rows[keep]] = Ad[keep]
-            break
-        A_full[rows[keep]] = Ad[keep]
-        if rnd == 0:
-            C = torch.zeros((n, m), dtype=torch.float32, device=dev)
-        C[rows[keep]] = Cn[keep]
-        rows = rows[keep]
+            sup = (A_full[rows] > 0).sum(1)
+            need = torch.clamp(2 ** torch.ceil(torch.log2((2 * sup + 16).float())).long(), max=m)
+            Kr[rows] = torch.maximum(Kr[rows], need)
+        last = rnd == max_rounds - 1
+        remaining = []
+        # rows that need the same working-set size are solved together (buckets of powers of 2)
+        for K in torch.unique(Kr[rows]).tolist():
+            grp = rows[Kr[rows] == K] if rnd else rows
+            n_in, keep = _ws_round(X, D, gram, C, A_full, xx, grp, int(K), rnd, alpha, tol, max_iter, check_every,
+                                   restart, L_glob, step_bound, out, gaps, last)
+            total_it = max(total_it, n_in)
+            iters[grp.cpu().numpy()] += n_in
+            if keep is not None:
+                remaining.append(keep)
+            if not rnd:
+                break
+        rows = torch.cat(remaining) if remaining else rows[:0]
     n_not = int((gaps > tol).sum())
     return out, FistaInfo(total_it, float(iters.mean()), gaps, n_not)
+
+
+def _ws_round(X, D, gram, C, A_full, xx, rows, K, rnd, alpha, tol, max_iter, check_every, restart, L_glob,
+              step_bound, out, gaps, last):
+    """One working-set round for ``rows`` with K atoms each. Writes finished rows into ``out``;
+    stores codes and correlations of unfinished rows in A_full / C; returns (iterations, rows
+    still to do or None)."""
+    m = D.shape[0]
+    k = rows.numel()
+    Ck = C[rows]
+    Ak = A_full[rows]
+    score = torch.where(Ak > 0, torch.full_like(Ck, math.inf), Ck) if rnd else Ck
+    W = _top_indices(score, K)  # (k, K)
+    flat = (W.unsqueeze(2) * m + W.unsqueeze(1)).view(-1)
+    Gw = gram.view(-1).index_select(0, flat).view(k, K, K)  # G[W][:, W], fast 1-D gather
+    Xk = X[rows]
+    a = torch.gather(Ak, 1, W)
+    # D_W x = (D r)_W + (a G)_W, as a is supported on W
+    bw = torch.gather(Ck, 1, W)
+    if rnd:
+        bw += torch.bmm(a.unsqueeze(1), Gw).squeeze(1)
+    Lr = torch.minimum(Gw.abs().sum(2).max(1).values, L_glob)  # Gershgorin: a guaranteed bound
+    if step_bound == "power":
+        Lr = torch.minimum(Lr, 1.05 * _batched_lmax(Gw))
+    Lr = Lr.clamp_min(_TINY).unsqueeze(1)
+    a, n_in = _fista_gram(a, Gw, bw, xx[rows], Lr, alpha, 0.5 * tol, max_iter, check_every, restart)
+    # full certificate over all atoms (fp32)
+    Ad = torch.zeros((k, m), dtype=torch.float32, device=X.device)
+    Ad.scatter_(1, W, a)
+    R = Xk - Ad @ D
+    Cn = R @ D.T
+    primal, gap = _gap_from(Xk, Ad, R, Cn, alpha)
+    rel = gap / primal.clamp_min(_TINY)
+    gaps[rows.cpu().numpy()] = rel.double().cpu().numpy()
+    done = rel <= tol
+    if last or (K == m and n_in >= max_iter):
+        done[:] = True
+    out[rows[done]] = Ad[done]
+    keep = ~done
+    if not bool(keep.any()):
+        return n_in, None
+    A_full[rows[keep]] = Ad[keep]
+    C[rows[keep]] = Cn[keep]
+    return n_in, rows[keep]
+
+
+def _batched_lmax(G: torch.Tensor, n_iter: int = 15) -> torch.Tensor:
+    """Power-iteration estimate of the largest eigenvalue of each (K, K) block of G (k, K, K)."""
+    v = torch.ones(G.shape[0], G.shape[1], 1, dtype=G.dtype, device=G.device)
+    lam = torch.zeros(G.shape[0], dtype=G.dtype, device=G.device)
+    for _ in range(n_iter):
+        w = torch.bmm(G, v)
+        lam = w.norm(dim=(1, 2))
+        v = w / lam.clamp_min(_TINY).view(-1, 1, 1)
+    return lam
 
 
 def _top_indices(score: torch.Tensor, K: int) -> torch.Tensor:
