@@ -163,7 +163,8 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
     seconds: dict[str, float] = {"statistics": 0.0}
     proj_seconds: dict[str, float] = {}
 
-    workers = cfg.workers()
+    # PCA alone costs milliseconds per head: worker start-up would dominate.
+    workers = cfg.workers() if any(p != "pca" for p in cfg.projections) else 1
     pool = None
     if workers > 1:
         import multiprocessing as mp

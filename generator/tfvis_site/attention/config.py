@@ -46,16 +46,16 @@ class AttentionConfig:
     min_weight: float = 0.005
     umap_n_neighbors: int = 15
     umap_min_dist: float = 0.1
-    umap_n_epochs: int = 100
+    umap_n_epochs: int = 50
     umap_metric: str = "cosine"
     umap_init3d: str = "from2d"
     tsne_perplexity: float = 30.0
     tsne_max_iter: int = 500
     tsne_metric: str = "cosine"
     trust_k: int = 15
-    trust_sample: int = 2000
+    trust_sample: int = 1000
     trust_metric: str = "euclidean"
-    max_pairs: int = 100_000
+    max_pairs: int = 50_000
     label_rule: LabelRule = field(default_factory=LabelRule)
     n_jobs: int = 0
 
@@ -85,9 +85,9 @@ class AttentionConfig:
         """"quick" (seconds: PCA only, 40 sentences), "default", "full" (t-SNE too, 500 sentences,
         more UMAP epochs)."""
         presets: dict[str, dict[str, Any]] = {
-            "quick": {"n_sentences": 40, "projections": ("pca",), "trust_sample": 500},
+            "quick": {"n_sentences": 40, "projections": ("pca",)},
             "default": {},
-            "full": {"n_sentences": 500, "projections": ("pca", "umap", "tsne"), "umap_n_epochs": 300, "trust_sample": 3000},
+            "full": {"n_sentences": 500, "projections": ("pca", "umap", "tsne"), "umap_n_epochs": 200, "trust_sample": 2000},
         }
         if preset not in presets:
             raise UserError(f"unknown preset {preset!r} (quick, default, full)")

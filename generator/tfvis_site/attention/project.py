@@ -178,6 +178,7 @@ def project_head(X: np.ndarray, task: dict[str, Any]) -> HeadProjection:
     warnings.filterwarnings("ignore", module="umap")
     warnings.filterwarnings("ignore", category=FutureWarning)
     res = HeadProjection()
+    cpu0 = time.process_time()
     dims = sorted(task["dims"])
     seed = int(task["seed"])
     t0 = time.perf_counter()
@@ -233,6 +234,7 @@ def project_head(X: np.ndarray, task: dict[str, Any]) -> HeadProjection:
         res.trust[name] = probe(coords)
         res.spearman[name] = spearman_dot_projected(dots, coords, n_tokens, pairs)
     res.seconds["trust"] = time.perf_counter() - t0 + res.seconds.pop("trust_setup")
+    res.seconds["cpu"] = time.process_time() - cpu0
     return res
 
 
