@@ -1,0 +1,376 @@
+/*
+ * attention-common.js: shared code of the attention pages (matrix, single head, sentence view).
+ * Classic script; defines window.TFVIS_ATT. Needs tfvis-data.js (window.TFVIS) and hyparquet.
+ *
+ * Data (manifest["attention"], written by generator/tfvis_site/attention/bundle.py):
+ *   head g = layer * n_heads + head; per head n_points = 2 * n_tokens points: point p < n_tokens is
+ *   the QUERY of sample token p, point p >= n_tokens the KEY of token p - n_tokens.
+ *   points_<method><dim>d.f32 (G, n_points, dim), norms.f32 (G, n_points), tokens/sentences.parquet,
+ *   weights_L<l>.u16 (n_heads, total_pairs), topk_L<l>.keys.u8/.weights.u16 (n_heads, n_tokens, K),
+ *   aggregate.f32 (G, max_len, max_len).
+ * Corpus text reaches the DOM only through TFVIS.el / textContent (or canvas fillText).
+ */
+(function (window) {
+  'use strict';
+  var T = window.TFVIS;
+  var el = T.el;
+  var A = {};
+  window.TFVIS_ATT = A;
+
+  // ------------------------------------------------------------------ timings (bench + tests)
+  A.timings = {};
+  A.mark = function (name, start) {
+    var v = window.performance.now() - (start === undefined ? 0 : start);
+    A.timings[name] = Math.round(v * 10) / 10;
+    return v;
+  };
+  window.TFVIS_ATT_TIMINGS = A.timings;
+
+  // ------------------------------------------------------------------ data
+
+  A.section = function () {
+    return T.manifest().then(function (m) {
+      if (!m.attention) throw new Error('this site was built without the attention analysis');
+      A.manifest = m;
+      return m.attention;
+    });
+  };
+
+  var TOKEN_COLUMNS = ['sentence', 'position', 'length', 'position_norm', 'token_id', 'piece', 'text',
+    'space_before', 'is_special', 'is_punct', 'frequency'];
+
+  A.loadTokens = function (sec) {
+    return T.loadColumns(sec.files.tokens, TOKEN_COLUMNS);
+  };
+  A.loadSentences = function (sec) {
+    return T.loadColumns(sec.files.sentences);
+  };
+
+  /** Projection entry for method + dim, falling back to what was built (pca always is). */
+  A.projection = function (sec, method, dim) {
+    var list = sec.projections;
+    var pick = function (f) {
+      for (var i = 0; i < list.length; i++) if (f(list[i])) return list[i];
+      return null;
+    };
+    return pick(function (p) { return p.method === method && p.dim === dim; }) ||
+      pick(function (p) { return p.method === method; }) ||
+      pick(function (p) { return p.dim === dim; }) || list[0];
+  };
+
+  A.methods = function (sec) {
+    var seen = [];
+    sec.projections.forEach(function (p) { if (seen.indexOf(p.method) === -1) seen.push(p.method); });
+    var order = ['umap', 'tsne', 'pca'];
+    seen.sort(function (a, b) { return order.indexOf(a) - order.indexOf(b); });
+    return seen;
+  };
+
+  A.loadPoints = function (entry) {
+    return T.loadFloat32(entry.file);
+  };
+  A.loadNorms = function (sec) {
+    return T.loadFloat32(sec.files.norms);
+  };
+
+  function u16(buf) {
+    return new Uint16Array(buf, 0, buf.byteLength >> 1);
+  }
+
+  /** Attention data of one layer: weights (n_heads, total_pairs) and top-k (n_heads, N, K). */
+  A.loadLayer = function (sec, layer) {
+    return Promise.all([
+      T.loadBytes(sec.files.weights[layer]),
+      T.loadBytes(sec.files.topk_keys[layer]),
+      T.loadBytes(sec.files.topk_weights[layer]),
+    ]).then(function (b) {
+      return { weights: u16(b[0]), topKeys: new Uint8Array(b[1]), topWeights: u16(b[2]) };
+    });
+  };
+
+  A.loadAggregate = function (sec) {
+    return Promise.all([T.loadFloat32(sec.files.aggregate), T.loadFloat32(sec.files.aggregate_count)]);
+  };
+
+  /**
+   * Links into the token browser. The attention sample is a separate extraction, and its
+   * `source_sentence` indexes that sample, NOT data/sentences.parquet: a sentence is linkable only
+   * where the same text with the same token count is in the token browser's sample.
+   * Resolves to fn(attentionSentenceIndex) -> token-browser sentence_id or null.
+   */
+  A.tokenBrowserLinker = function (sentences) {
+    var files = (A.manifest && A.manifest.files) || {};
+    if (!Object.prototype.hasOwnProperty.call(files, 'sentences.parquet')) {
+      return Promise.resolve(function () { return null; });
+    }
+    return T.loadColumns('sentences.parquet', ['sentence_id', 'text', 'n_tokens']).then(function (c) {
+      var byText = new Map();
+      for (var i = 0; i < c.text.length; i++) byText.set(c.text[i] + '\u0000' + c.n_tokens[i], c.sentence_id[i]);
+      return function (s) {
+        var id = byText.get(sentences.text[s] + '\u0000' + sentences.n_tokens[s]);
+        return id === undefined ? null : id;
+      };
+    }).catch(function () {
+      return function () { return null; };
+    });
+  };
+
+  // ------------------------------------------------------------------ colours (colour-blind safe)
+
+  // PiYG (ColorBrewer, colour-blind safe): greens for queries, pinks for keys.
+  A.QUERY = '#4d9221';
+  A.KEY = '#c51b7d';
+  var Q_RAMP = ['#d9efc0', '#b8e186', '#7fbc41', '#4d9221', '#276419', '#173d0f'];
+  var K_RAMP = ['#fbd5ea', '#f1b6da', '#de77ae', '#c51b7d', '#8e0152', '#4d0030'];
+  // Okabe & Ito (2008) categorical palette without yellow (too light on white).
+  var OKABE = ['#E69F00', '#56B4E9', '#009E73', '#0072B2', '#D55E00', '#CC79A7'];
+  var VIRIDIS = ['#440154', '#482878', '#3e4989', '#31688e', '#26828e', '#1f9e89', '#35b779', '#6ece58',
+    '#b5de2b', '#fde725'];
+  A.VIRIDIS = VIRIDIS;
+
+  function hexToRgb(hex) {
+    var n = parseInt(hex.slice(1), 16);
+    return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+  }
+  A.hexToRgb = hexToRgb;
+
+  function lerpRamp(stops, n) {
+    var out = [];
+    for (var i = 0; i < n; i++) {
+      var t = n === 1 ? 0 : i / (n - 1) * (stops.length - 1);
+      var a = Math.floor(t), b = Math.min(stops.length - 1, a + 1), f = t - a;
+      var ca = hexToRgb(stops[a]), cb = hexToRgb(stops[b]);
+      out.push('#' + [0, 1, 2].map(function (k) {
+        var v = Math.round(ca[k] + (cb[k] - ca[k]) * f);
+        return (v < 16 ? '0' : '') + v.toString(16);
+      }).join(''));
+    }
+    return out;
+  }
+  A.lerpRamp = lerpRamp;
+
+  var POS_BINS = 8;
+  var Q_POS = lerpRamp(Q_RAMP.slice(1), POS_BINS);
+  var K_POS = lerpRamp(K_RAMP.slice(1), POS_BINS);
+  var NORM_BINS = 10;
+
+  A.COLOR_MODES = {
+    qk: 'query / key',
+    position: 'normalised position',
+    mod5: 'position mod 5',
+    norm: 'vector norm',
+    freq: 'token frequency',
+    punct: 'punctuation / special',
+  };
+
+  /**
+   * Per-point colour categories of one head for a colour mode: {cat: Uint8Array(P), palette: [hex],
+   * legend: spec}. perHead: true if the categories depend on the head (norm), else shared by all.
+   * norms: Float32Array of that head's P norms (only for mode 'norm').
+   */
+  A.colorCategories = function (mode, tokens, N, norms) {
+    var P = 2 * N;
+    var cat = new Uint8Array(P);
+    var i;
+    if (mode === 'position') {
+      for (i = 0; i < N; i++) {
+        var b = Math.min(POS_BINS - 1, Math.floor(tokens.position_norm[i] * POS_BINS));
+        cat[i] = b;
+        cat[N + i] = POS_BINS + b;
+      }
+      return { cat: cat, palette: Q_POS.concat(K_POS), legend: { title: 'normalised position (0 = first token, 1 = last)',
+        ramps: [{ label: 'queries', colors: Q_POS }, { label: 'keys', colors: K_POS }], min: '0', max: '1' } };
+    }
+    if (mode === 'mod5') {
+      for (i = 0; i < N; i++) cat[i] = cat[N + i] = tokens.position[i] % 5;
+      return { cat: cat, palette: OKABE.slice(0, 5), legend: { title: 'position mod 5 (queries and keys)',
+        items: [0, 1, 2, 3, 4].map(function (k) { return { color: OKABE[k], label: String(k) }; }) } };
+    }
+    if (mode === 'freq') {
+      var maxLog = 0;
+      for (i = 0; i < N; i++) maxLog = Math.max(maxLog, Math.log(tokens.frequency[i]));
+      for (i = 0; i < N; i++) {
+        var f = maxLog > 0 ? Math.log(tokens.frequency[i]) / maxLog : 0;
+        cat[i] = cat[N + i] = Math.min(NORM_BINS - 1, Math.floor(f * NORM_BINS));
+      }
+      return { cat: cat, palette: VIRIDIS, legend: { title: 'token frequency in the sample (log scale)',
+        ramps: [{ label: '', colors: VIRIDIS }], min: '1', max: String(Math.round(Math.exp(maxLog))) } };
+    }
+    if (mode === 'punct') {
+      var pal = ['#b9b9b9', OKABE[4], OKABE[3]];
+      for (i = 0; i < N; i++) cat[i] = cat[N + i] = tokens.is_special[i] ? 2 : (tokens.is_punct[i] ? 1 : 0);
+      return { cat: cat, palette: pal, legend: { title: 'token kind (queries and keys)',
+        items: [{ color: pal[0], label: 'word piece' }, { color: pal[1], label: 'punctuation / symbol' },
+          { color: pal[2], label: 'special ([CLS], [SEP], …)' }] } };
+    }
+    if (mode === 'norm') {
+      var r = A.normRange(norms);
+      for (i = 0; i < P; i++) {
+        cat[i] = Math.min(NORM_BINS - 1, Math.floor((norms[i] - r[0]) / (r[1] - r[0] || 1) * NORM_BINS));
+      }
+      return { cat: cat, palette: VIRIDIS, perHead: true, legend: { title: 'vector norm before normalisation (per head)',
+        ramps: [{ label: '', colors: VIRIDIS }], min: r[0].toFixed(1), max: r[1].toFixed(1) } };
+    }
+    for (i = N; i < P; i++) cat[i] = 1;
+    return { cat: cat, palette: [A.QUERY, A.KEY], legend: { title: 'point',
+      items: [{ color: A.QUERY, label: 'query' }, { color: A.KEY, label: 'key' }] } };
+  };
+
+  A.normRange = function (norms) {
+    var lo = Infinity, hi = -Infinity;
+    for (var i = 0; i < norms.length; i++) {
+      var v = norms[i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    return lo <= hi ? [lo, hi] : [0, 1];
+  };
+
+  /** Norms of one head scaled into [0, 1] (the dot-size encoding). */
+  A.normUnit = function (norms, out, offset) {
+    var r = A.normRange(norms);
+    var span = r[1] - r[0] || 1;
+    for (var i = 0; i < norms.length; i++) out[offset + i] = (norms[i] - r[0]) / span;
+    return r;
+  };
+
+  /** Legend: spec {title, items: [{color, label}]} or {title, ramps: [{label, colors}], min, max}. */
+  A.legend = function (node, spec) {
+    T.clear(node);
+    node.appendChild(el('p', { class: 'att-legend-title' }, spec.title));
+    if (spec.items) {
+      node.appendChild(el('ul', { class: 'att-swatches' }, spec.items.map(function (it) {
+        return el('li', null, el('span', { class: 'att-swatch', style: { background: it.color } }), it.label);
+      })));
+    }
+    (spec.ramps || []).forEach(function (ramp) {
+      node.appendChild(el('div', { class: 'att-ramp-row' },
+        ramp.label ? el('span', { class: 'att-ramp-label' }, ramp.label) : null,
+        el('span', { class: 'att-ramp-end' }, spec.min),
+        el('span', { class: 'att-ramp', style: { background: 'linear-gradient(to right, ' + ramp.colors.join(', ') + ')' } }),
+        el('span', { class: 'att-ramp-end' }, spec.max)));
+    });
+    return node;
+  };
+
+  A.sizeLegend = function (node, on) {
+    T.clear(node);
+    if (!on) {
+      node.appendChild(el('p', { class: 'att-legend-title' }, 'dot size: constant'));
+      return;
+    }
+    node.appendChild(el('p', { class: 'att-legend-title' }, 'dot size: vector norm (per head)'));
+    node.appendChild(el('div', { class: 'att-size-row' }, el('span', null, 'low'),
+      [3, 5, 7, 9].map(function (d) {
+        return el('span', { class: 'att-dot', style: { width: d + 'px', height: d + 'px' } });
+      }), el('span', null, 'high')));
+  };
+
+  // ------------------------------------------------------------------ search
+
+  /**
+   * Tokens matching a search: exact (case-insensitive) on the text or the word piece (## and Ġ
+   * stripped); if nothing matches exactly, a substring match. Returns {flags: Uint8Array(N), count, exact}.
+   */
+  A.matchTokens = function (tokens, query) {
+    var N = tokens.text.length;
+    var flags = new Uint8Array(N);
+    var q = (query || '').trim().toLowerCase();
+    if (!q) return { flags: flags, count: 0, exact: true };
+    var count = 0, i;
+    var norm = function (s) { return String(s).toLowerCase().replace(/^(##|\u0120|\u2581)/, ''); };
+    for (i = 0; i < N; i++) {
+      if (tokens.text[i].toLowerCase() === q || norm(tokens.piece[i]) === q) { flags[i] = 1; count++; }
+    }
+    if (count) return { flags: flags, count: count, exact: true };
+    for (i = 0; i < N; i++) {
+      if (tokens.text[i].toLowerCase().indexOf(q) !== -1) { flags[i] = 1; count++; }
+    }
+    return { flags: flags, count: count, exact: false };
+  };
+
+  // ------------------------------------------------------------------ state + formatting
+
+  /** View settings shared by both pages, validated against what was built. */
+  A.viewState = function (sec, q) {
+    var methods = A.methods(sec);
+    var method = methods.indexOf(q.proj) !== -1 ? q.proj : methods[0];
+    var dim = q.dim === '3' ? 3 : 2;
+    var entry = A.projection(sec, method, dim);
+    return {
+      proj: entry.method,
+      dim: entry.dim,
+      entry: entry,
+      color: Object.prototype.hasOwnProperty.call(A.COLOR_MODES, q.color) ? q.color : 'qk',
+      size: q.size === '1',
+      q: q.q || '',
+    };
+  };
+
+  /** Wire the shared controls (#att-proj, dim radios, #att-color, #att-size, #att-q) to onChange(patch). */
+  A.wireControls = function (onChange) {
+    var form = document.getElementById('att-controls');
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      onChange({ q: document.getElementById('att-q').value.trim() || null }, true);
+    });
+    document.getElementById('att-proj').addEventListener('change', function (e) { onChange({ proj: e.target.value }, true); });
+    document.getElementById('att-color').addEventListener('change', function (e) { onChange({ color: e.target.value }, true); });
+    document.getElementById('att-size').addEventListener('change', function (e) { onChange({ size: e.target.checked ? '1' : null }, true); });
+    Array.prototype.forEach.call(form.querySelectorAll('input[name="dim"]'), function (r) {
+      r.addEventListener('change', function () { if (r.checked) onChange({ dim: r.value }, true); });
+    });
+    var q = document.getElementById('att-q');
+    q.addEventListener('search', function () { if (!q.value) onChange({ q: null }, true); });
+  };
+
+  /** Reflect a view state in the controls (after navigation or a deep link). */
+  A.showControls = function (sec, v) {
+    var proj = document.getElementById('att-proj');
+    proj.value = v.proj;
+    var dims = {};
+    sec.projections.forEach(function (p) { if (p.method === v.proj) dims[p.dim] = true; });
+    Array.prototype.forEach.call(document.querySelectorAll('input[name="dim"]'), function (r) {
+      r.checked = Number(r.value) === v.dim;
+      r.disabled = !dims[Number(r.value)];
+    });
+    document.getElementById('att-color').value = v.color;
+    document.getElementById('att-size').checked = v.size;
+    var q = document.getElementById('att-q');
+    if (document.activeElement !== q || q.value.trim() !== v.q) q.value = v.q;
+  };
+
+  A.fmt = function (x, digits) {
+    if (x === null || x === undefined || typeof x !== 'number' || !isFinite(x)) return 'n/a';
+    return x.toFixed(digits === undefined ? 2 : digits).replace('-', '\u2212');
+  };
+
+  /** A short piece of a sentence around one token: [before, token, after] strings. */
+  A.snippet = function (tokens, sentences, t, width) {
+    var s = tokens.sentence[t];
+    var start = sentences.token_offset[s], n = sentences.n_tokens[s];
+    var pos = t - start;
+    width = width || 6;
+    var join = function (a, b) {
+      var out = '';
+      for (var i = Math.max(0, a); i < Math.min(n, b); i++) {
+        var j = start + i;
+        out += (tokens.space_before[j] && out ? ' ' : '') + tokens.text[j];
+      }
+      return out;
+    };
+    var before = join(pos - width, pos), after = join(pos + 1, pos + 1 + width);
+    return [(pos - width > 0 ? '… ' : '') + before, tokens.text[t], after + (pos + 1 + width < n ? ' …' : '')];
+  };
+
+  A.cssVar = function (name, fallback) {
+    var v = window.getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    return v || fallback;
+  };
+
+  A.fail = function (status, err) {
+    status.textContent = 'Could not show the attention data: ' + (err && err.message ? err.message : String(err));
+    status.className = 'error';
+    if (window.console) window.console.warn(err);
+  };
+})(window);

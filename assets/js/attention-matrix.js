@@ -1,0 +1,377 @@
+/*
+ * attention-matrix.js: the matrix view (attention.html). Every head at once, layers as rows and
+ * heads as columns, drawn in ONE WebGL context: one regl-scatterplot whose points are laid out in
+ * grid cells (2D), or one three.js renderer drawing each cell into its own viewport (3D).
+ * The cell labels are HTML links laid over the canvas (keyboard focusable; a click opens the head).
+ * URL state: ?proj=<method>&dim=<2|3>&color=<mode>&size=1&q=<token search>.
+ */
+(function () {
+  'use strict';
+  var T = window.TFVIS;
+  var A = window.TFVIS_ATT;
+  var $ = function (id) { return document.getElementById(id); };
+
+  var status = $('att-status');
+  var plot = $('att-plot');
+  var canvas = $('att-canvas');
+  var cellsEl = $('att-cells');
+  var matrixEl = $('att-matrix');
+  var ROWS = Number(matrixEl.dataset.rows), COLS = Number(matrixEl.dataset.cols);
+  var PAD = 0.74; // share of a cell's width / height the points use (room for the labels)
+  var SHIFT = 0.02; // vertical shift of the points inside a cell (in cell heights)
+
+  var sec, tokens, N, P, G;
+  var norms, normUnit;
+  var view = null; // current view state
+  var scatter = null, three = null, canvas3 = null;
+  var layout = {}; // projection name -> {x, y} (2D) or {xyz} (3D)
+  var spatial = {}; // projection name -> regl-scatterplot spatial index
+  var colors = null; // {key, cat (Float32Array G*P), palette, legend}
+  var match = null; // {flags, count}
+  var drawing = Promise.resolve();
+  var sizeArray = [1.5, 2, 2.5, 3, 3.5, 4, 5, 6];
+  var cellLinks = Array.prototype.slice.call(cellsEl.querySelectorAll('a.att-cell'));
+
+  A.section().then(function (s) {
+    sec = s;
+    N = sec.n_tokens;
+    P = sec.n_points;
+    G = sec.model.n_layers * sec.model.n_heads;
+    var v = A.viewState(sec, T.query());
+    A.showControls(sec, v);
+    return Promise.all([A.loadTokens(sec), A.loadNorms(sec), A.loadPoints(v.entry)]).then(function (r) {
+      tokens = r[0];
+      norms = r[1];
+      layout[v.entry.name] = buildLayout(v.entry, r[2]);
+      normUnit = new Float32Array(G * P);
+      for (var g = 0; g < G; g++) A.normUnit(norms.subarray(g * P, (g + 1) * P), normUnit, g * P);
+      A.mark('matrix_data');
+      A.wireControls(function (patch, push) { apply(T.setQuery(patch, push)); });
+      T.onState(apply);
+      wireCells();
+      new window.ResizeObserver(onResize).observe(plot);
+      return apply(T.query(), 'matrix_drawn');
+    });
+  }).catch(function (err) { A.fail(status, err); });
+
+  // ------------------------------------------------------------------ layout
+
+  /** Points of every head placed in its grid cell: 2D -> {x, y} in [-1, 1]; 3D -> {xyz} per head. */
+  function buildLayout(entry, data) {
+    var dim = entry.dim;
+    if (dim === 3) return { xyz: data, dim: 3 };
+    var x = new Float32Array(G * P), y = new Float32Array(G * P);
+    var H = sec.model.n_heads;
+    for (var g = 0; g < G; g++) {
+      var row = Math.floor(g / H), col = g % H;
+      var cx = -1 + (2 * col + 1) / COLS, cy = 1 - (2 * row + 1) / ROWS - SHIFT * 2 / ROWS;
+      var sx = PAD / COLS, sy = PAD / ROWS;
+      var base = g * entry.head_stride;
+      for (var p = 0; p < P; p++) {
+        x[g * P + p] = cx + data[base + p * dim] * sx;
+        y[g * P + p] = cy + data[base + p * dim + 1] * sy;
+      }
+    }
+    return { x: x, y: y, dim: 2 };
+  }
+
+  function plotSize() {
+    return { w: Math.max(1, Math.round(plot.clientWidth)), h: Math.max(1, Math.round(plot.clientHeight)) };
+  }
+
+  function cellRects() {
+    var s = plot.getBoundingClientRect();
+    return cellLinks.map(function (a) {
+      var r = a.getBoundingClientRect();
+      var g = Number(a.dataset.g);
+      var pad = 0.5 * (1 - PAD);
+      return {
+        x: Math.round(r.left - s.left + r.width * pad),
+        y: Math.round(r.top - s.top + r.height * (pad + SHIFT)),
+        w: Math.round(r.width * PAD),
+        h: Math.round(r.height * PAD),
+        start: g * P,
+        count: P,
+      };
+    });
+  }
+
+  // ------------------------------------------------------------------ colours
+
+  function colorsFor(mode) {
+    var key = mode;
+    if (colors && colors.key === key) return colors;
+    var first = A.colorCategories(mode, tokens, N, norms.subarray(0, P));
+    var cat = new Float32Array(G * P);
+    if (first.perHead) {
+      var lo = [], hi = [];
+      for (var g = 0; g < G; g++) {
+        var c = g === 0 ? first : A.colorCategories(mode, tokens, N, norms.subarray(g * P, (g + 1) * P));
+        cat.set(c.cat, g * P);
+      }
+      first.legend = Object.assign({}, first.legend, { min: 'low', max: 'high' });
+      void lo; void hi;
+    } else {
+      for (var h = 0; h < G; h++) cat.set(first.cat, h * P);
+    }
+    colors = { key: key, cat: cat, palette: first.palette, legend: first.legend };
+    return colors;
+  }
+
+  // ------------------------------------------------------------------ drawing
+
+  function background() {
+    return A.cssVar('--card', '#ffffff');
+  }
+
+  function ensureScatter() {
+    if (scatter) return scatter;
+    var size = plotSize();
+    var dark = window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
+    scatter = window.ReglScatterplot.createScatterplot({
+      canvas: canvas,
+      width: size.w,
+      height: size.h,
+      aspectRatio: COLS / ROWS,
+      cameraIsFixed: true,
+      backgroundColor: background(),
+      pointSize: 2,
+      opacity: 0.8,
+      pointColorActive: dark ? '#ffffff' : '#111111',
+      pointOutlineWidth: 1,
+      pointSizeSelected: 1,
+      opacityInactiveScale: 0.2,
+      deselectOnDblClick: false,
+      deselectOnEscape: false,
+      performanceMode: false,
+    });
+    return scatter;
+  }
+
+  function ensureThree() {
+    if (three) return three;
+    canvas3 = T.el('canvas', { class: 'att-canvas3', 'aria-hidden': 'true' });
+    plot.insertBefore(canvas3, cellsEl);
+    three = new A.Points3D(canvas3, { control: cellsEl, background: background(), distance: 3.0, noPan: true });
+    three.controls.enableZoom = false;
+    var size = plotSize();
+    three.setSize(size.w, size.h);
+    three.setCells(cellRects());
+    return three;
+  }
+
+  /** Bring the page to state q. mark: timing name recorded when the new picture is on screen. */
+  function apply(q, mark) {
+    var t0 = window.performance.now();
+    var next = A.viewState(sec, q);
+    var prev = view;
+    view = next;
+    A.showControls(sec, next);
+    updateLinks();
+    if (!mark) {
+      if (!prev || prev.entry.name !== next.entry.name) mark = 'switch_projection';
+      else if (prev.color !== next.color) mark = 'switch_color';
+      else if (prev.size !== next.size) mark = 'switch_size';
+      else if (prev.q !== next.q) mark = 'search';
+      else mark = 'apply';
+    }
+    status.textContent = 'Drawing ' + (G * P).toLocaleString() + ' points…';
+    drawing = drawing.then(function () {
+      return layout[next.entry.name] ? null : A.loadPoints(next.entry).then(function (d) {
+        layout[next.entry.name] = buildLayout(next.entry, d);
+      });
+    }).then(function () {
+      if (view !== next) return null; // superseded by a newer state
+      match = A.matchTokens(tokens, next.q);
+      var c = colorsFor(next.color);
+      A.legend($('att-legend'), c.legend);
+      A.sizeLegend($('att-size-legend'), next.size);
+      showHits();
+      return next.dim === 3 ? draw3(next, c) : draw2(next, c);
+    }).then(function () {
+      return new Promise(function (resolve) { window.requestAnimationFrame(function () { resolve(); }); });
+    }).then(function () {
+      if (view !== next) return;
+      A.mark(mark, mark === 'matrix_drawn' ? 0 : t0);
+      var methodName = $('att-proj').selectedOptions[0] ? $('att-proj').selectedOptions[0].textContent : next.proj;
+      status.textContent = G + ' heads × ' + P.toLocaleString() + ' points (' + N.toLocaleString() + ' queries + ' +
+        N.toLocaleString() + ' keys), ' + methodName + ' ' + next.dim + 'D.';
+      document.body.dataset.attReady = String(Number(document.body.dataset.attReady || 0) + 1);
+    }).catch(function (err) { A.fail(status, err); });
+    return drawing;
+  }
+
+  function draw2(v, c) {
+    if (three) canvas3.hidden = true;
+    canvas.hidden = false;
+    cellsEl.classList.remove('att-orbit');
+    var sp = ensureScatter();
+    var lay = layout[v.entry.name];
+    sp.set({
+      pointColor: c.palette,
+      colorBy: 'valueA',
+      sizeBy: v.size ? 'valueB' : null,
+      pointSize: v.size ? sizeArray : 2,
+    });
+    var opts = { zDataType: 'categorical', wDataType: 'continuous' };
+    if (spatial[v.entry.name]) opts.spatialIndex = spatial[v.entry.name];
+    var drawn = sp.get('isPointsDrawn') && sp._drawnKey === v.entry.name + '|' + c.key;
+    var step = drawn ? Promise.resolve() : sp.draw({ x: lay.x, y: lay.y, valueA: c.cat, valueB: normUnit }, opts).then(function () {
+      sp._drawnKey = v.entry.name + '|' + c.key;
+      if (!spatial[v.entry.name]) spatial[v.entry.name] = sp.get('spatialIndex');
+    });
+    return step.then(function () {
+      var sel = selectedIndices();
+      if (sel.length) sp.select(sel, { preventEvent: true });
+      else sp.deselect({ preventEvent: true });
+    });
+  }
+
+  function draw3(v, c) {
+    canvas.hidden = true;
+    var tr = ensureThree();
+    canvas3.hidden = false;
+    cellsEl.classList.add('att-orbit');
+    var lay = layout[v.entry.name];
+    var n = G * P;
+    if (tr._key !== v.entry.name) {
+      tr.setData({
+        positions: lay.xyz,
+        colors: A.rgbFromCategories(c.cat, c.palette),
+        sizes: new Float32Array(n),
+        alpha: new Float32Array(n),
+      });
+      tr._key = v.entry.name;
+      tr._color = c.key;
+    } else if (tr._color !== c.key) {
+      A.rgbFromCategories(c.cat, c.palette, tr.geometry.getAttribute('acolor').array);
+      tr.touch('acolor');
+      tr._color = c.key;
+    }
+    var sizes = tr.geometry.getAttribute('asize').array;
+    var alpha = tr.geometry.getAttribute('aalpha').array;
+    var searching = match.count > 0;
+    for (var i = 0; i < n; i++) {
+      var hit = searching && match.flags[i % P < N ? i % P : i % P - N];
+      sizes[i] = (v.size ? 1.2 + normUnit[i] * 4 : 2) + (hit ? 2 : 0);
+      alpha[i] = searching ? (hit ? 1 : 0.12) : 0.8;
+    }
+    tr.touch('asize');
+    tr.touch('aalpha');
+    tr.setCells(cellRects());
+    tr.render();
+    return Promise.resolve();
+  }
+
+  function selectedIndices() {
+    if (!match || !match.count) return [];
+    var out = [];
+    for (var g = 0; g < G; g++) {
+      for (var t = 0; t < N; t++) {
+        if (match.flags[t]) out.push(g * P + t, g * P + N + t);
+      }
+    }
+    return out;
+  }
+
+  /** Per cell: number of matches and how tightly they cluster in that head (spread, 1 = like all points). */
+  function showHits() {
+    var lay = layout[view.entry.name];
+    var count = $('att-count');
+    if (!match.count) {
+      count.textContent = view.q ? 'no token matches "' + view.q + '"' : '';
+      cellLinks.forEach(function (a) { T.clear(a.querySelector('.att-hits')); a.classList.remove('att-has-hits'); });
+      return;
+    }
+    count.textContent = match.count + (match.exact ? ' tokens' : ' tokens containing "' + view.q + '"') +
+      ' highlighted in every head (' + (2 * match.count) + ' points per head: queries and keys)';
+    cellLinks.forEach(function (a) {
+      var g = Number(a.dataset.g);
+      var spread = headSpread(lay, g);
+      var hits = a.querySelector('.att-hits');
+      hits.textContent = (2 * match.count) + ' · spread ' + A.fmt(spread, 2);
+      hits.title = 'matching points in this head, and their mean distance to their centroid relative to all points (lower = tighter cluster)';
+      a.classList.add('att-has-hits');
+    });
+  }
+
+  function headSpread(lay, g) {
+    var dim = lay.dim, P0 = g * P;
+    var get = dim === 2 ? function (p, k) { return k === 0 ? lay.x[P0 + p] : lay.y[P0 + p]; }
+      : function (p, k) { return lay.xyz[(P0 + p) * 3 + k]; };
+    var spreadOf = function (sel) {
+      var c = [0, 0, 0], n = 0, p, k;
+      for (p = 0; p < P; p++) if (sel(p)) { for (k = 0; k < dim; k++) c[k] += get(p, k); n++; }
+      if (!n) return 0;
+      for (k = 0; k < dim; k++) c[k] /= n;
+      var d = 0;
+      for (p = 0; p < P; p++) if (sel(p)) {
+        var s = 0;
+        for (k = 0; k < dim; k++) s += (get(p, k) - c[k]) * (get(p, k) - c[k]);
+        d += Math.sqrt(s);
+      }
+      return d / n;
+    };
+    var key = view.entry.name + ':' + g;
+    lay.all = lay.all || {};
+    if (lay.all[key] === undefined) lay.all[key] = spreadOf(function () { return true; });
+    var flags = match.flags;
+    return spreadOf(function (p) { return flags[p < N ? p : p - N] === 1; }) / (lay.all[key] || 1);
+  }
+
+  // ------------------------------------------------------------------ cells (links)
+
+  function updateLinks() {
+    var extra = new URLSearchParams();
+    extra.set('proj', view.proj);
+    if (view.dim === 3) extra.set('dim', '3');
+    if (view.color !== 'qk') extra.set('color', view.color);
+    if (view.size) extra.set('size', '1');
+    if (view.q) extra.set('q', view.q);
+    var tail = extra.toString();
+    cellLinks.forEach(function (a) {
+      a.setAttribute('href', 'attention-head.html?l=' + a.dataset.l + '&h=' + a.dataset.h + (tail ? '&' + tail : ''));
+    });
+  }
+
+  function wireCells() {
+    // In 3D a drag on the grid rotates every head at once; a drag must not follow the link.
+    var down = null;
+    cellsEl.addEventListener('pointerdown', function (e) { down = [e.clientX, e.clientY]; });
+    cellsEl.addEventListener('click', function (e) {
+      if (down && Math.abs(e.clientX - down[0]) + Math.abs(e.clientY - down[1]) > 5) e.preventDefault();
+      down = null;
+    }, true);
+    // Arrow keys move the focus between cells.
+    cellsEl.addEventListener('keydown', function (e) {
+      var a = e.target.closest ? e.target.closest('a.att-cell') : null;
+      if (!a) return;
+      var g = Number(a.dataset.g), H = COLS;
+      var to = { ArrowRight: g + 1, ArrowLeft: g - 1, ArrowDown: g + H, ArrowUp: g - H }[e.key];
+      if (to === undefined || to < 0 || to >= G) return;
+      e.preventDefault();
+      cellLinks[to].focus();
+    });
+  }
+
+  var resizeTimer = null;
+  function onResize() {
+    if (!view) return;
+    window.clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(function () {
+      var s = plotSize();
+      if (scatter) scatter.set({ width: s.w, height: s.h });
+      if (three) {
+        three.setSize(s.w, s.h);
+        three.setCells(cellRects());
+      }
+    }, 60);
+  }
+
+  // For tests and the benchmark.
+  A.matrix = {
+    state: function () { return view; },
+    scatter: function () { return scatter; },
+    three: function () { return three; },
+  };
+})();
