@@ -29,6 +29,7 @@ from .corpus import Corpus, load_corpus
 from .errors import UserError
 from .extract import ActivationStore, ExtractOptions, extract
 from .factors import FactorConfig, FactorResult, learn_factors, write_factor_bundle
+from .factors.lime import LimeConfig, compute_lime, write_lime_bundle
 from .models import LoadedModel, _read_config, default_model_dir, load_model
 from .progress import Reporter
 from .pages import render_site
@@ -44,6 +45,7 @@ class Analyses:
 
     store: ActivationStore  # the corpus sample: hidden states of every layer
     factors: FactorResult
+    lime: Path  # folder with lime.parquet + lime.json
     attention_store: ActivationStore  # the attention sample: q, k and attention weights too
     attention: AttentionResult
 
@@ -100,6 +102,7 @@ def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     _check_output_folder(out)
 
     factor_config = analysis_config(FactorConfig, "factors", config)
+    lime_config = analysis_config(LimeConfig, "lime", config)
     attention_config = analysis_config(AttentionConfig, "attention", config)
 
     with timer("corpus"):
@@ -126,12 +129,16 @@ def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         factors = FactorResult.load(cache.get_or_build("factors", key, lambda d: learn_factors(store, factor_config, d, reporter)))
         reporter.log("factors: " + ("cached" if cache.hits["factors"] else "learned"))
 
+    with timer("lime"):
+        lime_key = {"factors": key, "config": lime_config.to_dict()}
+        lime = cache.get_or_build("lime", lime_key, lambda d: compute_lime(model.get(), store, factors, lime_config, d, reporter))
+
     with timer("attention"):
         key = {"extract": attention_extract_key, "config": attention_config.cache_key()}
         attention = AttentionResult.load(cache.get_or_build("attention", key, lambda d: analyse_attention(attention_store, attention_config, d, reporter)))
         reporter.log("attention: " + ("cached" if cache.hits["attention"] else "analysed"))
 
-    analyses = Analyses(store=store, factors=factors, attention_store=attention_store, attention=attention)
+    analyses = Analyses(store=store, factors=factors, lime=lime, attention_store=attention_store, attention=attention)
     with timer("site"):
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-building-", dir=out.resolve().parent))
         try:
@@ -181,7 +188,10 @@ def write_site(site_dir: Path, config: BuildConfig, corpus: Corpus, model: Model
         "heads": store.info.n_heads,
         "build": _public_config(config),
         # Run times vary from run to run: they stay out of the site, which must be reproducible.
-        "factors": _without(write_factor_bundle(analyses.factors, store, bundle), "timings"),
+        "factors": {
+            **_without(write_factor_bundle(analyses.factors, store, bundle), "timings"),
+            "lime": write_lime_bundle(analyses.lime, analyses.factors.config.chunk_size, bundle),
+        },
         "attention": _without(write_attention_bundle(analyses.attention, analyses.attention_store, bundle), "seconds"),
     }
     manifest = bundle.write_manifest(manifest)

@@ -61,6 +61,7 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--batch-size", type=int, metavar="N", help="texts per forward pass (default: 32)")
     b.add_argument("--cache-dir", type=Path, metavar="DIR", help="stage cache folder")
     b.add_argument("--no-cache", action="store_true", default=None, help="recompute every stage")
+    b.add_argument("--lime", choices=("mid-high", "all", "none"), help="which factors get LIME token saliency (default: mid-high: the mid- and high-level factors)")
     b.add_argument("--title", help="site title (default: model on corpus)")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -99,7 +100,9 @@ def _build(args: argparse.Namespace) -> int:
     from .config import resolve
     from .progress import Reporter
 
-    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "quiet")}
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "quiet", "lime")}
+    if args.lime:
+        flags["lime"] = {"coverage": args.lime}
     config = resolve(args.config, flags)
     console = Console(stderr=True)
     if args.quiet:

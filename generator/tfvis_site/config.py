@@ -39,6 +39,7 @@ class BuildConfig:
     no_cache: bool = False
     title: str = ""
     factors: dict[str, Any] = field(default_factory=dict)
+    lime: dict[str, Any] = field(default_factory=dict)
     attention: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -47,6 +48,7 @@ class BuildConfig:
 
 
 _PATH_FIELDS = {"model", "corpus", "out", "cache_dir"}
+_SECTIONS = ("factors", "lime", "attention")  # TOML tables: options of one analysis each
 _CHOICES = {"device": ("cpu", "cuda"), "preset": tuple(PRESETS)}
 
 
@@ -62,7 +64,7 @@ def _check(name: str, value: Any, where: str) -> Any:
         if not isinstance(value, (str, Path)):
             raise UserError(f"{where}: option {name!r} must be a path string")
         return Path(value)
-    if name in ("factors", "attention"):
+    if name in _SECTIONS:
         if not isinstance(value, dict):
             raise UserError(f"{where}: [{name}] must be a table")
         return dict(value)
@@ -103,4 +105,6 @@ def resolve(config_file: Path | None, flags: dict[str, Any]) -> BuildConfig:
     checked_flags = {k: _check(k, v, "command line") for k, v in flags.items() if v is not None}
     preset = checked_flags.get("preset") or checked_file.get("preset") or "default"
     merged = {**PRESETS[preset], **checked_file, **checked_flags, "preset": preset}
+    for section in _SECTIONS:  # a flag such as --lime all overrides one key of its table
+        merged[section] = {**checked_file.get(section, {}), **checked_flags.get(section, {})}
     return BuildConfig(**merged)

@@ -1,0 +1,303 @@
+"""LIME token saliency for factor activations (Ribeiro et al. 2016, as used by Yun et al. 2021).
+
+For a context (sentence s, token position p) of factor c at layer l: perturbed copies of the
+sentence have random subsets of their tokens replaced by a mask token ([UNK] by default); the
+factor's activation at (p, l) is recomputed for each copy, and a locally weighted ridge
+regression of activation on the keep-mask gives one weight per token: positive = the token
+drives the factor, negative = it suppresses it.
+
+Cheap by sharing: the perturbations of one sentence are run once, through the model only up to
+the deepest layer needed, and every factor whose top contexts use that sentence reads its
+activation from the same codes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..progress import Reporter
+
+COVERAGE = ("mid-high", "all", "none")
+
+
+@dataclass(frozen=True)
+class LimeConfig:
+    """coverage: which factors get LIME ("mid-high": levels mid and high; "all"; "none").
+    contexts: contexts per factor, at its peak layer, chosen among its top ``candidates`` so that
+    factors share sentences; max_sentences: the budget (one batch of perturbations each). samples: perturbed copies per sentence
+    (the unperturbed sentence is always added). keep_prob: chance a token is kept in a copy.
+    mask_token: replacement token (None = the tokenizer's unk token, else its pad token).
+    kernel_width: of the exponential kernel on the cosine distance to the original (LIME's
+    text default is 25 with that distance times 100; we use 0.25 on the plain distance).
+    alpha: ridge penalty. batch_size: copies per forward pass."""
+
+    coverage: str = "mid-high"
+    contexts: int = 3
+    candidates: int = 20
+    max_sentences: int = 400
+    samples: int = 48
+    keep_prob: float = 0.7
+    mask_token: str | None = None
+    kernel_width: float = 0.25
+    alpha: float = 1.0
+    batch_size: int = 128
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.coverage not in COVERAGE:
+            raise ValueError(f"lime coverage must be one of {', '.join(COVERAGE)}, not {self.coverage!r}")
+        if self.contexts < 1 or self.samples < 8:
+            raise ValueError("lime contexts must be >= 1 and samples >= 8")
+        if not 0 < self.keep_prob < 1:
+            raise ValueError("lime keep_prob must be between 0 and 1")
+
+    @classmethod
+    def for_preset(cls, preset: str, **overrides: Any) -> "LimeConfig":
+        presets = {
+            "quick": {"contexts": 2, "samples": 32, "max_sentences": 40},
+            "default": {},
+            "full": {"coverage": "all", "contexts": 10, "candidates": 50, "samples": 128, "max_sentences": 1_000_000},
+        }
+        return cls(**{**presets[preset], **overrides})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def lime_weights(masks: np.ndarray, values: np.ndarray, kernel_width: float, alpha: float) -> np.ndarray:
+    """Locally weighted ridge regression of ``values`` on ``masks``.
+
+    masks: (n_samples, n_features) in {0, 1}, row 0 may be the all-ones original;
+    values: (n_samples,) or (n_samples, n_targets). Returns (n_features,) or
+    (n_targets, n_features) coefficients; the intercept is fitted and not penalised.
+    Sample weights: exp(-d^2 / kernel_width^2), d = cosine distance of the mask to all-ones.
+    """
+    X = np.asarray(masks, dtype=np.float64)
+    Y = np.asarray(values, dtype=np.float64)
+    single = Y.ndim == 1
+    Y = Y[:, None] if single else Y
+    kept = X.sum(1)
+    cos = kept / np.sqrt(np.maximum(kept, 1e-12) * X.shape[1])
+    w = np.exp(-((1.0 - cos) ** 2) / kernel_width**2)
+    w = w / w.sum()
+    x_mean = w @ X
+    y_mean = w @ Y
+    Xc = X - x_mean
+    Yc = Y - y_mean
+    gram = (Xc * w[:, None]).T @ Xc + alpha / len(X) * np.eye(X.shape[1])
+    coef = np.linalg.solve(gram, (Xc * w[:, None]).T @ Yc).T  # (n_targets, n_features)
+    return coef[0] if single else coef
+
+
+def _blocks(model: Any, n_layers: int):
+    """The ModuleList of transformer blocks (BERT encoder.layer, GPT-2 h, Llama layers, ...)."""
+    import torch
+
+    for module in model.modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) == n_layers:
+            return module
+    raise RuntimeError("cannot find the model's list of transformer blocks")
+
+
+class _Stop(Exception):
+    pass
+
+
+def hidden_states_at(loaded: Any, input_ids: Any, attention_mask: Any, layers: list[int]) -> dict[int, Any]:
+    """Hidden states (batch, seq, d) at each hidden-state index in ``layers`` (0 = embeddings),
+    running the blocks only up to the deepest one: hidden state l is the input of block l."""
+    import torch
+
+    n_layers = loaded.info.n_layers
+    deepest = max(layers)
+    if deepest >= n_layers:  # the last state comes after the final norm, if any: run everything
+        with torch.inference_mode():
+            out = loaded.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+        return {layer: out.hidden_states[layer] for layer in layers}
+    blocks = _blocks(loaded.model, n_layers)
+    captured: dict[int, Any] = {}
+
+    def grabber(layer: int):
+        def grab(module, args, kwargs):
+            captured[layer] = args[0] if args else kwargs["hidden_states"]
+            if layer == deepest:
+                raise _Stop
+
+        return grab
+
+    handles = [blocks[layer].register_forward_pre_hook(grabber(layer), with_kwargs=True) for layer in sorted(set(layers))]
+    try:
+        with torch.inference_mode():
+            loaded.model(input_ids=input_ids, attention_mask=attention_mask)
+    except _Stop:
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    return captured
+
+
+def _mask_id(tokenizer: Any, mask_token: str | None) -> int:
+    if mask_token is not None:
+        tid = tokenizer.convert_tokens_to_ids(mask_token)
+        if tid is None or (tokenizer.unk_token_id is not None and tid == tokenizer.unk_token_id and mask_token != tokenizer.unk_token):
+            raise ValueError(f"lime mask_token {mask_token!r} is not in the vocabulary")
+        return int(tid)
+    for tid in (tokenizer.unk_token_id, tokenizer.pad_token_id, tokenizer.eos_token_id):
+        if tid is not None:
+            return int(tid)
+    raise ValueError("the tokenizer has no unk, pad or eos token to mask with; set lime mask_token")
+
+
+def select_contexts(factors: Any, cfg: LimeConfig, sentence_of: np.ndarray) -> list[tuple[int, int, int]]:
+    """(factor, layer, global token row) for every context that gets LIME.
+
+    Each covered factor wants ``cfg.contexts`` contexts at its peak layer, taken from its top
+    ``cfg.candidates`` contexts. The cost is one batch of perturbations per *sentence*, so
+    sentences are chosen greedily, the one serving the most still-wanted contexts first, until
+    every factor is served or ``cfg.max_sentences`` is reached: many factors share sentences.
+    """
+    if cfg.coverage == "none":
+        return []
+    levels = np.asarray(factors.level).astype(str)
+    chosen = np.arange(len(levels)) if cfg.coverage == "all" else np.flatnonzero(np.isin(levels, ["mid", "high"]))
+    peak = factors.peak_layer
+    candidates: dict[int, list[tuple[int, int]]] = defaultdict(list)  # sentence -> [(factor, row)]
+    for c in chosen:
+        rows = factors.topk_token[peak[c], c, : cfg.candidates]
+        for row in rows[rows >= 0]:
+            candidates[int(sentence_of[row])].append((int(c), int(row)))
+    need = {int(c): cfg.contexts for c in chosen}
+    picked: list[tuple[int, int, int]] = []
+    n_sentences = 0
+    # Lazy greedy: a sentence's gain only shrinks as factors get served, so a stale heap entry
+    # is re-scored when popped and pushed back if it no longer leads.
+    heap = [(-len(v), s) for s, v in candidates.items()]
+    heapq.heapify(heap)
+    while heap and n_sentences < cfg.max_sentences:
+        neg_gain, s = heapq.heappop(heap)
+        useful = [(c, row) for c, row in candidates[s] if need[c] > 0]
+        if not useful:
+            continue
+        if len(useful) < -neg_gain:
+            heapq.heappush(heap, (-len(useful), s))
+            continue
+        for c, row in useful:
+            if need[c] > 0:  # a sentence may hold several of one factor's candidates
+                need[c] -= 1
+                picked.append((c, int(peak[c]), row))
+        n_sentences += 1
+    return sorted(picked)
+
+
+def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir: Path, reporter: Reporter) -> None:
+    """Write ``lime.parquet`` (one row per (factor, context, token)) and ``lime.json`` into out_dir.
+
+    Columns: factor int32, layer int8, sentence_id int32, position int32 (the context token),
+    token int32 (position of the weighted token), weight float32 (in activation units per
+    token kept), plus ``activation`` float32 (the unperturbed activation, repeated per row).
+    """
+    import torch
+
+    out_dir = Path(out_dir)
+    offsets = store.sentence_offsets
+    sentence_of = np.searchsorted(offsets, np.arange(store.n_tokens), side="right") - 1
+    contexts = select_contexts(factors, cfg, sentence_of)
+    by_sentence: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    for c, layer, row in contexts:
+        s = int(sentence_of[row])
+        by_sentence[s].append((c, layer, row - int(offsets[s])))
+    token_ids = store.tokens.column("token_id").to_numpy()
+    special = store.tokens.column("is_special").to_numpy(zero_copy_only=False)
+    mask_id = _mask_id(loaded.tokenizer, cfg.mask_token)
+    rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0x11AE]))
+    cols: dict[str, list] = defaultdict(list)
+
+    with reporter.task(f"lime: {len(contexts):,} contexts in {len(by_sentence):,} sentences", total=len(by_sentence)) as task:
+        for s in sorted(by_sentence):
+            targets = by_sentence[s]
+            ids = token_ids[offsets[s] : offsets[s + 1]]
+            free = np.flatnonzero(~special[offsets[s] : offsets[s + 1]])  # special tokens are never masked
+            keep = rng.random((cfg.samples, len(free))) < cfg.keep_prob
+            keep = np.vstack([np.ones((1, len(free)), bool), keep])  # row 0: the original sentence
+            batch = np.repeat(ids[None, :], len(keep), axis=0)
+            batch[:, free] = np.where(keep, batch[:, free], mask_id)
+            positions = sorted({p for _, _, p in targets})
+            layers = sorted({layer for _, layer, _ in targets})
+            chunks: dict[int, list[np.ndarray]] = defaultdict(list)
+            for lo in range(0, len(batch), cfg.batch_size):
+                input_ids = torch.as_tensor(batch[lo : lo + cfg.batch_size], dtype=torch.long, device=loaded.device)
+                for layer, h in hidden_states_at(loaded, input_ids, torch.ones_like(input_ids), layers).items():
+                    chunks[layer].append(h[:, positions].float().cpu().numpy())
+            codes = {}  # layer -> (n_copies, n_positions, m)
+            for layer in layers:
+                states = np.concatenate(chunks[layer])
+                codes[layer] = factors.encode(states.reshape(-1, states.shape[-1]), layer).reshape(len(batch), len(positions), -1)
+            for c, layer, p in targets:
+                y = codes[layer][:, positions.index(p), c]
+                weights = lime_weights(keep.astype(np.float64), y, cfg.kernel_width, cfg.alpha)
+                n = len(free)
+                cols["factor"] += [c] * n
+                cols["layer"] += [layer] * n
+                cols["sentence_id"] += [s] * n
+                cols["position"] += [p] * n
+                cols["token"] += free.tolist()
+                cols["weight"] += weights.astype(np.float32).tolist()
+                cols["activation"] += [float(y[0])] * n
+            task.advance()
+
+    table = pa.table(
+        {
+            "factor": pa.array(cols["factor"], pa.int32()),
+            "layer": pa.array(cols["layer"], pa.int8()),
+            "sentence_id": pa.array(cols["sentence_id"], pa.int32()),
+            "position": pa.array(cols["position"], pa.int32()),
+            "token": pa.array(cols["token"], pa.int32()),
+            "weight": pa.array(cols["weight"], pa.float32()),
+            "activation": pa.array(cols["activation"], pa.float32()),
+        }
+    )
+    order = np.lexsort((table.column("token").to_numpy(), table.column("position").to_numpy(), table.column("sentence_id").to_numpy(), table.column("factor").to_numpy()))
+    pq.write_table(table.take(order), out_dir / "lime.parquet")
+    wanted = len(np.flatnonzero(np.isin(np.asarray(factors.level).astype(str), ["mid", "high"]))) if cfg.coverage == "mid-high" else (factors.n_components if cfg.coverage == "all" else 0)
+    summary = {
+        "config": cfg.to_dict(),
+        "factors_wanted": wanted,
+        "mask_token": loaded.tokenizer.convert_ids_to_tokens(mask_id),
+        "factors": len({c for c, _, _ in contexts}),
+        "contexts": len(contexts),
+        "sentences": len(by_sentence),
+    }
+    (out_dir / "lime.json").write_text(json.dumps(summary, indent=1))
+
+
+def write_lime_bundle(lime_dir: Path, chunk_size: int, bundle: Any) -> dict[str, Any]:
+    """``factors/lime-NNN.parquet`` per chunk of ``chunk_size`` factors (the chunks of the factor
+    bundle, so a factor page loads one small file); returns manifest["factors"]["lime"]."""
+    table = pq.read_table(Path(lime_dir) / "lime.parquet")
+    summary = json.loads((Path(lime_dir) / "lime.json").read_text())
+    chunk_of = table.column("factor").to_numpy() // chunk_size
+    files = []
+    for chunk in np.unique(chunk_of):
+        name = f"factors/lime-{int(chunk):03d}.parquet"
+        bundle.add_table(name, table.filter(pa.array(chunk_of == chunk)))
+        files.append(name)
+    covered = np.unique(table.column("factor").to_numpy()).tolist()
+    return {
+        **summary,
+        "files": files,
+        "chunk_size": chunk_size,
+        "covered_factors": covered,
+        "columns": table.column_names,
+        "meaning": "weight = change of the factor's activation at (position, layer) when token `token` is kept "
+        "rather than replaced by the mask token (locally weighted ridge regression over perturbed copies)",
+    }
