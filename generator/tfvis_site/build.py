@@ -31,6 +31,7 @@ from .extract import ActivationStore, ExtractOptions, extract
 from .factors import FactorConfig, FactorResult, learn_factors, write_factor_bundle
 from .factors.lime import LimeConfig, compute_lime, write_lime_bundle
 from .models import LoadedModel, _read_config, default_model_dir, load_model
+from .probe import write_site_record
 from .progress import Reporter
 from .pages import render_site
 
@@ -147,6 +148,8 @@ def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        record = {"model": None if model.is_default else str(model.dir.resolve()), "factors": str(factors.path), "max_tokens": config.max_tokens}
+        write_site_record(cache, out, record)
     return BuildResult(out=out, manifest=manifest, timings=timer.timings, cache_hits=dict(cache.hits))
 
 

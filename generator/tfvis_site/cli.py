@@ -69,6 +69,16 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("dir", nargs="?", type=Path, default=Path("site"), help="site folder (default: site)")
     s.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    pr = sub.add_parser("probe", help="factor activations of a built site on new text", description="Print, per token and layer, the activation of a factor (or the strongest factors) of a built site on any text, with the site's cached model and dictionary.", epilog='examples:\n  tfvis-site probe site --factor 12 "The cat sat on the mat."\n  tfvis-site probe site --top 3 --layer 4 "Turn left at the park."', formatter_class=argparse.RawDescriptionHelpFormatter)
+    pr.add_argument("site", type=Path, help="a site folder built on this machine")
+    pr.add_argument("text", help="the text to probe")
+    what = pr.add_mutually_exclusive_group(required=True)
+    what.add_argument("--factor", type=int, metavar="C", help="show factor C at every layer")
+    what.add_argument("--top", type=int, metavar="N", help="show the N strongest factors per token")
+    pr.add_argument("--layer", type=int, metavar="L", help="only hidden-state layer L (0 = embeddings)")
+    pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    pr.add_argument("--cache-dir", type=Path, metavar="DIR", help="the cache the site was built with")
+    pr.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     return parser
 
 
@@ -82,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             from .serve import serve
 
             return serve(args.dir, args.host, args.port)
+        if args.command == "probe":
+            return _probe(args)
         parser.print_help()
         return 2
     except UserError as e:
@@ -117,4 +129,20 @@ def _build(args: argparse.Namespace) -> int:
     print(f"Built {out} in {total:.1f}s ({stages})")
     print(f"Open it:  file://{out / 'index.html'}")
     print(f"or serve: tfvis-site serve {result.out}")
+    return 0
+
+
+def _probe(args: argparse.Namespace) -> int:
+    import json
+
+    from .cache import StageCache
+    from .probe import print_probe, probe
+
+    if args.top is not None and args.top < 1:
+        raise UserError("--top must be at least 1")
+    result = probe(args.site, args.text, StageCache(args.cache_dir), args.factor, args.top or 0, args.layer, args.device)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_probe(result)
     return 0

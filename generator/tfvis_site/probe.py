@@ -1,0 +1,102 @@
+"""``tfvis-site probe``: factor activations on new text, with a built site's model and dictionary
+(the paper's adversarial-text experiment made easy).
+
+The build leaves a record in the cache (``<cache>/sites/<hash of the site path>.json``) naming
+the model folder and the factor stage folder, so the site itself carries no local paths.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .cache import StageCache, stable_hash
+from .errors import UserError
+
+
+def site_record_path(cache: StageCache, site_dir: Path) -> Path:
+    return cache.root / "sites" / f"{stable_hash(str(Path(site_dir).resolve()))}.json"
+
+
+def write_site_record(cache: StageCache, site_dir: Path, record: dict[str, Any]) -> None:
+    path = site_record_path(cache, site_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"site": str(Path(site_dir).resolve()), **record}, indent=1))
+
+
+def read_site_record(cache: StageCache, site_dir: Path) -> dict[str, Any]:
+    if not (Path(site_dir) / "data" / "manifest.json").exists():
+        raise UserError(f"{site_dir}: not a built site (no data/manifest.json)")
+    path = site_record_path(cache, site_dir)
+    if not path.exists():
+        raise UserError(f"{site_dir}: no build record in the cache {cache.root} (build the site on this machine, or pass the --cache-dir it was built with)")
+    record = json.loads(path.read_text())
+    if not Path(record["factors"]).exists():
+        raise UserError(f"{record['factors']}: the site's cached dictionary is gone (rebuild the site)")
+    return record
+
+
+def probe(site_dir: Path, text: str, cache: StageCache, factor: int | None, top: int, layer: int | None, device: str = "cpu") -> dict[str, Any]:
+    """Activations of the site's factors on ``text``.
+
+    Returns {"tokens": [str] (T,), "layers": [int], and either "factor": c with
+    "activations": (T, n_layers+1) list, or "top": per token, per layer, [(factor, value)]}.
+    """
+    import torch
+
+    from .factors import FactorResult
+    from .models import load_model
+
+    record = read_site_record(cache, site_dir)
+    factors = FactorResult.load(Path(record["factors"]))
+    if factor is not None and not 0 <= factor < factors.n_components:
+        raise UserError(f"--factor {factor}: the site has factors 0..{factors.n_components - 1}")
+    n_layers = factors.is_.shape[1]
+    layers = list(range(n_layers)) if layer is None else [layer]
+    if layer is not None and not 0 <= layer < n_layers:
+        raise UserError(f"--layer {layer}: the site has layers 0..{n_layers - 1}")
+    if not text.strip():
+        raise UserError("probe: the text is empty")
+    loaded = load_model(Path(record["model"]) if record["model"] else None, device)
+    enc = loaded.tokenizer(text, truncation=True, max_length=record.get("max_tokens", 512), return_tensors="pt")
+    with torch.inference_mode():
+        out = loaded.model(input_ids=enc["input_ids"].to(loaded.device), attention_mask=enc["attention_mask"].to(loaded.device), output_hidden_states=True)
+    tokens = loaded.tokenizer.convert_ids_to_tokens(enc["input_ids"][0])
+    codes = {l: factors.encode(out.hidden_states[l][0].float().cpu().numpy(), l) for l in layers}  # l -> (T, m)
+    result: dict[str, Any] = {"tokens": tokens, "layers": layers}
+    if factor is not None:
+        result["factor"] = factor
+        result["level"] = str(factors.level[factor])
+        result["activations"] = np.stack([codes[l][:, factor] for l in layers], 1).round(4).tolist()
+    else:
+        result["top"] = [
+            {str(l): [(int(c), round(float(codes[l][t, c]), 4)) for c in np.argsort(-codes[l][t])[:top] if codes[l][t, c] > 0] for l in layers}
+            for t in range(len(tokens))
+        ]
+    return result
+
+
+def print_probe(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if "factor" in result:
+        table = Table(title=f"factor {result['factor']} ({result['level']}) activation per token and layer")
+        table.add_column("token")
+        for l in result["layers"]:
+            table.add_column(f"L{l}", justify="right")
+        peak = max((max(row) for row in result["activations"]), default=0.0) or 1.0
+        for token, row in zip(result["tokens"], result["activations"]):
+            table.add_row(token, *[(f"[bold]{v:.3f}[/bold]" if v >= 0.5 * peak and v > 0 else f"{v:.3f}" if v > 0 else "·") for v in row])
+    else:
+        table = Table(title="strongest factors per token (factor:activation)")
+        table.add_column("token")
+        for l in result["layers"]:
+            table.add_column(f"L{l}")
+        for token, per_layer in zip(result["tokens"], result["top"]):
+            table.add_row(token, *[" ".join(f"{c}:{v:.2f}" for c, v in per_layer[str(l)]) or "·" for l in result["layers"]])
+    console.print(table)
