@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,32 @@ class Encoder:
                            working_set=self.cfg.working_set)
         return A
 
+    def sparse_codes(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Non-zero codes of z (n, d) as (rows, cols, values), sorted by (row, col)."""
+        if self.sae is not None:
+            pre = (z - self.sae["b_dec"]) @ self.sae["W_enc"] + self.sae["b_enc"]
+            k = min(self.cfg.sae_k, pre.shape[1])
+            vals, idx = torch.topk(pre, k, dim=1)
+            idx, order = torch.sort(idx, dim=1)
+            vals = torch.gather(vals, 1, order)
+            rows = torch.arange(z.shape[0], device=z.device).repeat_interleave(k)
+            cols, vals = idx.reshape(-1), vals.reshape(-1)
+            keep = vals > 0
+            return rows[keep], cols[keep], vals[keep]
+        A = self.codes(z)
+        r, c = A.nonzero(as_tuple=True)
+        return r, c, A[r, c]
+
+    def reconstruct_sparse(self, r, c, v, n: int) -> torch.Tensor:
+        """z_hat (n, d) from sparse codes."""
+        with warnings.catch_warnings():  # "sparse invariant checks are implicitly disabled"
+            warnings.simplefilter("ignore", UserWarning)
+            A = torch.sparse_coo_tensor(torch.stack([r, c]), v, (n, self.D.shape[0]), is_coalesced=True)
+        zh = torch.sparse.mm(A, self.D)
+        if self.sae is not None:
+            zh = zh + self.sae["b_dec"]
+        return zh
+
     def reconstruct(self, A: torch.Tensor) -> torch.Tensor:
         zh = A @ self.D
         if self.sae is not None:
@@ -193,7 +220,6 @@ def run_inference(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scal
     act_nonlast = torch.zeros((m, L1), dtype=torch.int64)
     pairs = torch.zeros((m, L1), dtype=torch.int64)
     hist = torch.zeros((L1, m, cfg.hist_bins), dtype=torch.int64)
-    max_act = torch.zeros((m, L1))
     l0_hist = np.zeros((L1, m + 1), dtype=np.int64)
     err_scaled = np.zeros(L1)
     norm_scaled = np.zeros(L1)
@@ -205,36 +231,52 @@ def run_inference(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scal
             mu = torch.as_tensor(mean[layer], device=dev)
             sc = torch.as_tensor(scale[layer], device=dev)
             for lo, hi in batches:
+                n_b = hi - lo
                 x = torch.from_numpy(np.array(h[lo:hi], dtype=np.float32)).to(dev)
                 z = (x - mu) / sc
-                A = enc.codes(z)
-                diff = z - enc.reconstruct(A)
+                r, c, v = enc.sparse_codes(z)  # row-major sorted non-zeros
+                diff = z - enc.reconstruct_sparse(r, c, v, n_b)
                 err_scaled[layer] += float((diff.double() ** 2).sum())
                 err_orig[layer] += float(((diff * sc).double() ** 2).sum())
                 norm_scaled[layer] += float((z.double() ** 2).sum())
-                A = A.cpu()
-                on = A > 0
-                active[:, layer] += on.sum(0)
-                same = torch.from_numpy(sent_of[lo : hi - 1] == sent_of[lo + 1 : hi])
-                nl = on[:-1] & same.unsqueeze(1)
-                act_nonlast[:, layer] += nl.sum(0)
-                pairs[:, layer] += (nl & on[1:]).sum(0)
-                l0_hist[layer] += np.bincount(on.sum(1).numpy(), minlength=m + 1)
-                max_act[:, layer] = torch.maximum(max_act[:, layer], A.max(0).values)
-                r, c = on.nonzero(as_tuple=True)
-                if r.numel():
-                    v = A[r, c]
-                    b = ((torch.log(v) - log_lo) / log_span * cfg.hist_bins).floor().clamp_(0, cfg.hist_bins - 1).long()
-                    hist[layer].view(-1).index_add_(0, c * cfg.hist_bins + b, torch.ones_like(b))
-                # top-k merge: batch candidates (m, kk) with the running (m, k)
-                kk = min(k, hi - lo)
-                bv, bi = torch.topk(A.T, kk, dim=1)
-                cv = torch.cat([topv[layer], bv], 1)
-                ci = torch.cat([topi[layer], bi + lo], 1)
-                sv, si = torch.topk(cv, k, dim=1)
-                topv[layer] = sv
-                topi[layer] = torch.gather(ci, 1, si)
-                task.advance(hi - lo)
+                r, c, v = r.cpu(), c.cpu(), v.cpu()
+                active[:, layer] += torch.bincount(c, minlength=m)
+                l0_hist[layer] += np.bincount(torch.bincount(r, minlength=n_b).numpy(), minlength=m + 1)
+                if r.numel() == 0:
+                    task.advance(n_b)
+                    continue
+                # neighbour co-activity: is (t+1, c) also active, within the same sentence?
+                same = torch.zeros(n_b, dtype=torch.bool)
+                same[:-1] = torch.from_numpy(sent_of[lo : hi - 1] == sent_of[lo + 1 : hi])
+                has_next = same[r]
+                act_nonlast[:, layer] += torch.bincount(c[has_next], minlength=m)
+                keys = r * m + c
+                pos = torch.searchsorted(keys, keys + m).clamp_(max=keys.numel() - 1)
+                found = (keys[pos] == keys + m) & has_next
+                pairs[:, layer] += torch.bincount(c[found], minlength=m)
+                b = ((torch.log(v) - log_lo) / log_span * cfg.hist_bins).floor().clamp_(0, cfg.hist_bins - 1).long()
+                hist[layer].view(-1).index_add_(0, c * cfg.hist_bins + b, torch.ones_like(b))
+                # top-k merge: only activations above the factor's current k-th value compete
+                sel = v > topv[layer, c, k - 1]
+                if bool(sel.any()):
+                    cc, cv, cr = c[sel], v[sel], r[sel] + lo
+                    order = torch.argsort(cc, stable=True)
+                    cc, cv, cr = cc[order], cv[order], cr[order]
+                    counts = torch.bincount(cc, minlength=m)
+                    starts = torch.cumsum(counts, 0) - counts
+                    slot = torch.arange(cc.numel()) - starts[cc]
+                    u = torch.nonzero(counts).squeeze(1)
+                    kk = int(counts.max())
+                    pv = torch.full((m, kk), -1.0)
+                    pi = torch.full((m, kk), -1, dtype=torch.int64)
+                    pv[cc, slot] = cv
+                    pi[cc, slot] = cr
+                    mv = torch.cat([topv[layer, u], pv[u]], 1)
+                    mi = torch.cat([topi[layer, u], pi[u]], 1)
+                    sv, si = torch.topk(mv, k, dim=1)
+                    topv[layer, u] = sv
+                    topi[layer, u] = torch.gather(mi, 1, si)
+                task.advance(n_b)
     topi[topv <= 0] = -1
     topv = topv.clamp_min(0.0)
     return {
@@ -245,7 +287,7 @@ def run_inference(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scal
         "pairs": pairs.numpy(),
         "hist": hist.permute(1, 0, 2).contiguous().numpy(),
         "hist_edges": edges,
-        "max_act": max_act.numpy(),
+        "max_act": topv[:, :, 0].T.contiguous().numpy(),
         "l0_hist": l0_hist,
         "err_scaled": err_scaled,
         "norm_scaled": norm_scaled,
