@@ -181,8 +181,12 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
         for k, v in hp.seconds.items():
             proj_seconds[k] = proj_seconds.get(k, 0.0) + v
 
+    from threadpoolctl import threadpool_limits
+
+    # All matrices here are small (d_head columns): multi-threaded BLAS only adds hand-off cost,
+    # and on a busy 2-core machine it made PCA and the correlations 10x slower.
     try:
-        with reporter.task("attention: statistics + normalisation", total=G) as t_stats, reporter.task(
+        with threadpool_limits(1), reporter.task("attention: statistics + normalisation", total=G) as t_stats, reporter.task(
             f"attention: projections ({', '.join(cfg.projections)}; {workers} worker{'s' if workers > 1 else ''})", total=G
         ) as t_proj:
             for layer in range(n_layers):

@@ -85,7 +85,7 @@ class AttentionConfig:
         """"quick" (seconds: PCA only, 40 sentences), "default", "full" (t-SNE too, 500 sentences,
         more UMAP epochs)."""
         presets: dict[str, dict[str, Any]] = {
-            "quick": {"n_sentences": 40, "projections": ("pca",)},
+            "quick": {"n_sentences": 40, "projections": ("pca",), "trust_sample": 500, "max_pairs": 10_000},
             "default": {},
             "full": {"n_sentences": 500, "projections": ("pca", "umap", "tsne"), "umap_n_epochs": 200, "trust_sample": 2000},
         }
