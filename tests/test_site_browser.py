@@ -30,7 +30,7 @@ def test_overview_renders_manifest_content(tiny_site, how):
         assert page.locator("h1").inner_text().endswith("on corpus.txt")
         assert "BertModel" in page.locator("#model-h + dl").inner_text()
         assert page.locator("svg.chart rect").count() > 0
-        page.click("text=Token browser")
+        page.click(".explore >> text=Tokens")
         page.wait_for_selector("#sentences li")
 
 
