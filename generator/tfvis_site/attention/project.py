@@ -161,7 +161,7 @@ def _tsne(X, knn, dim, params, seed, init) -> np.ndarray:
     n, kk = idx.shape
     graph = csr_matrix((dist[:, 1:].ravel().astype(np.float64), idx[:, 1:].ravel(), np.arange(0, n * (kk - 1) + 1, kk - 1)), shape=(n, n))
     model = TSNE(
-        n_components=dim, perplexity=min(params["perplexity"], (kk - 2) / 3), max_iter=params["max_iter"],
+        n_components=dim, perplexity=min(params["perplexity"], (kk - 3) / 3), max_iter=params["max_iter"],
         metric="precomputed", init=init / (np.std(init[:, 0]) or 1.0) * 1e-4 if init is not None else "random",
         random_state=seed, method="barnes_hut", learning_rate="auto",
     )
@@ -196,7 +196,7 @@ def project_head(X: np.ndarray, task: dict[str, Any]) -> HeadProjection:
         t0 = time.perf_counter()
         k = task["umap"]["n_neighbors"] if "umap" in need_knn else 0
         if "tsne" in need_knn:
-            k = max(k, int(3 * task["tsne"]["perplexity"]) + 2)
+            k = max(k, int(3 * task["tsne"]["perplexity"]) + 3)  # scikit-learn wants 3p + 2 besides self
         metric = task["umap"]["metric"] if "umap" in need_knn else task["tsne"]["metric"]
         knn = exact_knn(X, k, metric)
         res.seconds["knn"] = time.perf_counter() - t0
