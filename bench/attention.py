@@ -87,7 +87,7 @@ def head_points(store, layer, head, pairs, cfg):
     return np.vstack([qn, kn]).astype(np.float32)
 
 
-def per_projection(store, cfg, heads, baseline_heads: int, baseline_3d_heads: int, epochs_list: list[int] | None):
+def per_projection(store, cfg, heads, baseline_heads: int, baseline_3d_heads: int, epochs_list: list[int] | None, tsne_heads: int = 0):
     """Time each method on the given heads, one process, one BLAS thread."""
     from threadpoolctl import threadpool_limits
     from umap.umap_ import find_ab_params, fuzzy_simplicial_set, simplicial_set_embedding
@@ -135,6 +135,16 @@ def per_projection(store, cfg, heads, baseline_heads: int, baseline_3d_heads: in
                     third = P[:, 2:3] / (np.std(P[:, 2]) or 1) * np.std(e2)
                     e3, _ = simplicial_set_embedding(X, graph.copy(), 3, 1.0, a, b, 1.0, 5, ep, np.hstack([e2, third]).astype(np.float64), np.random.RandomState(cfg.seed), cfg.umap_metric, {}, False, {}, False)
                 add(f"ours UMAP 3D ({ep} ep, from 2D)", c, probe(e3))
+            if n < tsne_heads:  # ours, opt-in: on the shared exact graph (3·perplexity + 3 neighbours)
+                from tfvis_site.attention.project import _tsne
+
+                with Clock() as c:
+                    big = exact_knn(X, int(3 * cfg.tsne_perplexity) + 3, cfg.tsne_metric)
+                    e = _tsne(X, big, 2, {"perplexity": cfg.tsne_perplexity, "max_iter": cfg.tsne_max_iter, "metric": cfg.tsne_metric}, cfg.seed, P[:, :2])
+                add(f"ours t-SNE 2D (p{cfg.tsne_perplexity:.0f}, {cfg.tsne_max_iter} it, +kNN)", c, probe(e))
+                with Clock() as c:
+                    e = _tsne(X, big, 3, {"perplexity": cfg.tsne_perplexity, "max_iter": cfg.tsne_max_iter, "metric": cfg.tsne_metric}, cfg.seed, P[:, :3])
+                add(f"ours t-SNE 3D (p{cfg.tsne_perplexity:.0f}, {cfg.tsne_max_iter} it)", c, probe(e))
             # AttentionViz notebook settings
             import umap
             from sklearn.manifold import TSNE
@@ -158,6 +168,7 @@ def main() -> None:
     ap.add_argument("--heads", type=int, default=3, help="heads timed per method (spread over the layers)")
     ap.add_argument("--baseline-heads", type=int, default=1, help="heads for the (slow) 2D AttentionViz baselines")
     ap.add_argument("--baseline-3d-heads", type=int, default=1, help="heads for the (slower) 3D AttentionViz baselines")
+    ap.add_argument("--tsne-heads", type=int, default=0, help="heads for our (opt-in) t-SNE")
     ap.add_argument("--epochs", default="", help="comma list: UMAP epochs sweep")
     ap.add_argument("--stage", action="store_true", help="also run the whole stage (all heads, default config)")
     ap.add_argument("--store", type=Path, default=Path(tempfile.gettempdir()) / "tfvis-bench-attention-store")
@@ -180,7 +191,7 @@ def main() -> None:
     step = max(1, G // args.heads)
     heads = [divmod(g, info.n_heads) for g in range(0, G, step)][: args.heads]
     epochs_list = [int(e) for e in args.epochs.split(",") if e] or None
-    rows, n_points = per_projection(store, cfg, heads, args.baseline_heads, args.baseline_3d_heads, epochs_list)
+    rows, n_points = per_projection(store, cfg, heads, args.baseline_heads, args.baseline_3d_heads, epochs_list, args.tsne_heads)
 
     base = {dim: np.mean([r[0] for r in rows.get(f"AttentionViz t-SNE {dim}D", [(np.nan,)])]) for dim in (2, 3)}
     print()
