@@ -49,8 +49,8 @@ class AttentionConfig:
     umap_n_epochs: int = 50
     umap_metric: str = "cosine"
     umap_init3d: str = "from2d"
-    tsne_perplexity: float = 30.0
-    tsne_max_iter: int = 500
+    tsne_perplexity: float = 50.0
+    tsne_max_iter: int = 300
     tsne_metric: str = "cosine"
     trust_k: int = 15
     trust_sample: int = 1000
