@@ -82,12 +82,12 @@ class AttentionConfig:
 
     @classmethod
     def for_preset(cls, preset: str, **overrides: Any) -> "AttentionConfig":
-        """"quick" (seconds: PCA only, 40 sentences), "default", "full" (t-SNE too, 500 sentences,
+        """"quick" (seconds: PCA only, 40 sentences), "default", "full" (t-SNE too, 300 sentences,
         more UMAP epochs)."""
         presets: dict[str, dict[str, Any]] = {
             "quick": {"n_sentences": 40, "projections": ("pca",), "trust_sample": 500, "max_pairs": 10_000},
             "default": {},
-            "full": {"n_sentences": 500, "projections": ("pca", "umap", "tsne"), "umap_n_epochs": 200, "trust_sample": 2000},
+            "full": {"n_sentences": 300, "projections": ("pca", "umap", "tsne"), "umap_n_epochs": 200, "trust_sample": 2000},
         }
         if preset not in presets:
             raise UserError(f"unknown preset {preset!r} (quick, default, full)")
