@@ -10,7 +10,8 @@ from typing import Any
 class FactorConfig:
     """Parameters of dictionary learning + inference.
 
-    method: "fista-dl" (paper: FISTA codes + dictionary gradient steps) or "topk-sae".
+    method: "topk-sae" (default: best quality per second measured on MiniLM, docs/factors.md) or
+        "fista-dl" (the paper: FISTA lasso codes + dictionary gradient steps).
     n_components: m, factors (atoms) in the one dictionary shared by all layers.
     alpha: L1 weight of the non-negative lasso in preprocessed units (every layer is scaled so
         that E||z||^2 = 1).
@@ -35,14 +36,14 @@ class FactorConfig:
     seed, device.
     """
 
-    method: str = "fista-dl"
+    method: str = "topk-sae"
     n_components: int = 1536
     alpha: float = 0.1
-    sae_k: int = 32
-    sae_n_steps: int = 3000
+    sae_k: int = 24
+    sae_n_steps: int = 1500
     sae_lr: float = 3e-3
     preprocess: str = "center-scale"
-    n_train: int = 100_000
+    n_train: int = 200_000
     n_steps: int = 400
     batch_size: int = 1024
     lr: float = 0.3
@@ -92,9 +93,9 @@ class FactorConfig:
         """"quick" (< 10 s on a 200-sentence sample), "default" (~5 min on ~115k tokens x 7
         layers, 2 cores), "full" (no time limit: bigger dictionary, more steps)."""
         presets = {
-            "quick": dict(n_components=256, n_train=20_000, n_steps=60, sae_n_steps=400, batch_size=512, top_k=50),
+            "quick": dict(n_components=256, n_train=20_000, n_steps=60, sae_n_steps=300, batch_size=512, top_k=50),
             "default": {},
-            "full": dict(n_components=3072, n_train=400_000, n_steps=2000, sae_n_steps=20000, tol=3e-3, fit_tol=1e-2),
+            "full": dict(n_components=3072, n_train=1_000_000, n_steps=2000, sae_n_steps=15000, tol=3e-3, fit_tol=1e-2),
         }
         if preset not in presets:
             raise ValueError(f"unknown preset {preset!r} (quick, default, full)")
