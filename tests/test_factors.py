@@ -227,11 +227,13 @@ def test_learn_factors_stage_and_bundle(tmp_path, method):
     assert max(tk["position"]) < 8
 
 
-def test_learn_factors_is_deterministic(tmp_path):
+@pytest.mark.parametrize("method", ["fista-dl", "topk-sae"])
+def test_learn_factors_is_deterministic(tmp_path, method):
     from tfvis_site.progress import Reporter
 
     store = _FakeStore(n_sent=20)
-    cfg = FactorConfig(n_components=12, alpha=0.02, n_train=500, n_steps=10, batch_size=64, top_k=3)
+    cfg = FactorConfig(method=method, n_components=12, alpha=0.02, n_train=500, n_steps=10, sae_n_steps=30,
+                       batch_size=64, top_k=3)
     a = learn_factors(store, cfg, tmp_path / "a", Reporter.silent())
     b = learn_factors(store, cfg, tmp_path / "b", Reporter.silent())
     assert np.array_equal(a.components, b.components)
