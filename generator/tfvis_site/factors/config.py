@@ -93,7 +93,7 @@ class FactorConfig:
         """"quick" (~5 s on a 200-sentence sample), "default" (~4 min on ~115k tokens x 7 layers,
         2 cores), "full" (no time limit: bigger dictionary, more steps)."""
         presets = {
-            "quick": dict(n_components=256, n_train=20_000, n_steps=60, sae_n_steps=300, batch_size=512, top_k=50),
+            "quick": dict(n_components=256, sae_k=8, n_train=20_000, n_steps=60, sae_n_steps=250, batch_size=512, top_k=50),
             "default": {},
             "full": dict(n_components=6144, n_train=1_000_000, n_steps=2000, sae_n_steps=15000, tol=3e-3, fit_tol=1e-2),
         }
