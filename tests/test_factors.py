@@ -248,3 +248,27 @@ def test_config_presets_and_validation():
         FactorConfig(method="nmf")
     with pytest.raises(ValueError):
         FactorConfig.from_dict({"bogus": 1})
+
+
+def test_learn_factors_on_a_real_activation_store(tiny_checkpoints, tmp_path):
+    """The stage on an ActivationStore from extract() (tiny random BERT): all layers, bundle files."""
+    from tfvis_site.bundles import BundleWriter
+    from tfvis_site.extract import ExtractOptions, extract
+    from tfvis_site.models import load_model
+    from tfvis_site.progress import Reporter
+
+    sentences = [f"The {w} sat on the mat number {i}." for i, w in enumerate(["cat", "dog", "bird", "fox"] * 10)]
+    loaded = load_model(tiny_checkpoints["bert"])
+    (tmp_path / "store").mkdir()
+    store = extract(loaded, sentences, tmp_path / "store", ExtractOptions(max_tokens=16, batch_size=8), Reporter.silent())
+    cfg = FactorConfig.for_preset("quick", n_components=16, sae_k=3, sae_n_steps=40, n_train=1000, top_k=4, chunk_size=8)
+    res = learn_factors(store, cfg, tmp_path / "f", Reporter.silent())
+    L1 = store.info.n_layers + 1
+    assert res.is_.shape == (16, L1)
+    assert len(res.metrics["quality"]["per_layer"]) == L1
+    section = write_factor_bundle(res, store, BundleWriter(tmp_path / "site"))
+    assert section["n_layers"] == L1 and section["n_chunks"] == 2
+    q = section["quality"]["overall"]
+    assert 0 <= q["fvu"] < 1.5 and q["l0_mean"] <= 3
+    codes = res.encode(store.hidden(1)[:5], 1)
+    assert codes.shape == (5, 16) and (codes >= 0).all()
