@@ -177,13 +177,14 @@ class _FakeStore:
         return self._h[layer]
 
 
-@pytest.mark.parametrize("method", ["fista-dl", "topk-sae"])
-def test_learn_factors_stage_and_bundle(tmp_path, method):
+@pytest.mark.parametrize("method,preprocess", [("fista-dl", "center-scale"), ("topk-sae", "center-scale"),
+                                               ("fista-dl", "none"), ("topk-sae", "standardize")])
+def test_learn_factors_stage_and_bundle(tmp_path, method, preprocess):
     from tfvis_site.bundles import BundleWriter
     from tfvis_site.progress import Reporter
 
     store = _FakeStore()
-    cfg = FactorConfig(method=method, n_components=20, alpha=0.02, sae_k=4, n_train=2000, n_steps=40,
+    cfg = FactorConfig(method=method, preprocess=preprocess, n_components=20, alpha=0.02, sae_k=4, n_train=2000, n_steps=40,
                        sae_n_steps=300, batch_size=128, top_k=5, chunk_size=8,
                        inference_batch=50)
     res = learn_factors(store, cfg, tmp_path / "f", Reporter.silent())
@@ -208,6 +209,10 @@ def test_learn_factors_stage_and_bundle(tmp_path, method):
     fvu = ((x - xh) ** 2).sum() / ((x - x.mean(0)) ** 2).sum()
     q = res.metrics["quality"]
     assert abs(q["per_layer"][2]["fvu_original"] - fvu) < 1e-3
+    z = res.transform_states(x, 2)
+    zh = (xh - res.mean[2]) / res.scale[2]
+    fvu_z = ((z - zh) ** 2).sum() / ((z - z.mean(0)) ** 2).sum()
+    assert abs(q["per_layer"][2]["fvu"] - fvu_z) < 1e-3
     assert q["overall"]["fvu"] < 0.5
     # reload + bundle
     res2 = FactorResult.load(tmp_path / "f")

@@ -223,6 +223,7 @@ def run_inference(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scal
     l0_hist = np.zeros((L1, m + 1), dtype=np.int64)
     err_scaled = np.zeros(L1)
     norm_scaled = np.zeros(L1)
+    sum_scaled = np.zeros((L1, store.info.d_model))
     err_orig = np.zeros(L1)
     t0 = time.perf_counter()
     with reporter.task("factors: inference over all layers", total=L1 * store.n_tokens) as task:
@@ -239,6 +240,7 @@ def run_inference(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scal
                 err_scaled[layer] += float((diff.double() ** 2).sum())
                 err_orig[layer] += float(((diff * sc).double() ** 2).sum())
                 norm_scaled[layer] += float((z.double() ** 2).sum())
+                sum_scaled[layer] += z.double().sum(0).cpu().numpy()
                 r, c, v = r.cpu(), c.cpu(), v.cpu()
                 active[:, layer] += torch.bincount(c, minlength=m)
                 l0_hist[layer] += np.bincount(torch.bincount(r, minlength=n_b).numpy(), minlength=m + 1)
@@ -291,6 +293,7 @@ def run_inference(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scal
         "l0_hist": l0_hist,
         "err_scaled": err_scaled,
         "norm_scaled": norm_scaled,
+        "sum_scaled": sum_scaled,
         "err_orig": err_orig,
         "seconds": time.perf_counter() - t0,
     }
@@ -340,13 +343,18 @@ def quality(raw: dict[str, Any], stats: dict[str, np.ndarray], n_tokens: int, de
     """Per-layer and overall metrics (see FORMULAS)."""
     L1 = len(raw["err_scaled"])
     active = raw["active"]
+    n = max(n_tokens, 1)
+    # sums of squares about the mean of the evaluation set, in preprocessed units
+    zbar = raw["sum_scaled"] / n  # (L+1, d) per-layer means of z (0 unless preprocess="none")
+    ss_z = raw["norm_scaled"] - n * (zbar**2).sum(1)
+    ss_z_pooled = raw["norm_scaled"].sum() - n * L1 * (zbar.mean(0) ** 2).sum()
     per_layer = []
     for layer in range(L1):
         l0h = raw["l0_hist"][layer]
         dens = active[:, layer] / max(n_tokens, 1)
         per_layer.append({
             "layer": layer,
-            "fvu": float(raw["err_scaled"][layer] / max(raw["norm_scaled"][layer], 1e-30)),
+            "fvu": float(raw["err_scaled"][layer] / max(ss_z[layer], 1e-30)),
             "fvu_original": float(raw["err_orig"][layer] / max(float(stats["ss_layer"][layer]), 1e-30)),
             "l0_mean": float((np.arange(len(l0h)) * l0h).sum() / max(l0h.sum(), 1)),
             "l0_quantiles": _quantiles(l0h),
@@ -356,7 +364,7 @@ def quality(raw: dict[str, Any], stats: dict[str, np.ndarray], n_tokens: int, de
     l0_all = raw["l0_hist"].sum(0)
     dens_all = active.sum(1) / max(n_tokens * L1, 1)
     overall = {
-        "fvu": float(raw["err_scaled"].sum() / max(raw["norm_scaled"].sum(), 1e-30)),
+        "fvu": float(raw["err_scaled"].sum() / max(ss_z_pooled, 1e-30)),
         "fvu_original": float(raw["err_orig"].sum() / max(float(stats["ss_pooled"]), 1e-30)),
         "l0_mean": float((np.arange(len(l0_all)) * l0_all).sum() / max(l0_all.sum(), 1)),
         "l0_quantiles": _quantiles(l0_all),
@@ -383,7 +391,7 @@ def _trim(h: np.ndarray) -> list[int]:
 
 FORMULAS = {
     "objective": "min_a 1/2 ||z - a Phi^T||^2 + alpha * sum(a), a >= 0, z = (x - mean_l) / scale_l",
-    "fvu": "FVU = sum ||z - z_hat||^2 / sum ||z - mean(z)||^2 over all tokens of the set (mean over that set; per layer mean(z) = 0)",
+    "fvu": "FVU = sum ||z - z_hat||^2 / sum ||z - mean(z)||^2 over all tokens of the set, mean taken over that set (a layer; overall: all layers pooled)",
     "fvu_original": "FVU (original units) = sum ||x - x_hat||^2 / sum ||x - mean(x)||^2, x_hat = mean_l + scale_l * z_hat; overall: mean over all layers' states pooled",
     "l0": "L0 = number of factors with a > 0 for one token at one layer",
     "dead": "dead fraction = share of factors never active (a > 0) on any token (per layer: at that layer; overall: at any layer)",
