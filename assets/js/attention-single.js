@@ -1,0 +1,624 @@
+/*
+ * attention-single.js: one head (attention-head.html). 2D: regl-scatterplot (pan/zoom, hover,
+ * click, lasso); 3D: three.js with orbit controls and screen-space picking. A 2D canvas overlay
+ * draws attention lines (a query's top-2 keys, weight >= 0.05, opacity = weight), search rings
+ * and, when zoomed in, token labels placed without overlap. Below: the sentence view and the
+ * aggregate heat map (attention-sentence.js).
+ * URL state: ?l=&h=&proj=&dim=&color=&size=1&q=&s=<sample sentence>&t=<position>&hide=cls,sep,first
+ */
+(function () {
+  'use strict';
+  var T = window.TFVIS;
+  var A = window.TFVIS_ATT;
+  var el = T.el;
+  var $ = function (id) { return document.getElementById(id); };
+
+  var status = $('att-status');
+  var stage = $('att-stage');
+  var canvas = $('att-canvas');
+  var overlay = $('att-overlay');
+  var tooltip = $('att-tooltip');
+  var LINE_MIN = 0.05, LINES = 2, LABEL_MAX_POINTS = 600, LABEL_LIMIT = 160;
+
+  var sec, tokens, sentences, norms, N, P, H, K, G, linker;
+  var points = {}; // projection name -> Float32Array (all heads)
+  var layers = {}; // layer -> promise of layer data
+  var aggregate = null;
+  var view = null; // current state
+  var scatter = null, three = null, canvas3 = null;
+  var head = null; // {g, l, h, coords (P*dim), dim, cat, palette, sizes}
+  var match = { flags: new Uint8Array(0), count: 0 };
+  var hovered = -1;
+  var lasso = false;
+  var sentencePts = null; // Set of point indices of the highlighted sentence
+  var hoverLatency = [];
+  var lastMove = 0;
+  var queue = Promise.resolve();
+  var sizeArray = [2, 3, 4, 5, 6, 7, 8, 10];
+
+  A.section().then(function (s) {
+    sec = s;
+    N = sec.n_tokens; P = sec.n_points; H = sec.model.n_heads; K = sec.top_k;
+    G = sec.model.n_layers * H;
+    var q = T.query();
+    var v = state(q);
+    A.showControls(sec, v);
+    return Promise.all([A.loadTokens(sec), A.loadSentences(sec), A.loadNorms(sec), A.loadPoints(v.entry), loadLayer(v.l)])
+      .then(function (r) {
+        tokens = r[0]; sentences = r[1]; norms = r[2]; points[v.entry.name] = r[3];
+        A.mark('head_data');
+        A.wireControls(function (patch, push) { apply(T.setQuery(patch, push)); });
+        T.onState(apply);
+        wire();
+        A.tokenBrowserLinker(sentences).then(function (fn) { linker = fn; if (view) showSentence(); });
+        A.loadAggregate(sec).then(function (a) { aggregate = a; if (view) showAggregate(); });
+        new window.ResizeObserver(onResize).observe(stage);
+        return apply(q, 'head_drawn');
+      });
+  }).catch(function (err) { A.fail(status, err); });
+
+  function loadLayer(l) {
+    if (!layers[l]) layers[l] = A.loadLayer(sec, l);
+    return layers[l];
+  }
+
+  function clampInt(v, lo, hi, dflt) {
+    var n = parseInt(v, 10);
+    if (!isFinite(n)) return dflt;
+    return Math.max(lo, Math.min(hi, n));
+  }
+
+  function state(q) {
+    var v = A.viewState(sec, q);
+    v.l = clampInt(q.l, 0, sec.model.n_layers - 1, 0);
+    v.h = clampInt(q.h, 0, H - 1, 0);
+    v.g = v.l * H + v.h;
+    v.s = q.s === undefined ? null : clampInt(q.s, 0, sec.n_sentences - 1, null);
+    v.t = q.t === undefined || v.s === null ? null : clampInt(q.t, 0, 4096, null);
+    var hide = (q.hide || '').split(',');
+    v.hide = { cls: hide.indexOf('cls') !== -1, sep: hide.indexOf('sep') !== -1, first: hide.indexOf('first') !== -1 };
+    return v;
+  }
+
+  // ------------------------------------------------------------------ apply a state
+
+  function apply(q, mark) {
+    var t0 = window.performance.now();
+    var next = state(q);
+    var prev = view;
+    view = next;
+    A.showControls(sec, next);
+    if (!mark) {
+      if (!prev || prev.g !== next.g) mark = 'switch_head';
+      else if (prev.entry.name !== next.entry.name) mark = 'switch_projection';
+      else if (prev.color !== next.color) mark = 'switch_color';
+      else mark = 'apply';
+    }
+    queue = queue.then(function () {
+      return Promise.all([
+        points[next.entry.name] ? points[next.entry.name] : A.loadPoints(next.entry).then(function (d) { points[next.entry.name] = d; return d; }),
+        loadLayer(next.l),
+      ]);
+    }).then(function (r) {
+      if (view !== next) return null;
+      var layerData = r[1];
+      next.layerData = layerData;
+      showHeader(next);
+      buildHead(next);
+      match = A.matchTokens(tokens, next.q);
+      showCount();
+      A.legend($('att-legend'), head.legend);
+      A.sizeLegend($('att-size-legend'), next.size);
+      sentencePts = next.s === null ? null : sentencePoints(next.s);
+      showSentence();
+      showAggregate();
+      return next.dim === 3 ? draw3(next) : draw2(next);
+    }).then(function () {
+      return new Promise(function (resolve) { window.requestAnimationFrame(function () { resolve(); }); });
+    }).then(function () {
+      if (view !== next) return;
+      drawOverlay();
+      A.mark(mark, mark === 'head_drawn' ? 0 : t0);
+      status.textContent = P.toLocaleString() + ' points: ' + N.toLocaleString() + ' queries and ' + N.toLocaleString() +
+        ' keys of ' + sec.n_sentences + ' sentences (' + $('att-proj').selectedOptions[0].textContent + ' ' + next.dim + 'D).';
+      document.body.dataset.attReady = String(Number(document.body.dataset.attReady || 0) + 1);
+    }).catch(function (err) { A.fail(status, err); });
+    return queue;
+  }
+
+  function showHeader(v) {
+    var info = sec.heads[v.g] || {};
+    document.title = 'L' + v.l + ' H' + v.h + ' · attention · tfvis-site';
+    T.clear($('att-title')).appendChild(document.createTextNode('Layer ' + v.l + ', head ' + v.h + ' '));
+    $('att-title').appendChild(el('span', { class: 'att-badge att-lab-' + (info.label || 'other'), title: info.label_text || '' },
+      info.label_text || info.label || ''));
+    $('att-layer').value = String(v.l);
+    $('att-head').value = String(v.h);
+    $('att-prev-head').disabled = v.g === 0;
+    $('att-prev-layer').disabled = v.l === 0;
+    $('att-next-head').disabled = v.g === G - 1;
+    $('att-next-layer').disabled = v.l === sec.model.n_layers - 1;
+    var back = new URLSearchParams();
+    ['proj', 'dim', 'color', 'size', 'q'].forEach(function (k) {
+      var val = T.query()[k];
+      if (val) back.set(k, val);
+    });
+    $('att-back').setAttribute('href', 'attention.html' + (back.toString() ? '?' + back.toString() : ''));
+    showMetrics(info, v);
+  }
+
+  function showMetrics(h, v) {
+    var dl = T.clear($('att-metrics'));
+    var row = function (k, val, title, warn) {
+      dl.appendChild(el('div', { title: title || null }, el('dt', null, k), el('dd', { class: warn ? 'att-warn' : null }, val)));
+    };
+    var stat = h.label_stat || {};
+    row('Label', (h.label_text || h.label || 'n/a') + (stat.name ? ' (' + stat.name + ' ' + A.fmt(stat.value) + ', threshold ' + A.fmt(stat.threshold) + ')' : ''),
+      'automatic label from the attention statistics');
+    var after = h.spearman_after;
+    row('Spearman before', A.fmt(h.spearman_before), 'Spearman correlation of q·k with the q–k distance, raw q and k (−1 = distance explains attention)');
+    row('Spearman after', A.fmt(after), 'the same after key translation and norm scaling', after !== undefined && after > -0.5);
+    var proj = v.entry.name;
+    var sp = h.spearman_projected && h.spearman_projected[proj];
+    if (sp !== undefined) row('Spearman in picture', A.fmt(sp), 'the same correlation measured on the ' + proj + ' coordinates shown', sp > -0.3);
+    var tw = h.trustworthiness && h.trustworthiness[proj];
+    row('Trustworthiness', A.fmt(tw), 'scikit-learn trustworthiness of this projection (k = ' + sec.config.trust_k + '; 1 = no false neighbours)', tw !== undefined && tw < 0.8);
+    row('Scale c', A.fmt(h.c, 3), 'queries × c, keys ÷ c (dot products unchanged)');
+    row('Norm gap', A.fmt(h.norm_gap), 'mean query norm − mean key norm, before normalisation (' + A.fmt(h.q_norm_mean) + ' − ' + A.fmt(h.k_norm_mean) + ')');
+    row('Entropy', A.fmt(h.entropy_norm) + ' (normalised)', 'mean attention entropy / log(length)');
+    if (h.mass) {
+      row('Attention mass', ['prev', 'next', 'self', 'sink', 'local'].filter(function (k) { return h.mass[k] !== undefined; })
+        .map(function (k) { return k + ' ' + A.fmt(h.mass[k]); }).join(' · '), 'share of attention on the previous / next token, itself, [CLS]/[SEP], a ±2 window');
+    }
+    var weak = (after !== undefined && after > -0.5) || (tw !== undefined && tw < 0.8);
+    if (weak) {
+      dl.appendChild(el('p', { class: 'att-warn' }, 'Distances in this picture are a weak guide to attention for this head: check the sentence view.'));
+    }
+  }
+
+  // ------------------------------------------------------------------ the head's points
+
+  function buildHead(v) {
+    var entry = v.entry, dim = entry.dim;
+    var all = points[entry.name];
+    var coords = all.subarray(v.g * entry.head_stride, v.g * entry.head_stride + P * dim);
+    var hn = norms.subarray(v.g * P, (v.g + 1) * P);
+    var c = A.colorCategories(v.color, tokens, N, hn);
+    var unit = new Float32Array(P);
+    A.normUnit(hn, unit, 0);
+    head = { g: v.g, l: v.l, h: v.h, dim: dim, coords: coords, cat: c.cat, palette: c.palette, legend: c.legend, unit: unit,
+      layerData: v.layerData, key: entry.name + '|' + v.g };
+  }
+
+  function sentencePoints(s) {
+    var set = new Set();
+    var start = sentences.token_offset[s], n = sentences.n_tokens[s];
+    for (var i = start; i < start + n; i++) { set.add(i); set.add(N + i); }
+    return set;
+  }
+
+  function stageSize() {
+    return { w: Math.max(1, Math.round(stage.clientWidth)), h: Math.max(1, Math.round(stage.clientHeight)) };
+  }
+
+  function ensureScatter() {
+    if (scatter) return scatter;
+    var s = stageSize();
+    var dark = window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
+    scatter = window.ReglScatterplot.createScatterplot({
+      canvas: canvas, width: s.w, height: s.h,
+      backgroundColor: A.cssVar('--card', '#ffffff'),
+      pointSize: 4, opacity: 0.85,
+      pointColorActive: dark ? '#ffffff' : '#111111',
+      pointColorHover: dark ? '#ffffff' : '#000000',
+      pointOutlineWidth: 1.5, pointSizeSelected: 2, opacityInactiveScale: 0.35,
+      lassoColor: '#2f5aa8', deselectOnDblClick: true, deselectOnEscape: true,
+    });
+    scatter.subscribe('pointOver', function (i) { onHover(i); });
+    scatter.subscribe('pointOut', function () { onHover(-1); });
+    scatter.subscribe('lassoStart', function () { lasso = true; });
+    scatter.subscribe('select', function (e) {
+      var pts = e.points || [];
+      if (lasso || pts.length > 1) {
+        lasso = false;
+        showLasso(pts);
+        return;
+      }
+      if (pts.length === 1) clickPoint(pts[0]);
+    });
+    scatter.subscribe('deselect', function () {
+      showLasso([]);
+      if (view && view.s !== null) { view = state(T.setQuery({ s: null, t: null }, true)); sentencePts = null; drawOverlay(); }
+    });
+    scatter.subscribe('view', scheduleOverlay);
+    canvas.addEventListener('mousemove', function (e) { lastMove = e.timeStamp; }, true);
+    canvas.addEventListener('mouseleave', function () { onHover(-1); });
+    return scatter;
+  }
+
+  function draw2(v) {
+    if (three) canvas3.hidden = true;
+    canvas.hidden = false;
+    var sp = ensureScatter();
+    sp.set({ pointColor: head.palette, colorBy: 'valueA', sizeBy: v.size ? 'valueB' : null, pointSize: v.size ? sizeArray : 4 });
+    var step;
+    if (sp._key !== head.key + '|' + v.color) {
+      var x = new Float32Array(P), y = new Float32Array(P), c = head.coords;
+      for (var p = 0; p < P; p++) { x[p] = c[2 * p]; y[p] = c[2 * p + 1]; }
+      var order = new Array(P); // interleave queries and keys so neither hides the other
+      for (var t = 0; t < N; t++) { order[2 * t] = t; order[2 * t + 1] = N + t; }
+      var opts = { zDataType: 'categorical', wDataType: 'continuous' };
+      if (sp._xyKey === head.key && sp._spatial) opts.spatialIndex = sp._spatial;
+      step = sp.draw({ x: x, y: y, valueA: head.cat, valueB: head.unit }, opts).then(function () {
+        sp.set({ pointOrder: order });
+        sp._key = head.key + '|' + v.color;
+        if (sp._xyKey !== head.key) { sp._xyKey = head.key; sp._spatial = sp.get('spatialIndex'); }
+      });
+    } else {
+      step = Promise.resolve();
+    }
+    return step.then(function () {
+      if (sentencePts) sp.select(Array.from(sentencePts), { preventEvent: true });
+      else sp.deselect({ preventEvent: true });
+    });
+  }
+
+  function ensureThree() {
+    if (three) return three;
+    canvas3 = el('canvas', { class: 'att-canvas3', 'aria-label': 'Queries and keys in 3D: drag to rotate, scroll to zoom, hover and click points' });
+    stage.insertBefore(canvas3, overlay);
+    three = new A.Points3D(canvas3, { background: A.cssVar('--card', '#ffffff'), distance: 2.9 });
+    var s = stageSize();
+    three.setSize(s.w, s.h);
+    three.onView(scheduleOverlay);
+    var down = null;
+    canvas3.addEventListener('pointerdown', function (e) { down = [e.offsetX, e.offsetY]; });
+    canvas3.addEventListener('pointermove', function (e) {
+      lastMove = e.timeStamp;
+      if (e.buttons) return;
+      onHover(three.pick(e.offsetX, e.offsetY, 8));
+    });
+    canvas3.addEventListener('pointerleave', function () { onHover(-1); });
+    canvas3.addEventListener('pointerup', function (e) {
+      if (!down || Math.abs(e.offsetX - down[0]) + Math.abs(e.offsetY - down[1]) > 4) return;
+      var i = three.pick(e.offsetX, e.offsetY, 8);
+      if (i >= 0) clickPoint(i);
+    });
+    return three;
+  }
+
+  function draw3(v) {
+    canvas.hidden = true;
+    var tr = ensureThree();
+    canvas3.hidden = false;
+    if (tr._key !== head.key) {
+      tr.setData({ positions: new Float32Array(head.coords), colors: new Uint8Array(P * 3), sizes: new Float32Array(P), alpha: new Float32Array(P) });
+      tr._key = head.key;
+    }
+    A.rgbFromCategories(head.cat, head.palette, tr.geometry.getAttribute('acolor').array);
+    var sizes = tr.geometry.getAttribute('asize').array, alpha = tr.geometry.getAttribute('aalpha').array;
+    for (var i = 0; i < P; i++) {
+      var inS = !sentencePts || sentencePts.has(i);
+      sizes[i] = (v.size ? 2 + head.unit[i] * 7 : 4) + (sentencePts && inS ? 2 : 0);
+      alpha[i] = inS ? 0.9 : 0.25;
+    }
+    tr.touch('acolor'); tr.touch('asize'); tr.touch('aalpha');
+    tr.render();
+    return Promise.resolve();
+  }
+
+  // ------------------------------------------------------------------ screen positions + overlay
+
+  var scratch = [0, 0];
+  function screenPos(i) {
+    if (view.dim === 3) {
+      return three.project(i, scratch) ? [scratch[0], scratch[1]] : null;
+    }
+    var p = scatter.getScreenPosition(i);
+    return p ? [p[0], p[1]] : null;
+  }
+
+  var overlayPending = false;
+  function scheduleOverlay() {
+    if (overlayPending) return;
+    overlayPending = true;
+    window.requestAnimationFrame(function () { overlayPending = false; drawOverlay(); });
+  }
+
+  /** Top keys of query token t (positions within its sentence), strongest first, weight >= LINE_MIN. */
+  function topKeys(t, count) {
+    var d = head.layerData, base = (head.h * N + t) * K, out = [];
+    for (var j = 0; j < K && out.length < count; j++) {
+      var k = d.topKeys[base + j];
+      if (k === 255) break;
+      var w = d.topWeights[base + j] / 65535;
+      if (w < LINE_MIN) break;
+      out.push({ pos: k, w: w });
+    }
+    return out;
+  }
+
+  /** Lines [from point, to point, weight] for a hovered / pinned point. */
+  function linesFor(i) {
+    var out = [];
+    if (i < 0) return out;
+    if (i < N) {
+      var start = sentences.token_offset[tokens.sentence[i]];
+      topKeys(i, LINES).forEach(function (k) { out.push([i, N + start + k.pos, k.w]); });
+    } else {
+      var t = i - N, s = tokens.sentence[t], st = sentences.token_offset[s], pos = t - st;
+      for (var q = st; q < st + sentences.n_tokens[s]; q++) {
+        topKeys(q, LINES).forEach(function (k) { if (k.pos === pos) out.push([q, i, k.w]); });
+      }
+    }
+    return out;
+  }
+
+  function drawOverlay() {
+    if (!view || !head) return;
+    var s = stageSize(), dpr = window.devicePixelRatio || 1;
+    if (overlay.width !== Math.round(s.w * dpr) || overlay.height !== Math.round(s.h * dpr)) {
+      overlay.width = Math.round(s.w * dpr);
+      overlay.height = Math.round(s.h * dpr);
+    }
+    var ctx = overlay.getContext('2d');
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, s.w, s.h);
+    if (view.dim === 3) { if (!three) return; three.updateProjection(); } else if (!scatter || !scatter.get('isPointsDrawn')) return;
+    var fg = A.cssVar('--fg', '#1d1f23'), bg = A.cssVar('--card', '#ffffff');
+    // search rings
+    if (match.count) {
+      ctx.strokeStyle = fg;
+      ctx.lineWidth = 1.5;
+      for (var t = 0; t < N; t++) {
+        if (!match.flags[t]) continue;
+        [t, N + t].forEach(function (i) {
+          var p = screenPos(i);
+          if (!p) return;
+          ctx.beginPath();
+          ctx.arc(p[0], p[1], 6, 0, 2 * Math.PI);
+          ctx.stroke();
+        });
+      }
+    }
+    // attention lines: pinned token and hovered point
+    var lines = [];
+    if (view.s !== null && view.t !== null) {
+      var tp = sentences.token_offset[view.s] + Math.min(view.t, sentences.n_tokens[view.s] - 1);
+      lines = lines.concat(linesFor(tp));
+    }
+    if (hovered >= 0) lines = lines.concat(linesFor(hovered));
+    ctx.lineWidth = 2.5;
+    lines.forEach(function (l) {
+      var a = screenPos(l[0]), b = screenPos(l[1]);
+      if (!a || !b) return;
+      ctx.strokeStyle = fg;
+      ctx.globalAlpha = Math.max(0.15, Math.min(1, l[2]));
+      ctx.beginPath();
+      ctx.moveTo(a[0], a[1]);
+      ctx.lineTo(b[0], b[1]);
+      ctx.stroke();
+      ctx.globalAlpha = 1;
+      ctx.fillStyle = fg;
+      ctx.beginPath();
+      ctx.arc(b[0], b[1], 3, 0, 2 * Math.PI);
+      ctx.fill();
+    });
+    drawLabels(ctx, s, fg, bg);
+  }
+
+  /** Token labels when zoomed in (few points in view), greedily placed without overlap. */
+  function drawLabels(ctx, size, fg, bg) {
+    var cand = [];
+    var i;
+    if (view.dim === 3) return; // labels only in 2D (3D shows the tooltip)
+    var inView = scatter.get('pointsInView');
+    if (!inView || inView.length > LABEL_MAX_POINTS) return;
+    for (var k = 0; k < inView.length; k++) {
+      i = inView[k];
+      var t = i < N ? i : i - N;
+      var prio = (match.flags[t] ? 4 : 0) + (sentencePts && sentencePts.has(i) ? 2 : 0) + head.unit[i];
+      cand.push([prio, i]);
+    }
+    cand.sort(function (a, b) { return b[0] - a[0]; });
+    ctx.font = '11px ' + A.cssVar('--mono', 'monospace');
+    ctx.textBaseline = 'middle';
+    var placed = [];
+    for (var c = 0; c < cand.length && placed.length < LABEL_LIMIT; c++) {
+      i = cand[c][1];
+      var p = screenPos(i);
+      if (!p || p[0] < 0 || p[1] < 0 || p[0] > size.w || p[1] > size.h) continue;
+      var tok = tokens.text[i < N ? i : i - N];
+      var text = (i < N ? 'q ' : 'k ') + tok;
+      var w = ctx.measureText(text).width + 4, h = 13;
+      var box = null;
+      var spots = [[6, -h / 2], [-w - 6, -h / 2], [-w / 2, -h - 4], [-w / 2, 5]];
+      for (var sidx = 0; sidx < spots.length && !box; sidx++) {
+        var b = [p[0] + spots[sidx][0], p[1] + spots[sidx][1], w, h];
+        var free = true;
+        for (var j = 0; j < placed.length && free; j++) {
+          var o = placed[j];
+          if (b[0] < o[0] + o[2] && b[0] + b[2] > o[0] && b[1] < o[1] + o[3] && b[1] + b[3] > o[1]) free = false;
+        }
+        if (free) box = b;
+      }
+      if (!box) continue;
+      placed.push(box);
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = bg;
+      ctx.strokeText(text, box[0] + 2, box[1] + h / 2);
+      ctx.fillStyle = i < N ? '#276419' : '#8e0152';
+      ctx.fillText(text, box[0] + 2, box[1] + h / 2);
+    }
+  }
+
+  // ------------------------------------------------------------------ hover, click, lasso
+
+  function onHover(i) {
+    if (i === hovered) return;
+    hovered = i;
+    var start = lastMove;
+    if (i < 0) {
+      tooltip.hidden = true;
+      drawOverlay();
+      return;
+    }
+    var t = i < N ? i : i - N, s = tokens.sentence[t];
+    var pos = tokens.position[t];
+    var snip = A.snippet(tokens, sentences, t, 7);
+    T.clear(tooltip).appendChild(el('div', null,
+      el('div', null, el('span', { class: 'tok' }, tokens.text[t]), ' ',
+        el('span', { class: i < N ? 'att-kind-q' : 'att-kind-k' }, i < N ? 'query' : 'key'),
+        ' · position ' + pos + ' of ' + sentences.n_tokens[s] + ' · sentence ' + s),
+      el('div', { class: 'att-snip' }, snip[0] + ' ', el('mark', null, snip[1]), ' ' + snip[2]),
+      el('div', { class: 'muted' }, i < N ? topKeys(t, LINES).map(function (k) {
+        return '→ ' + tokens.text[sentences.token_offset[s] + k.pos] + ' ' + k.w.toFixed(2);
+      }).join('   ') || 'no key with weight ≥ 0.05' : 'norm ' + A.fmt(norms[head.g * P + i]))));
+    tooltip.hidden = false;
+    var p = screenPos(i), sz = stageSize();
+    if (p) {
+      var tw = tooltip.offsetWidth, th = tooltip.offsetHeight;
+      var x = p[0] + 14, y = p[1] + 14;
+      if (x + tw > sz.w) x = Math.max(0, p[0] - tw - 14);
+      if (y + th > sz.h) y = Math.max(0, p[1] - th - 14);
+      tooltip.style.left = x + 'px';
+      tooltip.style.top = y + 'px';
+    }
+    drawOverlay();
+    if (start) {
+      window.requestAnimationFrame(function () {
+        hoverLatency.push(window.performance.now() - start);
+        if (hoverLatency.length > 500) hoverLatency.shift();
+      });
+    }
+  }
+
+  function clickPoint(i) {
+    var t = i < N ? i : i - N;
+    var s = tokens.sentence[t];
+    apply(T.setQuery({ s: s, t: tokens.position[t] }, true));
+  }
+
+  function showLasso(pts) {
+    var box = T.clear($('att-lasso'));
+    if (!pts.length) {
+      box.appendChild(el('p', { class: 'muted' }, 'Shift+drag on the plot to lasso points; the tokens are listed here.'));
+      return;
+    }
+    var q = 0, counts = new Map();
+    pts.forEach(function (i) {
+      if (i < N) q++;
+      var t = i < N ? i : i - N;
+      var key = tokens.text[t];
+      counts.set(key, (counts.get(key) || 0) + 1);
+    });
+    var top = Array.from(counts.entries()).sort(function (a, b) { return b[1] - a[1]; });
+    box.appendChild(el('p', null, pts.length + ' points selected: ' + q + ' queries, ' + (pts.length - q) + ' keys, ' + counts.size + ' distinct tokens.'));
+    box.appendChild(el('ol', null, top.slice(0, 60).map(function (e) {
+      return el('li', null, el('span', { class: 'tok' }, e[0]), ' × ' + e[1]);
+    })));
+    if (top.length > 60) box.appendChild(el('p', { class: 'muted' }, '… and ' + (top.length - 60) + ' more tokens'));
+  }
+
+  function showCount() {
+    var c = $('att-count');
+    if (!view.q) { c.textContent = ''; return; }
+    c.textContent = match.count ? match.count + ' tokens' + (match.exact ? '' : ' containing "' + view.q + '"') +
+      ' ringed (' + 2 * match.count + ' points: queries and keys)' : 'no token matches "' + view.q + '"';
+  }
+
+  // ------------------------------------------------------------------ sentence + aggregate
+
+  function showSentence() {
+    if (!view || !view.layerData) return;
+    var s = view.s === null ? (sentencePts ? 0 : 0) : view.s;
+    $('att-s').value = String(s);
+    $('att-prev-s').disabled = s <= 0;
+    $('att-next-s').disabled = s >= sec.n_sentences - 1;
+    $('att-hide-cls').checked = view.hide.cls;
+    $('att-hide-sep').checked = view.hide.sep;
+    $('att-hide-first').checked = view.hide.first;
+    var textNode = T.clear($('att-sentence-text'));
+    textNode.appendChild(el('span', null, 'Sentence ' + s + ': '));
+    textNode.appendChild(el('q', null, sentences.text[s]));
+    if (linker) {
+      var id = linker(s);
+      if (id !== null) {
+        textNode.appendChild(document.createTextNode(' '));
+        textNode.appendChild(el('a', { href: 'tokens.html?s=' + id + (view.t !== null ? '&t=' + view.t : '') }, 'open in the token browser'));
+      } else {
+        textNode.appendChild(el('span', { class: 'muted' }, ' (not in the token browser\'s sample)'));
+      }
+    }
+    A.sentenceView($('att-sentence'), {
+      sec: sec, tokens: tokens, sentences: sentences, layerData: view.layerData, head: view.h, s: s, hide: view.hide,
+      current: view.s === s ? view.t : null,
+      onSelect: function (pos) { apply(T.setQuery({ s: s, t: pos }, true)); },
+    });
+  }
+
+  function showAggregate() {
+    if (!aggregate || !view) return;
+    A.aggregateView($('att-agg'), $('att-agg-legend'), $('att-agg-read'), aggregate[0], aggregate[1], view.g, sec.max_len);
+  }
+
+  // ------------------------------------------------------------------ navigation
+
+  function goHead(g) {
+    g = Math.max(0, Math.min(G - 1, g));
+    apply(T.setQuery({ l: Math.floor(g / H), h: g % H, s: view.s, t: view.t }, true));
+  }
+
+  function wire() {
+    $('att-prev-head').addEventListener('click', function () { goHead(view.g - 1); });
+    $('att-next-head').addEventListener('click', function () { goHead(view.g + 1); });
+    $('att-prev-layer').addEventListener('click', function () { goHead(view.g - H); });
+    $('att-next-layer').addEventListener('click', function () { goHead(view.g + H); });
+    $('att-layer').addEventListener('change', function (e) { goHead(Number(e.target.value) * H + view.h); });
+    $('att-head').addEventListener('change', function (e) { goHead(view.l * H + Number(e.target.value)); });
+    var setS = function (s) {
+      s = Math.max(0, Math.min(sec.n_sentences - 1, s));
+      apply(T.setQuery({ s: s, t: null }, true));
+    };
+    $('att-prev-s').addEventListener('click', function () { setS((view.s || 0) - 1); });
+    $('att-next-s').addEventListener('click', function () { setS((view.s || 0) + 1); });
+    $('att-s').addEventListener('change', function (e) { setS(Number(e.target.value)); });
+    ['cls', 'sep', 'first'].forEach(function (k) {
+      $('att-hide-' + k).addEventListener('change', function () {
+        var on = ['cls', 'sep', 'first'].filter(function (x) { return $('att-hide-' + x).checked; });
+        apply(T.setQuery({ hide: on.length ? on.join(',') : null }, true));
+      });
+    });
+    document.addEventListener('keydown', function (e) {
+      var tag = (e.target && e.target.tagName) || '';
+      if (/^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(tag) || e.target.isContentEditable || e.altKey || e.ctrlKey || e.metaKey) return;
+      if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+        if (e.target.closest && e.target.closest('.att-sentence')) return;
+        e.preventDefault();
+        var d = e.key === 'ArrowLeft' ? -1 : 1;
+        goHead(view.g + d * (e.shiftKey ? H : 1));
+      }
+    });
+  }
+
+  var resizeTimer = null;
+  function onResize() {
+    window.clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(function () {
+      var s = stageSize();
+      if (scatter) scatter.set({ width: s.w, height: s.h });
+      if (three) three.setSize(s.w, s.h);
+      scheduleOverlay();
+    }, 60);
+  }
+
+  // For tests and the benchmark.
+  A.single = {
+    state: function () { return view; },
+    scatter: function () { return scatter; },
+    three: function () { return three; },
+    screenPos: function (i) { return screenPos(i); },
+    hoverLatency: hoverLatency,
+    hover: onHover,
+  };
+})();
