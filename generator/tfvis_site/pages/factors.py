@@ -118,6 +118,10 @@ def write_search_index(site_dir: Path, factors: dict[str, Any]) -> dict[str, Any
     first = np.ones(len(key), bool)
     first[1:] = (key[1:] != key[:-1]) | (factor[1:] != factor[:-1])
     key, factor, layer, count = key[first], factor[first], layer[first], count[first]
+    # single hits of common words are noise and make up most rows: keep a (word, factor) pair when
+    # at least 2 top contexts hit the word, or when they cover every occurrence of a rare word
+    keep = (count >= 2) | (count >= total[key])
+    key, factor, layer, count = key[keep], factor[keep], layer[keep], count[keep]
     order = np.lexsort((factor, -count, key))
     key, factor, layer, count = key[order], factor[order], layer[order], count[order]
     table = pa.table({
