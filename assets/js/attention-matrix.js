@@ -25,8 +25,9 @@
   var view = null; // current view state
   var scatter = null, three = null, canvas3 = null;
   var layout = {}; // projection name -> {x, y} (2D) or {xyz} (3D)
-  var spatial = {}; // projection name -> regl-scatterplot spatial index
-  var colors = null; // {key, cat (Float32Array G*P), palette, legend}
+  var colors = null; // {key, palette, legend, cat + categories (token modes) or byB (norm)}
+  var pointIndex = null;
+  var preloadStarted = false; // valueA of every point: its index within its head
   var match = null; // {flags, count}
   var drawing = Promise.resolve();
   var sizeArray = [1.5, 2, 2.5, 3, 3.5, 4, 5, 6];
@@ -98,24 +99,41 @@
 
   // ------------------------------------------------------------------ colours
 
+  /**
+   * Colours of a mode without redrawing the points: the scatterplot's valueA is the point's index
+   * within its head (the same in every cell), so a token-based mode is just a palette of P colours;
+   * the per-head norm mode colours by valueB (norm scaled per head) through a continuous ramp.
+   */
   function colorsFor(mode) {
-    var key = mode;
-    if (colors && colors.key === key) return colors;
-    var first = A.colorCategories(mode, tokens, N, norms.subarray(0, P));
-    var cat = new Float32Array(G * P);
-    if (first.perHead) {
-      var lo = [], hi = [];
-      for (var g = 0; g < G; g++) {
-        var c = g === 0 ? first : A.colorCategories(mode, tokens, N, norms.subarray(g * P, (g + 1) * P));
-        cat.set(c.cat, g * P);
-      }
-      first.legend = Object.assign({}, first.legend, { min: 'low', max: 'high' });
-      void lo; void hi;
+    if (colors && colors.key === mode) return colors;
+    if (mode === 'norm') {
+      var ramp = A.colorCategories('norm', tokens, N, norms.subarray(0, P));
+      colors = { key: mode, byB: true, palette: A.VIRIDIS,
+        legend: Object.assign({}, ramp.legend, { min: 'low', max: 'high' }) };
     } else {
-      for (var h = 0; h < G; h++) cat.set(first.cat, h * P);
+      var c = A.colorCategories(mode, tokens, N, norms.subarray(0, P));
+      var perPoint = new Array(P);
+      for (var p = 0; p < P; p++) perPoint[p] = c.palette[c.cat[p]];
+      colors = { key: mode, cat: c.cat, categories: c.palette, palette: perPoint, legend: c.legend };
     }
-    colors = { key: key, cat: cat, palette: first.palette, legend: first.legend };
     return colors;
+  }
+
+  /** 0..255 RGB of all G * P points (3D matrix). */
+  function rgbAll(c, out) {
+    out = out || new Uint8Array(G * P * 3);
+    var one;
+    if (c.byB) {
+      var rgb = c.palette.map(A.hexToRgb), n = rgb.length;
+      for (var i = 0; i < G * P; i++) {
+        var col = rgb[Math.min(n - 1, Math.floor(normUnit[i] * n))];
+        out[3 * i] = col[0]; out[3 * i + 1] = col[1]; out[3 * i + 2] = col[2];
+      }
+      return out;
+    }
+    one = A.rgbFromCategories(c.cat, c.categories);
+    for (var g = 0; g < G; g++) out.set(one, g * P * 3);
+    return out;
   }
 
   // ------------------------------------------------------------------ drawing
@@ -124,12 +142,25 @@
     return A.cssVar('--card', '#ffffff');
   }
 
-  function ensureScatter() {
-    if (scatter) return scatter;
+  /**
+   * One scatterplot per 2D projection, all sharing ONE regl renderer (one WebGL context). Drawing
+   * 871k points costs about a second in regl-scatterplot (point texture + spatial index), so the
+   * other 2D projections are drawn in the background after the first paint; switching projection
+   * then only swaps which canvas is visible.
+   */
+  var renderer = null;
+  var plots = {}; // projection name -> {sp, canvas, ready: Promise}
+
+  function plotFor(name) {
+    if (plots[name]) return plots[name];
+    if (!renderer) renderer = window.ReglScatterplot.createRenderer();
     var size = plotSize();
     var dark = window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
-    scatter = window.ReglScatterplot.createScatterplot({
-      canvas: canvas,
+    var cv = Object.keys(plots).length === 0 ? canvas : T.el('canvas', { class: 'att-canvas2', 'aria-hidden': 'true', hidden: true });
+    if (cv !== canvas) plot.insertBefore(cv, cellsEl);
+    var sp = window.ReglScatterplot.createScatterplot({
+      canvas: cv,
+      renderer: renderer,
       width: size.w,
       height: size.h,
       aspectRatio: COLS / ROWS,
@@ -143,9 +174,70 @@
       opacityInactiveScale: 0.2,
       deselectOnDblClick: false,
       deselectOnEscape: false,
-      performanceMode: false,
     });
-    return scatter;
+    if (!pointIndex) {
+      pointIndex = new Float32Array(G * P);
+      for (var i = 0; i < G * P; i++) pointIndex[i] = i % P;
+    }
+    var lay = layout[name];
+    var entry = { sp: sp, canvas: cv };
+    entry.ready = sp.draw({ x: lay.x, y: lay.y, valueA: pointIndex, valueB: normUnit }, { zDataType: 'categorical', wDataType: 'continuous' });
+    plots[name] = entry;
+    if (!scatter) scatter = sp;
+    return entry;
+  }
+
+  /** After the first paint: load and draw the other 2D projections, one at a time, when idle. */
+  function preloadOthers() {
+    var t0 = window.performance.now();
+    var todo = sec.projections.filter(function (p) { return p.dim === 2 && !plots[p.name]; });
+    var idle = window.requestIdleCallback || function (fn) { return window.setTimeout(fn, 50); };
+    var step = function () {
+      var p = todo.shift();
+      if (!p) { A.mark('matrix_preloaded', t0); document.body.dataset.attPreloaded = '1'; return; }
+      idle(function () {
+        drawing = drawing.then(function () {
+          return (layout[p.name] ? Promise.resolve() : A.loadPoints(p).then(function (d) { layout[p.name] = buildLayout(p, d); }))
+            .then(function () { return plotFor(p.name).ready; });
+        }).then(step, step);
+      });
+    };
+    step();
+  }
+
+  /** Palette with the search applied: matches keep their colour, the rest fade towards the background. */
+  function searchPalette(c) {
+    if (!match || !match.count || c.byB) return c.palette;
+    var bg = A.hexToRgb(toHex(background()));
+    var out = new Array(P);
+    for (var p = 0; p < P; p++) {
+      var rgb = A.hexToRgb(c.palette[p]);
+      if (match.flags[p < N ? p : p - N]) { out[p] = c.palette[p]; continue; }
+      out[p] = [0, 1, 2].map(function (k) { return (rgb[k] * 0.14 + bg[k] * 0.86) / 255; }).concat([1]);
+    }
+    return out;
+  }
+
+  /** Draw order with the search matches last (on top), or null. */
+  function searchOrder() {
+    if (!match || !match.count) return null;
+    var order = new Array(G * P), a = 0, b = 0, nHit = 0, g, p;
+    for (p = 0; p < P; p++) if (match.flags[p < N ? p : p - N]) nHit++;
+    b = G * (P - nHit);
+    for (g = 0; g < G; g++) {
+      for (p = 0; p < P; p++) {
+        if (match.flags[p < N ? p : p - N]) order[b++] = g * P + p;
+        else order[a++] = g * P + p;
+      }
+    }
+    return order;
+  }
+
+  function toHex(css) {
+    if (/^#[0-9a-f]{6}$/i.test(css)) return css;
+    var m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(css);
+    if (!m) return '#ffffff';
+    return '#' + [m[1], m[2], m[3]].map(function (x) { var h = Number(x).toString(16); return h.length < 2 ? '0' + h : h; }).join('');
   }
 
   function ensureThree() {
@@ -203,32 +295,34 @@
 
   function draw2(v, c) {
     if (three) canvas3.hidden = true;
-    canvas.hidden = false;
     cellsEl.classList.remove('att-orbit');
-    var sp = ensureScatter();
-    var lay = layout[v.entry.name];
-    sp.set({
-      pointColor: c.palette,
-      colorBy: 'valueA',
-      sizeBy: v.size ? 'valueB' : null,
-      pointSize: v.size ? sizeArray : 2,
-    });
-    var opts = { zDataType: 'categorical', wDataType: 'continuous' };
-    if (spatial[v.entry.name]) opts.spatialIndex = spatial[v.entry.name];
-    var drawn = sp.get('isPointsDrawn') && sp._drawnKey === v.entry.name + '|' + c.key;
-    var step = drawn ? Promise.resolve() : sp.draw({ x: lay.x, y: lay.y, valueA: c.cat, valueB: normUnit }, opts).then(function () {
-      sp._drawnKey = v.entry.name + '|' + c.key;
-      if (!spatial[v.entry.name]) spatial[v.entry.name] = sp.get('spatialIndex');
-    });
-    return step.then(function () {
-      var sel = selectedIndices();
+    var entry = plotFor(v.entry.name);
+    return entry.ready.then(function () {
+      var sp = entry.sp;
+      Object.keys(plots).forEach(function (k) { plots[k].canvas.hidden = plots[k] !== entry; });
+      scatter = sp;
+      sp.set({
+        pointColor: searchPalette(c),
+        colorBy: c.byB ? 'valueB' : 'valueA',
+        sizeBy: v.size ? 'valueB' : null,
+        pointSize: v.size ? sizeArray : 2,
+      });
+      var orderKey = match && match.count ? v.q : '';
+      if (entry.orderKey !== orderKey) {
+        sp.set({ pointOrder: searchOrder() });
+        entry.orderKey = orderKey;
+      }
+      // The norm colouring goes through valueB, so there the search falls back on a selection.
+      var sel = c.byB ? selectedIndices() : [];
       if (sel.length) sp.select(sel, { preventEvent: true });
-      else sp.deselect({ preventEvent: true });
+      else if (sp.get('selectedPoints').length) sp.deselect({ preventEvent: true });
+      if (!preloadStarted) { preloadStarted = true; window.setTimeout(preloadOthers, 0); }
     });
   }
 
   function draw3(v, c) {
     canvas.hidden = true;
+    Object.keys(plots).forEach(function (k) { plots[k].canvas.hidden = true; });
     var tr = ensureThree();
     canvas3.hidden = false;
     cellsEl.classList.add('att-orbit');
@@ -237,14 +331,14 @@
     if (tr._key !== v.entry.name) {
       tr.setData({
         positions: lay.xyz,
-        colors: A.rgbFromCategories(c.cat, c.palette),
+        colors: rgbAll(c),
         sizes: new Float32Array(n),
         alpha: new Float32Array(n),
       });
       tr._key = v.entry.name;
       tr._color = c.key;
     } else if (tr._color !== c.key) {
-      A.rgbFromCategories(c.cat, c.palette, tr.geometry.getAttribute('acolor').array);
+      rgbAll(c, tr.geometry.getAttribute('acolor').array);
       tr.touch('acolor');
       tr._color = c.key;
     }
@@ -289,34 +383,41 @@
       var g = Number(a.dataset.g);
       var spread = headSpread(lay, g);
       var hits = a.querySelector('.att-hits');
-      hits.textContent = (2 * match.count) + ' · spread ' + A.fmt(spread, 2);
+      hits.textContent = (2 * match.count) + ' · sp ' + A.fmt(spread, 2);
       hits.title = 'matching points in this head, and their mean distance to their centroid relative to all points (lower = tighter cluster)';
       a.classList.add('att-has-hits');
     });
   }
 
+  /** Mean distance of the selected points of head g to their centroid (sel: Uint8Array(P) or null = all). */
+  function spreadOf(lay, g, sel) {
+    var dim = lay.dim, base = g * P, cx = 0, cy = 0, cz = 0, n = 0, p, o;
+    var X = lay.x, Y = lay.y, Z = lay.xyz;
+    for (p = 0; p < P; p++) {
+      if (sel && !sel[p]) continue;
+      if (dim === 2) { cx += X[base + p]; cy += Y[base + p]; } else { o = (base + p) * 3; cx += Z[o]; cy += Z[o + 1]; cz += Z[o + 2]; }
+      n++;
+    }
+    if (!n) return 0;
+    cx /= n; cy /= n; cz /= n;
+    var d = 0, dx, dy, dz;
+    for (p = 0; p < P; p++) {
+      if (sel && !sel[p]) continue;
+      if (dim === 2) { dx = X[base + p] - cx; dy = Y[base + p] - cy; dz = 0; } else { o = (base + p) * 3; dx = Z[o] - cx; dy = Z[o + 1] - cy; dz = Z[o + 2] - cz; }
+      d += Math.sqrt(dx * dx + dy * dy + dz * dz);
+    }
+    return d / n;
+  }
+
   function headSpread(lay, g) {
-    var dim = lay.dim, P0 = g * P;
-    var get = dim === 2 ? function (p, k) { return k === 0 ? lay.x[P0 + p] : lay.y[P0 + p]; }
-      : function (p, k) { return lay.xyz[(P0 + p) * 3 + k]; };
-    var spreadOf = function (sel) {
-      var c = [0, 0, 0], n = 0, p, k;
-      for (p = 0; p < P; p++) if (sel(p)) { for (k = 0; k < dim; k++) c[k] += get(p, k); n++; }
-      if (!n) return 0;
-      for (k = 0; k < dim; k++) c[k] /= n;
-      var d = 0;
-      for (p = 0; p < P; p++) if (sel(p)) {
-        var s = 0;
-        for (k = 0; k < dim; k++) s += (get(p, k) - c[k]) * (get(p, k) - c[k]);
-        d += Math.sqrt(s);
-      }
-      return d / n;
-    };
-    var key = view.entry.name + ':' + g;
     lay.all = lay.all || {};
-    if (lay.all[key] === undefined) lay.all[key] = spreadOf(function () { return true; });
-    var flags = match.flags;
-    return spreadOf(function (p) { return flags[p < N ? p : p - N] === 1; }) / (lay.all[key] || 1);
+    if (lay.all[g] === undefined) lay.all[g] = spreadOf(lay, g, null);
+    if (!match.pointFlags) {
+      match.pointFlags = new Uint8Array(P);
+      match.pointFlags.set(match.flags, 0);
+      match.pointFlags.set(match.flags, N);
+    }
+    return spreadOf(lay, g, match.pointFlags) / (lay.all[g] || 1);
   }
 
   // ------------------------------------------------------------------ cells (links)
@@ -360,7 +461,7 @@
     window.clearTimeout(resizeTimer);
     resizeTimer = window.setTimeout(function () {
       var s = plotSize();
-      if (scatter) scatter.set({ width: s.w, height: s.h });
+      Object.keys(plots).forEach(function (k) { plots[k].sp.set({ width: s.w, height: s.h }); });
       if (three) {
         three.setSize(s.w, s.h);
         three.setCells(cellRects());

@@ -155,12 +155,12 @@
           img.data[o] = img.data[o + 1] = img.data[o + 2] = 200; img.data[o + 3] = 255;
           continue;
         }
-        var c = ramp[Math.min(63, Math.floor(agg[base + q * maxLen + k] / vmax * 63.999))];
+        var c = ramp[Math.min(63, Math.floor(Math.sqrt(agg[base + q * maxLen + k] / vmax) * 63.999))];
         img.data[o] = c[0]; img.data[o + 1] = c[1]; img.data[o + 2] = c[2]; img.data[o + 3] = 255;
       }
     }
     ctx.putImageData(img, 0, 0);
-    A.legend(legendNode, { title: 'mean attention weight (grey: no sentence has both positions)',
+    A.legend(legendNode, { title: 'mean attention weight, square-root colour scale (grey: no sentence has both positions)',
       ramps: [{ label: '', colors: A.VIRIDIS }], min: '0', max: vmax.toFixed(2) });
     canvas.onmousemove = function (e) {
       var r = canvas.getBoundingClientRect();

@@ -32,6 +32,7 @@
   var lasso = false;
   var sentencePts = null; // Set of point indices of the highlighted sentence
   var hoverLatency = [];
+  var hoverParts = []; // [mousemove -> our handler, our handler] ms
   var lastMove = 0;
   var queue = Promise.resolve();
   var sizeArray = [2, 3, 4, 5, 6, 7, 8, 10];
@@ -117,6 +118,7 @@
       return new Promise(function (resolve) { window.requestAnimationFrame(function () { resolve(); }); });
     }).then(function () {
       if (view !== next) return;
+      labelCache = null;
       drawOverlay();
       A.mark(mark, mark === 'head_drawn' ? 0 : t0);
       status.textContent = P.toLocaleString() + ' points: ' + N.toLocaleString() + ' queries and ' + N.toLocaleString() +
@@ -213,6 +215,7 @@
       pointColorHover: dark ? '#ffffff' : '#000000',
       pointOutlineWidth: 1.5, pointSizeSelected: 2, opacityInactiveScale: 0.35,
       lassoColor: '#2f5aa8', deselectOnDblClick: true, deselectOnEscape: true,
+      syncEvents: true, // pointover in the mousemove handler, not a frame later (hover latency)
     });
     scatter.subscribe('pointOver', function (i) { onHover(i); });
     scatter.subscribe('pointOut', function () { onHover(-1); });
@@ -319,7 +322,9 @@
   }
 
   var overlayPending = false;
+  var labelCache = null; // placed labels [text, x, y, isQuery] until the view changes
   function scheduleOverlay() {
+    labelCache = null;
     if (overlayPending) return;
     overlayPending = true;
     window.requestAnimationFrame(function () { overlayPending = false; drawOverlay(); });
@@ -409,11 +414,25 @@
 
   /** Token labels when zoomed in (few points in view), greedily placed without overlap. */
   function drawLabels(ctx, size, fg, bg) {
-    var cand = [];
-    var i;
     if (view.dim === 3) return; // labels only in 2D (3D shows the tooltip)
+    ctx.font = '11px ' + A.cssVar('--mono', 'monospace');
+    ctx.textBaseline = 'middle';
+    if (!labelCache) labelCache = placeLabels(ctx, size);
+    ctx.lineWidth = 3;
+    for (var k = 0; k < labelCache.length; k++) {
+      var L = labelCache[k];
+      ctx.strokeStyle = bg;
+      ctx.strokeText(L[0], L[1], L[2]);
+      ctx.fillStyle = L[3] ? '#276419' : '#8e0152';
+      ctx.fillText(L[0], L[1], L[2]);
+    }
+  }
+
+  function placeLabels(ctx, size) {
+    var cand = [], out = [];
+    var i;
     var inView = scatter.get('pointsInView');
-    if (!inView || inView.length > LABEL_MAX_POINTS) return;
+    if (!inView || inView.length > LABEL_MAX_POINTS) return out;
     for (var k = 0; k < inView.length; k++) {
       i = inView[k];
       var t = i < N ? i : i - N;
@@ -421,8 +440,6 @@
       cand.push([prio, i]);
     }
     cand.sort(function (a, b) { return b[0] - a[0]; });
-    ctx.font = '11px ' + A.cssVar('--mono', 'monospace');
-    ctx.textBaseline = 'middle';
     var placed = [];
     for (var c = 0; c < cand.length && placed.length < LABEL_LIMIT; c++) {
       i = cand[c][1];
@@ -444,12 +461,9 @@
       }
       if (!box) continue;
       placed.push(box);
-      ctx.lineWidth = 3;
-      ctx.strokeStyle = bg;
-      ctx.strokeText(text, box[0] + 2, box[1] + h / 2);
-      ctx.fillStyle = i < N ? '#276419' : '#8e0152';
-      ctx.fillText(text, box[0] + 2, box[1] + h / 2);
+      out.push([text, box[0] + 2, box[1] + h / 2, i < N]);
     }
+    return out;
   }
 
   // ------------------------------------------------------------------ hover, click, lasso
@@ -457,7 +471,7 @@
   function onHover(i) {
     if (i === hovered) return;
     hovered = i;
-    var start = lastMove;
+    var start = lastMove, t0 = window.performance.now();
     if (i < 0) {
       tooltip.hidden = true;
       drawOverlay();
@@ -486,6 +500,9 @@
     }
     drawOverlay();
     if (start) {
+      var handled = window.performance.now();
+      hoverParts.push([t0 - start, handled - t0]);
+      if (hoverParts.length > 500) hoverParts.shift();
       window.requestAnimationFrame(function () {
         hoverLatency.push(window.performance.now() - start);
         if (hoverLatency.length > 500) hoverLatency.shift();
@@ -619,6 +636,7 @@
     three: function () { return three; },
     screenPos: function (i) { return screenPos(i); },
     hoverLatency: hoverLatency,
+    hoverParts: hoverParts,
     hover: onHover,
   };
 })();

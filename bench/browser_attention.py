@@ -1,0 +1,147 @@
+"""Browser benchmark of the attention pages (issue 6), in headless Debian chromium (software WebGL).
+
+    python bench/browser_attention.py SITE_DIR [--how file|http] [--repeat 3]
+
+SITE_DIR is a built site (e.g. ``tfvis-site build --out /tmp/att-default``). Prints a table:
+matrix view drawn (from navigation), projection / colour / size switches and search in the
+matrix, the 3D matrix, the single-head view drawn, and hover latency on the single view
+(mousemove -> tooltip + attention lines painted, next animation frame). Targets from the issue:
+matrix < 3 s, switches < 0.5 s, hover < 50 ms. Times are measured in the page
+(window.TFVIS_ATT_TIMINGS, performance.now()), so they include data decoding and drawing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from browser import console_errors, launch_browser, serve_dir  # noqa: E402
+
+
+def ready(page, n: int, timeout: float = 120_000) -> None:
+    page.wait_for_function(f"Number(document.body.dataset.attReady || 0) >= {n}", timeout=timeout)
+
+
+def count(page) -> int:
+    return int(page.evaluate("Number(document.body.dataset.attReady || 0)"))
+
+
+def timing(page, name: str) -> float:
+    return float(page.evaluate(f"window.TFVIS_ATT_TIMINGS[{json.dumps(name)}]"))
+
+
+def change(page, selector: str, value: str, mark: str) -> float:
+    n = count(page)
+    page.select_option(selector, value)
+    ready(page, n + 1)
+    return timing(page, mark)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("site", type=Path)
+    ap.add_argument("--how", choices=["file", "http"], default="file")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--width", type=int, default=1280)
+    args = ap.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    site = args.site.resolve()
+    manifest = json.loads((site / "data/manifest.json").read_text())
+    att = manifest["attention"]
+    methods = sorted({p["method"] for p in att["projections"]}, key=lambda m: ["umap", "tsne", "pca"].index(m) if m in ("umap", "tsne", "pca") else 9)
+    G = att["model"]["n_layers"] * att["model"]["n_heads"]
+    rows: list[tuple[str, list[float], str]] = []
+    with sync_playwright() as p, (serve_dir(site) if args.how == "http" else contextlib.nullcontext(site.as_uri() + "/")) as base:
+        browser = launch_browser(p)
+        errors: list[str] = []
+        # matrix: cold loads (a fresh page each time; the browser's cache is warm after the first)
+        drawn, preload, proj, color, size, search, three = [], [], [], [], [], [], []
+        for r in range(args.repeat):
+            page = browser.new_page(viewport={"width": args.width, "height": 900})
+            errors += console_errors(page)
+            page.goto(base + "attention.html")
+            ready(page, 1)
+            drawn.append(timing(page, "matrix_drawn"))
+            page.wait_for_function("document.body.dataset.attPreloaded === '1'", timeout=120_000)
+            preload.append(timing(page, "matrix_preloaded"))
+            if len(methods) > 1:
+                proj.append(change(page, "#att-proj", methods[1], "switch_projection"))
+                proj.append(change(page, "#att-proj", methods[0], "switch_projection"))
+            color.append(change(page, "#att-color", "position", "switch_color"))
+            color.append(change(page, "#att-color", "norm", "switch_color"))
+            color.append(change(page, "#att-color", "qk", "switch_color"))
+            n = count(page)
+            page.check("#att-size")
+            ready(page, n + 1)
+            size.append(timing(page, "switch_size"))
+            n = count(page)
+            page.fill("#att-q", "the")
+            page.press("#att-q", "Enter")
+            ready(page, n + 1)
+            search.append(timing(page, "search"))
+            n = count(page)
+            page.check("input[name=dim][value='3']")
+            ready(page, n + 1)
+            three.append(timing(page, "switch_projection"))
+            page.close()
+        rows += [
+            (f"matrix drawn from navigation ({G} heads x {att['n_points']:,} points)", drawn, "< 3000"),
+            ("matrix: other 2D projections drawn in the background (after)", preload, ""),
+            ("matrix: switch projection " + " <-> ".join(methods[:2]), proj, "< 500"),
+            ("matrix: switch colour", color, "< 500"),
+            ("matrix: dot size by norm", size, "< 500"),
+            ("matrix: search 'the' (highlight + counts)", search, "< 500"),
+            ("matrix: switch to 3D (load 3D points + draw)", three, ""),
+        ]
+        # single head view + hover
+        head_drawn, hover, handler = [], [], []
+        for r in range(args.repeat):
+            page = browser.new_page(viewport={"width": args.width, "height": 900})
+            errors += console_errors(page)
+            page.goto(base + "attention-head.html?l=2&h=5")
+            ready(page, 1)
+            head_drawn.append(timing(page, "head_drawn"))
+            box = page.locator("#att-canvas").bounding_box()
+            pts = page.evaluate(
+                "(() => { const s = TFVIS_ATT.single; const N = %d; const out = [];"
+                " for (let i = 0; i < 2 * N; i += Math.max(1, Math.floor(2 * N / 60))) { const p = s.screenPos(i); if (p) out.push(p); }"
+                " return out; })()" % att["n_tokens"]
+            )
+            page.evaluate("TFVIS_ATT.single.hoverLatency.length = 0")
+            for x, y in pts:
+                page.mouse.move(box["x"] + x + 0.3, box["y"] + y + 0.3)
+                page.wait_for_timeout(30)
+            page.mouse.move(box["x"] + 2, box["y"] + 2)
+            page.wait_for_timeout(100)
+            hover += page.evaluate("TFVIS_ATT.single.hoverLatency.slice()")
+            handler += page.evaluate("TFVIS_ATT.single.hoverParts.map(a => a[0] + a[1])")
+            page.close()
+        rows.append(("single head view drawn from navigation", head_drawn, ""))
+        rows.append((f"single view hover -> tooltip + lines drawn (n={len(handler)})", handler, "< 50"))
+        rows.append(("single view hover -> next animation frame (WebGL redraw)", hover, "< 50"))
+        browser.close()
+    print(f"site: {site}  ({args.how}://, chromium headless, SwiftShader WebGL; {time.strftime('%Y-%m-%d %H:%M')})")
+    print(f"{'measurement':62s} {'median ms':>10s} {'p95/max ms':>11s} {'target ms':>10s}")
+    for name, values, target in rows:
+        if not values:
+            print(f"{name:62s} {'n/a':>10s}")
+            continue
+        v = sorted(values)
+        p95 = v[min(len(v) - 1, int(round(0.95 * (len(v) - 1))))]
+        print(f"{name:62s} {statistics.median(v):10.0f} {p95:11.0f} {target:>10s}")
+    if errors:
+        print("console errors:", *errors, sep="\n  ")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
