@@ -443,6 +443,15 @@
       if (down && Math.abs(e.clientX - down[0]) + Math.abs(e.clientY - down[1]) > 5) e.preventDefault();
       down = null;
     }, true);
+    // The orbit controls capture the pointer, so in 3D the click never reaches the link: follow it here.
+    cellsEl.addEventListener('pointerup', function (e) {
+      if (!cellsEl.classList.contains('att-orbit') || !down || e.button !== 0) return;
+      if (Math.abs(e.clientX - down[0]) + Math.abs(e.clientY - down[1]) > 5) return;
+      var r = cellsEl.getBoundingClientRect();
+      var col = Math.floor((e.clientX - r.left) / r.width * COLS), row = Math.floor((e.clientY - r.top) / r.height * ROWS);
+      if (col < 0 || row < 0 || col >= COLS || row >= ROWS) return;
+      window.location.href = cellLinks[row * COLS + col].href;
+    });
     // Arrow keys move the focus between cells.
     cellsEl.addEventListener('keydown', function (e) {
       var a = e.target.closest ? e.target.closest('a.att-cell') : null;

@@ -18,7 +18,7 @@
   var canvas = $('att-canvas');
   var overlay = $('att-overlay');
   var tooltip = $('att-tooltip');
-  var LINE_MIN = 0.05, LINES = 2, LABEL_MAX_POINTS = 600, LABEL_LIMIT = 160;
+  var LINE_MIN = 0.05, LINES = 2, LABEL_MAX_POINTS = 1500, LABEL_LIMIT = 160;
 
   var sec, tokens, sentences, norms, N, P, H, K, G, linker;
   var points = {}; // projection name -> Float32Array (all heads)
