@@ -5,6 +5,7 @@ import json
 import shutil
 
 import numpy as np
+from scipy.special import softmax
 import pytest
 
 from tfvis_site.attention import (
@@ -33,12 +34,6 @@ SENTENCES = [
     "Water boils at 100 degrees.",
     "Music, art and science were taught at the school.",
 ]
-
-
-def _softmax(x):
-    x = x - x.max(-1, keepdims=True)
-    e = np.exp(x)
-    return e / e.sum(-1, keepdims=True)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +71,7 @@ def test_normalised_qk_reproduce_attention(stores, pca_results, kind):
                 scores = qn[lo:hi].astype(np.float64) @ kn[lo:hi].astype(np.float64).T * store.scaling(layer)
                 if info.is_causal:
                     scores = scores + np.triu(np.full((hi - lo, hi - lo), -np.inf), 1)
-                np.testing.assert_allclose(_softmax(scores), store.attention(layer, s)[h], atol=1e-5)
+                np.testing.assert_allclose(softmax(scores, axis=-1), store.attention(layer, s)[h], atol=1e-5)
 
 
 def test_scale_factor_is_chosen_not_fixed():

@@ -1,4 +1,5 @@
 import numpy as np
+from scipy.special import softmax
 import pytest
 
 from tfvis_site.extract import ActivationStore, ExtractOptions, extract
@@ -12,12 +13,6 @@ SENTENCES = [
     "She turned left at the river and walked to the old mill in the park.",
     "Water boils.",
 ]
-
-
-def _softmax(x):
-    x = x - x.max(-1, keepdims=True)
-    e = np.exp(x)
-    return e / e.sum(-1, keepdims=True)
 
 
 @pytest.mark.parametrize("kind", ["bert", "gpt2", "llama"])
@@ -36,7 +31,7 @@ def test_captured_qk_reproduce_attention(tiny_checkpoints, tmp_path, kind):
                 scores = q[lo:hi, h] @ k[lo:hi, info.kv_head_of(h)].T * store.scaling(layer)
                 if info.is_causal:
                     scores = scores + np.triu(np.full((n, n), -np.inf), 1)
-                np.testing.assert_allclose(_softmax(scores.astype(np.float64)), store.attention(layer, s)[h], atol=1e-5)
+                np.testing.assert_allclose(softmax(scores.astype(np.float64), axis=-1), store.attention(layer, s)[h], atol=1e-5)
 
 
 def test_batching_does_not_change_activations(tiny_checkpoints, tmp_path):
