@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             page.close()
         rows.append(("single head view drawn from navigation", head_drawn, ""))
         rows.append((f"single view hover -> tooltip + lines drawn (n={len(handler)})", handler, "< 50"))
-        rows.append(("single view hover -> next animation frame (WebGL redraw)", hover, "< 50"))
+        rows.append(("single view hover -> next animation frame (frame painted)", hover, "< 50"))
         browser.close()
     print(f"site: {site}  ({args.how}://, chromium headless, SwiftShader WebGL; {time.strftime('%Y-%m-%d %H:%M')})")
     print(f"{'measurement':62s} {'median ms':>10s} {'p95/max ms':>11s} {'target ms':>10s}")

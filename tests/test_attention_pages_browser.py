@@ -114,6 +114,8 @@ def test_head_view_point_click_sentence_deep_link_and_history(tiny_site, how, tm
         ready(page, n + 1)
         assert f"s={other}" in page.url
         expect(page.locator("#att-sentence-text")).to_contain_text(sents[other][:15])
+        sid = page.evaluate(f"TFVIS.loadColumns('attention/sentences.parquet').then(c => c.sentence_id[{other}])")
+        expect(page.locator("#att-sentence-text a")).to_have_attribute("href", f"tokens.html?s={sid}&t=1")
         page.screenshot(path=str(artifacts(tmp_path) / f"attention-head-{how}.png"), full_page=True)
         # sentence view: hide [CLS]/[SEP] renormalises rows
         n = count(page)
@@ -139,3 +141,55 @@ def test_head_view_point_click_sentence_deep_link_and_history(tiny_site, how, tm
         ready(page)
         assert colours_in(page.locator("canvas.att-canvas3").screenshot()) > 3
         expect(page.locator("#att-sentence-text")).to_contain_text(sents[other][:15])
+
+
+def test_head_view_hover_picks_without_redraw_pan_and_lasso(tiny_site, tmp_path):
+    with open_site(tiny_site, "file") as (page, base):
+        page.goto(base + "attention-head.html?l=0&h=0")
+        ready(page)
+        box = page.locator("#att-canvas").bounding_box()
+        n_points = page.evaluate("TFVIS_ATT.single.state() && TFVIS_ATT.single.scatter().get('points').length")
+        screen = page.evaluate(f"Array.from({{length: {n_points}}}, (_, i) => TFVIS_ATT.single.screenPos(i))")
+
+        def nearest(x, y):
+            d = [(px - x) ** 2 + (py - y) ** 2 for px, py in screen]
+            return min(range(len(d)), key=d.__getitem__)
+
+        # hovering anywhere picks the nearest point on screen (the library's own hover never runs)
+        for i in range(0, n_points, max(1, n_points // 12)):
+            x, y = screen[i][0] + 1.5, screen[i][1] - 1.0
+            page.mouse.move(box["x"] + x, box["y"] + y)
+            assert page.evaluate(f"TFVIS_ATT.single.pick({x}, {y})") == nearest(x, y)
+            expect(page.locator("#att-tooltip")).to_be_visible()
+        assert page.evaluate("TFVIS_ATT.single.scatter().get('hoveredPoint')") is None
+        # a drag pans: every point moves by the drag
+        i = n_points // 3
+        before = page.evaluate(f"TFVIS_ATT.single.screenPos({i})")
+        page.mouse.move(box["x"] + 20, box["y"] + 20)
+        page.mouse.down()
+        for k in range(1, 6):
+            page.mouse.move(box["x"] + 20 + 8 * k, box["y"] + 20 + 5 * k)
+        page.mouse.up()
+        page.wait_for_timeout(200)
+        after = page.evaluate(f"TFVIS_ATT.single.screenPos({i})")
+        assert abs(after[0] - before[0] - 40) < 2 and abs(after[1] - before[1] - 25) < 2
+        # hover after the pan follows the moved points
+        x, y = after
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        expect(page.locator("#att-tooltip")).to_be_visible()
+        assert page.evaluate(f"TFVIS_ATT.single.pick({x}, {y})") == page.evaluate(
+            f"(() => {{ let b = -1, bd = 1e9; for (let j = 0; j < {n_points}; j++) {{ const p = TFVIS_ATT.single.screenPos(j);"
+            f" const d = (p[0] - {x}) ** 2 + (p[1] - {y}) ** 2; if (d < bd) {{ bd = d; b = j; }} }} return b; }})()"
+        )
+        # shift + drag lassoes the points inside and lists their tokens
+        w, h = box["width"], box["height"]
+        corners = [(0.03, 0.03), (0.97, 0.03), (0.97, 0.97), (0.03, 0.97), (0.03, 0.04)]
+        page.keyboard.down("Shift")
+        page.mouse.move(box["x"] + corners[0][0] * w, box["y"] + corners[0][1] * h)
+        page.mouse.down()
+        for (ax, ay), (bx, by) in zip(corners, corners[1:]):
+            for k in range(1, 9):
+                page.mouse.move(box["x"] + (ax + (bx - ax) * k / 8) * w, box["y"] + (ay + (by - ay) * k / 8) * h)
+        page.mouse.up()
+        page.keyboard.up("Shift")
+        expect(page.locator("#att-lasso")).to_contain_text("points selected")

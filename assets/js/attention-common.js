@@ -93,26 +93,16 @@
   };
 
   /**
-   * Links into the token browser. The attention sample is a separate extraction, and its
-   * `source_sentence` indexes that sample, NOT data/sentences.parquet: a sentence is linkable only
-   * where the same text with the same token count is in the token browser's sample.
-   * Resolves to fn(attentionSentenceIndex) -> token-browser sentence_id or null.
+   * Links a sample sentence to the token browser: the build writes each attention sentence's
+   * sentence_id (its row of data/sentences.parquet). Returns f(s) -> sentence_id or null.
    */
   A.tokenBrowserLinker = function (sentences) {
+    var ids = sentences.sentence_id;
     var files = (A.manifest && A.manifest.files) || {};
-    if (!Object.prototype.hasOwnProperty.call(files, 'sentences.parquet')) {
-      return Promise.resolve(function () { return null; });
-    }
-    return T.loadColumns('sentences.parquet', ['sentence_id', 'text', 'n_tokens']).then(function (c) {
-      var byText = new Map();
-      for (var i = 0; i < c.text.length; i++) byText.set(c.text[i] + '\u0000' + c.n_tokens[i], c.sentence_id[i]);
-      return function (s) {
-        var id = byText.get(sentences.text[s] + '\u0000' + sentences.n_tokens[s]);
-        return id === undefined ? null : id;
-      };
-    }).catch(function () {
-      return function () { return null; };
-    });
+    var browser = Object.prototype.hasOwnProperty.call(files, 'sentences.parquet');
+    return function (s) {
+      return browser && ids && ids[s] !== undefined && ids[s] >= 0 ? Number(ids[s]) : null;
+    };
   };
 
   // ------------------------------------------------------------------ colours (colour-blind safe)

@@ -18,7 +18,7 @@
   var canvas = $('att-canvas');
   var overlay = $('att-overlay');
   var tooltip = $('att-tooltip');
-  var LINE_MIN = 0.05, LINES = 2, LABEL_MAX_POINTS = 1500, LABEL_LIMIT = 160;
+  var LINE_MIN = 0.05, LINES = 2, LABEL_MAX_POINTS = 1500, LABEL_LIMIT = 160, HOVER_RADIUS = 7;
 
   var sec, tokens, sentences, norms, N, P, H, K, G, linker;
   var points = {}; // projection name -> Float32Array (all heads)
@@ -51,7 +51,7 @@
         A.wireControls(function (patch, push) { apply(T.setQuery(patch, push)); });
         T.onState(apply);
         wire();
-        A.tokenBrowserLinker(sentences).then(function (fn) { linker = fn; if (view) showSentence(); });
+        linker = A.tokenBrowserLinker(sentences);
         A.loadAggregate(sec).then(function (a) { aggregate = a; if (view) showAggregate(); });
         new window.ResizeObserver(onResize).observe(stage);
         return apply(q, 'head_drawn');
@@ -203,22 +203,31 @@
     return { w: Math.max(1, Math.round(stage.clientWidth)), h: Math.max(1, Math.round(stage.clientHeight)) };
   }
 
+  // regl-scatterplot highlights a hovered point by redrawing the whole plot (about 35 ms a frame
+  // under software WebGL) and has no option to turn that off. So it never learns that the mouse
+  // entered the canvas, which makes it skip its hover ray cast while pan, zoom, click and lasso
+  // work as before; we pick the hovered point ourselves (pick2) and ring it on the 2D overlay.
+  function hideHoverFromScatter() {
+    canvas.addEventListener('mouseenter', function (e) { e.stopImmediatePropagation(); });
+    var leave = function () { canvas.dispatchEvent(new window.MouseEvent('mouseleave')); };
+    window.addEventListener('blur', leave); // its blur handler re-arms the check on the next move
+    return leave;
+  }
+
   function ensureScatter() {
     if (scatter) return scatter;
     var s = stageSize();
     var dark = window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
+    var leave = hideHoverFromScatter();
     scatter = window.ReglScatterplot.createScatterplot({
       canvas: canvas, width: s.w, height: s.h,
       backgroundColor: A.cssVar('--card', '#ffffff'),
       pointSize: 4, opacity: 0.85,
       pointColorActive: dark ? '#ffffff' : '#111111',
-      pointColorHover: dark ? '#ffffff' : '#000000',
       pointOutlineWidth: 1.5, pointSizeSelected: 2, opacityInactiveScale: 0.35,
       lassoColor: '#2f5aa8', deselectOnDblClick: true, deselectOnEscape: true,
-      syncEvents: true, // pointover in the mousemove handler, not a frame later (hover latency)
     });
-    scatter.subscribe('pointOver', function (i) { onHover(i); });
-    scatter.subscribe('pointOut', function () { onHover(-1); });
+    leave();
     scatter.subscribe('lassoStart', function () { lasso = true; });
     scatter.subscribe('select', function (e) {
       var pts = e.points || [];
@@ -234,9 +243,57 @@
       if (view && view.s !== null) { view = state(T.setQuery({ s: null, t: null }, true)); sentencePts = null; drawOverlay(); }
     });
     scatter.subscribe('view', scheduleOverlay);
-    canvas.addEventListener('mousemove', function (e) { lastMove = e.timeStamp; }, true);
+    canvas.addEventListener('mousemove', function (e) {
+      lastMove = e.timeStamp;
+      onHover(e.buttons || !view || view.dim !== 2 ? -1 : pick2(e.offsetX, e.offsetY, HOVER_RADIUS));
+    });
     canvas.addEventListener('mouseleave', function () { onHover(-1); });
     return scatter;
+  }
+
+  /** Three points of the head spanning the plane (the anchors of the data -> screen map), or null. */
+  function anchors(c) {
+    var far = 0, i1 = -1, i2 = -1, best = 0, p;
+    for (p = 1; p < P; p++) {
+      var d = Math.abs(c[2 * p] - c[0]) + Math.abs(c[2 * p + 1] - c[1]);
+      if (d > far) { far = d; i1 = p; }
+    }
+    if (i1 < 0) return null;
+    var ex = c[2 * i1] - c[0], ey = c[2 * i1 + 1] - c[1];
+    for (p = 1; p < P; p++) {
+      var cross = Math.abs(ex * (c[2 * p + 1] - c[1]) - ey * (c[2 * p] - c[0]));
+      if (cross > best) { best = cross; i2 = p; }
+    }
+    return i2 < 0 ? null : [0, i1, i2];
+  }
+
+  /**
+   * Nearest point to screen position (x, y) within radius px in the 2D view, or -1. The camera
+   * map is affine, so it is fitted from three anchor points and applied to all P points: one
+   * pass of arithmetic, no redraw.
+   */
+  function pick2(x, y, radius) {
+    if (!scatter || !scatter.get('isPointsDrawn')) return -1;
+    var c = head.coords;
+    if (head.anchors === undefined) head.anchors = anchors(c);
+    var a = head.anchors, best = -1, bestD = radius * radius, p, dx, dy, d;
+    if (!a) return -1;
+    var s0 = scatter.getScreenPosition(a[0]), s1 = scatter.getScreenPosition(a[1]), s2 = scatter.getScreenPosition(a[2]);
+    var e1x = c[2 * a[1]] - c[0], e1y = c[2 * a[1] + 1] - c[1], e2x = c[2 * a[2]] - c[0], e2y = c[2 * a[2] + 1] - c[1];
+    var det = e1x * e2y - e2x * e1y;
+    // screen - s0 = M (data - data0), M = F E^-1 with E = [e1 e2] and F the screen differences
+    var f1x = s1[0] - s0[0], f1y = s1[1] - s0[1], f2x = s2[0] - s0[0], f2y = s2[1] - s0[1];
+    var m00 = (f1x * e2y - f2x * e1y) / det, m01 = (f2x * e1x - f1x * e2x) / det;
+    var m10 = (f1y * e2y - f2y * e1y) / det, m11 = (f2y * e1x - f1y * e2x) / det;
+    var ox = x - s0[0], oy = y - s0[1];
+    for (p = 0; p < P; p++) {
+      var u = c[2 * p] - c[0], v = c[2 * p + 1] - c[1];
+      dx = m00 * u + m01 * v - ox;
+      dy = m10 * u + m11 * v - oy;
+      d = dx * dx + dy * dy;
+      if (d < bestD) { bestD = d; best = p; }
+    }
+    return best;
   }
 
   function draw2(v) {
@@ -409,6 +466,16 @@
       ctx.arc(b[0], b[1], 3, 0, 2 * Math.PI);
       ctx.fill();
     });
+    if (hovered >= 0) {
+      var hp = screenPos(hovered);
+      if (hp) {
+        ctx.lineWidth = 2;
+        ctx.strokeStyle = bg;
+        ctx.beginPath(); ctx.arc(hp[0], hp[1], 7, 0, 2 * Math.PI); ctx.stroke();
+        ctx.strokeStyle = fg;
+        ctx.beginPath(); ctx.arc(hp[0], hp[1], 5.5, 0, 2 * Math.PI); ctx.stroke();
+      }
+    }
     drawLabels(ctx, s, fg, bg);
   }
 
@@ -638,5 +705,6 @@
     hoverLatency: hoverLatency,
     hoverParts: hoverParts,
     hover: onHover,
+    pick: function (x, y) { return pick2(x, y, HOVER_RADIUS); },
   };
 })();

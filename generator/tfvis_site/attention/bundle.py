@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from .analyse import AttentionResult, _finite
 from .stats import LABEL_TEXT
@@ -16,12 +17,15 @@ from .stats import LABEL_TEXT
 PREFIX = "attention/"
 
 
-def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any) -> dict[str, Any]:
+def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus_ids: np.ndarray | None = None) -> dict[str, Any]:
     """Write the attention data files into ``bundle`` (a ``tfvis_site.bundles.BundleWriter``) and
     return the JSON-able dict for ``manifest["attention"]``.
 
     ``store`` is the activation store the result was computed from; it is only used to check
-    that the two belong together (same model shape).
+    that the two belong together (same model shape). ``corpus_ids`` (n_store_sentences,) gives,
+    for each sentence of that store, its ``sentence_id`` in the site's own sentences.parquet (the
+    token browser); with it, sentences.parquet gets a ``sentence_id`` column so the pages link
+    a sample sentence to the token browser exactly.
     """
     meta = res.meta
     model = meta["model"]
@@ -33,7 +37,15 @@ def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any) -> dic
 
     files: dict[str, Any] = {}
     bundle.add_table(PREFIX + "tokens.parquet", res.tokens)
-    bundle.add_table(PREFIX + "sentences.parquet", res.sentences)
+    sentences = res.sentences
+    if corpus_ids is not None:
+        corpus_ids = np.asarray(corpus_ids, dtype=np.int64)
+        n_store = getattr(store, "n_sentences", len(corpus_ids))
+        if corpus_ids.shape != (n_store,):
+            raise ValueError(f"corpus_ids has shape {corpus_ids.shape}, the attention store has {n_store} sentences")
+        source = sentences.column("source_sentence").to_numpy()
+        sentences = sentences.append_column("sentence_id", pa.array(corpus_ids[source].astype(np.int32)))
+    bundle.add_table(PREFIX + "sentences.parquet", sentences)
     files["tokens"] = PREFIX + "tokens.parquet"
     files["sentences"] = PREFIX + "sentences.parquet"
 
@@ -106,7 +118,9 @@ def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any) -> dic
             "tokens": "tokens.parquet: one row per sample token, row = token index (columns token, sentence, "
             "source_sentence, position, length, position_norm, token_id, piece, text, space_before, is_special, "
             "is_punct, frequency)",
-            "sentences": "sentences.parquet: sentence, source_sentence, text, n_tokens, token_offset, pair_offset",
+            "sentences": "sentences.parquet: sentence, source_sentence, text, n_tokens, token_offset, pair_offset, "
+            "sentence_id (the row of data/sentences.parquet, i.e. the token browser's sentence; present when the "
+            "build knows it)",
             "weights": "weights_L<l>.u16: uint16 (n_heads, total_pairs); sentence s of head h is the row-major "
             "(L, L) block at [h, pair_offset[s] : pair_offset[s] + L*L], rows = queries; weight = value / 65535",
             "topk": "topk_L<l>.keys.u8 / .weights.u16: (n_heads, n_tokens, top_k) strongest keys of each query "
