@@ -55,6 +55,10 @@ def test_build_tiny_model_end_to_end(tiny_checkpoints, corpus_txt, tmp_path, kin
         payload = (out / "data" / name).read_bytes()
         assert len(payload) == entry["bytes"] and hashlib.sha256(payload).hexdigest() == entry["sha256"]
         assert (out / "data" / f"{name}.js").read_text().startswith("(window.TFVIS_DATA=")
+    # ... and every data file on disk is listed (derived ones such as the word index included)
+    on_disk = {str(f.relative_to(out / "data")) for f in (out / "data").rglob("*") if f.is_file() and f.suffix != ".js"}
+    assert on_disk - {"manifest.json"} == set(manifest["files"])
+    assert manifest["factors"]["search"]["file"] in manifest["files"]
     html = (out / "index.html").read_text()
     assert manifest["model"]["name"] in html and "Tokens per text" in html
     assert "<script>alert" not in html
@@ -149,3 +153,19 @@ def test_console_script_unknown_option_no_traceback():
     helped = subprocess.run([sys.executable, "-m", "tfvis_site", "build", "--help"], capture_output=True, text=True)
     for flag in ("--model", "--corpus", "--config", "--out", "--seed", "--device", "--preset"):
         assert flag in helped.stdout
+
+
+def test_attention_sample_sentences_carry_their_token_browser_id(tiny_checkpoints, corpus_txt, tmp_path):
+    """The attention sample is a separate extraction of a subset: each of its sentences records
+    the sentence_id of the same text in data/sentences.parquet, which the pages link to."""
+    config = tmp_path / "tfvis.toml"
+    config.write_text("[attention]\nn_sentences = 3\n")
+    out = tmp_path / "site"
+    assert run_build(tmp_path, "--model", tiny_checkpoints["bert"], "--corpus", corpus_txt, "--out", out, "--preset", "quick", "--config", config) == 0
+    sample = pq.read_table(out / "data/attention/sentences.parquet").to_pydict()
+    browser = pq.read_table(out / "data/sentences.parquet").to_pydict()
+    assert len(sample["text"]) == 3 < len(browser["text"])
+    assert sample["sentence_id"] != [0, 1, 2]  # a real subset, not the first rows
+    for text, n_tokens, sid in zip(sample["text"], sample["n_tokens"], sample["sentence_id"]):
+        assert browser["sentence_id"][sid] == sid
+        assert (browser["text"][sid], browser["n_tokens"][sid]) == (text, n_tokens)

@@ -1,7 +1,7 @@
 /*
  * factors.html: the table of all factors (sort, filter by level / peak layer / token, pages of
  * 100) and the word search ("which factors fire on this word?", from factors/search.parquet,
- * written by generator/tfvis_site/pages/factors.py). URL state: ?q=&level=&layer=&tok=&sort=&dir=&page=
+ * written by generator/tfvis_site/factors/search.py; manifest.factors.search). URL state: ?q=&level=&layer=&tok=&sort=&dir=&page=
  */
 (function () {
   'use strict';
@@ -137,7 +137,7 @@
 
   function searchIndex() {
     if (!searchP) {
-      searchP = T.loadColumns('factors/search.parquet').then(function (s) {
+      searchP = T.loadColumns(fs.search.file).then(function (s) {
         var ranges = new Map();
         for (var i = 0; i < s.key.length; i++) {
           var r = ranges.get(s.key[i]);

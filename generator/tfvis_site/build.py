@@ -30,6 +30,7 @@ from .errors import UserError
 from .extract import ActivationStore, ExtractOptions, extract
 from .factors import FactorConfig, FactorResult, learn_factors, write_factor_bundle
 from .factors.lime import LimeConfig, compute_lime, write_lime_bundle
+from .factors.search import write_search_index
 from .models import LoadedModel, _read_config, default_model_dir, load_model
 from .probe import write_site_record
 from .progress import Reporter
@@ -49,6 +50,7 @@ class Analyses:
     lime: Path  # folder with lime.parquet + lime.json
     attention_store: ActivationStore  # the attention sample: q, k and attention weights too
     attention: AttentionResult
+    attention_sample: np.ndarray  # (n_attention_sentences,) sentence_id of each sample sentence in ``store``
 
 
 @dataclass
@@ -139,7 +141,9 @@ def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         attention = AttentionResult.load(cache.get_or_build("attention", key, lambda d: analyse_attention(attention_store, attention_config, d, reporter)))
         reporter.log("attention: " + ("cached" if cache.hits["attention"] else "analysed"))
 
-    analyses = Analyses(store=store, factors=factors, lime=lime, attention_store=attention_store, attention=attention)
+    analyses = Analyses(
+        store=store, factors=factors, lime=lime, attention_store=attention_store, attention=attention, attention_sample=sample
+    )
     with timer("site"):
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-building-", dir=out.resolve().parent))
         try:
@@ -167,6 +171,14 @@ def analysis_config(cls: Any, section: str, config: BuildConfig) -> Any:
         raise UserError(f"[{section}]: {e}") from None
 
 
+def _factor_files(analyses: Analyses, bundle: BundleWriter) -> dict[str, Any]:
+    """Factor bundle, LIME and the word index (derived from the first two files) -> manifest["factors"]."""
+    section = _without(write_factor_bundle(analyses.factors, analyses.store, bundle), "timings")
+    section["lime"] = write_lime_bundle(analyses.lime, analyses.factors.config.chunk_size, bundle)
+    section["search"] = write_search_index(bundle, section)
+    return section
+
+
 def write_site(site_dir: Path, config: BuildConfig, corpus: Corpus, model: ModelSource, analyses: Analyses) -> dict[str, Any]:
     """Every data file, the manifest and every page, into ``site_dir``."""
     store = analyses.store
@@ -191,11 +203,8 @@ def write_site(site_dir: Path, config: BuildConfig, corpus: Corpus, model: Model
         "heads": store.info.n_heads,
         "build": _public_config(config),
         # Run times vary from run to run: they stay out of the site, which must be reproducible.
-        "factors": {
-            **_without(write_factor_bundle(analyses.factors, store, bundle), "timings"),
-            "lime": write_lime_bundle(analyses.lime, analyses.factors.config.chunk_size, bundle),
-        },
-        "attention": _without(write_attention_bundle(analyses.attention, analyses.attention_store, bundle), "seconds"),
+        "factors": _factor_files(analyses, bundle),
+        "attention": _without(write_attention_bundle(analyses.attention, analyses.attention_store, bundle, analyses.attention_sample), "seconds"),
     }
     manifest = bundle.write_manifest(manifest)
 
