@@ -35,6 +35,9 @@ LABEL_BADGES = {
 
 METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 
+#: Scripts both attention pages load (under assets/; base.html adds the Parquet reader and loader).
+ATTENTION_SCRIPTS = ["vendor/regl-scatterplot.min.js", "vendor/three.min.js", "js/attention-common.js", "js/attention-3d.js"]
+
 
 def _head_rows(section: dict[str, Any]) -> list[list[dict[str, Any]]]:
     """Heads as rows (layers) of cells (heads), with what the cell labels show."""
@@ -77,7 +80,7 @@ def _projection_choices(section: dict[str, Any]) -> list[dict[str, Any]]:
 
 def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
     section = manifest.get("attention")
-    context: dict[str, Any] = {"manifest": manifest, "att": section}
+    context: dict[str, Any] = {"manifest": manifest, "att": section, "ATTENTION_SCRIPTS": ATTENTION_SCRIPTS}
     if section:
         context["rows"] = _head_rows(section)
         context["projections"] = _projection_choices(section)
