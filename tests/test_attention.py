@@ -136,8 +136,9 @@ def test_stage_folder_and_bundle(stores, pca_results, tmp_path):
     assert len(section["heads"]) == G
     data = tmp_path / "site" / "data"
     for entry in section["projections"]:
-        raw = np.fromfile(data / entry["file"], dtype="<f4").reshape(entry["shape"])
-        np.testing.assert_array_equal(raw, np.asarray(res.coords(entry["name"])))
+        raw = np.fromfile(data / entry["file"], dtype="<u2").reshape(entry["shape"])
+        # dequantised as the pages do: within half a step of the computed coordinates
+        np.testing.assert_allclose(raw * entry["scale"] + entry["offset"], np.asarray(res.coords(entry["name"])), atol=entry["scale"] / 2 + 1e-6)
         assert (data / (entry["file"] + ".js")).exists()
     for name in [section["files"]["tokens"], *section["files"]["weights"], *section["files"]["topk_keys"]]:
         assert name in bundle.files and (data / name).exists() and (data / f"{name}.js").exists()

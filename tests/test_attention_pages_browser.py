@@ -145,9 +145,11 @@ def test_head_view_point_click_sentence_deep_link_and_history(tiny_site, how, tm
 
 def test_head_view_hover_picks_without_redraw_pan_and_lasso(tiny_site, tmp_path):
     with open_site(tiny_site, "file") as (page, base):
+        page.set_viewport_size({"width": 1280, "height": 1200})  # the whole plot on screen: the mouse reaches every point
         page.goto(base + "attention-head.html?l=0&h=0")
         ready(page)
         box = page.locator("#att-canvas").bounding_box()
+        assert box["y"] + box["height"] <= 1200
         n_points = page.evaluate("TFVIS_ATT.single.state() && TFVIS_ATT.single.scatter().get('points').length")
         screen = page.evaluate(f"Array.from({{length: {n_points}}}, (_, i) => TFVIS_ATT.single.screenPos(i))")
 

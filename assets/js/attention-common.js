@@ -5,7 +5,7 @@
  * Data (manifest["attention"], written by generator/tfvis_site/attention/bundle.py):
  *   head g = layer * n_heads + head; per head n_points = 2 * n_tokens points: point p < n_tokens is
  *   the QUERY of sample token p, point p >= n_tokens the KEY of token p - n_tokens.
- *   points_<method><dim>d.f32 (G, n_points, dim), norms.f32 (G, n_points), tokens/sentences.parquet,
+ *   points_<method><dim>d.u16 (G, n_points, dim; dequantised here), norms.f32 (G, n_points), tokens/sentences.parquet,
  *   weights_L<l>.u16 (n_heads, total_pairs), topk_L<l>.keys.u8/.weights.u16 (n_heads, n_tokens, K),
  *   aggregate.f32 (G, max_len, max_len).
  * Corpus text reaches the DOM only through TFVIS.el / textContent (or canvas fillText).
@@ -66,8 +66,14 @@
     return seen;
   };
 
+  /** Coordinates of every head, Float32Array (G * P * dim), dequantised from uint16 files. */
   A.loadPoints = function (entry) {
-    return T.loadFloat32(entry.file);
+    if (entry.dtype !== 'uint16') return T.loadFloat32(entry.file);
+    return T.loadBytes(entry.file).then(function (buf) {
+      var q = u16(buf), out = new Float32Array(q.length), scale = entry.scale, offset = entry.offset;
+      for (var i = 0; i < q.length; i++) out[i] = q[i] * scale + offset;
+      return out;
+    });
   };
   A.loadNorms = function (sec) {
     return T.loadFloat32(sec.files.norms);
