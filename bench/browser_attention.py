@@ -13,16 +13,15 @@ matrix < 3 s, switches < 0.5 s, hover < 50 ms. Times are measured in the page
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from browser import console_errors, launch_browser, serve_dir  # noqa: E402
+from browser import console_errors, launch_browser  # noqa: E402
+from pagebench import print_table, site_base  # noqa: E402
 
 
 def ready(page, n: int, timeout: float = 120_000) -> None:
@@ -59,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     methods = sorted({p["method"] for p in att["projections"]}, key=lambda m: ["umap", "tsne", "pca"].index(m) if m in ("umap", "tsne", "pca") else 9)
     G = att["model"]["n_layers"] * att["model"]["n_heads"]
     rows: list[tuple[str, list[float], str]] = []
-    with sync_playwright() as p, (serve_dir(site) if args.how == "http" else contextlib.nullcontext(site.as_uri() + "/")) as base:
+    with sync_playwright() as p, site_base(site, args.how) as base:
         browser = launch_browser(p)
         errors: list[str] = []
         # matrix: cold loads (a fresh page each time; the browser's cache is warm after the first)
@@ -129,14 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("single view hover -> next animation frame (frame painted)", hover, "< 50"))
         browser.close()
     print(f"site: {site}  ({args.how}://, chromium headless, SwiftShader WebGL; {time.strftime('%Y-%m-%d %H:%M')})")
-    print(f"{'measurement':62s} {'median ms':>10s} {'p95/max ms':>11s} {'target ms':>10s}")
-    for name, values, target in rows:
-        if not values:
-            print(f"{name:62s} {'n/a':>10s}")
-            continue
-        v = sorted(values)
-        p95 = v[min(len(v) - 1, int(round(0.95 * (len(v) - 1))))]
-        print(f"{name:62s} {statistics.median(v):10.0f} {p95:11.0f} {target:>10s}")
+    print_table(rows)
     if errors:
         print("console errors:", *errors, sep="\n  ")
         return 1

@@ -17,16 +17,15 @@ Factors are taken evenly from the LIME-covered ones (the heaviest page: LIME fil
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from browser import console_errors, launch_browser, serve_dir  # noqa: E402
+from browser import console_errors, launch_browser  # noqa: E402
+from pagebench import print_table, site_base  # noqa: E402
 
 # Records performance.now() at every change of body[data-ready] (the factor page's "drawn" signal).
 READY_SPY = """
@@ -66,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     fs = json.loads((site / "data/manifest.json").read_text())["factors"]
     covered = (fs.get("lime") or {}).get("covered_factors") or list(range(fs["n_factors"]))
     picks = [covered[int(i * (len(covered) - 1) / max(1, args.repeat - 1))] for i in range(args.repeat)]
-    rows: list[tuple[str, list[float]]] = []
-    with sync_playwright() as p, (serve_dir(site) if args.how == "http" else contextlib.nullcontext(site.as_uri() + "/")) as base:
+    rows: list[tuple[str, list[float], str]] = []
+    with sync_playwright() as p, site_base(site, args.how) as base:
         browser = launch_browser(p)
         errors: list[str] = []
         table, search, factor, switch, shaded, quality = [], [], [], [], [], []
@@ -100,17 +99,15 @@ def main(argv: list[str] | None = None) -> int:
             quality.append(page.evaluate("performance.now()"))
             page.close()
         rows += [
-            (f"factors.html: table of {fs['n_factors']:,} factors shown (from navigation)", table),
-            (f"factors.html: word search '{args.word}' answered", search),
-            ("factor.html (LIME-covered factor): contexts + shading shown", factor),
-            ("factor.html: IS-curve layer switch (arrow key)", switch),
-            ("quality.html: all IS curves drawn (from navigation)", quality),
+            (f"factors.html: table of {fs['n_factors']:,} factors shown (from navigation)", table, ""),
+            (f"factors.html: word search '{args.word}' answered", search, ""),
+            ("factor.html (LIME-covered factor): contexts + shading shown", factor, ""),
+            ("factor.html: IS-curve layer switch (arrow key)", switch, ""),
+            ("quality.html: all IS curves drawn (from navigation)", quality, ""),
         ]
         browser.close()
     print(f"site: {site}  ({args.how}://, chromium headless; {time.strftime('%Y-%m-%d %H:%M')}; factors {picks})")
-    print(f"{'measurement':62s} {'median ms':>10s} {'max ms':>8s}")
-    for name, values in rows:
-        print(f"{name:62s} {statistics.median(values):10.0f} {max(values):8.0f}")
+    print_table(rows)
     print(f"contexts with LIME shading on the factor pages: {shaded}")
     if errors:
         print("console errors:", *errors, sep="\n  ")
