@@ -66,9 +66,8 @@
     return seen;
   };
 
-  /** Coordinates of every head, Float32Array (G * P * dim), dequantised from uint16 files. */
+  /** Coordinates of every head, Float32Array (G * P * dim), dequantised from the uint16 file. */
   A.loadPoints = function (entry) {
-    if (entry.dtype !== 'uint16') return T.loadFloat32(entry.file);
     return T.loadBytes(entry.file).then(function (buf) {
       var q = u16(buf), out = new Float32Array(q.length), scale = entry.scale, offset = entry.offset;
       for (var i = 0; i < q.length; i++) out[i] = q[i] * scale + offset;
