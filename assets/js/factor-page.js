@@ -329,7 +329,7 @@
   function renderHist(counts, topMin) {
     var edges = fs.hist_edges;
     var n = counts.length;
-    var W = 360, H = 150, ml = 34, mr = 8, mt = 8, mb = 30;
+    var W = 360, H = 160, ml = 34, mr = 14, mt = 18, mb = 30; // mt: room for the top-k label above the bars
     var lmin = Math.log10(edges[0]), lmax = Math.log10(edges[n]);
     var xs = function (x) { return ml + (Math.log10(x) - lmin) / (lmax - lmin) * (W - ml - mr); };
     var max = 0;
@@ -353,8 +353,8 @@
     svg.appendChild(el('svg:text', { x: ml - 4, y: H - mb, 'text-anchor': 'end' }, '0'));
     if (topMin !== null && topMin > 0) {
       var tx = xs(Math.max(edges[0], Math.min(edges[n], topMin)));
-      svg.appendChild(el('svg:line', { class: 'topk-line', x1: tx, x2: tx, y1: mt, y2: H - mb }));
-      svg.appendChild(el('svg:text', { class: 'topk-lab', x: tx - 3, y: mt + 8, 'text-anchor': 'end' }, 'top-' + fs.top_k + ' →'));
+      svg.appendChild(el('svg:line', { class: 'topk-line', x1: tx, x2: tx, y1: mt - 14, y2: H - mb }));
+      svg.appendChild(el('svg:text', { class: 'topk-lab', x: tx - 3, y: mt - 6, 'text-anchor': 'end' }, 'top-' + fs.top_k + ' →'));
     }
     T.clear($('hist')).appendChild(svg);
   }
