@@ -8,6 +8,7 @@ from typing import Any
 import jinja2
 
 from ..render import render_page
+from .attention import METHOD_NAMES
 
 NAV = [("index.html", "Overview"), ("tokens.html", "Tokens")]
 
@@ -21,5 +22,5 @@ EXPLORE_TEXT = {
 
 
 def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
-    render_page(env, site_dir, "index.html", "index.html", manifest=manifest, explore_text=EXPLORE_TEXT)
+    render_page(env, site_dir, "index.html", "index.html", manifest=manifest, explore_text=EXPLORE_TEXT, method_names=METHOD_NAMES)
     render_page(env, site_dir, "tokens.html", "tokens.html", manifest=manifest)
