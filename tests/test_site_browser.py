@@ -3,6 +3,8 @@
 import contextlib
 
 import pytest
+from playwright.sync_api import expect
+
 from browser import block_external_requests, console_errors, launch_browser, serve_dir, skip_without_chromium
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
@@ -48,6 +50,10 @@ def test_token_browser_click_search_deep_link_and_back(tiny_site, how):
         page.locator("#s2 .tok").nth(1).click()
         assert "paris" in page.locator("#token-detail h2").inner_text().lower()
         assert "s=2" in page.url and "t=1" in page.url
+        # the token links to the factor search for its word and, its text being in the attention
+        # sample (row 2 of attention/sentences.parquet, sentence_id 2), to its attention view
+        expect(page.locator("#token-detail a", has_text="Factors that fire")).to_have_attribute("href", "factors.html?q=paris")
+        expect(page.locator("#token-detail a", has_text="Attention from this token")).to_have_attribute("href", "attention-head.html?s=2&t=1")
         # search narrows the list; back restores the previous view
         page.fill("#q", "capital")
         page.press("#q", "Enter")

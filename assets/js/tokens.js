@@ -9,15 +9,18 @@
   var el = T.el;
   var PAGE_SIZE = 50;
   var sentences, tokens, tokenCount, matches;
+  var inAttention = new Map(); // sentence_id -> row of the attention sample (attention-head.html?s=)
+  var factorsBuilt = false;
   var list = document.getElementById('sentences');
   var detail = document.getElementById('token-detail');
   var status = document.getElementById('status');
   var input = document.getElementById('q');
 
-  Promise.all([T.loadColumns('sentences.parquet'), T.loadColumns('tokens.parquet')])
+  Promise.all([T.loadColumns('sentences.parquet'), T.loadColumns('tokens.parquet'), attentionIndex()])
     .then(function (tables) {
       sentences = tables[0];
       tokens = tables[1];
+      inAttention = tables[2];
       tokenCount = new Map();
       for (var i = 0; i < tokens.token_id.length; i++) {
         tokenCount.set(tokens.token_id[i], (tokenCount.get(tokens.token_id[i]) || 0) + 1);
@@ -31,6 +34,20 @@
       status.textContent = 'Could not load the data: ' + err.message;
       status.className = 'error';
     });
+
+  /** sentence_id -> attention sample row, for the texts the attention pages show (empty if none). */
+  function attentionIndex() {
+    return T.manifest().then(function (m) {
+      factorsBuilt = Boolean(m.factors && m.factors.n_factors);
+      var att = m.attention;
+      if (!att || !att.files || !att.files.sentences) return new Map();
+      return T.loadColumns(att.files.sentences, ['sentence_id']).then(function (c) {
+        var map = new Map();
+        if (c.sentence_id) for (var r = 0; r < c.sentence_id.length; r++) map.set(Number(c.sentence_id[r]), r);
+        return map;
+      });
+    });
+  }
 
   function wire() {
     document.getElementById('token-search').addEventListener('submit', function (e) {
@@ -131,7 +148,21 @@
         row('Position', pos + ' of ' + n + ' in text #' + sid),
         row('Special token', tokens.is_special[i] ? 'yes' : 'no'),
         row('In the corpus', (tokenCount.get(id) || 0).toLocaleString() + ' occurrences')),
-      el('p', { class: 'muted' }, sentences.text[sid])));
+      el('p', { class: 'muted' }, sentences.text[sid]),
+      explore(sid, pos, tokens.text[i].trim().toLowerCase())));
+  }
+
+  /** Links from a token to the analyses: the attention pages (when its text is in their sample), the factor search. */
+  function explore(sid, pos, word) {
+    var links = [];
+    if (inAttention.has(sid)) {
+      links.push(el('li', null, el('a', { href: 'attention-head.html?s=' + inAttention.get(sid) + '&t=' + pos },
+        'Attention from this token'), ' (sentence view and attention lines; pick a head there)'));
+    }
+    if (factorsBuilt && word) {
+      links.push(el('li', null, el('a', { href: 'factors.html?q=' + encodeURIComponent(word) }, 'Factors that fire on “' + word + '”')));
+    }
+    return links.length ? el('ul', { class: 'explore-links' }, links) : document.createTextNode('');
   }
 
   function row(k, v) {
