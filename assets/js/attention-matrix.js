@@ -26,8 +26,8 @@
   var scatter = null, three = null, canvas3 = null;
   var layout = {}; // projection name -> {x, y} (2D) or {xyz} (3D)
   var colors = null; // {key, palette, legend, cat + categories (token modes) or byB (norm)}
-  var pointIndex = null;
-  var preloadStarted = false; // valueA of every point: its index within its head
+  var pointIndex = null; // valueA of every point: its index within its head
+  var preloadStarted = false; // the other 2D projections are being drawn in the background
   var match = null; // {flags, count}
   var drawing = Promise.resolve();
   var sizeArray = [1.5, 2, 2.5, 3, 3.5, 4, 5, 6];
