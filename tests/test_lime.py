@@ -33,11 +33,12 @@ def test_early_stopped_hidden_states_equal_full_forward(tiny_checkpoints, tmp_pa
     loaded = load_model(tiny_checkpoints[kind])
     store = extract(loaded, ["The cat sat on the mat.", "A dog ran."], tmp_path, ExtractOptions(max_tokens=16), Reporter.silent())
     ids = torch.from_numpy(store.tokens.column("token_id").to_numpy()[: store.sentence_offsets[1]].astype(np.int64))[None]
-    states = hidden_states_at(loaded, ids, torch.ones_like(ids), [0, 1, loaded.info.n_layers])
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    states = hidden_states_at(loaded, inputs, [0, 1, loaded.info.n_layers])
     n = ids.shape[1]
     for layer, h in states.items():
         np.testing.assert_allclose(h[0].numpy(), store.hidden(layer)[:n], atol=1e-5)
-    only_first = hidden_states_at(loaded, ids, torch.ones_like(ids), [1])
+    only_first = hidden_states_at(loaded, inputs, [1])
     np.testing.assert_allclose(only_first[1][0].numpy(), store.hidden(1)[:n], atol=1e-5)
 
 

@@ -77,3 +77,51 @@ def save_tiny_checkpoint(kind: str, folder: Path) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+IMAGE_ARCHITECTURES = ("vit", "deit", "dinov2", "dinov2_registers")
+IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+
+
+def make_image_model(kind: str, seed: int = 0, image_size: int = 32, patch_size: int = 8):
+    """A 2-layer random vision transformer; DINOv2 with registers has 2 register tokens."""
+    import torch
+    from transformers import AutoModel, DeiTConfig, Dinov2Config, Dinov2WithRegistersConfig, ViTConfig
+
+    torch.manual_seed(seed)
+    common = dict(image_size=image_size, patch_size=patch_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4)
+    if kind == "vit":
+        cfg = ViTConfig(**common, intermediate_size=64)
+    elif kind == "deit":
+        cfg = DeiTConfig(**common, intermediate_size=64)
+    elif kind == "dinov2":
+        cfg = Dinov2Config(**common, mlp_ratio=2)
+    elif kind == "dinov2_registers":
+        cfg = Dinov2WithRegistersConfig(**common, mlp_ratio=2, num_register_tokens=2)
+    else:
+        raise ValueError(kind)
+    return AutoModel.from_config(cfg, attn_implementation="eager")
+
+
+def make_image_processor(kind: str, image_size: int = 32):
+    """ViT/DeiT: resize to a square; DINOv2: shortest edge then centre crop (as the hub checkpoints)."""
+    from transformers import BitImageProcessor, ViTImageProcessor
+
+    if kind in ("vit", "deit"):
+        return ViTImageProcessor(size={"height": image_size, "width": image_size}, image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)
+    return BitImageProcessor(
+        size={"shortest_edge": image_size + image_size // 8},
+        crop_size={"height": image_size, "width": image_size},
+        do_center_crop=True,
+        do_convert_rgb=True,
+        image_mean=IMAGENET_MEAN,
+        image_std=IMAGENET_STD,
+    )
+
+
+def save_tiny_image_checkpoint(kind: str, folder: Path) -> Path:
+    """Write a tiny vision checkpoint folder (weights + preprocessor_config.json)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    make_image_model(kind).save_pretrained(folder)
+    make_image_processor(kind).save_pretrained(folder)
+    return folder

@@ -89,7 +89,13 @@
       T.loadBytes(sec.files.topk_keys[layer]),
       T.loadBytes(sec.files.topk_weights[layer]),
     ]).then(function (b) {
-      return { weights: u16(b[0]), topKeys: new Uint8Array(b[1]), topWeights: u16(b[2]) };
+      // Key positions: uint8 for sentences, uint16 when a sequence (an image) has > 255 units.
+      var keys = sec.topk_key_missing > 255 ? u16(b[1]) : new Uint8Array(b[1]);
+      var sqrt = sec.weights_encoding === 'sqrt-u8';
+      var w = sqrt ? new Uint8Array(b[0]) : u16(b[0]);
+      // weightAt(i): the attention weight at flat index i of this layer's (n_heads, total_pairs) array.
+      var weightAt = sqrt ? function (i) { var v = w[i] / 255; return v * v; } : function (i) { return w[i] / 65535; };
+      return { weights: w, weightAt: weightAt, topKeys: keys, topWeights: u16(b[2]), missingKey: sec.topk_key_missing };
     });
   };
 

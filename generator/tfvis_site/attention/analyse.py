@@ -13,7 +13,8 @@ Stage folder layout (``G = n_layers * n_heads`` heads, head ``g = layer * n_head
   aggregate.npy          (G, M, M) float32 mean attention query position -> key position
   aggregate_count.npy    (M, M) float32 number of sentences holding both positions
   weights.npy            (G, sum L_s^2) uint16 full attention blocks, round(w * 65535)
-  topk_key.npy           (G, N, K) uint8 key position in the sentence (255 = none)
+  topk_key.npy           (G, N, K) uint8 key position in the sentence (255 = none); uint16
+                         (65535 = none) when a sentence / image has more than 255 units
   topk_weight.npy        (G, N, K) float32
 """
 
@@ -36,7 +37,7 @@ from ..progress import Reporter
 from .config import AttentionConfig, sample_sentences
 from .normalise import normalise_head, sentence_pairs, spearman_dot_distance
 from .project import HeadProjection, _worker_init, _worker_run, project_head
-from .stats import LABEL_TEXT, LayerAccumulator
+from .stats import LABEL_TEXT, LayerAccumulator, topk_key_dtype
 
 RESULT_VERSION = 1
 
@@ -157,7 +158,8 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
     agg_count = np.zeros((max_len, max_len), np.float32)
     weights = np.zeros((G, int(pair_offs[-1])), np.uint16)
     K = cfg.top_k_keys
-    topk_key = np.full((G, N, K), 255, np.uint8)
+    key_dtype = topk_key_dtype(max_len)
+    topk_key = np.full((G, N, K), np.iinfo(key_dtype).max, key_dtype)
     topk_weight = np.zeros((G, N, K), np.float32)
     heads: list[dict[str, Any]] = [{} for _ in range(G)]
     seconds: dict[str, float] = {"statistics": 0.0}
@@ -360,7 +362,7 @@ class AttentionResult:
         return self._arr("weights")
 
     def topk(self) -> tuple[np.ndarray, np.ndarray]:
-        """((G, N, K) uint8 key positions (255 = none), (G, N, K) float32 weights)."""
+        """((G, N, K) uint8 or uint16 key positions (dtype max = none), (G, N, K) float32 weights)."""
         return self._arr("topk_key"), self._arr("topk_weight")
 
     def normalisation(self) -> tuple[np.ndarray, np.ndarray]:

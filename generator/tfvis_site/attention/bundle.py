@@ -25,6 +25,12 @@ def quantize_coords(coords: np.ndarray) -> np.ndarray:
     return np.round((np.clip(coords, -1.0, 1.0) + 1.0) / COORD_SCALE).astype("<u2")
 
 
+def sqrt_quantise_u8(weights_u16: np.ndarray) -> np.ndarray:
+    """uint16 attention weights (w * 65535) -> uint8 round(sqrt(w) * 255); w = (value / 255)^2."""
+    w = weights_u16.astype(np.float32) / 65535.0
+    return np.round(np.sqrt(w) * 255.0).astype(np.uint8)
+
+
 def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus_ids: np.ndarray | None = None) -> dict[str, Any]:
     """Write the attention data files into ``bundle`` (a ``tfvis_site.bundles.BundleWriter``) and
     return the JSON-able dict for ``manifest["attention"]``.
@@ -86,18 +92,28 @@ def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus
     files["aggregate_count"] = PREFIX + "aggregate_count.f32"
 
     weights = res.weights_u16()
+    # An image's L x L block is ~66k weights (a sentence's ~900): for image models the full
+    # matrices are stored as uint8 of sqrt(w) (steps of 1.5e-5 near 0, 0.008 near 1), a quarter
+    # of the float bytes and enough for heat maps; statistics were computed in float before.
+    sqrt_weights = bool(getattr(store, "is_image", False))
     topk_key, topk_weight = res.topk()
     K = topk_key.shape[-1]
     files["weights"], files["topk_keys"], files["topk_weights"] = [], [], []
     for layer in range(n_layers):
         sl = slice(layer * H, (layer + 1) * H)
-        w = np.ascontiguousarray(weights[sl], dtype="<u2")
-        name = f"{PREFIX}weights_L{layer}.u16"
-        bundle.add_bytes(name, w.tobytes(), "uint16", shape=list(w.shape), scale=1 / 65535)
+        if sqrt_weights:
+            w = sqrt_quantise_u8(np.asarray(weights[sl]))
+            name = f"{PREFIX}weights_L{layer}.sqrt.u8"
+            bundle.add_bytes(name, w.tobytes(), "uint8", shape=list(w.shape), encoding="sqrt", scale=1 / 255)
+        else:
+            w = np.ascontiguousarray(weights[sl], dtype="<u2")
+            name = f"{PREFIX}weights_L{layer}.u16"
+            bundle.add_bytes(name, w.tobytes(), "uint16", shape=list(w.shape), scale=1 / 65535)
         files["weights"].append(name)
-        tk = np.ascontiguousarray(topk_key[sl], dtype=np.uint8)
-        name = f"{PREFIX}topk_L{layer}.keys.u8"
-        bundle.add_bytes(name, tk.tobytes(), "uint8", shape=list(tk.shape), missing=255)
+        tk = np.ascontiguousarray(topk_key[sl], dtype=topk_key.dtype.newbyteorder("<"))
+        bits = 8 * tk.dtype.itemsize
+        name = f"{PREFIX}topk_L{layer}.keys.u{bits}"
+        bundle.add_bytes(name, tk.tobytes(), f"uint{bits}", shape=list(tk.shape), missing=int(np.iinfo(tk.dtype).max))
         files["topk_keys"].append(name)
         tw = np.ascontiguousarray(np.round(np.asarray(topk_weight[sl]) * 65535), dtype="<u2")
         name = f"{PREFIX}topk_L{layer}.weights.u16"
@@ -116,6 +132,9 @@ def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus
         "max_len": meta["max_len"],
         "total_pairs": meta["total_pairs"],
         "top_k": K,
+        "weights_encoding": "sqrt-u8" if sqrt_weights else "u16",
+        # Key positions are uint8 (255 = none) unless a sequence has more than 255 units.
+        "topk_key_missing": int(np.iinfo(topk_key.dtype).max),
         "config": meta["config"],
         "labels": dict(LABEL_TEXT),
         "projections": projections,
@@ -134,10 +153,11 @@ def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus
             "sentence_id (the row of data/sentences.parquet, i.e. the token browser's sentence; present when the "
             "build knows it)",
             "weights": "weights_L<l>.u16: uint16 (n_heads, total_pairs); sentence s of head h is the row-major "
-            "(L, L) block at [h, pair_offset[s] : pair_offset[s] + L*L], rows = queries; weight = value / 65535",
-            "topk": "topk_L<l>.keys.u8 / .weights.u16: (n_heads, n_tokens, top_k) strongest keys of each query "
-            "(>= min_weight), as key positions within the query's sentence (255 = none) and weight * 65535, "
-            "strongest first",
+            "(L, L) block at [h, pair_offset[s] : pair_offset[s] + L*L], rows = queries; weight = value / 65535. "
+            "Image models (weights_encoding sqrt-u8): weights_L<l>.sqrt.u8, same layout, weight = (value / 255)^2",
+            "topk": "topk_L<l>.keys.u8 (or .keys.u16 when a sequence has more than 255 units) / .weights.u16: "
+            "(n_heads, n_tokens, top_k) strongest keys of each query (>= min_weight), as key positions within the "
+            "query's sentence (topk_key_missing = none) and weight * 65535, strongest first",
             "aggregate": "aggregate.f32: float32 (G, max_len, max_len) mean attention from query position i to key "
             "position j; aggregate_count.f32: (max_len, max_len) sentences holding both positions",
         },

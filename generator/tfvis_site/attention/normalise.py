@@ -1,4 +1,4 @@
-"""Per-head query/key normalisation (AttentionViz §4.1) and the dot-product/distance correlation.
+"""Per-head query/key normalisation (AttentionViz §4.1) and the dot-product/distance correlations.
 
 Softmax over keys is invariant to adding a constant to every score of one query row, so
 
@@ -117,8 +117,14 @@ def normalise_head(q: np.ndarray, k: np.ndarray, pairs: PairSample, translate: b
 
 
 def spearman_dot_distance(q: np.ndarray, k: np.ndarray, pairs: PairSample) -> float:
-    """Spearman correlation between ``q·k`` and ``‖q - k‖`` over the pairs (−1 = distance is a
-    perfect proxy for attention score)."""
+    """Pooled statistic (ours): ONE Spearman correlation between ``q·k`` and the *Euclidean*
+    distance ``‖q - k‖`` over the sampled (query, key) pairs of all sentences pooled together
+    (``sentence_pairs``: same sentence, causal mask respected, at most ``max_pairs``).
+
+    −1 means that, across the whole sample, a nearer key always has a larger score. It measures
+    how well the joint picture (distances) shows attention, and it changes with both
+    normalisation steps. It is NOT the AttentionViz paper's statistic (per query, cosine
+    distance, then averaged: ``spearman_paper``); the two numbers are not comparable."""
     if len(pairs.query) < 3:
         return float("nan")
     qv, kv = q[pairs.query].astype(np.float64), k[pairs.key].astype(np.float64)
@@ -147,3 +153,126 @@ def spearman_dot_projected(dots: np.ndarray, coords: np.ndarray, n_tokens: int, 
         return float("nan")
     d = np.linalg.norm(coords[pairs.query] - coords[n_tokens + pairs.key], axis=1)
     return spearman(dots, d)
+
+
+#: What the two dot/distance correlations of a head are (result.json "statistics"; for the pages).
+STATISTIC_TEXT = {
+    "spearman_before": "pooled Spearman(q·k, Euclidean ‖q − k‖) over sampled same-sentence query-key pairs of the "
+    "whole sample, raw q and k (ours; −1 = a nearer key always scores higher)",
+    "spearman_after": "the same pooled statistic after key translation and norm scaling",
+    "spearman_paper_before": "AttentionViz statistic: per query, Spearman(q·k_j, cosine distance of q and k_j) over the "
+    "keys j it can see in its own sentence / image (causal: j ≤ i; queries with < 3 keys skipped), "
+    "then the mean over queries; raw q and k",
+    "spearman_paper_after": "the AttentionViz statistic after key translation and norm scaling (scaling cannot change "
+    "it; translation moves the cosine distances only)",
+}
+
+
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks along the last axis, 0-based, ties sharing their average rank (``rankdata - 1``),
+    for any leading shape; float64. One stable argsort per row, everything else vectorised.
+    ``+inf`` sorts last (use it to push masked entries out of the way of the others' ranks)."""
+    x = np.asarray(x)
+    shape = x.shape
+    n = shape[-1]
+    flat = x.reshape(-1, n)
+    order = np.argsort(flat, axis=1, kind="stable")
+    xs = np.take_along_axis(flat, order, 1)
+    idx = np.broadcast_to(np.arange(n, dtype=np.float64), xs.shape)
+    if n > 1:
+        new = np.ones(xs.shape, bool)
+        np.not_equal(xs[:, 1:], xs[:, :-1], out=new[:, 1:])
+    else:
+        new = np.ones(xs.shape, bool)
+    if new.all():  # no ties (the usual case for float scores): rank = sorted position
+        avg = idx
+    else:
+        start = np.maximum.accumulate(np.where(new, idx, 0.0), axis=1)
+        last = np.ones(xs.shape, bool)
+        last[:, :-1] = new[:, 1:]
+        end = np.minimum.accumulate(np.where(last, idx, float(n))[:, ::-1], axis=1)[:, ::-1]
+        avg = (start + end) / 2.0
+    ranks = np.empty(flat.shape, np.float64)
+    np.put_along_axis(ranks, order, avg, 1)
+    return ranks.reshape(shape)
+
+
+def masked_row_pearson(x: np.ndarray, y: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """Pearson correlation of each row of x and y (same shape, last axis = samples), over the
+    entries where ``mask`` (broadcastable) is True; NaN where a row has no spread."""
+    if mask is None:
+        cx = x - x.mean(-1, keepdims=True)
+        cy = y - y.mean(-1, keepdims=True)
+    else:
+        m = np.broadcast_to(mask, x.shape)
+        n = np.maximum(m.sum(-1, keepdims=True), 1)
+        cx = np.where(m, x - np.where(m, x, 0.0).sum(-1, keepdims=True) / n, 0.0)
+        cy = np.where(m, y - np.where(m, y, 0.0).sum(-1, keepdims=True) / n, 0.0)
+    cov = (cx * cy).sum(-1)
+    den = np.sqrt((cx * cx).sum(-1) * (cy * cy).sum(-1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 1e-12, cov / np.where(den > 0, den, 1.0), np.nan)
+
+
+def spearman_paper_sentence(q: np.ndarray, k: np.ndarray, causal: bool, min_keys: int = 3) -> np.ndarray:
+    """Per query of ONE sentence / image, Spearman(q_i·k_j, cosine distance(q_i, k_j)) over the
+    keys j the query can see (causal: j <= i).
+
+    q, k: (H, L, d) (any number of heads at once). Returns (H, L) float64; NaN for queries with
+    fewer than ``min_keys`` visible keys or no spread (e.g. a zero query vector).
+    """
+    q = np.asarray(q, np.float64)
+    k = np.asarray(k, np.float64)
+    H, L, _ = q.shape
+    dots = q @ k.transpose(0, 2, 1)  # (H, L, L)
+    qn = np.linalg.norm(q, axis=2)
+    kn = np.linalg.norm(k, axis=2)
+    den = qn[:, :, None] * kn[:, None, :]
+    # cosine distance 1 - cos is a decreasing function of cos: rank -cos (no 1 - x rounding ties)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dist = np.where(den > 0, -dots / np.where(den > 0, den, 1.0), 0.0)
+    if causal:
+        visible = np.tril(np.ones((L, L), bool))
+        dots = np.where(visible, dots, np.inf)  # invisible keys rank after every visible one
+        dist = np.where(visible, dist, np.inf)
+        n_visible = np.arange(1, L + 1)
+    else:
+        visible = None
+        n_visible = np.full(L, L)
+    rho = masked_row_pearson(average_ranks(dots), average_ranks(dist), visible)
+    rho[:, n_visible < min_keys] = np.nan
+    return rho
+
+
+def spearman_paper(q: np.ndarray, k: np.ndarray, offsets: np.ndarray, causal: bool, min_keys: int = 3) -> np.ndarray | float:
+    """The AttentionViz statistic (Yeh et al. 2023): for every query, within its own sentence
+    (or image), the Spearman rank correlation between ``q·k_j`` and the cosine distance of q and
+    ``k_j`` over the keys j it can see (causal models: j <= i), then the mean over all queries
+    of the sample (queries with fewer than ``min_keys`` visible keys are skipped).
+
+    −1: within every query's row, the higher-scoring key is always the nearer one in angle. The
+    paper reports about −0.94 (BERT), −0.79 (GPT-2), −0.87 / −0.88 (ViT) after normalisation.
+    Invariant to ``q·c, k/c`` (neither dots' order nor angles change) and to adding a constant
+    to a query's scores, but not to key translation (it changes the angles).
+
+    q, k: (N, d) for one head -> float; or (N, H, d) for H heads at once -> (H,) array. offsets:
+    (n_sentences + 1,) token offsets of the sentences in q / k.
+    """
+    q = np.asarray(q)
+    k = np.asarray(k)
+    single = q.ndim == 2
+    if single:
+        q, k = q[:, None], k[:, None]
+    H = q.shape[1]
+    total = np.zeros(H)
+    count = np.zeros(H)
+    for lo, hi in zip(offsets[:-1], offsets[1:]):
+        if hi - lo < min_keys:
+            continue
+        rho = spearman_paper_sentence(q[lo:hi].transpose(1, 0, 2), k[lo:hi].transpose(1, 0, 2), causal, min_keys)
+        ok = np.isfinite(rho)
+        total += np.where(ok, rho, 0.0).sum(1)
+        count += ok.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return float(mean[0]) if single else mean

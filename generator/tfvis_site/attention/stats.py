@@ -50,6 +50,12 @@ class LabelRule:
     broad: float = 0.65  # mean normalised entropy
 
 
+def topk_key_dtype(max_len: int) -> np.dtype:
+    """Key positions fit uint8 for sentences (<= 255 tokens, 255 = none); an image of a ViT has
+    more units (DINOv2-S/14 at 224 px: 257), so those use uint16 (65535 = none)."""
+    return np.dtype(np.uint8 if max_len <= 255 else "<u2")
+
+
 class LayerAccumulator:
     """Accumulates statistics, aggregate position×position attention, top-k keys and quantised
     full matrices for the heads of one layer, one sentence at a time."""
@@ -65,7 +71,8 @@ class LayerAccumulator:
         self.entropy_norm = np.zeros(n_heads)
         self.agg_sum = np.zeros((n_heads, max_len, max_len))
         self.agg_count = np.zeros((max_len, max_len))
-        self.topk_key = np.full((n_heads, n_tokens, top_k), 255, np.uint8)  # key position in sentence
+        key_dtype = topk_key_dtype(max_len)
+        self.topk_key = np.full((n_heads, n_tokens, top_k), np.iinfo(key_dtype).max, key_dtype)  # key position in sentence
         self.topk_weight = np.zeros((n_heads, n_tokens, top_k), np.float32)
         self.weights_u16 = np.zeros((n_heads, total_pairs), np.uint16)
 
@@ -104,7 +111,8 @@ class LayerAccumulator:
         top = np.argsort(-A, axis=2, kind="stable")[:, :, :k]  # (H, L, k)
         w = np.take_along_axis(A, top, 2)
         keep = w >= self.min_weight
-        self.topk_key[:, token_lo : token_lo + L, :k] = np.where(keep, top, 255).astype(np.uint8)
+        missing = np.iinfo(self.topk_key.dtype).max
+        self.topk_key[:, token_lo : token_lo + L, :k] = np.where(keep, top, missing).astype(self.topk_key.dtype)
         self.topk_weight[:, token_lo : token_lo + L, :k] = np.where(keep, w, 0.0)
 
     def head_stats(self, rule: LabelRule) -> list[dict]:

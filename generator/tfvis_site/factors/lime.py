@@ -112,16 +112,17 @@ class _Stop(Exception):
     pass
 
 
-def hidden_states_at(loaded: Any, input_ids: Any, attention_mask: Any, layers: list[int]) -> dict[int, Any]:
+def hidden_states_at(loaded: Any, inputs: dict[str, Any], layers: list[int]) -> dict[int, Any]:
     """Hidden states (batch, seq, d) at each hidden-state index in ``layers`` (0 = embeddings),
-    running the blocks only up to the deepest one: hidden state l is the input of block l."""
+    running the blocks only up to the deepest one: hidden state l is the input of block l.
+    ``inputs``: the model's keyword inputs (input_ids + attention_mask, or pixel_values)."""
     import torch
 
     n_layers = loaded.info.n_layers
     deepest = max(layers)
     if deepest >= n_layers:  # the last state comes after the final norm, if any: run everything
         with torch.inference_mode():
-            out = loaded.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+            out = loaded.model(**inputs, output_hidden_states=True)
         return {layer: out.hidden_states[layer] for layer in layers}
     blocks = _blocks(loaded.model, n_layers)
     captured: dict[int, Any] = {}
@@ -137,7 +138,7 @@ def hidden_states_at(loaded: Any, input_ids: Any, attention_mask: Any, layers: l
     handles = [blocks[layer].register_forward_pre_hook(grabber(layer), with_kwargs=True) for layer in sorted(set(layers))]
     try:
         with torch.inference_mode():
-            loaded.model(input_ids=input_ids, attention_mask=attention_mask)
+            loaded.model(**inputs)
     except _Stop:
         pass
     finally:
@@ -156,6 +157,75 @@ def _mask_id(tokenizer: Any, mask_token: str | None) -> int:
         if tid is not None:
             return int(tid)
     raise ValueError("the tokenizer has no unk, pad or eos token to mask with; set lime mask_token")
+
+
+class TokenMasker:
+    """Text LIME: a dropped token is replaced by the mask token; special tokens always stay."""
+
+    #: What the manifest says a weight means.
+    meaning = "rather than replaced by the mask token"
+
+    def __init__(self, loaded: Any, store: Any, cfg: LimeConfig):
+        self.device = loaded.device
+        self.token_ids = store.tokens.column("token_id").to_numpy()
+        self.special = store.tokens.column("is_special").to_numpy(zero_copy_only=False)
+        self.mask_id = _mask_id(loaded.tokenizer, cfg.mask_token)
+        self.mask_name = loaded.tokenizer.convert_ids_to_tokens(self.mask_id)
+
+    def free_units(self, lo: int, hi: int) -> np.ndarray:
+        """Positions (within the sequence at store rows [lo, hi)) that perturbations may drop."""
+        return np.flatnonzero(~self.special[lo:hi])
+
+    def perturbed(self, lo: int, hi: int, sequence: int, free: np.ndarray, keep: np.ndarray) -> Any:
+        """A function batch(rows) -> model inputs of the perturbed copies ``keep[rows]``."""
+        import torch
+
+        batch = np.repeat(self.token_ids[lo:hi][None, :], len(keep), axis=0)
+        batch[:, free] = np.where(keep, batch[:, free], self.mask_id)
+
+        def inputs(rows: slice) -> dict[str, Any]:
+            ids = torch.as_tensor(batch[rows], dtype=torch.long, device=self.device)
+            return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+
+        return inputs
+
+
+class PatchMasker:
+    """Image LIME by patch masking: a dropped patch is set to the normalised value 0, the image
+    processor's mean colour (a neutral grey). Patches, not superpixels: they are the model's own
+    units, so there is one weight per unit (lined up with the factor's patch and the heat maps),
+    every perturbation is exactly what the model can see, and no segmentation is needed.
+    CLS / register tokens have no pixels and always stay."""
+
+    meaning = "rather than replaced by the processor's mean colour (patch masking)"
+    mask_name = "mean-colour patch"
+
+    def __init__(self, loaded: Any, store: Any, cfg: LimeConfig):
+        processor = loaded.processor
+        self.device = loaded.device
+        self.images = store.images()
+        self.mean = np.asarray(getattr(processor, "image_mean", [0.5, 0.5, 0.5]), np.float32).reshape(3, 1, 1)
+        self.std = np.asarray(getattr(processor, "image_std", [0.5, 0.5, 0.5]), np.float32).reshape(3, 1, 1)
+        self.patch = store.image["patch_size"]
+        self.rows, self.cols = store.image["grid"]
+        self.n_prefix = store.image["n_prefix_tokens"]
+
+    def free_units(self, lo: int, hi: int) -> np.ndarray:
+        return np.arange(self.n_prefix, hi - lo)
+
+    def perturbed(self, lo: int, hi: int, sequence: int, free: np.ndarray, keep: np.ndarray) -> Any:
+        import torch
+
+        pixels = (self.images[sequence].transpose(2, 0, 1).astype(np.float32) / 255.0 - self.mean) / self.std  # (3, H, W)
+        p = self.patch
+
+        def inputs(rows: slice) -> dict[str, Any]:
+            # (n, rows, cols) keep-mask -> per-pixel mask by repeating each patch cell p x p times
+            cells = keep[rows].reshape(-1, self.rows, self.cols)
+            mask = cells.repeat(p, axis=1).repeat(p, axis=2)[:, None].astype(np.float32)
+            return {"pixel_values": torch.as_tensor(pixels[None] * mask, device=self.device)}
+
+        return inputs
 
 
 def select_contexts(factors: Any, cfg: LimeConfig, sentence_of: np.ndarray) -> list[tuple[int, int, int]]:
@@ -216,32 +286,29 @@ def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir
     for c, layer, row in contexts:
         s = int(sentence_of[row])
         by_sentence[s].append((c, layer, row - int(offsets[s])))
-    token_ids = store.tokens.column("token_id").to_numpy()
-    special = store.tokens.column("is_special").to_numpy(zero_copy_only=False)
-    mask_id = _mask_id(loaded.tokenizer, cfg.mask_token)
+    masker = PatchMasker(loaded, store, cfg) if store.is_image else TokenMasker(loaded, store, cfg)
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0x11AE]))
     cols: dict[str, list] = defaultdict(list)
+    unit = "images" if store.is_image else "sentences"
 
-    with reporter.task(f"lime: {len(contexts):,} contexts in {len(by_sentence):,} sentences", total=len(by_sentence)) as task:
+    with reporter.task(f"lime: {len(contexts):,} contexts in {len(by_sentence):,} {unit}", total=len(by_sentence)) as task:
         for s in sorted(by_sentence):
             targets = by_sentence[s]
-            ids = token_ids[offsets[s] : offsets[s + 1]]
-            free = np.flatnonzero(~special[offsets[s] : offsets[s + 1]])  # special tokens are never masked
+            lo, hi = int(offsets[s]), int(offsets[s + 1])
+            free = masker.free_units(lo, hi)
             keep = rng.random((cfg.samples, len(free))) < cfg.keep_prob
             keep = np.vstack([np.ones((1, len(free)), bool), keep])  # row 0: the original sentence
-            batch = np.repeat(ids[None, :], len(keep), axis=0)
-            batch[:, free] = np.where(keep, batch[:, free], mask_id)
+            inputs = masker.perturbed(lo, hi, s, free, keep)
             positions = sorted({p for _, _, p in targets})
             layers = sorted({layer for _, layer, _ in targets})
             chunks: dict[int, list[np.ndarray]] = defaultdict(list)
-            for lo in range(0, len(batch), cfg.batch_size):
-                input_ids = torch.as_tensor(batch[lo : lo + cfg.batch_size], dtype=torch.long, device=loaded.device)
-                for layer, h in hidden_states_at(loaded, input_ids, torch.ones_like(input_ids), layers).items():
+            for start in range(0, len(keep), cfg.batch_size):
+                for layer, h in hidden_states_at(loaded, inputs(slice(start, start + cfg.batch_size)), layers).items():
                     chunks[layer].append(h[:, positions].float().cpu().numpy())
             codes = {}  # layer -> (n_copies, n_positions, m)
             for layer in layers:
                 states = np.concatenate(chunks[layer])
-                codes[layer] = factors.encode(states.reshape(-1, states.shape[-1]), layer).reshape(len(batch), len(positions), -1)
+                codes[layer] = factors.encode(states.reshape(-1, states.shape[-1]), layer).reshape(len(keep), len(positions), -1)
             for c, layer, p in targets:
                 y = codes[layer][:, positions.index(p), c]
                 weights = lime_weights(keep.astype(np.float64), y, cfg.kernel_width, cfg.alpha)
@@ -272,7 +339,9 @@ def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir
     summary = {
         "config": cfg.to_dict(),
         "factors_wanted": wanted,
-        "mask_token": loaded.tokenizer.convert_ids_to_tokens(mask_id),
+        "mask_token": masker.mask_name,
+        "meaning": "weight = change of the factor's activation at (position, layer) when unit `token` is kept "
+        + masker.meaning + " (locally weighted ridge regression over perturbed copies)",
         "factors": len({c for c, _, _ in contexts}),
         "contexts": len(contexts),
         "sentences": len(by_sentence),
@@ -298,6 +367,4 @@ def write_lime_bundle(lime_dir: Path, chunk_size: int, bundle: Any) -> dict[str,
         "chunk_size": chunk_size,
         "covered_factors": covered,
         "columns": table.column_names,
-        "meaning": "weight = change of the factor's activation at (position, layer) when token `token` is kept "
-        "rather than replaced by the mask token (locally weighted ridge regression over perturbed copies)",
     }
