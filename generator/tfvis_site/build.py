@@ -185,7 +185,7 @@ def resolve_builtin(name: str, cache_root: Path) -> Path:
 
 
 #: Built-in image corpora (images.py); a folder of images works too.
-IMAGE_SETS = ("synthetic", "natural")
+IMAGE_SETS = ("synthetic", "natural", "default")
 #: Images per attention sample: an image has ~200-260 units (a sentence ~30), so a few dozen
 #: images give as many points per head as the 200 sentences of a text build.
 IMAGE_ATTENTION_SAMPLE = {"quick": 6, "default": 12, "full": 48}
