@@ -42,3 +42,30 @@ def tiny_site(tiny_checkpoints, tmp_path_factory) -> Path:
     code = main(["build", "--quiet", "--preset", "quick", "--model", str(tiny_checkpoints["bert"]), "--corpus", str(corpus), "--out", str(out), "--cache-dir", str(root / "cache")])
     assert code == 0
     return out
+
+
+#: File names of the tiny image corpus: one of them is HTML, which must stay text on every page.
+HOSTILE_IMAGE_NAME = "<img src=x onerror=alert(1)>.png"
+
+
+@pytest.fixture(scope="session")
+def tiny_image_site(tmp_path_factory) -> Path:
+    """A site built once from a tiny random DINOv2 with 2 registers (48 px images, 8 px patches:
+    a 6 x 6 grid + [CLS] + 2 registers) on a folder of 16 synthetic images, one with an HTML name."""
+    from tiny import save_tiny_image_checkpoint
+
+    from tfvis_site.cli import main
+    from tfvis_site.images import load_image_corpus
+
+    root = tmp_path_factory.mktemp("tiny-image-site")
+    model = save_tiny_image_checkpoint("dinov2_registers", root / "model", image_size=48)
+    folder = root / "images"
+    (folder / "sub").mkdir(parents=True)
+    corpus = load_image_corpus("synthetic", 16, seed=0)
+    for i, (image, name) in enumerate(zip(corpus.images, corpus.names)):
+        target = folder / (HOSTILE_IMAGE_NAME if i == 3 else f"sub/{name}.png" if i % 2 else f"{name}.png")
+        image.resize((64, 56)).save(target)
+    out = root / "site"
+    code = main(["build", "--quiet", "--preset", "quick", "--model", str(model), "--corpus", str(folder), "--out", str(out), "--cache-dir", str(root / "cache")])
+    assert code == 0
+    return out

@@ -119,9 +119,9 @@ def make_image_processor(kind: str, image_size: int = 32):
     )
 
 
-def save_tiny_image_checkpoint(kind: str, folder: Path) -> Path:
+def save_tiny_image_checkpoint(kind: str, folder: Path, image_size: int = 32) -> Path:
     """Write a tiny vision checkpoint folder (weights + preprocessor_config.json)."""
     folder.mkdir(parents=True, exist_ok=True)
-    make_image_model(kind).save_pretrained(folder)
-    make_image_processor(kind).save_pretrained(folder)
+    make_image_model(kind, image_size=image_size).save_pretrained(folder)
+    make_image_processor(kind, image_size=image_size).save_pretrained(folder)
     return folder
