@@ -11,14 +11,36 @@ import pyarrow as pa
 from .pipeline import FORMULAS
 
 TOP_TOKENS = 5
+#: Image stores: thumbnails of the top contexts (distinct images, at the peak layer) per factor
+#: in the index, for the factor table.
+THUMBS = 4
 
 
-def _top_tokens(texts: np.ndarray, rows: np.ndarray) -> str:
+def _top_tokens(texts: np.ndarray, rows: np.ndarray, lower: bool = True) -> str:
     rows = rows[rows >= 0]
     if rows.size == 0:
         return ""
-    c = Counter(str(t).strip().lower() for t in texts[rows])
+    c = Counter(str(t).strip().lower() if lower else str(t) for t in texts[rows])
     return ", ".join(f"{tok} ({n})" for tok, n in c.most_common(TOP_TOKENS))
+
+
+def _thumbs(res, sent_of: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(m, THUMBS) image ids and unit positions of each factor's best context in its first
+    THUMBS distinct top images at the peak layer (-1 = none)."""
+    m = res.n_components
+    img = np.full((m, THUMBS), -1, np.int32)
+    pos = np.full((m, THUMBS), -1, np.int16)
+    for c, layer in enumerate(res.peak_layer):
+        toks = res.topk_token[layer, c]
+        toks = toks[toks >= 0].astype(np.int64)
+        if toks.size == 0:
+            continue
+        imgs = sent_of[toks]
+        _, first = np.unique(imgs, return_index=True)
+        first = np.sort(first)[:THUMBS]
+        img[c, : first.size] = imgs[first]
+        pos[c, : first.size] = toks[first] - offsets[imgs[first]]
+    return img, pos
 
 
 def write_factor_bundle(res, store, bundle) -> dict[str, Any]:
@@ -38,7 +60,12 @@ def write_factor_bundle(res, store, bundle) -> dict[str, Any]:
     peak = res.peak_layer
     density_all = res.density_all.astype(np.float32)
 
-    top_tokens = [_top_tokens(texts, res.topk_token[peak[c], c]) for c in range(m)]
+    is_image = bool(getattr(store, "is_image", False))
+    if is_image:
+        # "patch 3,4" says nothing: name the images the top contexts come from
+        names = np.asarray(store.sentences.column("text").to_pylist(), dtype=object)
+        texts = names[sent_of]
+    top_tokens = [_top_tokens(texts, res.topk_token[peak[c], c], not is_image) for c in range(m)]
     cols: dict[str, Any] = {
         "factor": pa.array(np.arange(m, dtype=np.int32)),
         "level": pa.array([str(x) for x in res.level], pa.string()),
@@ -50,6 +77,11 @@ def write_factor_bundle(res, store, bundle) -> dict[str, Any]:
     }
     for layer in range(L1):
         cols[f"is_{layer}"] = pa.array(res.is_[:, layer].astype(np.float32))
+    if is_image:
+        t_img, t_pos = _thumbs(res, sent_of, offsets)
+        for j in range(THUMBS):
+            cols[f"thumb_image_{j}"] = pa.array(t_img[:, j])
+            cols[f"thumb_pos_{j}"] = pa.array(t_pos[:, j])
     bundle.add_table("factors/index.parquet", pa.table(cols))
 
     nn = res.neighbors.shape[1]
@@ -81,8 +113,14 @@ def write_factor_bundle(res, store, bundle) -> dict[str, Any]:
         }))
         bundle.add_float32(f"factors/hist-{ch:03d}.f32", res.hist[lo:hi].astype(np.float32))
 
+    heatmaps = None
+    if is_image:
+        from .heatmaps import write_heatmaps
+
+        heatmaps = write_heatmaps(res, store, bundle)
+
     q = res.metrics["quality"]
-    return {
+    section = {
         "method": cfg.method,
         "config": cfg.to_dict(),
         "n_factors": m,
@@ -106,3 +144,10 @@ def write_factor_bundle(res, store, bundle) -> dict[str, Any]:
         "units": res.metrics.get("units"),
         "formulas": {**FORMULAS, "dense": f"dense fraction = share of factors active on more than {cfg.dense_threshold:.0%} of tokens"},
     }
+    if is_image:
+        section["modality"] = "image"
+        section["top_tokens"] = "names of the images of the top-k contexts at the peak layer, with counts"
+        section["thumbs"] = {"n": THUMBS, "columns": "thumb_image_j (sentence_id, -1 = none), thumb_pos_j (unit position)",
+                             "meaning": "best context in each of the first distinct images of the top-k at the peak layer"}
+        section["heatmaps"] = heatmaps
+    return section

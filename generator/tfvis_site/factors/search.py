@@ -55,7 +55,12 @@ def write_search_index(bundle: Any, factors: dict[str, Any]) -> dict[str, Any]:
     factors firing on its piece "##ing" too), factor int32, layer int8 (best layer), count int16
     (of top_k), total int32 (occurrences of the key in the corpus). Sorted by key, then count
     descending. ``bundle`` is the site's ``tfvis_site.bundles.BundleWriter`` (the factor bundle
-    and tokens.parquet are already in it); returns ``manifest["factors"]["search"]``."""
+    and tokens.parquet are already in it); returns ``manifest["factors"]["search"]``.
+
+    Image builds (``factors["modality"] == "image"``) have no words: units are patches named
+    "patch r,c", so no index is written and the section says so (``file`` is None)."""
+    if factors.get("modality") == "image":
+        return {"file": None, "rows": 0, "skipped": "image model: units are patches, there are no words to search"}
     data = bundle.data_dir
     tokens = pq.read_table(data / "tokens.parquet", columns=["sentence_id", "position", "text", "space_before", "is_special"])
     sentences = pq.read_table(data / "sentences.parquet", columns=["token_offset"])
