@@ -32,15 +32,26 @@
     return T.manifest().then(function (m) {
       if (!m.attention) throw new Error('this site was built without the attention analysis');
       A.manifest = m;
+      // Image sites (image-common.js loaded): units are prefix tokens ([CLS], registers) + patches.
+      A.image = window.TFVIS_IMG && window.TFVIS_IMG.isImageSite(m) ? m.image : null;
+      var info = (m.files || {})[m.attention.files.tokens] || {};
+      A.imageColumns = A.image ? IMAGE_COLUMNS.concat(['frequency']).filter(function (c) {
+        return !info.columns || info.columns.indexOf(c) !== -1;
+      }) : [];
       return m.attention;
     });
   };
 
   var TOKEN_COLUMNS = ['sentence', 'position', 'length', 'position_norm', 'token_id', 'piece', 'text',
     'space_before', 'is_special', 'is_punct', 'frequency'];
+  // Image sites: per-unit patch statistics (patches.py); `frequency` is then the spatial frequency.
+  var IMAGE_COLUMNS = ['row', 'col', 'hue', 'saturation', 'brightness', 'colour_r', 'colour_g', 'colour_b'];
 
   A.loadTokens = function (sec) {
-    return T.loadColumns(sec.files.tokens, TOKEN_COLUMNS);
+    var cols = TOKEN_COLUMNS;
+    // Only the image columns the build wrote (another build may lack some: their modes then hide).
+    if (A.image) cols = TOKEN_COLUMNS.concat(A.imageColumns.filter(function (c) { return c !== 'frequency'; }));
+    return T.loadColumns(sec.files.tokens, cols);
   };
   A.loadSentences = function (sec) {
     return T.loadColumns(sec.files.sentences);
@@ -163,6 +174,99 @@
     freq: 'token frequency',
     punct: 'punctuation / special',
   };
+  // Image sites: the text-only modes (position in a sequence, token frequency, punctuation) make
+  // no sense for patches and are replaced by these (AttentionViz, Yeh et al. 2023, Fig. 1).
+  A.IMAGE_COLOR_MODES = {
+    qk: 'query / key',
+    row: 'patch row',
+    col: 'patch column',
+    hue: 'hue',
+    rgb: 'mean colour',
+    brightness: 'brightness',
+    sfreq: 'spatial frequency',
+    norm: 'vector norm',
+  };
+  var IMAGE_MODE_NEEDS = { row: 'row', col: 'col', hue: 'hue', rgb: 'colour_r', brightness: 'brightness', sfreq: 'frequency' };
+  A.colorModes = function () { return A.image ? A.IMAGE_COLOR_MODES : A.COLOR_MODES; };
+
+  // Prefix tokens ([CLS], registers) in the image modes: near-black queries, dark grey keys.
+  A.PREFIX_Q = '#111111';
+  A.PREFIX_K = '#6b6b6b';
+  var HUE_BINS = 12;
+
+  function hsvHex(h, s, v) {
+    var i = Math.floor(h * 6) % 6, f = h * 6 - Math.floor(h * 6);
+    var p = v * (1 - s), q = v * (1 - f * s), t = v * (1 - (1 - f) * s);
+    var rgb = [[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]][i];
+    return '#' + rgb.map(function (x) { var n = Math.round(x * 255); return (n < 16 ? '0' : '') + n.toString(16); }).join('');
+  }
+  A.hsvHex = hsvHex;
+
+  /** Colour categories of the image modes (see colorCategories); null when the mode does not apply. */
+  function imageCategories(mode, tokens, N) {
+    if (!A.image || !IMAGE_MODE_NEEDS[mode] || !tokens[IMAGE_MODE_NEEDS[mode]]) return null;
+    var P = 2 * N, cat = new Uint8Array(P), i, k;
+    var geo = A.image, special = tokens.is_special;
+    var isPrefix = function (t) { return tokens.row ? tokens.row[t] < 0 : special[t]; };
+    var prefixItems = function (pal) {
+      return [{ color: pal[pal.length - 2], label: '[CLS] / register (query)' }, { color: pal[pal.length - 1], label: '[CLS] / register (key)' }];
+    };
+    var finish = function (palette, legend) {
+      // the two last categories: prefix queries and keys
+      var pq = palette.length, pk = palette.length + 1;
+      for (var t = 0; t < N; t++) if (isPrefix(t)) { cat[t] = pq; cat[N + t] = pk; }
+      palette = palette.concat([A.PREFIX_Q, A.PREFIX_K]);
+      legend.items = (legend.items || []).concat(prefixItems(palette));
+      return { cat: cat, palette: palette, legend: legend };
+    };
+    if (mode === 'row' || mode === 'col') {
+      var n = mode === 'row' ? geo.grid[0] : geo.grid[1], bins = Math.min(n, 16), v = tokens[mode];
+      var qr = lerpRamp(Q_RAMP.slice(1), bins), kr = lerpRamp(K_RAMP.slice(1), bins);
+      for (i = 0; i < N; i++) {
+        var b = Math.max(0, Math.min(bins - 1, Math.floor(v[i] / n * bins)));
+        cat[i] = b; cat[N + i] = bins + b;
+      }
+      return finish(qr.concat(kr), { title: 'patch ' + (mode === 'row' ? 'row (0 = top)' : 'column (0 = left)') + ', queries green, keys pink',
+        ramps: [{ label: 'queries', colors: qr }, { label: 'keys', colors: kr }], min: '0', max: String(n - 1) });
+    }
+    if (mode === 'hue') {
+      // a hue wheel in HUE_BINS steps; patches with little saturation (greys) get their own grey
+      var wheel = [];
+      for (k = 0; k < HUE_BINS; k++) wheel.push(hsvHex((k + 0.5) / HUE_BINS, 0.85, 0.85));
+      var grey = '#bdbdbd';
+      for (i = 0; i < N; i++) {
+        var sat = tokens.saturation ? tokens.saturation[i] : 1;
+        cat[i] = cat[N + i] = sat < 0.15 ? HUE_BINS : Math.min(HUE_BINS - 1, Math.floor(tokens.hue[i] * HUE_BINS));
+      }
+      return finish(wheel.concat([grey]), { title: 'mean hue of the patch (queries and keys alike)',
+        ramps: [{ label: 'hue', colors: wheel.concat([wheel[0]]) }], min: 'red', max: 'red',
+        items: [{ color: grey, label: 'grey (saturation < 0.15)' }] });
+    }
+    if (mode === 'rgb') {
+      // the patch's mean colour, quantised to a 6 x 6 x 6 cube (216 colours)
+      var cube = [];
+      for (var r = 0; r < 6; r++) for (var g = 0; g < 6; g++) for (var bl = 0; bl < 6; bl++) cube.push(hsvLess(r, g, bl));
+      var q6 = function (x) { return Math.min(5, Math.round(x / 51)); };
+      for (i = 0; i < N; i++) cat[i] = cat[N + i] = q6(tokens.colour_r[i]) * 36 + q6(tokens.colour_g[i]) * 6 + q6(tokens.colour_b[i]);
+      return finish(cube, { title: 'mean colour of the patch (queries and keys alike)', items: [] });
+    }
+    // brightness, spatial frequency: viridis in 10 bins over the range of the patches
+    var col = mode === 'brightness' ? tokens.brightness : tokens.frequency;
+    var lo = Infinity, hi = -Infinity;
+    for (i = 0; i < N; i++) if (!isPrefix(i)) { lo = Math.min(lo, col[i]); hi = Math.max(hi, col[i]); }
+    if (!(lo <= hi)) { lo = 0; hi = 1; }
+    for (i = 0; i < N; i++) {
+      var f = (col[i] - lo) / (hi - lo || 1);
+      cat[i] = cat[N + i] = Math.max(0, Math.min(NORM_BINS - 1, Math.floor(f * NORM_BINS)));
+    }
+    return finish(VIRIDIS.slice(), { title: mode === 'brightness' ? 'brightness of the patch (queries and keys alike)' :
+      'spatial frequency of the patch (cycles per patch; queries and keys alike)',
+      ramps: [{ label: '', colors: VIRIDIS }], min: lo.toFixed(2), max: hi.toFixed(2) });
+  }
+
+  function hsvLess(r, g, b) {
+    return '#' + [r, g, b].map(function (x) { var n = x * 51; return (n < 16 ? '0' : '') + n.toString(16); }).join('');
+  }
 
   /**
    * Per-point colour categories of one head for a colour mode: {cat: Uint8Array(P), palette: [hex],
@@ -170,6 +274,8 @@
    * norms: Float32Array of that head's P norms (only for mode 'norm').
    */
   A.colorCategories = function (mode, tokens, N, norms) {
+    var img = imageCategories(mode, tokens, N);
+    if (img) return img;
     var P = 2 * N;
     var cat = new Uint8Array(P);
     var i;
@@ -302,7 +408,7 @@
       proj: entry.method,
       dim: entry.dim,
       entry: entry,
-      color: Object.prototype.hasOwnProperty.call(A.COLOR_MODES, q.color) ? q.color : 'qk',
+      color: Object.prototype.hasOwnProperty.call(A.colorModes(), q.color) ? q.color : 'qk',
       size: q.size === '1',
       q: q.q || '',
     };
@@ -327,6 +433,7 @@
 
   /** Reflect a view state in the controls (after navigation or a deep link). */
   A.showControls = function (sec, v) {
+    A.colorOptions();
     var proj = document.getElementById('att-proj');
     proj.value = v.proj;
     var dims = {};
@@ -339,6 +446,23 @@
     document.getElementById('att-size').checked = v.size;
     var q = document.getElementById('att-q');
     if (document.activeElement !== q || q.value.trim() !== v.q) q.value = v.q;
+  };
+
+  /** On image sites, swap the colour select's text-only modes for the image modes (once). */
+  A.colorOptions = function () {
+    var select = document.getElementById('att-color');
+    if (!A.image || !select || select.dataset.image) return;
+    select.dataset.image = '1';
+    var modes = A.IMAGE_COLOR_MODES;
+    T.clear(select);
+    Object.keys(modes).forEach(function (k) {
+      if (IMAGE_MODE_NEEDS[k] && A.imageColumns && A.imageColumns.indexOf(IMAGE_MODE_NEEDS[k]) === -1) return;
+      select.appendChild(el('option', { value: k }, modes[k]));
+    });
+    var search = document.getElementById('att-q');
+    if (search) search.placeholder = 'e.g. [CLS], patch 3,4';
+    var label = search && search.parentNode && search.parentNode.firstChild;
+    if (label && label.nodeType === 3) label.textContent = 'Find unit ';
   };
 
   A.fmt = function (x, digits) {

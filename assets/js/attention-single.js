@@ -3,8 +3,10 @@
  * click, lasso); 3D: three.js with orbit controls and screen-space picking. A 2D canvas overlay
  * draws attention lines (a query's top-2 keys, weight >= 0.05, opacity = weight), search rings
  * and, when zoomed in, token labels placed without overlap. Below: the sentence view and the
- * aggregate heat map (attention-sentence.js).
+ * aggregate heat map (attention-sentence.js). Image sites: the image view and the 2D-offset
+ * aggregate (attention-image.js) instead, and when zoomed in each point is drawn as its patch.
  * URL state: ?l=&h=&proj=&dim=&color=&size=1&q=&s=<sample sentence>&t=<position>&hide=cls,sep,first
+ * (image sites: &key=1 = t selected as a key, &heat=0 / &arrows=0 = heat map / arrows off)
  */
 (function () {
   'use strict';
@@ -19,6 +21,9 @@
   var overlay = $('att-overlay');
   var tooltip = $('att-tooltip');
   var LINE_MIN = 0.05, LINES = 2, LABEL_MAX_POINTS = 1500, LABEL_LIMIT = 160, HOVER_RADIUS = 7;
+  // Image sites: with at most THUMB_MAX_POINTS points in view, each is drawn as its patch.
+  var THUMB_MAX_POINTS = 300, THUMB_SIDE = 30;
+  var IMG = window.TFVIS_IMG, geo = null, sheetsReady = false;
 
   var sec, tokens, sentences, norms, N, P, H, K, G, linker;
   var points = {}; // projection name -> Float32Array (all heads)
@@ -41,6 +46,11 @@
     sec = s;
     N = sec.n_tokens; P = sec.n_points; H = sec.model.n_heads; K = sec.top_k;
     G = sec.model.n_layers * H;
+    geo = A.image;
+    if (geo) {
+      IMG.loadAll(geo).then(function () { sheetsReady = true; invalidate(); drawOverlay(); })
+        .catch(function (err) { if (window.console) window.console.warn(err); });
+    }
     var q = T.query();
     var v = state(q);
     A.showControls(sec, v);
@@ -52,7 +62,7 @@
         T.onState(apply);
         wire();
         linker = A.tokenBrowserLinker(sentences);
-        A.loadAggregate(sec).then(function (a) { aggregate = a; if (view) showAggregate(); });
+        if (!geo) A.loadAggregate(sec).then(function (a) { aggregate = a; if (view) showAggregate(); });
         new window.ResizeObserver(onResize).observe(stage);
         return apply(q, 'head_drawn');
       });
@@ -78,6 +88,9 @@
     v.t = q.t === undefined || v.s === null ? null : clampInt(q.t, 0, 4096, null);
     var hide = (q.hide || '').split(',');
     v.hide = { cls: hide.indexOf('cls') !== -1, sep: hide.indexOf('sep') !== -1, first: hide.indexOf('first') !== -1 };
+    v.key = q.key === '1' && v.t !== null;
+    v.heat = q.heat !== '0';
+    v.arrows = q.arrows !== '0';
     return v;
   }
 
@@ -111,18 +124,18 @@
       A.legend($('att-legend'), head.legend);
       A.sizeLegend($('att-size-legend'), next.size);
       sentencePts = next.s === null ? null : sentencePoints(next.s);
-      showSentence();
+      var shown = geo ? showImage() : showSentence();
       showAggregate();
-      return next.dim === 3 ? draw3(next) : draw2(next);
+      return Promise.all([next.dim === 3 ? draw3(next) : draw2(next), shown]);
     }).then(function () {
       return new Promise(function (resolve) { window.requestAnimationFrame(function () { resolve(); }); });
     }).then(function () {
       if (view !== next) return;
-      labelCache = null;
+      invalidate();
       drawOverlay();
       A.mark(mark, mark === 'head_drawn' ? 0 : t0);
       status.textContent = P.toLocaleString() + ' points: ' + N.toLocaleString() + ' queries and ' + N.toLocaleString() +
-        ' keys of ' + sec.n_sentences + ' sentences (' + $('att-proj').selectedOptions[0].textContent + ' ' + next.dim + 'D).';
+        ' keys of ' + sec.n_sentences + (geo ? ' images (' : ' sentences (') + $('att-proj').selectedOptions[0].textContent + ' ' + next.dim + 'D).';
       document.body.dataset.attReady = String(Number(document.body.dataset.attReady || 0) + 1);
     }).catch(function (err) { A.fail(status, err); });
     return queue;
@@ -168,13 +181,24 @@
     row('Scale c', A.fmt(h.c, 3), 'queries × c, keys ÷ c (dot products unchanged)');
     row('Norm gap', A.fmt(h.norm_gap), 'mean query norm − mean key norm, before normalisation (' + A.fmt(h.q_norm_mean) + ' − ' + A.fmt(h.k_norm_mean) + ')');
     row('Entropy', A.fmt(h.entropy_norm) + ' (normalised)', 'mean attention entropy / log(length)');
+    if (h.spearman_paper_after !== undefined || h.spearman_paper_before !== undefined) {
+      var stext = (sec.statistics || {}).spearman_paper_before || 'AttentionViz statistic: per query, Spearman(q·k, cosine distance) over its keys, then the mean over queries';
+      row('AttentionViz ρ', A.fmt(h.spearman_paper_before) + ' → ' + A.fmt(h.spearman_paper_after) + ' (before → after)', stext);
+    }
     if (h.mass) {
-      row('Attention mass', ['prev', 'next', 'self', 'sink', 'local'].filter(function (k) { return h.mass[k] !== undefined; })
-        .map(function (k) { return k + ' ' + A.fmt(h.mass[k]); }).join(' · '), 'share of attention on the previous / next token, itself, [CLS]/[SEP], a ±2 window');
+      row('Attention mass', ['prev', 'next', 'self', 'sink', 'local', 'local2d'].filter(function (k) { return h.mass[k] !== undefined; })
+        .map(function (k) { return k + ' ' + A.fmt(h.mass[k]); }).join(' · '),
+        geo ? 'share of attention on the patch itself, [CLS] / registers, the 8 neighbouring patches' :
+          'share of attention on the previous / next token, itself, [CLS]/[SEP], a ±2 window');
+    }
+    if (h.similarity) {
+      row('Similarity', Object.keys(h.similarity).map(function (k) { return k + ' ' + A.fmt(h.similarity[k]); }).join(' · '),
+        'how much attention follows similar units (by hue, brightness, position)');
     }
     var weak = (after !== undefined && after > -0.5) || (tw !== undefined && tw < 0.8);
     if (weak) {
-      dl.appendChild(el('p', { class: 'att-warn' }, 'Distances in this picture are a weak guide to attention for this head: check the sentence view.'));
+      dl.appendChild(el('p', { class: 'att-warn' }, 'Distances in this picture are a weak guide to attention for this head: check the ' +
+        (geo ? 'image' : 'sentence') + ' view.'));
     }
   }
 
@@ -240,7 +264,7 @@
     });
     scatter.subscribe('deselect', function () {
       showLasso([]);
-      if (view && view.s !== null) { view = state(T.setQuery({ s: null, t: null }, true)); sentencePts = null; drawOverlay(); }
+      if (view && view.s !== null) { view = state(T.setQuery({ s: null, t: null, key: null }, true)); sentencePts = null; drawOverlay(); }
     });
     scatter.subscribe('view', scheduleOverlay);
     canvas.addEventListener('mousemove', function (e) {
@@ -380,8 +404,13 @@
 
   var overlayPending = false;
   var labelCache = null; // placed labels [text, x, y, isQuery] until the view changes
-  function scheduleOverlay() {
+  /** The view moved or changed: labels and thumbnails are placed again on the next overlay. */
+  function invalidate() {
     labelCache = null;
+    if (thumbCache) thumbCache.stale = true;
+  }
+  function scheduleOverlay() {
+    invalidate();
     if (overlayPending) return;
     overlayPending = true;
     window.requestAnimationFrame(function () { overlayPending = false; drawOverlay(); });
@@ -428,6 +457,7 @@
     ctx.clearRect(0, 0, s.w, s.h);
     if (view.dim === 3) { if (!three) return; three.updateProjection(); } else if (!scatter || !scatter.get('isPointsDrawn')) return;
     var fg = A.cssVar('--fg', '#1d1f23'), bg = A.cssVar('--card', '#ffffff');
+    if (geo) drawImageLayer(ctx, s, fg);
     // search rings
     if (match.count) {
       ctx.strokeStyle = fg;
@@ -479,9 +509,72 @@
     drawLabels(ctx, s, fg, bg);
   }
 
+  /**
+   * Image sites: prefix tokens ([CLS], registers) get a square marker; when zoomed in to at most
+   * THUMB_MAX_POINTS points in view, every point in view is drawn as its patch (2 x 2 patches of
+   * context), framed green (query) or pink (key). The thumbnails are drawn once per view into a
+   * cached canvas, so hovering only blits it.
+   */
+  function drawImageLayer(ctx, size, fg) {
+    if (view.dim === 2 && sheetsReady) {
+      if (!thumbCache || thumbCache.stale) thumbCache = buildThumbs(size);
+      if (thumbCache.count) ctx.drawImage(thumbCache.canvas, 0, 0, size.w, size.h);
+    }
+    var np = geo.n_prefix_tokens;
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = fg;
+    for (var s = 0; s < sec.n_sentences; s++) {
+      var start = sentences.token_offset[s];
+      for (var j = 0; j < np; j++) {
+        [start + j, N + start + j].forEach(function (i) {
+          var p = screenPos(i);
+          if (p) ctx.strokeRect(p[0] - 5, p[1] - 5, 10, 10);
+        });
+      }
+    }
+  }
+
+  var thumbCache = null; // {canvas, count} until the view changes (reset with labelCache)
+  function buildThumbs(size) {
+    var inView = view.dim === 2 && scatter ? scatter.get('pointsInView') : null;
+    if (!inView || !inView.length || inView.length > THUMB_MAX_POINTS) {
+      document.body.dataset.attThumbs = '0';
+      return { canvas: thumbCache && thumbCache.canvas, count: 0, empty: true };
+    }
+    var dpr = window.devicePixelRatio || 1;
+    var cv = thumbCache && thumbCache.canvas ? thumbCache.canvas : document.createElement('canvas');
+    cv.width = Math.round(size.w * dpr);
+    cv.height = Math.round(size.h * dpr);
+    var c = cv.getContext('2d');
+    c.setTransform(dpr, 0, 0, dpr, 0, 0);
+    c.clearRect(0, 0, size.w, size.h);
+    c.imageSmoothingEnabled = false; // patches stay crisp when enlarged
+    var side = inView.length > 120 ? THUMB_SIDE : Math.round(THUMB_SIDE * 1.5);
+    // the selected image's points last (on top)
+    var list = Array.prototype.slice.call(inView).sort(function (a, b) {
+      return (sentencePts && sentencePts.has(a) ? 1 : 0) - (sentencePts && sentencePts.has(b) ? 1 : 0);
+    });
+    var drawn = 0;
+    for (var k = 0; k < list.length; k++) {
+      var i = list[k], t = i < N ? i : i - N, p = screenPos(i);
+      if (!p || p[0] < -side || p[1] < -side || p[0] > size.w + side || p[1] > size.h + side) continue;
+      var image = imageOf(tokens.sentence[t]);
+      if (A.drawThumb(c, geo, image, tokens.position[t], p[0], p[1], side, i < N ? A.QUERY : A.KEY)) drawn++;
+    }
+    thumbCache = { canvas: cv, count: drawn };
+    document.body.dataset.attThumbs = String(drawn);
+    return thumbCache;
+  }
+
+  /** Image index (row of data/sentences.parquet, as image-common.js counts) of sample image s. */
+  function imageOf(s) {
+    return sentences.sentence_id ? Number(sentences.sentence_id[s]) : s;
+  }
+
   /** Token labels when zoomed in (few points in view), greedily placed without overlap. */
   function drawLabels(ctx, size, fg, bg) {
     if (view.dim === 3) return; // labels only in 2D (3D shows the tooltip)
+    if (geo && thumbCache && thumbCache.count) return; // the thumbnails say more than "patch r,c"
     ctx.font = '11px ' + A.cssVar('--mono', 'monospace');
     ctx.textBaseline = 'middle';
     if (!labelCache) labelCache = placeLabels(ctx, size);
@@ -546,6 +639,8 @@
     }
     var t = i < N ? i : i - N, s = tokens.sentence[t];
     var pos = tokens.position[t];
+    if (geo) imageTooltip(i, t, s, pos);
+    else {
     var snip = A.snippet(tokens, sentences, t, 7);
     T.clear(tooltip).appendChild(el('div', null,
       el('div', null, el('span', { class: 'tok' }, tokens.text[t]), ' ',
@@ -555,6 +650,7 @@
       el('div', { class: 'muted' }, i < N ? topKeys(t, LINES).map(function (k) {
         return '→ ' + tokens.text[sentences.token_offset[s] + k.pos] + ' ' + k.w.toFixed(2);
       }).join('   ') || 'no key with weight ≥ 0.05' : 'norm ' + A.fmt(norms[head.g * P + i]))));
+    }
     tooltip.hidden = false;
     var p = screenPos(i), sz = stageSize();
     if (p) {
@@ -577,10 +673,32 @@
     }
   }
 
+  /** Tooltip of an image unit: its patch (drawn from the loaded sheet), name, image and top keys. */
+  function imageTooltip(i, t, s, pos) {
+    var side = 56, dpr = window.devicePixelRatio || 1;
+    var thumb = el('canvas', { class: 'att-tip-thumb', width: Math.round(side * dpr), height: Math.round(side * dpr), 'aria-hidden': 'true' });
+    thumb.style.width = thumb.style.height = side + 'px';
+    if (sheetsReady) {
+      var c = thumb.getContext('2d');
+      c.setTransform(dpr, 0, 0, dpr, 0, 0);
+      c.imageSmoothingEnabled = false;
+      A.drawThumb(c, geo, imageOf(s), pos, side / 2, side / 2, side - 3, i < N ? A.QUERY : A.KEY);
+    }
+    var start = sentences.token_offset[s];
+    T.clear(tooltip).appendChild(el('div', { class: 'att-tip-image' }, sheetsReady ? thumb : null, el('div', null,
+      el('div', null, el('span', { class: 'tok' }, tokens.text[t]), ' ',
+        el('span', { class: i < N ? 'att-kind-q' : 'att-kind-k' }, i < N ? 'query' : 'key')),
+      el('div', { class: 'att-snip' }, 'image ' + s + ': ' + sentences.text[s]),
+      el('div', { class: 'muted' }, i < N ? topKeys(t, LINES).map(function (k) {
+        return '→ ' + tokens.text[start + k.pos] + ' ' + k.w.toFixed(2);
+      }).join('   ') || 'no key with weight ≥ 0.05' : 'norm ' + A.fmt(norms[head.g * P + i])))));
+  }
+
   function clickPoint(i) {
     var t = i < N ? i : i - N;
     var s = tokens.sentence[t];
-    apply(T.setQuery({ s: s, t: tokens.position[t] }, true));
+    // image sites: a key point shows which queries attend to that key
+    apply(T.setQuery({ s: s, t: tokens.position[t], key: geo && i >= N ? 1 : null }, true));
   }
 
   function showLasso(pts) {
@@ -641,7 +759,40 @@
     });
   }
 
+  /** Image sites: the image view of the selected (or first) sample image. Returns a Promise. */
+  function showImage() {
+    if (!view || !view.layerData) return Promise.resolve();
+    var s = view.s === null ? 0 : view.s;
+    $('att-s').value = String(s);
+    $('att-prev-s').disabled = s <= 0;
+    $('att-next-s').disabled = s >= sec.n_sentences - 1;
+    $('att-heat').checked = view.heat;
+    $('att-arrows').checked = view.arrows;
+    var textNode = T.clear($('att-sentence-text'));
+    textNode.appendChild(el('span', null, 'Image ' + s + ' of the sample: '));
+    textNode.appendChild(el('q', { class: 'att-image-name' }, sentences.text[s]));
+    if (linker) {
+      var id = linker(s);
+      if (id !== null) {
+        textNode.appendChild(document.createTextNode(' '));
+        textNode.appendChild(el('a', { href: 'tokens.html?s=' + id + (view.t !== null && view.s === s ? '&t=' + view.t : '') }, 'open in the token browser'));
+      }
+    }
+    var v = A.imageView($('att-image'), {
+      sec: sec, geo: geo, tokens: tokens, sentences: sentences, layerData: view.layerData, head: view.h, s: s,
+      t: view.s === s ? view.t : null, key: view.key, heat: view.heat, arrows: view.arrows,
+      onSelect: function (pos, asKey) { apply(T.setQuery({ s: s, t: pos, key: asKey ? 1 : null }, true)); },
+    });
+    return v.ready.then(function () { A.mark('image_drawn'); });
+  }
+
   function showAggregate() {
+    if (geo) {
+      if (view && view.layerData) {
+        A.offsetView($('att-agg'), $('att-agg-legend'), $('att-agg-read'), sec, geo, sentences, view.layerData, view.h);
+      }
+      return;
+    }
     if (!aggregate || !view) return;
     A.aggregateView($('att-agg'), $('att-agg-legend'), $('att-agg-read'), aggregate[0], aggregate[1], view.g, sec.max_len);
   }
@@ -662,12 +813,21 @@
     $('att-head').addEventListener('change', function (e) { goHead(view.l * H + Number(e.target.value)); });
     var setS = function (s) {
       s = Math.max(0, Math.min(sec.n_sentences - 1, s));
-      apply(T.setQuery({ s: s, t: null }, true));
+      apply(T.setQuery({ s: s, t: null, key: null }, true));
     };
     $('att-prev-s').addEventListener('click', function () { setS((view.s || 0) - 1); });
     $('att-next-s').addEventListener('click', function () { setS((view.s || 0) + 1); });
     $('att-s').addEventListener('change', function (e) { setS(Number(e.target.value)); });
-    ['cls', 'sep', 'first'].forEach(function (k) {
+    if (geo) {
+      ['heat', 'arrows'].forEach(function (k) {
+        $('att-' + k).addEventListener('change', function (e) {
+          var patch = {};
+          patch[k] = e.target.checked ? null : '0';
+          apply(T.setQuery(patch, true));
+        });
+      });
+    }
+    if (!geo) ['cls', 'sep', 'first'].forEach(function (k) {
       $('att-hide-' + k).addEventListener('change', function () {
         var on = ['cls', 'sep', 'first'].filter(function (x) { return $('att-hide-' + x).checked; });
         apply(T.setQuery({ hide: on.length ? on.join(',') : null }, true));
@@ -677,7 +837,7 @@
       var tag = (e.target && e.target.tagName) || '';
       if (/^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(tag) || e.target.isContentEditable || e.altKey || e.ctrlKey || e.metaKey) return;
       if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
-        if (e.target.closest && e.target.closest('.att-sentence')) return;
+        if (e.target.closest && e.target.closest('.att-sentence, .att-image')) return;
         e.preventDefault();
         var d = e.key === 'ArrowLeft' ? -1 : 1;
         goHead(view.g + d * (e.shiftKey ? H : 1));

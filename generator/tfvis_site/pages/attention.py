@@ -29,6 +29,8 @@ LABEL_BADGES = {
     "self": "self",
     "sink": "sink",
     "positional": "local",
+    "local2d": "2D-local",
+    "colour": "colour",
     "broad": "broad",
     "other": "other",
 }
@@ -37,6 +39,23 @@ METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 
 #: Scripts both attention pages load (under assets/; base.html adds the Parquet reader and loader).
 ATTENTION_SCRIPTS = ["vendor/regl-scatterplot.min.js", "vendor/three.min.js", "js/attention-common.js", "js/attention-3d.js"]
+#: Image sites (manifest "modality": "image") also load the shared image core first.
+IMAGE_SCRIPTS = ["js/image-common.js"]
+
+
+def _fmt_signed(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:+.2f}".replace("-", "\u2212")
+
+
+def is_image_site(manifest: dict[str, Any]) -> bool:
+    return manifest.get("modality") == "image" and bool(manifest.get("image"))
+
+
+def attention_scripts(manifest: dict[str, Any]) -> list[str]:
+    """The scripts of both pages: image-common.js before attention-common.js on image sites."""
+    if is_image_site(manifest):
+        return ATTENTION_SCRIPTS[:2] + IMAGE_SCRIPTS + ATTENTION_SCRIPTS[2:]
+    return list(ATTENTION_SCRIPTS)
 
 
 def _head_rows(section: dict[str, Any]) -> list[list[dict[str, Any]]]:
@@ -50,6 +69,7 @@ def _head_rows(section: dict[str, Any]) -> list[list[dict[str, Any]]]:
             g = layer * n_heads + head
             h = by_index.get(g, {})
             sp = h.get("spearman_after")
+            paper = h.get("spearman_paper_after")
             row.append(
                 {
                     "g": g,
@@ -59,7 +79,10 @@ def _head_rows(section: dict[str, Any]) -> list[list[dict[str, Any]]]:
                     "badge": LABEL_BADGES.get(h.get("label", "other"), h.get("label", "other")),
                     "label_text": h.get("label_text", h.get("label", "")),
                     "spearman": sp,
-                    "spearman_text": "n/a" if sp is None else f"{sp:+.2f}".replace("-", "\u2212"),
+                    "spearman_text": _fmt_signed(sp),
+                    # the AttentionViz statistic (per query, then averaged), when the build wrote it
+                    "paper": paper,
+                    "paper_text": _fmt_signed(paper),
                 }
             )
         rows.append(row)
@@ -80,7 +103,14 @@ def _projection_choices(section: dict[str, Any]) -> list[dict[str, Any]]:
 
 def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
     section = manifest.get("attention")
-    context: dict[str, Any] = {"manifest": manifest, "att": section, "ATTENTION_SCRIPTS": ATTENTION_SCRIPTS}
+    image = is_image_site(manifest)
+    context: dict[str, Any] = {
+        "manifest": manifest,
+        "att": section,
+        "ATTENTION_SCRIPTS": attention_scripts(manifest),
+        "is_image": image,
+        "image": manifest.get("image") if image else None,
+    }
     if section:
         context["rows"] = _head_rows(section)
         context["projections"] = _projection_choices(section)
