@@ -1,14 +1,16 @@
 """Time every stage of a build, cold cache then warm cache, side by side.
 
-    python bench/build.py [--preset quick|default|full] [extra tfvis-site build flags...]
+    python bench/build.py [--preset quick|default|full] [--model NAME|PATH] [--corpus PATH|SET]
 
-Prints one table: stage, cold seconds, warm seconds, and the site size.
+e.g. ``python bench/build.py --model dinov2 --preset default`` for the vision build.
+Prints one table: stage, cold seconds, warm seconds; then the site size and peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -42,7 +44,8 @@ def main() -> None:
         size = sum(p.stat().st_size for p in (Path(tmp) / "site").rglob("*") if p.is_file())
         data_size = sum(p.stat().st_size for p in (Path(tmp) / "site" / "data").rglob("*") if p.is_file())
 
-    table = Table(title=f"tfvis-site build --preset {args.preset} (seconds; {os.cpu_count()} cores)")
+    model = f" --model {args.model}" if args.model else ""
+    table = Table(title=f"tfvis-site build{model} --preset {args.preset} (seconds; {os.cpu_count()} cores)")
     table.add_column("stage")
     table.add_column("cold cache", justify="right")
     table.add_column("warm cache", justify="right")
@@ -52,6 +55,8 @@ def main() -> None:
     table.add_row("warm / cold", "", f"{runs[1][1] / runs[0][1]:.2f}")
     Console().print(table)
     print(f"site size: {size / 2**20:.1f} MiB (data/ with .js twins: {data_size / 2**20:.1f} MiB)")
+    # ru_maxrss is in KiB on Linux: the peak of this process, i.e. of the cold build.
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 
 
 if __name__ == "__main__":

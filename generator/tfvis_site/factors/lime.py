@@ -176,6 +176,10 @@ class TokenMasker:
         """Positions (within the sequence at store rows [lo, hi)) that perturbations may drop."""
         return np.flatnonzero(~self.special[lo:hi])
 
+    def unit_weights(self, free: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Regression weights -> (unit positions, their weights): one token, one feature."""
+        return free, weights
+
     def perturbed(self, lo: int, hi: int, sequence: int, free: np.ndarray, keep: np.ndarray) -> Any:
         """A function batch(rows) -> model inputs of the perturbed copies ``keep[rows]``."""
         import torch
@@ -191,14 +195,18 @@ class TokenMasker:
 
 
 class PatchMasker:
-    """Image LIME by patch masking: a dropped patch is set to the normalised value 0, the image
-    processor's mean colour (a neutral grey). Patches, not superpixels: they are the model's own
-    units, so there is one weight per unit (lined up with the factor's patch and the heat maps),
-    every perturbation is exactly what the model can see, and no segmentation is needed.
-    CLS / register tokens have no pixels and always stay."""
+    """Image LIME by masking square blocks of patches: a dropped block is set to the normalised
+    value 0, the image processor's mean colour (a neutral grey). Patches rather than
+    superpixels: they are the model's own units, every perturbation is exactly what the model
+    can see, and no segmentation is needed. Blocks of b x b patches (b chosen so that an image
+    has at most ``max_features`` of them; DINOv2's 16 x 16 grid -> 8 x 8 blocks of 2 x 2)
+    because a regression on 256 single patches from a few dozen perturbed copies is mostly
+    noise; each patch reports its block's weight. CLS / register tokens have no pixels and
+    always stay."""
 
     meaning = "rather than replaced by the processor's mean colour (patch masking)"
-    mask_name = "mean-colour patch"
+    mask_name = "mean-colour patch block"
+    max_features = 64
 
     def __init__(self, loaded: Any, store: Any, cfg: LimeConfig):
         processor = loaded.processor
@@ -209,9 +217,19 @@ class PatchMasker:
         self.patch = store.image["patch_size"]
         self.rows, self.cols = store.image["grid"]
         self.n_prefix = store.image["n_prefix_tokens"]
+        self.block = int(np.ceil(np.sqrt(self.rows * self.cols / self.max_features)))
+        r, c = np.divmod(np.arange(self.rows * self.cols), self.cols)
+        #: (rows * cols,) block index of every patch, blocks row-major
+        self.block_of = (r // self.block) * -(-self.cols // self.block) + c // self.block
+        self.n_blocks = int(self.block_of.max()) + 1
 
     def free_units(self, lo: int, hi: int) -> np.ndarray:
-        return np.arange(self.n_prefix, hi - lo)
+        """The blocks (features of the regression), numbered 0..n_blocks-1."""
+        return np.arange(self.n_blocks)
+
+    def unit_weights(self, free: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Block weights -> (patch unit positions, the weight of each patch's block)."""
+        return self.n_prefix + np.arange(self.rows * self.cols), weights[self.block_of]
 
     def perturbed(self, lo: int, hi: int, sequence: int, free: np.ndarray, keep: np.ndarray) -> Any:
         import torch
@@ -220,8 +238,8 @@ class PatchMasker:
         p = self.patch
 
         def inputs(rows: slice) -> dict[str, Any]:
-            # (n, rows, cols) keep-mask -> per-pixel mask by repeating each patch cell p x p times
-            cells = keep[rows].reshape(-1, self.rows, self.cols)
+            # keep-mask of blocks -> of patches (rows, cols) -> of pixels (each patch p x p)
+            cells = keep[rows][:, self.block_of].reshape(-1, self.rows, self.cols)
             mask = cells.repeat(p, axis=1).repeat(p, axis=2)[:, None].astype(np.float32)
             return {"pixel_values": torch.as_tensor(pixels[None] * mask, device=self.device)}
 
@@ -311,13 +329,13 @@ def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir
                 codes[layer] = factors.encode(states.reshape(-1, states.shape[-1]), layer).reshape(len(keep), len(positions), -1)
             for c, layer, p in targets:
                 y = codes[layer][:, positions.index(p), c]
-                weights = lime_weights(keep.astype(np.float64), y, cfg.kernel_width, cfg.alpha)
-                n = len(free)
+                units, weights = masker.unit_weights(free, lime_weights(keep.astype(np.float64), y, cfg.kernel_width, cfg.alpha))
+                n = len(units)
                 cols["factor"] += [c] * n
                 cols["layer"] += [layer] * n
                 cols["sentence_id"] += [s] * n
                 cols["position"] += [p] * n
-                cols["token"] += free.tolist()
+                cols["token"] += units.tolist()
                 cols["weight"] += weights.astype(np.float32).tolist()
                 cols["activation"] += [float(y[0])] * n
             task.advance()
