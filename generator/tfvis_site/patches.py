@@ -6,7 +6,7 @@ followed by a ``rows x cols`` grid of patches in row-major order. Each becomes o
   sentence_id (the image), position, token_id (= position: the same patch place in every image),
   piece / text ("[CLS]", "[REG1]", "patch 3,4"), space_before (False), is_special (prefix tokens),
   row, col (-1 for prefix tokens), x0, y0, x1, y1 (pixel box in the processed image; the whole
-  image for prefix tokens), hue, saturation, brightness, frequency (float32, see
+  image for prefix tokens), hue, saturation, brightness, contrast, frequency (float32, see
   images.patch_statistics; image means for prefix tokens), colour_r, colour_g, colour_b (uint8
   mean colour).
 
@@ -24,7 +24,7 @@ import pyarrow as pa
 from .errors import UserError
 from .models import LoadedModel
 
-STAT_COLUMNS = ("hue", "saturation", "brightness", "frequency")
+STAT_COLUMNS = ("hue", "saturation", "brightness", "contrast", "frequency")
 
 
 def processed_pixels(processor: Any, images: list[Any]) -> tuple[Any, np.ndarray]:
