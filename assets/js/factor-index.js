@@ -2,6 +2,11 @@
  * factors.html: the table of all factors (sort, filter by level / peak layer / token, pages of
  * 100) and the word search ("which factors fire on this word?", from factors/search.parquet,
  * written by generator/tfvis_site/factors/search.py; manifest.factors.search). URL state: ?q=&level=&layer=&tok=&sort=&dir=&page=
+ *
+ * Image models (window.TFVIS_IMG, manifest.modality "image"): no word search (there are no
+ * words; the build writes no index), and the last column shows thumbnails of each factor's top
+ * contexts (index columns thumb_image_j / thumb_pos_j: the best patch in each of its first
+ * distinct top images at the peak layer, cut from the sprite sheets) above the images' names.
  */
 (function () {
   'use strict';
@@ -14,10 +19,17 @@
   var LEVEL_ORDER = { low: 0, mid: 1, high: 2, dead: 3 };
   var fs, index, searchP = null;
   var status = $('status');
+  var G = window.TFVIS_IMG;
+  var geo = null, sheetsP = null;
+  var THUMB = 48, THUMB_MARGIN = 2;
 
   F.section()
     .then(function (m) {
       fs = m.factors;
+      if (G && G.isImageSite(m)) {
+        geo = m.image;
+        sheetsP = G.loadAll(geo);
+      }
       return F.index(fs);
     })
     .then(function (ix) {
@@ -35,11 +47,13 @@
     });
 
   function wire() {
-    $('word-search').addEventListener('submit', function (e) {
-      e.preventDefault();
-      show(T.setQuery({ q: F.key($('q').value) || null }, true));
-    });
-    $('q').addEventListener('input', suggest);
+    if ($('word-search')) {
+      $('word-search').addEventListener('submit', function (e) {
+        e.preventDefault();
+        show(T.setQuery({ q: F.key($('q').value) || null }, true));
+      });
+      $('q').addEventListener('input', suggest);
+    }
     $('f-level').addEventListener('change', function () { show(T.setQuery({ level: $('f-level').value || null, page: null }, true)); });
     $('f-layer').addEventListener('change', function () { show(T.setQuery({ layer: $('f-layer').value || null, page: null }, true)); });
     var timer = null;
@@ -76,12 +90,12 @@
   }
 
   function show(state) {
-    $('q').value = state.q || '';
+    if ($('q')) $('q').value = state.q || '';
     $('f-level').value = state.level || '';
     $('f-layer').value = state.layer || '';
     if (document.activeElement !== $('f-token')) $('f-token').value = state.tok || '';
     renderTable(state);
-    renderSearch(state.q ? F.key(state.q) : '');
+    if ($('search-results')) renderSearch(state.q ? F.key(state.q) : '');
   }
 
   // ------------------------------------------------------------------ table
@@ -127,10 +141,53 @@
         el('td', { class: 'num' }, F.pct(index.density[f])),
         el('td', { class: 'num col-max' }, F.fmt(index.max_activation[f])),
         el('td', { class: 'num col-spread' }, F.fmt(index.spread[f], 2)),
-        el('td', { class: 'tokens-cell' }, index.top_tokens[f])));
+        geo ? thumbsCell(f) : el('td', { class: 'tokens-cell' }, index.top_tokens[f])));
     });
     if (!ids.length) frag.appendChild(el('tr', null, el('td', { colspan: 8, class: 'muted' }, 'No factor matches these filters.')));
     body.appendChild(frag);
+  }
+
+  // ------------------------------------------------------------------ thumbnails (image models)
+
+  /** Up to 4 tiny crops (the top patch outlined) of a factor's top images, then their names. */
+  function thumbsCell(f) {
+    var row = el('span', { class: 'thumbs' });
+    var canvases = [];
+    for (var j = 0; j < 8; j++) {
+      var imgCol = index['thumb_image_' + j];
+      if (!imgCol) break;
+      var img = imgCol[f], pos = index['thumb_pos_' + j][f];
+      if (img < 0) continue;
+      var dpr = window.devicePixelRatio || 1;
+      var c = el('canvas', { width: Math.round(THUMB * dpr), height: Math.round(THUMB * dpr), dataset: { image: img, pos: pos } });
+      c.style.width = THUMB + 'px';
+      c.style.height = THUMB + 'px';
+      canvases.push(c);
+      row.appendChild(c);
+    }
+    sheetsP.then(function () {
+      canvases.forEach(function (c) { drawThumb(c, Number(c.dataset.image), Number(c.dataset.pos)); });
+    }).catch(function (err) {
+      status.textContent = 'Could not load the images: ' + err.message;
+      status.className = 'error';
+    });
+    return el('td', { class: 'thumbs-cell', title: 'Top images at the peak layer: ' + index.top_tokens[f] },
+      row, el('span', { class: 'thumb-names' }, index.top_tokens[f]));
+  }
+
+  function drawThumb(canvas, img, pos) {
+    var s = geo.patch_size, H = geo.size[0], W = geo.size[1];
+    var box = G.unitBox(geo, pos), prefix = pos < geo.n_prefix_tokens;
+    var side = prefix ? Math.min(H, W) : Math.min(Math.min(H, W), (2 * THUMB_MARGIN + 1) * s);
+    var cx = (box[0] + box[2]) / 2, cy = (box[1] + box[3]) / 2;
+    var x0 = prefix ? (W - side) / 2 : Math.max(0, Math.min(W - side, Math.round(cx - side / 2)));
+    var y0 = prefix ? (H - side) / 2 : Math.max(0, Math.min(H - side, Math.round(cy - side / 2)));
+    var dpr = window.devicePixelRatio || 1, k = THUMB / side;
+    var ctx = canvas.getContext('2d');
+    ctx.setTransform(k * dpr, 0, 0, k * dpr, 0, 0);
+    if (!G.drawRegion(ctx, geo, img, x0, y0, side, side, 0, 0, side, side)) return;
+    if (!prefix) G.outline(ctx, box[0] - x0, box[1] - y0, box[2] - box[0], box[3] - box[1], '#ffd400', 1.5 / k);
+    canvas.dataset.drawn = '1';
   }
 
   // ------------------------------------------------------------------ word search

@@ -6,6 +6,13 @@
  * factors/topk-NNN.parquet + factors/hist-NNN.f32 of the factor's chunk, tokens.parquet and
  * sentences.parquet for the context text, and factors/lime-NNN.parquet (LIME token weights)
  * when the build computed LIME for the chunk. Corpus text only reaches the DOM as text nodes.
+ *
+ * Image models (manifest.modality "image", window.TFVIS_IMG from image-common.js): a context is
+ * a patch of an image, shown as a crop around it (or the whole image) with the patch outlined;
+ * URL state adds v=full (whole images), o=act|lime (overlay on every tile) and c=<rank> (the
+ * context opened in the detail view: the whole image with this factor's activation on every
+ * patch, from factors/heatmap-NNN.{u8,f32}, or its LIME weights). Image names come from user
+ * file names: textContent only.
  */
 (function () {
   'use strict';
@@ -19,15 +26,25 @@
   var current = { f: null, l: null };
   var renderSeq = 0;
   var hoverInfo = null;
+  var G = window.TFVIS_IMG;
+  var geo = null; // manifest.image on image sites
+  var CROP = 112, MARGIN = 3, DETAIL = 336;
 
   var t0 = window.performance.now();
   var manifestP = F.section();
   var indexP = manifestP.then(function (m) { fs = m.factors; return F.index(fs); });
   var neighborsP = manifestP.then(function (m) { return T.loadColumns(m.factors.files.neighbors); });
-  var textP = Promise.all([
-    T.loadColumns('sentences.parquet', ['token_offset', 'n_tokens']),
-    T.loadColumns('tokens.parquet', ['text', 'space_before', 'is_special', 'piece']),
-  ]);
+  var textP = manifestP.then(function (m) {
+    if (G && G.isImageSite(m)) {
+      geo = m.image;
+      // units of an image are known from the geometry: only the image names are needed
+      return Promise.all([T.loadColumns('sentences.parquet', ['token_offset', 'n_tokens', 'text']), null]);
+    }
+    return Promise.all([
+      T.loadColumns('sentences.parquet', ['token_offset', 'n_tokens']),
+      T.loadColumns('tokens.parquet', ['text', 'space_before', 'is_special', 'piece']),
+    ]);
+  });
   // Start loading the requested factor's chunk right away, in parallel with the rest.
   manifestP.then(function (m) {
     var f = parseInt(T.query().f, 10);
@@ -36,6 +53,7 @@
 
   Promise.all([manifestP, indexP, neighborsP])
     .then(function (r) {
+      if (G && G.isImageSite(r[0])) geo = r[0].image;
       index = r[1];
       neighbors = r[2];
       wire();
@@ -58,10 +76,13 @@
     var cached = chunks.get(chunk);
     if (cached) return cached;
     var limeName = limeFile(chunk);
+    var hm = fs.heatmaps && fs.heatmaps.files;
     var p = Promise.all([
       T.loadColumns(F.chunkFile(fs.files.topk, chunk)),
       T.loadFloat32(F.chunkFile(fs.files.hist, chunk)),
       limeName ? T.loadColumns(limeName) : Promise.resolve(null),
+      hm ? T.loadBytes(F.chunkFile(hm.maps, chunk)) : Promise.resolve(null),
+      hm ? T.loadFloat32(F.chunkFile(hm.meta, chunk)) : Promise.resolve(null),
     ]).then(function (r) {
       var topk = r[0];
       var starts = new Map();
@@ -71,7 +92,8 @@
         if (!s) starts.set(key, [i, i + 1]);
         else s[1] = i + 1;
       }
-      return { topk: topk, starts: starts, hist: r[1], lime: r[2] ? groupLime(r[2]) : null };
+      var heat = r[3] ? { maps: new Uint8Array(r[3]), meta: r[4], lo: chunk * fs.chunk_size } : null;
+      return { topk: topk, starts: starts, hist: r[1], lime: r[2] ? groupLime(r[2]) : null, heat: heat };
     });
     chunks.set(chunk, p);
     p.catch(function () { chunks.delete(chunk); });
@@ -126,21 +148,31 @@
         if (f !== null) go(f);
       });
     });
-    $('window').addEventListener('change', function () {
-      show(T.setQuery({ w: $('window').value === '12' ? null : $('window').value }, false));
-    });
+    if ($('window')) {
+      $('window').addEventListener('change', function () {
+        show(T.setQuery({ w: $('window').value === '12' ? null : $('window').value }, false));
+      });
+    }
+    if ($('view')) {
+      $('view').addEventListener('change', function () {
+        show(T.setQuery({ v: $('view').value === 'full' ? 'full' : null }, false));
+      });
+      $('overlay').addEventListener('change', function () {
+        show(T.setQuery({ o: $('overlay').value === 'none' ? null : $('overlay').value }, false));
+      });
+    }
     $('shown').addEventListener('change', function () {
       show(T.setQuery({ n: $('shown').value === 'all' ? null : $('shown').value }, false));
     });
   }
 
   function go(f) {
-    show(T.setQuery({ f: f, l: null }, true));
+    show(T.setQuery({ f: f, l: null, c: null }, true));
   }
 
   function selectLayer(l) {
     if (l === current.l) return;
-    show(T.setQuery({ f: current.f, l: l }, true));
+    show(T.setQuery({ f: current.f, l: l, c: null }, true));
   }
 
   // ------------------------------------------------------------------ view
@@ -158,7 +190,11 @@
     if (!(l >= 0 && l < fs.n_layers)) l = peak;
     var factorChanged = f !== current.f;
     current = { f: f, l: l };
-    $('window').value = ['6', '24', 'all'].indexOf(state.w) !== -1 ? state.w : '12';
+    if ($('window')) $('window').value = ['6', '24', 'all'].indexOf(state.w) !== -1 ? state.w : '12';
+    if ($('view')) {
+      $('view').value = state.v === 'full' ? 'full' : 'crop';
+      $('overlay').value = state.o === 'act' || state.o === 'lime' ? state.o : 'none';
+    }
     $('shown').value = ['20', '50'].indexOf(state.n) !== -1 ? state.n : 'all';
 
     renderHeader(f, l);
@@ -172,7 +208,8 @@
       sentences = r[1][0];
       tokens = r[1][1];
       renderFacts(f, l, cd);
-      renderContexts(f, l, cd, state);
+      if (geo) renderImageContexts(f, l, cd, state);
+      else renderContexts(f, l, cd, state);
       status.textContent = '';
       document.body.dataset.ready = f + ',' + l;
       if (!window.TFVIS_FACTOR_LOAD_MS) window.TFVIS_FACTOR_LOAD_MS = window.performance.now() - t0;
@@ -207,7 +244,7 @@
     var top = $('ftop');
     T.clear(top);
     if (index.top_tokens[f]) {
-      top.appendChild(el('span', { class: 'muted' }, 'Most frequent tokens in its top contexts at layer ' + peak + ': '));
+      top.appendChild(el('span', { class: 'muted' }, (geo ? 'Images of its top contexts at layer ' : 'Most frequent tokens in its top contexts at layer ') + peak + ': '));
       top.appendChild(el('span', { class: 'ftop-tokens' }, index.top_tokens[f]));
     }
   }
@@ -311,18 +348,19 @@
     var counts = cd.hist.subarray(off, off + bins);
     var active = 0;
     for (var b = 0; b < bins; b++) active += counts[b];
-    var nTok = tokens.text.length;
+    var nTok = tokens ? tokens.text.length : sentences.token_offset[sentences.token_offset.length - 1] + sentences.n_tokens[sentences.n_tokens.length - 1];
+    var unitWord = geo ? 'units (patches + ' + (geo.n_prefix_tokens > 1 ? 'prefix tokens' : '[CLS]') + ')' : 'tokens';
     var range = cd.starts.get(f + ',' + l);
     var topMin = range ? cd.topk.value[range[1] - 1] : null;
     var topMax = range ? cd.topk.value[range[0]] : null;
     $('stats-layer').textContent = l + (l === 0 ? ' (embeddings)' : '');
     var facts = T.clear($('facts'));
     facts.appendChild(row('IS', F.fmt(index.is[l][f]) + (l === index.peak_layer[f] ? ' (peak)' : ' (peak ' + F.fmt(index.is[index.peak_layer[f]][f]) + ' at layer ' + index.peak_layer[f] + ')')));
-    facts.appendChild(row('Active on', active.toLocaleString() + ' of ' + nTok.toLocaleString() + ' tokens (' + F.pct(active / nTok) + ')'));
+    facts.appendChild(row('Active on', active.toLocaleString() + ' of ' + nTok.toLocaleString() + ' ' + unitWord + ' (' + F.pct(active / nTok) + ')'));
     facts.appendChild(row('Top-' + fs.top_k + ' range', range ? F.fmt(topMin) + ' – ' + F.fmt(topMax) : 'no activations'));
     facts.appendChild(row('Density (all layers)', F.pct(index.density[f])));
     facts.appendChild(row('Max activation', F.fmt(index.max_activation[f]) + ' (any layer)'));
-    facts.appendChild(row('Spread at peak', F.fmt(index.spread[f], 2) + ' = P(active at t+1 | active at t)'));
+    facts.appendChild(row('Spread at peak', F.fmt(index.spread[f], 2) + ' = P(active at t+1 | active at t)' + (geo ? ', t+1 = the next unit in row-major order' : '')));
     renderHist(counts, topMin);
   }
 
@@ -337,12 +375,12 @@
     var lmaxC = Math.log10(1 + max) || 1;
     var ys = function (c) { return mt + (1 - Math.log10(1 + c) / lmaxC) * (H - mt - mb); };
     var svg = el('svg:svg', { class: 'hist-svg', viewBox: '0 0 ' + W + ' ' + H, role: 'img',
-      'aria-label': 'Histogram of positive activations at this layer, log-scaled axes; ' + (max ? 'largest bin ' + max + ' tokens' : 'no activations') });
+      'aria-label': 'Histogram of positive activations at this layer, log-scaled axes; ' + (max ? 'largest bin ' + max + (geo ? ' units' : ' tokens') : 'no activations') });
     for (var b = 0; b < n; b++) {
       if (!counts[b]) continue;
       var x0 = xs(edges[b]), x1 = xs(edges[b + 1]);
       svg.appendChild(el('svg:rect', { class: topMin !== null && edges[b + 1] > topMin ? 'bar top' : 'bar', x: x0 + 0.5, y: ys(counts[b]), width: Math.max(1, x1 - x0 - 1), height: H - mb - ys(counts[b]) },
-        el('svg:title', null, F.fmt(edges[b]) + ' – ' + F.fmt(edges[b + 1]) + ': ' + counts[b].toLocaleString() + ' tokens')));
+        el('svg:title', null, F.fmt(edges[b]) + ' – ' + F.fmt(edges[b + 1]) + ': ' + counts[b].toLocaleString() + (geo ? ' units' : ' tokens'))));
     }
     svg.appendChild(el('svg:line', { class: 'axis', x1: ml, x2: W - mr, y1: H - mb, y2: H - mb }));
     for (var p = Math.ceil(lmin); p <= Math.floor(lmax); p++) {
@@ -498,5 +536,291 @@
     if (b < end - 1 && !(b === end - 2 && tokens.is_special[end - 1])) p.appendChild(el('span', { class: 'ell' }, ' …'));
     if (lime) p.appendChild(el('span', { class: 'lime-tag', title: 'LIME saliency shown on this text' }, 'LIME'));
     return p;
+  }
+  // ------------------------------------------------------------------ image contexts (image models)
+
+  /** The activation map of factor f on image img (at the factor's peak layer), or null:
+   * {values: Float32Array(n_units) in activation units, max}. */
+  function heatMap(cd, f, img) {
+    var h = cd.heat, hm = fs.heatmaps;
+    if (!h || !hm) return null;
+    var N = hm.contexts, U = hm.n_units, fi = f - h.lo;
+    for (var j = 0; j < N; j++) {
+      var id = h.meta[(fi * N + j) * 2];
+      if (id < 0) break;
+      if (id !== img) continue;
+      var mx = h.meta[(fi * N + j) * 2 + 1];
+      var bytes = h.maps.subarray((fi * N + j) * U, (fi * N + j + 1) * U);
+      var values = new Float32Array(U);
+      for (var u = 0; u < U; u++) values[u] = bytes[u] / 255 * mx;
+      return { values: values, max: mx };
+    }
+    return null;
+  }
+
+  function nMaps(cd, f) {
+    var h = cd.heat, hm = fs.heatmaps, n = 0;
+    if (!h || !hm) return 0;
+    for (var j = 0; j < hm.contexts; j++) if (h.meta[((f - h.lo) * hm.contexts + j) * 2] >= 0) n++;
+    return n;
+  }
+
+  /** Paint an overlay over an image drawn in image pixel coordinates. */
+  function paintActivation(ctx, map, vmax) {
+    var P = geo.n_prefix_tokens, n = geo.grid[0] * geo.grid[1], s = geo.patch_size, cols = geo.grid[1];
+    // spotlight: patches where the factor is silent are dimmed, active ones tinted orange
+    ctx.save();
+    for (var p = 0; p < n; p++) {
+      var v = vmax > 0 ? Math.max(0, Math.min(1, map.values[P + p] / vmax)) : 0;
+      if (v >= 1) continue;
+      ctx.fillStyle = 'rgba(10,12,30,' + (0.62 * (1 - v)).toFixed(3) + ')';
+      ctx.fillRect((p % cols) * s, Math.floor(p / cols) * s, s, s);
+    }
+    ctx.restore();
+    G.heatmap(ctx, geo, map.values.subarray(P), vmax, [255, 140, 0], 0.45);
+  }
+
+  function paintLime(ctx, lime) {
+    var P = geo.n_prefix_tokens, n = geo.grid[0] * geo.grid[1];
+    var pos = new Float32Array(n), neg = new Float32Array(n), wmax = 0;
+    for (var k = 0; k < lime.tokens.length; k++) {
+      var u = lime.tokens[k] - P, w = lime.weights[k];
+      if (u < 0 || u >= n) continue;
+      if (w > 0) pos[u] = w; else neg[u] = -w;
+      wmax = Math.max(wmax, Math.abs(w));
+    }
+    G.heatmap(ctx, geo, pos, wmax, [220, 38, 38], 0.7);
+    G.heatmap(ctx, geo, neg, wmax, [22, 163, 74], 0.7);
+  }
+
+  /** A canvas with image img around unit pos (full: the whole image), `size` px on its long side,
+   * the unit outlined, and paint(ctx) called in image pixel coordinates before the outline. */
+  function unitView(img, pos, full, size, paint, colour) {
+    var s = geo.patch_size, H = geo.size[0], W = geo.size[1];
+    var prefix = pos < geo.n_prefix_tokens;
+    var box = G.unitBox(geo, pos);
+    var x0 = 0, y0 = 0, sw = W, sh = H;
+    if (!full && !prefix) {
+      var side = Math.min(Math.min(H, W), (2 * MARGIN + 1) * s);
+      var cx = (box[0] + box[2]) / 2, cy = (box[1] + box[3]) / 2;
+      x0 = Math.max(0, Math.min(W - side, Math.round(cx - side / 2)));
+      y0 = Math.max(0, Math.min(H - side, Math.round(cy - side / 2)));
+      sw = sh = side;
+    }
+    var k = size / Math.max(sw, sh), dpr = window.devicePixelRatio || 1;
+    var canvas = el('canvas', { class: 'tfvis-crop', width: Math.round(sw * k * dpr), height: Math.round(sh * k * dpr) });
+    canvas.style.width = Math.round(sw * k) + 'px';
+    canvas.style.height = Math.round(sh * k) + 'px';
+    var ctx = canvas.getContext('2d');
+    var ready = G.source(geo, img).then(function (src) {
+      ctx.setTransform(k * dpr, 0, 0, k * dpr, -x0 * k * dpr, -y0 * k * dpr);
+      ctx.drawImage(src.img, src.x + x0, src.y + y0, sw, sh, x0, y0, sw, sh);
+      if (paint) paint(ctx);
+      var lw = 2 / k;
+      if (prefix) G.outline(ctx, lw, lw, W - 2 * lw, H - 2 * lw, colour || '#ffd400', lw);
+      else G.outline(ctx, box[0], box[1], box[2] - box[0], box[3] - box[1], colour || '#ffd400', lw);
+      canvas.dataset.drawn = '1';
+      return canvas;
+    });
+    return { canvas: canvas, ready: ready };
+  }
+
+  function imageName(sid) {
+    return sentences.text ? String(sentences.text[sid]) : 'image ' + sid;
+  }
+
+  function renderImageContexts(f, l, cd, state) {
+    var list = T.clear($('contexts'));
+    var range = cd.starts.get(f + ',' + l);
+    var shownOpt = $('shown').value;
+    var total = range ? range[1] - range[0] : 0;
+    var shown = shownOpt === 'all' ? total : Math.min(total, parseInt(shownOpt, 10));
+    var full = $('view').value === 'full';
+    var overlay = $('overlay').value;
+    var peak = index.peak_layer[f];
+    $('ctx-h').textContent = 'Top contexts at layer ' + l + (l === 0 ? ' (embeddings)' : '');
+    $('ctx-count').textContent = total ? shown + ' of ' + total + ' contexts, strongest first' : '';
+    renderImageLimeNote(f, l, cd);
+    var vmax = range ? cd.topk.value[range[0]] || 1 : 1;
+    renderOverlayNote(f, l, cd, overlay, vmax);
+    var waits = [];
+    if (!range) {
+      list.appendChild(el('li', { class: 'muted' }, 'This factor is never active at layer ' + l + '.'));
+      renderDetail(f, l, cd, null, vmax);
+      markDrawn(f, l, waits);
+      return;
+    }
+    var topk = cd.topk;
+    var frag = document.createDocumentFragment();
+    var opened = state.c === undefined ? null : parseInt(state.c, 10);
+    var openedRow = null;
+    for (var i = range[0]; i < range[0] + shown; i++) {
+      var sid = topk.sentence_id[i], pos = topk.position[i], value = topk.value[i], rank = topk.rank[i];
+      var lime = cd.lime ? cd.lime.get(f + ',' + l + ',' + sid + ',' + pos) : null;
+      var map = l === peak ? heatMap(cd, f, sid) : null;
+      var paint = null;
+      if (overlay === 'act' && map) paint = (function (mp) { return function (ctx) { paintActivation(ctx, mp, vmax); }; })(map);
+      else if (overlay === 'lime' && lime) paint = (function (lm) { return function (ctx) { paintLime(ctx, lm); }; })(lime);
+      var view = unitView(sid, pos, full, CROP, paint, overlay === 'lime' ? '#1d4ed8' : null);
+      waits.push(view.ready);
+      var unit = G.unitName(geo, pos);
+      if (rank === opened) openedRow = i;
+      var tile = el('button', {
+        type: 'button', class: 'ctx-tile', 'aria-pressed': rank === opened ? 'true' : 'false',
+        title: 'Rank ' + (rank + 1) + ' · ' + unit + ' of ' + imageName(sid) + ' · activation ' + F.fmt(value) + ' · click to see the whole image' + (map ? ' with its activation map' : ''),
+        dataset: { rank: rank },
+        onclick: (function (r) { return function () { openContext(r); }; })(rank),
+      }, view.canvas);
+      frag.appendChild(el('li', {
+        class: 'ctx-img' + (lime ? ' has-lime' : '') + (map ? ' has-map' : ''),
+        dataset: { image: sid, pos: pos, layer: l, rank: rank },
+      },
+        tile,
+        el('div', { class: 'ctx-meta' },
+          el('span', { class: 'ctx-rank' }, '#' + (rank + 1)),
+          el('span', { class: 'ctx-val', title: 'activation ' + value },
+            el('span', { class: 'ctx-bar', style: { width: Math.max(2, 100 * value / vmax).toFixed(1) + '%' } }),
+            el('span', { class: 'ctx-num' }, F.fmt(value))),
+          lime ? el('span', { class: 'lime-tag', title: 'LIME saliency computed for this context' }, 'LIME') : null),
+        el('div', { class: 'ctx-name', title: imageName(sid) }, imageName(sid)),
+        el('div', { class: 'ctx-unit muted' }, unit)));
+    }
+    list.appendChild(frag);
+    var detail = renderDetail(f, l, cd, openedRow, vmax, state.d);
+    if (detail) waits.push(detail);
+    markDrawn(f, l, waits);
+  }
+
+  function markDrawn(f, l, waits) {
+    var seq = renderSeq;
+    delete document.body.dataset.drawn;
+    Promise.all(waits).then(function () {
+      if (seq === renderSeq) document.body.dataset.drawn = f + ',' + l;
+    }).catch(fail);
+  }
+
+  function openContext(rank) {
+    var st = T.query();
+    var open = String(st.c) === String(rank) ? null : rank;
+    show(T.setQuery({ c: open }, false));
+    if (open !== null) $('ctx-detail').scrollIntoView({ block: 'nearest' });
+  }
+
+  function renderOverlayNote(f, l, cd, overlay, vmax) {
+    var note = T.clear($('overlay-note'));
+    var peak = index.peak_layer[f];
+    if (overlay === 'act') {
+      if (l !== peak) {
+        note.appendChild(el('p', { class: 'small' }, 'Activation maps of whole images are precomputed at the peak layer (' + peak + ') only. ',
+          el('button', { type: 'button', onclick: function () { selectLayer(peak); } }, 'Show layer ' + peak)));
+      } else {
+        note.appendChild(activationLegend(vmax, nMaps(cd, f)));
+      }
+    }
+  }
+
+  function activationLegend(vmax, n) {
+    return el('div', { class: 'act-legend small' },
+      el('span', null, 'Activation of this factor on every patch: '),
+      el('span', { class: 'act-scale', 'aria-hidden': 'true' }),
+      el('span', null, ' 0 (dimmed) → ' + F.fmt(vmax) + ' (bright, orange; the top activation at this layer)'),
+      n !== undefined ? el('span', { class: 'muted' }, ' · maps for the first ' + n + ' distinct images of the top contexts') : null);
+  }
+
+  function limeLegend(extra) {
+    var lime = fs.lime || {}, cfg = lime.config || {};
+    return el('div', { class: 'lime-legend' },
+      el('span', null, 'LIME saliency per patch: '),
+      el('span', { class: 'lime-swatch lime-neg', 'aria-hidden': 'true' }),
+      el('span', null, ' lowers the activation '),
+      el('span', { class: 'lime-scale', 'aria-hidden': 'true' }),
+      el('span', { class: 'lime-swatch lime-pos', 'aria-hidden': 'true' }),
+      el('span', null, ' raises it'),
+      el('span', { class: 'muted' }, ' · intensity = |weight| / largest |weight| in that image · ' +
+        (cfg.samples ? cfg.samples + ' copies with patches replaced by ' + (lime.mask_token || 'the mean colour') + ', ' : '') +
+        'ridge regression on which patches were kept.' + (extra || '')));
+  }
+
+  function renderImageLimeNote(f, l, cd) {
+    var note = T.clear($('lime-note'));
+    var lime = fs.lime;
+    if (!lime || !lime.files) {
+      note.appendChild(el('p', { class: 'muted small' }, 'This build has no LIME saliency data.'));
+      return;
+    }
+    var layers = limeLayers(cd.lime, f);
+    var here = layers.filter(function (x) { return x.layer === l; })[0];
+    if (here) {
+      if ($('overlay').value === 'lime') note.appendChild(limeLegend(' ' + here.contexts + ' context' + (here.contexts > 1 ? 's' : '') + ' (marked LIME) at this layer.'));
+      else note.appendChild(el('p', { class: 'small' }, 'LIME saliency is available for ' + here.contexts + ' context' + (here.contexts > 1 ? 's' : '') + ' (marked LIME): choose Overlay → LIME saliency, or open one.'));
+    } else if (layers.length) {
+      var to = layers[0].layer;
+      note.appendChild(el('p', { class: 'small' }, 'LIME saliency for this factor is computed at layer ' + to + ' (its peak). ',
+        el('button', { type: 'button', onclick: function () { selectLayer(to); } }, 'Show layer ' + to)));
+    } else {
+      var cov = lime.config && lime.config.coverage;
+      var covered = (lime.covered_factors || []).indexOf(f) !== -1;
+      note.appendChild(el('p', { class: 'muted small' }, covered
+        ? 'No LIME contexts for this factor.'
+        : 'No LIME saliency for this factor: this build computed it for ' + (cov === 'mid-high' ? 'mid- and high-level factors' : cov || 'some factors') +
+          ' only (' + (lime.covered_factors || []).length + ' factors); build with --lime all to cover every factor.'));
+    }
+  }
+
+  /** The opened context: the whole image with the factor's activation map (or LIME, or plain). */
+  function renderDetail(f, l, cd, i, vmax, mode) {
+    var box = $('ctx-detail');
+    T.clear(box);
+    if (i === null || i === undefined) {
+      box.hidden = true;
+      return null;
+    }
+    box.hidden = false;
+    var topk = cd.topk;
+    var sid = topk.sentence_id[i], pos = topk.position[i], value = topk.value[i], rank = topk.rank[i];
+    var peak = index.peak_layer[f];
+    var map = l === peak ? heatMap(cd, f, sid) : null;
+    var lime = cd.lime ? cd.lime.get(f + ',' + l + ',' + sid + ',' + pos) : null;
+    if (mode !== 'lime' && mode !== 'none') mode = map ? 'act' : lime ? 'lime' : 'none';
+    if (mode === 'lime' && !lime) mode = 'none';
+    var paint = mode === 'act' && map ? function (ctx) { paintActivation(ctx, map, vmax); } : mode === 'lime' ? function (ctx) { paintLime(ctx, lime); } : null;
+    var scale = Math.max(1, Math.floor(DETAIL / Math.max(geo.size[0], geo.size[1])));
+    var view = unitView(sid, pos, true, Math.max(DETAIL, scale * Math.max(geo.size[0], geo.size[1])) , paint, mode === 'lime' ? '#1d4ed8' : null);
+    view.canvas.id = 'detail-canvas';
+    view.canvas.dataset.mode = mode;
+    function modeButton(m, label, enabled) {
+      return el('button', {
+        type: 'button', 'aria-pressed': m === mode ? 'true' : 'false', disabled: enabled ? null : 'disabled', dataset: { mode: m },
+        onclick: function () { show(T.setQuery({ d: m === 'act' ? null : m }, false)); },
+      }, label);
+    }
+    var info = el('div', { class: 'detail-info' },
+      el('h3', null, 'Rank ' + (rank + 1) + ' · ', el('span', { class: 'detail-name' }, imageName(sid))),
+      el('p', null, G.unitName(geo, pos) + ' · activation ' + F.fmt(value) + ' at layer ' + l + ' · ',
+        el('a', { href: 'tokens.html?s=' + sid + '&t=' + pos, title: 'This unit in the unit browser' }, 'image #' + sid + ', unit ' + pos)),
+      el('div', { class: 'detail-modes', role: 'group', 'aria-label': 'Overlay on the whole image' },
+        modeButton('act', 'activation map', !!map), modeButton('lime', 'LIME', !!lime), modeButton('none', 'plain', true)));
+    if (mode === 'act' && map) {
+      info.appendChild(activationLegend(vmax));
+      var P = geo.n_prefix_tokens;
+      if (P > 0) {
+        var chips = el('p', { class: 'prefix-acts small' }, el('span', { class: 'muted' }, 'Prefix tokens (no pixels): '));
+        for (var u = 0; u < P; u++) chips.appendChild(el('span', { class: 'prefix-chip', title: 'activation of this factor on ' + G.unitName(geo, u) }, G.unitName(geo, u) + ' ' + F.fmt(map.values[u])));
+        info.appendChild(chips);
+      }
+      var best = 0;
+      for (var q = 1; q < map.values.length; q++) if (map.values[q] > map.values[best]) best = q;
+      info.appendChild(el('p', { class: 'muted small' }, 'Strongest unit in this image: ' + G.unitName(geo, best) + ' (' + F.fmt(map.max) + ').'));
+    } else if (mode === 'lime') {
+      info.appendChild(limeLegend());
+    } else if (!map) {
+      info.appendChild(el('p', { class: 'muted small' }, l !== peak
+        ? 'Activation maps of whole images are precomputed at the peak layer (' + peak + ') only.'
+        : 'No activation map for this image: maps cover the first ' + nMaps(cd, f) + ' distinct images of the top contexts.'));
+    }
+    info.appendChild(el('button', { type: 'button', class: 'detail-close', onclick: function () { show(T.setQuery({ c: null, d: null }, false)); } }, 'Close'));
+    box.appendChild(el('div', { class: 'detail-image' }, view.canvas));
+    box.appendChild(info);
+    return view.ready;
   }
 })();

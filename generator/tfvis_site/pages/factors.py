@@ -4,6 +4,10 @@
 
 The word index behind the index page's search is a data file (factors/search.py), written by the
 build with the other data files.
+
+Image models (manifest["modality"] == "image"): the pages also load assets/js/image-common.js
+(window.TFVIS_IMG: sprite sheets, crops, heat maps); contexts are image crops around the patch,
+the index shows thumbnails instead of top tokens and has no word search (there are no words).
 """
 
 from __future__ import annotations
@@ -23,7 +27,11 @@ def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) ->
     if not factors or not factors.get("n_factors"):
         return
     site_dir = Path(site_dir)
-    ctx = {"manifest": manifest, "factors": factors}
+    is_image = manifest.get("modality") == "image" and bool(manifest.get("image"))
+    scripts = ["js/image-common.js"] if is_image else []
+    unit = "patch" if is_image else "token"
+    ctx = {"manifest": manifest, "factors": factors, "is_image": is_image, "image_scripts": scripts,
+           "unit": unit, "units": "patches" if is_image else "tokens"}
     render_page(env, site_dir, "factors.html", "factors.html", **ctx)
     render_page(env, site_dir, "factor.html", "factor.html", **ctx)
     render_page(env, site_dir, "quality.html", "quality.html", **ctx)
