@@ -2,10 +2,18 @@
  * Token browser: the sample's texts split into the model's tokens.
  * URL state: ?q=<search>&page=<n>&s=<sentence id>&t=<token position>.
  * Corpus text is untrusted: it only ever reaches the DOM through TFVIS.el (text nodes).
+ * On an image site this page only forwards ?s=<image>&t=<unit> to images.html?i=&p=.
  */
 (function () {
   'use strict';
   var T = window.TFVIS;
+  if (document.getElementById('image-forward')) {
+    var fq = T.query(), fp = new URLSearchParams();
+    if (/^\d+$/.test(fq.s || '')) fp.set('i', fq.s);
+    if (/^\d+$/.test(fq.s || '') && /^\d+$/.test(fq.t || '')) fp.set('p', fq.t);
+    window.location.replace('images.html' + (fp.toString() ? '?' + fp.toString() : ''));
+    return;
+  }
   var el = T.el;
   var PAGE_SIZE = 50;
   var sentences, tokens, tokenCount, matches;

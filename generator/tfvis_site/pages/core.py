@@ -1,4 +1,7 @@
-"""The overview page and the token browser."""
+"""The overview page and the unit browser: the token browser (tokens.html) of text models, the
+image browser (images.html) of image models. An image site still gets a tokens.html, a small
+page that forwards ``tokens.html?s=<image>&t=<unit>`` (the links other pages make to "the token
+browser") to ``images.html?i=<image>&p=<unit>``."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from ..render import render_page
 from .attention import METHOD_NAMES
 
 NAV = [("index.html", "Overview"), ("tokens.html", "Tokens")]
+IMAGE_NAV = [("index.html", "Overview"), ("images.html", "Images")]
 
 # One line per page kind for the overview's "Explore" list.
 EXPLORE_TEXT = {
@@ -20,7 +24,43 @@ EXPLORE_TEXT = {
     "quality.html": "how well the dictionary reconstructs the hidden states, layer by layer.",
 }
 
+# The same for image models: an image plays the part of a text, a patch the part of a token.
+EXPLORE_TEXT_IMAGE = {
+    "images.html": "every image of the sample with its grid of patches; click a patch for its position, colour and frequency.",
+    "factors.html": "every transformer factor: the image patches it fires on most, per layer, importance across layers, LIME saliency.",
+    "attention.html": "every attention head: the queries and keys of all patches embedded together, attention drawn over the image.",
+    "quality.html": "how well the dictionary reconstructs the patches' hidden states, layer by layer.",
+}
+
+#: The AttentionViz paper's own value of its statistic (per query, Spearman between q·k and the
+#: query–key cosine distance within the sentence / image, mean over queries), for comparison.
+PAPER_SPEARMAN = [("BERT", "−0.938"), ("GPT-2", "−0.792"), ("ViT", "−0.873 / −0.884")]
+
+
+def is_image(manifest: dict[str, Any]) -> bool:
+    return manifest.get("modality") == "image" and bool(manifest.get("image"))
+
+
+def nav_for(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    return IMAGE_NAV if is_image(manifest) else NAV
+
+
+def _kind_counts(corpus: dict[str, Any]) -> list[tuple[str, int]]:
+    kinds = corpus.get("kinds") or {}
+    return [(k, int(v)) for k, v in kinds.items() if v]
+
 
 def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
-    render_page(env, site_dir, "index.html", "index.html", manifest=manifest, explore_text=EXPLORE_TEXT, method_names=METHOD_NAMES)
-    render_page(env, site_dir, "tokens.html", "tokens.html", manifest=manifest)
+    image = is_image(manifest)
+    ctx: dict[str, Any] = {
+        "manifest": manifest,
+        "explore_text": EXPLORE_TEXT_IMAGE if image else EXPLORE_TEXT,
+        "method_names": METHOD_NAMES,
+        "paper_spearman": PAPER_SPEARMAN,
+        "is_image": image,
+        "kind_counts": _kind_counts(manifest.get("corpus", {})) if image else [],
+    }
+    render_page(env, site_dir, "index.html", "index.html", **ctx)
+    render_page(env, site_dir, "tokens.html", "tokens.html", **ctx)
+    if image:
+        render_page(env, site_dir, "images.html", "images.html", **ctx)
