@@ -186,7 +186,8 @@
       var at = matches.indexOf(selected);
       if (at !== -1) page = Math.floor(at / PAGE_SIZE);
     }
-    $('count').textContent = matches.length.toLocaleString() + ' of ' + n.toLocaleString() + ' images';
+    $('count').textContent = matches.length.toLocaleString() + ' of ' + n.toLocaleString() + ' images' +
+      (nAttention ? ' · ' + nAttention + ' in the attention sample (marked “attention”)' : '');
     $('page-info').textContent = 'page ' + (page + 1) + ' of ' + pages;
     $('prev').disabled = page === 0;
     $('next').disabled = page >= pages - 1;
@@ -214,7 +215,8 @@
         view.scrollIntoView({ block: 'nearest' });
         canvas.focus({ preventScroll: true });
       },
-    }, thumbCanvas(geo, i, THUMB), el('span', { class: 'thumb-name' }, name));
+    }, thumbCanvas(geo, i, THUMB), el('span', { class: 'thumb-name' }, name),
+      inAttention.has(i) ? el('span', { class: 'thumb-badge', title: 'in the attention sample: its attention can be explored' }, 'attention') : null);
     return el('li', { id: 'img' + i, class: selected ? 'selected' : null }, link);
   }
 
@@ -388,7 +390,7 @@
 
   function hueText(hue, sat) {
     var deg = ((hue % 1) + 1) % 1 * 360;
-    if (!(sat > 0.06)) return Math.round(deg) + '° (no real colour: saturation ' + fmt(sat) + ')';
+    if (!(sat > 0.06)) return 'none (grey: saturation ' + fmt(sat) + ')';
     var name = 'red';
     for (var k = 0; k < HUES.length; k++) { if (deg < HUES[k][0]) { name = HUES[k][1]; break; } }
     return Math.round(deg) + '° (' + name + ')';
