@@ -101,9 +101,13 @@
       ctx.drawImage(src.img, src.x, src.y, W, H, 0, 0, W, H);
       var px = 1 / scale; // one CSS pixel in image pixels
       if (opts.heat && sel !== null && vmax > 0) {
-        ctx.fillStyle = 'rgba(0,0,0,0.25)'; // dim the image a little so the colour reads on light images
-        ctx.fillRect(0, 0, W, H);
-        IMG.heatmap(ctx, geo, sq, Math.sqrt(vmax), asKey ? Q_RGB : K_RGB, 0.8);
+        // a spotlight (the unattended patches darkened, so it reads on any image) plus a tint
+        var top = Math.sqrt(vmax), cols = geo.grid[1];
+        for (var p3 = 0; p3 < nPatch; p3++) {
+          ctx.fillStyle = 'rgba(0,0,0,' + (0.72 * (1 - sq[p3] / top)).toFixed(3) + ')';
+          ctx.fillRect((p3 % cols) * ps, Math.floor(p3 / cols) * ps, ps, ps);
+        }
+        IMG.heatmap(ctx, geo, sq, top, asKey ? Q_RGB : K_RGB, 0.45);
       }
       if (opts.arrows) drawArrows(px);
       if (sel !== null) drawPartners(px);
@@ -111,6 +115,11 @@
         var b = IMG.unitBox(geo, sel);
         IMG.outline(ctx, b[0], b[1], b[2] - b[0], b[3] - b[1], asKey ? A.KEY : A.QUERY, 3 * px);
       }
+      // what was drawn, for tests and screen readers' benefit in the readout below
+      canvas.dataset.sel = sel === null ? '' : String(sel);
+      canvas.dataset.kind = sel === null ? '' : (asKey ? 'key' : 'query');
+      canvas.dataset.heat = opts.heat && sel !== null && vmax > 0 ? '1' : '0';
+      canvas.dataset.arrows = String(nArrows);
       canvas.dataset.drawn = String(Number(canvas.dataset.drawn || 0) + 1);
       return canvas;
     }
@@ -126,12 +135,14 @@
       ctx.globalAlpha = 1;
     }
 
+    var nArrows = 0;
     function drawArrows(px) {
       ctx.save();
       ctx.lineCap = 'round';
       for (var p2 = 0; p2 < nPatch; p2++) {
         if (bestW[p2] < ARROW_MIN) continue;
         var q2 = np + p2, a = centre(geo, q2), to = best[p2], alpha = 0.45 + 0.55 * Math.min(1, bestW[p2]);
+        nArrows++;
         if (to === q2) { // itself: a small circle
           halo(function () { ctx.beginPath(); ctx.arc(a[0], a[1], ps * 0.16, 0, 2 * Math.PI); }, 1.4 * px, '#1d1f23', alpha);
         } else if (to < np) { // [CLS] / a register: a small square
@@ -231,7 +242,7 @@
 
     var legend = el('ul', { class: 'att-swatches att-image-legend' },
       el('li', null, el('span', { class: 'att-swatch', style: { background: asKey ? A.QUERY : A.KEY } }),
-        asKey ? 'heat: queries attending to the selected key' : 'heat: where the selected query looks (square-root scale)'),
+        asKey ? 'heat: queries attending to the selected key' : 'heat: where the selected query looks (bright and tinted = high weight; square-root scale)'),
       el('li', null, el('span', { class: 'att-swatch att-swatch-sq', style: { border: '2px solid ' + A.QUERY } }), 'selected query'),
       el('li', null, el('span', { class: 'att-swatch att-swatch-sq', style: { border: '2px solid ' + A.KEY } }), 'selected key'),
       el('li', null, '→ most-attended patch · ○ itself · ■ [CLS] / register'));

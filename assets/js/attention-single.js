@@ -22,7 +22,7 @@
   var tooltip = $('att-tooltip');
   var LINE_MIN = 0.05, LINES = 2, LABEL_MAX_POINTS = 1500, LABEL_LIMIT = 160, HOVER_RADIUS = 7;
   // Image sites: with at most THUMB_MAX_POINTS points in view, each is drawn as its patch.
-  var THUMB_MAX_POINTS = 300, THUMB_SIDE = 30;
+  var THUMB_MAX_POINTS = 400, THUMB_SIDE = 30;
   var IMG = window.TFVIS_IMG, geo = null, sheetsReady = false;
 
   var sec, tokens, sentences, norms, N, P, H, K, G, linker;
@@ -549,7 +549,7 @@
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.clearRect(0, 0, size.w, size.h);
     c.imageSmoothingEnabled = false; // patches stay crisp when enlarged
-    var side = inView.length > 120 ? THUMB_SIDE : Math.round(THUMB_SIDE * 1.5);
+    var side = inView.length > 150 ? THUMB_SIDE : Math.round(THUMB_SIDE * 1.5);
     // the selected image's points last (on top)
     var list = Array.prototype.slice.call(inView).sort(function (a, b) {
       return (sentencePts && sentencePts.has(a) ? 1 : 0) - (sentencePts && sentencePts.has(b) ? 1 : 0);

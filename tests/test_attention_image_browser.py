@@ -1,0 +1,259 @@
+"""Attention pages of an image site (tiny DINOv2 with registers, conftest tiny_image_site) in Debian
+chromium, from file:// and http: the matrix draws and recolours by patch row / hue with a legend;
+the single view opens the image view on a point click (heat map over the image, Fig. 13 arrows,
+the selected patch outlined), a click on the image selects a patch (URL t=), deep links and
+back/forward restore it, the keyboard moves it, [CLS] can be selected from the strip, zooming in
+draws patch thumbnails, and the HTML-looking image name stays text. No console errors, no
+external requests. Screenshots go to $TFVIS_ARTIFACTS (or the test's tmp dir)."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import HOSTILE_IMAGE_NAME
+from playwright.sync_api import expect
+from test_site_browser import open_site
+
+from browser import skip_without_chromium
+
+pytestmark = [pytest.mark.browser, skip_without_chromium]
+
+
+def artifacts(tmp_path: Path) -> Path:
+    out = Path(os.environ.get("TFVIS_ARTIFACTS", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def ready(page, n=1):
+    page.wait_for_function(f"Number(document.body.dataset.attReady || 0) >= {n}", timeout=30_000)
+
+
+def count(page):
+    return page.evaluate("Number(document.body.dataset.attReady || 0)")
+
+
+#: Summary of a 2D canvas: [distinct colours (sampled), hash of all pixels].
+PIXELS = """(sel) => { const c = document.querySelector(sel); if (!c || !c.width) return [0, 0];
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; const seen = new Set(); let h = 0;
+  for (let i = 0; i < d.length; i += 4) { h = (h * 31 + d[i] * 7 + d[i + 1] * 3 + d[i + 2]) | 0; if (i % 28 === 0) seen.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]); }
+  return [seen.size, h]; }"""
+
+#: Mean absolute difference (0-255) between the image view's canvas now and a saved copy.
+SAVE = "() => { const c = document.querySelector('.att-image-canvas'); window.__saved = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; }"
+DIFF = """() => { const c = document.querySelector('.att-image-canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const s = window.__saved; if (!s || s.length !== d.length) return -1; let t = 0; for (let i = 0; i < d.length; i += 4) t += Math.abs(d[i] - s[i]) + Math.abs(d[i + 1] - s[i + 1]) + Math.abs(d[i + 2] - s[i + 2]);
+  return t / (d.length / 4) / 3; }"""
+
+
+#: The first of the candidate points with no other point within 8 px on screen (a click picks it).
+ISOLATED = """(cands) => { const s = TFVIS_ATT.single, n = s.scatter().get('points').length;
+  const pos = Array.from({length: n}, (_, j) => s.screenPos(j));
+  for (const i of cands) { const p = pos[i]; let ok = p[0] > 20 && p[1] > 20;
+    for (let j = 0; j < n && ok; j++) if (j !== i && (pos[j][0] - p[0]) ** 2 + (pos[j][1] - p[1]) ** 2 < 64) ok = false;
+    if (ok) return i; }
+  return cands[0]; }"""
+
+
+#: Mean absolute difference (0-255) between the image view's canvas and the plain image at the same scale.
+PLAIN_DIFF = """async () => { const c = document.querySelector('.att-image-canvas'), m = await TFVIS.manifest(), geo = m.image;
+  const plain = TFVIS_IMG.imageCanvas(geo, Number(c.dataset.image), TFVIS_ATT.imageScale(geo)); await plain.ready;
+  const a = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, b = plain.ctx.getImageData(0, 0, c.width, c.height).data;
+  let t = 0; for (let i = 0; i < a.length; i += 4) t += Math.abs(a[i] - b[i]) + Math.abs(a[i + 1] - b[i + 1]) + Math.abs(a[i + 2] - b[i + 2]);
+  return t / (a.length / 4) / 3; }"""
+
+
+def image_drawn(page, sel=None):
+    """Wait until the image view's canvas is drawn (with `sel` selected, when given)."""
+    cond = "c && Number(c.dataset.drawn || 0) > 0" + ("" if sel is None else f" && c.dataset.sel === '{sel}'")
+    page.wait_for_function(f"(() => {{ const c = document.querySelector('.att-image-canvas'); return {cond}; }})()", timeout=15_000)
+
+
+def canvas_point(page, geo, pos):
+    """Page coordinates of the centre of unit `pos`'s patch on the image view's canvas."""
+    page.locator(".att-image-canvas").scroll_into_view_if_needed()
+    box = page.locator(".att-image-canvas").bounding_box()
+    p = pos - geo["n_prefix_tokens"]
+    r, c = divmod(p, geo["grid"][1])
+    return box["x"] + (c + 0.5) / geo["grid"][1] * box["width"], box["y"] + (r + 0.5) / geo["grid"][0] * box["height"]
+
+
+@pytest.mark.parametrize("how", ["file", "http"])
+def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
+    manifest = json.loads((tiny_image_site / "data/manifest.json").read_text())
+    att, geo = manifest["attention"], manifest["image"]
+    n_layers, n_heads, npre = att["model"]["n_layers"], att["model"]["n_heads"], geo["n_prefix_tokens"]
+    with open_site(tiny_image_site, how) as (page, base):
+        # --- matrix: drawn, image colour modes with legends (text-only modes gone)
+        page.goto(base + "attention.html")
+        ready(page)
+        assert page.locator("#att-cells a.att-cell").count() == n_layers * n_heads
+        page.wait_for_function(f"({PIXELS})('#att-canvas')[0] >= 6", timeout=15_000)
+        options = page.eval_on_selector_all("#att-color option", "os => os.map(o => o.value)")
+        assert {"qk", "row", "col", "hue", "brightness", "sfreq"} <= set(options)
+        assert not {"punct", "mod5", "freq"} & set(options)
+        before = page.evaluate(PIXELS, "#att-canvas")
+        for mode, words in (("hue", "hue"), ("row", "row")):
+            n = count(page)
+            page.select_option("#att-color", mode)
+            ready(page, n + 1)
+            expect(page.locator("#att-legend")).to_contain_text(words)
+            expect(page.locator("#att-legend")).to_contain_text("[CLS] / register")
+            after = page.evaluate(PIXELS, "#att-canvas")
+            assert after[1] != before[1]  # the points changed colour
+            before = after
+        assert f"color={mode}" in page.url
+        if how == "file":
+            page.screenshot(path=str(artifacts(tmp_path) / "attention-image-matrix.png"), full_page=True)
+
+        # --- single view: a click on a query point opens its image with the heat map
+        page.goto(base + "attention-head.html?l=1&h=0")
+        ready(page)
+        image_drawn(page)
+        expect(page.locator("#att-image-card")).to_be_visible()
+        assert page.locator("#att-sentence-card").count() == 0
+        names = page.evaluate("TFVIS.loadColumns('attention/sentences.parquet').then(c => c.text)")
+        s = 1 if names[0] == HOSTILE_IMAGE_NAME else 0
+        start = page.evaluate(f"TFVIS.loadColumns('attention/sentences.parquet').then(c => c.token_offset[{s}])")
+        tok = page.evaluate(ISOLATED, [start + npre + k for k in range(geo["grid"][0] * geo["grid"][1])])
+        t_sel = tok - start
+        pos = page.evaluate(f"TFVIS_ATT.single.screenPos({tok})")
+        box = page.locator("#att-canvas").bounding_box()
+        page.mouse.move(box["x"] + pos[0], box["y"] + pos[1])
+        expect(page.locator("#att-tooltip")).to_contain_text("query")
+        n = count(page)
+        page.mouse.click(box["x"] + pos[0], box["y"] + pos[1])
+        ready(page, n + 1)
+        assert f"s={s}" in page.url and f"t={t_sel}" in page.url
+        image_drawn(page, t_sel)
+        canvas = page.locator(".att-image-canvas")
+        assert canvas.get_attribute("data-kind") == "query" and canvas.get_attribute("data-heat") == "1"
+        expect(page.locator("#att-sentence-text")).to_contain_text(names[s])
+        # heat map: the picture differs from the plain image; with the heat map off it is the plain image
+        assert page.evaluate(PLAIN_DIFF) > 3
+        n = count(page)
+        page.uncheck("#att-heat")
+        ready(page, n + 1)
+        assert "heat=0" in page.url and page.locator(".att-image-canvas").get_attribute("data-heat") == "0"
+        assert page.evaluate(PLAIN_DIFF) < 3  # only the outline (and arrows, none here) remain
+        # deep link restores the selection; back / forward step through clicks on the image
+        page.goto(base + f"attention-head.html?l=1&h=0&s={s}&t={t_sel}")
+        ready(page)
+        image_drawn(page, t_sel)
+        expect(page.locator("#att-s")).to_have_value(str(s))
+        target = npre + 2 * geo["grid"][1] + 3  # patch 2,3
+        x, y = canvas_point(page, geo, target)
+        n = count(page)
+        page.mouse.click(x, y)
+        ready(page, n + 1)
+        image_drawn(page, target)
+        assert f"t={target}" in page.url
+        # the selected patch is outlined in the query green (#4d9221): sample the outline's left edge
+        cbox = page.locator(".att-image-canvas").bounding_box()
+        cell = cbox["width"] / geo["grid"][1]
+        rgbs = page.evaluate(
+            """([x, y]) => { const c = document.querySelector('.att-image-canvas'); const k = c.width / c.getBoundingClientRect().width;
+            const d = c.getContext('2d').getImageData(Math.round((x - 3) * k), Math.round(y * k), Math.round(6 * k), 1).data;
+            const out = []; for (let i = 0; i < d.length; i += 4) out.push([d[i], d[i + 1], d[i + 2]]); return out; }""",
+            [3 * cell, 2.5 * cell],
+        )
+        assert min(abs(r - 77) + abs(g - 146) + abs(b - 33) for r, g, b in rgbs) < 40, rgbs
+        expect(page.locator(".att-image-read")).to_contain_text("query patch 2,3")
+        page.go_back()
+        image_drawn(page, t_sel)
+        page.go_forward()
+        image_drawn(page, target)
+        if how == "file":
+            page.screenshot(path=str(artifacts(tmp_path) / "attention-image-head.png"), full_page=True)
+
+
+def test_image_view_arrows_keyboard_cls_key_thumbnails_and_hostile_name(tiny_image_site, tmp_path):
+    manifest = json.loads((tiny_image_site / "data/manifest.json").read_text())
+    geo = manifest["image"]
+    npre, cols = geo["n_prefix_tokens"], geo["grid"][1]
+    with open_site(tiny_image_site, "file") as (page, base):
+        page.set_viewport_size({"width": 1280, "height": 1000})
+        names = None
+        page.goto(base + "attention-head.html?l=0&h=1")
+        ready(page)
+        names = page.evaluate("TFVIS.loadColumns('attention/sentences.parquet').then(c => c.text)")
+        hostile = names.index(HOSTILE_IMAGE_NAME)
+        # the HTML-looking image name is text: shown literally, nothing injected
+        page.goto(base + f"attention-head.html?l=0&h=1&s={hostile}&t={npre}")
+        ready(page)
+        image_drawn(page, npre)
+        expect(page.locator("#att-sentence-text")).to_contain_text(HOSTILE_IMAGE_NAME)
+        assert page.locator("main img, #att-tooltip img").count() == 0
+        # arrows: the random tiny model attends almost uniformly (every weight < 0.05: no arrow), so
+        # give the view peaked weights: patch p -> its right neighbour, the last column -> itself
+        # (circle), the first row -> [CLS] (square)
+        assert page.locator(".att-image-canvas").get_attribute("data-arrows") == "0"
+        page.evaluate(
+            """([np, cols]) => { TFVIS_ATT.imageWeights = function (sec, sentences, layerData, h, s) {
+              const n = sentences.n_tokens[s], w = new Float32Array(n * n).fill(0.1 / n);
+              for (let q = 0; q < n; q++) { const p = q - np; let k = q;
+                if (p >= 0 && p < cols) k = 0; else if (p >= 0 && p % cols !== cols - 1) k = q + 1;
+                w[q * n + k] = 0.9; }
+              return w; }; }""",
+            [npre, cols],
+        )
+        n = count(page)
+        page.uncheck("#att-arrows")
+        ready(page, n + 1)
+        assert "arrows=0" in page.url
+        page.evaluate(SAVE)
+        n = count(page)
+        page.check("#att-arrows")
+        ready(page, n + 1)
+        n_patches = geo["grid"][0] * cols
+        assert page.locator(".att-image-canvas").get_attribute("data-arrows") == str(n_patches)
+        assert page.evaluate(DIFF) > 0.5  # the arrows changed pixels
+        page.locator(".att-image-canvas").screenshot(path=str(artifacts(tmp_path) / "attention-image-arrows.png"))
+        # keyboard: arrow keys move the selected patch (and the URL)
+        page.locator(".att-image-canvas").focus()
+        page.keyboard.press("ArrowRight")
+        image_drawn(page, npre + 1)
+        assert f"t={npre + 1}" in page.url
+        page.locator(".att-image-canvas").press("ArrowDown")
+        image_drawn(page, npre + 1 + cols)
+        expect(page.locator(".att-image-canvas")).to_be_focused()
+        # the [CLS] strip: selecting [CLS] makes it the query (its attention over the patches)
+        page.locator(".att-prefix[data-pos='0']").click()
+        image_drawn(page, 0)
+        assert "t=0" in page.url
+        expect(page.locator(".att-prefix[data-pos='0']")).to_have_attribute("aria-pressed", "true")
+        # previous / next image of the sample
+        step = "#att-next-s" if hostile + 1 < len(names) else "#att-prev-s"
+        page.click(step)
+        page.wait_for_function(f"document.querySelector('#att-s').value === '{hostile + 1 if step == '#att-next-s' else hostile - 1}'")
+        # a key point in the plot: its column becomes the heat map
+        page.goto(base + "attention-head.html?l=0&h=1")
+        ready(page)
+        n_tokens = page.evaluate("TFVIS_ATT.single.scatter().get('points').length / 2")
+        units = npre + geo["grid"][0] * cols
+        key_point = page.evaluate(ISOLATED, [n_tokens + k for k in range(n_tokens) if k % units >= npre])
+        pos = page.evaluate(f"TFVIS_ATT.single.screenPos({key_point})")
+        box = page.locator("#att-canvas").bounding_box()
+        n = count(page)
+        page.mouse.click(box["x"] + pos[0], box["y"] + pos[1])
+        ready(page, n + 1)
+        assert "key=1" in page.url
+        page.wait_for_function("document.querySelector('.att-image-canvas') && document.querySelector('.att-image-canvas').dataset.kind === 'key'")
+        expect(page.locator(".att-image-read")).to_contain_text("key patch")
+        # zoomed in: each point in view is drawn as its patch (thumbnails on the overlay)
+        before = page.evaluate(PIXELS, "#att-overlay")
+        page.evaluate(
+            """(c) => { const sp = TFVIS_ATT.single.scatter(), pts = sp.get('points'), p0 = pts[c];
+            const near = pts.map((p, i) => [(p[0] - p0[0]) ** 2 + (p[1] - p0[1]) ** 2, i]).sort((a, b) => a[0] - b[0]).slice(0, 30).map(x => x[1]);
+            sp.zoomToPoints(near, { transition: false, padding: 0.2 }); }""",
+            key_point,
+        )
+        page.wait_for_function("Number(document.body.dataset.attThumbs || 0) > 0", timeout=10_000)
+        after = page.evaluate(PIXELS, "#att-overlay")
+        assert after[0] > before[0]
+        page.locator("#att-stage").screenshot(path=str(artifacts(tmp_path) / "attention-image-thumbnails.png"))
+        # hovering still works over the thumbnails
+        pos = page.evaluate(f"TFVIS_ATT.single.screenPos({key_point})")
+        page.mouse.move(box["x"] + pos[0] + 0.5, box["y"] + pos[1] + 0.5)
+        expect(page.locator("#att-tooltip")).to_contain_text("key")
