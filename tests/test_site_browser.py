@@ -1,6 +1,7 @@
 """The built site in a real browser (Debian chromium): from file:// and from a local http server."""
 
 import contextlib
+import json
 
 import pytest
 from playwright.sync_api import expect
@@ -32,6 +33,12 @@ def test_overview_renders_manifest_content(tiny_site, how):
         assert page.locator("h1").inner_text().endswith("on corpus.txt")
         assert "BertModel" in page.locator("#model-h + dl").inner_text()
         assert page.locator("svg.chart rect").count() > 0
+        # a text site keeps its token browser (image sites have images.html instead)
+        assert page.locator("nav[aria-label=Site] a", has_text="Images").count() == 0
+        summary = json.loads((tiny_site / "data/manifest.json").read_text())["attention"]["summary"]
+        if "spearman_paper_after" in summary:  # the AttentionViz statistic beside the paper's numbers
+            table = page.locator("table.paper-compare").inner_text()
+            assert "this model, after normalisation" in table and "paper: BERT" in table
         page.click(".explore >> text=Tokens")
         page.wait_for_selector("#sentences li")
 
