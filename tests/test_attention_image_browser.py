@@ -79,11 +79,42 @@ def canvas_point(page, geo, pos):
     return box["x"] + (c + 0.5) / geo["grid"][1] * box["width"], box["y"] + (r + 0.5) / geo["grid"][0] * box["height"]
 
 
+def sample(site):
+    """Names and token offsets of the attention sample's images (pyarrow, no page load)."""
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(site / "data/attention/sentences.parquet", columns=["text", "token_offset"]).to_pydict()
+    return t["text"], t["token_offset"]
+
+
+def click_point(page, i):
+    """Click point i of the 2D plot (after hovering it: the tooltip shows)."""
+    pos = page.evaluate(f"TFVIS_ATT.single.screenPos({i})")
+    box = page.locator("#att-canvas").bounding_box()
+    page.mouse.move(box["x"] + pos[0], box["y"] + pos[1])
+    expect(page.locator("#att-tooltip")).to_be_visible()
+    n = count(page)
+    page.mouse.click(box["x"] + pos[0], box["y"] + pos[1])
+    ready(page, n + 1)
+
+
+def outline_colour_near(page, x, y):
+    """Pixels of the image view's canvas in a short horizontal run around CSS point (x, y)."""
+    return page.evaluate(
+        """([x, y]) => { const c = document.querySelector('.att-image-canvas'); const k = c.width / c.getBoundingClientRect().width;
+        const d = c.getContext('2d').getImageData(Math.round((x - 3) * k), Math.round(y * k), Math.round(6 * k), 1).data;
+        const out = []; for (let i = 0; i < d.length; i += 4) out.push([d[i], d[i + 1], d[i + 2]]); return out; }""",
+        [x, y],
+    )
+
+
 @pytest.mark.parametrize("how", ["file", "http"])
 def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
     manifest = json.loads((tiny_image_site / "data/manifest.json").read_text())
     att, geo = manifest["attention"], manifest["image"]
-    n_layers, n_heads, npre = att["model"]["n_layers"], att["model"]["n_heads"], geo["n_prefix_tokens"]
+    n_layers, n_heads, npre, cols = att["model"]["n_layers"], att["model"]["n_heads"], geo["n_prefix_tokens"], geo["grid"][1]
+    names, _ = sample(tiny_image_site)
+    s = 1 if names[0] == HOSTILE_IMAGE_NAME else 0
     with open_site(tiny_image_site, how) as (page, base):
         # --- matrix: drawn, image colour modes with legends (text-only modes gone)
         page.goto(base + "attention.html")
@@ -94,11 +125,11 @@ def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
         assert {"qk", "row", "col", "hue", "brightness", "sfreq"} <= set(options)
         assert not {"punct", "mod5", "freq"} & set(options)
         before = page.evaluate(PIXELS, "#att-canvas")
-        for mode, words in (("hue", "hue"), ("row", "row")):
+        for mode in ("hue", "row") if how == "file" else ("hue",):
             n = count(page)
             page.select_option("#att-color", mode)
             ready(page, n + 1)
-            expect(page.locator("#att-legend")).to_contain_text(words)
+            expect(page.locator("#att-legend")).to_contain_text(mode)
             expect(page.locator("#att-legend")).to_contain_text("[CLS] / register")
             after = page.evaluate(PIXELS, "#att-canvas")
             assert after[1] != before[1]  # the points changed colour
@@ -107,57 +138,33 @@ def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
         if how == "file":
             page.screenshot(path=str(artifacts(tmp_path) / "attention-image-matrix.png"), full_page=True)
 
-        # --- single view: a click on a query point opens its image with the heat map
-        page.goto(base + "attention-head.html?l=1&h=0")
+        # --- deep link to a patch of an image: the image view with the heat map
+        t_sel = npre + 7
+        page.goto(base + f"attention-head.html?l=1&h=0&s={s}&t={t_sel}")
         ready(page)
-        image_drawn(page)
-        expect(page.locator("#att-image-card")).to_be_visible()
-        assert page.locator("#att-sentence-card").count() == 0
-        names = page.evaluate("TFVIS.loadColumns('attention/sentences.parquet').then(c => c.text)")
-        s = 1 if names[0] == HOSTILE_IMAGE_NAME else 0
-        start = page.evaluate(f"TFVIS.loadColumns('attention/sentences.parquet').then(c => c.token_offset[{s}])")
-        tok = page.evaluate(ISOLATED, [start + npre + k for k in range(geo["grid"][0] * geo["grid"][1])])
-        t_sel = tok - start
-        pos = page.evaluate(f"TFVIS_ATT.single.screenPos({tok})")
-        box = page.locator("#att-canvas").bounding_box()
-        page.mouse.move(box["x"] + pos[0], box["y"] + pos[1])
-        expect(page.locator("#att-tooltip")).to_contain_text("query")
-        n = count(page)
-        page.mouse.click(box["x"] + pos[0], box["y"] + pos[1])
-        ready(page, n + 1)
-        assert f"s={s}" in page.url and f"t={t_sel}" in page.url
         image_drawn(page, t_sel)
+        assert page.locator("#att-sentence-card").count() == 0
+        expect(page.locator("#att-s")).to_have_value(str(s))
+        expect(page.locator("#att-sentence-text")).to_contain_text(names[s])
         canvas = page.locator(".att-image-canvas")
         assert canvas.get_attribute("data-kind") == "query" and canvas.get_attribute("data-heat") == "1"
-        expect(page.locator("#att-sentence-text")).to_contain_text(names[s])
         # heat map: the picture differs from the plain image; with the heat map off it is the plain image
         assert page.evaluate(PLAIN_DIFF) > 3
         n = count(page)
         page.uncheck("#att-heat")
         ready(page, n + 1)
         assert "heat=0" in page.url and page.locator(".att-image-canvas").get_attribute("data-heat") == "0"
-        assert page.evaluate(PLAIN_DIFF) < 3  # only the outline (and arrows, none here) remain
-        # deep link restores the selection; back / forward step through clicks on the image
-        page.goto(base + f"attention-head.html?l=1&h=0&s={s}&t={t_sel}")
-        ready(page)
-        image_drawn(page, t_sel)
-        expect(page.locator("#att-s")).to_have_value(str(s))
-        target = npre + 2 * geo["grid"][1] + 3  # patch 2,3
+        assert page.evaluate(PLAIN_DIFF) < 3  # only the outline (and arrows: none in this model) remain
+        # a click on a patch of the image selects it as the query: URL and green outline follow
+        target = npre + 2 * cols + 3  # patch 2,3
         x, y = canvas_point(page, geo, target)
         n = count(page)
         page.mouse.click(x, y)
         ready(page, n + 1)
         image_drawn(page, target)
         assert f"t={target}" in page.url
-        # the selected patch is outlined in the query green (#4d9221): sample the outline's left edge
-        cbox = page.locator(".att-image-canvas").bounding_box()
-        cell = cbox["width"] / geo["grid"][1]
-        rgbs = page.evaluate(
-            """([x, y]) => { const c = document.querySelector('.att-image-canvas'); const k = c.width / c.getBoundingClientRect().width;
-            const d = c.getContext('2d').getImageData(Math.round((x - 3) * k), Math.round(y * k), Math.round(6 * k), 1).data;
-            const out = []; for (let i = 0; i < d.length; i += 4) out.push([d[i], d[i + 1], d[i + 2]]); return out; }""",
-            [3 * cell, 2.5 * cell],
-        )
+        cell = page.locator(".att-image-canvas").bounding_box()["width"] / cols
+        rgbs = outline_colour_near(page, 3 * cell, 2.5 * cell)  # left edge of patch 2,3
         assert min(abs(r - 77) + abs(g - 146) + abs(b - 33) for r, g, b in rgbs) < 40, rgbs
         expect(page.locator(".att-image-read")).to_contain_text("query patch 2,3")
         page.go_back()
@@ -168,25 +175,37 @@ def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
             page.screenshot(path=str(artifacts(tmp_path) / "attention-image-head.png"), full_page=True)
 
 
-def test_image_view_arrows_keyboard_cls_key_thumbnails_and_hostile_name(tiny_image_site, tmp_path):
+def test_image_view_points_arrows_keyboard_cls_thumbnails_and_hostile_name(tiny_image_site, tmp_path):
     manifest = json.loads((tiny_image_site / "data/manifest.json").read_text())
     geo = manifest["image"]
     npre, cols = geo["n_prefix_tokens"], geo["grid"][1]
+    units = npre + geo["grid"][0] * cols
+    names, offsets = sample(tiny_image_site)
+    n_tokens = manifest["attention"]["n_tokens"]
+    hostile = names.index(HOSTILE_IMAGE_NAME)
+    other = (hostile + 1) % len(names)
     with open_site(tiny_image_site, "file") as (page, base):
         page.set_viewport_size({"width": 1280, "height": 1000})
-        names = None
-        page.goto(base + "attention-head.html?l=0&h=1")
-        ready(page)
-        names = page.evaluate("TFVIS.loadColumns('attention/sentences.parquet').then(c => c.text)")
-        hostile = names.index(HOSTILE_IMAGE_NAME)
         # the HTML-looking image name is text: shown literally, nothing injected
         page.goto(base + f"attention-head.html?l=0&h=1&s={hostile}&t={npre}")
         ready(page)
         image_drawn(page, npre)
         expect(page.locator("#att-sentence-text")).to_contain_text(HOSTILE_IMAGE_NAME)
+        # a query point of another image: its image opens with that patch as the query
+        tok = page.evaluate(ISOLATED, [offsets[other] + k for k in range(npre, units)])
+        click_point(page, tok)
+        assert f"s={other}" in page.url and f"t={tok - offsets[other]}" in page.url
+        image_drawn(page, tok - offsets[other])
+        assert page.locator(".att-image-canvas").get_attribute("data-kind") == "query"
+        # a key point: its column becomes the heat map (which queries attend to it)
+        key_point = page.evaluate(ISOLATED, [n_tokens + k for k in range(n_tokens) if k % units >= npre])
+        click_point(page, key_point)
+        assert "key=1" in page.url
+        page.wait_for_function("document.querySelector('.att-image-canvas').dataset.kind === 'key'")
+        expect(page.locator(".att-image-read")).to_contain_text("key patch")
         assert page.locator("main img, #att-tooltip img").count() == 0
         # arrows: the random tiny model attends almost uniformly (every weight < 0.05: no arrow), so
-        # give the view peaked weights: patch p -> its right neighbour, the last column -> itself
+        # give the view peaked weights: a patch -> its right neighbour, the last column -> itself
         # (circle), the first row -> [CLS] (square)
         assert page.locator(".att-image-canvas").get_attribute("data-arrows") == "0"
         page.evaluate(
@@ -206,17 +225,19 @@ def test_image_view_arrows_keyboard_cls_key_thumbnails_and_hostile_name(tiny_ima
         n = count(page)
         page.check("#att-arrows")
         ready(page, n + 1)
-        n_patches = geo["grid"][0] * cols
-        assert page.locator(".att-image-canvas").get_attribute("data-arrows") == str(n_patches)
+        assert page.locator(".att-image-canvas").get_attribute("data-arrows") == str(geo["grid"][0] * cols)
         assert page.evaluate(DIFF) > 0.5  # the arrows changed pixels
         page.locator(".att-image-canvas").screenshot(path=str(artifacts(tmp_path) / "attention-image-arrows.png"))
-        # keyboard: arrow keys move the selected patch (and the URL)
+        # keyboard: arrow keys move the selected patch (and the URL); focus stays on the image
+        sel = int(page.locator(".att-image-canvas").get_attribute("data-sel"))
+        right = sel + 1 if (sel - npre) % cols < cols - 1 else sel
         page.locator(".att-image-canvas").focus()
         page.keyboard.press("ArrowRight")
-        image_drawn(page, npre + 1)
-        assert f"t={npre + 1}" in page.url
+        image_drawn(page, right)
+        assert f"t={right}" in page.url
+        down = right + cols if right + cols < units else right
         page.locator(".att-image-canvas").press("ArrowDown")
-        image_drawn(page, npre + 1 + cols)
+        image_drawn(page, down)
         expect(page.locator(".att-image-canvas")).to_be_focused()
         # the [CLS] strip: selecting [CLS] makes it the query (its attention over the patches)
         page.locator(".att-prefix[data-pos='0']").click()
@@ -224,23 +245,10 @@ def test_image_view_arrows_keyboard_cls_key_thumbnails_and_hostile_name(tiny_ima
         assert "t=0" in page.url
         expect(page.locator(".att-prefix[data-pos='0']")).to_have_attribute("aria-pressed", "true")
         # previous / next image of the sample
-        step = "#att-next-s" if hostile + 1 < len(names) else "#att-prev-s"
+        cur = int(page.input_value("#att-s"))
+        step, to = ("#att-next-s", cur + 1) if cur + 1 < len(names) else ("#att-prev-s", cur - 1)
         page.click(step)
-        page.wait_for_function(f"document.querySelector('#att-s').value === '{hostile + 1 if step == '#att-next-s' else hostile - 1}'")
-        # a key point in the plot: its column becomes the heat map
-        page.goto(base + "attention-head.html?l=0&h=1")
-        ready(page)
-        n_tokens = page.evaluate("TFVIS_ATT.single.scatter().get('points').length / 2")
-        units = npre + geo["grid"][0] * cols
-        key_point = page.evaluate(ISOLATED, [n_tokens + k for k in range(n_tokens) if k % units >= npre])
-        pos = page.evaluate(f"TFVIS_ATT.single.screenPos({key_point})")
-        box = page.locator("#att-canvas").bounding_box()
-        n = count(page)
-        page.mouse.click(box["x"] + pos[0], box["y"] + pos[1])
-        ready(page, n + 1)
-        assert "key=1" in page.url
-        page.wait_for_function("document.querySelector('.att-image-canvas') && document.querySelector('.att-image-canvas').dataset.kind === 'key'")
-        expect(page.locator(".att-image-read")).to_contain_text("key patch")
+        page.wait_for_function(f"document.querySelector('#att-s').value === '{to}'")
         # zoomed in: each point in view is drawn as its patch (thumbnails on the overlay)
         before = page.evaluate(PIXELS, "#att-overlay")
         page.evaluate(
@@ -252,8 +260,11 @@ def test_image_view_arrows_keyboard_cls_key_thumbnails_and_hostile_name(tiny_ima
         page.wait_for_function("Number(document.body.dataset.attThumbs || 0) > 0", timeout=10_000)
         after = page.evaluate(PIXELS, "#att-overlay")
         assert after[0] > before[0]
-        page.locator("#att-stage").screenshot(path=str(artifacts(tmp_path) / "attention-image-thumbnails.png"))
-        # hovering still works over the thumbnails
+        # hovering still works over the thumbnails; the tooltip shows the patch and the image name as text
+        page.locator("#att-stage").scroll_into_view_if_needed()
         pos = page.evaluate(f"TFVIS_ATT.single.screenPos({key_point})")
+        box = page.locator("#att-canvas").bounding_box()
         page.mouse.move(box["x"] + pos[0] + 0.5, box["y"] + pos[1] + 0.5)
         expect(page.locator("#att-tooltip")).to_contain_text("key")
+        page.locator("#att-stage").screenshot(path=str(artifacts(tmp_path) / "attention-image-thumbnails.png"))
+        assert page.locator("main img, #att-tooltip img").count() == 0
