@@ -144,6 +144,11 @@ def test_image_browser_grid_view_patch_links_deep_link_and_back(browser, tiny_im
         assert page.locator("#image-title").inner_text().startswith(HOSTILE_IMAGE_NAME)
         expect(page.locator("#patch-detail h3")).to_contain_text("patch 0,1")
         assert page.locator("#image-view img, #image-view script, #patch-detail img").count() == 0
+        # the patch statistics as a mosaic instead of the picture
+        page.select_option("#overlay", "frequency")
+        assert "ov=frequency" in page.url
+        expect(page.locator("#overlay-legend")).to_contain_text("frequency")
+        assert page.locator("#overlay-legend .ramp").count() == 10
         # search by name, and links made for text sites (tokens.html?s=&t=) land here
         page.fill("#q", "grating")
         page.press("#q", "Enter")

@@ -6,7 +6,9 @@
  * by name, pages of PAGE_SIZE; an open image is drawn large with its patch grid; pointing at a
  * patch (mouse, or the arrow keys on the focused image) shows its position, pixel box, colour and
  * frequency, with links to its attention view (when the image is in the attention sample) and to
- * the factors. URL state: ?q=<search>&page=<n>&i=<image>&p=<unit position in the image>.
+ * the factors. The patch statistics can replace the picture as a mosaic (mean colour, brightness,
+ * saturation, frequency per patch).
+ * URL state: ?q=<search>&page=<n>&i=<image>&p=<unit position in the image>&ov=<overlay>.
  *
  * Image names come from the user's file names: they reach the DOM only as text (TFVIS.el text
  * children, textContent, setAttribute), never as HTML.
@@ -69,6 +71,7 @@
   var nAttention = 0;
   var factorsBuilt = false;
   var current = null; // {i, p (selected unit or null), hover (unit or null), scale}
+  var overlay = ''; // '', 'colour' or a unit column: the patch mosaic drawn instead of the picture
   var list = $('images');
   var view = $('image-view');
   var canvas = $('image-large');
@@ -138,6 +141,12 @@
       choose(pos, true);
     });
     canvas.addEventListener('keydown', onKey);
+    $('overlay').addEventListener('change', function () {
+      var v = $('overlay').value;
+      T.setQuery({ ov: v || null }, false);
+      overlay = v;
+      draw();
+    });
     var pending = 0;
     window.addEventListener('resize', function () {
       window.clearTimeout(pending);
@@ -177,6 +186,8 @@
 
   function show(state) {
     input.value = state.q || '';
+    overlay = OVERLAYS[state.ov] ? state.ov : '';
+    $('overlay').value = overlay;
     matches = filter(state.q);
     var n = sentences.text.length;
     var selected = parseIndex(state.i, n);
@@ -262,6 +273,7 @@
     canvas.height = Math.round(h * scale * dpr);
     canvas.style.width = Math.round(w * scale) + 'px';
     canvas.style.height = Math.round(h * scale) + 'px';
+    view.querySelector('.image-stage').style.width = Math.round(w * scale) + 'px'; // tools and notes wrap to the picture
     draw();
   }
 
@@ -275,6 +287,7 @@
     ctx.setTransform(k * dpr, 0, 0, k * dpr, 0, 0);
     ctx.imageSmoothingEnabled = k < 2; // enlarged: show the pixels the model saw
     drawImage(ctx, w, h);
+    drawOverlay(ctx);
     // the patch grid: a dark line under a light one, visible on any image
     var rows = geo.grid[0], cols = geo.grid[1];
     ctx.beginPath();
@@ -299,6 +312,49 @@
     canvas.dataset.drawn = String(current.i);
     canvas.setAttribute('aria-label', 'Image ' + sentences.text[current.i] + ', ' + rows + ' by ' + cols + ' patches' +
       (current.p !== null ? '; selected: ' + unitLabel(current.i, current.p) : '') + '. Arrow keys move between patches.');
+  }
+
+  // viridis, 10 stops (perceptually uniform, colour-blind safe)
+  var VIRIDIS = ['#440154', '#482878', '#3e4989', '#31688e', '#26828e', '#1f9e89', '#35b779', '#6ece58', '#b5de2b', '#fde725'];
+  var OVERLAYS = {
+    colour: { label: 'mean colour' },
+    brightness: { label: 'brightness', lo: 0, hi: 1 },
+    saturation: { label: 'saturation', lo: 0, hi: 1 },
+    frequency: { label: 'frequency (cycles per patch)', lo: 0 },
+  };
+
+  /** The patch statistic as a mosaic over the picture, and its legend. */
+  function drawOverlay(ctx) {
+    var legend = T.clear($('overlay-legend'));
+    var spec = OVERLAYS[overlay];
+    if (!spec) return;
+    var s = geo.patch_size, cols = geo.grid[1], np = geo.n_prefix_tokens;
+    var start = sentences.token_offset[current.i] + np, n = geo.grid[0] * cols;
+    var hi = spec.hi;
+    if (hi === undefined && overlay !== 'colour') {
+      hi = 0;
+      for (var q = 0; q < n; q++) hi = Math.max(hi, units[overlay][start + q]);
+      hi = hi > 0 ? hi : 1;
+    }
+    ctx.save();
+    for (var p = 0; p < n; p++) {
+      var u = start + p, fill;
+      if (overlay === 'colour') fill = 'rgb(' + units.colour_r[u] + ',' + units.colour_g[u] + ',' + units.colour_b[u] + ')';
+      else fill = VIRIDIS[Math.max(0, Math.min(9, Math.floor((units[overlay][u] - spec.lo) / (hi - spec.lo) * 10)))];
+      ctx.fillStyle = fill;
+      ctx.globalAlpha = overlay === 'colour' ? 1 : 0.88;
+      ctx.fillRect((p % cols) * s, Math.floor(p / cols) * s, s, s);
+    }
+    ctx.restore();
+    if (overlay === 'colour') {
+      legend.appendChild(document.createTextNode('each patch filled with its mean colour'));
+      return;
+    }
+    legend.appendChild(el('span', null, fmt(spec.lo)));
+    legend.appendChild(el('span', { class: 'ramp-bar', 'aria-hidden': 'true' }, VIRIDIS.map(function (c) {
+      return el('span', { class: 'ramp', style: { background: c } });
+    })));
+    legend.appendChild(el('span', null, fmt(hi) + ' ' + spec.label + (spec.hi === undefined ? ' (this image’s maximum)' : '')));
   }
 
   var drawnSheets = {};
