@@ -8,6 +8,11 @@ matrix, the 3D matrix, the single-head view drawn, and hover latency on the sing
 (mousemove -> tooltip + attention lines painted, next animation frame). Targets from the issue:
 matrix < 3 s, switches < 0.5 s, hover < 50 ms. Times are measured in the page
 (window.TFVIS_ATT_TIMINGS, performance.now()), so they include data decoding and drawing.
+
+Image sites (manifest "modality": "image", detected) use the image colour modes and search for
+[CLS], and also time the image view: a click on a point of the plot until the plot and the image
+view (heat map, arrows, lines) are drawn (target < 1 s), a click on a patch of the image, and the
+patch thumbnails when zoomed in (zoom -> thumbnails drawn, hover latency over them).
 """
 
 from __future__ import annotations
@@ -43,6 +48,67 @@ def change(page, selector: str, value: str, mark: str) -> float:
     return timing(page, mark)
 
 
+def image_rows(browser, base: str, manifest: dict, args, errors: list[str]) -> list[tuple[str, list[float], str]]:
+    """Image sites: the image view after a click on a point and on the image, thumbnails when zoomed in."""
+    att, geo = manifest["attention"], manifest["image"]
+    N, npre, cols = att["n_tokens"], geo["n_prefix_tokens"], geo["grid"][1]
+    units = npre + geo["grid"][0] * cols
+    first, click, patch, zoom, thumb_hover = [], [], [], [], []
+    for r in range(args.repeat):
+        page = browser.new_page(viewport={"width": args.width, "height": 900})
+        errors += console_errors(page)
+        page.goto(base + "attention-head.html?l=2&h=5")
+        ready(page, 1)
+        first.append(timing(page, "image_drawn"))
+        box = page.locator("#att-canvas").bounding_box()
+        # click query points of different images (the point the library picks may be a neighbour)
+        for k in range(4):
+            i = (k * units + npre + 37 * (r + 1) + 11 * k) % N
+            x, y = page.evaluate(f"TFVIS_ATT.single.screenPos({i})")
+            n = count(page)
+            page.mouse.click(box["x"] + x, box["y"] + y)
+            ready(page, n + 1)
+            click.append(timing(page, "click_point"))
+        # click patches of the image
+        canvas = page.locator(".att-image-canvas")
+        canvas.scroll_into_view_if_needed()
+        cb = canvas.bounding_box()
+        for k in range(4):
+            n = count(page)
+            page.mouse.click(cb["x"] + cb["width"] * (0.15 + 0.2 * k), cb["y"] + cb["height"] * (0.8 - 0.17 * k))
+            ready(page, n + 1)
+            patch.append(timing(page, "image_select"))
+        # zoom in until thumbnails are drawn, then hover over them
+        page.locator("#att-stage").scroll_into_view_if_needed()
+        box = page.locator("#att-canvas").bounding_box()
+        t = page.evaluate(
+            """() => { const sp = TFVIS_ATT.single.scatter(), pts = sp.get('points'), p0 = pts[Math.floor(pts.length / 3)];
+            const near = pts.map((p, i) => [(p[0] - p0[0]) ** 2 + (p[1] - p0[1]) ** 2, i]).sort((a, b) => a[0] - b[0]).slice(0, 120).map(x => x[1]);
+            document.body.dataset.attThumbs = '0'; window.__z0 = performance.now();
+            sp.zoomToPoints(near, { transition: false, padding: 0.1 }); }"""
+        )
+        page.wait_for_function("Number(document.body.dataset.attThumbs || 0) > 0", timeout=30_000)
+        zoom.append(float(page.evaluate("performance.now() - window.__z0")))
+        page.evaluate("TFVIS_ATT.single.hoverLatency.length = 0")
+        pts = page.evaluate(
+            "(() => { const s = TFVIS_ATT.single, sp = s.scatter(); return Array.from(sp.get('pointsInView')).slice(0, 40).map(i => s.screenPos(i)); })()"
+        )
+        for x, y in pts:
+            if 0 < x < box["width"] and 0 < y < box["height"]:
+                page.mouse.move(box["x"] + x + 0.3, box["y"] + y + 0.3)
+                page.wait_for_timeout(30)
+        thumb_hover += page.evaluate("TFVIS_ATT.single.hoverLatency.slice()")
+        page.close()
+    del t
+    return [
+        ("image view drawn from navigation (first image)", first, ""),
+        ("click a point -> plot + image view drawn (heat map, arrows)", click, "< 1000"),
+        ("click a patch on the image -> image view + plot drawn", patch, "< 1000"),
+        ("zoom in -> patch thumbnails drawn (up to 400 points)", zoom, ""),
+        (f"hover over thumbnails -> next animation frame (n={len(thumb_hover)})", thumb_hover, "< 50"),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("site", type=Path)
@@ -55,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     site = args.site.resolve()
     manifest = json.loads((site / "data/manifest.json").read_text())
     att = manifest["attention"]
+    image = manifest.get("modality") == "image" and bool(manifest.get("image"))
+    colours = ["hue", "row", "qk"] if image else ["position", "norm", "qk"]
+    term = "[CLS]" if image else "the"
     methods = sorted({p["method"] for p in att["projections"]}, key=lambda m: ["umap", "tsne", "pca"].index(m) if m in ("umap", "tsne", "pca") else 9)
     G = att["model"]["n_layers"] * att["model"]["n_heads"]
     rows: list[tuple[str, list[float], str]] = []
@@ -74,15 +143,14 @@ def main(argv: list[str] | None = None) -> int:
             if len(methods) > 1:
                 proj.append(change(page, "#att-proj", methods[1], "switch_projection"))
                 proj.append(change(page, "#att-proj", methods[0], "switch_projection"))
-            color.append(change(page, "#att-color", "position", "switch_color"))
-            color.append(change(page, "#att-color", "norm", "switch_color"))
-            color.append(change(page, "#att-color", "qk", "switch_color"))
+            for c in colours:
+                color.append(change(page, "#att-color", c, "switch_color"))
             n = count(page)
             page.check("#att-size")
             ready(page, n + 1)
             size.append(timing(page, "switch_size"))
             n = count(page)
-            page.fill("#att-q", "the")
+            page.fill("#att-q", term)
             page.press("#att-q", "Enter")
             ready(page, n + 1)
             search.append(timing(page, "search"))
@@ -95,9 +163,9 @@ def main(argv: list[str] | None = None) -> int:
             (f"matrix drawn from navigation ({G} heads x {att['n_points']:,} points)", drawn, "< 3000"),
             ("matrix: other 2D projections drawn in the background (after)", preload, ""),
             ("matrix: switch projection " + " <-> ".join(methods[:2]), proj, "< 500"),
-            ("matrix: switch colour", color, "< 500"),
+            ("matrix: switch colour (" + ", ".join(colours) + ")", color, "< 500"),
             ("matrix: dot size by norm", size, "< 500"),
-            ("matrix: search 'the' (highlight + counts)", search, "< 500"),
+            (f"matrix: search '{term}' (highlight + counts)", search, "< 500"),
             ("matrix: switch to 3D (load 3D points + draw)", three, ""),
         ]
         # single head view + hover
@@ -124,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             handler += page.evaluate("TFVIS_ATT.single.hoverParts.map(a => a[0] + a[1])")
             page.close()
         rows.append(("single head view drawn from navigation", head_drawn, ""))
+        if image:
+            rows += image_rows(browser, base, manifest, args, errors)
         rows.append((f"single view hover -> tooltip + lines drawn (n={len(handler)})", handler, "< 50"))
         rows.append(("single view hover -> next animation frame (frame painted)", hover, "< 50"))
         browser.close()

@@ -324,7 +324,12 @@
     if (three) canvas3.hidden = true;
     canvas.hidden = false;
     var sp = ensureScatter();
-    sp.set({ pointColor: head.palette, colorBy: 'valueA', sizeBy: v.size ? 'valueB' : null, pointSize: v.size ? sizeArray : 4 });
+    // every set() redraws the plot (~0.1-0.3 s under software WebGL): only when the style changed
+    var styleKey = head.key + '|' + v.color + '|' + (v.size ? 1 : 0);
+    if (sp._styleKey !== styleKey) {
+      sp.set({ pointColor: head.palette, colorBy: 'valueA', sizeBy: v.size ? 'valueB' : null, pointSize: v.size ? sizeArray : 4 });
+      sp._styleKey = styleKey;
+    }
     var step;
     if (sp._key !== head.key + '|' + v.color) {
       var x = new Float32Array(P), y = new Float32Array(P), c = head.coords;
@@ -698,7 +703,7 @@
     var t = i < N ? i : i - N;
     var s = tokens.sentence[t];
     // image sites: a key point shows which queries attend to that key
-    apply(T.setQuery({ s: s, t: tokens.position[t], key: geo && i >= N ? 1 : null }, true));
+    apply(T.setQuery({ s: s, t: tokens.position[t], key: geo && i >= N ? 1 : null }, true), 'click_point');
   }
 
   function showLasso(pts) {
@@ -781,14 +786,17 @@
     var v = A.imageView($('att-image'), {
       sec: sec, geo: geo, tokens: tokens, sentences: sentences, layerData: view.layerData, head: view.h, s: s,
       t: view.s === s ? view.t : null, key: view.key, heat: view.heat, arrows: view.arrows,
-      onSelect: function (pos, asKey) { apply(T.setQuery({ s: s, t: pos, key: asKey ? 1 : null }, true)); },
+      onSelect: function (pos, asKey) { apply(T.setQuery({ s: s, t: pos, key: asKey ? 1 : null }, true), 'image_select'); },
     });
     return v.ready.then(function () { A.mark('image_drawn'); });
   }
 
+  var offsetHead = -1;
   function showAggregate() {
     if (geo) {
-      if (view && view.layerData) {
+      // the offset map depends on the head only: drawn again only when the head changes
+      if (view && view.layerData && offsetHead !== view.g) {
+        offsetHead = view.g;
         A.offsetView($('att-agg'), $('att-agg-legend'), $('att-agg-read'), sec, geo, sentences, view.layerData, view.h);
       }
       return;
