@@ -170,7 +170,11 @@
    */
   function plotFor(name) {
     if (plots[name]) return plots[name];
-    if (!renderer) renderer = window.ReglScatterplot.createRenderer();
+    if (!renderer) {
+      renderer = window.ReglScatterplot.createRenderer();
+      window.addEventListener('resize', fitRenderer); // after the renderer's own listener, which shrinks it to the window
+    }
+    fitRenderer();
     var size = plotSize();
     var dark = window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
     var cv = Object.keys(plots).length === 0 ? canvas : T.el('canvas', { class: 'att-canvas2', 'aria-hidden': 'true', hidden: true });
@@ -203,6 +207,20 @@
     plots[name] = entry;
     if (!scatter) scatter = sp;
     return entry;
+  }
+
+  /**
+   * The shared renderer draws into a canvas of the window's size and each scatterplot copies the
+   * CENTRE of it: a plot taller (or wider) than the window (a model with few heads and many layers,
+   * e.g. DINOv2-S: 12 x 6, twice as tall as wide) lost its top and bottom rows. So the renderer is
+   * made at least as large as the plot.
+   */
+  function fitRenderer() {
+    if (!renderer) return;
+    var s = plotSize(), dpr = window.devicePixelRatio || 1;
+    var w = Math.max(s.w, Math.min(window.innerWidth, window.screen.availWidth));
+    var h = Math.max(s.h, Math.min(window.innerHeight, window.screen.availHeight));
+    if (renderer.canvas.width !== Math.round(w * dpr) || renderer.canvas.height !== Math.round(h * dpr)) renderer.resize(w, h);
   }
 
   /** After the first paint: load and draw the other 2D projections, one at a time, when idle. */
@@ -487,6 +505,7 @@
     window.clearTimeout(resizeTimer);
     resizeTimer = window.setTimeout(function () {
       var s = plotSize();
+      fitRenderer();
       Object.keys(plots).forEach(function (k) { plots[k].sp.set({ width: s.w, height: s.h }); });
       if (three) {
         three.setSize(s.w, s.h);
