@@ -45,6 +45,21 @@ def nav_for(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     return IMAGE_NAV if is_image(manifest) else NAV
 
 
+def prefix_text(manifest: dict[str, Any]) -> str:
+    """What an image model puts before the patches, in words: "[CLS]", "[CLS] + [DIST]" (DeiT),
+    "[CLS] + 4 registers" (as generator/tfvis_site/patches.py names the units)."""
+    k = int((manifest.get("image") or {}).get("n_prefix_tokens", 0))
+    if k <= 0:
+        return "no prefix tokens"
+    names = ["[CLS]", "[DIST]"] if manifest.get("model", {}).get("model_type") == "deit" else ["[CLS]"]
+    names = names[:k]
+    registers = k - len(names)
+    text = " + ".join(names)
+    if registers:
+        text += f" + {registers} register{'s' if registers != 1 else ''}"
+    return text
+
+
 def _kind_counts(corpus: dict[str, Any]) -> list[tuple[str, int]]:
     kinds = corpus.get("kinds") or {}
     return [(k, int(v)) for k, v in kinds.items() if v]
@@ -59,6 +74,7 @@ def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) ->
         "paper_spearman": PAPER_SPEARMAN,
         "is_image": image,
         "kind_counts": _kind_counts(manifest.get("corpus", {})) if image else [],
+        "prefix_text": prefix_text(manifest) if image else "",
     }
     render_page(env, site_dir, "index.html", "index.html", **ctx)
     render_page(env, site_dir, "tokens.html", "tokens.html", **ctx)
