@@ -187,6 +187,16 @@
     ctx.setTransform(k * dpr, 0, 0, k * dpr, 0, 0);
     if (!G.drawRegion(ctx, geo, img, x0, y0, side, side, 0, 0, side, side)) return;
     if (!prefix) G.outline(ctx, box[0] - x0, box[1] - y0, box[2] - box[0], box[3] - box[1], '#ffd400', 1.5 / k);
+    else {
+      // a prefix token ([CLS], registers) has no pixels: the whole image, labelled
+      canvas.title = G.unitName(geo, pos) + ' of the whole image';
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.font = 'bold 9px sans-serif';
+      ctx.fillStyle = 'rgba(0,0,0,0.7)';
+      ctx.fillRect(1, 1, ctx.measureText(G.unitName(geo, pos)).width + 4, 11);
+      ctx.fillStyle = '#ffd400';
+      ctx.fillText(G.unitName(geo, pos), 3, 10);
+    }
     canvas.dataset.drawn = '1';
   }
 

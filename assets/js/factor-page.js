@@ -410,9 +410,22 @@
         ' ', F.levelBadge(index.level[g]),
         el('span', { class: 'nn-cos', title: 'cosine of the dictionary columns' }, F.fmt(neighbors.cosine[i], 2)),
         F.sparkline(F.isCurve(index, g), index.level[g], index.peak_layer[g], 56, 18),
-        el('span', { class: 'nn-top' }, index.top_tokens[g])));
+        neighbourTop(g)));
     }
     if (!list.firstChild) list.appendChild(el('li', { class: 'muted' }, 'No neighbours recorded.'));
+  }
+
+  /** Top tokens of a neighbour; on image sites a tiny crop of its top context, then its images. */
+  function neighbourTop(g) {
+    var span = el('span', { class: 'nn-top', title: index.top_tokens[g] });
+    if (geo && index.thumb_image_0 && index.thumb_image_0[g] >= 0) {
+      var view = unitView(index.thumb_image_0[g], index.thumb_pos_0[g], false, 24);
+      view.ready.catch(fail);
+      span.appendChild(view.canvas);
+      span.appendChild(document.createTextNode(' '));
+    }
+    span.appendChild(document.createTextNode(index.top_tokens[g]));
+    return span;
   }
 
   // ------------------------------------------------------------------ contexts + LIME
@@ -616,13 +629,26 @@
       ctx.setTransform(k * dpr, 0, 0, k * dpr, -x0 * k * dpr, -y0 * k * dpr);
       ctx.drawImage(src.img, src.x + x0, src.y + y0, sw, sh, x0, y0, sw, sh);
       if (paint) paint(ctx);
-      var lw = 2 / k;
-      if (prefix) G.outline(ctx, lw, lw, W - 2 * lw, H - 2 * lw, colour || '#ffd400', lw);
-      else G.outline(ctx, box[0], box[1], box[2] - box[0], box[3] - box[1], colour || '#ffd400', lw);
+      var lw = Math.max(1, size / 56) / k;
+      if (!prefix) G.outline(ctx, box[0], box[1], box[2] - box[0], box[3] - box[1], colour || '#ffd400', lw);
+      else if (size >= 48) prefixLabel(ctx, dpr, G.unitName(geo, pos));
       canvas.dataset.drawn = '1';
       return canvas;
     });
     return { canvas: canvas, ready: ready };
+  }
+
+  /** A prefix token has no pixels: its tile is the whole image, labelled with the token's name. */
+  function prefixLabel(ctx, dpr, text) {
+    ctx.save();
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.font = 'bold 11px sans-serif';
+    var w = ctx.measureText(text).width + 8;
+    ctx.fillStyle = 'rgba(0,0,0,0.7)';
+    ctx.fillRect(3, 3, w, 16);
+    ctx.fillStyle = '#ffd400';
+    ctx.fillText(text, 7, 15);
+    ctx.restore();
   }
 
   function imageName(sid) {
@@ -801,7 +827,7 @@
       el('div', { class: 'detail-modes', role: 'group', 'aria-label': 'Overlay on the whole image' },
         modeButton('act', 'activation map', !!map), modeButton('lime', 'LIME', !!lime), modeButton('none', 'plain', true)));
     if (mode === 'act' && map) {
-      info.appendChild(activationLegend(vmax));
+      if ($('overlay').value !== 'act') info.appendChild(activationLegend(vmax));
       var P = geo.n_prefix_tokens;
       if (P > 0) {
         var chips = el('p', { class: 'prefix-acts small' }, el('span', { class: 'muted' }, 'Prefix tokens (no pixels): '));

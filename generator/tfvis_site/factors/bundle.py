@@ -63,8 +63,10 @@ def write_factor_bundle(res, store, bundle) -> dict[str, Any]:
     is_image = bool(getattr(store, "is_image", False))
     if is_image:
         # "patch 3,4" says nothing: name the images the top contexts come from
+        # (prefix tokens keep their own name: a [CLS] factor is about [CLS], not its images)
         names = np.asarray(store.sentences.column("text").to_pylist(), dtype=object)
-        texts = names[sent_of]
+        special = store.tokens.column("is_special").to_numpy(zero_copy_only=False)
+        texts = np.where(special, texts, names[sent_of])
     top_tokens = [_top_tokens(texts, res.topk_token[peak[c], c], not is_image) for c in range(m)]
     cols: dict[str, Any] = {
         "factor": pa.array(np.arange(m, dtype=np.int32)),
@@ -146,7 +148,7 @@ def write_factor_bundle(res, store, bundle) -> dict[str, Any]:
     }
     if is_image:
         section["modality"] = "image"
-        section["top_tokens"] = "names of the images of the top-k contexts at the peak layer, with counts"
+        section["top_tokens"] = "names of the images of the top-k contexts at the peak layer, with counts ([CLS] / registers by their own name)"
         section["thumbs"] = {"n": THUMBS, "columns": "thumb_image_j (sentence_id, -1 = none), thumb_pos_j (unit position)",
                              "meaning": "best context in each of the first distinct images of the top-k at the peak layer"}
         section["heatmaps"] = heatmaps
