@@ -233,9 +233,12 @@
 
   // ------------------------------------------------------------------ the open image
 
+  var baseTitle = document.title;
+
   function close() {
     current = null;
     view.hidden = true;
+    document.title = baseTitle;
   }
 
   function open(i, p) {
@@ -243,6 +246,7 @@
     current = { i: i, p: p, hover: null, scale: same ? current.scale : 0 };
     view.hidden = false;
     var name = sentences.text[i];
+    document.title = name + ' · ' + baseTitle; // a string property: never parsed as HTML
     T.clear($('image-title')).appendChild(document.createTextNode(name));
     $('image-title').appendChild(el('span', { class: 'muted image-index' }, ' #' + i));
     var at = matches.indexOf(i);
