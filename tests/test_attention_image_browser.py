@@ -117,8 +117,20 @@ def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
     s = 1 if names[0] == HOSTILE_IMAGE_NAME else 0
     with open_site(tiny_image_site, how) as (page, base):
         # --- matrix: drawn, image colour modes with legends (text-only modes gone)
+        if how == "file":  # a window lower than the plot: the shared renderer must still cover every row
+            page.set_viewport_size({"width": 1280, "height": 260})
         page.goto(base + "attention.html")
         ready(page)
+        if how == "file":
+            bands = page.evaluate(
+                """(rows) => { const c = document.querySelector('#att-canvas'), x = c.getContext('2d');
+                const band = (r, f) => { const d = x.getImageData(0, Math.floor(c.height * (r + f) / rows), c.width, Math.floor(c.height * 0.2 / rows)).data;
+                  const seen = new Set(); for (let i = 0; i < d.length; i += 4 * 5) seen.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]); return seen.size; };
+                return [c.height, band(0, 0.14), band(rows - 1, 0.64)]; }""",
+                n_layers,
+            )
+            assert bands[0] > 260 and bands[1] >= 4 and bands[2] >= 4, bands
+            page.set_viewport_size({"width": 1280, "height": 720})
         assert page.locator("#att-cells a.att-cell").count() == n_layers * n_heads
         page.wait_for_function(f"({PIXELS})('#att-canvas')[0] >= 6", timeout=15_000)
         options = page.eval_on_selector_all("#att-color option", "os => os.map(o => o.value)")

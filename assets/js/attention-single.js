@@ -716,11 +716,13 @@
     pts.forEach(function (i) {
       if (i < N) q++;
       var t = i < N ? i : i - N;
-      var key = tokens.text[t];
+      // image sites: "patch r,c" says little across images, so the list counts the images
+      var key = geo ? (tokens.row && tokens.row[t] < 0 ? tokens.text[t] : 'image ' + tokens.sentence[t] + ': ' + sentences.text[tokens.sentence[t]]) : tokens.text[t];
       counts.set(key, (counts.get(key) || 0) + 1);
     });
     var top = Array.from(counts.entries()).sort(function (a, b) { return b[1] - a[1]; });
-    box.appendChild(el('p', null, pts.length + ' points selected: ' + q + ' queries, ' + (pts.length - q) + ' keys, ' + counts.size + ' distinct tokens.'));
+    box.appendChild(el('p', null, pts.length + ' points selected: ' + q + ' queries, ' + (pts.length - q) + ' keys, ' + counts.size +
+      (geo ? ' images / prefix tokens.' : ' distinct tokens.')));
     box.appendChild(el('ol', null, top.slice(0, 60).map(function (e) {
       return el('li', null, el('span', { class: 'tok' }, e[0]), ' × ' + e[1]);
     })));
