@@ -78,6 +78,9 @@ def test_site_files(built):
     assert hm["n_units"] == store.image["n_prefix_tokens"] + store.image["grid"][0] * store.image["grid"][1]
     assert fs["search"]["file"] is None  # no word index for patches
     assert not (site / "data/factors/search.parquet").exists()
+    by_image = pq.read_table(site / "data" / fs["search"]["by_image"]["file"]).to_pylist()
+    assert by_image and all(1 <= r["count"] <= fs["top_k"] for r in by_image)
+    assert [r["image"] for r in by_image] == sorted(r["image"] for r in by_image)
     cs = fs["chunk_size"]
     total = 0
     for ch in range(fs["n_chunks"]):

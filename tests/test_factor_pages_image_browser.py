@@ -84,6 +84,13 @@ def test_factor_pages_image(tiny_image_site, how):
         page.fill("#f-token", "onerror")
         expect(page.locator("#ftbody tr").first.locator(".thumb-names")).to_contain_text(HOSTILE_IMAGE_NAME)
         assert page.locator("#ftbody img, #ftbody script").count() == 0
+        # which factors fire on an image: pick the hostile one
+        hostile = pq.read_table(site / "data/sentences.parquet").column("text").to_pylist().index(HOSTILE_IMAGE_NAME)
+        page.locator(f"#image-picker button[data-image='{hostile}']").click()
+        page.wait_for_selector("#image-results tbody tr a")
+        assert f"img={hostile}" in page.url
+        expect(page.locator("#image-count")).to_contain_text(HOSTILE_IMAGE_NAME)
+        assert page.locator("#image-results img, #image-picker img").count() == 0
 
         # factor page: crops with the patch outlined
         page.goto(base + f"factor.html?f={f}")

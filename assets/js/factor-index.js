@@ -96,6 +96,7 @@
     if (document.activeElement !== $('f-token')) $('f-token').value = state.tok || '';
     renderTable(state);
     if ($('search-results')) renderSearch(state.q ? F.key(state.q) : '');
+    if ($('image-picker')) renderImageSearch(state.img === undefined || state.img === '' ? null : Number(state.img));
   }
 
   // ------------------------------------------------------------------ table
@@ -145,6 +146,118 @@
     });
     if (!ids.length) frag.appendChild(el('tr', null, el('td', { colspan: 8, class: 'muted' }, 'No factor matches these filters.')));
     body.appendChild(frag);
+  }
+
+  // ------------------------------------------------------------------ factors of an image (image models)
+
+  var byImageP = null, namesP = null, pickerDone = false;
+
+  function imageNames() {
+    if (!namesP) namesP = T.loadColumns('sentences.parquet', ['text']).then(function (c) { return c.text; });
+    return namesP;
+  }
+
+  /** factors/by-image.parquet with .ranges: image -> [begin, end) (rows are sorted by image). */
+  function byImage() {
+    if (!byImageP) {
+      byImageP = T.loadColumns(fs.search.by_image.file).then(function (c) {
+        c.ranges = new Map();
+        for (var i = 0; i < c.image.length; i++) {
+          var r = c.ranges.get(c.image[i]);
+          if (!r) c.ranges.set(c.image[i], [i, i + 1]);
+          else r[1] = i + 1;
+        }
+        return c;
+      });
+      byImageP.catch(function () { byImageP = null; });
+    }
+    return byImageP;
+  }
+
+  function buildPicker(selected) {
+    var box = $('image-picker');
+    if (!pickerDone) {
+      pickerDone = true;
+      Promise.all([imageNames(), sheetsP]).then(function (r) {
+        var names = r[0];
+        var frag = document.createDocumentFragment();
+        for (var i = 0; i < geo.n_images; i++) {
+          var dpr = window.devicePixelRatio || 1;
+          var c = el('canvas', { width: Math.round(THUMB * dpr), height: Math.round(THUMB * dpr) });
+          c.style.width = THUMB + 'px';
+          c.style.height = THUMB + 'px';
+          var ctx = c.getContext('2d');
+          ctx.setTransform(THUMB / geo.size[1] * dpr, 0, 0, THUMB / geo.size[0] * dpr, 0, 0);
+          G.drawRegion(ctx, geo, i, 0, 0, geo.size[1], geo.size[0], 0, 0, geo.size[1], geo.size[0]);
+          frag.appendChild(el('button', {
+            type: 'button', class: 'pick', title: String(names[i]), 'aria-label': 'Image ' + i + ': ' + names[i],
+            'aria-pressed': String(i === Number(T.query().img)), dataset: { image: i },
+            onclick: (function (k) { return function () { show(T.setQuery({ img: String(k) === T.query().img ? null : k }, true)); }; })(i),
+          }, c));
+        }
+        box.appendChild(frag);
+      }).catch(function (err) {
+        $('image-count').textContent = 'Images unavailable: ' + err.message;
+      });
+    } else {
+      Array.prototype.forEach.call(box.querySelectorAll('button.pick'), function (b) {
+        b.setAttribute('aria-pressed', String(Number(b.dataset.image) === selected));
+      });
+    }
+  }
+
+  var imageSeq = 0;
+
+  function renderImageSearch(img) {
+    buildPicker(img);
+    var box = $('image-results');
+    var seq = ++imageSeq;
+    if (img === null || !(img >= 0 && img < geo.n_images)) {
+      T.clear(box);
+      $('image-count').textContent = 'No image picked.';
+      return;
+    }
+    $('image-count').textContent = 'Looking up…';
+    Promise.all([byImage(), imageNames(), sheetsP]).then(function (r) {
+      if (seq !== imageSeq) return;
+      var c = r[0], names = r[1];
+      T.clear(box);
+      var range = c.ranges.get(img);
+      var n = range ? range[1] - range[0] : 0;
+      $('image-count').textContent = n + ' factor' + (n === 1 ? '' : 's') + ' fire on “' + names[img] + '” among their top contexts';
+      if (!n) return;
+      var best = c.count[range[0]] || 1;
+      var rows = [];
+      for (var i = range[0]; i < Math.min(range[1], range[0] + MAX_RESULTS); i++) rows.push(i);
+      box.appendChild(el('table', null,
+        el('thead', null, el('tr', null,
+          el('th', { scope: 'col', class: 'num' }, 'Factor'),
+          el('th', { scope: 'col' }, 'Level'),
+          el('th', { scope: 'col' }, 'Top contexts in this image'),
+          el('th', { scope: 'col' }, 'Strongest patch'),
+          el('th', { scope: 'col', class: 'num' }, 'at layer'),
+          el('th', { scope: 'col' }, 'IS by layer'),
+          el('th', { scope: 'col' }, 'Its top images'))),
+        el('tbody', null, rows.map(function (i) {
+          var f = c.factor[i], k = c.count[i];
+          var dpr = window.devicePixelRatio || 1;
+          var canvas = el('canvas', { width: Math.round(THUMB * dpr), height: Math.round(THUMB * dpr) });
+          canvas.style.width = THUMB + 'px';
+          canvas.style.height = THUMB + 'px';
+          drawThumb(canvas, img, c.position[i]);
+          return el('tr', null,
+            el('td', { class: 'num' }, el('a', { href: 'factor.html?f=' + f + '&l=' + c.layer[i] }, String(f))),
+            el('td', null, F.levelBadge(index.level[f])),
+            el('td', { class: 'nowrap' }, el('span', { class: 'count-bar', style: { width: (4 * k / best).toFixed(2) + 'rem' } }), k + ' of ' + fs.top_k),
+            el('td', null, el('span', { class: 'thumbs' }, canvas, el('span', { class: 'muted small' }, G.unitName(geo, c.position[i]) + ' · ' + F.fmt(c.value[i])))),
+            el('td', { class: 'num' }, String(c.layer[i])),
+            el('td', null, F.sparkline(F.isCurve(index, f), index.level[f], index.peak_layer[f])),
+            el('td', { class: 'tokens-cell' }, index.top_tokens[f]));
+        }))));
+      if (n > MAX_RESULTS) box.appendChild(el('p', { class: 'muted small' }, 'Showing the ' + MAX_RESULTS + ' strongest of ' + n + '.'));
+    }).catch(function (err) {
+      $('image-count').textContent = 'Lookup unavailable: ' + err.message;
+    });
   }
 
   // ------------------------------------------------------------------ thumbnails (image models)

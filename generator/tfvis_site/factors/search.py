@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 SEARCH_FILE = "factors/search.parquet"
+IMAGE_FILE = "factors/by-image.parquet"
 
 
 def _is_alnum(text: str, at: int) -> bool:
@@ -60,7 +61,8 @@ def write_search_index(bundle: Any, factors: dict[str, Any]) -> dict[str, Any]:
     Image builds (``factors["modality"] == "image"``) have no words: units are patches named
     "patch r,c", so no index is written and the section says so (``file`` is None)."""
     if factors.get("modality") == "image":
-        return {"file": None, "rows": 0, "skipped": "image model: units are patches, there are no words to search"}
+        return {"file": None, "rows": 0, "skipped": "image model: units are patches, there are no words to search",
+                "by_image": write_image_index(bundle, factors)}
     data = bundle.data_dir
     tokens = pq.read_table(data / "tokens.parquet", columns=["sentence_id", "position", "text", "space_before", "is_special"])
     sentences = pq.read_table(data / "sentences.parquet", columns=["token_offset"])
@@ -114,3 +116,45 @@ def write_search_index(bundle: Any, factors: dict[str, Any]) -> dict[str, Any]:
     })
     bundle.add_table(SEARCH_FILE, table)
     return {"file": SEARCH_FILE, "rows": table.num_rows}
+
+
+def write_image_index(bundle: Any, factors: dict[str, Any]) -> dict[str, Any]:
+    """Image builds: ``data/factors/by-image.parquet``, which factors fire on an image? For every
+    (image, factor): how many of the factor's top-k contexts at its PEAK layer lie in the image
+    (``count``) and the strongest of them (``value``, ``position``: its unit). Columns: image
+    int32 (sentence_id), factor int32, layer int8 (the factor's peak layer), count int16,
+    position int16, value float32; sorted by image, then count and value descending.
+    Returns ``manifest["factors"]["search"]["by_image"]``."""
+    data = bundle.data_dir
+    files = factors["files"]
+    peak = pq.read_table(data / files["index"], columns=["peak_layer"]).column("peak_layer").to_numpy().astype(np.int64)
+    parts = []
+    for chunk in range(int(factors["n_chunks"])):
+        t = pq.read_table(data / files["topk"].format(chunk=chunk), columns=["factor", "layer", "sentence_id", "position", "value"])
+        f = t.column("factor").to_numpy().astype(np.int64)
+        at_peak = t.column("layer").to_numpy().astype(np.int64) == peak[f]
+        parts.append({k: t.column(k).to_numpy()[at_peak] for k in ("factor", "sentence_id", "position", "value")})
+    cat = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0) for k in ("factor", "sentence_id", "position", "value")}
+    image, factor = cat["sentence_id"].astype(np.int64), cat["factor"].astype(np.int64)
+    value, position = cat["value"].astype(np.float32), cat["position"].astype(np.int64)
+    # strongest context first within each (image, factor)
+    order = np.lexsort((-value, factor, image))
+    image, factor, value, position = image[order], factor[order], value[order], position[order]
+    first = np.ones(len(image), bool)
+    first[1:] = (image[1:] != image[:-1]) | (factor[1:] != factor[:-1])
+    starts = np.nonzero(first)[0]
+    count = np.diff(np.append(starts, len(image)))
+    image, factor, value, position = image[starts], factor[starts], value[starts], position[starts]
+    order = np.lexsort((factor, -value, -count, image))
+    image, factor, value, position, count = image[order], factor[order], value[order], position[order], count[order]
+    table = pa.table({
+        "image": pa.array(image.astype(np.int32)),
+        "factor": pa.array(factor.astype(np.int32)),
+        "layer": pa.array(peak[factor].astype(np.int8)),
+        "count": pa.array(count.astype(np.int16)),
+        "position": pa.array(position.astype(np.int16)),
+        "value": pa.array(value),
+    })
+    bundle.add_table(IMAGE_FILE, table)
+    return {"file": IMAGE_FILE, "rows": table.num_rows,
+            "meaning": "per (image, factor): how many of the factor's top-k contexts at its peak layer lie in the image, and the strongest"}
