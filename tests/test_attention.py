@@ -18,8 +18,9 @@ from tfvis_site.attention import (
     sentence_pairs,
     write_attention_bundle,
 )
+from tfvis_site.attention.normalise import average_ranks, spearman_paper
 from tfvis_site.attention.project import TrustworthinessProbe, exact_knn, pca, scale_unit
-from tfvis_site.attention.stats import LayerAccumulator
+from tfvis_site.attention.stats import TEXT_LABELS, LayerAccumulator, label_texts
 from tfvis_site.bundles import BundleWriter
 from tfvis_site.errors import UserError
 from tfvis_site.extract import ExtractOptions, extract
@@ -101,10 +102,17 @@ def test_stage_folder_and_bundle(stores, pca_results, tmp_path):
         assert c.shape == (G, 2 * N, int(name[-1])) and c.dtype == np.float32
         assert np.all(np.abs(c) <= 1.0 + 1e-6) and np.isclose(np.abs(c).max(axis=(1, 2)), 1.0).all()
     assert res.tokens.num_rows == N and res.sentences.num_rows == store.n_sentences
+    # text stores: exactly the text columns (no image columns)
+    assert res.tokens.column_names == ["token", "sentence", "source_sentence", "position", "length", "position_norm", "token_id",
+                                       "piece", "text", "space_before", "is_special", "is_punct", "frequency"]
+    assert res.meta["modality"] == "text" and res.meta["labels"] == label_texts("text")
+    assert set(res.meta["summary"]["spearman_paper_after"]) == {"mean", "min", "max"}
     assert np.asarray(res.norms()).shape == (G, 2 * N)
     for h in res.heads:
-        assert h["label"] in ("prev", "next", "self", "sink", "positional", "broad", "other")
+        assert h["label"] in ("prev", "next", "self", "sink", "positional", "broad", "other") and h["label"] in TEXT_LABELS
         assert -1 <= h["spearman_before"] <= 1 and -1 <= h["spearman_after"] <= 1
+        assert -1 <= h["spearman_paper_before"] <= 1 and -1 <= h["spearman_paper_after"] <= 1
+        assert "similarity" not in h and set(h["mass"]) == {"prev", "next", "self", "sink", "local"}
         assert 0 <= h["trustworthiness"]["pca2"] <= 1
         assert h["c"] > 0 and np.isfinite(h["entropy"]) and np.isfinite(h["norm_gap"])
         assert h["label_stat"]["name"] and np.isfinite(h["label_stat"]["value"])
@@ -214,3 +222,72 @@ def test_config_presets_sampling_and_validation():
     assert np.array_equal(a, sample_sentences(1000, 50, seed=3)) and len(set(a)) == 50 and np.all(np.diff(a) > 0)
     assert not np.array_equal(a, sample_sentences(1000, 50, seed=4))
     assert np.array_equal(sample_sentences(10, 50), np.arange(10))
+
+
+def _paper_reference(q, k, offsets, causal):
+    """The AttentionViz statistic the slow way: scipy per query."""
+    from scipy.stats import spearmanr
+
+    values = []
+    for lo, hi in zip(offsets[:-1], offsets[1:]):
+        for i in range(lo, hi):
+            keys = np.arange(lo, i + 1 if causal else hi)
+            if len(keys) < 3:
+                continue
+            dots = k[keys] @ q[i]
+            cos_dist = 1 - dots / (np.linalg.norm(k[keys], axis=1) * np.linalg.norm(q[i]))
+            values.append(spearmanr(dots, cos_dist).statistic)
+    return float(np.nanmean(values))
+
+
+def test_spearman_paper_known_answers_and_invariances():
+    rng = np.random.default_rng(0)
+    offsets = np.array([0, 2, 30, 31, 60, 100])  # sentences of 2 and 1 tokens: no query counts
+    q = rng.normal(size=(100, 8))
+    # unit keys: q·k = ‖q‖ cos, so score and cosine distance are perfectly anti-monotone -> -1
+    k_unit = rng.normal(size=(100, 8))
+    k_unit /= np.linalg.norm(k_unit, axis=1, keepdims=True)
+    for causal in (False, True):
+        assert spearman_paper(q, k_unit, offsets, causal) == pytest.approx(-1.0, abs=1e-12)
+    # general keys: the same number as scipy, query by query (causal: keys j <= i)
+    k = rng.normal(size=(100, 8)) + 0.7
+    for causal in (False, True):
+        assert spearman_paper(q, k, offsets, causal) == pytest.approx(_paper_reference(q, k, offsets, causal), abs=1e-10)
+    # invariant to q * c, k / c (dots and angles unchanged) ...
+    base = spearman_paper(q, k, offsets, False)
+    assert spearman_paper(q * 7.5, k / 7.5, offsets, False) == pytest.approx(base, abs=1e-12)
+    # ... but NOT to key translation: the scores only shift per query, the angles change
+    shift = rng.normal(size=8) * 2
+    moved = spearman_paper(q, k + shift, offsets, False)
+    assert abs(moved - base) > 0.01
+    assert moved == pytest.approx(_paper_reference(q, k + shift, offsets, False), abs=1e-10)
+    # before/after in one call: the "after" side equals a direct computation on the normalised vectors
+    before, after = spearman_paper(q, k, offsets, True, normalised=(q * 2.0, (k + shift) / 2.0))
+    assert before == pytest.approx(spearman_paper(q, k, offsets, True), abs=1e-12)
+    assert after == pytest.approx(_paper_reference(q * 2.0, (k + shift) / 2.0, offsets, True), abs=1e-10)
+    # several heads at once = one head at a time; padding batches change nothing
+    Q, K = rng.normal(size=(100, 3, 8)), rng.normal(size=(100, 3, 8))
+    many = spearman_paper(Q, K, offsets, True, batch_values=10)
+    np.testing.assert_allclose(many, [spearman_paper(Q[:, h], K[:, h], offsets, True) for h in range(3)], atol=1e-12)
+    # ties share their average rank (as scipy.stats.rankdata)
+    from scipy.stats import rankdata
+
+    x = rng.integers(0, 4, size=(20, 9)).astype(float)
+    np.testing.assert_array_equal(average_ranks(x), rankdata(x, axis=1) - 1)
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "llama"])
+def test_stage_spearman_paper_matches_direct_computation(stores, pca_results, kind):
+    """Causal GPT-2 and GQA Llama: the stage's per-head numbers are the statistic on the store's
+    q and k (kv head mapped), before and after the recorded normalisation."""
+    store, res = stores[kind], pca_results[kind]
+    info = store.info
+    shifts, cs = res.normalisation()
+    offsets = store.sentence_offsets
+    for layer in range(info.n_layers):
+        for h in range(info.n_heads):
+            g = layer * info.n_heads + h
+            q, k = store.queries(layer)[:, h], store.keys(layer)[:, info.kv_head_of(h)]
+            assert res.heads[g]["spearman_paper_before"] == pytest.approx(_paper_reference(q.astype(np.float64), k.astype(np.float64), offsets, info.is_causal), abs=1e-6)
+            qn, kn = q * cs[g], (k + shifts[g]) / cs[g]
+            assert res.heads[g]["spearman_paper_after"] == pytest.approx(spearman_paper(qn, kn, offsets, info.is_causal), abs=1e-6)

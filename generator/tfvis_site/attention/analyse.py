@@ -4,8 +4,11 @@ and are read back with ``AttentionResult.load``.
 
 Stage folder layout (``G = n_layers * n_heads`` heads, head ``g = layer * n_heads + h``;
 ``N = n_tokens`` of the sample, ``P = 2N`` points per head: queries 0..N-1, keys N..2N-1):
-  result.json            config, model info, per-head metrics and labels, timings
-  tokens.parquet         one row per sample token (see ``token_table``)
+  result.json            config, model info, modality ("text" / "image"), labels (label ->
+                         text for this modality), statistics (what each correlation is), summary
+                         ({mean, min, max} per statistic; label counts), per-head metrics and
+                         labels (see below), timings
+  tokens.parquet         one row per sample token / image unit (see ``token_table``)
   sentences.parquet      one row per sample sentence
   coords_<proj><d>.npy   (G, P, d) float32, each head scaled into [-1, 1]
   norms.npy              (G, P) float32 ‖q‖, ‖k‖ before normalisation
@@ -16,6 +19,15 @@ Stage folder layout (``G = n_layers * n_heads`` heads, head ``g = layer * n_head
   topk_key.npy           (G, N, K) uint8 key position in the sentence (255 = none); uint16
                          (65535 = none) when a sentence / image has more than 255 units
   topk_weight.npy        (G, N, K) float32
+
+Per head (result.json "heads"): index, layer, head, kv_head, label, label_text, label_stat
+({name, value, threshold[, feature: "hue" | "brightness" for "colour"]}), spearman_before /
+spearman_after (pooled pairs, Euclidean distance: ``normalise.spearman_dot_distance``),
+spearman_paper_before / spearman_paper_after (the AttentionViz per-query statistic, cosine
+distance: ``normalise.spearman_paper``), c, shift_norm, q/k norm means, norm_gap, entropy,
+entropy_norm, mass (text: prev, next, self, sink, local; images: self, local2d, sink), images
+only: similarity ({hue, brightness, position}: mean per-query Spearman of attention with
+similarity to the query patch), then the projection metrics.
 """
 
 from __future__ import annotations
@@ -34,17 +46,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..progress import Reporter
-from .config import AttentionConfig, sample_sentences
-from .normalise import normalise_head, sentence_pairs, spearman_dot_distance
+from .config import RESULT_VERSION, AttentionConfig, sample_sentences
+from .normalise import STATISTIC_TEXT, normalise_head, sentence_pairs, spearman_dot_distance, spearman_paper
 from .project import HeadProjection, _worker_init, _worker_run, project_head
-from .stats import LABEL_TEXT, LayerAccumulator, topk_key_dtype
-
-RESULT_VERSION = 1
+from .stats import LayerAccumulator, PatchUnits, label_texts, topk_key_dtype
 
 
 def _is_punct(text: str) -> bool:
     text = text.strip()
     return bool(text) and all(unicodedata.category(ch).startswith("P") or unicodedata.category(ch).startswith("S") for ch in text)
+
+
+#: Columns every store's tokens table has; an image store's other columns (patches.py: row, col,
+#: pixel box, colour statistics, mean colour) are carried into the sample's tokens table.
+BASE_TOKEN_COLUMNS = ("sentence_id", "position", "token_id", "piece", "text", "space_before", "is_special")
 
 
 def token_table(store: Any, sentence_ids: np.ndarray) -> tuple[pa.Table, pa.Table, np.ndarray]:
@@ -53,37 +68,48 @@ def token_table(store: Any, sentence_ids: np.ndarray) -> tuple[pa.Table, pa.Tabl
     tokens: token, sentence, source_sentence, position, length, position_norm (position / (length
     - 1)), token_id, piece, text, space_before, is_special, is_punct, frequency (count of the
     token id in the sample).
+    Image stores (``store.is_image``): a unit is a prefix token ([CLS], [DIST], [REGk]) or a
+    patch; is_punct is False, and after the columns above come the store's unit columns in its
+    order (patches.py): row, col (-1 for prefix tokens), x0, y0, x1, y1, hue, saturation,
+    brightness, [contrast,] colour_r, colour_g, colour_b; ``frequency`` is then the patch's
+    spatial frequency (cycles per patch, float32, patches.py) instead of a count (every patch
+    place occurs once per image, so the count would say nothing).
     sentences: sentence, source_sentence, text, n_tokens, token_offset, pair_offset (offset of the
     sentence's L×L block in the per-head weight arrays).
     """
     offs = store.sentence_offsets
     lengths = (offs[sentence_ids + 1] - offs[sentence_ids]).astype(np.int64)
     index = np.concatenate([np.arange(offs[s], offs[s + 1]) for s in sentence_ids]) if len(sentence_ids) else np.zeros(0, np.int64)
-    src = store.tokens.take(pa.array(index))
+    src = store.tokens.take(pa.array(index, pa.int64()))
+    is_image = bool(getattr(store, "is_image", False))
     token_ids = src.column("token_id").to_numpy()
     _, inverse, counts = np.unique(token_ids, return_inverse=True, return_counts=True)
     sent_local = np.repeat(np.arange(len(sentence_ids)), lengths)
     length_per_token = np.repeat(lengths, lengths)
     position = src.column("position").to_numpy().astype(np.int64)
     texts = src.column("text").to_pylist()
-    tokens = pa.table(
-        {
-            "token": pa.array(np.arange(len(index), dtype=np.int32)),
-            "sentence": pa.array(sent_local.astype(np.int32)),
-            "source_sentence": pa.array(np.repeat(sentence_ids, lengths).astype(np.int32)),
-            "position": pa.array(position.astype(np.int32)),
-            "length": pa.array(length_per_token.astype(np.int32)),
-            "position_norm": pa.array((position / np.maximum(length_per_token - 1, 1)).astype(np.float32)),
-            "token_id": pa.array(token_ids.astype(np.int32)),
-            "piece": src.column("piece"),
-            "text": src.column("text"),
-            "space_before": src.column("space_before"),
-            "is_special": src.column("is_special"),
-            "is_punct": pa.array([_is_punct(t) for t in texts], pa.bool_()),
-            "frequency": pa.array(counts[inverse].astype(np.int32)),
-        }
-    )
-    sent_src = store.sentences.take(pa.array(sentence_ids))
+    is_punct = np.zeros(len(index), bool) if is_image else np.array([_is_punct(t) for t in texts], bool)
+    columns = {
+        "token": pa.array(np.arange(len(index), dtype=np.int32)),
+        "sentence": pa.array(sent_local.astype(np.int32)),
+        "source_sentence": pa.array(np.repeat(sentence_ids, lengths).astype(np.int32)),
+        "position": pa.array(position.astype(np.int32)),
+        "length": pa.array(length_per_token.astype(np.int32)),
+        "position_norm": pa.array((position / np.maximum(length_per_token - 1, 1)).astype(np.float32)),
+        "token_id": pa.array(token_ids.astype(np.int32)),
+        "piece": src.column("piece"),
+        "text": src.column("text"),
+        "space_before": src.column("space_before"),
+        "is_special": src.column("is_special"),
+        "is_punct": pa.array(is_punct, pa.bool_()),
+        "frequency": pa.array(counts[inverse].astype(np.int32)),
+    }
+    if is_image:
+        for name in src.column_names:
+            if name not in BASE_TOKEN_COLUMNS:
+                columns[name] = src.column(name).combine_chunks()
+    tokens = pa.table(columns)
+    sent_src = store.sentences.take(pa.array(sentence_ids, pa.int64()))
     token_offset = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int32) if len(lengths) else np.zeros(0, np.int32)
     pair_offset = np.concatenate([[0], np.cumsum(lengths**2)[:-1]]).astype(np.int64) if len(lengths) else np.zeros(0, np.int64)
     sentences = pa.table(
@@ -97,6 +123,12 @@ def token_table(store: Any, sentence_ids: np.ndarray) -> tuple[pa.Table, pa.Tabl
         }
     )
     return tokens, sentences, index
+
+
+def patch_units(tokens: pa.Table, offsets: np.ndarray) -> list[PatchUnits]:
+    """Per sample image, its ``PatchUnits`` from the sample tokens table (image columns)."""
+    cols = {name: tokens.column(name).to_numpy() for name in ("row", "col", "hue", "brightness")}
+    return [PatchUnits(**{name: v[lo:hi] for name, v in cols.items()}) for lo, hi in zip(offsets[:-1], offsets[1:])]
 
 
 def _summary(values: list[float]) -> dict[str, float]:
@@ -122,6 +154,8 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
     H, n_layers, d = info.n_heads, info.n_layers, info.d_head
     G = n_layers * H
     sent_ids = sample_sentences(store.n_sentences, cfg.n_sentences, cfg.seed)
+    modality = "image" if getattr(store, "is_image", False) else "text"
+    labels_text = label_texts(modality)
     tokens, sentences, index = token_table(store, sent_ids)
     pq.write_table(tokens, out_dir / "tokens.parquet")
     pq.write_table(sentences, out_dir / "sentences.parquet")
@@ -132,6 +166,7 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
     max_len = int(lengths.max()) if len(lengths) else 0
     token_ids = tokens.column("token_id").to_numpy()
     special = tokens.column("is_special").to_numpy(zero_copy_only=False)
+    patches = patch_units(tokens, local_offs) if modality == "image" else [None] * len(sent_ids)
 
     pairs = sentence_pairs(local_offs, info.is_causal, cfg.max_pairs, cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -195,11 +230,11 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
                 t0 = time.perf_counter()
                 Q = np.asarray(store.queries(layer)[index], np.float32)  # (N, H, d)
                 Kk = np.asarray(store.keys(layer)[index], np.float32)  # (N, n_kv, d)
-                acc = LayerAccumulator(H, N, int(pair_offs[-1]), max_len, K, cfg.min_weight)
+                acc = LayerAccumulator(H, N, int(pair_offs[-1]), max_len, K, cfg.min_weight, modality)
                 for i, s in enumerate(sent_ids):
                     A = store.attention(layer, int(s))
                     lo, hi = local_offs[i], local_offs[i + 1]
-                    acc.add(A, int(lo), int(pair_offs[i]), token_ids[lo:hi], special[lo:hi], info.is_causal, cfg.label_rule.window)
+                    acc.add(A, int(lo), int(pair_offs[i]), token_ids[lo:hi], special[lo:hi], info.is_causal, cfg.label_rule.window, patches[i])
                 stats = acc.head_stats(cfg.label_rule)
                 g0 = layer * H
                 aggregate[g0 : g0 + H] = acc.aggregate()
@@ -224,7 +259,7 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
                             "head": h,
                             "kv_head": info.kv_head_of(h),
                             "label": stats[h]["label"],
-                            "label_text": LABEL_TEXT[stats[h]["label"]],
+                            "label_text": labels_text[stats[h]["label"]],
                             "label_stat": stats[h]["label_stat"],
                             "spearman_before": spearman_dot_distance(q, k, pairs),
                             "spearman_after": spearman_dot_distance(qn, kn, pairs),
@@ -236,6 +271,7 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
                             "entropy": stats[h]["entropy"],
                             "entropy_norm": stats[h]["entropy_norm"],
                             "mass": stats[h]["mass"],
+                            **({"similarity": stats[h]["similarity"]} if "similarity" in stats[h] else {}),
                         }
                     )
                     X = np.vstack([qn, kn]).astype(np.float32)
@@ -251,6 +287,17 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
                             collect(gg, hp)
                             futures.remove(f)
                             t_proj.advance()
+                # The AttentionViz statistic, all heads of the layer at once (before and after).
+                t0 = time.perf_counter()
+                kv = [info.kv_head_of(h) for h in range(H)]
+                Kh = Kk[:, kv]
+                c_l, shift_l = cs[g0 : g0 + H].astype(np.float64), shifts[g0 : g0 + H].astype(np.float64)
+                before, after = spearman_paper(Q, Kh, local_offs, info.is_causal,
+                                               normalised=(Q * c_l[None, :, None], (Kh + shift_l[None]) / c_l[None, :, None]))
+                for h in range(H):
+                    heads[g0 + h]["spearman_paper_before"] = float(before[h])
+                    heads[g0 + h]["spearman_paper_after"] = float(after[h])
+                seconds["spearman_paper"] = seconds.get("spearman_paper", 0.0) + time.perf_counter() - t0
             for f in as_completed(futures):
                 gg, hp = f.result()
                 collect(gg, hp)
@@ -270,6 +317,9 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
         "version": RESULT_VERSION,
         "config": cfg.to_dict(),
         "model": info.to_dict(),
+        "modality": modality,
+        "labels": labels_text,
+        "statistics": dict(STATISTIC_TEXT),
         "n_sentences": int(len(sent_ids)),
         "n_tokens": int(N),
         "n_points": int(2 * N),
@@ -282,16 +332,20 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
         "summary": {
             "spearman_before": _summary([h["spearman_before"] for h in heads]),
             "spearman_after": _summary([h["spearman_after"] for h in heads]),
+            "spearman_paper_before": _summary([h["spearman_paper_before"] for h in heads]),
+            "spearman_paper_after": _summary([h["spearman_paper_after"] for h in heads]),
             "trustworthiness": {name: _summary([h["trustworthiness"][name] for h in heads]) for name in names},
             "spearman_projected": {name: _summary([h["spearman_projected"][name] for h in heads]) for name in names},
-            "label_counts": {lab: labels.count(lab) for lab in LABEL_TEXT if lab in labels},
+            "label_counts": {lab: labels.count(lab) for lab in labels_text if lab in labels},
         },
         "heads": heads,
     }
     (out_dir / "result.json").write_text(json.dumps(_finite(result), indent=1))
     reporter.log(
         f"attention: {G} heads, {2 * N} points each, {', '.join(names)} in {seconds['total']:.1f}s; "
-        f"Spearman before {result['summary']['spearman_before']['mean']:.3f} -> after {result['summary']['spearman_after']['mean']:.3f}"
+        f"Spearman before {result['summary']['spearman_before']['mean']:.3f} -> after {result['summary']['spearman_after']['mean']:.3f} "
+        f"(pooled, Euclidean); per query, cosine (AttentionViz) {result['summary']['spearman_paper_before']['mean']:.3f} -> "
+        f"{result['summary']['spearman_paper_after']['mean']:.3f}"
     )
     return AttentionResult.load(out_dir)
 

@@ -15,6 +15,9 @@ from .stats import LabelRule
 
 # Fields that change how fast the stage runs but never what it writes: left out of cache_key().
 _RUNTIME_ONLY = ("n_jobs",)
+#: Version of what the stage writes (result.json and the arrays); part of cache_key(), so a new
+#: version never reuses an older cached result. 2: image units and labels, spearman_paper_*.
+RESULT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class AttentionConfig:
     translate_keys, scale_norms: the two normalisation steps (both on: AttentionViz).
     max_pairs: query-key pairs (same sentence) sampled for the Spearman correlations and c.
     top_k_keys, min_weight: per query, the strongest keys kept as sparse rows.
+    label_rule: thresholds of the automatic head labels (text and image ones, see LabelRule).
     n_jobs: worker processes for the projections (0 = one per CPU core, at most 2 by default
         machine size; 1 = in this process).
     """
@@ -108,8 +112,9 @@ class AttentionConfig:
         return d
 
     def cache_key(self) -> dict[str, Any]:
-        """to_dict() without the fields that cannot change the result (n_jobs)."""
-        return {k: v for k, v in self.to_dict().items() if k not in _RUNTIME_ONLY}
+        """to_dict() without the fields that cannot change the result (n_jobs), plus the result
+        version."""
+        return {**{k: v for k, v in self.to_dict().items() if k not in _RUNTIME_ONLY}, "result_version": RESULT_VERSION}
 
     def replace(self, **changes: Any) -> "AttentionConfig":
         return replace(self, **changes)

@@ -16,6 +16,7 @@ over ``log c`` refined by a bounded scalar minimisation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -170,13 +171,13 @@ STATISTIC_TEXT = {
 
 def average_ranks(x: np.ndarray) -> np.ndarray:
     """Ranks along the last axis, 0-based, ties sharing their average rank (``rankdata - 1``),
-    for any leading shape; float64. One stable argsort per row, everything else vectorised.
+    for any leading shape; float64. One argsort per row, everything else vectorised.
     ``+inf`` sorts last (use it to push masked entries out of the way of the others' ranks)."""
     x = np.asarray(x)
     shape = x.shape
     n = shape[-1]
     flat = x.reshape(-1, n)
-    order = np.argsort(flat, axis=1, kind="stable")
+    order = np.argsort(flat, axis=1)  # tie order is irrelevant: ties get their average
     xs = np.take_along_axis(flat, order, 1)
     idx = np.broadcast_to(np.arange(n, dtype=np.float64), xs.shape)
     if n > 1:
@@ -214,37 +215,65 @@ def masked_row_pearson(x: np.ndarray, y: np.ndarray, mask: np.ndarray | None) ->
         return np.where(den > 1e-12, cov / np.where(den > 0, den, 1.0), np.nan)
 
 
-def spearman_paper_sentence(q: np.ndarray, k: np.ndarray, causal: bool, min_keys: int = 3) -> np.ndarray:
-    """Per query of ONE sentence / image, Spearman(q_i·k_j, cosine distance(q_i, k_j)) over the
-    keys j the query can see (causal: j <= i).
+def _minus_cos(q: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """−cos(q_i, k_j) (..., L, L): ranks like the cosine distance 1 − cos, without 1 − x rounding
+    ties. A zero vector gets cos 0 with everything."""
+    qn = np.linalg.norm(q, axis=-1, keepdims=True)
+    kn = np.linalg.norm(k, axis=-1, keepdims=True)
+    qh = q / np.where(qn > 0, qn, 1.0)
+    kh = k / np.where(kn > 0, kn, 1.0)
+    return -(qh @ np.swapaxes(kh, -1, -2))
 
-    q, k: (H, L, d) (any number of heads at once). Returns (H, L) float64; NaN for queries with
-    fewer than ``min_keys`` visible keys or no spread (e.g. a zero query vector).
+
+def _push_last(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """x where keep, else distinct values larger than every kept value, so that they rank last
+    without ties among themselves (ties would send average_ranks down its slow path)."""
+    top = float(np.abs(np.where(keep, x, 0.0)).max()) + 1.0
+    return np.where(keep, x, 2.0 * top + np.arange(x.shape[-1], dtype=np.float64) * (top * 1e-6))
+
+
+def spearman_paper_rows(q: np.ndarray, k: np.ndarray, causal: bool, valid: np.ndarray | None = None, min_keys: int = 3,
+                        normalised: tuple[np.ndarray, np.ndarray] | None = None) -> Any:
+    """Per query, Spearman(q_i·k_j, cosine distance(q_i, k_j)) over the keys j it can see
+    (causal: j <= i), for a batch of sentences / images padded to one length.
+
+    q, k: (..., L, d), e.g. (B, H, L, d) or (H, L, d); valid: (B, L) (or (L,)) True for real
+    units, broadcast over the head axis (None = all real). Returns (..., L) float64; NaN for
+    padding, queries with fewer than ``min_keys`` visible keys, and rows without spread.
+
+    ``normalised``: the same vectors after key translation and norm scaling; then returns
+    (before, after). The dot-product ranks are shared: ``c q · (k + δ) / c = q·k + q·δ`` differs
+    by a constant per query row, which no rank within the row can see.
     """
     q = np.asarray(q, np.float64)
     k = np.asarray(k, np.float64)
-    H, L, _ = q.shape
-    dots = q @ k.transpose(0, 2, 1)  # (H, L, L)
-    qn = np.linalg.norm(q, axis=2)
-    kn = np.linalg.norm(k, axis=2)
-    den = qn[:, :, None] * kn[:, None, :]
-    # cosine distance 1 - cos is a decreasing function of cos: rank -cos (no 1 - x rounding ties)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dist = np.where(den > 0, -dots / np.where(den > 0, den, 1.0), 0.0)
-    if causal:
-        visible = np.tril(np.ones((L, L), bool))
-        dots = np.where(visible, dots, np.inf)  # invisible keys rank after every visible one
-        dist = np.where(visible, dist, np.inf)
-        n_visible = np.arange(1, L + 1)
-    else:
-        visible = None
-        n_visible = np.full(L, L)
-    rho = masked_row_pearson(average_ranks(dots), average_ranks(dist), visible)
-    rho[:, n_visible < min_keys] = np.nan
-    return rho
+    L = q.shape[-2]
+    dots = q @ np.swapaxes(k, -1, -2)  # (..., L, L)
+    dists = [_minus_cos(q, k)]
+    if normalised is not None:
+        dists.append(_minus_cos(*(np.asarray(a, np.float64) for a in normalised)))
+    visible = np.tril(np.ones((L, L), bool)) if causal else np.ones((L, L), bool)
+    vq = None
+    if valid is not None:
+        valid = np.asarray(valid, bool)
+        four = valid.ndim == 2 and q.ndim == 4
+        visible = visible & (valid[:, None, None, :] if four else valid[..., None, :])
+        vq = valid[:, None, :] if four else valid
+    mask = None
+    if not visible.all():
+        dots = _push_last(dots, visible)
+        dists = [_push_last(x, visible) for x in dists]
+        mask = visible
+    dot_ranks = average_ranks(dots)
+    ok = visible.sum(-1) >= min_keys  # (L,) or (B, 1, L): broadcasts over the heads
+    if vq is not None:
+        ok = ok & vq
+    out = [np.where(ok, masked_row_pearson(dot_ranks, average_ranks(x), mask), np.nan) for x in dists]
+    return out[0] if normalised is None else (out[0], out[1])
 
 
-def spearman_paper(q: np.ndarray, k: np.ndarray, offsets: np.ndarray, causal: bool, min_keys: int = 3) -> np.ndarray | float:
+def spearman_paper(q: np.ndarray, k: np.ndarray, offsets: np.ndarray, causal: bool, normalised: tuple[np.ndarray, np.ndarray] | None = None,
+                   min_keys: int = 3, batch_values: int = 1 << 16) -> Any:
     """The AttentionViz statistic (Yeh et al. 2023): for every query, within its own sentence
     (or image), the Spearman rank correlation between ``q·k_j`` and the cosine distance of q and
     ``k_j`` over the keys j it can see (causal models: j <= i), then the mean over all queries
@@ -252,27 +281,45 @@ def spearman_paper(q: np.ndarray, k: np.ndarray, offsets: np.ndarray, causal: bo
 
     −1: within every query's row, the higher-scoring key is always the nearer one in angle. The
     paper reports about −0.94 (BERT), −0.79 (GPT-2), −0.87 / −0.88 (ViT) after normalisation.
-    Invariant to ``q·c, k/c`` (neither dots' order nor angles change) and to adding a constant
+    Invariant to ``q·c, k/c`` (neither the dots nor the angles change) and to adding a constant
     to a query's scores, but not to key translation (it changes the angles).
 
-    q, k: (N, d) for one head -> float; or (N, H, d) for H heads at once -> (H,) array. offsets:
-    (n_sentences + 1,) token offsets of the sentences in q / k.
+    q, k: (N, d) for one head -> float; or (N, H, d) for H heads at once -> (H,) array (map GQA
+    key heads to query heads first). offsets: (n_sentences + 1,) token offsets of the sentences.
+    ``normalised``: (qn, kn) shaped like q, k -> returns (before, after). Sentences of similar
+    length are padded into batches of about ``batch_values`` scores (small batches stay in the
+    CPU cache: measured fastest here).
     """
     q = np.asarray(q)
     k = np.asarray(k)
     single = q.ndim == 2
+    variants = [(q, k)] + ([tuple(np.asarray(a) for a in normalised)] if normalised is not None else [])
     if single:
-        q, k = q[:, None], k[:, None]
-    H = q.shape[1]
-    total = np.zeros(H)
-    count = np.zeros(H)
-    for lo, hi in zip(offsets[:-1], offsets[1:]):
-        if hi - lo < min_keys:
-            continue
-        rho = spearman_paper_sentence(q[lo:hi].transpose(1, 0, 2), k[lo:hi].transpose(1, 0, 2), causal, min_keys)
-        ok = np.isfinite(rho)
-        total += np.where(ok, rho, 0.0).sum(1)
-        count += ok.sum(1)
+        variants = [(a[:, None], b[:, None]) for a, b in variants]
+    H = variants[0][0].shape[1]
+    total = np.zeros((len(variants), H))
+    count = np.zeros((len(variants), H))
+    offsets = np.asarray(offsets, np.int64)
+    lengths = np.diff(offsets)
+    order = np.array([s for s in np.argsort(lengths, kind="stable") if lengths[s] >= min_keys], np.int64)
+    i = 0
+    while i < len(order):
+        j = i + 1  # sentences sorted by length: grow the batch while it stays small
+        while j < len(order) and (j + 1 - i) * H * int(lengths[order[j]]) ** 2 <= batch_values:
+            j += 1
+        chunk = order[i:j]
+        Lm = int(lengths[chunk].max())
+        pos = np.arange(Lm)
+        valid = pos[None, :] < lengths[chunk][:, None]  # (B, Lm)
+        idx = np.where(valid, offsets[chunk][:, None] + pos[None, :], 0)
+        batch = [(a[idx].transpose(0, 2, 1, 3), b[idx].transpose(0, 2, 1, 3)) for a, b in variants]  # (B, H, Lm, d)
+        rhos = spearman_paper_rows(*batch[0], causal, None if valid.all() else valid, min_keys, batch[1] if len(batch) > 1 else None)
+        for v, rho in enumerate(rhos if len(batch) > 1 else (rhos,)):
+            ok = np.isfinite(rho)
+            total[v] += np.where(ok, rho, 0.0).sum((0, 2))
+            count[v] += ok.sum((0, 2))
+        i = j
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    return float(mean[0]) if single else mean
+    out = [float(m[0]) if single else m for m in mean]
+    return out[0] if normalised is None else (out[0], out[1])
