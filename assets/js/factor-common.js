@@ -18,10 +18,20 @@
     dead: 'never active on the corpus',
   };
 
-  /** manifest["factors"] (rejects when the build has no factor section). */
+  /** Image models: the same levels, worded for patches (an image plays the part of a sentence). */
+  F.LEVEL_TEXT_IMAGE = {
+    low: 'early: the importance score peaks in an early layer (local patch features such as colour, edges, texture)',
+    mid: 'peaks in a later layer, activity stays local to the patch',
+    high: 'peaks in a later layer and activity persists to the next patch: regions wider than one patch',
+    dead: 'never active on the images',
+  };
+
+  /** manifest["factors"] (rejects when the build has no factor section); on image sites the
+   * level wording switches to patches. */
   F.section = function () {
     return T.manifest().then(function (m) {
       if (!m.factors || !m.factors.n_factors) throw new Error('this site was built without transformer factors');
+      if (m.modality === 'image') F.LEVEL_TEXT = F.LEVEL_TEXT_IMAGE;
       return m;
     });
   };

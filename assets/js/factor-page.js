@@ -230,7 +230,14 @@
     var lowMax = fs.level_low_max_layer;
     var thr = fs.config && fs.config.level_spread_threshold;
     var spread = index.spread[f];
-    if (level === 'dead') {
+    if (geo && level !== 'dead') {
+      why.appendChild(document.createTextNode(level === 'low'
+        ? 'Low level (early): its importance score peaks at layer ' + peak + ', at or before layer ' + lowMax + ', the last layer counted as early.'
+        : (level === 'high' ? 'High level (regions): ' : 'Mid level (local): ') + 'its importance score peaks late, at layer ' + peak +
+          ' (after layer ' + lowMax + '), and when it is active on a patch it is active on the next patch (to the right) with probability ' +
+          F.fmt(spread, 2) + (level === 'high' ? ' ≥ ' : ' < ') + F.fmt(thr, 2) + ' (the spread threshold), so its activity ' +
+          (level === 'high' ? 'covers regions wider than a patch.' : 'stays local to the patch.')));
+    } else if (level === 'dead') {
       why.appendChild(document.createTextNode('Dead: never active on the corpus at any layer.'));
     } else if (level === 'low') {
       why.appendChild(document.createTextNode('Low level (word level): its importance score peaks at layer ' + peak +
