@@ -30,9 +30,10 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .errors import UserError
 
@@ -276,7 +277,7 @@ def _cached_snapshot(repo_id: str, cache: Path) -> Path | None:
         return None
     try:
         return Path(snapshot_download(repo_id, cache_dir=cache, local_files_only=True))
-    except Exception:  # LocalEntryNotFoundError, an invalid id, a broken cache: all mean "not cached"
+    except Exception:  # noqa: BLE001  (LocalEntryNotFoundError, an invalid id, a broken cache: all mean "not cached")
         return None
 
 
@@ -295,7 +296,7 @@ def gguf_metadata(path: Path) -> dict[str, Any]:
             raise UserError(f"{path}: not a GGUF file (it does not start with the GGUF magic bytes)")
     try:
         fields = GGUFReader(path).fields
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001  (transformers and gguf raise many types; the user needs one line)
         raise UserError(f"{path}: unreadable GGUF file ({_first_line(e)})") from None
 
     def field(key: str) -> Any:
@@ -376,7 +377,7 @@ def convert_gguf(path: Path, out_dir: Path) -> Path:
             except ValueError:  # no causal-LM head for this architecture: the bare model
                 model = AutoModel.from_config(config, dtype=torch.float32)
         tensors = load_gguf_checkpoint(str(path), return_tensors=True, model_to_load=model, torch_dtype=torch.float32)["tensors"]
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001  (transformers and gguf raise many types; the user needs one line)
         raise UserError(f"{path}: transformers cannot convert this GGUF file ({_first_line(e)})") from None
     finally:
         hf_logging.set_verbosity(verbosity)
@@ -473,8 +474,13 @@ def print_models(rows: list[dict[str, Any]], console: Any = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
-    table = Table(title="built-in models (tfvis-site build --model NAME)", title_justify="left")
+    from rich import box
+
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # piped: rich would assume 80 columns and cut the table
+            console.width = max(console.width, 120)
+    table = Table(title="built-in models (tfvis-site build --model NAME)", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("name", "model", "family", "layers", "heads", "width", "params", "size", "installed"):
         table.add_column(column, no_wrap=True, justify="right" if column in ("layers", "heads", "width", "params", "size") else "left")
     for r in rows:
