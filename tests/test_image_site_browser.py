@@ -123,6 +123,12 @@ def test_image_browser_grid_view_patch_links_deep_link_and_back(browser, tiny_im
         assert detail.locator(".swatch").count() >= 1
         expect(detail.locator("a.attention-link")).to_have_attribute("href", f"attention-head.html?l=0&h=0&s={rows[sample]}&t={pos}")
         expect(detail.locator("a", has_text="The factor index")).to_have_attribute("href", "factors.html")
+        # hovering another patch shows its details for a while; leaving the image shows the selected one again
+        page.mouse.move(box["x"] + 4.5 * cell, box["y"] + 2.5 * cell)
+        expect(detail.locator("h3")).to_contain_text("patch 2,4")
+        assert "(selected)" not in detail.locator("h3").inner_text()
+        page.mouse.move(box["x"] - 20, box["y"] - 20)
+        expect(detail.locator("h3")).to_contain_text("patch 1,1 (selected)")
         # keyboard: arrow right moves to the next patch
         page.locator("#image-large").focus()
         page.keyboard.press("ArrowRight")
