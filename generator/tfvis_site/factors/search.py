@@ -118,33 +118,37 @@ def write_search_index(bundle: Any, factors: dict[str, Any]) -> dict[str, Any]:
     return {"file": SEARCH_FILE, "rows": table.num_rows}
 
 
-def write_image_index(bundle: Any, factors: dict[str, Any]) -> dict[str, Any]:
+def write_image_index(bundle: Any, factors: dict[str, Any], keep_rank: int = 12) -> dict[str, Any]:
     """Image builds: ``data/factors/by-image.parquet``, which factors fire on an image? For every
     (image, factor): how many of the factor's top-k contexts at its PEAK layer lie in the image
     (``count``) and the strongest of them (``value``, ``position``: its unit). Columns: image
     int32 (sentence_id), factor int32, layer int8 (the factor's peak layer), count int16,
-    position int16, value float32; sorted by image, then count and value descending.
+    position int16, value float32; sorted by image, then count and value descending. A pair with
+    a single context is kept only when that context ranks among the factor's top ``keep_rank``
+    (like the word index drops single hits: they are most of the rows and mostly noise).
     Returns ``manifest["factors"]["search"]["by_image"]``."""
     data = bundle.data_dir
     files = factors["files"]
     peak = pq.read_table(data / files["index"], columns=["peak_layer"]).column("peak_layer").to_numpy().astype(np.int64)
     parts = []
     for chunk in range(int(factors["n_chunks"])):
-        t = pq.read_table(data / files["topk"].format(chunk=chunk), columns=["factor", "layer", "sentence_id", "position", "value"])
+        t = pq.read_table(data / files["topk"].format(chunk=chunk), columns=["factor", "layer", "rank", "sentence_id", "position", "value"])
         f = t.column("factor").to_numpy().astype(np.int64)
         at_peak = t.column("layer").to_numpy().astype(np.int64) == peak[f]
-        parts.append({k: t.column(k).to_numpy()[at_peak] for k in ("factor", "sentence_id", "position", "value")})
-    cat = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0) for k in ("factor", "sentence_id", "position", "value")}
+        parts.append({k: t.column(k).to_numpy()[at_peak] for k in ("factor", "rank", "sentence_id", "position", "value")})
+    cat = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0) for k in ("factor", "rank", "sentence_id", "position", "value")}
     image, factor = cat["sentence_id"].astype(np.int64), cat["factor"].astype(np.int64)
-    value, position = cat["value"].astype(np.float32), cat["position"].astype(np.int64)
+    value, position, rank = cat["value"].astype(np.float32), cat["position"].astype(np.int64), cat["rank"].astype(np.int64)
     # strongest context first within each (image, factor)
-    order = np.lexsort((-value, factor, image))
-    image, factor, value, position = image[order], factor[order], value[order], position[order]
+    order = np.lexsort((rank, factor, image))
+    image, factor, value, position, rank = image[order], factor[order], value[order], position[order], rank[order]
     first = np.ones(len(image), bool)
     first[1:] = (image[1:] != image[:-1]) | (factor[1:] != factor[:-1])
     starts = np.nonzero(first)[0]
     count = np.diff(np.append(starts, len(image)))
-    image, factor, value, position = image[starts], factor[starts], value[starts], position[starts]
+    image, factor, value, position, rank = image[starts], factor[starts], value[starts], position[starts], rank[starts]
+    keep = (count >= 2) | (rank < keep_rank)
+    image, factor, value, position, count = image[keep], factor[keep], value[keep], position[keep], count[keep]
     order = np.lexsort((factor, -value, -count, image))
     image, factor, value, position, count = image[order], factor[order], value[order], position[order], count[order]
     table = pa.table({
@@ -157,4 +161,5 @@ def write_image_index(bundle: Any, factors: dict[str, Any]) -> dict[str, Any]:
     })
     bundle.add_table(IMAGE_FILE, table)
     return {"file": IMAGE_FILE, "rows": table.num_rows,
-            "meaning": "per (image, factor): how many of the factor's top-k contexts at its peak layer lie in the image, and the strongest"}
+            "meaning": "per (image, factor): how many of the factor's top-k contexts at its peak layer lie in the image, and the strongest",
+            "kept": f"pairs with at least 2 contexts, or whose strongest context ranks in the factor's top {keep_rank}"}
