@@ -80,11 +80,11 @@ def canvas_point(page, geo, pos):
 
 
 def sample(site):
-    """Names and token offsets of the attention sample's images (pyarrow, no page load)."""
+    """Names, token offsets and image indices of the attention sample's images (pyarrow, no page load)."""
     import pyarrow.parquet as pq
 
-    t = pq.read_table(site / "data/attention/sentences.parquet", columns=["text", "token_offset"]).to_pydict()
-    return t["text"], t["token_offset"]
+    t = pq.read_table(site / "data/attention/sentences.parquet", columns=["text", "token_offset", "sentence_id"]).to_pydict()
+    return t["text"], t["token_offset"], t["sentence_id"]
 
 
 def click_point(page, i):
@@ -113,7 +113,7 @@ def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
     manifest = json.loads((tiny_image_site / "data/manifest.json").read_text())
     att, geo = manifest["attention"], manifest["image"]
     n_layers, n_heads, npre, cols = att["model"]["n_layers"], att["model"]["n_heads"], geo["n_prefix_tokens"], geo["grid"][1]
-    names, _ = sample(tiny_image_site)
+    names, _, image_ids = sample(tiny_image_site)
     s = 1 if names[0] == HOSTILE_IMAGE_NAME else 0
     with open_site(tiny_image_site, how) as (page, base):
         # --- matrix: drawn, image colour modes with legends (text-only modes gone)
@@ -158,6 +158,8 @@ def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
         assert page.locator("#att-sentence-card").count() == 0
         expect(page.locator("#att-s")).to_have_value(str(s))
         expect(page.locator("#att-sentence-text")).to_contain_text(names[s])
+        # the image browser opens the same image and patch (sentence_id = the image's index)
+        expect(page.locator("#att-sentence-text a")).to_have_attribute("href", f"images.html?i={image_ids[s]}&p={t_sel}")
         canvas = page.locator(".att-image-canvas")
         assert canvas.get_attribute("data-kind") == "query" and canvas.get_attribute("data-heat") == "1"
         # heat map: the picture differs from the plain image; with the heat map off it is the plain image
@@ -192,7 +194,7 @@ def test_image_view_points_arrows_keyboard_cls_thumbnails_and_hostile_name(tiny_
     geo = manifest["image"]
     npre, cols = geo["n_prefix_tokens"], geo["grid"][1]
     units = npre + geo["grid"][0] * cols
-    names, offsets = sample(tiny_image_site)
+    names, offsets, _ = sample(tiny_image_site)
     n_tokens = manifest["attention"]["n_tokens"]
     hostile = names.index(HOSTILE_IMAGE_NAME)
     other = (hostile + 1) % len(names)

@@ -782,7 +782,7 @@
       var id = linker(s);
       if (id !== null) {
         textNode.appendChild(document.createTextNode(' '));
-        textNode.appendChild(el('a', { href: 'tokens.html?s=' + id + (view.t !== null && view.s === s ? '&t=' + view.t : '') }, 'open in the token browser'));
+        textNode.appendChild(el('a', { href: 'images.html?i=' + id + (view.t !== null && view.s === s ? '&p=' + view.t : '') }, 'open in the image browser'));
       }
     }
     var v = A.imageView($('att-image'), {
