@@ -636,7 +636,7 @@
       ctx.setTransform(k * dpr, 0, 0, k * dpr, -x0 * k * dpr, -y0 * k * dpr);
       ctx.drawImage(src.img, src.x + x0, src.y + y0, sw, sh, x0, y0, sw, sh);
       if (paint) paint(ctx);
-      var lw = Math.max(1, size / 56) / k;
+      var lw = Math.min(3, Math.max(1, size / 56)) / k;
       if (!prefix) G.outline(ctx, box[0], box[1], box[2] - box[0], box[3] - box[1], colour || '#ffd400', lw);
       else if (size >= 48) prefixLabel(ctx, dpr, G.unitName(geo, pos));
       canvas.dataset.drawn = '1';
@@ -845,7 +845,7 @@
       for (var q = 1; q < map.values.length; q++) if (map.values[q] > map.values[best]) best = q;
       info.appendChild(el('p', { class: 'muted small' }, 'Strongest unit in this image: ' + G.unitName(geo, best) + ' (' + F.fmt(map.max) + ').'));
     } else if (mode === 'lime') {
-      info.appendChild(limeLegend());
+      if ($('overlay').value !== 'lime') info.appendChild(limeLegend());
     } else if (!map) {
       info.appendChild(el('p', { class: 'muted small' }, l !== peak
         ? 'Activation maps of whole images are precomputed at the peak layer (' + peak + ') only.'
