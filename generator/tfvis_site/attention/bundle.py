@@ -136,7 +136,9 @@ def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus
         # Key positions are uint8 (255 = none) unless a sequence has more than 255 units.
         "topk_key_missing": int(np.iinfo(topk_key.dtype).max),
         "config": meta["config"],
-        "labels": dict(LABEL_TEXT),
+        "modality": meta.get("modality", "text"),
+        "labels": meta.get("labels", dict(LABEL_TEXT)),  # this modality's labels only
+        "statistics": meta.get("statistics"),
         "projections": projections,
         "files": files,
         "layout": {
@@ -148,7 +150,8 @@ def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus
             "norms": "norms.f32: float32 (G, n_points), vector norms before normalisation, same point order",
             "tokens": "tokens.parquet: one row per sample token, row = token index (columns token, sentence, "
             "source_sentence, position, length, position_norm, token_id, piece, text, space_before, is_special, "
-            "is_punct, frequency)",
+            "is_punct, frequency; image models: frequency is the patch's spatial frequency, and the patch columns "
+            "row, col, x0, y0, x1, y1, hue, saturation, brightness, contrast, colour_r/g/b follow)",
             "sentences": "sentences.parquet: sentence, source_sentence, text, n_tokens, token_offset, pair_offset, "
             "sentence_id (the row of data/sentences.parquet, i.e. the token browser's sentence; present when the "
             "build knows it)",
