@@ -123,6 +123,7 @@ def test_factor_pages_image(tiny_image_site, how):
         plain = _pixels(page, "#detail-canvas")
         assert heat["w"] == plain["w"] and heat["sum"] != plain["sum"]
         expect(page.locator("#ctx-detail .detail-name")).not_to_be_empty()
+        expect(page.locator("#ctx-detail a.detail-by-image")).to_have_attribute("href", f"factors.html?img={first.get_attribute('data-image')}")
 
         # LIME overlay on the tiles, toggled by the overlay menu
         lime_tile = f"#contexts li.ctx-img[data-rank='{lime_rank}'] canvas"

@@ -830,7 +830,8 @@
     var info = el('div', { class: 'detail-info' },
       el('h3', null, 'Rank ' + (rank + 1) + ' · ', el('span', { class: 'detail-name' }, imageName(sid))),
       el('p', null, G.unitName(geo, pos) + ' · activation ' + F.fmt(value) + ' at layer ' + l + ' · ',
-        el('a', { href: 'tokens.html?s=' + sid + '&t=' + pos, title: 'This unit in the unit browser' }, 'image #' + sid + ', unit ' + pos)),
+        el('a', { href: 'tokens.html?s=' + sid + '&t=' + pos, title: 'This unit in the unit browser' }, 'image #' + sid + ', unit ' + pos),
+        fs.search && fs.search.by_image ? [' · ', el('a', { href: 'factors.html?img=' + sid, class: 'detail-by-image' }, 'factors that fire on this image')] : null),
       el('div', { class: 'detail-modes', role: 'group', 'aria-label': 'Overlay on the whole image' },
         modeButton('act', 'activation map', !!map), modeButton('lime', 'LIME', !!lime), modeButton('none', 'plain', true)));
     if (mode === 'act' && map) {
