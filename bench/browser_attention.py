@@ -53,7 +53,7 @@ def image_rows(browser, base: str, manifest: dict, args, errors: list[str]) -> l
     att, geo = manifest["attention"], manifest["image"]
     N, npre, cols = att["n_tokens"], geo["n_prefix_tokens"], geo["grid"][1]
     units = npre + geo["grid"][0] * cols
-    first, click, patch, zoom, thumb_hover = [], [], [], [], []
+    first, click, patch, zoom, overlay, thumb_hover = [], [], [], [], [], []
     for r in range(args.repeat):
         page = browser.new_page(viewport={"width": args.width, "height": 900})
         errors += console_errors(page)
@@ -89,6 +89,7 @@ def image_rows(browser, base: str, manifest: dict, args, errors: list[str]) -> l
         )
         page.wait_for_function("Number(document.body.dataset.attThumbs || 0) > 0", timeout=30_000)
         zoom.append(float(page.evaluate("performance.now() - window.__z0")))
+        overlay += page.evaluate("Array.from({length: 10}, () => TFVIS_ATT.single.redrawOverlay())")
         page.evaluate("TFVIS_ATT.single.hoverLatency.length = 0")
         pts = page.evaluate(
             "(() => { const s = TFVIS_ATT.single, sp = s.scatter(); return Array.from(sp.get('pointsInView')).slice(0, 40).map(i => s.screenPos(i)); })()"
@@ -105,6 +106,7 @@ def image_rows(browser, base: str, manifest: dict, args, errors: list[str]) -> l
         ("click a point -> plot + image view drawn (heat map, arrows)", click, "< 1000"),
         ("click a patch on the image -> image view + plot drawn", patch, "< 1000"),
         ("zoom in -> patch thumbnails drawn (up to 400 points)", zoom, ""),
+        ("overlay with the thumbnails placed again (each pan / zoom frame)", overlay, ""),
         (f"hover over thumbnails -> next animation frame (n={len(thumb_hover)})", thumb_hover, "< 50"),
     ]
 

@@ -164,11 +164,12 @@ def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
         assert canvas.get_attribute("data-kind") == "query" and canvas.get_attribute("data-heat") == "1"
         # heat map: the picture differs from the plain image; with the heat map off it is the plain image
         assert page.evaluate(PLAIN_DIFF) > 3
-        n = count(page)
-        page.uncheck("#att-heat")
-        ready(page, n + 1)
-        assert "heat=0" in page.url and page.locator(".att-image-canvas").get_attribute("data-heat") == "0"
-        assert page.evaluate(PLAIN_DIFF) < 3  # only the outline (and arrows: none in this model) remain
+        if how == "file":  # (http: the same code; the CI budget keeps that run short)
+            n = count(page)
+            page.uncheck("#att-heat")
+            ready(page, n + 1)
+            assert "heat=0" in page.url and page.locator(".att-image-canvas").get_attribute("data-heat") == "0"
+            assert page.evaluate(PLAIN_DIFF) < 3  # only the outline (and arrows: none in this model) remain
         # a click on a patch of the image selects it as the query: URL and green outline follow
         target = npre + 2 * cols + 3  # patch 2,3
         x, y = canvas_point(page, geo, target)
@@ -181,11 +182,11 @@ def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
         rgbs = outline_colour_near(page, 3 * cell, 2.5 * cell)  # left edge of patch 2,3
         assert min(abs(r - 77) + abs(g - 146) + abs(b - 33) for r, g, b in rgbs) < 40, rgbs
         expect(page.locator(".att-image-read")).to_contain_text("query patch 2,3")
-        page.go_back()
-        image_drawn(page, t_sel)
-        page.go_forward()
-        image_drawn(page, target)
         if how == "file":
+            page.go_back()
+            image_drawn(page, t_sel)
+            page.go_forward()
+            image_drawn(page, target)
             page.screenshot(path=str(artifacts(tmp_path) / "attention-image-head.png"), full_page=True)
 
 

@@ -876,5 +876,7 @@
     hoverParts: hoverParts,
     hover: onHover,
     pick: function (x, y) { return pick2(x, y, HOVER_RADIUS); },
+    /** Place labels / thumbnails again and draw the overlay; returns the time it took (ms). */
+    redrawOverlay: function () { var t0 = window.performance.now(); invalidate(); drawOverlay(); return window.performance.now() - t0; },
   };
 })();
