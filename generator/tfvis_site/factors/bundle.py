@@ -43,12 +43,14 @@ def _thumbs(res, sent_of: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, 
     return img, pos
 
 
-def write_factor_bundle(res, store, bundle) -> dict[str, Any]:
+def write_factor_bundle(res, store, bundle, heatmaps: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
     """Writes data/factors/* through ``bundle`` (a BundleWriter) and returns manifest["factors"].
 
     Files (see docs/factors.md): factors/index.parquet, factors/neighbors.parquet,
     factors/topk-NNN.parquet and factors/hist-NNN.f32 per chunk of ``chunk_size`` factors.
     Contexts refer to tokens.parquet / sentences.parquet by (sentence_id, position).
+    Image stores also get the activation maps (factors/heatmaps.py): ``heatmaps`` as the build's
+    factor-maps stage computed them, else computed here.
     """
     cfg = res.config
     m = res.n_components
@@ -115,11 +117,11 @@ def write_factor_bundle(res, store, bundle) -> dict[str, Any]:
         }))
         bundle.add_float32(f"factors/hist-{ch:03d}.f32", res.hist[lo:hi].astype(np.float32))
 
-    heatmaps = None
+    maps_section = None
     if is_image:
-        from .heatmaps import write_heatmaps
+        from .heatmaps import compute_heatmaps, write_heatmaps
 
-        heatmaps = write_heatmaps(res, store, bundle)
+        maps_section = write_heatmaps(res, heatmaps if heatmaps is not None else compute_heatmaps(res, store), bundle)
 
     q = res.metrics["quality"]
     section = {
@@ -151,5 +153,5 @@ def write_factor_bundle(res, store, bundle) -> dict[str, Any]:
         section["top_tokens"] = "names of the images of the top-k contexts at the peak layer, with counts ([CLS] / registers by their own name)"
         section["thumbs"] = {"n": THUMBS, "columns": "thumb_image_j (sentence_id, -1 = none), thumb_pos_j (unit position)",
                              "meaning": "best context in each of the first distinct images of the top-k at the peak layer"}
-        section["heatmaps"] = heatmaps
+        section["heatmaps"] = maps_section
     return section

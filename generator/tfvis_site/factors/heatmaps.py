@@ -16,8 +16,8 @@ instead of the peak alone would be 13x that, so only the peak layer is shipped).
 
 Cost: each needed image's units are coded once per layer (``store.hidden(layer)[rows]`` ->
 ``res.encode``), in batches of images; the needed factor columns are picked from the codes.
-The result is cached beside the factor result (``heatmaps-<n>.npz`` in ``res.path``), which is
-keyed by the extraction and factor config, so warm rebuilds do not code anything again.
+The build runs this as its own cached stage (``factor-maps``, keyed by the factor stage's key),
+so warm rebuilds do not code anything again.
 """
 
 from __future__ import annotations
@@ -87,26 +87,24 @@ def compute_heatmaps(res, store, n_contexts: int = N_CONTEXTS, batch_images: int
     return {"images": images, "max": maxes, "maps": maps}
 
 
-def _cached(res, store, n_contexts: int) -> dict[str, np.ndarray]:
-    path = Path(res.path) / f"heatmaps-{n_contexts}.npz" if getattr(res, "path", None) else None
-    if path is not None and path.exists():
-        with np.load(path) as z:
-            return {k: z[k] for k in ("images", "max", "maps")}
-    out = compute_heatmaps(res, store, n_contexts)
-    if path is not None:
-        try:
-            tmp = path.with_name(path.name + ".tmp.npz")
-            np.savez(tmp, **out)
-            tmp.replace(path)
-        except OSError:
-            pass
-    return out
+MAPS_NPZ = "maps.npz"
 
 
-def write_heatmaps(res, store, bundle, n_contexts: int = N_CONTEXTS) -> dict[str, Any]:
-    """Writes factors/heatmap-NNN.{u8,f32} through ``bundle`` (a BundleWriter); returns
-    manifest["factors"]["heatmaps"] (layout and sizes)."""
-    hm = _cached(res, store, n_contexts)
+def save_heatmaps(res, store, out_dir: Path, n_contexts: int = N_CONTEXTS) -> None:
+    """The build's ``factor-maps`` stage: compute_heatmaps into ``out_dir/maps.npz`` (a stage
+    cache entry of its own, keyed by the factor stage's key)."""
+    np.savez(Path(out_dir) / MAPS_NPZ, **compute_heatmaps(res, store, n_contexts))
+
+
+def load_heatmaps(stage_dir: Path) -> dict[str, np.ndarray]:
+    with np.load(Path(stage_dir) / MAPS_NPZ) as z:
+        return {k: z[k] for k in ("images", "max", "maps")}
+
+
+def write_heatmaps(res, hm: dict[str, np.ndarray], bundle) -> dict[str, Any]:
+    """Writes the maps ``hm`` (compute_heatmaps / load_heatmaps) as factors/heatmap-NNN.{u8,f32}
+    through ``bundle`` (a BundleWriter); returns manifest["factors"]["heatmaps"] (layout, sizes)."""
+    n_contexts = hm["maps"].shape[1]
     cs = res.config.chunk_size
     m = res.n_components
     n_units = hm["maps"].shape[2]
