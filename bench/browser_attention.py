@@ -60,14 +60,21 @@ def image_rows(browser, base: str, manifest: dict, args, errors: list[str]) -> l
         page.goto(base + "attention-head.html?l=2&h=5")
         ready(page, 1)
         first.append(timing(page, "image_drawn"))
+        page.locator("#att-stage").scroll_into_view_if_needed()
         box = page.locator("#att-canvas").bounding_box()
-        # click query points of different images (the point the library picks may be a neighbour)
-        for k in range(4):
-            i = (k * units + npre + 37 * (r + 1) + 11 * k) % N
-            x, y = page.evaluate(f"TFVIS_ATT.single.screenPos({i})")
+        # click query points of different images: points on screen that our picker finds at their centre
+        # (else the library may see a click on empty space, which deselects instead)
+        picked = page.evaluate(
+            """([N, units, npre, r, h]) => { const s = TFVIS_ATT.single, out = [];
+            for (let k = 0; k < 400 && out.length < 4; k++) { const i = (k * units + npre + 37 * (r + 1) + 11 * k) % N, p = s.screenPos(i);
+              if (p && p[0] > 10 && p[1] > 10 && p[1] < h - 10 && s.pick(p[0], p[1]) === i) out.push(p); }
+            return out; }""",
+            [N, units, npre, r, min(box["height"], 900 - box["y"])],
+        )
+        for x, y in picked:
             n = count(page)
             page.mouse.click(box["x"] + x, box["y"] + y)
-            ready(page, n + 1)
+            ready(page, n + 1, timeout=30_000)
             click.append(timing(page, "click_point"))
         # click patches of the image
         canvas = page.locator(".att-image-canvas")
