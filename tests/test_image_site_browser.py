@@ -52,6 +52,11 @@ def not_blank(png: bytes) -> bool:
     return colours is None or len(colours) > 8
 
 
+def url_has(page, part: str) -> None:
+    """Wait until the page's URL contains ``part`` (page.url follows pushState a little later)."""
+    page.wait_for_function("part => location.href.includes(part)", arg=part)
+
+
 def attention_rows(site) -> dict[int, int]:
     """image index -> row of attention/sentences.parquet (the attention pages' s=)."""
     ids = pq.read_table(site / "data/attention/sentences.parquet", columns=["sentence_id"]).column(0).to_pylist()
@@ -105,7 +110,7 @@ def test_image_browser_grid_view_patch_links_deep_link_and_back(browser, tiny_im
         # open an image: the large view with its patch grid
         page.locator(f'#images a[data-i="{sample}"]').click()
         page.wait_for_selector(f'#image-large[data-drawn="{sample}"]')
-        assert f"i={sample}" in page.url
+        url_has(page, f"i={sample}")
         assert page.locator("#image-title").inner_text().startswith(names[sample])
         assert not_blank(page.locator("#image-large").screenshot())
         box = page.locator("#image-large").bounding_box()  # after the screenshot, which may scroll
@@ -114,7 +119,7 @@ def test_image_browser_grid_view_patch_links_deep_link_and_back(browser, tiny_im
         cell = box["width"] / 6
         page.mouse.click(box["x"] + 1.5 * cell, box["y"] + 1.5 * cell)
         pos = 3 + 1 * 6 + 1
-        assert f"p={pos}" in page.url
+        url_has(page, f"p={pos}")
         detail = page.locator("#patch-detail")
         expect(detail.locator("h3")).to_contain_text("patch 1,1")
         text = detail.inner_text()
@@ -133,7 +138,7 @@ def test_image_browser_grid_view_patch_links_deep_link_and_back(browser, tiny_im
         page.locator("#image-large").focus()
         page.keyboard.press("ArrowRight")
         expect(detail.locator("h3")).to_contain_text("patch 1,2")
-        assert f"p={pos + 1}" in page.url
+        url_has(page, f"p={pos + 1}")
         # back: the click's state, then no patch, then the grid alone
         page.go_back()
         page.wait_for_function(f"!new URLSearchParams(location.search).has('p') && new URLSearchParams(location.search).get('i') === '{sample}'")
@@ -152,7 +157,7 @@ def test_image_browser_grid_view_patch_links_deep_link_and_back(browser, tiny_im
         assert page.locator("#image-view img, #image-view script, #patch-detail img").count() == 0
         # the patch statistics as a mosaic instead of the picture
         page.select_option("#overlay", "frequency")
-        assert "ov=frequency" in page.url
+        url_has(page, "ov=frequency")
         expect(page.locator("#overlay-legend")).to_contain_text("frequency")
         assert page.locator("#overlay-legend .ramp").count() == 10
         # search by name, and links made for text sites (tokens.html?s=&t=) land here
