@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from . import __version__
 from .attention import AttentionConfig, AttentionResult, analyse_attention, sample_sentences, write_attention_bundle
 from .bundles import BundleWriter
 from .cache import StageCache, file_fingerprint, stable_hash
 from .config import BuildConfig
-from .corpus import Corpus, load_corpus
+from .corpus import load_corpus
 from .errors import UserError
 from .extract import ActivationStore, ExtractOptions, extract
 from .factors import FactorConfig, FactorResult, learn_factors, write_factor_bundle

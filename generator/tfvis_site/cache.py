@@ -77,3 +77,26 @@ class StageCache:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return final
+
+
+def converted_checkpoint(final: Path, convert: Callable[[Path], Any]) -> Path:
+    """A converted model checkpoint folder (DINOv2 from ONNX, a GGUF file dequantised), made
+    once: ``convert(tmp)`` writes into a temporary folder beside ``final``, renamed into place
+    when complete, so an interrupted conversion never leaves a half-written checkpoint."""
+    from .errors import UserError
+
+    final = Path(final)
+    if (final / "config.json").is_file():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-partial-", dir=final.parent))
+    try:
+        convert(tmp)
+        try:
+            os.rename(tmp, final)
+        except OSError:  # another process finished first: keep its folder
+            if not (final / "config.json").is_file():
+                raise UserError(f"{final} exists but holds no checkpoint: delete it and run again") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final

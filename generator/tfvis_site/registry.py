@@ -28,8 +28,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -328,25 +326,13 @@ def gguf_checkpoint(path: Path, cache_root: Path, slug: str | None = None, log: 
     """The fp32 checkpoint folder converted from a GGUF file, under ``cache_root/models/`` as
     ``<slug>-<key>`` (key: file name, size, mtime and GGUF_CONVERTER_VERSION); converts on the
     first call only (``log`` gets one line first), into a temporary folder renamed into place."""
+    from .cache import converted_checkpoint
+
     path = Path(path)
-    models = Path(cache_root) / "models"
-    final = models / f"{slug or slugify(path.stem)}-{_gguf_key(path)}"
-    if (final / "config.json").is_file():
-        return final
-    if log is not None:
+    final = Path(cache_root) / "models" / f"{slug or slugify(path.stem)}-{_gguf_key(path)}"
+    if log is not None and not (final / "config.json").is_file():
         log(f"model {path.name}: dequantising the GGUF file to an fp32 checkpoint (once, a few minutes; then cached in {final})")
-    models.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".gguf-partial-", dir=models))
-    try:
-        convert_gguf(path, tmp)
-        try:
-            os.rename(tmp, final)
-        except OSError:  # another process finished first: keep its folder
-            if not (final / "config.json").is_file():
-                raise UserError(f"{final} exists but holds no checkpoint: delete it and run again") from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    return converted_checkpoint(final, lambda tmp: convert_gguf(path, tmp))
 
 
 def convert_gguf(path: Path, out_dir: Path) -> Path:

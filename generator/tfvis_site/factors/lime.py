@@ -294,8 +294,6 @@ def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir
     token int32 (position of the weighted token), weight float32 (in activation units per
     token kept), plus ``activation`` float32 (the unperturbed activation, repeated per row).
     """
-    import torch
-
     out_dir = Path(out_dir)
     offsets = store.sentence_offsets
     sentence_of = np.searchsorted(offsets, np.arange(store.n_tokens), side="right") - 1
