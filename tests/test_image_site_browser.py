@@ -85,7 +85,7 @@ def test_overview_image_card_thumbnails_and_attentionviz(browser, tiny_image_sit
         assert HOSTILE_IMAGE_NAME in page.locator("#image-strip").inner_text()
         # the AttentionViz statistic with the paper's numbers beside ours, and the image head labels
         table = page.locator("table.paper-compare").inner_text()
-        assert "this model, after normalisation" in table and "paper: ViT" in table and "−0.873 / −0.884" in table
+        assert "this model, after normalisation" in table and "paper: ViT" in table and "−0.873 (ViT-B/32) / −0.884 (ViT-B/16)" in table
         assert page.locator(".label-counts li").count() >= 1
         page.click(".explore >> text=Images")
         page.wait_for_selector("#images li")

@@ -266,7 +266,7 @@ def write_site(site_dir: Path, config: BuildConfig, corpus: Any, model: ModelSou
         "title": config.title or f"{info['name']} on {corpus.name}",
         "model": {**info, "source": model.display_source, "hidden_state_layers": store.info.n_layers + 1},
         "corpus": {
-            **corpus.card(),
+            **_public_card(corpus.card()),
             "sentences": store.n_sentences,
             "tokens": store.n_tokens,
             "token_length": _length_summary(lengths, config.max_tokens),
@@ -306,6 +306,14 @@ def _length_summary(lengths: np.ndarray, max_tokens: int) -> dict[str, Any]:
         "truncated": int((lengths >= max_tokens).sum()),
         "histogram": {"counts": counts.tolist(), "edges": [round(float(e), 2) for e in edges]},
     }
+
+
+def _public_card(card: dict[str, Any]) -> dict[str, Any]:
+    """The corpus card without local paths: a user's file or folder is named, not located."""
+    source = Path(str(card.get("source", "")))
+    if source.is_absolute() or source.exists():
+        card = {**card, "source": f"local {'folder' if source.is_dir() else 'file'} {source.name}"}
+    return card
 
 
 def _public_config(config: BuildConfig) -> dict[str, Any]:

@@ -34,7 +34,7 @@ EXPLORE_TEXT_IMAGE = {
 
 #: The AttentionViz paper's own value of its statistic (per query, Spearman between q·k and the
 #: query–key cosine distance within the sentence / image, mean over queries), for comparison.
-PAPER_SPEARMAN = [("BERT", "−0.938"), ("GPT-2", "−0.792"), ("ViT", "−0.873 / −0.884")]
+PAPER_SPEARMAN = [("BERT", "−0.938"), ("GPT-2", "−0.792"), ("ViT", "−0.873 (ViT-B/32) / −0.884 (ViT-B/16)")]
 
 
 def is_image(manifest: dict[str, Any]) -> bool:
