@@ -7,31 +7,16 @@ draws patch thumbnails, and the HTML-looking image name stays text. No console e
 external requests. Screenshots go to $TFVIS_ARTIFACTS (or the test's tmp dir)."""
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from conftest import HOSTILE_IMAGE_NAME
 from playwright.sync_api import expect
+from test_attention_pages_browser import artifacts, count, ready
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
-
-
-def artifacts(tmp_path: Path) -> Path:
-    out = Path(os.environ.get("TFVIS_ARTIFACTS", tmp_path))
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def ready(page, n=1):
-    page.wait_for_function(f"Number(document.body.dataset.attReady || 0) >= {n}", timeout=30_000)
-
-
-def count(page):
-    return page.evaluate("Number(document.body.dataset.attReady || 0)")
 
 
 #: Summary of a 2D canvas: [distinct colours (sampled), hash of all pixels].

@@ -29,22 +29,6 @@
     return w;
   };
 
-  /**
-   * Image i alone on a canvas at 1x (cached). Scaling a tile straight out of the sprite sheet with
-   * smoothing on lets the filter read the neighbouring tile: a coloured seam along the edges.
-   */
-  var plainCache = new Map();
-  function plainImage(geo, i, src) {
-    if (!plainCache.has(i)) {
-      var c = document.createElement('canvas');
-      c.width = geo.size[1];
-      c.height = geo.size[0];
-      c.getContext('2d').drawImage(src.img, src.x, src.y, c.width, c.height, 0, 0, c.width, c.height);
-      plainCache.set(i, c);
-    }
-    return plainCache.get(i);
-  }
-
   /** Display scale of an image: about 3x for 224 px, larger for tiny images (~480 px wide). */
   A.imageScale = function (geo) {
     return Math.max(3, Math.floor(480 / geo.size[1]));
@@ -114,7 +98,7 @@
     function draw(src) {
       ctx.setTransform(scale * (window.devicePixelRatio || 1), 0, 0, scale * (window.devicePixelRatio || 1), 0, 0);
       ctx.clearRect(0, 0, W, H);
-      ctx.drawImage(plainImage(geo, image, src), 0, 0, W, H);
+      ctx.drawImage(src.img, src.x, src.y, W, H, 0, 0, W, H);  // a 1x copy of the image (IMG.source)
       var px = 1 / scale; // one CSS pixel in image pixels
       if (opts.heat && sel !== null && vmax > 0) {
         // a spotlight (the unattended patches darkened, so it reads on any image) plus a tint

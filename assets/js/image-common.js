@@ -46,10 +46,24 @@
     return { sheet: Math.floor(i / per), x: (j % cols) * geo.sheets.tile[1], y: Math.floor(j / cols) * geo.sheets.tile[0] };
   };
 
-  /** Promise of the sheet holding image i, and its tile position: {img, x, y}. */
+  /**
+   * Promise of image i as a drawing source {img, x, y}: its pixels at (x, y) of img, here a 1x
+   * canvas of the image alone (cached). Scaling a tile straight out of the sprite sheet with
+   * smoothing on lets the filter read the neighbouring tile: a coloured seam along the edges.
+   */
+  var plainCache = new Map(); // image index -> Promise<{img, x, y}>
   IMG.source = function (geo, i) {
-    var t = IMG.tileOf(geo, i);
-    return loadSheet(geo, t.sheet).then(function (img) { return { img: img, x: t.x, y: t.y }; });
+    if (!plainCache.has(i)) {
+      var t = IMG.tileOf(geo, i);
+      plainCache.set(i, loadSheet(geo, t.sheet).then(function (sheet) {
+        var c = window.document.createElement('canvas');
+        c.width = geo.size[1];
+        c.height = geo.size[0];
+        c.getContext('2d').drawImage(sheet, t.x, t.y, c.width, c.height, 0, 0, c.width, c.height);
+        return { img: c, x: 0, y: 0 };
+      }));
+    }
+    return plainCache.get(i);
   };
 
   /** Every sheet decoded, in IMG.loadedSheets (for synchronous drawing of many thumbnails). */
