@@ -118,7 +118,7 @@ def _build(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from .build import build
+    from .pipeline import build
     from .config import resolve
     from .progress import Reporter
 

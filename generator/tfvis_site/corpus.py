@@ -144,9 +144,23 @@ def load_corpus(path: Path | None, n_sentences: int, seed: int) -> Corpus:
             raise UserError(f"{path}: not UTF-8 text (byte {e.start})") from None
         corpus = Corpus(name=path.name, source=str(path), license="as provided by the user", attribution="", texts=[])
         stats = {}
+    return _sample(corpus, raw, stats, n_sentences, seed, str(path or default_corpus_file()))
+
+
+def corpus_from_texts(texts: list[str], n_sentences: int, seed: int) -> Corpus:
+    """A corpus from texts given in Python (the ``tfvis_site.build`` API), cleaned and sampled
+    like a file."""
+    if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+        raise UserError("corpus: a list of strings is required")
+    corpus = Corpus(name="texts given in Python", source="a Python list", license="as provided by the user", attribution="", texts=[])
+    return _sample(corpus, [normalise(t) for t in texts], {}, n_sentences, seed, "corpus")
+
+
+def _sample(corpus: Corpus, raw: list[str], stats: dict[str, Any], n_sentences: int, seed: int, where: str) -> Corpus:
+    """Drop blanks and duplicates, then sample ``n_sentences`` texts by seed (<= 0: all)."""
     unique = list(dict.fromkeys(t for t in raw if t))
     if not unique:
-        raise UserError(f"{path or default_corpus_file()}: corpus is empty (no non-blank text)")
+        raise UserError(f"{where}: corpus is empty (no non-blank text)")
     if 0 < n_sentences < len(unique):
         chosen = sorted(random.Random(seed).sample(range(len(unique)), n_sentences))
         texts = [unique[i] for i in chosen]

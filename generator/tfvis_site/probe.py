@@ -51,6 +51,11 @@ def probe(site_dir: Path, text: str, cache: StageCache, factor: int | None, top:
     from .models import load_model
 
     record = read_site_record(cache, site_dir)
+    manifest = json.loads((Path(site_dir) / "data" / "manifest.json").read_text())
+    if manifest.get("modality") == "image":
+        raise UserError(f"{site_dir}: built from a vision model; probe takes text (open an image's factors on the site instead)")
+    if record.get("in_memory"):
+        raise UserError(f"{site_dir}: built from a model object in Python; there is no checkpoint folder to load for probe")
     factors = FactorResult.load(Path(record["factors"]))
     if factor is not None and not 0 <= factor < factors.n_components:
         raise UserError(f"--factor {factor}: the site has factors 0..{factors.n_components - 1}")

@@ -1,4 +1,4 @@
-"""The pipeline: corpus -> extract -> analyses -> bundles -> pages, with a stage cache.
+"""The pipeline (``tfvis-site build`` and ``tfvis_site.build``): corpus -> extract -> analyses -> bundles -> pages, with a stage cache.
 
 The site is written into a temporary folder beside the output and swapped into place only when
 complete, so a failed build leaves the previous site untouched.
@@ -105,7 +105,10 @@ class ModelSource:
         return self.resolved.source
 
 
-def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
+def build(config: BuildConfig, reporter: Reporter, model: Any = None, corpus: Any = None) -> BuildResult:
+    """Run every stage and write the site. ``model`` (a ModelSource or InMemoryModel) and
+    ``corpus`` (a Corpus / ImageCorpus) replace ``config.model`` / ``config.corpus`` when given
+    (the Python API, tfvis_site.api)."""
     timer = StageTimer()
     cache = StageCache(config.cache_dir, enabled=not config.no_cache)
     out = Path(config.out)
@@ -115,9 +118,9 @@ def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
     lime_config = analysis_config(LimeConfig, "lime", config)
     attention_config = analysis_config(AttentionConfig, "attention", config)
 
-    model = ModelSource(config, cache.root, log=reporter.log)
+    model = model or ModelSource(config, cache.root, log=reporter.log)
     with timer("corpus"):
-        corpus = load_any_corpus(config, model.is_image, reporter)
+        corpus = corpus or load_any_corpus(config, model.is_image, reporter)
         items = corpus_items(corpus)
         reporter.log(f"corpus: {len(items):,} {'images' if model.is_image else 'texts'} from {corpus.name}")
     if model.is_image:  # presets sized for images, unless the config file sets the option
@@ -173,7 +176,12 @@ def build(config: BuildConfig, reporter: Reporter) -> BuildResult:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        record = {"model": None if model.is_default else str(model.dir.resolve()), "factors": str(factors.path), "max_tokens": config.max_tokens}
+        record = {
+            "model": None if model.is_default or model.dir is None else str(model.dir.resolve()),
+            "in_memory": model.dir is None,
+            "factors": str(factors.path),
+            "max_tokens": config.max_tokens,
+        }
         write_site_record(cache, out, record)
     return BuildResult(out=out, manifest=manifest, timings=timer.timings, cache_hits=dict(cache.hits))
 

@@ -1,0 +1,104 @@
+"""The Python API: ``tfvis_site.build(...)`` for notebooks, with the options of ``tfvis-site build``.
+
+    import tfvis_site
+    result = tfvis_site.build("minilm", preset="quick", out="site")              # like the CLI
+    result = tfvis_site.build(model, ["A text.", "Another one."], tokenizer=tok,  # objects in memory
+                              out="site", preset="quick")
+    result.out, result.manifest["factors"]["quality"], result.timings
+
+``model``: anything ``--model`` takes (a built-in name, a folder, a .gguf file, a hub id in the
+Hugging Face cache) or a transformers model object with its ``tokenizer`` (a fast tokenizer) or,
+for a vision model, its image ``processor``. ``corpus``: anything ``--corpus`` takes, or a list
+of texts, or a list of PIL images. Other keyword arguments are the build options (``preset``,
+``n_sentences``, ``max_tokens``, ``n_images``, ``seed``, ``cache_dir``, ``no_cache``, ``title``,
+``factors={...}``, ``lime={...}``, ``attention={...}``; see docs/configuration.md), checked
+like the command line's. Bad input raises ``tfvis_site.errors.UserError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+
+class InMemoryModel:
+    """A model object handed to ``build``: used as is, keyed in the stage cache by a hash of its
+    weights and config (the same weights give the same cache entries)."""
+
+    builtin = None
+    is_default = False
+    dir = None  # no checkpoint folder: ``tfvis-site probe`` cannot reload it
+
+    def __init__(self, model: Any, tokenizer: Any, processor: Any, device: str):
+        from .models import wrap_model
+
+        if tokenizer is None and processor is None:
+            raise UserError("build(model=<object>): pass its tokenizer= (text model) or processor= (vision model)")
+        if tokenizer is not None and not getattr(tokenizer, "is_fast", False):
+            raise UserError("build(tokenizer=...): a fast tokenizer is required (token offsets)")
+        self.name = Path(str(getattr(model.config, "_name_or_path", "") or type(model).__name__)).name
+        if getattr(model.config, "_attn_implementation", "eager") != "eager":
+            model.set_attn_implementation("eager")  # attention weights and q/k are captured
+        self.loaded = wrap_model(model, tokenizer, name=self.name, device=device, processor=processor)
+        self.is_image = self.loaded.is_image
+        self.display_source = f"a Python object ({type(model).__name__})"
+        weights = hashlib.sha256(model.config.to_json_string().encode())
+        for key, tensor in sorted(model.state_dict().items()):
+            weights.update(key.encode())
+            weights.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        self.key = {"object": type(model).__name__, "weights": weights.hexdigest()[:20]}
+
+    def get(self) -> Any:
+        return self.loaded
+
+
+def build(model: Any = None, corpus: Any = None, *, tokenizer: Any = None, processor: Any = None, out: str | Path = "site",
+          config: str | Path | None = None, progress: bool = False, **options: Any) -> Any:
+    """Build a site; returns the ``BuildResult`` (out, manifest, timings, cache_hits)."""
+    from .pipeline import build as run_build
+    from .config import resolve
+    from .corpus import corpus_from_texts
+    from .progress import Reporter
+
+    flags: dict[str, Any] = {**options, "out": Path(out)}
+    model_object = model if model is not None and not isinstance(model, (str, Path)) else None
+    if model_object is None and model is not None:
+        flags["model"] = Path(model)
+    corpus_items = corpus if isinstance(corpus, (list, tuple)) else None
+    if corpus_items is None and corpus is not None:
+        flags["corpus"] = Path(corpus)
+    cfg = resolve(Path(config) if config else None, flags)
+    source = InMemoryModel(model_object, tokenizer, processor, cfg.device) if model_object is not None else None
+    corpus_obj = None
+    if corpus_items is not None:
+        is_image = source.is_image if source else None
+        if corpus_items and not isinstance(corpus_items[0], str):
+            corpus_obj = images_from_python(list(corpus_items))
+            if is_image is False:
+                raise UserError("corpus: images, but the model is a text model")
+        else:
+            corpus_obj = corpus_from_texts(list(corpus_items), cfg.n_sentences, cfg.seed)
+            if is_image:
+                raise UserError("corpus: texts, but the model is a vision transformer")
+    if progress:
+        from rich.progress import Progress
+
+        with Progress() as bar:
+            return run_build(cfg, Reporter(bar), model=source, corpus=corpus_obj)
+    return run_build(cfg, Reporter.silent(), model=source, corpus=corpus_obj)
+
+
+def images_from_python(images: list[Any]) -> Any:
+    """An ImageCorpus from PIL images given in Python (all of them, converted to RGB)."""
+    from .images import ImageCorpus
+
+    if not images or not all(hasattr(im, "convert") and hasattr(im, "size") for im in images):
+        raise UserError("corpus: a list of texts or of PIL images is required")
+    return ImageCorpus(
+        name="images given in Python", source="a Python list", license="as provided by the user", attribution="",
+        images=[im.convert("RGB") for im in images], names=[f"image {i}" for i in range(len(images))],
+        sources=["python"] * len(images), stats={"images_used": len(images)},
+    )
