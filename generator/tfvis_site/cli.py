@@ -37,7 +37,7 @@ examples:
 
 corpus formats: .txt (one text per line), .jsonl (objects with a "text" field),
 .parquet (a "text" column); for vision models a folder of images or the built-in sets
-synthetic and natural. Presets: quick (200 texts / 48 images), default (4000 / 320), full (all).
+synthetic and natural. Presets: quick (200 texts / 48 images), default (4000 / 240), full (all).
 The stage cache lives in $TFVIS_CACHE_DIR or ~/.cache/tfvis-site (override: --cache-dir)."""
 
 

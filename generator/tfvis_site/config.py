@@ -18,7 +18,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # A smoke run: small sample, every stage exercised, under a minute here.
     "quick": {"n_sentences": 200, "max_tokens": 48, "n_images": 48},
     # Sized to the time budget of a default build on 2 CPU cores (docs/performance.md).
-    "default": {"n_sentences": 4000, "max_tokens": 64, "n_images": 320},
+    "default": {"n_sentences": 4000, "max_tokens": 64, "n_images": 240},
     # Everything: the whole corpus; for users with time or a GPU.
     "full": {"n_sentences": 0, "max_tokens": 128, "n_images": 0},
 }
@@ -34,7 +34,7 @@ class BuildConfig:
     preset: str = "default"
     n_sentences: int = 4000  # sample size of a text corpus (0 = all texts)
     max_tokens: int = 64  # per text, special tokens included
-    n_images: int = 320  # sample size of an image corpus (0 = all images)
+    n_images: int = 240  # sample size of an image corpus (0 = all images)
     batch_size: int = 32
     cache_dir: Path | None = None  # None = $TFVIS_CACHE_DIR or ~/.cache/tfvis-site
     no_cache: bool = False

@@ -190,7 +190,7 @@ def build(config: BuildConfig, reporter: Reporter, model: Any = None, corpus: An
 #: image ~ 9 MiniLM sentences): fewer images and copies than for text, within the time budget.
 IMAGE_LIME = {
     "quick": {"contexts": 1, "max_sentences": 3, "samples": 24},
-    "default": {"max_sentences": 16, "samples": 40},
+    "default": {"max_sentences": 12, "samples": 32},
     "full": {},
 }
 
