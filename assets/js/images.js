@@ -361,17 +361,15 @@
     legend.appendChild(el('span', null, fmt(hi) + ' ' + spec.label + (spec.hi === undefined ? ' (this image’s maximum)' : '')));
   }
 
-  var drawnSheets = {};
+  var loadedImages = {}; // image index -> drawing source {img, x, y} (IMG.source: a 1x copy)
   function drawImage(ctx, w, h) {
-    var t = IMG.tileOf(geo, current.i);
-    var img = drawnSheets[t.sheet];
-    if (img) {
-      ctx.drawImage(img, t.x, t.y, w, h, 0, 0, w, h);
+    var i = current.i, src = loadedImages[i];
+    if (src) {
+      ctx.drawImage(src.img, src.x, src.y, w, h, 0, 0, w, h);
       return;
     }
-    var i = current.i;
-    IMG.source(geo, i).then(function (src) {
-      drawnSheets[t.sheet] = src.img;
+    IMG.source(geo, i).then(function (loaded) {
+      loadedImages[i] = loaded;
       if (current && current.i === i) draw();
     });
   }
