@@ -484,11 +484,7 @@
     if (here) {
       note.appendChild(el('div', { class: 'lime-legend' },
         el('span', null, 'LIME saliency on the top ' + here.contexts + ' context' + (here.contexts > 1 ? 's' : '') + ' (marked LIME; whole text shown): '),
-        el('span', { class: 'lime-swatch lime-neg', 'aria-hidden': 'true' }),
-        el('span', null, ' lowers the activation '),
-        el('span', { class: 'lime-scale', 'aria-hidden': 'true' }),
-        el('span', { class: 'lime-swatch lime-pos', 'aria-hidden': 'true' }),
-        el('span', null, ' raises it'),
+        limeScale(),
         el('span', { class: 'muted' }, ' · intensity = |weight| / largest |weight| in that text · ' +
           (cfg.samples ? cfg.samples + ' copies with tokens replaced by ' + (lime.mask_token || 'the mask token') + ', ' : '') +
           'ridge regression on which tokens were kept. Hover a token for its weight.')));
@@ -760,15 +756,22 @@
       n !== undefined ? el('span', { class: 'muted' }, ' · maps for the first ' + n + ' distinct images of the top contexts') : null);
   }
 
-  function limeLegend(extra) {
-    var lime = fs.lime || {}, cfg = lime.config || {};
-    return el('div', { class: 'lime-legend' },
-      el('span', null, 'LIME saliency per patch: '),
+  /** The colour scale of a LIME legend (text and image factor pages alike). */
+  function limeScale() {
+    return [
       el('span', { class: 'lime-swatch lime-neg', 'aria-hidden': 'true' }),
       el('span', null, ' lowers the activation '),
       el('span', { class: 'lime-scale', 'aria-hidden': 'true' }),
       el('span', { class: 'lime-swatch lime-pos', 'aria-hidden': 'true' }),
       el('span', null, ' raises it'),
+    ];
+  }
+
+  function limeLegend(extra) {
+    var lime = fs.lime || {}, cfg = lime.config || {};
+    return el('div', { class: 'lime-legend' },
+      el('span', null, 'LIME saliency per patch: '),
+      limeScale(),
       el('span', { class: 'muted' }, ' · intensity = |weight| / largest |weight| in that image · ' +
         (cfg.samples ? cfg.samples + ' copies with patches replaced by ' + (lime.mask_token || 'the mean colour') + ', ' : '') +
         'ridge regression on which patches were kept.' + (extra || '')));
