@@ -470,13 +470,17 @@
     list.appendChild(frag);
   }
 
-  function renderLimeNote(f, l, cd) {
+  /** The emptied LIME note, or null (after saying so in it) when the build has no LIME data. */
+  function limeNote() {
     var note = T.clear($('lime-note'));
-    var lime = fs.lime;
-    if (!lime || !lime.files) {
-      note.appendChild(el('p', { class: 'muted small' }, 'This build has no LIME saliency data.'));
-      return;
-    }
+    if (fs.lime && fs.lime.files) return note;
+    note.appendChild(el('p', { class: 'muted small' }, 'This build has no LIME saliency data.'));
+    return null;
+  }
+
+  function renderLimeNote(f, l, cd) {
+    var note = limeNote(), lime = fs.lime;
+    if (!note) return;
     var covered = (lime.covered_factors || []).indexOf(f) !== -1;
     var layers = limeLayers(cd.lime, f);
     var here = layers.filter(function (x) { return x.layer === l; })[0];
@@ -778,12 +782,8 @@
   }
 
   function renderImageLimeNote(f, l, cd) {
-    var note = T.clear($('lime-note'));
-    var lime = fs.lime;
-    if (!lime || !lime.files) {
-      note.appendChild(el('p', { class: 'muted small' }, 'This build has no LIME saliency data.'));
-      return;
-    }
+    var note = limeNote(), lime = fs.lime;
+    if (!note) return;
     var layers = limeLayers(cd.lime, f);
     var here = layers.filter(function (x) { return x.layer === l; })[0];
     if (here) {
