@@ -42,6 +42,7 @@ class BuildConfig:
     factors: dict[str, Any] = field(default_factory=dict)
     lime: dict[str, Any] = field(default_factory=dict)
     attention: dict[str, Any] = field(default_factory=dict)
+    probes: list[dict[str, str]] = field(default_factory=list)  # [[probes]] name + file: concept probes (concepts.py)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able view for the manifest (paths as strings)."""
@@ -65,6 +66,10 @@ def _check(name: str, value: Any, where: str) -> Any:
         if not isinstance(value, (str, Path)):
             raise UserError(f"{where}: option {name!r} must be a path string")
         return Path(value)
+    if name == "probes":
+        from .concepts import probe_specs
+
+        return probe_specs(value, where)
     if name in _SECTIONS:
         if not isinstance(value, dict):
             raise UserError(f"{where}: [{name}] must be a table")
@@ -100,6 +105,10 @@ def read_toml(path: Path) -> dict[str, Any]:
         if key in ("model", "corpus") and not Path(value).suffix and not (base / value).exists():
             continue
         data[key] = str(base / value)
+    if "probes" in data:  # [[probes]] files are relative to the config file too
+        from .concepts import probe_specs
+
+        data["probes"] = probe_specs(data["probes"], str(path), base)
     return data
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ..render import copy_assets, environment
-from . import attention, core, factors
+from . import attention, concepts, core, factors
 
-PAGE_KINDS = (core, factors, attention)
+PAGE_KINDS = (core, factors, concepts, attention)
 
 
 def render_site(site_dir: Path, manifest: dict[str, Any]) -> None:
