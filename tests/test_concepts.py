@@ -30,6 +30,8 @@ from tfvis_site.errors import UserError
 DATA = Path(__file__).parent / "data"
 EXAMPLES = Path(__file__).parent.parent / "docs" / "examples"
 TINY_LABELS = DATA / "tiny-animals.jsonl"
+#: In an example of the 3-label probe: must stay text on the Concepts page.
+HOSTILE = "<img src=x onerror=alert(1)> dog"
 
 
 # ----------------------------------------------------------------------------- maths
@@ -225,7 +227,7 @@ def tiny_concepts_site(tiny_checkpoints, tiny_site, tmp_path_factory):
     """The tiny site with two concept probes: the 2-label animals set and a 3-label copy of it."""
     root = tmp_path_factory.mktemp("concepts-site")
     three = root / "three.jsonl"
-    places = ["park", "river", "mill", "school", "sea", "Moon", "capital", "first time", "fox", "children", "dog"]
+    places = ["park", "river", "mill", "school", "sea", "Moon", "capital", "first time", "fox", "children", HOSTILE]
     extra = [json.dumps({"text": f"The mat by the {w} was old.", "target": "mat", "label": "mat"}) for w in places]
     three.write_text(TINY_LABELS.read_text() + "\n".join(extra) + "\n")
     probes = f'[[probes]]\nname = "cat or dog <b>"\nfile = "{TINY_LABELS}"\n\n[[probes]]\nname = "three"\nfile = "three.jsonl"\n'

@@ -92,9 +92,10 @@
   }
 
   function legend(probe) {
-    T.clear($('legend')).appendChild(el('span', null, probe.labels.map(function (label) {
-      return el('span', { class: 'concept-key' }, el('span', { class: 'swatch', style: { background: colour(probe, label) } }), ' ', label);
-    })));
+    var box = T.clear($('legend'));
+    probe.labels.forEach(function (label) {
+      box.appendChild(el('span', { class: 'concept-key' }, el('span', { class: 'swatch', style: { background: colour(probe, label) } }), ' ', label));
+    });
   }
 
   function layerName(layer) {
@@ -164,12 +165,12 @@
         el('td', null, factorCell(r.factor, r.layer)),
         el('td', { class: 'num' }, F.fmt(r.f1, 3)),
         el('td', { class: 'num' }, F.fmt(r.f1_raw, 3)),
-        el('td', { class: 'num muted', title: 'factors chosen on each half of the examples' }, chose),
+        el('td', { class: 'num muted folds', title: 'factors chosen on each half of the examples' }, chose),
         el('td', null, pick));
     });
     T.clear($('layer-table')).appendChild(el('table', { class: 'concept-table' },
       el('thead', null, el('tr', null, ['layer', 'factor (chosen on all examples)', 'F1 factor', 'F1 raw', 'halves chose', ''].map(function (h, i) {
-        return el('th', { scope: 'col', class: i >= 2 && i <= 4 ? 'num' : null }, h);
+        return el('th', { scope: 'col', class: i === 4 ? 'num folds' : i >= 2 && i <= 3 ? 'num' : null }, h);
       }))),
       el('tbody', null, body)));
   }
