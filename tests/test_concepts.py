@@ -71,15 +71,16 @@ def test_f1_scores_match_scikit_learn():
 
 
 def test_single_factor_probe_finds_the_planted_factor():
-    """Sparse non-negative codes (as an SAE gives): factor 7 fires on class 0 only, the others at random."""
+    """Sparse non-negative codes (as an SAE gives): factor 1007 fires on class 0 only, the others
+    at random. 1,100 examples x 1,200 factors: the regressions run in two chunks, 1007 in the second."""
     rng = np.random.default_rng(2)
-    n, m = 200, 300
+    n, m = 1100, 1200
     y = np.repeat([0, 1], n // 2)
     X = np.where(rng.random((n, m)) < 0.05, rng.random((n, m)), 0.0)
-    X[:, 7] = np.where(y == 0, 1.0 + rng.random(n), np.where(rng.random(n) < 0.1, 0.3, 0.0))
+    X[:, 1007] = np.where(y == 0, 1.0 + rng.random(n), np.where(rng.random(n) < 0.1, 0.3, 0.0))
     X[:, 11] = 0.0  # never active: no candidate
     probe = SingleFactorProbe(2).fit(X, y)
-    assert probe.factor_ == 7 and probe.train_f1_ > 0.95
+    assert probe.factor_ == 1007 and probe.train_f1_ > 0.95
     assert 0.0 < probe.threshold_ < 1.0 and probe.above_ == 0  # high activation -> class 0
     assert (probe.predict(X) == y).mean() > 0.95
     # nothing varies: the majority class, no factor

@@ -243,11 +243,46 @@ def _logits(x: np.ndarray, coef: np.ndarray, intercept: np.ndarray, n_classes: i
     return z
 
 
-def _log_loss(z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """(m, n, K) logits, (n,) classes -> (m,) summed log-loss."""
+def _log_loss(x: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: np.ndarray, n_classes: int) -> np.ndarray:
+    """(m,) summed log-loss of the regressions (coef, intercept) (m, F) on features x (m, n)."""
+    if n_classes == 2:  # log(1 + e^z) - t z, without the (m, n, 2) logits
+        z = x * coef + intercept
+        return (np.logaddexp(0.0, z) - z * (y == 1)).sum(1)
+    z = _logits(x, coef, intercept, n_classes)
     top = z.max(2, keepdims=True)
-    lse = (top[..., 0] + np.log(np.exp(z - top).sum(2)))
+    lse = top[..., 0] + np.log(np.exp(z - top).sum(2))
     return (lse - z[:, np.arange(z.shape[1]), y]).sum(1)
+
+
+def _newton_system(x: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: np.ndarray, n_classes: int,
+                   C: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient (a, 2F) and Hessian (a, 2F, 2F) of ``1/2 ||coef||^2 + C * log-loss`` in
+    (coef, intercept) for the rows of x (a, n)."""
+    if n_classes == 2:
+        p = 1.0 / (1.0 + np.exp(-(x * coef + intercept)))
+        r = p - (y == 1)
+        h = p * (1.0 - p)
+        hx = h * x
+        grad = np.stack([coef[:, 0] + C * (r * x).sum(1), C * r.sum(1)], 1)
+        hww, hwb, hbb = 1.0 + C * (hx * x).sum(1), C * hx.sum(1), C * h.sum(1) + 1e-10
+        return grad, np.stack([np.stack([hww, hwb], 1), np.stack([hwb, hbb], 1)], 1)
+    K = n_classes
+    z = _logits(x, coef, intercept, K)
+    P = np.exp(z - z.max(2, keepdims=True))
+    P /= P.sum(2, keepdims=True)
+    R = P - np.eye(K)[y]
+    # + 1/2 (sum b)^2: K logits are invariant to a common shift of b, the term pins sum b = 0
+    # (the optimum and every prediction stay the same; the Hessian becomes regular)
+    grad = np.concatenate([coef + C * (x[:, None, :] @ R)[:, 0], C * R.sum(1) + intercept.sum(1, keepdims=True)], axis=1)
+
+    def block(weight):  # C * sum_i weight_i (diag(P_i) - P_i P_i^T), (a, K, K)
+        Pw = P * weight[:, :, None]
+        return C * (Pw.sum(1)[:, :, None] * np.eye(K) - Pw.transpose(0, 2, 1) @ P)
+
+    hww = block(x * x) + np.eye(K)
+    hwb = block(x)
+    hbb = block(np.ones_like(x)) + 1.0
+    return grad, np.concatenate([np.concatenate([hww, hwb], 2), np.concatenate([hwb, hbb], 2)], 1)
 
 
 def fit_logistic_1d(x: np.ndarray, y: np.ndarray, n_classes: int, C: float = C, max_iter: int = 50,
@@ -261,54 +296,42 @@ def fit_logistic_1d(x: np.ndarray, y: np.ndarray, n_classes: int, C: float = C, 
     F = 1 for K = 2 (the logit of class 1) and F = K otherwise.
     """
     x = np.asarray(x, dtype=np.float64)
-    m, n = x.shape
+    m = x.shape[0]
     K = n_classes
     F = 1 if K == 2 else K
-    Yf = np.eye(K)[y][:, K - F :]  # (n, F) targets of the free logits
     coef = np.zeros((m, F))
     intercept = np.zeros((m, F))
 
-    def objective(rows, w, b):
-        return 0.5 * (w**2).sum(1) + C * _log_loss(_logits(x[rows], w, b, K), y)
+    def objective(rows, w, b):  # K > 2: + 1/2 (sum b)^2, see _newton_system
+        return 0.5 * (w**2).sum(1) + C * _log_loss(x[rows], y, w, b, K) + (0.5 * b.sum(1) ** 2 if K > 2 else 0.0)
 
+    obj = objective(np.arange(m), coef, intercept)
     active = np.arange(m)
-    obj = objective(active, coef, intercept)
-    eye = np.eye(F)
     for _ in range(max_iter):
         if active.size == 0:
             break
-        xa, w, b = x[active], coef[active], intercept[active]
-        z = _logits(xa, w, b, K)
-        P = np.exp(z - z.max(2, keepdims=True))
-        P /= P.sum(2, keepdims=True)
-        Pf = P[:, :, K - F :]  # (a, n, F)
-        R = Pf - Yf
-        grad = np.concatenate([w + C * np.einsum("an,anf->af", xa, R), C * R.sum(1)], axis=1)  # (a, 2F)
-
-        def block(weight):  # C * sum_i weight_i (diag(P_i) - P_i P_i^T), (a, F, F)
-            Pw = Pf * weight[:, :, None]
-            return C * (Pw.sum(1)[:, :, None] * eye - np.einsum("anf,ang->afg", Pw, Pf))
-
-        hww = block(xa * xa) + eye
-        hwb = block(xa)
-        hbb = block(np.ones_like(xa)) + 1e-10 * eye  # the K-logit form is invariant to a common shift of b
-        H = np.concatenate([np.concatenate([hww, hwb], 2), np.concatenate([hwb, hbb], 2)], 1)
+        w, b = coef[active], intercept[active]
+        grad, H = _newton_system(x[active], y, w, b, K, C)
         step = np.linalg.solve(H, grad[:, :, None])[:, :, 0]
         t = np.ones(active.size)
-        old = obj[active]
+        new = np.empty(active.size)
+        todo = np.arange(active.size)  # rows whose step is not accepted yet
         for _ in range(30):  # halve the step where the objective went up
-            w_new, b_new = w - t[:, None] * step[:, :F], b - t[:, None] * step[:, F:]
-            new = objective(active, w_new, b_new)
-            worse = new > old + 1e-12 * np.abs(old)
-            if not worse.any():
+            new[todo] = objective(active[todo], w[todo] - t[todo, None] * step[todo, :F], b[todo] - t[todo, None] * step[todo, F:])
+            worse = new[todo] > obj[active[todo]] + 1e-12 * np.abs(obj[active[todo]])
+            todo = todo[worse]
+            if todo.size == 0:
                 break
-            t[worse] *= 0.5
-        better = ~worse
-        coef[active[better]], intercept[active[better]] = w_new[better], b_new[better]
-        obj[active[better]] = new[better]
-        moved = np.abs(t[:, None] * step).max(1)
-        active = active[better & (moved > tol * (1 + np.abs(np.concatenate([w_new, b_new], 1)).max(1)))]
-    return coef, intercept, _log_loss(_logits(x, coef, intercept, K), y)
+            t[todo] *= 0.5
+        ok = np.ones(active.size, dtype=bool)
+        ok[todo] = False
+        moved = t[:, None] * step
+        coef[active[ok]] -= moved[ok, :F]
+        intercept[active[ok]] -= moved[ok, F:]
+        obj[active[ok]] = new[ok]
+        size = 1 + np.abs(np.concatenate([coef[active], intercept[active]], 1)).max(1)
+        active = active[ok & (np.abs(moved).max(1) > tol * size)]
+    return coef, intercept, _log_loss(x, y, coef, intercept, K)
 
 
 def predict_logistic_1d(x: np.ndarray, coef: np.ndarray, intercept: np.ndarray, n_classes: int) -> np.ndarray:
@@ -362,8 +385,13 @@ class SingleFactorProbe:
             return self
         mu = X[:, candidates].mean(0)
         Z = ((X[:, candidates] - mu) / sd[candidates]).T  # (c, n)
-        coef, intercept, loss = fit_logistic_1d(Z, y, self.n_classes, self.C)
-        f1 = f1_scores(y, predict_logistic_1d(Z, coef, intercept, self.n_classes), self.n_classes)
+        # in chunks of ~2M (factor, example) pairs: the Newton steps hold a few (chunk, n, K) arrays
+        step = max(1, (1 << 21) // (len(y) * self.n_classes))
+        fits = []
+        for lo in range(0, len(Z), step):
+            w, b, loss = fit_logistic_1d(Z[lo : lo + step], y, self.n_classes, self.C)
+            fits.append((w, b, loss, f1_scores(y, predict_logistic_1d(Z[lo : lo + step], w, b, self.n_classes), self.n_classes)))
+        coef, intercept, loss, f1 = (np.concatenate(parts) for parts in zip(*fits))
         best = np.lexsort((candidates, loss, -f1))[0]
         self.factor_ = int(candidates[best])
         self.mean_, self.scale_ = float(mu[best]), float(sd[candidates[best]])
