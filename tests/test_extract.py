@@ -1,6 +1,6 @@
 import numpy as np
-from scipy.special import softmax
 import pytest
+from tiny import attention_from_qk
 
 from tfvis_site.extract import ActivationStore, ExtractOptions, extract
 from tfvis_site.models import load_model
@@ -22,16 +22,10 @@ def test_captured_qk_reproduce_attention(tiny_checkpoints, tmp_path, kind):
     info = store.info
     assert info.is_causal == (kind != "bert")
     assert (info.n_kv_heads < info.n_heads) == (kind == "llama")
+    assert store.capture["path"] == "attention-interface" and store.capture["qk_reproduce_attention"]
     for layer in range(info.n_layers):
-        q, k = store.queries(layer), store.keys(layer)
         for s in range(store.n_sentences):
-            lo, hi = store.sentence_offsets[s], store.sentence_offsets[s + 1]
-            n = hi - lo
-            for h in range(info.n_heads):
-                scores = q[lo:hi, h] @ k[lo:hi, info.kv_head_of(h)].T * store.scaling(layer)
-                if info.is_causal:
-                    scores = scores + np.triu(np.full((n, n), -np.inf), 1)
-                np.testing.assert_allclose(softmax(scores.astype(np.float64), axis=-1), store.attention(layer, s)[h], atol=1e-5)
+            np.testing.assert_allclose(attention_from_qk(store, layer, s), store.attention(layer, s), atol=1e-5)
 
 
 def test_batching_does_not_change_activations(tiny_checkpoints, tmp_path):

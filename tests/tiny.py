@@ -166,3 +166,22 @@ def save_tiny_image_checkpoint(kind: str, folder: Path, image_size: int = 32) ->
     make_image_model(kind, image_size=image_size).save_pretrained(folder)
     make_image_processor(kind, image_size=image_size).save_pretrained(folder)
     return folder
+
+
+def attention_from_qk(store, layer: int, sentence: int, extra_scores=None):
+    """softmax(scaling · q·k [+ extra_scores] + causal mask) of one sentence, recomputed from the
+    store's q and k alone: (n_heads, L, L) float64, rows = queries. ``extra_scores``: (n_heads, L,
+    L) terms the model adds to the score (relative positions), if any."""
+    import numpy as np
+    from scipy.special import softmax
+
+    info = store.info
+    lo, hi = store.sentence_offsets[sentence], store.sentence_offsets[sentence + 1]
+    q = np.asarray(store.queries(layer)[lo:hi], dtype=np.float64)  # (L, n_heads, d_head)
+    k = np.asarray(store.keys(layer)[lo:hi], dtype=np.float64)[:, [info.kv_head_of(h) for h in range(info.n_heads)]]
+    scores = np.einsum("qhd,khd->hqk", q, k) * store.scaling(layer)
+    if extra_scores is not None:
+        scores = scores + extra_scores
+    if info.is_causal:
+        scores = scores + np.triu(np.full((hi - lo, hi - lo), -np.inf), 1)
+    return softmax(scores, axis=-1)
