@@ -1,7 +1,7 @@
 """Command line: ``tfvis-site build`` and ``tfvis-site serve``.
 
 Exit codes: 0 success, 2 bad input (one-line message naming the file and the problem),
-130 interrupted. Anything else is a bug and shows a traceback.
+130 interrupted, 1 a bug: one line and the path of a log file holding the traceback.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from . import __version__  # noqa: E402
-from .errors import UserError  # noqa: E402
+from .errors import UserError, internal_error_message  # noqa: E402
 
 DESCRIPTION = """\
 Build a static website that opens up a transformer model: transformer factors (sparse
@@ -89,6 +89,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
@@ -112,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tfvis-site: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug: the traceback goes to a log file, the user gets one line
+        print(internal_error_message(e, argv), file=sys.stderr)
+        return 1
 
 
 def _build(args: argparse.Namespace) -> int:
