@@ -119,6 +119,18 @@ def serve_dir(path: str | os.PathLike) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+@contextlib.contextmanager
+def model_base(site: str | os.PathLike, how: str) -> Iterator[str]:
+    """The URL of the only model's folder of a built site (its pages: base + "factors.html"),
+    ``how`` = "file" (file://) or "http" (the site root served by ``serve_dir``, so the shared
+    assets two folders up load too)."""
+    from sites import model_url
+
+    site = Path(site)
+    with serve_dir(site) if how == "http" else contextlib.nullcontext(site.as_uri() + "/") as base:
+        yield model_url(site, base)
+
+
 def console_errors(page, ignore=None) -> list[str]:
     """Start collecting console errors and uncaught exceptions of ``page``.
 
