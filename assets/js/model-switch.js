@@ -40,9 +40,10 @@
       page = d.fallback;
       keep = d.fallbackKeep;
     }
+    var keys = keep ? keep.split(',') : [];
     var kept = new URLSearchParams();
-    (keep ? keep.split(',') : []).forEach(function (key) {
-      if (state.has(key)) kept.set(key, state.get(key));
+    state.forEach(function (value, key) { // in the current URL's order
+      if (keys.indexOf(key) !== -1) kept.set(key, value);
     });
     var query = kept.toString();
     return d.base + page + (query ? '?' + query : '');
