@@ -120,15 +120,16 @@ def serve_dir(path: str | os.PathLike) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def model_base(site: str | os.PathLike, how: str) -> Iterator[str]:
-    """The URL of the only model's folder of a built site (its pages: base + "factors.html"),
-    ``how`` = "file" (file://) or "http" (the site root served by ``serve_dir``, so the shared
-    assets two folders up load too)."""
-    from sites import model_url
+def model_base(site: str | os.PathLike, how: str, slug: str | None = None) -> Iterator[str]:
+    """The URL (ending in "/") of a model's folder in a built site (its pages: base +
+    "factors.html"); ``slug`` None = the site's only model. ``how`` = "file" (file://) or
+    "http" (the site root served by ``serve_dir``, so the shared assets two folders up load too)."""
+    from tfvis_site.layout import MODELS, pick_model
 
     site = Path(site)
+    slug = pick_model(site, slug)
     with serve_dir(site) if how == "http" else contextlib.nullcontext(site.as_uri() + "/") as base:
-        yield model_url(site, base)
+        yield f"{base}{MODELS}/{slug}/"
 
 
 def console_errors(page, ignore=None) -> list[str]:

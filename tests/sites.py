@@ -17,11 +17,6 @@ def model_folder(site: Path) -> Path:
     return model_dir(site, slugs[0])
 
 
-def model_url(site: Path, base: str) -> str:
-    """The URL of the only model's folder, given the URL ``base`` of the site root (ending in /)."""
-    return base + model_folder(site).relative_to(site).as_posix() + "/"
-
-
 def read_manifest(site: Path) -> dict[str, Any]:
     """The only model's manifest."""
     return json.loads((model_folder(site) / MANIFEST).read_text())

@@ -202,3 +202,34 @@ def test_switcher_keeps_the_view_and_gallery_links_work(multi, how):
         page.locator(".brand").click()  # back to the gallery
         page.wait_for_url(re.compile(r".*/index\.html$"))
         expect(page.locator("article.model-card")).to_have_count(2)
+
+
+def test_models_table_in_the_config_file(tmp_path):
+    from tfvis_site.config import model_flags
+    from tfvis_site.errors import UserError
+
+    (tmp_path / "ckpt").mkdir()
+    config = tmp_path / "site.toml"
+    config.write_text('title = "Side by side"\ncorpus = "texts.txt"\n[[models]]\nmodel = "ckpt"\n[[models]]\nmodel = "smollm2"\ncorpus = "other.txt"\nslug = "small"\n')
+    entries = resolve(config, {}).model_configs()
+    assert [(c.model, c.corpus, c.slug, c.title) for c in entries] == [
+        (tmp_path / "ckpt", tmp_path / "texts.txt", "", ""),  # paths relative to the file; the shared corpus
+        (Path("smollm2"), tmp_path / "other.txt", "small", ""),  # a built-in name stays a name
+    ]
+    assert resolve(config, model_flags([Path("minilm")])).model_configs()[0].model == Path("minilm")  # --model replaces [[models]]
+    for bad, message in [('[[models]]\ncorpus = "x.txt"\n', "entry 1 has no model"), ('[[models]]\nmodel = "a"\nseed = 3\n', "unknown key 'seed'"),
+                         ('[[models]]\nmodel = "a"\nslug = "A b"\n', "slug 'A b' must be lowercase"), ('models = "a"\n', "must be a list of tables")]:
+        config.write_text(bad)
+        with pytest.raises(UserError, match=message):
+            resolve(config, {})
+
+
+def test_where_a_page_leads_in_another_model():
+    from tfvis_site.pages.switcher import target_page
+
+    text = ["index.html", "tokens.html", "factors.html", "factor.html", "quality.html", "attention.html", "attention-head.html"]
+    image = text + ["images.html"]
+    assert target_page("attention.html", text) == "attention.html"
+    assert target_page("factor.html", image) == "factors.html"  # a factor id names nothing in another dictionary
+    assert target_page("images.html", text) == "index.html"  # an image-only page -> the text model's overview
+    assert target_page("factors.html", ["index.html", "tokens.html", "attention.html"]) == "index.html"  # a build without factors

@@ -125,15 +125,13 @@ def _build(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from .pipeline import build
-    from .config import resolve
+    from .config import model_flags, resolve
     from .progress import Reporter
 
     flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "quiet", "lime", "model")}
     if args.lime:
         flags["lime"] = {"coverage": args.lime}
-    if args.model:  # --model on the command line replaces the config file's model and [[models]]
-        flags["model"] = args.model[0] if len(args.model) == 1 else None
-        flags["models"] = [{"model": m} for m in args.model] if len(args.model) > 1 else []
+    flags.update(model_flags(args.model))
     config = resolve(args.config, flags)
     console = Console(stderr=True)
     if args.quiet:

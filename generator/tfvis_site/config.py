@@ -117,6 +117,16 @@ def _check_models(entries: Any, where: str) -> list[dict[str, Any]]:
     return checked
 
 
+def model_flags(models: list[Path] | None) -> dict[str, Any]:
+    """``--model`` given once or several times -> the options it sets: one model, or a site of
+    several; either replaces the config file's model and [[models]]. Not given: nothing."""
+    if not models:
+        return {}
+    if len(models) == 1:
+        return {"model": models[0], "models": []}
+    return {"models": [{"model": m} for m in models]}
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
