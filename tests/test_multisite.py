@@ -7,8 +7,6 @@ that model, two models with one slug are a one-line error, probe and serve pick 
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import re
 import shutil
@@ -18,8 +16,9 @@ from pathlib import Path
 
 import pytest
 from conftest import HOSTILE_TEXTS
+from test_build import site_digest
 
-from browser import block_external_requests, console_errors, launch_browser, serve_dir, skip_without_chromium
+from browser import skip_without_chromium
 from tfvis_site.cli import main
 from tfvis_site.config import resolve
 from tfvis_site.layout import model_dir, site_models
@@ -40,10 +39,6 @@ def multi(tiny_checkpoints, tmp_path_factory):
     models = [{"model": tiny_checkpoints["bert"]}, {"model": tiny_checkpoints["llama"], "title": "<b>tiny</b> Llama"}]
     second = build(resolve(None, {**flags, "models": models}), Reporter.silent())
     return root / "site", first, second
-
-
-def digest(site: Path) -> dict[str, str]:
-    return {str(p.relative_to(site)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(site.rglob("*")) if p.is_file()}
 
 
 def test_adding_a_model_computes_only_that_model(multi):
@@ -101,13 +96,13 @@ def test_switcher_links_lead_to_the_same_view(multi):
 
 def test_two_models_with_one_slug(multi, tiny_checkpoints, tmp_path, capsys):
     site, _, _ = multi
-    before = digest(site)
+    before = site_digest(site)
     twin = shutil.copytree(tiny_checkpoints["bert"], tmp_path / "elsewhere" / "bert")
     args = ["build", "--quiet", "--preset", "quick", "--out", str(site), "--cache-dir", str(site.parent / "cache")]
     assert main([*args, "--model", str(tiny_checkpoints["bert"]), "--model", str(twin)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "two models with the slug 'bert'" in err and "[[models]]" in err
-    assert digest(site) == before
+    assert site_digest(site) == before
     # the way out the message names: a slug of its own in the config file
     config = tmp_path / "two.toml"
     config.write_text(f'[[models]]\nmodel = "{tiny_checkpoints["bert"]}"\n[[models]]\nmodel = "{twin}"\nslug = "bert-copy"\ncorpus = "{site.parent / "corpus.txt"}"\n')
@@ -143,29 +138,15 @@ def test_probe_and_serve_pick_a_model(multi):
     assert re.search(r"http://127\.0\.0\.1:\d+/models/llama/index\.html", line), line
 
 
-@contextlib.contextmanager
-def browse(site: Path, how: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p, serve_dir(site) if how == "http" else contextlib.nullcontext(site.as_uri() + "/") as base:
-        browser = launch_browser(p)
-        page = browser.new_page()
-        errors = console_errors(page)
-        external = block_external_requests(page)
-        yield page, base
-        assert errors == []
-        assert external == []
-        browser.close()
-
-
 @pytest.mark.browser
 @skip_without_chromium
 @pytest.mark.parametrize("how", ["file", "http"])
 def test_switcher_keeps_the_view_and_gallery_links_work(multi, how):
     from playwright.sync_api import expect
+    from test_site_browser import open_site  # playwright is needed by browser tests only
 
     site, _, _ = multi
-    with browse(site, how) as (page, base):
+    with open_site(site, how, root=True) as (page, base):
         page.goto(base + "index.html")
         page.locator('article[data-slug="llama"] h2 a').click()
         page.wait_for_url("**/models/llama/index.html")

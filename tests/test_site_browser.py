@@ -5,17 +5,19 @@ import contextlib
 import pytest
 from playwright.sync_api import expect
 
-from browser import block_external_requests, console_errors, launch_browser, model_base, skip_without_chromium
+from browser import block_external_requests, console_errors, launch_browser, model_base, site_base, skip_without_chromium
 from sites import read_manifest
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
 
 
 @contextlib.contextmanager
-def open_site(site, how):
+def open_site(site, how, root=False):
+    """A fresh chromium on the only model's folder of ``site`` (``root``: on the site root, the
+    gallery); yields (page, base URL) and fails on console errors or requests leaving the machine."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p, model_base(site, how) as base:
+    with sync_playwright() as p, (site_base if root else model_base)(site, how) as base:
         browser = launch_browser(p)
         page = browser.new_page()
         errors = console_errors(page)
