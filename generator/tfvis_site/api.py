@@ -57,6 +57,9 @@ class InMemoryModel:
     def get(self) -> Any:
         return self.loaded
 
+    def hf_config(self) -> Any:
+        return self.loaded.model.config
+
 
 def build(model: Any = None, corpus: Any = None, *, tokenizer: Any = None, processor: Any = None, out: str | Path = "site",
           config: str | Path | None = None, progress: bool = False, **options: Any) -> Any:

@@ -47,10 +47,13 @@ class BuildConfig:
     factors: dict[str, Any] = field(default_factory=dict)
     lime: dict[str, Any] = field(default_factory=dict)
     attention: dict[str, Any] = field(default_factory=dict)
+    #: Top-level options set in the config file or on the command line (not from the preset):
+    #: the pipeline never resizes those for a bigger model (budget.py).
+    user_set: frozenset[str] = frozenset()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able view for the manifest (paths as strings)."""
-        return {f.name: (str(v) if isinstance(v := getattr(self, f.name), Path) else v) for f in dataclasses.fields(self)}
+        return {f.name: (str(v) if isinstance(v := getattr(self, f.name), Path) else v) for f in dataclasses.fields(self) if f.name != "user_set"}
 
     def model_configs(self) -> list["BuildConfig"]:
         """One config per model of the site: the [[models]] entries over the shared options
@@ -70,7 +73,7 @@ _CHOICES = {"device": ("cpu", "cuda"), "preset": tuple(PRESETS)}
 
 def _check(name: str, value: Any, where: str) -> Any:
     """Type-check one option; returns the value converted to its field type."""
-    fields = {f.name: f for f in dataclasses.fields(BuildConfig)}
+    fields = {f.name: f for f in dataclasses.fields(BuildConfig) if f.name != "user_set"}
     if name not in fields:
         known = ", ".join(sorted(fields))
         raise UserError(f"{where}: unknown option {name!r} (known: {known})")
@@ -164,4 +167,4 @@ def resolve(config_file: Path | None, flags: dict[str, Any]) -> BuildConfig:
     merged = {**PRESETS[preset], **checked_file, **checked_flags, "preset": preset}
     for section in _SECTIONS:  # a flag such as --lime all overrides one key of its table
         merged[section] = {**checked_file.get(section, {}), **checked_flags.get(section, {})}
-    return BuildConfig(**merged)
+    return BuildConfig(**merged, user_set=frozenset(checked_file) | frozenset(checked_flags))

@@ -25,6 +25,7 @@ import numpy as np
 from . import __version__, layout
 from .attention import AttentionConfig, AttentionResult, analyse_attention, sample_sentences, write_attention_bundle
 from .bundles import BundleWriter
+from .budget import ModelCost, scaled_sizes
 from .cache import StageCache, file_fingerprint, stable_hash
 from .config import BuildConfig
 from .corpus import load_corpus
@@ -136,6 +137,12 @@ class ModelSource:
     def release(self) -> None:
         self._loaded = None
 
+    def hf_config(self) -> Any:
+        """The transformers config, read without loading the weights."""
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(self.dir, local_files_only=True)
+
     @property
     def display_source(self) -> str:
         return self.resolved.source
@@ -193,6 +200,8 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
     lime_config = analysis_config(LimeConfig, "lime", config)
     attention_config = analysis_config(AttentionConfig, "attention", config)
 
+    if not model.is_image:  # a bigger text model: smaller samples, unless the user set them
+        config, lime_config, attention_config = fit_to_budget(config, model, lime_config, attention_config, reporter)
     with timer("corpus"):
         corpus = corpus or load_any_corpus(config, model.is_image, reporter)
         items = corpus_items(corpus)
@@ -276,6 +285,31 @@ def site_title(config: BuildConfig, built: dict[str, ModelBuild]) -> str:
     if len(manifests) == 1:
         return manifests[0]["title"]
     return " · ".join(m["model"]["name"] for m in manifests)
+
+
+def fit_to_budget(config: BuildConfig, model: Any, lime_config: LimeConfig, attention_config: AttentionConfig, reporter: Reporter) -> tuple[BuildConfig, LimeConfig, AttentionConfig]:
+    """The text presets are sized for MiniLM: shrink the samples a bigger model would spend too
+    long on (budget.py); options set in the config file or on the command line stay as given."""
+    cost = ModelCost.from_config(model.hf_config())
+    left = {}
+    if "n_sentences" not in config.user_set:
+        left["n_sentences"] = config.n_sentences
+    if "max_sentences" not in config.lime:
+        left["lime_max_sentences"] = lime_config.max_sentences
+    if "n_sentences" not in config.attention:
+        left["attention_n_sentences"] = attention_config.n_sentences
+    sizes = scaled_sizes(cost, left)
+    if sizes == left:
+        return config, lime_config, attention_config
+    reporter.log(
+        f"budget: {model.name} costs {cost.forward_ratio:.1f}x MiniLM per token and has {cost.heads} heads: "
+        + ", ".join(f"{k.replace('_', ' ')} {left[k]:,} -> {v:,}" for k, v in sizes.items() if v != left[k])
+        + " (set them in the config or on the command line to keep them)"
+    )
+    config = dataclasses.replace(config, n_sentences=sizes.get("n_sentences", config.n_sentences))
+    lime_config = dataclasses.replace(lime_config, max_sentences=sizes.get("lime_max_sentences", lime_config.max_sentences))
+    attention_config = attention_config.replace(n_sentences=sizes.get("attention_n_sentences", attention_config.n_sentences))
+    return config, lime_config, attention_config
 
 
 #: Patch states are easier to code than token states (DINOv2 default, 3000 steps: FVU 0.093 vs
