@@ -28,6 +28,8 @@ def test_quick_dinov2_build(tmp_path):
     assert credits and all(c["license"] for c in credits)  # every photograph credited
     attention = manifest["attention"]
     assert len(attention["heads"]) == 72 and attention["n_sentences"] == 6
+    assert attention["model"]["name"] == manifest["model"]["name"] == "DINOv2-S/14"  # not the converted folder's name
+    assert manifest["model"]["slug"] == "dinov2" and (tmp_path / "site/models/dinov2/attention.html").is_file()
     assert attention["topk_key_missing"] == 65535  # 257 units per image: uint16 key positions
     # DINOv2's queries and keys: the dot product falls as the cosine distance grows (the
     # AttentionViz statistic; ViT in the paper: -0.873 / -0.884)

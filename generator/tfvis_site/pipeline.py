@@ -184,10 +184,9 @@ def build(config: BuildConfig, reporter: Reporter, model: Any = None, corpus: An
         shutil.rmtree(staging, ignore_errors=True)
         raise
     write_site_record(cache, out, {"models": records})
-    timings: dict[str, float] = {}
-    for b in built.values():
-        for stage, seconds in b.timings.items():
-            timings[stage] = timings.get(stage, 0.0) + seconds
+    # every stage summed over the models, in the order of the model with the most stages (an image model's factor maps)
+    stages = list(max((b.timings for b in built.values()), key=len))
+    timings = {stage: sum(b.timings.get(stage, 0.0) for b in built.values()) for stage in stages}
     return BuildResult(out=out, models=built, timings={**timings, **timer.timings})
 
 
@@ -420,6 +419,8 @@ def write_model_data(model_dir: Path, config: BuildConfig, corpus: Any, model: M
         "factors": _factor_files(analyses, bundle),
         "attention": _without(write_attention_bundle(analyses.attention, analyses.attention_store, bundle, analyses.attention_sample), "seconds"),
     }
+    # the model's display name there too, not its store's folder name ("dinov2-54dd7ea8efa7ab43")
+    manifest["attention"]["model"]["name"] = info["name"]
     if store.is_image:
         from .patches import write_image_bundle
 
