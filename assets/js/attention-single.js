@@ -913,6 +913,8 @@
     hoverParts: hoverParts,
     hover: onHover,
     pick: function (x, y) { return pick2(x, y, HOVER_RADIUS); },
+    /** The keys the plot's lines go to for query token t (value-weighted when that box is ticked). */
+    topKeys: function (t, count) { return topKeys(t, count); },
     /** Place labels / thumbnails again and draw the overlay; returns the time it took (ms). */
     redrawOverlay: function () { var t0 = window.performance.now(); invalidate(); drawOverlay(); return window.performance.now() - t0; },
   };

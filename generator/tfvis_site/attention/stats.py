@@ -51,7 +51,7 @@ LABEL_TEXT = {
     "other": "other",
 }
 #: Wording for causal text models (decoders) where it differs from LABEL_TEXT.
-DECODER_LABEL_TEXT = {"sink": "first token sink (BOS, or the first word when there is none)",
+DECODER_LABEL_TEXT = {"sink": "first token sink (BOS or first word)",
                       "positional": "positional (the last few tokens)"}
 #: Wording for image models where it differs from LABEL_TEXT.
 IMAGE_LABEL_TEXT = {"self": "self (own patch)", "sink": "[CLS] / prefix-token sink ([DIST], registers)"}
