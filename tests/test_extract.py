@@ -58,3 +58,26 @@ def test_token_table_text_and_truncation(tiny_checkpoints, tmp_path):
     first = [t for t, sid in zip(tokens["text"], tokens["sentence_id"]) if sid == 0]
     assert first[0] == "[CLS]" and first[-1] == "[SEP]"
     assert "".join(first[1:-1]).lower().startswith("thecat")
+
+
+@pytest.mark.parametrize("kind", ["bert", "llama"])
+def test_value_norms_match_the_v_projection(tiny_checkpoints, tmp_path, kind):
+    """value_norms.npy = ||v|| per token and key/value head, recomputed here from the stored
+    hidden states through each layer's own v projection (Llama: after input_layernorm; GQA: 2
+    kv heads for 4 query heads)."""
+    import torch
+
+    loaded = load_model(tiny_checkpoints[kind])
+    store = extract(loaded, SENTENCES, tmp_path, ExtractOptions(max_tokens=16, batch_size=2, capture_attention=True), Reporter.silent())
+    info = store.info
+    assert store.value_norms(0).shape == (store.n_tokens, info.n_kv_heads)
+    for layer in range(info.n_layers):
+        x = torch.from_numpy(np.array(store.hidden(layer)))
+        with torch.no_grad():
+            if kind == "bert":
+                v = loaded.model.encoder.layer[layer].attention.self.value(x)
+            else:
+                block = loaded.model.layers[layer]
+                v = block.self_attn.v_proj(block.input_layernorm(x))
+        expected = v.reshape(store.n_tokens, info.n_kv_heads, info.d_head).norm(dim=-1).numpy()
+        np.testing.assert_allclose(store.value_norms(layer), expected, rtol=1e-4, atol=1e-5)

@@ -12,6 +12,9 @@ Store layout (one folder, arrays are float32 .npy files opened as memory maps):
   hidden.npy           (n_layers + 1, n_tokens, d_model); index 0 = embedding output
   queries.npy          (n_layers, n_tokens, n_heads, d_head)       [only with attention capture]
   keys.npy             (n_layers, n_tokens, n_kv_heads, d_head)    [only with attention capture]
+  value_norms.npy      (n_layers, n_tokens, n_kv_heads) L2 norm of each token's value vector as
+                       it enters the attention product (after the v projection, before GQA
+                       repetition): AttentionViz's "weight by value norm" [only with attention capture]
   attention.npy        (n_layers, n_heads, sum_s L_s^2): per sentence s its (L_s, L_s) block,
                        row = query position, column = key position  [only with attention capture]
   attention_offsets.npy (n_sentences + 1,) int64 offsets into the last axis of attention.npy
@@ -144,6 +147,7 @@ def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: Extr
         np.save(out_dir / "attention_offsets.npy", attn_offsets)
         queries = _open_npy(out_dir / "queries.npy", (info.n_layers, n_tokens, info.n_heads, info.d_head))
         keys = _open_npy(out_dir / "keys.npy", (info.n_layers, n_tokens, info.n_kv_heads, info.d_head))
+        value_norms = _open_npy(out_dir / "value_norms.npy", (info.n_layers, n_tokens, info.n_kv_heads))
         attention = _open_npy(out_dir / "attention.npy", (info.n_layers, info.n_heads, int(attn_offsets[-1])))
         scaling = np.zeros(info.n_layers, dtype=np.float32)
 
@@ -172,6 +176,7 @@ def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: Extr
                     for layer, rec in enumerate(recorder.records):
                         queries[layer, lo:hi] = rec.query[row, :, :n].transpose(0, 1).float().cpu().numpy()
                         keys[layer, lo:hi] = rec.key[row, :, :n].transpose(0, 1).float().cpu().numpy()
+                        value_norms[layer, lo:hi] = rec.value_norms[row, :, :n].transpose(0, 1).float().cpu().numpy()
                         attention[layer, :, a_lo:a_hi] = rec.weights[row, :, :n, :n].reshape(info.n_heads, -1).float().cpu().numpy()
             if options.capture_attention:
                 scaling[:] = [rec.scaling for rec in recorder.records]
@@ -179,7 +184,7 @@ def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: Extr
 
     hidden.flush()
     if options.capture_attention:
-        for arr in (queries, keys, attention):
+        for arr in (queries, keys, value_norms, attention):
             arr.flush()
         np.save(out_dir / "scaling.npy", scaling)
     tokens, sentence_columns = units.tables()
@@ -265,6 +270,14 @@ class ActivationStore:
         """(n_tokens, n_kv_heads, d_head) float32; use ``info.kv_head_of(h)`` for query head h."""
         self._require_attention()
         return self._map("keys.npy")[layer]
+
+    def value_norms(self, layer: int) -> np.ndarray:
+        """(n_tokens, n_kv_heads) float32 for block ``layer``: the L2 norm of each token's value
+        vector per key/value head, as it enters the attention product (use ``info.kv_head_of(h)``
+        for query head h). Attention x value norm, renormalised per query, is AttentionViz's
+        "weight by value norm"."""
+        self._require_attention()
+        return self._map("value_norms.npy")[layer]
 
     def scaling(self, layer: int) -> float:
         self._require_attention()

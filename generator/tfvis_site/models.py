@@ -3,7 +3,8 @@
 Capture works through transformers' ``AttentionInterface``: we register an attention function
 named ``tfvis_capture`` that calls the model's own ``eager_attention_forward`` (so the maths is
 exactly the model's) and records, per attention module, the query and key tensors as they enter
-the dot product (after any rotary embedding, before GQA repetition) and the attention weights.
+the dot product (after any rotary embedding, before GQA repetition), the L2 norm of each value
+vector (per key/value head, before GQA repetition) and the attention weights.
 """
 
 from __future__ import annotations
@@ -197,11 +198,13 @@ class AttentionRecord:
     """One attention module's view of one batch.
 
     query: (batch, n_heads, seq, d_head); key: (batch, n_kv_heads, seq, d_head);
-    weights: (batch, n_heads, seq, seq); scaling: the factor applied to q·k.
+    value_norms: (batch, n_kv_heads, seq) the L2 norm of each value vector as it enters the
+    attention product; weights: (batch, n_heads, seq, seq); scaling: the factor applied to q·k.
     """
 
     query: Any
     key: Any
+    value_norms: Any
     weights: Any
     scaling: float
 
@@ -218,7 +221,7 @@ class AttentionRecorder:
             from transformers.models.bert.modeling_bert import eager_attention_forward as eager
         out, weights = eager(module, query, key, value, attention_mask, scaling=scaling, dropout=dropout, **kwargs)
         used_scaling = float(scaling) if scaling is not None else query.shape[-1] ** -0.5
-        self.records.append(AttentionRecord(query.detach(), key.detach(), weights.detach(), used_scaling))
+        self.records.append(AttentionRecord(query.detach(), key.detach(), value.detach().norm(dim=-1), weights.detach(), used_scaling))
         return out, weights
 
 

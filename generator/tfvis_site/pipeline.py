@@ -38,7 +38,7 @@ from .progress import Reporter
 from .pages import render_site
 
 # Bump when the extraction output format or maths changes, to invalidate old cache entries.
-EXTRACT_VERSION = 2  # 2: units may be image patches (image columns, images.npy)
+EXTRACT_VERSION = 3  # 2: units may be image patches (image columns, images.npy); 3: value_norms.npy
 SITE_MARKER = "data/manifest.json"
 
 
