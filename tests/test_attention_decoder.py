@@ -112,3 +112,22 @@ def test_gqa_every_query_head_gets_its_own_joint_embedding_with_its_kv_heads_key
         g0 = layer * info.n_heads
         assert info.kv_head_of(0) == info.kv_head_of(1)
         assert not np.allclose(shifts[g0], shifts[g0 + 1]) and not np.allclose(coords[g0], coords[g0 + 1])
+
+
+@pytest.mark.parametrize("kind", ["llama", "bert"])
+def test_bundle_writes_the_sample_value_norms_per_kv_head(stores, pca_results, kind, tmp_path):
+    """value_norms.f32 (n_layers, N, n_kv_heads) holds the store's ||v|| of each sample token, in
+    the sample's token order; the manifest describes it for the pages."""
+    store, res = stores[kind], pca_results[kind]
+    info = store.info
+    bundle = BundleWriter(tmp_path / "data")
+    section = write_attention_bundle(res, store, bundle)
+    name = section["files"]["value_norms"]
+    got = np.fromfile(bundle.data_dir / name, "<f4")
+    assert bundle.files[name]["shape"] == [info.n_layers, res.n_tokens, info.n_kv_heads]
+    got = got.reshape(info.n_layers, res.n_tokens, info.n_kv_heads)
+    tokens = res.tokens
+    index = store.sentence_offsets[tokens.column("source_sentence").to_numpy()] + tokens.column("position").to_numpy()
+    for layer in range(info.n_layers):
+        np.testing.assert_array_equal(got[layer], np.asarray(store.value_norms(layer))[index])
+    assert np.all(got > 0) and "value_norms" in section["layout"]

@@ -62,6 +62,7 @@
 
     var made = IMG.imageCanvas(geo, image, scale);
     var canvas = made.canvas, ctx = made.ctx;
+    canvas._weights = w; // what the heat map, arrows and lines were drawn from (tests read it)
     canvas.className = 'tfvis-image att-image-canvas';
     canvas.tabIndex = 0;
     canvas.dataset.focusKey = 'image';
