@@ -268,3 +268,47 @@ def test_image_view_points_arrows_keyboard_cls_thumbnails_and_hostile_name(tiny_
         expect(page.locator("#att-tooltip")).to_contain_text("key")
         page.locator("#att-stage").screenshot(path=str(artifacts(tmp_path) / "attention-image-thumbnails.png"))
         assert page.locator("main img, #att-tooltip img").count() == 0
+
+
+def test_image_view_weight_by_value_norm(tiny_image_site, tmp_path):
+    """The value-norm box reweights the image view (attention x ||v_j||, renormalised per query):
+    the prefix-token strip shows the weighted weights of the data files, the heat map changes,
+    the URL records it and back undoes it."""
+    import numpy as np
+
+    manifest = json.loads((tiny_image_site / "data/manifest.json").read_text())
+    sec, geo = manifest["attention"], manifest["image"]
+    npre, H = geo["n_prefix_tokens"], sec["model"]["n_heads"]
+    _, offsets, _ = sample(tiny_image_site)
+    layer, head, s = 1, 2, 1
+    L = offsets[s + 1] - offsets[s]
+    u8 = np.fromfile(tiny_image_site / "data" / sec["files"]["weights"][layer], np.uint8).reshape(H, -1)
+    pair = L * L * s  # every image of the sample has the same number of units
+    block = (u8[head, pair : pair + L * L].reshape(L, L).astype(np.float64) / 255) ** 2
+    vn = np.fromfile(tiny_image_site / "data" / sec["files"]["value_norms"], "<f4").reshape(sec["model"]["n_layers"], sec["n_tokens"], -1)
+    kv = sec["heads"][layer * H + head]["kv_head"]
+    weighted = block * vn[layer, offsets[s] : offsets[s] + L, kv][None, :]
+    weighted /= weighted.sum(1, keepdims=True)
+    # the patch query whose prefix-token weights move most (the strip shows them with 2 decimals)
+    t = npre + int(np.argmax(np.abs(weighted - block)[npre:, :npre].max(1)))
+    assert np.abs(weighted - block).max() > 0.003  # a random tiny model attends almost uniformly
+    strip = "Array.from(document.querySelectorAll('.att-prefix .att-prefix-w')).map(e => +e.textContent)"
+    drawn = "Array.from(document.querySelector('.att-image-canvas')._weights)"
+    with open_site(tiny_image_site, "file") as (page, base):
+        page.goto(base + f"attention-head.html?l={layer}&h={head}&s={s}&t={t}")
+        ready(page)
+        image_drawn(page, t)
+        np.testing.assert_allclose(np.reshape(page.evaluate(drawn), (L, L)), block, atol=1e-6)
+        assert page.evaluate(strip) == pytest.approx(block[t, :npre], abs=0.0051)
+        page.evaluate(SAVE)
+        n = count(page)
+        page.check("#att-vnorm")
+        ready(page, n + 1)
+        assert "vnorm=1" in page.url
+        image_drawn(page, t)
+        np.testing.assert_allclose(np.reshape(page.evaluate(drawn), (L, L)), weighted, atol=1e-6)
+        assert page.evaluate(strip) == pytest.approx(weighted[t, :npre], abs=0.0051)
+        assert page.evaluate(DIFF) > 0  # the heat map follows
+        page.locator(".att-image-canvas").screenshot(path=str(artifacts(tmp_path) / "attention-image-vnorm.png"))
+        page.go_back()
+        page.wait_for_function("!document.getElementById('att-vnorm').checked")
