@@ -29,6 +29,7 @@ import json
 import os
 import re
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -362,7 +363,8 @@ def convert_gguf(path: Path, out_dir: Path) -> Path:
                 model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
             except ValueError:  # no causal-LM head for this architecture: the bare model
                 model = AutoModel.from_config(config, dtype=torch.float32)
-        tensors = load_gguf_checkpoint(str(path), return_tensors=True, model_to_load=model, torch_dtype=torch.float32)["tensors"]
+        with _quiet_gguf_bar():
+            tensors = load_gguf_checkpoint(str(path), return_tensors=True, model_to_load=model, torch_dtype=torch.float32)["tensors"]
     except Exception as e:  # noqa: BLE001  (transformers and gguf raise many types; the user needs one line)
         raise UserError(f"{path}: transformers cannot convert this GGUF file ({_first_line(e)})") from None
     finally:
@@ -396,6 +398,22 @@ def _resolve_gguf(path: Path, cache_root: Path, log: Log | None) -> ResolvedMode
         meta = {}
     kind = f"GGUF {meta['file_type']}" if meta.get("file_type") else "GGUF"
     return ResolvedModel(folder=folder, name=path.stem, source=f"GGUF file {path.name} ({kind}, dequantised to fp32)", slug=slugify(path.stem), builtin=None)
+
+
+@contextmanager
+def _quiet_gguf_bar():
+    """transformers' GGUF loader draws its own tqdm bar, deaf to disable_progress_bar(): the
+    build's progress (or --quiet) covers the conversion."""
+    import functools
+
+    import transformers.modeling_gguf_pytorch_utils as gguf_utils
+
+    bar = gguf_utils.tqdm
+    gguf_utils.tqdm = functools.partial(bar, disable=True)
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = bar
 
 
 def _no_init_weights() -> Any:
