@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from .errors import UserError, first_line
 
 # Bump when the GGUF conversion's output changes: cached folders of older converters are not reused.
 GGUF_CONVERTER_VERSION = 1
@@ -296,7 +296,7 @@ def gguf_metadata(path: Path) -> dict[str, Any]:
     try:
         fields = GGUFReader(path).fields
     except Exception as e:  # noqa: BLE001  (transformers and gguf raise many types; the user needs one line)
-        raise UserError(f"{path}: unreadable GGUF file ({_first_line(e)})") from None
+        raise UserError(f"{path}: unreadable GGUF file ({first_line(e)})") from None
 
     def field(key: str) -> Any:
         value = fields.get(key)
@@ -366,7 +366,7 @@ def convert_gguf(path: Path, out_dir: Path) -> Path:
         with _quiet_gguf_bar():
             tensors = load_gguf_checkpoint(str(path), return_tensors=True, model_to_load=model, torch_dtype=torch.float32)["tensors"]
     except Exception as e:  # noqa: BLE001  (transformers and gguf raise many types; the user needs one line)
-        raise UserError(f"{path}: transformers cannot convert this GGUF file ({_first_line(e)})") from None
+        raise UserError(f"{path}: transformers cannot convert this GGUF file ({first_line(e)})") from None
     finally:
         hf_logging.set_verbosity(verbosity)
     if not getattr(tokenizer, "is_fast", False):
@@ -423,11 +423,6 @@ def _no_init_weights() -> Any:
     except ImportError:
         from transformers.modeling_utils import no_init_weights
     return no_init_weights()
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 # ---------------------------------------------------------------------------------- listing
