@@ -38,3 +38,34 @@ def test_floors_keep_every_stage_meaningful():
     huge = ModelCost(block_params=REFERENCE_BLOCK_PARAMS * 1e6, heads=72 * 10_000)
     assert scaled_sizes(huge, {"n_sentences": 200, "lime_max_sentences": 40, "attention_n_sentences": 40}) == {"n_sentences": 50, "lime_max_sentences": 4, "attention_n_sentences": 12}
     assert scaled_sizes(huge, {"attention_n_sentences": 5}) == {"attention_n_sentences": 5}  # below the floor already: kept
+
+
+class _Checkpoint:
+    """What fit_to_budget reads of a model source: its name and transformers config."""
+
+    def __init__(self, name, config):
+        self.name, self.config = name, config
+
+    def hf_config(self):
+        return self.config
+
+
+def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
+    from tfvis_site.attention import AttentionConfig
+    from tfvis_site.config import resolve
+    from tfvis_site.factors.lime import LimeConfig
+    from tfvis_site.pipeline import analysis_config, fit_to_budget
+    from tfvis_site.progress import Reporter
+
+    def sizes(config_text, flags):
+        toml = tmp_path / "site.toml"
+        toml.write_text(config_text)
+        config = resolve(toml, flags)
+        lime, attention = analysis_config(LimeConfig, "lime", config), analysis_config(AttentionConfig, "attention", config)
+        config, lime, attention = fit_to_budget(config, _Checkpoint("big", SMOLLM2), lime, attention, Reporter.silent())
+        return config.n_sentences, lime.max_sentences, attention.n_sentences
+
+    assert sizes("", {}) == (1265, 126, 103)
+    assert sizes("n_sentences = 4000\n[lime]\nmax_sentences = 400\n", {}) == (4000, 400, 103)
+    assert sizes("", {"n_sentences": 300}) == (300, 126, 103)
+    assert sizes("[attention]\nn_sentences = 50\n", {"preset": "quick"}) == (63, 13, 50)
