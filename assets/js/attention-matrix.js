@@ -506,6 +506,7 @@
       A.legend($('att-legend'), c.legend);
       A.sizeLegend($('att-size-legend'), next.size);
       showHits();
+      if (!A.hasWebGL()) return noWebGL();
       return next.dim === 3 ? draw3(next, c) : draw2(next);
     }).then(function () {
       return new Promise(function (resolve) { window.requestAnimationFrame(function () { resolve(); }); });
@@ -518,6 +519,12 @@
       document.body.dataset.attReady = String(Number(document.body.dataset.attReady || 0) + 1);
     }).catch(function (err) { A.fail(status, err); });
     return drawing;
+  }
+
+  /** No WebGL: a note above the grid instead of the points; the cells (labels, statistics, search counts, links) stay. */
+  function noWebGL() {
+    var scroll = matrixEl.parentNode;
+    A.noWebGL(scroll.parentNode, scroll, 'The label and statistics of every head are in the grid below (search counts too), and each cell opens its head.');
   }
 
   function draw2(v) {
