@@ -1,6 +1,6 @@
 """Browser benchmark of the attention pages (issue 6), in headless Debian chromium (software WebGL).
 
-    python bench/browser_attention.py SITE_DIR [SITE_DIR ...] [--how file|http] [--repeat 3] [--only matrix]
+    python bench/browser_attention.py SITE_DIR [SITE_DIR ...] [--model SLUG] [--how file|http] [--repeat 3] [--only matrix]
 
 SITE_DIR is a built site (e.g. ``tfvis-site build --out /tmp/att-default``). Several sites (the
 same build with the old and the new JS, say) are loaded in turn, so that a loaded machine slows
@@ -29,8 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from browser import console_errors, launch_browser  # noqa: E402
-from pagebench import print_table, site_base  # noqa: E402
+from browser import console_errors, launch_browser, model_base  # noqa: E402
+from pagebench import print_table  # noqa: E402
+
+from tfvis_site.layout import MANIFEST, model_dir, pick_model  # noqa: E402
 
 
 def ready(page, n: int, timeout: float = 120_000) -> None:
@@ -125,9 +127,9 @@ def image_rows(browser, base: str, manifest: dict, args, errors: list[str]) -> l
 class Site:
     """A built site under test: its manifest facts, base URL and the measurements gathered so far."""
 
-    def __init__(self, path: Path, base: str):
+    def __init__(self, path: Path, slug: str, base: str):
         self.path, self.base = path, base
-        manifest = json.loads((path / "data/manifest.json").read_text())
+        manifest = json.loads((model_dir(path, slug) / MANIFEST).read_text())
         self.manifest = manifest
         self.att = att = manifest["attention"]
         self.image = manifest.get("modality") == "image" and bool(manifest.get("image"))
@@ -222,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("site", type=Path, nargs="+", help="one or more built sites; several are loaded in turn (compare them in one run)")
     ap.add_argument("--how", choices=["file", "http"], default="file")
+    ap.add_argument("--model", metavar="SLUG", help="which model of a site of several (its folder under models/)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--only", choices=["matrix"], help="only the matrix view")
@@ -231,7 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     errors: list[str] = []
     tables = []
     with sync_playwright() as p, contextlib.ExitStack() as stack:
-        sites = [Site(path.resolve(), stack.enter_context(site_base(path.resolve(), args.how))) for path in args.site]
+        sites = []
+        for path in args.site:
+            slug = pick_model(path.resolve(), args.model)
+            sites.append(Site(path.resolve(), slug, stack.enter_context(model_base(path.resolve(), args.how, slug))))
         browser = launch_browser(p)
         for _ in range(args.repeat):  # the sites in turn, so that they share the machine's load
             for site in sites:

@@ -6,12 +6,12 @@ back/forward restore it, the keyboard moves it, [CLS] can be selected from the s
 draws patch thumbnails, and the HTML-looking image name stays text. No console errors, no
 external requests. Screenshots go to $TFVIS_ARTIFACTS (or the test's tmp dir)."""
 
-import json
 
 import pytest
 from conftest import HOSTILE_IMAGE_NAME
 from playwright.sync_api import expect
 from test_attention_pages_browser import artifacts, count, ready
+from sites import model_folder, read_manifest
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
@@ -68,7 +68,7 @@ def sample(site):
     """Names, token offsets and image indices of the attention sample's images (pyarrow, no page load)."""
     import pyarrow.parquet as pq
 
-    t = pq.read_table(site / "data/attention/sentences.parquet", columns=["text", "token_offset", "sentence_id"]).to_pydict()
+    t = pq.read_table(model_folder(site) / "data/attention/sentences.parquet", columns=["text", "token_offset", "sentence_id"]).to_pydict()
     return t["text"], t["token_offset"], t["sentence_id"]
 
 
@@ -95,7 +95,7 @@ def outline_colour_near(page, x, y):
 
 @pytest.mark.parametrize("how", ["file", "http"])
 def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
-    manifest = json.loads((tiny_image_site / "data/manifest.json").read_text())
+    manifest = read_manifest(tiny_image_site)
     att, geo = manifest["attention"], manifest["image"]
     n_layers, n_heads, npre, cols = att["model"]["n_layers"], att["model"]["n_heads"], geo["n_prefix_tokens"], geo["grid"][1]
     names, _, image_ids = sample(tiny_image_site)
@@ -177,7 +177,7 @@ def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
 
 
 def test_image_view_points_arrows_keyboard_cls_thumbnails_and_hostile_name(tiny_image_site, tmp_path):
-    manifest = json.loads((tiny_image_site / "data/manifest.json").read_text())
+    manifest = read_manifest(tiny_image_site)
     geo = manifest["image"]
     npre, cols = geo["n_prefix_tokens"], geo["grid"][1]
     units = npre + geo["grid"][0] * cols
