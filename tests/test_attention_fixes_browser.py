@@ -1,13 +1,16 @@
-"""The attention matrix drawn band by band (issue 10), in Debian chromium: a tall matrix (8 layers
-x 2 heads, each row higher than a band) shows its rows in view at once and every row, first to
-last, once the rest is drawn in the background; a colour switch redraws every row. No console
-errors."""
+"""Attention pages in Debian chromium. The matrix drawn band by band (issue 10): a tall matrix
+(8 layers x 2 heads, each row higher than a band) shows its rows in view at once and every row,
+first to last, once the rest is drawn in the background; a colour switch redraws every row.
+Without WebGL (issue 12): a plain note instead of the scatterplots, and the rest (cells, search
+counts, metrics, sentence view, aggregate, head navigation) works. No console errors."""
 
 import pytest
+from playwright.sync_api import expect
+from sites import read_manifest
 from test_attention_pages_browser import count, ready
 from test_site_browser import open_site
 
-from browser import skip_without_chromium
+from browser import block_external_requests, console_errors, launch_browser, model_base, skip_without_chromium
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
 
@@ -70,3 +73,57 @@ def test_tall_matrix_draws_rows_in_view_first_then_every_row(tall_site):
         page.wait_for_timeout(200)
         assert page.evaluate("document.body.dataset.attPending") == "0"
         assert page.evaluate(ROWS, LAYERS)[-1] == after[-1]
+
+
+#: The aggregate canvas: distinct colours (a heat map, not a blank canvas).
+AGG_COLOURS = """() => { const c = document.querySelector('#att-agg'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const seen = new Set(); for (let i = 0; i < d.length; i += 4 * 3) seen.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]); return seen.size; }"""
+
+
+@pytest.mark.parametrize("how", ["file", "http"])
+def test_attention_pages_without_webgl(tiny_site, how):
+    from playwright.sync_api import sync_playwright
+
+    att = read_manifest(tiny_site)["attention"]
+    n_layers, n_heads = att["model"]["n_layers"], att["model"]["n_heads"]
+    with sync_playwright() as p, model_base(tiny_site, how) as base:
+        browser = launch_browser(p, extra_args=["--disable-webgl"])
+        page = browser.new_page()
+        errors = console_errors(page)
+        external = block_external_requests(page)
+        assert page.evaluate("() => !document.createElement('canvas').getContext('webgl')")  # WebGL is off
+        # matrix: the note, the cells with their labels; search counts and colours still work
+        page.goto(base + "attention.html")
+        ready(page)
+        expect(page.locator(".att-nogl")).to_contain_text("The scatterplots need WebGL, which this browser has turned off")
+        assert page.locator(".att-nogl").count() == 1
+        assert page.locator("#att-status").get_attribute("class") != "error"
+        assert page.locator("#att-cells a.att-cell").count() == n_layers * n_heads
+        assert page.locator("#att-cells .att-badge").count() == n_layers * n_heads
+        n = count(page)
+        page.fill("#att-q", "the")
+        page.press("#att-q", "Enter")
+        ready(page, n + 1)
+        assert page.locator("#att-cells .att-has-hits").count() == n_layers * n_heads
+        n = count(page)
+        page.check("input[name=dim][value='3']")  # 3D needs WebGL too: the note stays, no error
+        ready(page, n + 1)
+        assert page.locator(".att-nogl").count() == 1
+        # a cell opens its head: metrics, sentence view, aggregate and head navigation work
+        page.locator(f"a.att-cell[data-l='{n_layers - 1}'][data-h='1']").click()
+        page.wait_for_url("**/attention-head.html?*")
+        ready(page)
+        expect(page.locator("#att-stage .att-nogl")).to_contain_text("the sentence view and the aggregate below still work")
+        assert page.locator("#att-canvas").is_hidden()
+        expect(page.locator("#att-title")).to_contain_text(f"Layer {n_layers - 1}, head 1")
+        expect(page.locator("#att-metrics")).to_contain_text("Spearman after")
+        page.goto(base + "attention-head.html?l=1&h=2&s=1")
+        ready(page)
+        assert page.locator("#att-sentence svg line, #att-sentence svg path").count() > 0  # the sentence view's lines
+        page.wait_for_function(f"({AGG_COLOURS})() > 8", timeout=15_000)
+        n = count(page)
+        page.click("#att-next-head")
+        ready(page, n + 1)
+        expect(page.locator("#att-title")).to_contain_text("Layer 1, head 3")
+        assert errors == [] and external == []
+        browser.close()

@@ -2,8 +2,9 @@
 (issue 12, item 5): the TopK SAE's for a default build, the FISTA lasso's for method fista-dl."""
 
 import html
-import json
 import re
+
+from sites import model_folder, read_manifest
 
 from tfvis_site.render import environment
 
@@ -13,11 +14,11 @@ def text_of(page: str) -> str:
 
 
 def test_pages_show_the_objective_of_the_method_used(tiny_site):
-    factors = json.loads((tiny_site / "data/manifest.json").read_text())["factors"]
+    factors = read_manifest(tiny_site)["factors"]
     assert factors["method"] == "topk-sae"  # the default
     k = factors["config"]["sae_k"]
     for name in ("index.html", "quality.html"):
-        page = text_of((tiny_site / name).read_text())
+        page = text_of((model_folder(tiny_site) / name).read_text())
         assert f"a = TopK_k(ReLU((z - b_dec) W_enc + b_enc)), k = {k}" in page and "z_hat = a D + b_dec" in page, name
         assert "alpha * sum(a)" not in page and "FISTA" not in page, name
     # the same section for a dictionary learned by FISTA: the lasso, with its alpha
