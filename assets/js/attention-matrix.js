@@ -147,38 +147,54 @@
 
   /**
    * The 2D matrix is drawn band by band: a band is a few whole rows, about a quarter of a window
-   * high. Each 2D projection has ONE scatterplot of all its points whose canvas is one band high;
-   * to draw a band, its camera is moved onto the band and a filter keeps only the band's points
-   * (so a frame processes those alone), and the frame is copied into the projection's plot-sized
-   * 2D canvas. All scatterplots share ONE regl renderer (one WebGL context) of that band size.
+   * high. The rows are split into chunks about a window high; each chunk of each 2D projection is
+   * ONE scatterplot holding that chunk's points, whose canvas is one band high: to draw a band,
+   * its camera is moved onto the band and a filter keeps only the band's points (a frame then
+   * processes those alone), and the frame is copied into the projection's plot-sized 2D canvas.
+   * All scatterplots share ONE regl renderer (one WebGL context) of that band size.
    * Why: under software WebGL a frame costs about its renderer's pixels (float framebuffer clear,
-   * gamma pass, read back: 4x fewer pixels drew 3-4x faster here) plus its points, and a plot-sized
-   * renderer for 72 DINOv2 heads (12 x 6 cells, twice as tall as wide) drew the whole tall plot
-   * before anything showed. Now the bands in view are drawn first and the page is ready; the others
-   * follow when the browser is idle, and at once when scrolled into view. The renderer is exactly
-   * one band high, so no row is lost however tall the plot or small the window. The other 2D
-   * projections are drawn in the background too, so a projection switch swaps which canvas is visible.
+   * gamma pass, read back: 4x fewer pixels drew 3-4x faster here) plus its points, and loading
+   * points into a scatterplot costs about their number; a plot-sized renderer with every point
+   * (DINOv2: 12 x 6 cells, twice as tall as wide; SmolLM2: 30 x 9) drew the whole tall plot before
+   * anything showed. Now the bands in view are drawn first, from the first chunk's points, and the
+   * page is ready; the others follow when the browser is idle, and at once when scrolled into view.
+   * The renderer is exactly one band high, so no row is lost however tall the plot or small the
+   * window. The other 2D projections are drawn in the background too, so a projection switch swaps
+   * which canvas is visible.
    */
   var BAND_PX = 240; // target height of a band (CSS px)
-  var bands = null; // [{index, r0, n, points}]: rows [r0, r0 + n), the indices of their points
+  var CHUNK_PX = 1000; // target height of a chunk (CSS px): about a window
+  var bands = null; // [{index, r0, n, chunk, points}]: rows [r0, r0 + n), their points' indices in their chunk
+  var chunks = null; // [{index, r0, n, start, count}]: rows [r0, r0 + n) = points [start, start + count)
   var bandRows = 1; // rows per band (the last band may have fewer)
   var renderer = null;
   var emptyIndex = null; // Promise of a one-point spatial index (see fitRenderer)
-  // projection name -> {name, canvas, ctx, W, H, sp, created, band + top (where the camera is),
-  // key (what the scatterplot's frames show now, '' while that is changing), shown: [key per band]}
+  // projection name -> {name, canvas, ctx, W, H, shown: [key per band], parts: [per chunk: {sp,
+  // created, band + top (where its camera is), key (what its frames show now, '' while that is
+  // changing), sizeKey, styleKey, orderKey}]}
   var plots = {};
   var pumping = false; // a background drawing step is scheduled
   var completeMarked = false;
 
   function makeBands() {
-    bandRows = Math.max(1, Math.min(ROWS, Math.floor(BAND_PX / Math.max(1, plot.clientHeight / ROWS))));
-    var out = [];
-    for (var r0 = 0; r0 < ROWS; r0 += bandRows) {
-      var n = Math.min(bandRows, ROWS - r0), points = new Array(n * COLS * P);
-      for (var i = 0; i < points.length; i++) points[i] = r0 * COLS * P + i;
-      out.push({ index: out.length, r0: r0, n: n, points: points });
+    var rowPx = Math.max(1, plot.clientHeight / ROWS);
+    bandRows = Math.max(1, Math.min(ROWS, Math.floor(BAND_PX / rowPx)));
+    var chunkRows = bandRows * Math.max(1, Math.floor(CHUNK_PX / rowPx / bandRows));
+    chunks = [];
+    bands = [];
+    for (var c0 = 0; c0 < ROWS; c0 += chunkRows) {
+      var chunk = { index: chunks.length, r0: c0, n: Math.min(chunkRows, ROWS - c0) };
+      chunk.start = c0 * COLS * P;
+      chunk.count = chunk.n * COLS * P;
+      chunks.push(chunk);
+      for (var r0 = c0; r0 < c0 + chunk.n; r0 += bandRows) {
+        var n = Math.min(bandRows, c0 + chunk.n - r0), points = new Array(n * COLS * P), first = (r0 - c0) * COLS * P;
+        for (var i = 0; i < points.length; i++) points[i] = first + i;
+        bands.push({ index: bands.length, r0: r0, n: n, chunk: chunk, points: points });
+      }
     }
-    return out;
+    pointIndex = new Float32Array(Math.max.apply(null, chunks.map(function (k) { return k.count; })));
+    for (var p = 0; p < pointIndex.length; p++) pointIndex[p] = p % P;
   }
 
   /**
@@ -241,7 +257,7 @@
     if (!entry) {
       var cv = Object.keys(plots).length === 0 ? canvas : T.el('canvas', { class: 'att-canvas2', 'aria-hidden': 'true', hidden: true });
       if (cv !== canvas) plot.insertBefore(cv, cellsEl);
-      entry = plots[name] = { name: name, canvas: cv, ctx: cv.getContext('2d'), W: 0, H: 0, sp: null, created: null, key: '', shown: [], top: 0 };
+      entry = plots[name] = { name: name, canvas: cv, ctx: cv.getContext('2d'), W: 0, H: 0, shown: [], parts: [] };
     }
     var geo = geometry();
     if (entry.W !== geo.W || entry.H !== geo.H) {
@@ -269,35 +285,35 @@
 
   /** Band b of projection `entry` drawn with the current view and copied into its canvas. */
   function drawBand(entry, b) {
-    if (!entry.created) createPlot(entry, b);
-    return entry.created.then(function () {
+    var part = entry.parts[b.chunk.index] || createPart(entry, b);
+    return part.created.then(function () {
       var want = wanted();
       if (entry.shown[b.index] === want.key) return null;
       fitRenderer();
-      var props = {}, sp = entry.sp, settled = null;
-      if (entry.styleKey !== want.styleKey) Object.assign(props, styleProps(view, want.colors));
-      if (entry.orderKey !== want.orderKey) props.pointOrder = want.orderKey ? searchOrder() : null;
-      if (entry.sizeKey !== want.sizeKey) {
+      var props = {}, sp = part.sp, settled = null;
+      if (part.styleKey !== want.styleKey) Object.assign(props, styleProps(view, want.colors));
+      if (part.orderKey !== want.orderKey) props.pointOrder = want.orderKey ? searchOrder(b.chunk) : null;
+      if (part.sizeKey !== want.sizeKey) {
         // A new size takes effect in set()'s animation frame: frames before it show nothing to rely on.
         Object.assign(props, { width: want.geo.W / want.geo.dpr, height: want.geo.h / want.geo.dpr, aspectRatio: want.geo.W / want.geo.H });
-        entry.key = '';
+        part.key = '';
         settled = sp.set(props);
       } else if (Object.keys(props).length) {
         sp.set(props); // colours, dot sizes and order take effect at once (set() draws once more in its animation frame)
       }
-      entry.sizeKey = want.sizeKey;
-      entry.styleKey = want.styleKey;
-      entry.orderKey = want.orderKey;
+      part.sizeKey = want.sizeKey;
+      part.styleKey = want.styleKey;
+      part.orderKey = want.orderKey;
       return Promise.resolve(settled).then(function () {
         var v = bandView(b, want.geo), cam = sp.get('camera');
         cam.lookAt(v.target, v.distance, cam.rotation); // not set(): that would cost a second frame
-        entry.top = v.top;
-        if (entry.band !== b.index) { sp.filter(b.points, { preventEvent: true }); entry.band = b.index; }
+        part.top = v.top;
+        if (part.band !== b.index) { sp.filter(b.points, { preventEvent: true }); part.band = b.index; }
         // The norm colouring goes through valueB, so there the search falls back on a selection.
         if (want.selKey) sp.select(selectedIndices(b), { preventEvent: true });
         else if (sp.get('selectedPoints').length) sp.deselect({ preventEvent: true });
-        entry.key = want.key;
-        var drawn = nextDraw(entry);
+        part.key = want.key;
+        var drawn = nextDraw(part);
         sp.redraw();
         return drawn;
       });
@@ -305,15 +321,15 @@
   }
 
   /**
-   * The scatterplot of projection `entry`: all its points, of which it draws one band at a time
-   * (a filter: a frame then only processes that band's points), its camera first on band b.
+   * The scatterplot of band b's chunk of projection `entry`: the chunk's points, of which it draws
+   * one band at a time (a filter), its camera first on band b.
    */
-  function createPlot(entry, b) {
+  function createPart(entry, b) {
     fitRenderer();
-    var want = wanted(), v = bandView(b, want.geo);
+    var chunk = b.chunk, want = wanted(), v = bandView(b, want.geo);
     var dark = window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
     var cv = document.createElement('canvas');
-    var sp = entry.sp = window.ReglScatterplot.createScatterplot(Object.assign({
+    var sp = window.ReglScatterplot.createScatterplot(Object.assign({
       canvas: cv,
       renderer: renderer,
       width: want.geo.W / want.geo.dpr,
@@ -332,34 +348,32 @@
       opacityInactiveScale: 0.2,
       deselectOnDblClick: false,
       deselectOnEscape: false,
-      pointOrder: want.orderKey ? searchOrder() : null,
+      pointOrder: want.orderKey ? searchOrder(chunk) : null,
     }, styleProps(view, want.colors)));
-    entry.top = v.top;
-    entry.sizeKey = want.sizeKey;
-    entry.styleKey = want.styleKey;
-    entry.orderKey = want.orderKey;
-    entry.band = b.index;
-    entry.key = want.key;
+    var part = entry.parts[chunk.index] = { sp: sp, top: v.top, band: b.index, key: want.key,
+      sizeKey: want.sizeKey, styleKey: want.styleKey, orderKey: want.orderKey };
     // Every frame of this scatterplot is a band: copy it to its place in the plot (the canvas is
     // transparent between the points: clear what the band showed before).
     sp.subscribe('drawing', function () {
       if (!cv.width || !cv.height) return;
-      entry.ctx.clearRect(0, entry.top, cv.width, cv.height);
-      entry.ctx.drawImage(cv, 0, entry.top);
-      if (entry.key) entry.shown[entry.band] = entry.key;
+      entry.ctx.clearRect(0, part.top, cv.width, cv.height);
+      entry.ctx.drawImage(cv, 0, part.top);
+      if (part.key) entry.shown[part.band] = part.key;
     });
-    var lay = layout[entry.name];
-    entry.created = emptyIndex.then(function (index) {
-      return sp.draw({ x: lay.x, y: lay.y, valueA: pointIndex, valueB: normUnit }, {
+    var lay = layout[entry.name], a = chunk.start, z = chunk.start + chunk.count;
+    part.created = emptyIndex.then(function (index) {
+      return sp.draw({ x: lay.x.subarray(a, z), y: lay.y.subarray(a, z), valueA: pointIndex.subarray(0, chunk.count), valueB: normUnit.subarray(a, z) }, {
         zDataType: 'categorical', wDataType: 'continuous', spatialIndex: index, filter: b.points,
         select: want.selKey ? selectedIndices(b) : undefined,
       }); // resolves after the first frame: band b
     });
+    if (!scatter) scatter = sp;
+    return part;
   }
 
   /** Resolves after the scatterplot's next frame (published synchronously right after it is rendered). */
-  function nextDraw(entry) {
-    return new Promise(function (resolve) { entry.sp.subscribe('drawing', resolve, 1); });
+  function nextDraw(part) {
+    return new Promise(function (resolve) { part.sp.subscribe('drawing', resolve, 1); });
   }
 
   /**
@@ -445,16 +459,16 @@
     return out;
   }
 
-  /** Draw order with the search matches last (on top), or null. */
-  function searchOrder() {
+  /** Draw order of a chunk's points (indices in the chunk) with the search matches last (on top), or null. */
+  function searchOrder(chunk) {
     if (!match || !match.count) return null;
-    var order = new Array(G * P), a = 0, b = 0, nHit = 0, g, p;
+    var heads = chunk.n * COLS, order = new Array(heads * P), lo = 0, hi, nHit = 0, g, p;
     for (p = 0; p < P; p++) if (match.flags[p < N ? p : p - N]) nHit++;
-    b = G * (P - nHit);
-    for (g = 0; g < G; g++) {
+    hi = heads * (P - nHit);
+    for (g = 0; g < heads; g++) {
       for (p = 0; p < P; p++) {
-        if (match.flags[p < N ? p : p - N]) order[b++] = g * P + p;
-        else order[a++] = g * P + p;
+        if (match.flags[p < N ? p : p - N]) order[hi++] = g * P + p;
+        else order[lo++] = g * P + p;
       }
     }
     return order;
@@ -530,15 +544,10 @@
   function draw2(v) {
     if (three) canvas3.hidden = true;
     cellsEl.classList.remove('att-orbit');
-    if (!bands) {
-      bands = makeBands();
-      pointIndex = new Float32Array(G * P);
-      for (var i = 0; i < G * P; i++) pointIndex[i] = i % P;
-    }
+    if (!bands) makeBands();
     var entry = plotFor(v.entry.name);
     Object.keys(plots).forEach(function (k) { plots[k].canvas.hidden = plots[k] !== entry; });
     return drawVisible().then(function () {
-      scatter = entry.sp;
       document.body.dataset.attPending = String(bands.filter(function (b) { return !isFresh(entry, b); }).length);
       pump();
     });
@@ -581,11 +590,11 @@
     return Promise.resolve();
   }
 
-  /** The search matches in band b (point indices): queries and keys of the matching tokens. */
+  /** The search matches in band b (point indices in its chunk): queries and keys of the matching tokens. */
   function selectedIndices(b) {
     if (!match || !match.count) return [];
-    var out = [];
-    for (var g = b.r0 * COLS; g < (b.r0 + b.n) * COLS; g++) {
+    var out = [], first = (b.r0 - b.chunk.r0) * COLS;
+    for (var g = first; g < first + b.n * COLS; g++) {
       for (var t = 0; t < N; t++) {
         if (match.flags[t]) out.push(g * P + t, g * P + N + t);
       }
