@@ -106,7 +106,8 @@ def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
             page.set_viewport_size({"width": 1280, "height": 260})
         page.goto(base + "attention.html")
         ready(page)
-        if how == "file":
+        if how == "file":  # (rows out of the window are drawn when the browser is idle)
+            page.wait_for_function("document.body.dataset.attPending === '0'", timeout=30_000)
             bands = page.evaluate(
                 """(rows) => { const c = document.querySelector('#att-canvas'), x = c.getContext('2d');
                 const band = (r, f) => { const d = x.getImageData(0, Math.floor(c.height * (r + f) / rows), c.width, Math.floor(c.height * 0.2 / rows)).data;

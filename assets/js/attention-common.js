@@ -26,6 +26,32 @@
   };
   window.TFVIS_ATT_TIMINGS = A.timings;
 
+  // ------------------------------------------------------------------ WebGL or not
+  // Without WebGL (turned off, a VM without a GPU, some headless browsers) regl-scatterplot and
+  // three.js fail on a null context: the pages ask first, show a plain note where the plots would
+  // be, and keep everything else (labels, metrics, search counts, sentence view, aggregate).
+  var webgl = null;
+  /** True when this browser gives a WebGL context (asked once; the test context is released). */
+  A.hasWebGL = function () {
+    if (webgl === null) {
+      var gl = null;
+      try { gl = document.createElement('canvas').getContext('webgl'); } catch (e) { gl = null; }
+      var lose = gl && gl.getExtension('WEBGL_lose_context');
+      if (lose) lose.loseContext();
+      webgl = Boolean(gl);
+    }
+    return webgl;
+  };
+  /** The note that replaces the scatterplots: inserted into `parent` before `before`; `rest` says what still works. */
+  A.noWebGL = function (parent, before, rest) {
+    if (parent.querySelector('.att-nogl')) return;
+    var note = el('p', { class: 'att-nogl att-warn', role: 'note' },
+      'The scatterplots need WebGL, which this browser has turned off. ' + rest +
+      ' To see the points, turn WebGL (hardware acceleration) on or open the page in another browser.');
+    note.style.padding = '0.6rem 0.8rem';
+    parent.insertBefore(note, before);
+  };
+
   // ------------------------------------------------------------------ data
 
   A.section = function () {

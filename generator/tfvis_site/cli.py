@@ -63,6 +63,7 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=int, help="random seed for sampling and every analysis (default: 0)")
     b.add_argument("--device", choices=("cpu", "cuda", "auto"), help="where to run the model and the analyses; auto: CUDA when present, else CPU (default: cpu)")
     b.add_argument("--preset", choices=("quick", "default", "full"), help="size of the build (default: default)")
+    b.add_argument("--encoding", metavar="NAME", help="text encoding of a .txt / .jsonl corpus (default: utf-8; e.g. latin-1, cp1252)")
     b.add_argument("--n-sentences", type=int, metavar="N", help="number of corpus texts to sample (0 = all)")
     b.add_argument("--max-tokens", type=int, metavar="N", help="truncate each text to N tokens")
     b.add_argument("--n-images", type=int, metavar="N", help="number of images to sample from an image corpus (0 = all)")

