@@ -52,6 +52,7 @@ class BuildConfig:
     #: Top-level options set in the config file or on the command line (not from the preset):
     #: the pipeline never resizes those for a bigger model (budget.py).
     user_set: frozenset[str] = frozenset()
+    probes: list[dict[str, str]] = field(default_factory=list)  # [[probes]] name + file: concept probes (concepts.py)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able view for the manifest (paths as strings)."""
@@ -87,6 +88,10 @@ def _check(name: str, value: Any, where: str) -> Any:
         return Path(value)
     if name == "models":
         return _check_models(value, where)
+    if name == "probes":
+        from .concepts import probe_specs
+
+        return probe_specs(value, where)
     if name in _SECTIONS:
         if not isinstance(value, dict):
             raise UserError(f"{where}: [{name}] must be a table")
@@ -149,6 +154,10 @@ def read_toml(path: Path) -> dict[str, Any]:
     for entry in data.get("models", []) if isinstance(data.get("models"), list) else []:
         if isinstance(entry, dict):
             _relative_to(path.parent, entry)
+    if "probes" in data:  # [[probes]] files are relative to the config file too
+        from .concepts import probe_specs
+
+        data["probes"] = probe_specs(data["probes"], str(path), path.parent)
     return data
 
 

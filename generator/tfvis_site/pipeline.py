@@ -27,6 +27,7 @@ from .attention import AttentionConfig, AttentionResult, analyse_attention, samp
 from .bundles import BundleWriter
 from .budget import ModelCost, scaled_sizes
 from .cache import StageCache, file_fingerprint, stable_hash
+from .concepts import concept_stage, read_probe_sets, write_concepts_bundle
 from .config import BuildConfig
 from .corpus import load_corpus
 from .errors import UserError
@@ -55,6 +56,7 @@ class Analyses:
     attention_store: ActivationStore  # the attention sample: q, k and attention weights too
     attention: AttentionResult
     attention_sample: np.ndarray  # (n_attention_sentences,) sentence_id of each sample sentence in ``store``
+    concepts: list[Any] = field(default_factory=list)  # concepts.ConceptResult per [[probes]] table
 
 
 @dataclass
@@ -202,6 +204,7 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
 
     if not model.is_image:  # a bigger text model: smaller samples, unless the user set them
         config, lime_config, attention_config = fit_to_budget(config, model, lime_config, attention_config, reporter)
+    probe_sets = read_probe_sets(config.probes, model.is_image)  # a bad labels file fails before the long stages
     with timer("corpus"):
         corpus = corpus or load_any_corpus(config, model.is_image, reporter)
         items = corpus_items(corpus)
@@ -244,13 +247,19 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
         lime_key = {"factors": key, "config": lime_config.to_dict()}
         lime = cache.get_or_build("lime", lime_key, lambda d: compute_lime(model.get(), store, factors, lime_config, d, reporter))
 
+    concepts = []
+    if probe_sets:
+        with timer("concepts"):
+            concepts = concept_stage(cache, key, factors, model, probe_sets, config.max_tokens, config.seed, reporter)
+
     with timer("attention"):
         key = {"extract": attention_extract_key, "config": attention_config.cache_key()}
         attention = AttentionResult.load(cache.get_or_build("attention", key, lambda d: analyse_attention(attention_store, attention_config, d, reporter)))
         reporter.log("attention: " + ("cached" if cache.hits["attention"] else "analysed"))
 
     analyses = Analyses(
-        store=store, factors=factors, factor_maps=factor_maps, lime=lime, attention_store=attention_store, attention=attention, attention_sample=sample
+        store=store, factors=factors, factor_maps=factor_maps, lime=lime, attention_store=attention_store, attention=attention, attention_sample=sample,
+        concepts=concepts,
     )
     with timer("site"):
         manifest = write_model_data(model_dir, config, corpus, model, analyses, slug)
@@ -422,6 +431,8 @@ def write_model_data(model_dir: Path, config: BuildConfig, corpus: Any, model: M
     }
     # the model's display name there too, not its store's folder name ("dinov2-54dd7ea8efa7ab43")
     manifest["attention"]["model"]["name"] = info["name"]
+    if analyses.concepts:
+        manifest["concepts"] = write_concepts_bundle(config.probes, analyses.concepts, bundle)
     if store.is_image:
         from .patches import write_image_bundle
 
@@ -472,6 +483,7 @@ def _public_config(config: BuildConfig) -> dict[str, Any]:
         public[key] = Path(public[key]).name if public[key] else "(default)"
     for key in ("out", "cache_dir", "no_cache"):
         public.pop(key)
+    public["probes"] = [{**p, "file": Path(p["file"]).name} for p in public["probes"]]
     return public
 
 
