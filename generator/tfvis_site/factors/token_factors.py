@@ -3,7 +3,7 @@
 The attention pages, the factor pages and the token browser link tokens to factors through one
 small file, ``attention/token_factors.u16`` (layout in docs/data-contract.md): the attention sample
 is ~200 texts, so coding it again costs seconds, while coding every corpus token would repeat the
-whole factor inference and ship ~10 MB on a default site.
+whole factor inference and ship ~9 MB on a default site.
 """
 
 from __future__ import annotations
