@@ -276,16 +276,17 @@ def test_image_view_weight_by_value_norm(tiny_image_site, tmp_path):
     the URL records it and back undoes it."""
     import numpy as np
 
-    manifest = json.loads((tiny_image_site / "data/manifest.json").read_text())
+    manifest = read_manifest(tiny_image_site)
+    data = model_folder(tiny_image_site) / "data"
     sec, geo = manifest["attention"], manifest["image"]
     npre, H = geo["n_prefix_tokens"], sec["model"]["n_heads"]
     _, offsets, _ = sample(tiny_image_site)
     layer, head, s = 1, 2, 1
     L = offsets[s + 1] - offsets[s]
-    u8 = np.fromfile(tiny_image_site / "data" / sec["files"]["weights"][layer], np.uint8).reshape(H, -1)
+    u8 = np.fromfile(data / sec["files"]["weights"][layer], np.uint8).reshape(H, -1)
     pair = L * L * s  # every image of the sample has the same number of units
     block = (u8[head, pair : pair + L * L].reshape(L, L).astype(np.float64) / 255) ** 2
-    vn = np.fromfile(tiny_image_site / "data" / sec["files"]["value_norms"], "<f4").reshape(sec["model"]["n_layers"], sec["n_tokens"], -1)
+    vn = np.fromfile(data / sec["files"]["value_norms"], "<f4").reshape(sec["model"]["n_layers"], sec["n_tokens"], -1)
     kv = sec["heads"][layer * H + head]["kv_head"]
     weighted = block * vn[layer, offsets[s] : offsets[s] + L, kv][None, :]
     weighted /= weighted.sum(1, keepdims=True)

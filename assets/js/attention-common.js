@@ -6,7 +6,7 @@
  *   head g = layer * n_heads + head; per head n_points = 2 * n_tokens points: point p < n_tokens is
  *   the QUERY of sample token p, point p >= n_tokens the KEY of token p - n_tokens.
  *   points_<method><dim>d.u16 (G, n_points, dim; dequantised here), norms.f32 (G, n_points), tokens/sentences.parquet,
- *   weights_L<l>.u16 (n_heads, total_pairs), topk_L<l>.keys.u8/.weights.u16 (n_heads, n_tokens, K),
+ *   weights_L<l>.sqrt.u16 (n_heads, total_pairs; images .sqrt.u8), topk_L<l>.keys.u8/.weights.u16 (n_heads, n_tokens, K),
  *   aggregate.f32 (G, max_len, max_len).
  * Corpus text reaches the DOM only through TFVIS.el / textContent (or canvas fillText).
  */
@@ -102,10 +102,11 @@
     ]).then(function (b) {
       // Key positions: uint8 for sentences, uint16 when a sequence (an image) has > 255 units.
       var keys = sec.topk_key_missing > 255 ? u16(b[1]) : new Uint8Array(b[1]);
-      var sqrt = sec.weights_encoding === 'sqrt-u8';
-      var w = sqrt ? new Uint8Array(b[0]) : u16(b[0]);
+      // sqrt-u16 (text) / sqrt-u8 (images): stored sqrt(w); u16: w (sites built before sqrt-u16)
+      var enc = sec.weights_encoding, w = enc === 'sqrt-u8' ? new Uint8Array(b[0]) : u16(b[0]);
+      var top = enc === 'sqrt-u8' ? 255 : 65535;
       // weightAt(i): the attention weight at flat index i of this layer's (n_heads, total_pairs) array.
-      var weightAt = sqrt ? function (i) { var v = w[i] / 255; return v * v; } : function (i) { return w[i] / 65535; };
+      var weightAt = enc === 'u16' ? function (i) { return w[i] / 65535; } : function (i) { var v = w[i] / top; return v * v; };
       return { weights: w, weightAt: weightAt, topKeys: keys, topWeights: u16(b[2]), missingKey: sec.topk_key_missing };
     });
   };

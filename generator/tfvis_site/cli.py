@@ -61,7 +61,7 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--corpus", type=Path, metavar="PATH|NAME", help="text corpus file (.txt, .jsonl, .parquet), a folder of images, or a built-in image set: synthetic, natural (default: English Wikipedia lead sentences for text models, synthetic + natural images for vision models)")
     b.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: site)")
     b.add_argument("--seed", type=int, help="random seed for sampling and every analysis (default: 0)")
-    b.add_argument("--device", choices=("cpu", "cuda"), help="where to run the model and the analyses (default: cpu)")
+    b.add_argument("--device", choices=("cpu", "cuda", "auto"), help="where to run the model and the analyses; auto: CUDA when present, else CPU (default: cpu)")
     b.add_argument("--preset", choices=("quick", "default", "full"), help="size of the build (default: default)")
     b.add_argument("--n-sentences", type=int, metavar="N", help="number of corpus texts to sample (0 = all)")
     b.add_argument("--max-tokens", type=int, metavar="N", help="truncate each text to N tokens")
@@ -89,7 +89,7 @@ def make_parser() -> argparse.ArgumentParser:
     pr.add_argument("--layer", type=int, metavar="L", help="only hidden-state layer L (0 = embeddings)")
     pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pr.add_argument("--cache-dir", type=Path, metavar="DIR", help="the cache the site was built with")
-    pr.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    pr.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
     return parser
 
 

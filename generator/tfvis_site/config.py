@@ -68,7 +68,7 @@ _PATH_FIELDS = {"model", "corpus", "out", "cache_dir"}
 MODEL_ENTRY_KEYS = ("model", "corpus", "title", "slug")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _SECTIONS = ("factors", "lime", "attention")  # TOML tables: options of one analysis each
-_CHOICES = {"device": ("cpu", "cuda"), "preset": tuple(PRESETS)}
+_CHOICES = {"device": ("cpu", "cuda", "auto"), "preset": tuple(PRESETS)}
 
 
 def _check(name: str, value: Any, where: str) -> Any:

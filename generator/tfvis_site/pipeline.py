@@ -36,7 +36,7 @@ from .factors import FactorConfig, FactorResult, learn_factors, write_factor_bun
 from .factors.lime import LimeConfig, compute_lime, write_lime_bundle
 from .factors.search import write_search_index
 from .factors.token_factors import write_token_factors
-from .models import LoadedModel, _read_config, is_image_config, load_model
+from .models import LoadedModel, resolve_device, _read_config, is_image_config, load_model
 from .registry import DEFAULT_MODEL, builtin_models, resolve_model
 from .probe import write_site_record
 from .progress import Reporter
@@ -160,6 +160,7 @@ def build(config: BuildConfig, reporter: Reporter, model: Any = None, corpus: An
     manifest is known (each page's model switcher lists what the other models have)."""
     out = Path(config.out)
     _check_output_folder(out)
+    config = dataclasses.replace(config, device=resolve_device(config.device))  # before any work
     cache = StageCache(config.cache_dir, enabled=not config.no_cache)
     configs = config.model_configs()
     if (model is not None or corpus is not None) and len(configs) > 1:
