@@ -803,6 +803,12 @@
       current: view.s === s ? view.t : null,
       onSelect: function (pos) { apply(T.setQuery({ s: s, t: pos }, true)); },
     });
+    if (T.tokenFactors) {
+      var shown = view;
+      T.tokenFactors().then(function (links) {
+        if (view === shown) A.tokenFactorsView($('att-token-factors'), links, tokens, sentences, s, view.s === s ? view.t : null, view.l);
+      });
+    }
   }
 
   /** Image sites: the image view of the selected (or first) sample image. Returns a Promise. */

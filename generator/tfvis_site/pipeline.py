@@ -24,6 +24,7 @@ import numpy as np
 
 from . import __version__, layout
 from .attention import AttentionConfig, AttentionResult, analyse_attention, sample_sentences, write_attention_bundle
+from .attention.bundle import sample_rows
 from .bundles import BundleWriter
 from .budget import ModelCost, scaled_sizes
 from .cache import StageCache, file_fingerprint, stable_hash
@@ -35,6 +36,7 @@ from .extract import ActivationStore, ExtractOptions, extract
 from .factors import FactorConfig, FactorResult, learn_factors, write_factor_bundle
 from .factors.lime import LimeConfig, compute_lime, write_lime_bundle
 from .factors.search import write_search_index
+from .factors.token_factors import write_token_factors
 from .models import LoadedModel, resolve_device, _read_config, is_image_config, load_model
 from .registry import DEFAULT_MODEL, builtin_models, resolve_model
 from .probe import write_site_record
@@ -433,6 +435,9 @@ def write_model_data(model_dir: Path, config: BuildConfig, corpus: Any, model: M
     manifest["attention"]["model"]["name"] = info["name"]
     if analyses.concepts:
         manifest["concepts"] = write_concepts_bundle(config.probes, analyses.concepts, bundle)
+    if not store.is_image:  # the strongest factors of each attention-sample token: links tokens <-> factors
+        rows = sample_rows(analyses.attention_store, analyses.attention.tokens)
+        manifest["attention"]["token_factors"] = write_token_factors(analyses.factors, analyses.attention_store, rows, bundle, "attention/token_factors.u16")
     if store.is_image:
         from .patches import write_image_bundle
 

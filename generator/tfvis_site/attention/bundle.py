@@ -30,6 +30,12 @@ def sqrt16_to_sqrt8(weights_sqrt16: np.ndarray) -> np.ndarray:
     return np.round(weights_sqrt16.astype(np.float32) * (255.0 / 65535.0)).astype(np.uint8)
 
 
+def sample_rows(store: Any, tokens: pa.Table) -> np.ndarray:
+    """(N,) int64: the store's token row of every attention-sample token (rows of ``tokens``)."""
+    source = tokens.column("source_sentence").to_numpy().astype(np.int64)
+    return store.sentence_offsets[source] + tokens.column("position").to_numpy().astype(np.int64)
+
+
 def sample_value_norms(store: Any, tokens: pa.Table) -> np.ndarray | None:
     """(n_layers, N, n_kv_heads) float32: ‖v‖ of every attention-sample token (rows of
     ``tokens``, the sample's tokens table) per layer and key/value head, read from the store's
@@ -38,8 +44,7 @@ def sample_value_norms(store: Any, tokens: pa.Table) -> np.ndarray | None:
     reader = getattr(store, "value_norms", None)
     if reader is None or not hasattr(store, "sentence_offsets"):
         return None
-    source = tokens.column("source_sentence").to_numpy().astype(np.int64)
-    index = store.sentence_offsets[source] + tokens.column("position").to_numpy().astype(np.int64)
+    index = sample_rows(store, tokens)
     try:
         return np.stack([np.asarray(reader(layer), np.float32)[index] for layer in range(store.info.n_layers)])
     except FileNotFoundError:
