@@ -16,6 +16,7 @@ def text_of(page: str) -> str:
 def test_pages_show_the_objective_of_the_method_used(tiny_site):
     factors = read_manifest(tiny_site)["factors"]
     assert factors["method"] == "topk-sae"  # the default
+    assert "TopK_k" in factors["formulas"]["objective"] and "alpha" not in factors["formulas"]["objective"]  # the data says so too
     k = factors["config"]["sae_k"]
     for name in ("index.html", "quality.html"):
         page = text_of((model_folder(tiny_site) / name).read_text())

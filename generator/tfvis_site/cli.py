@@ -93,13 +93,17 @@ def make_parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pr.add_argument("--cache-dir", type=Path, metavar="DIR", help="the cache the site was built with")
     pr.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
+    parser.probe_parser = pr
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
+    if argv[:1] == ["probe"]:  # the optional text may come after the options: intermixed parsing
+        args = parser.probe_parser.parse_intermixed_args(argv[1:], namespace=argparse.Namespace(command="probe"))
+    else:
+        args = parser.parse_args(argv)
     try:
         if args.command == "build":
             return _build(args)
