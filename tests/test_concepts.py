@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from sites import model_folder
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
@@ -238,27 +239,27 @@ def tiny_concepts_site(tiny_checkpoints, tiny_site, tmp_path_factory):
 
 
 def test_build_writes_the_concepts_data(tiny_concepts_site, tiny_site):
-    manifest = json.loads((tiny_concepts_site / "data/manifest.json").read_text())
+    manifest = json.loads((model_folder(tiny_concepts_site) / "data/manifest.json").read_text())
     probes = manifest["concepts"]["probes"]
     assert [p["name"] for p in probes] == ["cat or dog <b>", "three"]
     assert probes[0]["file"] == "tiny-animals.jsonl" and probes[1]["file"] == "three.jsonl"  # names, not local paths
     assert [p["file"] for p in manifest["build"]["probes"]] == ["tiny-animals.jsonl", "three.jsonl"]
     assert probes[1]["labels"] == ["cat", "dog", "mat"] and probes[1]["metric"] == "macro-F1 over 3 labels"
     for p in probes:
-        ex = pq.read_table(tiny_concepts_site / "data" / p["files"]["examples"]).to_pydict()
+        ex = pq.read_table(model_folder(tiny_concepts_site) / "data" / p["files"]["examples"]).to_pydict()
         assert len(ex["text"]) == p["n"]
         assert all(t[s:e].lower() == g.lower() for t, s, e, g in zip(ex["text"], ex["start"], ex["end"], ex["target"]))
         spec = manifest["files"][p["files"]["activations"]]
         assert spec["shape"] == [len(p["factors"]), manifest["layers"], p["n"]]
-        assert (tiny_concepts_site / "data" / (p["files"]["activations"] + ".js")).exists()
+        assert (model_folder(tiny_concepts_site) / "data" / (p["files"]["activations"] + ".js")).exists()
         assert {r["factor"] for r in p["layers"]} - {None} == set(p["factors"])
     # the probe's numbers are the CLI's numbers
     cli = json.loads(_probe_cli(tiny_concepts_site, "--labels", str(TINY_LABELS), "--json", cache=tiny_site.parent / "cache").stdout)
     assert [(r["factor"], r["f1"], r["f1_raw"]) for r in cli["layers"]] == [(r["factor"], r["f1"], r["f1_raw"]) for r in probes[0]["layers"]]
     # the page is in the navigation of every page, only on a site with probes
-    assert 'href="concepts.html"' in (tiny_concepts_site / "factors.html").read_text()
-    assert (tiny_concepts_site / "concepts.html").exists()
-    assert not (tiny_site / "concepts.html").exists() and "concepts.html" not in (tiny_site / "index.html").read_text()
+    assert 'href="concepts.html"' in (model_folder(tiny_concepts_site) / "factors.html").read_text()
+    assert (model_folder(tiny_concepts_site) / "concepts.html").exists()
+    assert not (model_folder(tiny_site) / "concepts.html").exists() and "concepts.html" not in (model_folder(tiny_site) / "index.html").read_text()
 
 
 def test_build_concepts_stage_is_cached_and_bad_probes_fail_early(tiny_checkpoints, tiny_site, tiny_concepts_site, tmp_path):

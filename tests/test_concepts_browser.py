@@ -7,6 +7,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 from test_concepts import HOSTILE, tiny_concepts_site  # noqa: F401 (the fixture)
+from sites import model_folder
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
@@ -21,7 +22,7 @@ def _best(probe):
 @pytest.mark.parametrize("how", ["file", "http"])
 def test_concepts_page(tiny_concepts_site, how):  # noqa: F811
     site = tiny_concepts_site
-    manifest = json.loads((site / "data/manifest.json").read_text())
+    manifest = json.loads((model_folder(site) / "data/manifest.json").read_text())
     probes = manifest["concepts"]["probes"]
     L = manifest["layers"]
     with open_site(site, how) as (page, base):

@@ -6,7 +6,7 @@
  *   head g = layer * n_heads + head; per head n_points = 2 * n_tokens points: point p < n_tokens is
  *   the QUERY of sample token p, point p >= n_tokens the KEY of token p - n_tokens.
  *   points_<method><dim>d.u16 (G, n_points, dim; dequantised here), norms.f32 (G, n_points), tokens/sentences.parquet,
- *   weights_L<l>.u16 (n_heads, total_pairs), topk_L<l>.keys.u8/.weights.u16 (n_heads, n_tokens, K),
+ *   weights_L<l>.sqrt.u16 (n_heads, total_pairs; images .sqrt.u8), topk_L<l>.keys.u8/.weights.u16 (n_heads, n_tokens, K),
  *   aggregate.f32 (G, max_len, max_len).
  * Corpus text reaches the DOM only through TFVIS.el / textContent (or canvas fillText).
  */
@@ -25,6 +25,32 @@
     return v;
   };
   window.TFVIS_ATT_TIMINGS = A.timings;
+
+  // ------------------------------------------------------------------ WebGL or not
+  // Without WebGL (turned off, a VM without a GPU, some headless browsers) regl-scatterplot and
+  // three.js fail on a null context: the pages ask first, show a plain note where the plots would
+  // be, and keep everything else (labels, metrics, search counts, sentence view, aggregate).
+  var webgl = null;
+  /** True when this browser gives a WebGL context (asked once; the test context is released). */
+  A.hasWebGL = function () {
+    if (webgl === null) {
+      var gl = null;
+      try { gl = document.createElement('canvas').getContext('webgl'); } catch (e) { gl = null; }
+      var lose = gl && gl.getExtension('WEBGL_lose_context');
+      if (lose) lose.loseContext();
+      webgl = Boolean(gl);
+    }
+    return webgl;
+  };
+  /** The note that replaces the scatterplots: inserted into `parent` before `before`; `rest` says what still works. */
+  A.noWebGL = function (parent, before, rest) {
+    if (parent.querySelector('.att-nogl')) return;
+    var note = el('p', { class: 'att-nogl att-warn', role: 'note' },
+      'The scatterplots need WebGL, which this browser has turned off. ' + rest +
+      ' To see the points, turn WebGL (hardware acceleration) on or open the page in another browser.');
+    note.style.padding = '0.6rem 0.8rem';
+    parent.insertBefore(note, before);
+  };
 
   // ------------------------------------------------------------------ data
 
@@ -102,16 +128,86 @@
     ]).then(function (b) {
       // Key positions: uint8 for sentences, uint16 when a sequence (an image) has > 255 units.
       var keys = sec.topk_key_missing > 255 ? u16(b[1]) : new Uint8Array(b[1]);
-      var sqrt = sec.weights_encoding === 'sqrt-u8';
-      var w = sqrt ? new Uint8Array(b[0]) : u16(b[0]);
+      // sqrt-u16 (text) / sqrt-u8 (images): stored sqrt(w); u16: w (sites built before sqrt-u16)
+      var enc = sec.weights_encoding, w = enc === 'sqrt-u8' ? new Uint8Array(b[0]) : u16(b[0]);
+      var top = enc === 'sqrt-u8' ? 255 : 65535;
       // weightAt(i): the attention weight at flat index i of this layer's (n_heads, total_pairs) array.
-      var weightAt = sqrt ? function (i) { var v = w[i] / 255; return v * v; } : function (i) { return w[i] / 65535; };
+      var weightAt = enc === 'u16' ? function (i) { return w[i] / 65535; } : function (i) { var v = w[i] / top; return v * v; };
       return { weights: w, weightAt: weightAt, topKeys: keys, topWeights: u16(b[2]), missingKey: sec.topk_key_missing };
     });
   };
 
   A.loadAggregate = function (sec) {
     return Promise.all([T.loadFloat32(sec.files.aggregate), T.loadFloat32(sec.files.aggregate_count)]);
+  };
+
+  // ------------------------------------------------------------------ one sequence's weights
+
+  /**
+   * The L x L weights of sequence s (a sentence or an image) for head h of a loaded layer, rows =
+   * queries, Float32Array. Causal models (decoders): 0 above the diagonal, whatever the file says,
+   * so no view can draw a line from a query to a later key.
+   */
+  A.blockWeights = function (sec, sentences, layerData, h, s) {
+    var n = sentences.n_tokens[s], off = h * sec.total_pairs + Number(sentences.pair_offset[s]);
+    var w = new Float32Array(n * n), causal = !!sec.model.is_causal;
+    for (var q = 0; q < n; q++) {
+      var last = causal ? q : n - 1;
+      for (var k = 0; k <= last; k++) w[q * n + k] = layerData.weightAt(off + q * n + k);
+    }
+    return w;
+  };
+
+  /**
+   * Reweight an L x L block in place: hidden positions (Uint8Array(L) or null) lose their rows and
+   * columns, each key column is scaled by its value norm (Float32Array(L) or null: AttentionViz's
+   * "weight by value norm", attention x ||v_j||), and every row that changed is renormalised over
+   * the keys left (a row with nothing left stays 0). Returns w.
+   */
+  A.reweight = function (w, n, hidden, vrow) {
+    var anyHidden = false, q, k;
+    if (hidden) for (k = 0; k < n && !anyHidden; k++) anyHidden = hidden[k] === 1;
+    if (!anyHidden && !vrow) return w;
+    for (q = 0; q < n; q++) {
+      var sum = 0;
+      for (k = 0; k < n; k++) {
+        var v = hidden && (hidden[q] || hidden[k]) ? 0 : w[q * n + k] * (vrow ? vrow[k] : 1);
+        w[q * n + k] = v;
+        sum += v;
+      }
+      if (sum > 0) for (k = 0; k < n; k++) w[q * n + k] /= sum;
+    }
+    return w;
+  };
+
+  /** Value norms ||v|| of every sample token, Float32Array (n_layers, n_tokens, n_kv_heads); null if not built. */
+  A.loadValueNorms = function (sec) {
+    return sec.files.value_norms ? T.loadFloat32(sec.files.value_norms) : Promise.resolve(null);
+  };
+
+  /** The key/value head query head g reads (grouped-query attention: several query heads share one). */
+  A.kvHead = function (sec, g) {
+    var info = sec.heads[g];
+    if (info && info.kv_head !== undefined && info.kv_head !== null) return info.kv_head;
+    var H = sec.model.n_heads, nkv = sec.model.n_kv_heads || H;
+    return Math.floor((g % H) / (H / nkv));
+  };
+
+  /** Float32Array(L) of the value norms of sequence s's units for head g (its kv head), or null. */
+  A.valueRow = function (sec, sentences, vnorms, g, s) {
+    if (!vnorms) return null;
+    var N = sec.n_tokens, nkv = sec.model.n_kv_heads || sec.model.n_heads, layer = Math.floor(g / sec.model.n_heads);
+    var kv = A.kvHead(sec, g), start = sentences.token_offset[s], n = sentences.n_tokens[s], out = new Float32Array(n);
+    for (var p = 0; p < n; p++) out[p] = vnorms[(layer * N + start + p) * nkv + kv];
+    return out;
+  };
+
+  /** Strongest keys of row q of an L x L block: [{pos, w}], strongest first, at most count, w >= min. */
+  A.topOfRow = function (w, n, q, count, min) {
+    var row = [];
+    for (var k = 0; k < n; k++) if (w[q * n + k] >= min) row.push({ pos: k, w: w[q * n + k] });
+    row.sort(function (a, b) { return b.w - a.w || a.pos - b.pos; });
+    return row.slice(0, count);
   };
 
   /**

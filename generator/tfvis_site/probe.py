@@ -1,8 +1,9 @@
 """``tfvis-site probe``: factor activations on new text, with a built site's model and dictionary
 (the paper's adversarial-text experiment made easy).
 
-The build leaves a record in the cache (``<cache>/sites/<hash of the site path>.json``) naming
-the model folder and the factor stage folder, so the site itself carries no local paths.
+The build leaves a record in the cache (``<cache>/sites/<hash of the site path>.json``) naming,
+for each model of the site (by slug), the model folder and the factor stage folder, so the site
+itself carries no local paths. A site of several models needs ``--model SLUG``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 from .cache import StageCache, stable_hash
 from .errors import UserError
+from .layout import MANIFEST, model_dir, pick_model
 
 
 def site_record_path(cache: StageCache, site_dir: Path) -> Path:
@@ -27,24 +29,28 @@ def write_site_record(cache: StageCache, site_dir: Path, record: dict[str, Any])
     path.write_text(json.dumps({"site": str(Path(site_dir).resolve()), **record}, indent=1))
 
 
-def read_site_record(cache: StageCache, site_dir: Path) -> dict[str, Any]:
-    if not (Path(site_dir) / "data" / "manifest.json").exists():
-        raise UserError(f"{site_dir}: not a built site (no data/manifest.json)")
+def read_site_record(cache: StageCache, site_dir: Path, slug: str | None = None) -> dict[str, Any]:
+    """The build record of the site's model ``slug`` (None: the only one)."""
+    slug = pick_model(site_dir, slug)
     path = site_record_path(cache, site_dir)
     if not path.exists():
         raise UserError(f"{site_dir}: no build record in the cache {cache.root} (build the site on this machine, or pass the --cache-dir it was built with)")
-    record = json.loads(path.read_text())
+    record = json.loads(path.read_text()).get("models", {}).get(slug)
+    if record is None:
+        raise UserError(f"{site_dir}: the build record in {cache.root} does not hold model {slug} (rebuild the site)")
     if not Path(record["factors"]).exists():
         raise UserError(f"{record['factors']}: the site's cached dictionary is gone (rebuild the site)")
     return record
 
 
-def site_factors(site_dir: Path, cache: StageCache) -> tuple[dict[str, Any], Any]:
-    """(build record, FactorResult) of a text site built on this machine, or a one-line UserError."""
+def site_factors(site_dir: Path, cache: StageCache, model: str | None = None) -> tuple[dict[str, Any], Any]:
+    """(build record, FactorResult) of the text model ``model`` (a slug; None: the only one) of a
+    site built on this machine, or a one-line UserError."""
     from .factors import FactorResult
 
-    record = read_site_record(cache, site_dir)
-    manifest = json.loads((Path(site_dir) / "data" / "manifest.json").read_text())
+    slug = pick_model(site_dir, model)
+    record = read_site_record(cache, site_dir, slug)
+    manifest = json.loads((model_dir(site_dir, slug) / MANIFEST).read_text())
     if manifest.get("modality") == "image":
         raise UserError(f"{site_dir}: built from a vision model; probe takes text (open an image's factors on the site instead)")
     if record.get("in_memory"):
@@ -59,15 +65,16 @@ def site_model(record: dict[str, Any], device: str) -> Any:
     return load_model(Path(record["model"]) if record["model"] else None, device)
 
 
-def probe(site_dir: Path, text: str, cache: StageCache, factor: int | None, top: int, layer: int | None, device: str = "cpu") -> dict[str, Any]:
-    """Activations of the site's factors on ``text``.
+def probe(site_dir: Path, text: str, cache: StageCache, factor: int | None, top: int, layer: int | None, device: str = "cpu",
+          model: str | None = None) -> dict[str, Any]:
+    """Activations of the factors of the site's model ``model`` (a slug; None: the only one) on ``text``.
 
     Returns {"tokens": [str] (T,), "layers": [int], and either "factor": c with
     "activations": (T, n_layers+1) list, or "top": per token, per layer, [(factor, value)]}.
     """
     import torch
 
-    record, factors = site_factors(site_dir, cache)
+    record, factors = site_factors(site_dir, cache, model)
     if factor is not None and not 0 <= factor < factors.n_components:
         raise UserError(f"--factor {factor}: the site has factors 0..{factors.n_components - 1}")
     n_layers = factors.is_.shape[1]
@@ -120,13 +127,14 @@ def print_probe(result: dict[str, Any]) -> None:
 
 # ----------------------------------------------------------------------------- --labels: concept probes
 
-def probe_labels(site_dir: Path, labels_file: Path, cache: StageCache, layer: int | None, device: str = "cpu", seed: int = 0) -> tuple[Any, np.ndarray]:
+def probe_labels(site_dir: Path, labels_file: Path, cache: StageCache, layer: int | None, device: str = "cpu", seed: int = 0,
+                 model: str | None = None) -> tuple[Any, np.ndarray]:
     """The concept probe (concepts.py) of a labelled JSONL file on a built site: per layer the
     single factor that best separates the labels vs the raw hidden state. Returns
     (concepts.ConceptResult, the level of every factor (m,))."""
     from .concepts import probe_concepts, read_labels
 
-    record, factors = site_factors(site_dir, cache)
+    record, factors = site_factors(site_dir, cache, model)
     n_layers = factors.is_.shape[1]
     if layer is not None and not 0 <= layer < n_layers:
         raise UserError(f"--layer {layer}: the site has layers 0..{n_layers - 1}")

@@ -22,3 +22,7 @@ def nav_for(manifest: dict[str, Any]) -> list[tuple[str, str]]:
 def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
     if nav_for(manifest):
         render_page(env, site_dir, "concepts.html", "concepts.html", manifest=manifest, concepts=manifest["concepts"])
+
+
+def pages(manifest: dict[str, Any]) -> list[str]:
+    return ["concepts.html"] if nav_for(manifest) else []
