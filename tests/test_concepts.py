@@ -4,8 +4,6 @@ tiny BERT site (activations equal to what ``probe --factor`` shows, the JSON sha
 the build's Concepts data)."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -147,8 +145,21 @@ def test_too_few_usable_examples_is_an_error(tmp_path):
 # ----------------------------------------------------------------------------- on the tiny site
 
 def _probe_cli(site, *args, cache=None):
-    cmd = [sys.executable, "-m", "tfvis_site", "probe", str(site), *args, "--cache-dir", str(cache or site.parent / "cache")]
-    return subprocess.run(cmd, capture_output=True, text=True)
+    """``tfvis-site probe SITE ARGS --cache-dir CACHE`` in this process (imports are paid once):
+    an object with returncode, stdout and stderr like a finished subprocess."""
+    import contextlib
+    import io
+    import types
+
+    from tfvis_site.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["probe", str(site), *args, "--cache-dir", str(cache or site.parent / "cache")])
+        except SystemExit as e:  # argparse's own errors
+            code = e.code
+    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def test_probe_labels_json_shape_and_skips(tiny_site):
