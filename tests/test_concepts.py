@@ -294,3 +294,18 @@ def test_build_concepts_stage_is_cached_and_bad_probes_fail_early(tiny_checkpoin
     assert code == 2 and not out.exists()
     with pytest.raises(UserError, match="unknown key 'path'"):
         resolve(None, {"probes": [{"name": "x", "path": "y"}]})
+
+
+def test_probes_need_a_text_model(tmp_path, capsys):
+    """A site of vision models only: the build stops at once (no stage, no site) naming the file."""
+    from tiny import save_tiny_image_checkpoint
+
+    from tfvis_site.cli import main
+
+    model = save_tiny_image_checkpoint("vit", tmp_path / "vit")
+    config = tmp_path / "site.toml"
+    config.write_text(f'[[probes]]\nname = "animals"\nfile = "{TINY_LABELS}"\n')
+    code = main(["build", "--quiet", "--preset", "quick", "--config", str(config), "--model", str(model), "--corpus", "synthetic",
+                 "--out", str(tmp_path / "site"), "--cache-dir", str(tmp_path / "cache")])
+    assert code == 2 and not (tmp_path / "site").exists() and not (tmp_path / "cache" / "extract").exists()
+    assert "tiny-animals.jsonl: concept probes need a text model" in capsys.readouterr().err

@@ -37,6 +37,7 @@ method (:func:`fit_logistic_1d`, tested against scikit-learn).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -163,8 +164,6 @@ def read_labels(path: Path) -> LabelledSet:
         examples.append(Example(number, text, target, label, start, end, reason))
     if not examples:
         raise UserError(f"{path}: no examples (one JSON object per line)")
-    import hashlib
-
     return LabelledSet(path, examples, labels, hashlib.sha256(raw).hexdigest())
 
 
@@ -561,10 +560,11 @@ def probe_specs(value: Any, where: str, base: Path | None = None) -> list[dict[s
     return specs
 
 
-def read_probe_sets(specs: list[dict[str, str]], image_model: bool) -> list[LabelledSet]:
-    """Read and check every probe's file up front, before the long stages of a build."""
-    if specs and image_model:
-        raise UserError(f"{specs[0]['file']}: concept probes need a text model (the model is a vision transformer)")
+def read_probe_sets(specs: list[dict[str, str]], text_models: int) -> list[LabelledSet]:
+    """Read and check every probe's file, up front (before the long stages of a build).
+    ``text_models``: how many models of the site read text (probes run on those; one is needed)."""
+    if specs and not text_models:
+        raise UserError(f"{specs[0]['file']}: concept probes need a text model (the site's models are vision transformers)")
     sets = [read_labels(Path(spec["file"])) for spec in specs]
     for labelled in sets:
         labelled.check_counts()

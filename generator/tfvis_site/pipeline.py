@@ -170,6 +170,7 @@ def build(config: BuildConfig, reporter: Reporter, model: Any = None, corpus: An
     # Resolve every model before any work: a bad name or two models with one slug stop the build at once.
     sources = [model or ModelSource(c, cache.root, log=reporter.log) for c in configs]
     slugs = _site_slugs(configs, sources)
+    read_probe_sets(config.probes, sum(not s.is_image for s in sources))  # a bad labels file stops the build at once
     timer = StageTimer()
     built: dict[str, ModelBuild] = {}
     records: dict[str, dict[str, Any]] = {}
@@ -206,7 +207,7 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
 
     if not model.is_image:  # a bigger text model: smaller samples, unless the user set them
         config, lime_config, attention_config = fit_to_budget(config, model, lime_config, attention_config, reporter)
-    probe_sets = read_probe_sets(config.probes, model.is_image)  # a bad labels file fails before the long stages
+    probe_sets = [] if model.is_image else read_probe_sets(config.probes, 1)  # [[probes]] run on the site's text models
     with timer("corpus"):
         corpus = corpus or load_any_corpus(config, model.is_image, reporter)
         items = corpus_items(corpus)
