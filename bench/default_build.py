@@ -1,9 +1,9 @@
 """The stores and factors of a default build, for the bench scripts that study one stage on them.
 
 ``stages(model, cache_dir)`` resolves the build configuration exactly as ``tfvis-site build
---model MODEL --cache-dir DIR`` does and returns its corpus store, attention-sample store and
-factors through the same stage cache keys (tfvis_site.pipeline), so a bench run after a build
-reuses that build's cache entries and a bench run before one fills them.
+--model MODEL --cache-dir DIR`` does and returns its attention-sample store (and on demand its
+corpus store and factors) through the same stage cache keys (tfvis_site.pipeline), so a bench
+run after a build reuses that build's cache entries and a bench run before one fills them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 class DefaultStages:
     config: Any  # BuildConfig
     model: Any  # pipeline.ModelSource (loads the weights on first .get())
-    store: Any  # ActivationStore of the corpus sample
+    store: Any | None  # ActivationStore of the corpus sample (None unless with_factors)
     attention_store: Any  # ActivationStore of the attention sample (q, k, attention)
     attention_config: Any  # AttentionConfig of the build
     factors: Any | None  # FactorResult (None unless with_factors)
@@ -32,7 +32,7 @@ class DefaultStages:
 
 
 def stages(model: str | None, cache_dir: Path, preset: str = "default", with_factors: bool = False) -> DefaultStages:
-    """Corpus store, attention store (and factors) of ``tfvis-site build [--model MODEL] --preset
+    """Attention store (and with_factors: corpus store and factors) of ``tfvis-site build [--model MODEL] --preset
     PRESET --cache-dir CACHE_DIR``, built into that cache when missing."""
     import dataclasses
 
@@ -65,12 +65,12 @@ def stages(model: str | None, cache_dir: Path, preset: str = "default", with_fac
         path = cache.get_or_build(stage, key, lambda d: extract(source.get(), [items[i] for i in indices], d, options, reporter, names))
         return ActivationStore(path), key
 
-    store, extract_key = extract_stage("extract", np.arange(len(items)), ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size))
     sample = sample_sentences(len(items), attention_config.n_sentences, config.seed)
     attention_options = ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size, capture_attention=True)
     attention_store, _ = extract_stage("extract-attention", sample, attention_options)
-    factors = None
-    if with_factors:
+    store = factors = None
+    if with_factors:  # the corpus store too (a vision corpus takes minutes to extract)
+        store, extract_key = extract_stage("extract", np.arange(len(items)), ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size))
         key = {"extract": extract_key, "config": factor_config.to_dict()}
         factors = FactorResult.load(cache.get_or_build("factors", key, lambda d: learn_factors(store, factor_config, d, reporter)))
     return DefaultStages(config, source, store, attention_store, attention_config, factors, lime_config)
