@@ -1,6 +1,6 @@
 """Browser benchmark of the attention pages (issue 6), in headless Debian chromium (software WebGL).
 
-    python bench/browser_attention.py SITE_DIR [--how file|http] [--repeat 3]
+    python bench/browser_attention.py SITE_DIR [--model SLUG] [--how file|http] [--repeat 3]
 
 SITE_DIR is a built site (e.g. ``tfvis-site build --out /tmp/att-default``). Prints a table:
 matrix view drawn (from navigation), projection / colour / size switches and search in the
@@ -25,8 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from browser import console_errors, launch_browser  # noqa: E402
-from pagebench import print_table, site_base  # noqa: E402
+from browser import console_errors, launch_browser, model_base  # noqa: E402
+from pagebench import print_table  # noqa: E402
+
+from tfvis_site.layout import MANIFEST, model_dir, pick_model  # noqa: E402
 
 
 def ready(page, n: int, timeout: float = 120_000) -> None:
@@ -122,13 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("site", type=Path)
     ap.add_argument("--how", choices=["file", "http"], default="file")
+    ap.add_argument("--model", metavar="SLUG", help="which model of a site of several (its folder under models/)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--width", type=int, default=1280)
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     site = args.site.resolve()
-    manifest = json.loads((site / "data/manifest.json").read_text())
+    slug = pick_model(site, args.model)
+    manifest = json.loads((model_dir(site, slug) / MANIFEST).read_text())
     att = manifest["attention"]
     image = manifest.get("modality") == "image" and bool(manifest.get("image"))
     colours = ["hue", "row", "qk"] if image else ["position", "norm", "qk"]
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     methods = sorted({p["method"] for p in att["projections"]}, key=lambda m: ["umap", "tsne", "pca"].index(m) if m in ("umap", "tsne", "pca") else 9)
     G = att["model"]["n_layers"] * att["model"]["n_heads"]
     rows: list[tuple[str, list[float], str]] = []
-    with sync_playwright() as p, site_base(site, args.how) as base:
+    with sync_playwright() as p, model_base(site, args.how, slug) as base:
         browser = launch_browser(p)
         errors: list[str] = []
         # matrix: cold loads (a fresh page each time; the browser's cache is warm after the first)

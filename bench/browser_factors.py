@@ -1,6 +1,6 @@
 """Browser benchmark of the factor pages, in headless Debian chromium.
 
-    python bench/browser_factors.py SITE_DIR [--how file|http] [--repeat 3]
+    python bench/browser_factors.py SITE_DIR [--model SLUG] [--how file|http] [--repeat 3]
 
 SITE_DIR is a built site (e.g. ``tfvis-site build --out /tmp/site``). Prints a table of page
 timings measured in the page with performance.now() (0 = navigation start), so they include
@@ -24,8 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from browser import console_errors, launch_browser  # noqa: E402
-from pagebench import print_table, site_base  # noqa: E402
+from browser import console_errors, launch_browser, model_base  # noqa: E402
+from pagebench import print_table  # noqa: E402
+
+from tfvis_site.layout import MANIFEST, model_dir, pick_model  # noqa: E402
 
 # Records performance.now() at every change of body[data-ready] (the factor page's "drawn" signal).
 READY_SPY = """
@@ -56,17 +58,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("site", type=Path)
     ap.add_argument("--how", choices=["file", "http"], default="file")
+    ap.add_argument("--model", metavar="SLUG", help="which model of a site of several (its folder under models/)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--word", default="north", help="word for the index page's search")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     site = args.site.resolve()
-    fs = json.loads((site / "data/manifest.json").read_text())["factors"]
+    slug = pick_model(site, args.model)
+    fs = json.loads((model_dir(site, slug) / MANIFEST).read_text())["factors"]
     covered = (fs.get("lime") or {}).get("covered_factors") or list(range(fs["n_factors"]))
     picks = [covered[int(i * (len(covered) - 1) / max(1, args.repeat - 1))] for i in range(args.repeat)]
     rows: list[tuple[str, list[float], str]] = []
-    with sync_playwright() as p, site_base(site, args.how) as base:
+    with sync_playwright() as p, model_base(site, args.how, slug) as base:
         browser = launch_browser(p)
         errors: list[str] = []
         table, search, factor, switch, shaded, quality = [], [], [], [], [], []

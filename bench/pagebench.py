@@ -1,27 +1,9 @@
-"""What the browser benchmarks share: the site's base URL (file:// or a local http server) and
-the table they print (median and tail of each measurement, with its target if it has one)."""
+"""What the browser benchmarks share: the table they print (median and tail of each measurement,
+with its target if it has one). A model's base URL in a built site: tests/browser.py model_base."""
 
 from __future__ import annotations
 
-import contextlib
 import statistics
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from browser import serve_dir  # noqa: E402
-
-
-@contextlib.contextmanager
-def site_base(site: Path, how: str) -> Iterator[str]:
-    """Base URL ending in '/' of a built site, opened from disk (how='file') or over http."""
-    if how == "http":
-        with serve_dir(site) as base:
-            yield base
-    else:
-        yield site.as_uri() + "/"
 
 
 def print_table(rows: list[tuple[str, list[float], str]]) -> None:

@@ -119,6 +119,27 @@ def serve_dir(path: str | os.PathLike) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+@contextlib.contextmanager
+def site_base(site: str | os.PathLike, how: str) -> Iterator[str]:
+    """The URL (ending in "/") of a built site's root, the gallery's folder: ``how`` = "file"
+    (file://) or "http" (the folder served by ``serve_dir``)."""
+    site = Path(site)
+    with serve_dir(site) if how == "http" else contextlib.nullcontext(site.as_uri() + "/") as base:
+        yield base
+
+
+@contextlib.contextmanager
+def model_base(site: str | os.PathLike, how: str, slug: str | None = None) -> Iterator[str]:
+    """The URL (ending in "/") of a model's folder in a built site (its pages: base +
+    "factors.html"); ``slug`` None = the site's only model. Over http the site root is served,
+    so the shared assets two folders up load too."""
+    from tfvis_site.layout import MODELS, pick_model
+
+    slug = pick_model(Path(site), slug)
+    with site_base(site, how) as base:
+        yield f"{base}{MODELS}/{slug}/"
+
+
 def console_errors(page, ignore=None) -> list[str]:
     """Start collecting console errors and uncaught exceptions of ``page``.
 

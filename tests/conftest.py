@@ -18,6 +18,43 @@ def tiny_checkpoints(tmp_path_factory) -> dict[str, Path]:
     return {kind: save_tiny_checkpoint(kind, root / kind) for kind in ("bert", "gpt2", "llama")}
 
 
+#: Sentences of the tiny attention stores (test_attention*.py).
+ATTENTION_SENTENCES = [
+    "The cat sat on the mat.",
+    "Paris is the capital of France, and Berlin is the capital of Germany.",
+    "A dog ran in the park.",
+    "She turned left at the river and walked to the old mill in the park.",
+    "Water boils at 100 degrees.",
+    "Music, art and science were taught at the school.",
+]
+
+
+@pytest.fixture(scope="session")
+def stores(tiny_checkpoints, tmp_path_factory):
+    """Activation stores with attention capture of the tiny BERT, GPT-2 and Llama (GQA), shared
+    by the attention tests of every module."""
+    from tfvis_site.extract import ExtractOptions, extract
+    from tfvis_site.models import load_model
+    from tfvis_site.progress import Reporter
+
+    out = {}
+    for kind in ("bert", "gpt2", "llama"):
+        path = tmp_path_factory.mktemp(f"store-{kind}")
+        loaded = load_model(tiny_checkpoints[kind])
+        out[kind] = extract(loaded, ATTENTION_SENTENCES, path, ExtractOptions(max_tokens=24, batch_size=4, capture_attention=True), Reporter.silent())
+    return out
+
+
+@pytest.fixture(scope="session")
+def pca_results(stores, tmp_path_factory):
+    """The attention stage (PCA only) on each of ``stores``."""
+    from tfvis_site.attention import AttentionConfig, analyse_attention
+    from tfvis_site.progress import Reporter
+
+    cfg = AttentionConfig(projections=("pca",), n_jobs=1, trust_sample=200)
+    return {kind: analyse_attention(store, cfg, tmp_path_factory.mktemp(f"attn-{kind}"), Reporter.silent()) for kind, store in stores.items()}
+
+
 HOSTILE_TEXTS = [
     "The cat sat on the mat.",
     "A dog ran in the park, and the children laughed.",

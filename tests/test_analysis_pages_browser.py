@@ -1,10 +1,10 @@
 """Factor and attention pages of the tiny site in a real browser (file:// and http): they render
 real content from the data files, deep links restore a view, hostile corpus text stays text."""
 
-import json
 
 import pytest
 from playwright.sync_api import expect
+from sites import read_manifest
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, skip_without_chromium]
 
 @pytest.mark.parametrize("how", ["file", "http"])
 def test_factor_index_search_and_factor_page(tiny_site, how):
-    n_factors = json.loads((tiny_site / "data/manifest.json").read_text())["factors"]["n_factors"]
+    n_factors = read_manifest(tiny_site)["factors"]["n_factors"]
     with open_site(tiny_site, how) as (page, base):
         page.goto(base + "factors.html")
         page.wait_for_selector("#ftbody tr a")

@@ -1,10 +1,10 @@
 """The Python API: tfvis_site.build with in-memory models, tokenizers / processors and lists of
 texts or images, the same options as the CLI, and the same one-line errors."""
 
-import json
 
 import pytest
 from conftest import HOSTILE_TEXTS
+from sites import model_folder, read_manifest
 from tiny import make_image_model, make_image_processor, make_model, make_tokenizer
 
 import tfvis_site
@@ -19,7 +19,8 @@ def test_text_model_object_and_list_of_texts(tmp_path):
     model = make_model("bert", vocab_size=len(tokenizer))
     kwargs = dict(tokenizer=tokenizer, out=tmp_path / "site", preset="quick", cache_dir=tmp_path / "cache", title="notebook")
     result = tfvis_site.build(model, HOSTILE_TEXTS + ["", HOSTILE_TEXTS[0]], **kwargs)
-    manifest = json.loads((tmp_path / "site/data/manifest.json").read_text())
+    manifest = read_manifest(tmp_path / "site")
+    assert result.model_dir() == model_folder(tmp_path / "site") == tmp_path / "site/models/bertmodel"  # no checkpoint name: the class's
     assert result.manifest["title"] == manifest["title"] == "notebook"
     assert manifest["model"]["source"] == "a Python object (BertModel)"
     assert manifest["corpus"]["sentences"] == len(HOSTILE_TEXTS)  # the blank and the duplicate dropped

@@ -23,35 +23,7 @@ from tfvis_site.attention.project import TrustworthinessProbe, exact_knn, pca, s
 from tfvis_site.attention.stats import TEXT_LABELS, LayerAccumulator, label_texts
 from tfvis_site.bundles import BundleWriter
 from tfvis_site.errors import UserError
-from tfvis_site.extract import ExtractOptions, extract
-from tfvis_site.models import load_model
 from tfvis_site.progress import Reporter
-
-SENTENCES = [
-    "The cat sat on the mat.",
-    "Paris is the capital of France, and Berlin is the capital of Germany.",
-    "A dog ran in the park.",
-    "She turned left at the river and walked to the old mill in the park.",
-    "Water boils at 100 degrees.",
-    "Music, art and science were taught at the school.",
-]
-
-
-@pytest.fixture(scope="module")
-def stores(tiny_checkpoints, tmp_path_factory):
-    out = {}
-    for kind in ("bert", "gpt2", "llama"):
-        path = tmp_path_factory.mktemp(f"store-{kind}")
-        loaded = load_model(tiny_checkpoints[kind])
-        out[kind] = extract(loaded, SENTENCES, path, ExtractOptions(max_tokens=24, batch_size=4, capture_attention=True), Reporter.silent())
-    return out
-
-
-@pytest.fixture(scope="module")
-def pca_results(stores, tmp_path_factory):
-    cfg = AttentionConfig(projections=("pca",), n_jobs=1, trust_sample=200)
-    return {kind: analyse_attention(store, cfg, tmp_path_factory.mktemp(f"attn-{kind}"), Reporter.silent()) for kind, store in stores.items()}
-
 
 @pytest.mark.parametrize("kind", ["bert", "gpt2", "llama"])
 def test_normalised_qk_reproduce_attention(stores, pca_results, kind):

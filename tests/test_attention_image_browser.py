@@ -6,12 +6,12 @@ back/forward restore it, the keyboard moves it, [CLS] can be selected from the s
 draws patch thumbnails, and the HTML-looking image name stays text. No console errors, no
 external requests. Screenshots go to $TFVIS_ARTIFACTS (or the test's tmp dir)."""
 
-import json
 
 import pytest
 from conftest import HOSTILE_IMAGE_NAME
 from playwright.sync_api import expect
 from test_attention_pages_browser import artifacts, count, ready
+from sites import model_folder, read_manifest
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
@@ -68,7 +68,7 @@ def sample(site):
     """Names, token offsets and image indices of the attention sample's images (pyarrow, no page load)."""
     import pyarrow.parquet as pq
 
-    t = pq.read_table(site / "data/attention/sentences.parquet", columns=["text", "token_offset", "sentence_id"]).to_pydict()
+    t = pq.read_table(model_folder(site) / "data/attention/sentences.parquet", columns=["text", "token_offset", "sentence_id"]).to_pydict()
     return t["text"], t["token_offset"], t["sentence_id"]
 
 
@@ -95,7 +95,7 @@ def outline_colour_near(page, x, y):
 
 @pytest.mark.parametrize("how", ["file", "http"])
 def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
-    manifest = json.loads((tiny_image_site / "data/manifest.json").read_text())
+    manifest = read_manifest(tiny_image_site)
     att, geo = manifest["attention"], manifest["image"]
     n_layers, n_heads, npre, cols = att["model"]["n_layers"], att["model"]["n_heads"], geo["n_prefix_tokens"], geo["grid"][1]
     names, _, image_ids = sample(tiny_image_site)
@@ -176,7 +176,7 @@ def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
 
 
 def test_image_view_points_arrows_keyboard_cls_thumbnails_and_hostile_name(tiny_image_site, tmp_path):
-    manifest = json.loads((tiny_image_site / "data/manifest.json").read_text())
+    manifest = read_manifest(tiny_image_site)
     geo = manifest["image"]
     npre, cols = geo["n_prefix_tokens"], geo["grid"][1]
     units = npre + geo["grid"][0] * cols
@@ -268,3 +268,47 @@ def test_image_view_points_arrows_keyboard_cls_thumbnails_and_hostile_name(tiny_
         expect(page.locator("#att-tooltip")).to_contain_text("key")
         page.locator("#att-stage").screenshot(path=str(artifacts(tmp_path) / "attention-image-thumbnails.png"))
         assert page.locator("main img, #att-tooltip img").count() == 0
+
+
+def test_image_view_weight_by_value_norm(tiny_image_site, tmp_path):
+    """The value-norm box reweights the image view (attention x ||v_j||, renormalised per query):
+    the prefix-token strip shows the weighted weights of the data files, the heat map changes,
+    the URL records it and back undoes it."""
+    import numpy as np
+
+    manifest = json.loads((tiny_image_site / "data/manifest.json").read_text())
+    sec, geo = manifest["attention"], manifest["image"]
+    npre, H = geo["n_prefix_tokens"], sec["model"]["n_heads"]
+    _, offsets, _ = sample(tiny_image_site)
+    layer, head, s = 1, 2, 1
+    L = offsets[s + 1] - offsets[s]
+    u8 = np.fromfile(tiny_image_site / "data" / sec["files"]["weights"][layer], np.uint8).reshape(H, -1)
+    pair = L * L * s  # every image of the sample has the same number of units
+    block = (u8[head, pair : pair + L * L].reshape(L, L).astype(np.float64) / 255) ** 2
+    vn = np.fromfile(tiny_image_site / "data" / sec["files"]["value_norms"], "<f4").reshape(sec["model"]["n_layers"], sec["n_tokens"], -1)
+    kv = sec["heads"][layer * H + head]["kv_head"]
+    weighted = block * vn[layer, offsets[s] : offsets[s] + L, kv][None, :]
+    weighted /= weighted.sum(1, keepdims=True)
+    # the patch query whose prefix-token weights move most (the strip shows them with 2 decimals)
+    t = npre + int(np.argmax(np.abs(weighted - block)[npre:, :npre].max(1)))
+    assert np.abs(weighted - block).max() > 0.003  # a random tiny model attends almost uniformly
+    strip = "Array.from(document.querySelectorAll('.att-prefix .att-prefix-w')).map(e => +e.textContent)"
+    drawn = "Array.from(document.querySelector('.att-image-canvas')._weights)"
+    with open_site(tiny_image_site, "file") as (page, base):
+        page.goto(base + f"attention-head.html?l={layer}&h={head}&s={s}&t={t}")
+        ready(page)
+        image_drawn(page, t)
+        np.testing.assert_allclose(np.reshape(page.evaluate(drawn), (L, L)), block, atol=1e-6)
+        assert page.evaluate(strip) == pytest.approx(block[t, :npre], abs=0.0051)
+        page.evaluate(SAVE)
+        n = count(page)
+        page.check("#att-vnorm")
+        ready(page, n + 1)
+        assert "vnorm=1" in page.url
+        image_drawn(page, t)
+        np.testing.assert_allclose(np.reshape(page.evaluate(drawn), (L, L)), weighted, atol=1e-6)
+        assert page.evaluate(strip) == pytest.approx(weighted[t, :npre], abs=0.0051)
+        assert page.evaluate(DIFF) > 0  # the heat map follows
+        page.locator(".att-image-canvas").screenshot(path=str(artifacts(tmp_path) / "attention-image-vnorm.png"))
+        page.go_back()
+        page.wait_for_function("!document.getElementById('att-vnorm').checked")

@@ -3,12 +3,12 @@ file:// and http: the matrix draws (pixels), search highlights, a cell opens its
 its sentence, deep links restore the view, back/forward work, no console errors, no external
 requests, hostile corpus text stays text. Screenshots go to $TFVIS_ARTIFACTS (or the test's tmp dir)."""
 
-import json
 import os
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from sites import read_manifest
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
@@ -49,7 +49,7 @@ def canvas_drawn(page, selector, min_colours=6):
 
 @pytest.mark.parametrize("how", ["file", "http"])
 def test_matrix_draws_searches_and_opens_a_head(tiny_site, how, tmp_path):
-    att = json.loads((tiny_site / "data/manifest.json").read_text())["attention"]
+    att = read_manifest(tiny_site)["attention"]
     n_layers, n_heads = att["model"]["n_layers"], att["model"]["n_heads"]
     with open_site(tiny_site, how) as (page, base):
         page.goto(base + "attention.html")

@@ -1,7 +1,6 @@
 """End-to-end builds on tiny random models, the CLI's error handling, caching and determinism."""
 
 import hashlib
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from sites import model_folder, read_manifest
 
 from tfvis_site.cli import main
 
@@ -41,9 +41,12 @@ def site_digest(site: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("kind", ["bert", "gpt2"])
 def test_build_tiny_model_end_to_end(tiny_checkpoints, corpus_txt, tmp_path, kind):
-    out = tmp_path / "site"
-    assert run_build(tmp_path, "--model", tiny_checkpoints[kind], "--corpus", corpus_txt, "--out", out, "--preset", "quick") == 0
-    manifest = json.loads((out / "data/manifest.json").read_text())
+    site = tmp_path / "site"
+    assert run_build(tmp_path, "--model", tiny_checkpoints[kind], "--corpus", corpus_txt, "--out", site, "--preset", "quick") == 0
+    out = model_folder(site)  # models/<slug>/: the model's pages and data/
+    assert out == site / "models" / kind  # the slug: the checkpoint folder's name
+    manifest = read_manifest(site)
+    assert manifest["model"]["slug"] == kind and manifest["model"]["family"] == f"{kind} {'decoder' if kind == 'gpt2' else 'encoder'}"
     assert manifest["model"]["model_type"] == kind
     assert manifest["model"]["is_causal"] == (kind == "gpt2")
     assert manifest["corpus"]["sentences"] == len(TEXTS)  # blank line and duplicate dropped
@@ -62,8 +65,11 @@ def test_build_tiny_model_end_to_end(tiny_checkpoints, corpus_txt, tmp_path, kin
     html = (out / "index.html").read_text()
     assert manifest["model"]["name"] in html and "Tokens per text" in html
     assert "<script>alert" not in html
-    assert (out / "tokens.html").exists() and (out / "assets/js/tfvis-data.js").exists()
-    assert (out / "assets/vendor/hyparquet.min.js").exists() and not (out / "assets/vendor/node_modules").exists()
+    assert (out / "tokens.html").exists() and (site / "assets/js/tfvis-data.js").exists() and not (out / "assets").exists()
+    assert (site / "assets/vendor/hyparquet.min.js").exists() and not (site / "assets/vendor/node_modules").exists()
+    assert 'href="../../assets/css/site.css"' in html  # the shared assets, relative (file:// works)
+    gallery = (site / "index.html").read_text()  # a single-model site has the gallery too, with one card
+    assert gallery.count('class="card model-card"') == 1 and f'href="models/{kind}/index.html"' in gallery
 
 
 def test_rebuild_reuses_cache_and_is_byte_identical(tiny_checkpoints, corpus_txt, tmp_path, capsys):
@@ -162,8 +168,9 @@ def test_attention_sample_sentences_carry_their_token_browser_id(tiny_checkpoint
     config.write_text("[attention]\nn_sentences = 3\n")
     out = tmp_path / "site"
     assert run_build(tmp_path, "--model", tiny_checkpoints["bert"], "--corpus", corpus_txt, "--out", out, "--preset", "quick", "--config", config) == 0
-    sample = pq.read_table(out / "data/attention/sentences.parquet").to_pydict()
-    browser = pq.read_table(out / "data/sentences.parquet").to_pydict()
+    data = model_folder(out) / "data"
+    sample = pq.read_table(data / "attention/sentences.parquet").to_pydict()
+    browser = pq.read_table(data / "sentences.parquet").to_pydict()
     assert len(sample["text"]) == 3 < len(browser["text"])
     assert sample["sentence_id"] != [0, 1, 2]  # a real subset, not the first rows
     for text, n_tokens, sid in zip(sample["text"], sample["n_tokens"], sample["sentence_id"]):

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
 import torch
 from conftest import HOSTILE_IMAGE_NAME
 from scipy.special import softmax
+from sites import model_folder, read_manifest
 from tiny import IMAGE_ARCHITECTURES, make_image_model, make_image_processor, save_tiny_image_checkpoint
 
 from tfvis_site.cli import main
@@ -60,13 +60,14 @@ def test_patch_units_and_attention_recomputed_from_q_k(kind, synthetic, tmp_path
 
 
 def test_image_site_data(tiny_image_site):
-    manifest = json.loads((tiny_image_site / "data/manifest.json").read_text())
+    data = model_folder(tiny_image_site) / "data"
+    manifest = read_manifest(tiny_image_site)
     assert manifest["modality"] == "image" and manifest["model"]["modality"] == "image"
     geo = manifest["image"]
     assert geo["grid"] == [6, 6] and geo["n_prefix_tokens"] == 3 and geo["n_images"] == 16
     for name in geo["sheets"]["files"]:
-        assert (tiny_image_site / "data" / name).read_bytes()[:3] == b"\xff\xd8\xff"  # JPEG
-        assert (tiny_image_site / "data" / f"{name}.js").exists() and name in manifest["files"]
+        assert (data / name).read_bytes()[:3] == b"\xff\xd8\xff"  # JPEG
+        assert (data / f"{name}.js").exists() and name in manifest["files"]
     assert not manifest["corpus"].get("credits")  # a folder of the user's images: no photographs of ours to credit
     # the attention sample is images: one L x L block per image, key positions fit the unit count
     att = manifest["attention"]
@@ -78,7 +79,7 @@ def test_image_site_data(tiny_image_site):
     assert lime["contexts"] > 0 and "patch masking" in lime["meaning"]
     import pyarrow.parquet as pq
 
-    tokens = pq.read_table(tiny_image_site / "data" / lime["files"][0]).column("token").to_numpy()
+    tokens = pq.read_table(data / lime["files"][0]).column("token").to_numpy()
     assert tokens.min() >= 3 and tokens.max() < n_units
 
 
@@ -86,9 +87,9 @@ def test_image_names_are_data_not_markup(tiny_image_site):
     """The HTML file name reaches the site only inside data files, never inside a page."""
     import pyarrow.parquet as pq
 
-    names = pq.read_table(tiny_image_site / "data/sentences.parquet").column("text").to_pylist()
+    names = pq.read_table(model_folder(tiny_image_site) / "data/sentences.parquet").column("text").to_pylist()
     assert HOSTILE_IMAGE_NAME in names and "sub/" in " ".join(names)
-    for page in tiny_image_site.glob("*.html"):
+    for page in tiny_image_site.rglob("*.html"):  # the gallery and every page of the model
         assert "onerror=alert" not in page.read_text()
 
 

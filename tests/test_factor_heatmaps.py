@@ -2,12 +2,13 @@
 shapes, the map value at a context's own patch equals its stored top-k activation (within the
 uint8 quantisation), determinism, and the site files written through the BundleWriter."""
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+
+from sites import model_folder, read_manifest
 
 from tfvis_site.extract import ActivationStore
 from tfvis_site.factors import FactorResult
@@ -71,14 +72,15 @@ def test_deterministic(built):
 
 def test_site_files(built):
     site, store, res = built
-    manifest = json.loads((site / "data/manifest.json").read_text())
+    data = model_folder(site) / "data"
+    manifest = read_manifest(site)
     fs = manifest["factors"]
     hm = fs["heatmaps"]
     assert hm["layer"] == "peak" and hm["contexts"] == N_CONTEXTS
     assert hm["n_units"] == store.image["n_prefix_tokens"] + store.image["grid"][0] * store.image["grid"][1]
     assert fs["search"]["file"] is None  # no word index for patches
-    assert not (site / "data/factors/search.parquet").exists()
-    by_image = pq.read_table(site / "data" / fs["search"]["by_image"]["file"]).to_pylist()
+    assert not (data / "factors/search.parquet").exists()
+    by_image = pq.read_table(data / fs["search"]["by_image"]["file"]).to_pylist()
     assert by_image and all(1 <= r["count"] <= fs["top_k"] for r in by_image)
     assert [r["image"] for r in by_image] == sorted(r["image"] for r in by_image)
     cs = fs["chunk_size"]
@@ -87,19 +89,19 @@ def test_site_files(built):
         maps_name = hm["files"]["maps"].format(chunk=ch)
         meta_name = hm["files"]["meta"].format(chunk=ch)
         for name in (maps_name, meta_name):
-            assert name in manifest["files"] and (site / "data" / f"{name}.js").exists()
+            assert name in manifest["files"] and (data / f"{name}.js").exists()
         c = min(cs, fs["n_factors"] - ch * cs)
-        maps = np.fromfile(site / "data" / maps_name, np.uint8)
-        meta = np.fromfile(site / "data" / meta_name, "<f4")
+        maps = np.fromfile(data / maps_name, np.uint8)
+        meta = np.fromfile(data / meta_name, "<f4")
         assert manifest["files"][maps_name]["shape"] == [c, N_CONTEXTS, hm["n_units"]] and maps.size == c * N_CONTEXTS * hm["n_units"]
         assert manifest["files"][meta_name]["shape"] == [c, N_CONTEXTS, 2] and meta.size == c * N_CONTEXTS * 2
         total += maps.nbytes + meta.nbytes
     assert total == hm["bytes"]
     # the top context at the peak layer of factor 0's chunk, read back from the site files
-    topk = pq.read_table(site / "data" / fs["files"]["topk"].format(chunk=0)).to_pylist()
-    index = pq.read_table(site / "data" / fs["files"]["index"]).to_pylist()
-    maps = np.fromfile(site / "data" / hm["files"]["maps"].format(chunk=0), np.uint8).reshape(-1, N_CONTEXTS, hm["n_units"])
-    meta = np.fromfile(site / "data" / hm["files"]["meta"].format(chunk=0), "<f4").reshape(-1, N_CONTEXTS, 2)
+    topk = pq.read_table(data / fs["files"]["topk"].format(chunk=0)).to_pylist()
+    index = pq.read_table(data / fs["files"]["index"]).to_pylist()
+    maps = np.fromfile(data / hm["files"]["maps"].format(chunk=0), np.uint8).reshape(-1, N_CONTEXTS, hm["n_units"])
+    meta = np.fromfile(data / hm["files"]["meta"].format(chunk=0), "<f4").reshape(-1, N_CONTEXTS, 2)
     for f in range(min(cs, fs["n_factors"])):
         rows = [r for r in topk if r["factor"] == f and r["layer"] == index[f]["peak_layer"] and r["rank"] == 0]
         if not rows:

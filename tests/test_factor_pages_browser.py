@@ -2,11 +2,11 @@
 from file:// and http: index + word search, factor page, layer switch by clicking the IS curve,
 LIME shading, deep link, back/forward, hostile corpus text stays literal text."""
 
-import json
 
 import pyarrow.parquet as pq
 import pytest
 from playwright.sync_api import expect
+from sites import model_folder, read_manifest
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
@@ -17,13 +17,13 @@ HOSTILE_SENTENCE = 4  # conftest.HOSTILE_TEXTS[4]: "<script>alert('pwned')</scri
 
 
 def _factors(site):
-    return json.loads((site / "data/manifest.json").read_text())["factors"]
+    return read_manifest(site)["factors"]
 
 
 def _hostile_context(site, fs):
     """(factor, layer) whose top contexts include the hostile sentence."""
     for chunk in range(fs["n_chunks"]):
-        t = pq.read_table(site / "data" / fs["files"]["topk"].format(chunk=chunk)).to_pylist()
+        t = pq.read_table(model_folder(site) / "data" / fs["files"]["topk"].format(chunk=chunk)).to_pylist()
         for r in t:
             if r["sentence_id"] == HOSTILE_SENTENCE:
                 return r["factor"], r["layer"]
@@ -31,7 +31,7 @@ def _hostile_context(site, fs):
 
 
 def test_search_index_file(tiny_site):
-    t = pq.read_table(tiny_site / "data/factors/search.parquet").to_pylist()
+    t = pq.read_table(model_folder(tiny_site) / "data/factors/search.parquet").to_pylist()
     assert t and {"key", "factor", "layer", "count", "total"} <= set(t[0])
     the = [r for r in t if r["key"] == "the"]
     assert the and the == sorted(the, key=lambda r: -r["count"])

@@ -3,12 +3,12 @@ and http: the index lists factors with thumbnails of their top images (no word s
 page shows crops with the patch outlined, the activation map on demand, the LIME overlay toggle,
 an IS-curve layer switch that redraws the crops, and the hostile image name stays text."""
 
-import json
 
 import pyarrow.parquet as pq
 import pytest
 from conftest import HOSTILE_IMAGE_NAME
 from playwright.sync_api import expect
+from sites import model_folder, read_manifest
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
@@ -31,7 +31,7 @@ PIXELS = """([sel, points]) => {
 
 
 def _manifest(site):
-    return json.loads((site / "data/manifest.json").read_text())
+    return read_manifest(site)
 
 
 def _pixels(page, sel, points=None):
@@ -43,16 +43,17 @@ def _pick(site):
     LIME-covered factor, and (factor, layer, rank) of a context in the hostile image."""
     m = _manifest(site)
     fs = m["factors"]
-    names = pq.read_table(site / "data/sentences.parquet").column("text").to_pylist()
+    data = model_folder(site) / "data"
+    names = pq.read_table(data / "sentences.parquet").column("text").to_pylist()
     hostile = names.index(HOSTILE_IMAGE_NAME)
-    index = pq.read_table(site / "data" / fs["files"]["index"]).to_pylist()
+    index = pq.read_table(data / fs["files"]["index"]).to_pylist()
     lime_rows = []
     for name in fs["lime"]["files"]:
-        lime_rows += pq.read_table(site / "data" / name, columns=["factor", "layer", "sentence_id", "position"]).to_pylist()
+        lime_rows += pq.read_table(data / name, columns=["factor", "layer", "sentence_id", "position"]).to_pylist()
     lime_keys = {(r["factor"], r["layer"], r["sentence_id"], r["position"]) for r in lime_rows}
     main = host = None
     for chunk in range(fs["n_chunks"]):
-        for r in pq.read_table(site / "data" / fs["files"]["topk"].format(chunk=chunk)).to_pylist():
+        for r in pq.read_table(data / fs["files"]["topk"].format(chunk=chunk)).to_pylist():
             f, layer = r["factor"], r["layer"]
             peak = index[f]["peak_layer"]
             if main is None and layer == peak and (f, layer, r["sentence_id"], r["position"]) in lime_keys:
@@ -85,7 +86,7 @@ def test_factor_pages_image(tiny_image_site, how):
         expect(page.locator("#ftbody tr").first.locator(".thumb-names")).to_contain_text(HOSTILE_IMAGE_NAME)
         assert page.locator("#ftbody img, #ftbody script").count() == 0
         # which factors fire on an image: pick the hostile one
-        hostile = pq.read_table(site / "data/sentences.parquet").column("text").to_pylist().index(HOSTILE_IMAGE_NAME)
+        hostile = pq.read_table(model_folder(site) / "data/sentences.parquet").column("text").to_pylist().index(HOSTILE_IMAGE_NAME)
         page.locator(f"#image-picker button[data-image='{hostile}']").click()
         page.wait_for_selector("#image-results tbody tr a")
         assert f"img={hostile}" in page.url

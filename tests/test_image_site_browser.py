@@ -11,7 +11,8 @@ import pytest
 from conftest import HOSTILE_IMAGE_NAME
 from playwright.sync_api import expect
 
-from browser import block_external_requests, console_errors, launch_browser, serve_dir, skip_without_chromium
+from browser import block_external_requests, console_errors, launch_browser, model_base, skip_without_chromium
+from sites import model_folder
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
 
@@ -29,7 +30,7 @@ def browser():
 
 @contextlib.contextmanager
 def open_site(browser, site, how, **context):
-    with serve_dir(site) if how == "http" else contextlib.nullcontext(site.as_uri() + "/") as base:
+    with model_base(site, how) as base:
         ctx = browser.new_context(**context)
         page = ctx.new_page()
         errors = console_errors(page)
@@ -59,12 +60,12 @@ def url_has(page, part: str) -> None:
 
 def attention_rows(site) -> dict[int, int]:
     """image index -> row of attention/sentences.parquet (the attention pages' s=)."""
-    ids = pq.read_table(site / "data/attention/sentences.parquet", columns=["sentence_id"]).column(0).to_pylist()
+    ids = pq.read_table(model_folder(site) / "data/attention/sentences.parquet", columns=["sentence_id"]).column(0).to_pylist()
     return {int(sid): row for row, sid in enumerate(ids)}
 
 
 def image_names(site) -> list[str]:
-    return pq.read_table(site / "data/sentences.parquet", columns=["text"]).column(0).to_pylist()
+    return pq.read_table(model_folder(site) / "data/sentences.parquet", columns=["text"]).column(0).to_pylist()
 
 
 @pytest.mark.parametrize("how", ["file", "http"])
@@ -173,7 +174,7 @@ def test_image_browser_grid_view_patch_links_deep_link_and_back(browser, tiny_im
 def test_overview_fits_a_phone_screen(browser, site_name, request):
     site = request.getfixturevalue(site_name)
     with open_site(browser, site, "file", viewport={"width": 390, "height": 844}) as (page, base):
-        pages = ["index.html"] + (["images.html?i=3&p=10"] if site_name == "tiny_image_site" else ["tokens.html"])
+        pages = ["../../index.html", "index.html"] + (["images.html?i=3&p=10"] if site_name == "tiny_image_site" else ["tokens.html"])
         for name in pages:
             page.goto(base + name)
             page.wait_for_timeout(300)

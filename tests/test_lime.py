@@ -46,3 +46,36 @@ def test_lime_config_validation():
     with pytest.raises(ValueError, match="coverage"):
         LimeConfig(coverage="some")
     assert LimeConfig.for_preset("full").coverage == "all"
+
+
+def test_causal_lime_cuts_copies_and_weighs_only_earlier_tokens(tiny_checkpoints, tmp_path):
+    """Decoder (tiny Llama): a context's weights cover exactly the free tokens up to its own
+    position (later tokens cannot reach it), and its unperturbed activation, computed on the
+    cut copies, equals the activation coded from the full sentence in the store."""
+    import pyarrow.parquet as pq
+
+    from tfvis_site.factors import FactorConfig, learn_factors
+    from tfvis_site.factors.lime import compute_lime
+
+    loaded = load_model(tiny_checkpoints["llama"])
+    assert loaded.info.is_causal
+    sentences = [f"The {w} sat on the mat near house number {i} today." for i, w in enumerate(["cat", "dog", "bird", "fox"] * 6)]
+    (tmp_path / "store").mkdir()
+    store = extract(loaded, sentences, tmp_path / "store", ExtractOptions(max_tokens=24, batch_size=8), Reporter.silent())
+    cfg = FactorConfig.for_preset("quick", n_components=16, sae_k=3, sae_n_steps=40, n_train=600, top_k=4, chunk_size=8)
+    factors = learn_factors(store, cfg, tmp_path / "f", Reporter.silent())
+    lime_cfg = LimeConfig(coverage="all", contexts=2, candidates=4, max_sentences=6, samples=16)
+    (tmp_path / "lime").mkdir()
+    compute_lime(loaded, store, factors, lime_cfg, tmp_path / "lime", Reporter.silent())
+    table = pq.read_table(tmp_path / "lime" / "lime.parquet").to_pydict()
+    groups: dict[tuple[int, int, int, int], list[tuple[int, float]]] = {}
+    for c, layer, s, p, token, act in zip(*(table[k] for k in ("factor", "layer", "sentence_id", "position", "token", "activation"))):
+        groups.setdefault((c, layer, s, p), []).append((token, act))
+    assert groups
+    special = store.tokens.column("is_special").to_numpy(zero_copy_only=False)
+    offsets = store.sentence_offsets
+    for (c, layer, s, p), rows in groups.items():
+        free = np.flatnonzero(~special[offsets[s] : offsets[s + 1]])
+        assert sorted(t for t, _ in rows) == free[free <= p].tolist()
+        coded = factors.encode(np.asarray(store.hidden(layer)[offsets[s] + p])[None], layer)[0, c]
+        assert rows[0][1] == pytest.approx(coded, rel=1e-3, abs=1e-4)

@@ -1,21 +1,23 @@
 """The built site in a real browser (Debian chromium): from file:// and from a local http server."""
 
 import contextlib
-import json
 
 import pytest
 from playwright.sync_api import expect
 
-from browser import block_external_requests, console_errors, launch_browser, serve_dir, skip_without_chromium
+from browser import block_external_requests, console_errors, launch_browser, model_base, site_base, skip_without_chromium
+from sites import read_manifest
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
 
 
 @contextlib.contextmanager
-def open_site(site, how):
+def open_site(site, how, root=False):
+    """A fresh chromium on the only model's folder of ``site`` (``root``: on the site root, the
+    gallery); yields (page, base URL) and fails on console errors or requests leaving the machine."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p, (serve_dir(site) if how == "http" else contextlib.nullcontext(site.as_uri() + "/")) as base:
+    with sync_playwright() as p, (site_base if root else model_base)(site, how) as base:
         browser = launch_browser(p)
         page = browser.new_page()
         errors = console_errors(page)
@@ -35,7 +37,7 @@ def test_overview_renders_manifest_content(tiny_site, how):
         assert page.locator("svg.chart rect").count() > 0
         # a text site keeps its token browser (image sites have images.html instead)
         assert page.locator("nav[aria-label=Site] a", has_text="Images").count() == 0
-        summary = json.loads((tiny_site / "data/manifest.json").read_text())["attention"]["summary"]
+        summary = read_manifest(tiny_site)["attention"]["summary"]
         if "spearman_paper_after" in summary:  # the AttentionViz statistic beside the paper's numbers
             table = page.locator("table.paper-compare").inner_text()
             assert "this model, after normalisation" in table and "paper: BERT" in table

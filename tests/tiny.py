@@ -21,13 +21,23 @@ TRAIN_TEXT = [
 
 ARCHITECTURES = ("bert", "gpt2", "llama")
 
+#: Every text architecture of the test matrix (tests/test_architectures.py): BERT-like encoders,
+#: encoders with relative-position terms (MPNet, DeBERTa-v2), the encoder of T5, and decoders
+#: (GPT-NeoX, Phi: partial rotary; Llama, Mistral, Qwen2: grouped-query; Gemma: one kv head).
+TEXT_ARCHITECTURES = (
+    "bert", "roberta", "distilbert", "albert", "electra", "mpnet", "deberta-v2", "t5",
+    "gpt2", "gpt-neox", "llama", "mistral", "qwen2", "gemma", "phi",
+)
+#: Encoders get the WordPiece tokenizer with [CLS] ... [SEP]; decoders and T5 byte-level BPE.
+WORDPIECE_ARCHITECTURES = {"bert", "roberta", "distilbert", "albert", "electra", "mpnet", "deberta-v2"}
+
 
 def make_tokenizer(kind: str):
     """A fast tokenizer: WordPiece with [CLS]/[SEP] for BERT, byte-level BPE otherwise."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
-    if kind == "bert":
+    if kind in WORDPIECE_ARCHITECTURES:
         tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
         tok.normalizer = normalizers.BertNormalizer(lowercase=True)
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
@@ -52,21 +62,52 @@ def make_tokenizer(kind: str):
     return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", bos_token="<|endoftext|>", unk_token="<|endoftext|>")
 
 
+def _text_config(kind: str, vocab_size: int):
+    """A 2-layer config, width 32, 4 query heads of 8 dims (DistilBERT, T5: their own names)."""
+    import transformers as tf
+
+    common = dict(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, max_position_embeddings=128, pad_token_id=0)
+    decoder = dict(common, bos_token_id=0, eos_token_id=0)
+    if kind == "bert":
+        return tf.BertConfig(**common)
+    if kind == "roberta":  # positions start after the pad id: keep room for them
+        return tf.RobertaConfig(**dict(common, max_position_embeddings=130))
+    if kind == "distilbert":
+        return tf.DistilBertConfig(vocab_size=vocab_size, dim=32, n_layers=2, n_heads=4, hidden_dim=64, max_position_embeddings=128, pad_token_id=0)
+    if kind == "albert":  # one set of block weights shared by both layers, factorised embeddings
+        return tf.AlbertConfig(**common, embedding_size=16)
+    if kind == "electra":
+        return tf.ElectraConfig(**common, embedding_size=16)
+    if kind == "mpnet":
+        return tf.MPNetConfig(**common)  # its encoder hard-codes 32 relative-position buckets
+    if kind == "deberta-v2":  # as DeBERTa-v3: shared position projections, c2p + p2c terms
+        return tf.DebertaV2Config(**common, relative_attention=True, position_buckets=8, pos_att_type=["p2c", "c2p"], share_att_key=True, norm_rel_ebd="layer_norm", position_biased_input=False)
+    if kind == "t5":
+        return tf.T5Config(vocab_size=vocab_size, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=4, relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=0, decoder_start_token_id=0)
+    if kind == "gpt2":
+        return tf.GPT2Config(vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=4, n_positions=128, bos_token_id=0, eos_token_id=0)
+    if kind == "gpt-neox":
+        return tf.GPTNeoXConfig(**decoder)
+    if kind == "llama":
+        return tf.LlamaConfig(**decoder, num_key_value_heads=2)
+    if kind == "mistral":
+        return tf.MistralConfig(**decoder, num_key_value_heads=2, sliding_window=128)
+    if kind == "qwen2":
+        return tf.Qwen2Config(**decoder, num_key_value_heads=2)
+    if kind == "gemma":
+        return tf.GemmaConfig(**decoder, num_key_value_heads=1, head_dim=8)
+    if kind == "phi":
+        return tf.PhiConfig(**decoder, partial_rotary_factor=0.5)
+    raise ValueError(kind)
+
+
 def make_model(kind: str, vocab_size: int, seed: int = 0):
-    """A 2-layer random model of the given architecture (Llama uses grouped-query attention)."""
+    """A 2-layer random model of the given architecture (one of TEXT_ARCHITECTURES)."""
     import torch
-    from transformers import AutoModel, BertConfig, GPT2Config, LlamaConfig
+    from transformers import AutoModel
 
     torch.manual_seed(seed)
-    if kind == "bert":
-        cfg = BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, max_position_embeddings=128)
-    elif kind == "gpt2":
-        cfg = GPT2Config(vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=4, n_positions=128, bos_token_id=0, eos_token_id=0)
-    elif kind == "llama":
-        cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=64, max_position_embeddings=128, bos_token_id=0, eos_token_id=0)
-    else:
-        raise ValueError(kind)
-    return AutoModel.from_config(cfg, attn_implementation="eager")
+    return AutoModel.from_config(_text_config(kind, vocab_size), attn_implementation="eager")
 
 
 def save_tiny_checkpoint(kind: str, folder: Path) -> Path:
@@ -125,3 +166,22 @@ def save_tiny_image_checkpoint(kind: str, folder: Path, image_size: int = 32) ->
     make_image_model(kind, image_size=image_size).save_pretrained(folder)
     make_image_processor(kind, image_size=image_size).save_pretrained(folder)
     return folder
+
+
+def attention_from_qk(store, layer: int, sentence: int, extra_scores=None):
+    """softmax(scaling · q·k [+ extra_scores] + causal mask) of one sentence, recomputed from the
+    store's q and k alone: (n_heads, L, L) float64, rows = queries. ``extra_scores``: (n_heads, L,
+    L) terms the model adds to the score (relative positions), if any."""
+    import numpy as np
+    from scipy.special import softmax
+
+    info = store.info
+    lo, hi = store.sentence_offsets[sentence], store.sentence_offsets[sentence + 1]
+    q = np.asarray(store.queries(layer)[lo:hi], dtype=np.float64)  # (L, n_heads, d_head)
+    k = np.asarray(store.keys(layer)[lo:hi], dtype=np.float64)[:, [info.kv_head_of(h) for h in range(info.n_heads)]]
+    scores = np.einsum("qhd,khd->hqk", q, k) * store.scaling(layer)
+    if extra_scores is not None:
+        scores = scores + extra_scores
+    if info.is_causal:
+        scores = scores + np.triu(np.full((hi - lo, hi - lo), -np.inf), 1)
+    return softmax(scores, axis=-1)

@@ -114,6 +114,75 @@
     return Promise.all([T.loadFloat32(sec.files.aggregate), T.loadFloat32(sec.files.aggregate_count)]);
   };
 
+  // ------------------------------------------------------------------ one sequence's weights
+
+  /**
+   * The L x L weights of sequence s (a sentence or an image) for head h of a loaded layer, rows =
+   * queries, Float32Array. Causal models (decoders): 0 above the diagonal, whatever the file says,
+   * so no view can draw a line from a query to a later key.
+   */
+  A.blockWeights = function (sec, sentences, layerData, h, s) {
+    var n = sentences.n_tokens[s], off = h * sec.total_pairs + Number(sentences.pair_offset[s]);
+    var w = new Float32Array(n * n), causal = !!sec.model.is_causal;
+    for (var q = 0; q < n; q++) {
+      var last = causal ? q : n - 1;
+      for (var k = 0; k <= last; k++) w[q * n + k] = layerData.weightAt(off + q * n + k);
+    }
+    return w;
+  };
+
+  /**
+   * Reweight an L x L block in place: hidden positions (Uint8Array(L) or null) lose their rows and
+   * columns, each key column is scaled by its value norm (Float32Array(L) or null: AttentionViz's
+   * "weight by value norm", attention x ||v_j||), and every row that changed is renormalised over
+   * the keys left (a row with nothing left stays 0). Returns w.
+   */
+  A.reweight = function (w, n, hidden, vrow) {
+    var anyHidden = false, q, k;
+    if (hidden) for (k = 0; k < n && !anyHidden; k++) anyHidden = hidden[k] === 1;
+    if (!anyHidden && !vrow) return w;
+    for (q = 0; q < n; q++) {
+      var sum = 0;
+      for (k = 0; k < n; k++) {
+        var v = hidden && (hidden[q] || hidden[k]) ? 0 : w[q * n + k] * (vrow ? vrow[k] : 1);
+        w[q * n + k] = v;
+        sum += v;
+      }
+      if (sum > 0) for (k = 0; k < n; k++) w[q * n + k] /= sum;
+    }
+    return w;
+  };
+
+  /** Value norms ||v|| of every sample token, Float32Array (n_layers, n_tokens, n_kv_heads); null if not built. */
+  A.loadValueNorms = function (sec) {
+    return sec.files.value_norms ? T.loadFloat32(sec.files.value_norms) : Promise.resolve(null);
+  };
+
+  /** The key/value head query head g reads (grouped-query attention: several query heads share one). */
+  A.kvHead = function (sec, g) {
+    var info = sec.heads[g];
+    if (info && info.kv_head !== undefined && info.kv_head !== null) return info.kv_head;
+    var H = sec.model.n_heads, nkv = sec.model.n_kv_heads || H;
+    return Math.floor((g % H) / (H / nkv));
+  };
+
+  /** Float32Array(L) of the value norms of sequence s's units for head g (its kv head), or null. */
+  A.valueRow = function (sec, sentences, vnorms, g, s) {
+    if (!vnorms) return null;
+    var N = sec.n_tokens, nkv = sec.model.n_kv_heads || sec.model.n_heads, layer = Math.floor(g / sec.model.n_heads);
+    var kv = A.kvHead(sec, g), start = sentences.token_offset[s], n = sentences.n_tokens[s], out = new Float32Array(n);
+    for (var p = 0; p < n; p++) out[p] = vnorms[(layer * N + start + p) * nkv + kv];
+    return out;
+  };
+
+  /** Strongest keys of row q of an L x L block: [{pos, w}], strongest first, at most count, w >= min. */
+  A.topOfRow = function (w, n, q, count, min) {
+    var row = [];
+    for (var k = 0; k < n; k++) if (w[q * n + k] >= min) row.push({ pos: k, w: w[q * n + k] });
+    row.sort(function (a, b) { return b.w - a.w || a.pos - b.pos; });
+    return row.slice(0, count);
+  };
+
   /**
    * Links a sample sentence to the token browser: the build writes each attention sentence's
    * sentence_id (its row of data/sentences.parquet). Returns f(s) -> sentence_id or null.

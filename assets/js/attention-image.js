@@ -21,12 +21,12 @@
   var ARROW_MIN = 0.05, LINE_MIN = 0.02, LINES = 6;
   var Q_RGB = [77, 146, 33], K_RGB = [197, 27, 125];
 
-  /** The L x L weights of image s for head h (rows = queries), Float32Array. */
-  A.imageWeights = function (sec, sentences, layerData, h, s) {
-    var n = sentences.n_tokens[s], off = h * sec.total_pairs + Number(sentences.pair_offset[s]);
-    var w = new Float32Array(n * n);
-    for (var i = 0; i < n * n; i++) w[i] = layerData.weightAt(off + i);
-    return w;
+  /**
+   * The L x L weights of image s for head h (rows = queries), Float32Array; with vrow (the units'
+   * value norms) weighted by value norm and renormalised per query.
+   */
+  A.imageWeights = function (sec, sentences, layerData, h, s, vrow) {
+    return A.reweight(A.blockWeights(sec, sentences, layerData, h, s), sentences.n_tokens[s], null, vrow || null);
   };
 
   /** Display scale of an image: about 3x for 224 px, larger for tiny images (~480 px wide). */
@@ -45,13 +45,14 @@
 
   /**
    * Render (or update) the image view. opts: {sec, geo, tokens, sentences, layerData, head, s,
-   * t (selected position or null), key (true: t is selected as a key), heat, arrows,
+   * t (selected position or null), key (true: t is selected as a key), heat, arrows, vrow (value
+   * norms of the image's units: heat map, arrows and lines weighted by value norm; or null),
    * onSelect(pos, asKey)}. Returns {canvas, ready (Promise, resolves when drawn)}.
    */
   A.imageView = function (container, opts) {
     var geo = opts.geo, tokens = opts.tokens, sentences = opts.sentences, s = opts.s;
     var L = sentences.n_tokens[s], np = geo.n_prefix_tokens, nPatch = L - np;
-    var w = A.imageWeights(opts.sec, sentences, opts.layerData, opts.head, s);
+    var w = A.imageWeights(opts.sec, sentences, opts.layerData, opts.head, s, opts.vrow);
     var sel = opts.t === null || opts.t === undefined ? null : Math.max(0, Math.min(L - 1, opts.t));
     var asKey = !!opts.key && sel !== null;
     var scale = A.imageScale(geo), W = geo.size[1], H = geo.size[0], ps = geo.patch_size;
@@ -61,6 +62,7 @@
 
     var made = IMG.imageCanvas(geo, image, scale);
     var canvas = made.canvas, ctx = made.ctx;
+    canvas._weights = w; // what the heat map, arrows and lines were drawn from (tests read it)
     canvas.className = 'tfvis-image att-image-canvas';
     canvas.tabIndex = 0;
     canvas.dataset.focusKey = 'image';

@@ -25,34 +25,25 @@
     return hidden;
   };
 
-  /** L x L weights of sentence s for head h (rows = queries), with hidden rows/columns renormalised. */
-  A.sentenceWeights = function (sec, sentences, layerData, h, s, hidden) {
-    var n = sentences.n_tokens[s];
-    var off = h * sec.total_pairs + sentences.pair_offset[s];
-    var w = new Float32Array(n * n);
-    for (var q = 0; q < n; q++) {
-      var sum = 0;
-      for (var k = 0; k < n; k++) {
-        var v = hidden[q] || hidden[k] ? 0 : layerData.weightAt(off + q * n + k);
-        w[q * n + k] = v;
-        sum += v;
-      }
-      var any = false;
-      for (var j = 0; j < n && !any; j++) any = hidden[j] === 1;
-      if (any && sum > 0) for (var k2 = 0; k2 < n; k2++) w[q * n + k2] /= sum;
-    }
-    return w;
+  /**
+   * L x L weights of sentence s for head h (rows = queries): causal models masked above the
+   * diagonal, hidden rows/columns dropped, keys scaled by their value norms when vrow is given
+   * (Float32Array(L)), rows renormalised over the keys left.
+   */
+  A.sentenceWeights = function (sec, sentences, layerData, h, s, hidden, vrow) {
+    return A.reweight(A.blockWeights(sec, sentences, layerData, h, s), sentences.n_tokens[s], hidden, vrow || null);
   };
 
   /**
    * Render the two-column view into container. opts: {sec, tokens, sentences, layerData, head, s,
-   * hide, current (position or null), onSelect(pos)}. Returns {focus(pos)}.
+   * hide, vrow (value norms of the sentence's tokens for "weight by value norm", or null),
+   * current (position or null), onSelect(pos)}. Returns {isolate(pos, side), svg, lines}.
    */
   A.sentenceView = function (container, opts) {
     var tokens = opts.tokens, sentences = opts.sentences, s = opts.s;
     var start = sentences.token_offset[s], n = sentences.n_tokens[s];
     var hidden = A.hiddenPositions(tokens, sentences, s, opts.hide);
-    var w = A.sentenceWeights(opts.sec, sentences, opts.layerData, opts.head, s, hidden);
+    var w = A.sentenceWeights(opts.sec, sentences, opts.layerData, opts.head, s, hidden, opts.vrow);
     var rows = [];
     for (var p = 0; p < n; p++) if (!hidden[p]) rows.push(p);
     var textW = 8 * Math.min(24, Math.max(6, maxLen(tokens, start, n)));
@@ -132,16 +123,19 @@
 
   /**
    * Aggregate heat map of head g: canvas of max_len x max_len cells, viridis, grey where no sentence
-   * holds both positions. readout: element for the hovered cell's value.
+   * holds both positions; causal models: the cells above the diagonal (a later key) stay empty
+   * (transparent), since no query sees them. readout: element for the hovered cell's value.
    */
-  A.aggregateView = function (canvas, legendNode, readout, agg, count, g, maxLen) {
+  A.aggregateView = function (canvas, legendNode, readout, agg, count, g, maxLen, causal) {
     var L = maxLen;
     var base = g * L * L;
     var used = 0;
     for (var i = 0; i < L; i++) for (var j = 0; j < L; j++) if (count[i * L + j] > 0) used = Math.max(used, i + 1, j + 1);
     L = Math.max(1, used);
     var vmax = 0;
-    for (var a = 0; a < L; a++) for (var b = 0; b < L; b++) vmax = Math.max(vmax, agg[base + a * maxLen + b]);
+    // a causal model's first query sees only itself (weight 1 by construction): the scale starts
+    // at the second row, so the forced 1 does not wash out the rest
+    for (var a = causal && L > 1 ? 1 : 0; a < L; a++) for (var b = 0; b < L; b++) vmax = Math.max(vmax, agg[base + a * maxLen + b]);
     vmax = vmax || 1;
     var ramp = A.lerpRamp(A.VIRIDIS, 64).map(A.hexToRgb);
     canvas.width = L;
@@ -151,24 +145,26 @@
     for (var q = 0; q < L; q++) {
       for (var k = 0; k < L; k++) {
         var o = 4 * (q * L + k);
+        if (causal && k > q) continue; // masked: left transparent (alpha 0)
         if (count[q * maxLen + k] <= 0) {
           img.data[o] = img.data[o + 1] = img.data[o + 2] = 200; img.data[o + 3] = 255;
           continue;
         }
-        var c = ramp[Math.min(63, Math.floor(Math.sqrt(agg[base + q * maxLen + k] / vmax) * 63.999))];
+        var c = ramp[Math.min(63, Math.floor(Math.sqrt(Math.min(1, agg[base + q * maxLen + k] / vmax)) * 63.999))];
         img.data[o] = c[0]; img.data[o + 1] = c[1]; img.data[o + 2] = c[2]; img.data[o + 3] = 255;
       }
     }
     ctx.putImageData(img, 0, 0);
-    A.legend(legendNode, { title: 'mean attention weight, square-root colour scale (grey: no sentence has both positions)',
+    A.legend(legendNode, { title: 'mean attention weight, square-root colour scale (grey: no sentence has both positions' +
+      (causal ? '; empty above the diagonal: a causal model\'s query cannot see a later key)' : ')'),
       ramps: [{ label: '', colors: A.VIRIDIS }], min: '0', max: vmax.toFixed(2) });
     canvas.onmousemove = function (e) {
       var r = canvas.getBoundingClientRect();
       var k = Math.floor((e.clientX - r.left) / r.width * L), q = Math.floor((e.clientY - r.top) / r.height * L);
       if (q < 0 || k < 0 || q >= L || k >= L) return;
       var n = count[q * maxLen + k];
-      readout.textContent = 'query position ' + q + ' → key position ' + k + ': ' +
-        (n > 0 ? 'mean ' + agg[base + q * maxLen + k].toFixed(3) + ' over ' + n + ' sentences' : 'no sentence');
+      readout.textContent = 'query position ' + q + ' → key position ' + k + ': ' + (causal && k > q ? 'masked (a later key)' :
+        n > 0 ? 'mean ' + agg[base + q * maxLen + k].toFixed(3) + ' over ' + n + ' sentences' : 'no sentence');
     };
     readout.textContent = 'Rows: query position 0–' + (L - 1) + ' (top to bottom); columns: key position 0–' + (L - 1) +
       ' (left to right). Hover for values.';

@@ -6,7 +6,9 @@
  * aggregate heat map (attention-sentence.js). Image sites: the image view and the 2D-offset
  * aggregate (attention-image.js) instead, and when zoomed in each point is drawn as its patch.
  * URL state: ?l=&h=&proj=&dim=&color=&size=1&q=&s=<sample sentence>&t=<position>&hide=cls,sep,first
+ * &vnorm=1 (weight by value norm: sentence / image view and the plot's lines)
  * (image sites: &key=1 = t selected as a key, &heat=0 / &arrows=0 = heat map / arrows off)
+ * Causal models (decoders): every view reads a query's weights over its visible keys only.
  */
 (function () {
   'use strict';
@@ -25,7 +27,7 @@
   var THUMB_MAX_POINTS = 400, THUMB_SIDE = 30;
   var IMG = window.TFVIS_IMG, geo = null, sheetsReady = false;
 
-  var sec, tokens, sentences, norms, N, P, H, K, G, linker;
+  var sec, tokens, sentences, norms, vnorms, N, P, H, K, G, linker;
   var points = {}; // projection name -> Float32Array (all heads)
   var layers = {}; // layer -> promise of layer data
   var aggregate = null;
@@ -54,9 +56,10 @@
     var q = T.query();
     var v = state(q);
     A.showControls(sec, v);
-    return Promise.all([A.loadTokens(sec), A.loadSentences(sec), A.loadNorms(sec), A.loadPoints(v.entry), loadLayer(v.l)])
+    return Promise.all([A.loadTokens(sec), A.loadSentences(sec), A.loadNorms(sec), A.loadPoints(v.entry), loadLayer(v.l),
+      A.loadValueNorms(sec)])
       .then(function (r) {
-        tokens = r[0]; sentences = r[1]; norms = r[2]; points[v.entry.name] = r[3];
+        tokens = r[0]; sentences = r[1]; norms = r[2]; points[v.entry.name] = r[3]; vnorms = r[5];
         A.mark('head_data');
         A.wireControls(function (patch, push) { apply(T.setQuery(patch, push)); });
         T.onState(apply);
@@ -91,6 +94,7 @@
     v.key = q.key === '1' && v.t !== null;
     v.heat = q.heat !== '0';
     v.arrows = q.arrows !== '0';
+    v.vnorm = q.vnorm === '1' && !!sec.files.value_norms;
     return v;
   }
 
@@ -421,8 +425,26 @@
     window.requestAnimationFrame(function () { overlayPending = false; drawOverlay(); });
   }
 
-  /** Top keys of query token t (positions within its sentence), strongest first, weight >= LINE_MIN. */
+  var blockCache = null; // {key, w}: the value-weighted block of one sentence for the current head
+  /** The current head's L x L block of sentence s weighted by value norm (renormalised per query). */
+  function valueBlock(s) {
+    var key = head.g + '|' + s;
+    if (!blockCache || blockCache.key !== key) {
+      blockCache = { key: key, w: A.reweight(A.blockWeights(sec, sentences, head.layerData, head.h, s), sentences.n_tokens[s], null,
+        A.valueRow(sec, sentences, vnorms, head.g, s)) };
+    }
+    return blockCache.w;
+  }
+
+  /**
+   * Top keys of query token t (positions within its sentence), strongest first, weight >= LINE_MIN:
+   * from the top-k file, or with "weight by value norm" from the sentence's reweighted block.
+   */
   function topKeys(t, count) {
+    if (view.vnorm && vnorms) {
+      var s = tokens.sentence[t];
+      return A.topOfRow(valueBlock(s), sentences.n_tokens[s], t - sentences.token_offset[s], count, LINE_MIN);
+    }
     var d = head.layerData, base = (head.h * N + t) * K, out = [];
     for (var j = 0; j < K && out.length < count; j++) {
       var k = d.topKeys[base + j];
@@ -738,15 +760,24 @@
 
   // ------------------------------------------------------------------ sentence + aggregate
 
+  var HIDE = ['cls', 'sep', 'first'];
+
+  /** The "weight by value norm" box: ticked from the URL; disabled when the build has no value norms. */
+  function showValueToggle() {
+    var box = $('att-vnorm');
+    box.checked = view.vnorm;
+    box.disabled = !vnorms;
+    if (!vnorms) box.parentNode.title = 'this site was built without value norms';
+  }
+
   function showSentence() {
     if (!view || !view.layerData) return;
     var s = view.s === null ? (sentencePts ? 0 : 0) : view.s;
     $('att-s').value = String(s);
     $('att-prev-s').disabled = s <= 0;
     $('att-next-s').disabled = s >= sec.n_sentences - 1;
-    $('att-hide-cls').checked = view.hide.cls;
-    $('att-hide-sep').checked = view.hide.sep;
-    $('att-hide-first').checked = view.hide.first;
+    HIDE.forEach(function (k) { if ($('att-hide-' + k)) $('att-hide-' + k).checked = view.hide[k]; });
+    showValueToggle();
     var textNode = T.clear($('att-sentence-text'));
     textNode.appendChild(el('span', null, 'Sentence ' + s + ': '));
     textNode.appendChild(el('q', null, sentences.text[s]));
@@ -761,6 +792,7 @@
     }
     A.sentenceView($('att-sentence'), {
       sec: sec, tokens: tokens, sentences: sentences, layerData: view.layerData, head: view.h, s: s, hide: view.hide,
+      vrow: view.vnorm ? A.valueRow(sec, sentences, vnorms, view.g, s) : null,
       current: view.s === s ? view.t : null,
       onSelect: function (pos) { apply(T.setQuery({ s: s, t: pos }, true)); },
     });
@@ -775,6 +807,7 @@
     $('att-next-s').disabled = s >= sec.n_sentences - 1;
     $('att-heat').checked = view.heat;
     $('att-arrows').checked = view.arrows;
+    showValueToggle();
     var textNode = T.clear($('att-sentence-text'));
     textNode.appendChild(el('span', null, 'Image ' + s + ' of the sample: '));
     textNode.appendChild(el('q', { class: 'att-image-name' }, sentences.text[s]));
@@ -788,6 +821,7 @@
     var v = A.imageView($('att-image'), {
       sec: sec, geo: geo, tokens: tokens, sentences: sentences, layerData: view.layerData, head: view.h, s: s,
       t: view.s === s ? view.t : null, key: view.key, heat: view.heat, arrows: view.arrows,
+      vrow: view.vnorm ? A.valueRow(sec, sentences, vnorms, view.g, s) : null,
       onSelect: function (pos, asKey) { apply(T.setQuery({ s: s, t: pos, key: asKey ? 1 : null }, true), 'image_select'); },
     });
     return v.ready.then(function () { A.mark('image_drawn'); });
@@ -804,7 +838,7 @@
       return;
     }
     if (!aggregate || !view) return;
-    A.aggregateView($('att-agg'), $('att-agg-legend'), $('att-agg-read'), aggregate[0], aggregate[1], view.g, sec.max_len);
+    A.aggregateView($('att-agg'), $('att-agg-legend'), $('att-agg-read'), aggregate[0], aggregate[1], view.g, sec.max_len, !!sec.model.is_causal);
   }
 
   // ------------------------------------------------------------------ navigation
@@ -837,12 +871,15 @@
         });
       });
     }
-    if (!geo) ['cls', 'sep', 'first'].forEach(function (k) {
+    // decoders have no [CLS] toggle (their first token is BOS or the first word): only the boxes on the page
+    if (!geo) HIDE.forEach(function (k) {
+      if (!$('att-hide-' + k)) return;
       $('att-hide-' + k).addEventListener('change', function () {
-        var on = ['cls', 'sep', 'first'].filter(function (x) { return $('att-hide-' + x).checked; });
+        var on = HIDE.filter(function (x) { return $('att-hide-' + x) && $('att-hide-' + x).checked; });
         apply(T.setQuery({ hide: on.length ? on.join(',') : null }, true));
       });
     });
+    $('att-vnorm').addEventListener('change', function (e) { apply(T.setQuery({ vnorm: e.target.checked ? 1 : null }, true)); });
     document.addEventListener('keydown', function (e) {
       var tag = (e.target && e.target.tagName) || '';
       if (/^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(tag) || e.target.isContentEditable || e.altKey || e.ctrlKey || e.metaKey) return;
@@ -876,6 +913,8 @@
     hoverParts: hoverParts,
     hover: onHover,
     pick: function (x, y) { return pick2(x, y, HOVER_RADIUS); },
+    /** The keys the plot's lines go to for query token t (value-weighted when that box is ticked). */
+    topKeys: function (t, count) { return topKeys(t, count); },
     /** Place labels / thumbnails again and draw the overlay; returns the time it took (ms). */
     redrawOverlay: function () { var t0 = window.performance.now(); invalidate(); drawOverlay(); return window.performance.now() - t0; },
   };

@@ -22,7 +22,11 @@
 
   var explicitDataRoot = null;
 
-  /** Prefix from the page to the site root: <body data-root="../"> in subfolders, else "". */
+  /**
+   * Prefix from the page to its model's folder, the one holding data/: <body data-root="../">
+   * in subfolders, else "". (A site keeps each model in models/<slug>/ with its own data/;
+   * the shared assets/ are two folders up, a path the templates write, not this loader.)
+   */
   function siteRoot() {
     var body = document.body;
     var root = body && body.dataset ? body.dataset.root : undefined;
@@ -36,7 +40,7 @@
     get: siteRoot,
   });
 
-  /** URL prefix of the data folder ("data/" or "../data/"); assignable to override. */
+  /** URL prefix of the model's data folder ("data/" or "../data/"); assignable to override. */
   Object.defineProperty(TFVIS, 'dataRoot', {
     enumerable: true,
     configurable: true,

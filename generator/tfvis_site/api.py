@@ -5,6 +5,7 @@
     result = tfvis_site.build(model, ["A text.", "Another one."], tokenizer=tok,  # objects in memory
                               out="site", preset="quick")
     result.out, result.manifest["factors"]["quality"], result.timings
+    result.model_dir()   # site/models/<slug>/: the model's pages and data/ (site/index.html: the gallery)
 
 ``model``: anything ``--model`` takes (a built-in name, a folder, a .gguf file, a hub id in the
 Hugging Face cache) or a transformers model object with its ``tokenizer`` (a fast tokenizer) or,
@@ -34,12 +35,14 @@ class InMemoryModel:
 
     def __init__(self, model: Any, tokenizer: Any, processor: Any, device: str):
         from .models import wrap_model
+        from .registry import slugify
 
         if tokenizer is None and processor is None:
             raise UserError("build(model=<object>): pass its tokenizer= (text model) or processor= (vision model)")
         if tokenizer is not None and not getattr(tokenizer, "is_fast", False):
             raise UserError("build(tokenizer=...): a fast tokenizer is required (token offsets)")
         self.name = Path(str(getattr(model.config, "_name_or_path", "") or type(model).__name__)).name
+        self.slug = slugify(self.name)  # its folder in the site: models/<slug>/
         if getattr(model.config, "_attn_implementation", "eager") != "eager":
             model.set_attn_implementation("eager")  # attention weights and q/k are captured
         self.loaded = wrap_model(model, tokenizer, name=self.name, device=device, processor=processor)
@@ -53,6 +56,9 @@ class InMemoryModel:
 
     def get(self) -> Any:
         return self.loaded
+
+    def hf_config(self) -> Any:
+        return self.loaded.model.config
 
 
 def build(model: Any = None, corpus: Any = None, *, tokenizer: Any = None, processor: Any = None, out: str | Path = "site",

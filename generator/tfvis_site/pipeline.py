@@ -1,7 +1,9 @@
 """The pipeline (``tfvis-site build`` and ``tfvis_site.build``): corpus -> extract -> analyses -> bundles -> pages, with a stage cache.
 
-The site is written into a temporary folder beside the output and swapped into place only when
-complete, so a failed build leaves the previous site untouched.
+A site holds one or several models (layout: layout.py); each model runs through every stage with
+the stage cache (keys name the model), so adding a model to a built site computes only that
+model. The whole site is written into a temporary folder beside the output and swapped into
+place only when complete, so a failed build leaves the previous site untouched.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, layout
 from .attention import AttentionConfig, AttentionResult, analyse_attention, sample_sentences, write_attention_bundle
 from .bundles import BundleWriter
+from .budget import ModelCost, scaled_sizes
 from .cache import StageCache, file_fingerprint, stable_hash
 from .config import BuildConfig
 from .corpus import load_corpus
@@ -32,14 +35,13 @@ from .factors import FactorConfig, FactorResult, learn_factors, write_factor_bun
 from .factors.lime import LimeConfig, compute_lime, write_lime_bundle
 from .factors.search import write_search_index
 from .models import LoadedModel, _read_config, is_image_config, load_model
-from .registry import resolve_model
+from .registry import DEFAULT_MODEL, builtin_models, resolve_model
 from .probe import write_site_record
 from .progress import Reporter
 from .pages import render_site
 
 # Bump when the extraction output format or maths changes, to invalidate old cache entries.
-EXTRACT_VERSION = 2  # 2: units may be image patches (image columns, images.npy)
-SITE_MARKER = "data/manifest.json"
+EXTRACT_VERSION = 4  # 2: image patches (image columns, images.npy); 3: value_norms.npy; 4: meta "capture" (capture.py)
 
 
 @dataclass
@@ -56,11 +58,42 @@ class Analyses:
 
 
 @dataclass
-class BuildResult:
-    out: Path
+class ModelBuild:
+    """One model of a built site: its slug (folder models/<slug>/), manifest, and what its stages
+    cost (seconds) and found in the cache."""
+
+    slug: str
     manifest: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     cache_hits: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass
+class BuildResult:
+    """``models``: every model of the site by slug, in build order; ``timings``: every stage
+    summed over the models, plus "pages" (the pages, the gallery and the assets)."""
+
+    out: Path
+    models: dict[str, ModelBuild]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def model_dir(self, slug: str | None = None) -> Path:
+        return layout.model_dir(self.out, slug or self._only().slug)
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """The manifest of a single-model site."""
+        return self._only().manifest
+
+    @property
+    def cache_hits(self) -> dict[str, bool]:
+        """Stage -> found in the cache, of a single-model site."""
+        return self._only().cache_hits
+
+    def _only(self) -> ModelBuild:
+        if len(self.models) != 1:
+            raise ValueError(f"the site holds {len(self.models)} models: use result.models[slug] ({', '.join(self.models)})")
+        return next(iter(self.models.values()))
 
 
 class StageTimer:
@@ -86,6 +119,7 @@ class ModelSource:
         self.is_default = self.builtin == "minilm"
         self.dir = self.resolved.folder
         self.name = self.resolved.name  # a converted folder's own name is a cache key
+        self.slug = self.resolved.slug
         # Fail fast on a folder that is not a checkpoint; the config also tells text from vision.
         self.is_image = is_image_config(_read_config(self.dir))
         self.device = config.device
@@ -100,25 +134,73 @@ class ModelSource:
             self._loaded = load_model(None if self.is_default else self.dir, self.device)
         return self._loaded
 
+    def release(self) -> None:
+        self._loaded = None
+
+    def hf_config(self) -> Any:
+        """The transformers config, read without loading the weights."""
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(self.dir, local_files_only=True)
+
     @property
     def display_source(self) -> str:
         return self.resolved.source
 
 
 def build(config: BuildConfig, reporter: Reporter, model: Any = None, corpus: Any = None) -> BuildResult:
-    """Run every stage and write the site. ``model`` (a ModelSource or InMemoryModel) and
-    ``corpus`` (a Corpus / ImageCorpus) replace ``config.model`` / ``config.corpus`` when given
-    (the Python API, tfvis_site.api)."""
-    timer = StageTimer()
-    cache = StageCache(config.cache_dir, enabled=not config.no_cache)
+    """Run every stage for every model of the site and write the site. ``model`` (a ModelSource
+    or InMemoryModel) and ``corpus`` (a Corpus / ImageCorpus) replace ``config.model`` /
+    ``config.corpus`` of a single-model build when given (the Python API, tfvis_site.api).
+
+    The models are analysed one after the other (only one model's analyses in memory at a
+    time), their data written into a staging folder; the pages come last, when every model's
+    manifest is known (each page's model switcher lists what the other models have)."""
     out = Path(config.out)
     _check_output_folder(out)
+    cache = StageCache(config.cache_dir, enabled=not config.no_cache)
+    configs = config.model_configs()
+    if (model is not None or corpus is not None) and len(configs) > 1:
+        raise UserError("build(model=<object> or corpus=<list>) builds one model: give several models as names or paths")
+    # Resolve every model before any work: a bad name or two models with one slug stop the build at once.
+    sources = [model or ModelSource(c, cache.root, log=reporter.log) for c in configs]
+    slugs = _site_slugs(configs, sources)
+    timer = StageTimer()
+    built: dict[str, ModelBuild] = {}
+    records: dict[str, dict[str, Any]] = {}
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-building-", dir=out.resolve().parent))
+    try:
+        for model_config, source, slug in zip(configs, sources, slugs):
+            if len(configs) > 1:
+                reporter.log(f"model {slug}: {source.name}")
+            built[slug], records[slug] = build_model(model_config, source, corpus, cache, reporter, layout.model_dir(staging, slug), slug)
+            if isinstance(source, ModelSource):
+                source.release()  # the next model's weights need the memory
+        with timer("pages"):
+            render_site(staging, {slug: b.manifest for slug, b in built.items()}, site_title(config, built))
+            (staging / ".nojekyll").write_text("")  # GitHub Pages: serve folders starting with _ or . as is
+            _swap_into_place(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    write_site_record(cache, out, {"models": records})
+    # every stage summed over the models, in the order of the model with the most stages (an image model's factor maps)
+    stages = list(max((b.timings for b in built.values()), key=len))
+    timings = {stage: sum(b.timings.get(stage, 0.0) for b in built.values()) for stage in stages}
+    return BuildResult(out=out, models=built, timings={**timings, **timer.timings})
 
+
+def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache, reporter: Reporter, model_dir: Path, slug: str) -> tuple[ModelBuild, dict[str, Any]]:
+    """Every stage of one model, its data files and manifest into ``model_dir`` (no pages yet).
+    Returns the model's build and its record for ``tfvis-site probe``."""
+    timer = StageTimer()
+    cache.hits = {}  # this model's hits only
     factor_config = analysis_config(FactorConfig, "factors", config)
     lime_config = analysis_config(LimeConfig, "lime", config)
     attention_config = analysis_config(AttentionConfig, "attention", config)
 
-    model = model or ModelSource(config, cache.root, log=reporter.log)
+    if not model.is_image:  # a bigger text model: smaller samples, unless the user set them
+        config, lime_config, attention_config = fit_to_budget(config, model, lime_config, attention_config, reporter)
     with timer("corpus"):
         corpus = corpus or load_any_corpus(config, model.is_image, reporter)
         items = corpus_items(corpus)
@@ -170,21 +252,63 @@ def build(config: BuildConfig, reporter: Reporter, model: Any = None, corpus: An
         store=store, factors=factors, factor_maps=factor_maps, lime=lime, attention_store=attention_store, attention=attention, attention_sample=sample
     )
     with timer("site"):
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-building-", dir=out.resolve().parent))
-        try:
-            manifest = write_site(staging, config, corpus, model, analyses)
-            _swap_into_place(staging, out)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        record = {
-            "model": None if model.is_default or model.dir is None else str(model.dir.resolve()),
-            "in_memory": model.dir is None,
-            "factors": str(factors.path),
-            "max_tokens": config.max_tokens,
-        }
-        write_site_record(cache, out, record)
-    return BuildResult(out=out, manifest=manifest, timings=timer.timings, cache_hits=dict(cache.hits))
+        manifest = write_model_data(model_dir, config, corpus, model, analyses, slug)
+    record = {
+        "model": None if model.is_default or model.dir is None else str(model.dir.resolve()),
+        "in_memory": model.dir is None,
+        "factors": str(factors.path),
+        "max_tokens": config.max_tokens,
+    }
+    return ModelBuild(slug=slug, manifest=manifest, timings=timer.timings, cache_hits=dict(cache.hits)), record
+
+
+def _site_slugs(configs: list[BuildConfig], sources: list[Any]) -> list[str]:
+    """Each model's folder name (models/<slug>/): the config's slug, else the registry's; two
+    models with one slug are a one-line error."""
+    slugs = [c.slug or s.slug for c, s in zip(configs, sources)]
+    for i, slug in enumerate(slugs):
+        if slug in slugs[:i]:
+            first = configs[slugs.index(slug)]
+            raise UserError(
+                f"--model {first.model or DEFAULT_MODEL} and --model {configs[i].model or DEFAULT_MODEL}: two models with the slug {slug!r} "
+                "(one site folder models/<slug>/ each; give one a slug = \"...\" in its [[models]] entry)"
+            )
+    return slugs
+
+
+def site_title(config: BuildConfig, built: dict[str, ModelBuild]) -> str:
+    """The gallery's title: the config's title, the only model's, or the models' names."""
+    if config.title:
+        return config.title
+    manifests = [b.manifest for b in built.values()]
+    if len(manifests) == 1:
+        return manifests[0]["title"]
+    return " · ".join(m["model"]["name"] for m in manifests)
+
+
+def fit_to_budget(config: BuildConfig, model: Any, lime_config: LimeConfig, attention_config: AttentionConfig, reporter: Reporter) -> tuple[BuildConfig, LimeConfig, AttentionConfig]:
+    """The text presets are sized for MiniLM: shrink the samples a bigger model would spend too
+    long on (budget.py); options set in the config file or on the command line stay as given."""
+    cost = ModelCost.from_config(model.hf_config())
+    left = {}
+    if "n_sentences" not in config.user_set:
+        left["n_sentences"] = config.n_sentences
+    if "max_sentences" not in config.lime:
+        left["lime_max_sentences"] = lime_config.max_sentences
+    if "n_sentences" not in config.attention:
+        left["attention_n_sentences"] = attention_config.n_sentences
+    sizes = scaled_sizes(cost, left)
+    if sizes == left:
+        return config, lime_config, attention_config
+    reporter.log(
+        f"budget: {model.name} costs {cost.forward_ratio:.1f}x MiniLM per token and has {cost.heads} heads: "
+        + ", ".join(f"{k.replace('_', ' ')} {left[k]:,} -> {v:,}" for k, v in sizes.items() if v != left[k])
+        + " (set them in the config or on the command line to keep them)"
+    )
+    config = dataclasses.replace(config, n_sentences=sizes.get("n_sentences", config.n_sentences))
+    lime_config = dataclasses.replace(lime_config, max_sentences=sizes.get("lime_max_sentences", lime_config.max_sentences))
+    attention_config = attention_config.replace(n_sentences=sizes.get("attention_n_sentences", attention_config.n_sentences))
+    return config, lime_config, attention_config
 
 
 #: Patch states are easier to code than token states (DINOv2 default, 3000 steps: FVU 0.093 vs
@@ -264,10 +388,10 @@ def _factor_files(analyses: Analyses, bundle: BundleWriter) -> dict[str, Any]:
     return section
 
 
-def write_site(site_dir: Path, config: BuildConfig, corpus: Any, model: ModelSource, analyses: Analyses) -> dict[str, Any]:
-    """Every data file, the manifest and every page, into ``site_dir``."""
+def write_model_data(model_dir: Path, config: BuildConfig, corpus: Any, model: ModelSource, analyses: Analyses, slug: str) -> dict[str, Any]:
+    """Every data file of one model and its manifest, into ``model_dir/data/``; returns the manifest."""
     store = analyses.store
-    bundle = BundleWriter(site_dir)
+    bundle = BundleWriter(model_dir)
     bundle.add_table("sentences.parquet", store.sentences.select(["sentence_id", "text", "n_tokens", "token_offset"]))
     bundle.add_table("tokens.parquet", store.tokens)
 
@@ -275,6 +399,8 @@ def write_site(site_dir: Path, config: BuildConfig, corpus: Any, model: ModelSou
     info = store.info.to_dict()
     info.pop("path")  # a local path says nothing to a reader and breaks reproducibility
     info["name"] = model.name  # "SmolLM2-135M-Instruct", not the name of its converted folder
+    info["slug"] = slug
+    info["family"] = model_family(model, info)
     manifest = {
         "tool": {"name": "tfvis-site", "version": __version__},
         "title": config.title or f"{info['name']} on {corpus.name}",
@@ -293,15 +419,22 @@ def write_site(site_dir: Path, config: BuildConfig, corpus: Any, model: ModelSou
         "factors": _factor_files(analyses, bundle),
         "attention": _without(write_attention_bundle(analyses.attention, analyses.attention_store, bundle, analyses.attention_sample), "seconds"),
     }
+    # the model's display name there too, not its store's folder name ("dinov2-54dd7ea8efa7ab43")
+    manifest["attention"]["model"]["name"] = info["name"]
     if store.is_image:
         from .patches import write_image_bundle
 
         manifest["image"] = write_image_bundle(store, bundle)
-    manifest = bundle.write_manifest(manifest)
+    return bundle.write_manifest(manifest)
 
-    render_site(site_dir, manifest)
-    (site_dir / ".nojekyll").write_text("")  # GitHub Pages: serve folders starting with _ or . as is
-    return manifest
+
+def model_family(model: Any, info: dict[str, Any]) -> str:
+    """"Llama decoder, GQA" for a built-in (the registry says), else the model type and whether
+    its attention is causal: "bert encoder", "gpt2 decoder"."""
+    builtin = getattr(model, "builtin", None)
+    if builtin:
+        return builtin_models()[builtin].family
+    return f"{info['model_type']} {'decoder' if info['is_causal'] else 'encoder'}"
 
 
 def _without(section: dict[str, Any], key: str) -> dict[str, Any]:
@@ -333,6 +466,7 @@ def _public_card(card: dict[str, Any]) -> dict[str, Any]:
 def _public_config(config: BuildConfig) -> dict[str, Any]:
     """The build options as the site shows them: paths reduced to names (no local folders)."""
     public = config.to_dict()
+    public.pop("models")  # the site's other models have manifests of their own
     for key in ("model", "corpus"):
         public[key] = Path(public[key]).name if public[key] else "(default)"
     for key in ("out", "cache_dir", "no_cache"):
@@ -343,7 +477,7 @@ def _public_config(config: BuildConfig) -> dict[str, Any]:
 def _check_output_folder(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: output path exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / SITE_MARKER).exists():
+    if out.is_dir() and any(out.iterdir()) and not layout.is_site(out):
         raise UserError(f"{out}: output folder is not empty and holds no tfvis site; refusing to replace it (choose another --out)")
     if not out.resolve().parent.exists():
         raise UserError(f"{out}: parent folder does not exist")

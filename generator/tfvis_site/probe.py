@@ -1,8 +1,9 @@
 """``tfvis-site probe``: factor activations on new text, with a built site's model and dictionary
 (the paper's adversarial-text experiment made easy).
 
-The build leaves a record in the cache (``<cache>/sites/<hash of the site path>.json``) naming
-the model folder and the factor stage folder, so the site itself carries no local paths.
+The build leaves a record in the cache (``<cache>/sites/<hash of the site path>.json``) naming,
+for each model of the site (by slug), the model folder and the factor stage folder, so the site
+itself carries no local paths. A site of several models needs ``--model SLUG``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 from .cache import StageCache, stable_hash
 from .errors import UserError
+from .layout import MANIFEST, model_dir, pick_model
 
 
 def site_record_path(cache: StageCache, site_dir: Path) -> Path:
@@ -27,20 +29,23 @@ def write_site_record(cache: StageCache, site_dir: Path, record: dict[str, Any])
     path.write_text(json.dumps({"site": str(Path(site_dir).resolve()), **record}, indent=1))
 
 
-def read_site_record(cache: StageCache, site_dir: Path) -> dict[str, Any]:
-    if not (Path(site_dir) / "data" / "manifest.json").exists():
-        raise UserError(f"{site_dir}: not a built site (no data/manifest.json)")
+def read_site_record(cache: StageCache, site_dir: Path, slug: str | None = None) -> dict[str, Any]:
+    """The build record of the site's model ``slug`` (None: the only one)."""
+    slug = pick_model(site_dir, slug)
     path = site_record_path(cache, site_dir)
     if not path.exists():
         raise UserError(f"{site_dir}: no build record in the cache {cache.root} (build the site on this machine, or pass the --cache-dir it was built with)")
-    record = json.loads(path.read_text())
+    record = json.loads(path.read_text()).get("models", {}).get(slug)
+    if record is None:
+        raise UserError(f"{site_dir}: the build record in {cache.root} does not hold model {slug} (rebuild the site)")
     if not Path(record["factors"]).exists():
         raise UserError(f"{record['factors']}: the site's cached dictionary is gone (rebuild the site)")
     return record
 
 
-def probe(site_dir: Path, text: str, cache: StageCache, factor: int | None, top: int, layer: int | None, device: str = "cpu") -> dict[str, Any]:
-    """Activations of the site's factors on ``text``.
+def probe(site_dir: Path, text: str, cache: StageCache, factor: int | None, top: int, layer: int | None, device: str = "cpu",
+          model: str | None = None) -> dict[str, Any]:
+    """Activations of the factors of the site's model ``model`` (a slug; None: the only one) on ``text``.
 
     Returns {"tokens": [str] (T,), "layers": [int], and either "factor": c with
     "activations": (T, n_layers+1) list, or "top": per token, per layer, [(factor, value)]}.
@@ -50,8 +55,9 @@ def probe(site_dir: Path, text: str, cache: StageCache, factor: int | None, top:
     from .factors import FactorResult
     from .models import load_model
 
-    record = read_site_record(cache, site_dir)
-    manifest = json.loads((Path(site_dir) / "data" / "manifest.json").read_text())
+    slug = pick_model(site_dir, model)
+    record = read_site_record(cache, site_dir, slug)
+    manifest = json.loads((model_dir(site_dir, slug) / MANIFEST).read_text())
     if manifest.get("modality") == "image":
         raise UserError(f"{site_dir}: built from a vision model; probe takes text (open an image's factors on the site instead)")
     if record.get("in_memory"):

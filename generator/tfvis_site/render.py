@@ -1,8 +1,13 @@
-"""Jinja environment and one function per page kind. Pages are static HTML; data comes from data/."""
+"""Jinja environment and one function per page kind. Pages are static HTML; data comes from data/.
+
+Paths in templates: ``root`` leads from a page to the site root (assets/, the gallery),
+``model_root`` to its model's folder (the model's pages and data/; body[data-root] for the JS).
+"""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +20,11 @@ from .resources import resource_dir
 _VENDOR_SHIPPED = ("*.min.js", "licenses", "README.md")
 
 
-def environment(nav: list[tuple[str, str]] | None = None) -> jinja2.Environment:
-    """``nav``: (page file, label) pairs of the site's top navigation."""
+def environment(nav: list[tuple[str, str]] | None = None, to_site: str = "", switcher: Callable[..., list[dict[str, Any]]] | None = None,
+                n_models: int = 1) -> jinja2.Environment:
+    """``nav``: (page file, label) pairs of the model's top navigation; ``to_site``: from the
+    folder the pages are written to up to the site root ("../../" for models/<slug>/);
+    ``switcher(page, root)``: the model switcher's links of a page (pages/switcher.py)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(resource_dir("templates")),
         autoescape=True,  # corpus text is untrusted: escape everything, always
@@ -30,6 +38,9 @@ def environment(nav: list[tuple[str, str]] | None = None) -> jinja2.Environment:
     env.filters["bytes"] = _bytes
     env.globals["tool_version"] = __version__
     env.globals["nav"] = list(nav or [])
+    env.globals["to_site"] = to_site
+    env.globals["switch_links"] = switcher or (lambda page, root: [])
+    env.globals["n_models"] = n_models
     return env
 
 
@@ -63,9 +74,10 @@ def copy_assets(site_dir: Path) -> None:
 
 
 def render_page(env: jinja2.Environment, site_dir: Path, template: str, out_name: str, **context: Any) -> None:
-    """Render ``template`` to ``site_dir/out_name``. ``root`` is the relative path back to the site root."""
-    depth = out_name.count("/")
-    html = env.get_template(template).render(root="../" * depth, page=out_name, **context)
+    """Render ``template`` to ``site_dir/out_name`` (``site_dir``: the folder of the environment's
+    pages, a model's folder or the site root)."""
+    model_root = "../" * out_name.count("/")
+    html = env.get_template(template).render(root=model_root + env.globals["to_site"], model_root=model_root, page=out_name, **context)
     path = Path(site_dir) / out_name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

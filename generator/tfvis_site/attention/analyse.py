@@ -155,7 +155,7 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
     G = n_layers * H
     sent_ids = sample_sentences(store.n_sentences, cfg.n_sentences, cfg.seed)
     modality = "image" if getattr(store, "is_image", False) else "text"
-    labels_text = label_texts(modality)
+    labels_text = label_texts(modality, info.is_causal)
     tokens, sentences, index = token_table(store, sent_ids)
     pq.write_table(tokens, out_dir / "tokens.parquet")
     pq.write_table(sentences, out_dir / "sentences.parquet")

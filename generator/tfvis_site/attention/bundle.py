@@ -31,6 +31,22 @@ def sqrt_quantise_u8(weights_u16: np.ndarray) -> np.ndarray:
     return np.round(np.sqrt(w) * 255.0).astype(np.uint8)
 
 
+def sample_value_norms(store: Any, tokens: pa.Table) -> np.ndarray | None:
+    """(n_layers, N, n_kv_heads) float32: ‖v‖ of every attention-sample token (rows of
+    ``tokens``, the sample's tokens table) per layer and key/value head, read from the store's
+    ``value_norms(layer)`` (n_store_tokens, n_kv_heads). None when the store has none (extracted
+    before value norms were captured): the pages then offer no value-norm weighting."""
+    reader = getattr(store, "value_norms", None)
+    if reader is None or not hasattr(store, "sentence_offsets"):
+        return None
+    source = tokens.column("source_sentence").to_numpy().astype(np.int64)
+    index = store.sentence_offsets[source] + tokens.column("position").to_numpy().astype(np.int64)
+    try:
+        return np.stack([np.asarray(reader(layer), np.float32)[index] for layer in range(store.info.n_layers)])
+    except FileNotFoundError:
+        return None
+
+
 def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus_ids: np.ndarray | None = None) -> dict[str, Any]:
     """Write the attention data files into ``bundle`` (a ``tfvis_site.bundles.BundleWriter``) and
     return the JSON-able dict for ``manifest["attention"]``.
@@ -85,6 +101,12 @@ def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus
 
     bundle.add_float32(PREFIX + "norms.f32", np.asarray(res.norms()))
     files["norms"] = PREFIX + "norms.f32"
+    value_norms = sample_value_norms(store, res.tokens) if info is not None else None
+    if value_norms is not None:
+        # AttentionViz's "weight by value norm" (Kobayashi et al. 2020): the pages scale a row of
+        # weights by ||v_j|| and renormalise it; query head h reads kv head heads[g].kv_head.
+        bundle.add_float32(PREFIX + "value_norms.f32", value_norms)
+        files["value_norms"] = PREFIX + "value_norms.f32"
     agg, agg_count = res.aggregate()
     bundle.add_float32(PREFIX + "aggregate.f32", np.asarray(agg))
     bundle.add_float32(PREFIX + "aggregate_count.f32", np.asarray(agg_count))
@@ -148,6 +170,10 @@ def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus
             "g * head_stride values; point p < n_tokens is the query of token p, point p >= n_tokens the key of "
             "token p - n_tokens; each head scaled uniformly into [-1, 1] (aspect kept)",
             "norms": "norms.f32: float32 (G, n_points), vector norms before normalisation, same point order",
+            "value_norms": "value_norms.f32 (when the store captured them): float32 (n_layers, n_tokens, n_kv_heads), "
+            "the norm of each sample token's value vector; query head h of layer l reads kv head heads[g].kv_head, "
+            "i.e. value (l * n_tokens + token) * n_kv_heads + kv_head; 'weight by value norm' = weight * ||v_j||, "
+            "renormalised over the query's visible keys",
             "tokens": "tokens.parquet: one row per sample token, row = token index (columns token, sentence, "
             "source_sentence, position, length, position_norm, token_id, piece, text, space_before, is_special, "
             "is_punct, frequency; image models: frequency is the patch's spatial frequency, and the patch columns "

@@ -17,7 +17,8 @@ from .stats import LabelRule
 _RUNTIME_ONLY = ("n_jobs",)
 #: Version of what the stage writes (result.json and the arrays); part of cache_key(), so a new
 #: version never reuses an older cached result. 2: image units and labels, spearman_paper_*.
-RESULT_VERSION = 2
+#: 3: decoders: weights above the diagonal zeroed, no "next" label, first-token sink wording.
+RESULT_VERSION = 3
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,13 @@ two keys (so the first token of a causal model, which must attend to itself, doe
 plays that role without being special). prev/next/self/local masses count only non-sink keys,
 so the classes do not overlap.
 
+Causal models (decoders): query i sees keys j <= i only. The accumulator zeroes every weight
+above the diagonal before it counts anything (the captured weights already are 0 there; this
+makes it so for any model), so masses, entropies (normalised by log of the number of *visible*
+keys), top keys, the aggregate and the stored matrices only hold visible keys. A decoder has no
+"next token" label (it cannot see it), and its sink is the first token: BOS when the tokenizer
+adds one, else the first word (GPT-2, SmolLM2), the key every query can see.
+
 Images (an image is a "sentence" of prefix tokens — [CLS], DeiT's [DIST], DINOv2's registers —
 then a rows x cols grid of patches, see ``PatchUnits``): eligible queries are the patches. The
 masses are "self" (the query's own patch), "local2d" (the 8 patches around it in the grid,
@@ -43,6 +50,9 @@ LABEL_TEXT = {
     "broad": "broad",
     "other": "other",
 }
+#: Wording for causal text models (decoders) where it differs from LABEL_TEXT.
+DECODER_LABEL_TEXT = {"sink": "first token sink (BOS or first word)",
+                      "positional": "positional (the last few tokens)"}
 #: Wording for image models where it differs from LABEL_TEXT.
 IMAGE_LABEL_TEXT = {"self": "self (own patch)", "sink": "[CLS] / prefix-token sink ([DIST], registers)"}
 STAT_TEXT = {
@@ -56,6 +66,11 @@ STAT_TEXT = {
     "broad": "mean normalised attention entropy",
     "other": "largest of the masses above",
 }
+#: Wording of the statistics for decoders where it differs from STAT_TEXT.
+DECODER_STAT_TEXT = {
+    "sink": "mean attention to the first token (BOS or first word) and special tokens",
+    "positional": "mean attention to the {w} previous tokens and itself (no sinks)",
+}
 #: Wording of the statistics for image models where it differs from STAT_TEXT.
 IMAGE_STAT_TEXT = {
     "self": "mean attention of a patch to itself",
@@ -65,15 +80,19 @@ IMAGE_STAT_TEXT = {
 SIMILARITY_FEATURES = ("hue", "brightness", "position")
 
 
-def label_texts(modality: str = "text") -> dict[str, str]:
-    """Label -> description, for the labels a model of this modality can get, in order."""
+def label_texts(modality: str = "text", causal: bool = False) -> dict[str, str]:
+    """Label -> description, for the labels a model of this modality can get, in order. A causal
+    text model (decoder) has no "next" label and calls its sink the first token."""
     if modality == "image":
         return {k: IMAGE_LABEL_TEXT.get(k, LABEL_TEXT[k]) for k in IMAGE_LABELS}
+    if causal:
+        return {k: DECODER_LABEL_TEXT.get(k, LABEL_TEXT[k]) for k in TEXT_LABELS if k != "next"}
     return {k: LABEL_TEXT[k] for k in TEXT_LABELS}
 
 
-def stat_text(label: str, modality: str = "text") -> str:
-    return (IMAGE_STAT_TEXT if modality == "image" else {}).get(label, STAT_TEXT[label])
+def stat_text(label: str, modality: str = "text", causal: bool = False) -> str:
+    special = IMAGE_STAT_TEXT if modality == "image" else DECODER_STAT_TEXT if causal else {}
+    return special.get(label, STAT_TEXT[label])
 
 
 @dataclass
@@ -203,6 +222,7 @@ class LayerAccumulator:
         self.min_weight = min_weight
         self.n_eligible = 0
         self.n_entropy = 0
+        self.causal = False  # set by add(): a decoder gets no "next" label
         names = ("self", "local2d", "sink") if modality == "image" else ("prev", "next", "self", "sink", "local")
         self.mass = {name: np.zeros(n_heads) for name in names}
         self.sim_sum = {name: np.zeros(n_heads) for name in SIMILARITY_FEATURES}
@@ -220,8 +240,13 @@ class LayerAccumulator:
             patches: PatchUnits | None = None) -> None:
         """A: (n_heads, L, L) float; token_lo: first token index of the sentence in the sample;
         pair_lo: offset of this sentence's L×L block; token_ids, special: (L,); patches: the
-        image's units (required for an image accumulator)."""
+        image's units (required for an image accumulator). ``causal``: weights above the
+        diagonal (a later key) are zeroed first, so nothing below ever counts a key the query
+        cannot see."""
         H, L, _ = A.shape
+        self.causal = bool(causal)
+        if causal:
+            A = np.tril(A)  # the model's own weights are 0 there already; whatever mask it used
         A64 = A.astype(np.float64)
         if self.modality == "image":
             if patches is None:
@@ -298,7 +323,8 @@ class LayerAccumulator:
         n = max(self.n_eligible, 1)
         out = []
         for h in range(self.n_heads):
-            m = {name: float(v[h] / n) for name, v in self.mass.items()}
+            # a decoder's "next" mass is 0 by construction: not a statistic worth showing
+            m = {name: float(v[h] / n) for name, v in self.mass.items() if not (self.causal and name == "next")}
             ent, ent_norm = float(self.entropy[h] / n), float(self.entropy_norm[h] / n)
             if self.modality == "image":
                 sim = {name: float(self.sim_sum[name][h] / self.sim_count[name][h]) if self.sim_count[name][h] else float("nan")
@@ -306,7 +332,7 @@ class LayerAccumulator:
                 label, stat = decide_image_label(m, sim, ent_norm, rule)
                 out.append({"mass": m, "similarity": sim, "entropy": ent, "entropy_norm": ent_norm, "label": label, "label_stat": stat})
             else:
-                label, stat = decide_label(m, ent_norm, rule)
+                label, stat = decide_label(m, ent_norm, rule, self.causal)
                 out.append({"mass": m, "entropy": ent, "entropy_norm": ent_norm, "label": label, "label_stat": stat})
         return out
 
@@ -316,16 +342,22 @@ class LayerAccumulator:
         return (self.agg_sum / np.maximum(self.agg_count, 1)[None]).astype(np.float32)
 
 
-def decide_label(mass: dict[str, float], entropy_norm: float, rule: LabelRule) -> tuple[str, dict]:
-    """The first automatic label of a (text) head and the statistic that decided it."""
+def decide_label(mass: dict[str, float], entropy_norm: float, rule: LabelRule, causal: bool = False) -> tuple[str, dict]:
+    """The first automatic label of a (text) head and the statistic that decided it. A causal
+    model's head is never "next" (the next token is masked) and its sink is the first token."""
+    def text(label: str) -> str:
+        return stat_text(label, "text", causal)
+
     candidates = {
-        "prev": (mass["prev"], rule.token, STAT_TEXT["prev"]),
-        "next": (mass["next"], rule.token, STAT_TEXT["next"]),
-        "self": (mass["self"], rule.token, STAT_TEXT["self"]),
-        "sink": (mass["sink"], rule.sink, STAT_TEXT["sink"]),
-        "positional": (mass["local"], rule.local, STAT_TEXT["positional"].format(w=rule.window)),
-        "broad": (entropy_norm, rule.broad, STAT_TEXT["broad"]),
+        "prev": (mass["prev"], rule.token, text("prev")),
+        "next": (mass.get("next", 0.0), rule.token, text("next")),
+        "self": (mass["self"], rule.token, text("self")),
+        "sink": (mass["sink"], rule.sink, text("sink")),
+        "positional": (mass["local"], rule.local, text("positional").format(w=rule.window)),
+        "broad": (entropy_norm, rule.broad, text("broad")),
     }
+    if causal:
+        del candidates["next"]
     return _pick(candidates)
 
 

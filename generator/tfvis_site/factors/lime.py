@@ -8,7 +8,9 @@ drives the factor, negative = it suppresses it.
 
 Cheap by sharing: the perturbations of one sentence are run once, through the model only up to
 the deepest layer needed, and every factor whose top contexts use that sentence reads its
-activation from the same codes.
+activation from the same codes. For a causal (decoder) model the copies are also cut after the
+last explained position, and a context's features are only the tokens up to it: later tokens
+cannot change its activation.
 """
 
 from __future__ import annotations
@@ -303,6 +305,7 @@ def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir
         s = int(sentence_of[row])
         by_sentence[s].append((c, layer, row - int(offsets[s])))
     masker = PatchMasker(loaded, store, cfg) if store.is_image else TokenMasker(loaded, store, cfg)
+    causal = bool(store.info.is_causal) and not store.is_image
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0x11AE]))
     cols: dict[str, list] = defaultdict(list)
     unit = "images" if store.is_image else "sentences"
@@ -310,12 +313,14 @@ def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir
     with reporter.task(f"lime: {len(contexts):,} contexts in {len(by_sentence):,} {unit}", total=len(by_sentence)) as task:
         for s in sorted(by_sentence):
             targets = by_sentence[s]
+            positions = sorted({p for _, _, p in targets})
             lo, hi = int(offsets[s]), int(offsets[s + 1])
+            if causal:  # nothing after the last explained position can reach it: run the prefix only
+                hi = lo + positions[-1] + 1
             free = masker.free_units(lo, hi)
             keep = rng.random((cfg.samples, len(free))) < cfg.keep_prob
             keep = np.vstack([np.ones((1, len(free)), bool), keep])  # row 0: the original sentence
             inputs = masker.perturbed(lo, hi, s, free, keep)
-            positions = sorted({p for _, _, p in targets})
             layers = sorted({layer for _, layer, _ in targets})
             chunks: dict[int, list[np.ndarray]] = defaultdict(list)
             for start in range(0, len(keep), cfg.batch_size):
@@ -327,7 +332,9 @@ def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir
                 codes[layer] = factors.encode(states.reshape(-1, states.shape[-1]), layer).reshape(len(keep), len(positions), -1)
             for c, layer, p in targets:
                 y = codes[layer][:, positions.index(p), c]
-                units, weights = masker.unit_weights(free, lime_weights(keep.astype(np.float64), y, cfg.kernel_width, cfg.alpha))
+                # Causal: tokens after p cannot move its activation; they are not features (weight 0)
+                visible = free <= p if causal else slice(None)
+                units, weights = masker.unit_weights(free[visible], lime_weights(keep[:, visible].astype(np.float64), y, cfg.kernel_width, cfg.alpha))
                 n = len(units)
                 cols["factor"] += [c] * n
                 cols["layer"] += [layer] * n

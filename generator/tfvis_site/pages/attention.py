@@ -101,6 +101,10 @@ def _projection_choices(section: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def pages(manifest: dict[str, Any]) -> list[str]:
+    return ["attention.html", "attention-head.html"]
+
+
 def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
     section = manifest.get("attention")
     image = is_image_site(manifest)
@@ -115,5 +119,5 @@ def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) ->
         context["rows"] = _head_rows(section)
         context["projections"] = _projection_choices(section)
         context["label_badges"] = LABEL_BADGES
-    render_page(env, site_dir, "attention.html", "attention.html", **context)
-    render_page(env, site_dir, "attention-head.html", "attention-head.html", **context)
+    for page in pages(manifest):
+        render_page(env, site_dir, page, page, **context)

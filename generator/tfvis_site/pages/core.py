@@ -45,6 +45,10 @@ def nav_for(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     return IMAGE_NAV if is_image(manifest) else NAV
 
 
+def pages(manifest: dict[str, Any]) -> list[str]:
+    return ["index.html", "tokens.html"] + (["images.html"] if is_image(manifest) else [])
+
+
 def prefix_text(manifest: dict[str, Any]) -> str:
     """What an image model puts before the patches, in words: "[CLS]", "[CLS] + [DIST]" (DeiT),
     "[CLS] + 4 registers" (as generator/tfvis_site/patches.py names the units)."""
@@ -76,7 +80,5 @@ def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) ->
         "kind_counts": _kind_counts(manifest.get("corpus", {})) if image else [],
         "prefix_text": prefix_text(manifest) if image else "",
     }
-    render_page(env, site_dir, "index.html", "index.html", **ctx)
-    render_page(env, site_dir, "tokens.html", "tokens.html", **ctx)
-    if image:
-        render_page(env, site_dir, "images.html", "images.html", **ctx)
+    for page in pages(manifest):
+        render_page(env, site_dir, page, page, **ctx)

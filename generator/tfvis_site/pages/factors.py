@@ -22,16 +22,18 @@ from ..render import render_page
 NAV = [("factors.html", "Factors"), ("quality.html", "Factor quality")]
 
 
+def pages(manifest: dict[str, Any]) -> list[str]:
+    factors = manifest.get("factors")
+    return ["factors.html", "factor.html", "quality.html"] if factors and factors.get("n_factors") else []
+
+
 def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
     factors = manifest.get("factors")
-    if not factors or not factors.get("n_factors"):
-        return
     site_dir = Path(site_dir)
     is_image = manifest.get("modality") == "image" and bool(manifest.get("image"))
     scripts = ["js/image-common.js"] if is_image else []
     unit = "patch" if is_image else "token"
     ctx = {"manifest": manifest, "factors": factors, "is_image": is_image, "image_scripts": scripts,
            "unit": unit, "units": "patches" if is_image else "tokens"}
-    render_page(env, site_dir, "factors.html", "factors.html", **ctx)
-    render_page(env, site_dir, "factor.html", "factor.html", **ctx)
-    render_page(env, site_dir, "quality.html", "quality.html", **ctx)
+    for page in pages(manifest):
+        render_page(env, site_dir, page, page, **ctx)

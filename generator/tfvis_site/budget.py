@@ -1,0 +1,84 @@
+"""Build size by model cost: the text presets are tuned on all-MiniLM-L6-v2 (6 blocks of width
+384, 72 heads); a bigger text model gets a smaller sample so that its build keeps to the time
+budget (shared/DESIGN.md §4: MiniLM <= 10 min, SmolLM2 <= 20 min on 2 cores).
+
+Two costs scale differently:
+- forward passes (extraction, LIME's perturbed copies) cost about the parameters of the blocks
+  per token: measured side by side on 64 Wikipedia sentences, one thread, SmolLM2-135M took
+  8-9x MiniLM's time, and its blocks hold 10x MiniLM's parameters;
+- the attention stage projects every head separately: it costs about heads x points per head.
+
+Samples shrink by the square root of the cost ratio, not the ratio itself: half of a 10x larger
+cost is paid back by fewer texts, half is accepted as a longer build, which keeps enough tokens
+for the factors and points per head for the projections to mean something. A model no bigger
+than the reference keeps the preset unchanged (never scaled up). Options the user set are never
+touched (the caller passes only the ones left to the preset).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+#: Parameters in the blocks (attention + MLP, no embeddings) of all-MiniLM-L6-v2.
+REFERENCE_BLOCK_PARAMS = 6 * (4 * 384 * 384 + 2 * 384 * 1536)
+#: Heads of all-MiniLM-L6-v2 (6 layers x 12).
+REFERENCE_HEADS = 72
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    """What a transformers config says about the cost of a text model.
+
+    block_params: parameters of its blocks (q, k, v, o projections and MLP; embeddings excluded,
+    a lookup costs nothing); heads: query heads over all layers."""
+
+    block_params: float
+    heads: int
+
+    @classmethod
+    def from_config(cls, config: Any) -> "ModelCost":
+        """``config``: a transformers PretrainedConfig (its text config is used)."""
+        cfg = config.get_text_config() if hasattr(config, "get_text_config") else config
+        d = int(cfg.hidden_size)
+        n_layers = int(cfg.num_hidden_layers)
+        n_heads = int(cfg.num_attention_heads)
+        d_head = int(getattr(cfg, "head_dim", None) or d // n_heads)
+        n_kv = int(getattr(cfg, "num_key_value_heads", None) or n_heads)
+        d_ff = int(getattr(cfg, "intermediate_size", None) or getattr(cfg, "n_inner", None) or 4 * d)
+        # Gated MLPs (Llama, Mistral, Qwen2, Gemma: gate, up, down) have three matrices, others two.
+        gated = str(getattr(cfg, "hidden_act", "") or getattr(cfg, "hidden_activation", "")) in ("silu", "swiglu") or "llama" in str(cfg.model_type)
+        attention = 2 * d * n_heads * d_head + 2 * d * n_kv * d_head
+        mlp = (3 if gated else 2) * d * d_ff
+        return cls(block_params=float(n_layers * (attention + mlp)), heads=n_layers * n_heads)
+
+    @property
+    def forward_ratio(self) -> float:
+        """Forward-pass cost per token relative to MiniLM (>= 1)."""
+        return max(1.0, self.block_params / REFERENCE_BLOCK_PARAMS)
+
+    @property
+    def heads_ratio(self) -> float:
+        """Attention-stage cost per point relative to MiniLM (>= 1)."""
+        return max(1.0, self.heads / REFERENCE_HEADS)
+
+
+def scaled_sizes(cost: ModelCost, sizes: dict[str, int]) -> dict[str, int]:
+    """Sample sizes for a model of ``cost``, from the preset's ``sizes`` (those the user left to
+    the preset). Keys: ``n_sentences`` (corpus texts; 0 = all stays all), ``lime_max_sentences``
+    (texts LIME perturbs), ``attention_n_sentences`` (texts of the attention sample). Each
+    shrinks by the square root of its cost ratio, never below a floor that keeps the stage
+    meaningful."""
+    forward = 1 / math.sqrt(cost.forward_ratio)
+    scale = {
+        "n_sentences": (forward, 50),
+        "lime_max_sentences": (forward, 4),
+        # the attention sample is also run through the model, but its projections dominate
+        "attention_n_sentences": (1 / math.sqrt(cost.heads_ratio), 12),
+    }
+    out = {}
+    for key, value in sizes.items():
+        factor, floor = scale[key]
+        out[key] = value if value == 0 or factor == 1 else max(min(floor, value), round(value * factor))
+    return out

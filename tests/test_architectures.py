@@ -1,0 +1,103 @@
+"""Every architecture we support, as a tiny random model: a quick site builds, attention is
+captured, and the captured q, k give the model's own attention weights.
+
+Where the model adds a relative-position term to q·k (MPNet, DeBERTa-v2, T5), the captured q, k
+are the content term: adding the model's own relative term to them gives its weights.
+One build per architecture (``--preset quick --lime none`` plus a tiny dictionary, 8 texts or 8
+synthetic images); the captured store is read back from that build's cache.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tiny import IMAGE_ARCHITECTURES, TEXT_ARCHITECTURES, TRAIN_TEXT, attention_from_qk, save_tiny_checkpoint, save_tiny_image_checkpoint
+
+from tfvis_site.capture import HOOKS, INTERFACE
+from tfvis_site.cli import main
+from tfvis_site.extract import ActivationStore
+from tfvis_site.models import ENCODER_OF_ENCODER_DECODER, load_model
+
+VISION = tuple(kind for kind in IMAGE_ARCHITECTURES if kind != "dinov2_registers")  # registers: conftest's image site
+#: attention modules that compute attention themselves (no transformers attention interface)
+HOOKED = {"mpnet", "deberta-v2"}
+#: q·k plus a relative-position term of the model's own
+RELATIVE = {"mpnet", "deberta-v2", "t5"}
+#: small enough that a build takes seconds: the dictionary is not what is tested here
+TINY_FACTORS = """[factors]
+n_components = 16
+sae_k = 3
+sae_n_steps = 30
+n_train = 1000
+n_steps = 10
+top_k = 4
+"""
+
+
+@pytest.fixture(scope="module")
+def matrix_inputs(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("architectures")
+    (root / "corpus.txt").write_text("\n".join(TRAIN_TEXT) + "\n")
+    (root / "tiny.toml").write_text(TINY_FACTORS)
+    return {"root": root, "corpus": root / "corpus.txt", "config": root / "tiny.toml"}
+
+
+def build_quick_site(kind: str, inputs: dict[str, Path]) -> tuple[Path, Path]:
+    """Build a quick site of a tiny ``kind`` model; returns (checkpoint folder, that build's cache)."""
+    root = inputs["root"] / kind
+    if kind in VISION:
+        model = save_tiny_image_checkpoint(kind, root / "model")
+        corpus = ["--corpus", "synthetic", "--n-images", "8"]
+    else:
+        model = save_tiny_checkpoint(kind, root / "model")
+        corpus = ["--corpus", str(inputs["corpus"])]
+    cache = root / "cache"
+    args = ["build", "--quiet", "--preset", "quick", "--lime", "none", "--config", str(inputs["config"]), "--model", str(model), *corpus, "--out", str(root / "site"), "--cache-dir", str(cache)]
+    assert main(args) == 0
+    return model, cache
+
+
+def relative_scores(model, kind: str, layer: int, q, k):
+    """The model's own relative-position term of the score for one sentence: (n_heads, L, L).
+    q, k: (n_heads, L, d_head) torch tensors as captured."""
+    import torch
+
+    n = q.shape[1]
+    if kind == "mpnet":  # one bias per head and token distance, shared by every layer
+        return model.encoder.compute_position_bias(torch.zeros(1, n, 1))[0]
+    if kind == "t5":  # computed by the first layer, reused by all
+        return model.block[0].layer[0].SelfAttention.compute_bias(n, n)[0]
+    if kind == "deberta-v2":  # content-to-position + position-to-content, from q and k themselves
+        attention = model.encoder.layer[layer].attention.self
+        relative_pos = model.encoder.get_rel_pos(torch.zeros(1, n, 1))
+        return attention.disentangled_attention_bias(q, k, relative_pos, model.encoder.get_rel_embedding(), scale_factor=3)
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize("kind", TEXT_ARCHITECTURES + VISION)
+def test_architecture_builds_a_site_and_its_captured_qk_give_its_attention(kind, matrix_inputs):
+    import torch
+
+    model_dir, cache = build_quick_site(kind, matrix_inputs)
+    (store_dir,) = (cache / "extract-attention").iterdir()
+    store = ActivationStore(store_dir)
+    assert store.capture["path"] == (HOOKS if kind in HOOKED else INTERFACE)
+    assert store.capture["qk_reproduce_attention"] == (kind not in RELATIVE)
+    model = load_model(model_dir).model if kind in RELATIVE else None
+    for layer in range(store.info.n_layers):
+        for sentence in range(store.n_sentences):
+            extra = None
+            if model is not None:
+                lo, hi = store.sentence_offsets[sentence], store.sentence_offsets[sentence + 1]
+                q = torch.from_numpy(np.array(store.queries(layer)[lo:hi])).transpose(0, 1)
+                k = torch.from_numpy(np.array(store.keys(layer)[lo:hi])).transpose(0, 1)
+                with torch.no_grad():
+                    extra = relative_scores(model, kind, layer, q, k).double().numpy()
+            np.testing.assert_allclose(attention_from_qk(store, layer, sentence, extra), store.attention(layer, sentence), atol=1e-5)
+
+    (manifest_file,) = (matrix_inputs["root"] / kind / "site").rglob("manifest.json")
+    manifest = json.loads(manifest_file.read_text())
+    assert manifest["model"]["component"] == (ENCODER_OF_ENCODER_DECODER if kind == "t5" else "")
+    overview = (manifest_file.parent.parent / "index.html").read_text()
+    assert (ENCODER_OF_ENCODER_DECODER in overview) == (kind == "t5")

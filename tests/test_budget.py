@@ -1,0 +1,71 @@
+import pytest
+from transformers import BertConfig, GPT2Config, LlamaConfig
+
+from tfvis_site.budget import REFERENCE_BLOCK_PARAMS, ModelCost, scaled_sizes
+
+MINILM = BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)
+SMOLLM2 = LlamaConfig(hidden_size=576, num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3, intermediate_size=1536, hidden_act="silu")
+DEFAULT = {"n_sentences": 4000, "lime_max_sentences": 400, "attention_n_sentences": 200}
+
+
+def test_block_parameters_match_the_models_own_count():
+    """The config-only estimate equals the parameters of the real blocks (biases and norms aside)."""
+    from transformers import AutoModel
+
+    for config in (BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128), LlamaConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=96, vocab_size=100)):
+        model = AutoModel.from_config(config)
+        weights = sum(p.numel() for name, p in model.named_parameters() if p.dim() == 2 and "embed" not in name and "pooler" not in name)
+        assert ModelCost.from_config(config).block_params == weights
+
+
+def test_the_reference_model_keeps_its_presets_and_bigger_models_shrink():
+    minilm = ModelCost.from_config(MINILM)
+    assert minilm.block_params == REFERENCE_BLOCK_PARAMS and minilm.heads == 72
+    assert scaled_sizes(minilm, DEFAULT) == DEFAULT
+    smol = ModelCost.from_config(SMOLLM2)
+    assert smol.heads == 270 and smol.forward_ratio == pytest.approx(10.0, rel=0.01)
+    sizes = scaled_sizes(smol, DEFAULT)
+    assert sizes == {"n_sentences": round(4000 / smol.forward_ratio**0.5), "lime_max_sentences": round(400 / smol.forward_ratio**0.5), "attention_n_sentences": round(200 / 3.75**0.5)}
+
+
+def test_small_models_are_never_scaled_up_and_zero_means_all():
+    tiny = ModelCost.from_config(GPT2Config(n_embd=32, n_layer=2, n_head=2))
+    assert scaled_sizes(tiny, DEFAULT) == DEFAULT
+    assert scaled_sizes(ModelCost.from_config(SMOLLM2), {"n_sentences": 0})["n_sentences"] == 0
+
+
+def test_floors_keep_every_stage_meaningful():
+    huge = ModelCost(block_params=REFERENCE_BLOCK_PARAMS * 1e6, heads=72 * 10_000)
+    assert scaled_sizes(huge, {"n_sentences": 200, "lime_max_sentences": 40, "attention_n_sentences": 40}) == {"n_sentences": 50, "lime_max_sentences": 4, "attention_n_sentences": 12}
+    assert scaled_sizes(huge, {"attention_n_sentences": 5}) == {"attention_n_sentences": 5}  # below the floor already: kept
+
+
+class _Checkpoint:
+    """What fit_to_budget reads of a model source: its name and transformers config."""
+
+    def __init__(self, name, config):
+        self.name, self.config = name, config
+
+    def hf_config(self):
+        return self.config
+
+
+def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
+    from tfvis_site.attention import AttentionConfig
+    from tfvis_site.config import resolve
+    from tfvis_site.factors.lime import LimeConfig
+    from tfvis_site.pipeline import analysis_config, fit_to_budget
+    from tfvis_site.progress import Reporter
+
+    def sizes(config_text, flags):
+        toml = tmp_path / "site.toml"
+        toml.write_text(config_text)
+        config = resolve(toml, flags)
+        lime, attention = analysis_config(LimeConfig, "lime", config), analysis_config(AttentionConfig, "attention", config)
+        config, lime, attention = fit_to_budget(config, _Checkpoint("big", SMOLLM2), lime, attention, Reporter.silent())
+        return config.n_sentences, lime.max_sentences, attention.n_sentences
+
+    assert sizes("", {}) == (1265, 126, 103)
+    assert sizes("n_sentences = 4000\n[lime]\nmax_sentences = 400\n", {}) == (4000, 400, 103)
+    assert sizes("", {"n_sentences": 300}) == (300, 126, 103)
+    assert sizes("[attention]\nn_sentences = 50\n", {"preset": "quick"}) == (63, 13, 50)
