@@ -100,28 +100,36 @@ def pick_contexts(contexts: list[tuple[int, int, int]], sentence_of: np.ndarray,
     return picked
 
 
-def coverage_table(factors: Any, cfg: Any, sentence_of: np.ndarray, per_factor: list[int]) -> list[dict[str, Any]]:
-    """Sentences the stage needs for k contexts per factor, and what the budget serves."""
+def coverage_table(factors: Any, cfg: Any, sentence_of: np.ndarray, per_factor: list[int], budgets: list[int]) -> list[dict[str, Any]]:
+    """Per contexts-per-factor k: the sentences the stage needs for every context, and per
+    sentence budget (max_sentences) the contexts it serves and the factors it serves fully / at all."""
     from tfvis_site.factors.lime import select_contexts
 
     rows = []
     for k in per_factor:
         unlimited = select_contexts(factors, dataclasses.replace(cfg, contexts=k, max_sentences=10**9), sentence_of)
-        capped = select_contexts(factors, dataclasses.replace(cfg, contexts=k), sentence_of)
-        served = {}
-        for c, _, _ in capped:
-            served[c] = served.get(c, 0) + 1
-        factors_wanted = len({c for c, _, _ in unlimited})
-        rows.append({
-            "contexts": k,
-            "sentences_unlimited": len({int(sentence_of[r]) for _, _, r in unlimited}),
-            "contexts_unlimited": len(unlimited),
-            "sentences": len({int(sentence_of[r]) for _, _, r in capped}),
-            "contexts_served": len(capped),
-            "factors_full": sum(1 for v in served.values() if v >= k),
-            "factors_wanted": factors_wanted,
-        })
+        row = {"contexts": k, "sentences_unlimited": len({int(sentence_of[r]) for _, _, r in unlimited}),
+               "contexts_unlimited": len(unlimited), "factors_wanted": len({c for c, _, _ in unlimited}), "budgets": {}}
+        for budget in budgets:
+            capped = select_contexts(factors, dataclasses.replace(cfg, contexts=k, max_sentences=budget), sentence_of)
+            served: dict[int, int] = {}
+            for c, _, _ in capped:
+                served[c] = served.get(c, 0) + 1
+            row["budgets"][budget] = {"sentences": len({int(sentence_of[r]) for _, _, r in capped}), "contexts": len(capped),
+                                      "factors_full": sum(1 for v in served.values() if v >= k), "factors_any": len(served)}
+        rows.append(row)
     return rows
+
+
+def print_coverage(coverage: list[dict[str, Any]]) -> None:
+    budgets = list(coverage[0]["budgets"])
+    print(f"\n| contexts per factor | sentences for all | " + " | ".join(f"{b} sentences: contexts / factors full / any" for b in budgets) + " |")
+    print("|---|---|" + "---|" * len(budgets))
+    for r in coverage:
+        cells = [f"{v['contexts']} / {v['factors_full']} / {v['factors_any']}" for v in r["budgets"].values()]
+        print(f"| {r['contexts']} | {r['sentences_unlimited']} ({r['contexts_unlimited']} contexts) | " + " | ".join(cells) + " |")
+    print(f"({coverage[0]['factors_wanted']} factors wanted)")
+    sys.stdout.flush()
 
 
 def parse_overrides(text: str) -> dict[str, Any]:
@@ -177,6 +185,8 @@ def main() -> None:
     ap.add_argument("--counts", default=",".join(map(str, COUNTS)))
     ap.add_argument("--reference", type=int, default=REFERENCE)
     ap.add_argument("--per-factor", default="1,2,3,5,10,20", help="contexts per factor for the coverage table")
+    ap.add_argument("--budgets", default="200,300,400,600", help="max_sentences values for the coverage table")
+    ap.add_argument("--coverage-only", action="store_true", help="only the coverage table (no model needed)")
     ap.add_argument("--timed", type=int, default=5, help="contexts whose copies are also timed, one run per count")
     ap.add_argument("--stage", nargs="*", default=None, metavar="KEY=VALUE,...",
                     help="instead of the study: time the whole LIME stage for each of these LimeConfig overrides "
@@ -207,14 +217,11 @@ def main() -> None:
     if args.stage is not None:
         time_stage(st, args.stage, args.repeats)
         return
-    coverage = coverage_table(factors, cfg, sentence_of, [int(x) for x in args.per_factor.split(",")])
-    print(f"\nLimeConfig: {cfg}\n")
-    print("| contexts per factor | sentences needed | contexts | sentences within max_sentences = "
-          f"{cfg.max_sentences} | contexts served | factors fully served (of {coverage[0]['factors_wanted']}) |")
-    print("|---|---|---|---|---|---|")
-    for r in coverage:
-        print(f"| {r['contexts']} | {r['sentences_unlimited']} | {r['contexts_unlimited']} | {r['sentences']} | {r['contexts_served']} | {r['factors_full']} |")
-    sys.stdout.flush()
+    coverage = coverage_table(factors, cfg, sentence_of, [int(x) for x in args.per_factor.split(",")], [int(x) for x in args.budgets.split(",")])
+    print(f"\nLimeConfig: {cfg}")
+    print_coverage(coverage)
+    if args.coverage_only:
+        return
 
     loaded = st.model.get()
     masker = TokenMasker(loaded, store, cfg)
