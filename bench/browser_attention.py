@@ -1,9 +1,12 @@
 """Browser benchmark of the attention pages (issue 6), in headless Debian chromium (software WebGL).
 
-    python bench/browser_attention.py SITE_DIR [--model SLUG] [--how file|http] [--repeat 3]
+    python bench/browser_attention.py SITE_DIR [SITE_DIR ...] [--model SLUG] [--how file|http] [--repeat 3] [--only matrix]
 
-SITE_DIR is a built site (e.g. ``tfvis-site build --out /tmp/att-default``). Prints a table:
-matrix view drawn (from navigation), projection / colour / size switches and search in the
+SITE_DIR is a built site (e.g. ``tfvis-site build --out /tmp/att-default``). Several sites (the
+same build with the old and the new JS, say) are loaded in turn, so that a loaded machine slows
+them alike: compare them side by side. Prints a table per site:
+matrix view drawn (from navigation: the rows in the window; and every row, the rest being drawn
+when the browser is idle), projection / colour / size switches and search in the
 matrix, the 3D matrix, the single-head view drawn, and hover latency on the single view
 (mousemove -> tooltip + attention lines painted, next animation frame). Targets from the issue:
 matrix < 3 s, switches < 0.5 s, hover < 50 ms. Times are measured in the page
@@ -18,6 +21,7 @@ patch thumbnails when zoomed in (zoom -> thumbnails drawn, hover latency over th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -120,98 +124,133 @@ def image_rows(browser, base: str, manifest: dict, args, errors: list[str]) -> l
     ]
 
 
+class Site:
+    """A built site under test: its manifest facts, base URL and the measurements gathered so far."""
+
+    def __init__(self, path: Path, slug: str, base: str):
+        self.path, self.base = path, base
+        manifest = json.loads((model_dir(path, slug) / MANIFEST).read_text())
+        self.manifest = manifest
+        self.att = att = manifest["attention"]
+        self.image = manifest.get("modality") == "image" and bool(manifest.get("image"))
+        self.colours = ["hue", "row", "qk"] if self.image else ["position", "norm", "qk"]
+        self.term = "[CLS]" if self.image else "the"
+        order = ["umap", "tsne", "pca"]
+        self.methods = sorted({p["method"] for p in att["projections"]}, key=lambda m: order.index(m) if m in order else 9)
+        self.G = att["model"]["n_layers"] * att["model"]["n_heads"]
+        self.matrix: dict[str, list[float]] = {k: [] for k in ("drawn", "complete", "preload", "proj", "color", "size", "search", "three")}
+
+
+def matrix_once(browser, site: Site, args, errors: list[str]) -> None:
+    """One cold load of the matrix page (a fresh page; the browser's cache is warm after the first) and its switches."""
+    m = site.matrix
+    page = browser.new_page(viewport={"width": args.width, "height": 900})
+    errors += console_errors(page)
+    page.goto(site.base + "attention.html")
+    ready(page, 1)
+    m["drawn"].append(timing(page, "matrix_drawn"))
+    page.wait_for_function("document.body.dataset.attPreloaded === '1'", timeout=120_000)
+    if page.evaluate("'matrix_complete' in window.TFVIS_ATT_TIMINGS"):  # (not in builds before the bands)
+        m["complete"].append(timing(page, "matrix_complete"))
+    m["preload"].append(timing(page, "matrix_preloaded"))
+    if len(site.methods) > 1:
+        m["proj"].append(change(page, "#att-proj", site.methods[1], "switch_projection"))
+        m["proj"].append(change(page, "#att-proj", site.methods[0], "switch_projection"))
+    for c in site.colours:
+        m["color"].append(change(page, "#att-color", c, "switch_color"))
+    n = count(page)
+    page.check("#att-size")
+    ready(page, n + 1)
+    m["size"].append(timing(page, "switch_size"))
+    n = count(page)
+    page.fill("#att-q", site.term)
+    page.press("#att-q", "Enter")
+    ready(page, n + 1)
+    m["search"].append(timing(page, "search"))
+    n = count(page)
+    page.check("input[name=dim][value='3']")
+    ready(page, n + 1)
+    m["three"].append(timing(page, "switch_projection"))
+    page.close()
+
+
+def matrix_rows(site: Site) -> list[tuple[str, list[float], str]]:
+    m, att = site.matrix, site.att
+    return [
+        (f"matrix drawn from navigation ({site.G} heads x {att['n_points']:,} points; rows in view)", m["drawn"], "< 3000"),
+        ("matrix: every row drawn, from navigation (rows out of view: when idle)", m["complete"], ""),
+        ("matrix: other 2D projections drawn in the background (after)", m["preload"], ""),
+        ("matrix: switch projection " + " <-> ".join(site.methods[:2]), m["proj"], "< 500"),
+        ("matrix: switch colour (" + ", ".join(site.colours) + ")", m["color"], "< 500"),
+        ("matrix: dot size by norm", m["size"], "< 500"),
+        (f"matrix: search '{site.term}' (highlight + counts)", m["search"], "< 500"),
+        ("matrix: switch to 3D (load 3D points + draw)", m["three"], ""),
+    ]
+
+
+def head_rows(browser, site: Site, args, errors: list[str]) -> list[tuple[str, list[float], str]]:
+    """The single head view: drawn from navigation, hover latency; image sites: the image view too."""
+    head_drawn, hover, handler = [], [], []
+    for r in range(args.repeat):
+        page = browser.new_page(viewport={"width": args.width, "height": 900})
+        errors += console_errors(page)
+        page.goto(site.base + "attention-head.html?l=2&h=5")
+        ready(page, 1)
+        head_drawn.append(timing(page, "head_drawn"))
+        box = page.locator("#att-canvas").bounding_box()
+        pts = page.evaluate(
+            "(() => { const s = TFVIS_ATT.single; const N = %d; const out = [];"
+            " for (let i = 0; i < 2 * N; i += Math.max(1, Math.floor(2 * N / 60))) { const p = s.screenPos(i); if (p) out.push(p); }"
+            " return out; })()" % site.att["n_tokens"]
+        )
+        page.evaluate("TFVIS_ATT.single.hoverLatency.length = 0")
+        for x, y in pts:
+            page.mouse.move(box["x"] + x + 0.3, box["y"] + y + 0.3)
+            page.wait_for_timeout(30)
+        page.mouse.move(box["x"] + 2, box["y"] + 2)
+        page.wait_for_timeout(100)
+        hover += page.evaluate("TFVIS_ATT.single.hoverLatency.slice()")
+        handler += page.evaluate("TFVIS_ATT.single.hoverParts.map(a => a[0] + a[1])")
+        page.close()
+    rows = [("single head view drawn from navigation", head_drawn, "")]
+    if site.image:
+        rows += image_rows(browser, site.base, site.manifest, args, errors)
+    rows.append((f"single view hover -> tooltip + lines drawn (n={len(handler)})", handler, "< 50"))
+    rows.append(("single view hover -> next animation frame (frame painted)", hover, "< 50"))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("site", type=Path)
+    ap.add_argument("site", type=Path, nargs="+", help="one or more built sites; several are loaded in turn (compare them in one run)")
     ap.add_argument("--how", choices=["file", "http"], default="file")
     ap.add_argument("--model", metavar="SLUG", help="which model of a site of several (its folder under models/)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--width", type=int, default=1280)
+    ap.add_argument("--only", choices=["matrix"], help="only the matrix view")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    site = args.site.resolve()
-    slug = pick_model(site, args.model)
-    manifest = json.loads((model_dir(site, slug) / MANIFEST).read_text())
-    att = manifest["attention"]
-    image = manifest.get("modality") == "image" and bool(manifest.get("image"))
-    colours = ["hue", "row", "qk"] if image else ["position", "norm", "qk"]
-    term = "[CLS]" if image else "the"
-    methods = sorted({p["method"] for p in att["projections"]}, key=lambda m: ["umap", "tsne", "pca"].index(m) if m in ("umap", "tsne", "pca") else 9)
-    G = att["model"]["n_layers"] * att["model"]["n_heads"]
-    rows: list[tuple[str, list[float], str]] = []
-    with sync_playwright() as p, model_base(site, args.how, slug) as base:
+    errors: list[str] = []
+    tables = []
+    with sync_playwright() as p, contextlib.ExitStack() as stack:
+        sites = []
+        for path in args.site:
+            slug = pick_model(path.resolve(), args.model)
+            sites.append(Site(path.resolve(), slug, stack.enter_context(model_base(path.resolve(), args.how, slug))))
         browser = launch_browser(p)
-        errors: list[str] = []
-        # matrix: cold loads (a fresh page each time; the browser's cache is warm after the first)
-        drawn, preload, proj, color, size, search, three = [], [], [], [], [], [], []
-        for r in range(args.repeat):
-            page = browser.new_page(viewport={"width": args.width, "height": 900})
-            errors += console_errors(page)
-            page.goto(base + "attention.html")
-            ready(page, 1)
-            drawn.append(timing(page, "matrix_drawn"))
-            page.wait_for_function("document.body.dataset.attPreloaded === '1'", timeout=120_000)
-            preload.append(timing(page, "matrix_preloaded"))
-            if len(methods) > 1:
-                proj.append(change(page, "#att-proj", methods[1], "switch_projection"))
-                proj.append(change(page, "#att-proj", methods[0], "switch_projection"))
-            for c in colours:
-                color.append(change(page, "#att-color", c, "switch_color"))
-            n = count(page)
-            page.check("#att-size")
-            ready(page, n + 1)
-            size.append(timing(page, "switch_size"))
-            n = count(page)
-            page.fill("#att-q", term)
-            page.press("#att-q", "Enter")
-            ready(page, n + 1)
-            search.append(timing(page, "search"))
-            n = count(page)
-            page.check("input[name=dim][value='3']")
-            ready(page, n + 1)
-            three.append(timing(page, "switch_projection"))
-            page.close()
-        rows += [
-            (f"matrix drawn from navigation ({G} heads x {att['n_points']:,} points)", drawn, "< 3000"),
-            ("matrix: other 2D projections drawn in the background (after)", preload, ""),
-            ("matrix: switch projection " + " <-> ".join(methods[:2]), proj, "< 500"),
-            ("matrix: switch colour (" + ", ".join(colours) + ")", color, "< 500"),
-            ("matrix: dot size by norm", size, "< 500"),
-            (f"matrix: search '{term}' (highlight + counts)", search, "< 500"),
-            ("matrix: switch to 3D (load 3D points + draw)", three, ""),
-        ]
-        # single head view + hover
-        head_drawn, hover, handler = [], [], []
-        for r in range(args.repeat):
-            page = browser.new_page(viewport={"width": args.width, "height": 900})
-            errors += console_errors(page)
-            page.goto(base + "attention-head.html?l=2&h=5")
-            ready(page, 1)
-            head_drawn.append(timing(page, "head_drawn"))
-            box = page.locator("#att-canvas").bounding_box()
-            pts = page.evaluate(
-                "(() => { const s = TFVIS_ATT.single; const N = %d; const out = [];"
-                " for (let i = 0; i < 2 * N; i += Math.max(1, Math.floor(2 * N / 60))) { const p = s.screenPos(i); if (p) out.push(p); }"
-                " return out; })()" % att["n_tokens"]
-            )
-            page.evaluate("TFVIS_ATT.single.hoverLatency.length = 0")
-            for x, y in pts:
-                page.mouse.move(box["x"] + x + 0.3, box["y"] + y + 0.3)
-                page.wait_for_timeout(30)
-            page.mouse.move(box["x"] + 2, box["y"] + 2)
-            page.wait_for_timeout(100)
-            hover += page.evaluate("TFVIS_ATT.single.hoverLatency.slice()")
-            handler += page.evaluate("TFVIS_ATT.single.hoverParts.map(a => a[0] + a[1])")
-            page.close()
-        rows.append(("single head view drawn from navigation", head_drawn, ""))
-        if image:
-            rows += image_rows(browser, base, manifest, args, errors)
-        rows.append((f"single view hover -> tooltip + lines drawn (n={len(handler)})", handler, "< 50"))
-        rows.append(("single view hover -> next animation frame (frame painted)", hover, "< 50"))
+        for _ in range(args.repeat):  # the sites in turn, so that they share the machine's load
+            for site in sites:
+                matrix_once(browser, site, args, errors)
+        for site in sites:
+            rows = matrix_rows(site)
+            if args.only != "matrix":
+                rows += head_rows(browser, site, args, errors)
+            tables.append((site, rows))
         browser.close()
-    print(f"site: {site}  ({args.how}://, chromium headless, SwiftShader WebGL; {time.strftime('%Y-%m-%d %H:%M')})")
-    print_table(rows)
+    for site, rows in tables:
+        print(f"site: {site.path}  ({args.how}://, chromium headless, SwiftShader WebGL; {time.strftime('%Y-%m-%d %H:%M')})")
+        print_table(rows)
     if errors:
         print("console errors:", *errors, sep="\n  ")
         return 1

@@ -20,7 +20,7 @@ from tfvis_site.attention import (
 )
 from tfvis_site.attention.normalise import average_ranks, spearman_paper
 from tfvis_site.attention.project import TrustworthinessProbe, exact_knn, pca, scale_unit
-from tfvis_site.attention.stats import TEXT_LABELS, LayerAccumulator, label_texts
+from tfvis_site.attention.stats import TEXT_LABELS, LayerAccumulator, decode_sqrt_u16, label_texts
 from tfvis_site.bundles import BundleWriter
 from tfvis_site.errors import UserError
 from tfvis_site.progress import Reporter
@@ -89,8 +89,8 @@ def test_stage_folder_and_bundle(stores, pca_results, tmp_path):
         assert h["c"] > 0 and np.isfinite(h["entropy"]) and np.isfinite(h["norm_gap"])
         assert h["label_stat"]["name"] and np.isfinite(h["label_stat"]["value"])
 
-    # full weights (uint16) and top-k rows agree with the store
-    w = np.asarray(res.weights_u16())
+    # full weights (uint16 of sqrt(w)) and top-k rows agree with the store
+    w = np.asarray(res.weights_sqrt16())
     keys, kw = res.topk()
     offs = res.sentences.column("pair_offset").to_numpy()
     for s in range(store.n_sentences):
@@ -99,8 +99,9 @@ def test_stage_folder_and_bundle(stores, pca_results, tmp_path):
         A = store.attention(1, s)
         for h in range(info.n_heads):
             g = info.n_heads + h
-            block = w[g, offs[s] : offs[s] + L * L].reshape(L, L) / 65535
-            np.testing.assert_allclose(block, A[h], atol=1e-5)
+            block = decode_sqrt_u16(w[g, offs[s] : offs[s] + L * L].reshape(L, L))
+            np.testing.assert_allclose(block, A[h], atol=3e-5)
+            np.testing.assert_allclose(block, A[h], rtol=3e-3, atol=1e-8)  # small weights keep their digits
             top = keys[g, lo:hi, 0]
             np.testing.assert_array_equal(top, A[h].argmax(1))
             np.testing.assert_allclose(kw[g, lo:hi, 0], A[h].max(1), atol=1e-6)

@@ -9,7 +9,7 @@ import pytest
 from tfvis_site.attention import LabelRule, write_attention_bundle
 from tfvis_site.attention.normalise import spearman_paper_rows
 from tfvis_site.attention.project import pca, scale_unit
-from tfvis_site.attention.stats import LayerAccumulator, label_texts
+from tfvis_site.attention.stats import LayerAccumulator, decode_sqrt_u16, label_texts
 from tfvis_site.bundles import BundleWriter
 
 DECODERS = ["gpt2", "llama"]
@@ -17,7 +17,7 @@ DECODERS = ["gpt2", "llama"]
 
 def blocks(res, g):
     """Per sample sentence, head g's (L, L) attention block from the stage's uint16 weights."""
-    w = np.asarray(res.weights_u16()[g], np.float64) / 65535
+    w = decode_sqrt_u16(res.weights_sqrt16()[g])
     sents = res.sentences
     return [w[o : o + n * n].reshape(n, n) for o, n in zip(sents.column("pair_offset").to_numpy(), sents.column("n_tokens").to_numpy())]
 
@@ -32,7 +32,7 @@ def test_no_statistic_or_file_sees_a_later_key(stores, pca_results, kind, tmp_pa
     for g in range(G):
         for block in blocks(res, g):
             assert np.all(np.triu(block, 1) == 0)
-            np.testing.assert_allclose(block.sum(1), 1.0, atol=len(block) * 2e-5)  # rows are whole over the visible keys
+            np.testing.assert_allclose(block.sum(1), 1.0, atol=len(block) * 3e-5)  # rows are whole over the visible keys
     keys, _ = res.topk()
     position = res.tokens.column("position").to_numpy()
     missing = np.iinfo(keys.dtype).max
@@ -70,7 +70,7 @@ def test_causal_accumulator_ignores_weights_above_the_diagonal_and_finds_the_fir
     assert (m["self"], m["local"], m["prev"], m["sink"]) == pytest.approx((1 / 9, 1 / 9, 0.0, 0.0))
     assert stats[2]["label"] == "broad" and stats[2]["entropy_norm"] == pytest.approx(1.0)  # log(#visible keys)
     assert np.all(np.triu(acc.aggregate(), 1) == 0)
-    assert np.all(np.triu(acc.weights_u16.reshape(H, L, L), 1) == 0)
+    assert np.all(np.triu(acc.weights_sqrt16.reshape(H, L, L), 1) == 0)
     assert np.all((acc.topk_key == 255) | (acc.topk_key <= np.arange(L)[None, :, None]))
     # the same matrices read as an encoder: head 1 is a next-token head
     enc = LayerAccumulator(H, L, L * L, L, 8, 0.005)

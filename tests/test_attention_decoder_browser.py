@@ -45,9 +45,10 @@ def site_data(site):
 
 
 def block(site, sec, sents, layer, head, s):
+    assert sec["weights_encoding"] == "sqrt-u16"
     w = np.fromfile(model_folder(site) / "data" / sec["files"]["weights"][layer], "<u2").reshape(sec["model"]["n_heads"], -1)
     n, off = sents["n_tokens"][s], sents["pair_offset"][s]
-    return w[head, off : off + n * n].reshape(n, n).astype(np.float64) / 65535
+    return (w[head, off : off + n * n].reshape(n, n).astype(np.float64) / 65535) ** 2
 
 
 def value_weighted(site, sec, sents, layer, head, s):

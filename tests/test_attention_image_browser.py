@@ -106,7 +106,8 @@ def test_image_attention_matrix_and_image_view(tiny_image_site, how, tmp_path):
             page.set_viewport_size({"width": 1280, "height": 260})
         page.goto(base + "attention.html")
         ready(page)
-        if how == "file":
+        if how == "file":  # (rows out of the window are drawn when the browser is idle)
+            page.wait_for_function("document.body.dataset.attPending === '0'", timeout=30_000)
             bands = page.evaluate(
                 """(rows) => { const c = document.querySelector('#att-canvas'), x = c.getContext('2d');
                 const band = (r, f) => { const d = x.getImageData(0, Math.floor(c.height * (r + f) / rows), c.width, Math.floor(c.height * 0.2 / rows)).data;
@@ -276,16 +277,17 @@ def test_image_view_weight_by_value_norm(tiny_image_site, tmp_path):
     the URL records it and back undoes it."""
     import numpy as np
 
-    manifest = json.loads((tiny_image_site / "data/manifest.json").read_text())
+    manifest = read_manifest(tiny_image_site)
+    data = model_folder(tiny_image_site) / "data"
     sec, geo = manifest["attention"], manifest["image"]
     npre, H = geo["n_prefix_tokens"], sec["model"]["n_heads"]
     _, offsets, _ = sample(tiny_image_site)
     layer, head, s = 1, 2, 1
     L = offsets[s + 1] - offsets[s]
-    u8 = np.fromfile(tiny_image_site / "data" / sec["files"]["weights"][layer], np.uint8).reshape(H, -1)
+    u8 = np.fromfile(data / sec["files"]["weights"][layer], np.uint8).reshape(H, -1)
     pair = L * L * s  # every image of the sample has the same number of units
     block = (u8[head, pair : pair + L * L].reshape(L, L).astype(np.float64) / 255) ** 2
-    vn = np.fromfile(tiny_image_site / "data" / sec["files"]["value_norms"], "<f4").reshape(sec["model"]["n_layers"], sec["n_tokens"], -1)
+    vn = np.fromfile(data / sec["files"]["value_norms"], "<f4").reshape(sec["model"]["n_layers"], sec["n_tokens"], -1)
     kv = sec["heads"][layer * H + head]["kv_head"]
     weighted = block * vn[layer, offsets[s] : offsets[s] + L, kv][None, :]
     weighted /= weighted.sum(1, keepdims=True)

@@ -74,3 +74,16 @@ def test_exit_codes_of_a_failing_stage(tiny_checkpoints, tmp_path, log_dir, caps
     kind, message, log = one_line_internal_error(err)
     assert (kind, message) == ("ZeroDivisionError", "a bug")
     assert "ZeroDivisionError: a bug\nwith a second line" in log.read_text()
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+def test_device_cuda_without_cuda_stops_before_any_work(tiny_checkpoints, tmp_path, capsys):
+    """The refusal comes first: no stage ran (empty cache), no site, one line naming the cause."""
+    from tfvis_site.models import resolve_device
+
+    assert main([*build_args(tmp_path, tiny_checkpoints["bert"]), "--device", "cuda"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("tfvis-site: error: --device cuda: ") and "--device cpu or --device auto" in err[0]
+    assert not (tmp_path / "site").exists()
+    assert not (tmp_path / "cache").exists()  # not even the stage cache was opened
+    assert resolve_device("auto") == "cpu"  # auto falls back to the CPU here

@@ -251,13 +251,14 @@ def tiny_gguf(tmp_path_factory):
     return path, model, tokenizer
 
 
-def test_gguf_file_converts_loads_and_matches(tiny_gguf, tmp_path, monkeypatch):
+def test_gguf_file_converts_loads_and_matches(tiny_gguf, tmp_path, monkeypatch, capfd):
     import torch
 
     from tfvis_site.models import load_model
 
     path, reference, ref_tokenizer = tiny_gguf
     r = resolve_model(str(path), tmp_path)
+    assert "GGUF tensors" not in capfd.readouterr().err  # transformers' own bar stays quiet (--quiet builds)
     assert r.folder.parent == tmp_path / "models" and r.folder.name.startswith("tiny-llama-f32-")
     assert r.name == "tiny-llama.F32" and r.slug == "tiny-llama-f32"
     assert r.source == "GGUF file tiny-llama.F32.gguf (GGUF ALL_F32, dequantised to fp32)"

@@ -6,7 +6,7 @@
  *   head g = layer * n_heads + head; per head n_points = 2 * n_tokens points: point p < n_tokens is
  *   the QUERY of sample token p, point p >= n_tokens the KEY of token p - n_tokens.
  *   points_<method><dim>d.u16 (G, n_points, dim; dequantised here), norms.f32 (G, n_points), tokens/sentences.parquet,
- *   weights_L<l>.u16 (n_heads, total_pairs), topk_L<l>.keys.u8/.weights.u16 (n_heads, n_tokens, K),
+ *   weights_L<l>.sqrt.u16 (n_heads, total_pairs; images .sqrt.u8), topk_L<l>.keys.u8/.weights.u16 (n_heads, n_tokens, K),
  *   aggregate.f32 (G, max_len, max_len).
  * Corpus text reaches the DOM only through TFVIS.el / textContent (or canvas fillText).
  */
@@ -25,6 +25,32 @@
     return v;
   };
   window.TFVIS_ATT_TIMINGS = A.timings;
+
+  // ------------------------------------------------------------------ WebGL or not
+  // Without WebGL (turned off, a VM without a GPU, some headless browsers) regl-scatterplot and
+  // three.js fail on a null context: the pages ask first, show a plain note where the plots would
+  // be, and keep everything else (labels, metrics, search counts, sentence view, aggregate).
+  var webgl = null;
+  /** True when this browser gives a WebGL context (asked once; the test context is released). */
+  A.hasWebGL = function () {
+    if (webgl === null) {
+      var gl = null;
+      try { gl = document.createElement('canvas').getContext('webgl'); } catch (e) { gl = null; }
+      var lose = gl && gl.getExtension('WEBGL_lose_context');
+      if (lose) lose.loseContext();
+      webgl = Boolean(gl);
+    }
+    return webgl;
+  };
+  /** The note that replaces the scatterplots: inserted into `parent` before `before`; `rest` says what still works. */
+  A.noWebGL = function (parent, before, rest) {
+    if (parent.querySelector('.att-nogl')) return;
+    var note = el('p', { class: 'att-nogl att-warn', role: 'note' },
+      'The scatterplots need WebGL, which this browser has turned off. ' + rest +
+      ' To see the points, turn WebGL (hardware acceleration) on or open the page in another browser.');
+    note.style.padding = '0.6rem 0.8rem';
+    parent.insertBefore(note, before);
+  };
 
   // ------------------------------------------------------------------ data
 
@@ -102,10 +128,11 @@
     ]).then(function (b) {
       // Key positions: uint8 for sentences, uint16 when a sequence (an image) has > 255 units.
       var keys = sec.topk_key_missing > 255 ? u16(b[1]) : new Uint8Array(b[1]);
-      var sqrt = sec.weights_encoding === 'sqrt-u8';
-      var w = sqrt ? new Uint8Array(b[0]) : u16(b[0]);
+      // sqrt-u16 (text) / sqrt-u8 (images): stored sqrt(w); u16: w (sites built before sqrt-u16)
+      var enc = sec.weights_encoding, w = enc === 'sqrt-u8' ? new Uint8Array(b[0]) : u16(b[0]);
+      var top = enc === 'sqrt-u8' ? 255 : 65535;
       // weightAt(i): the attention weight at flat index i of this layer's (n_heads, total_pairs) array.
-      var weightAt = sqrt ? function (i) { var v = w[i] / 255; return v * v; } : function (i) { return w[i] / 65535; };
+      var weightAt = enc === 'u16' ? function (i) { return w[i] / 65535; } : function (i) { var v = w[i] / top; return v * v; };
       return { weights: w, weightAt: weightAt, topKeys: keys, topWeights: u16(b[2]), missingKey: sec.topk_key_missing };
     });
   };

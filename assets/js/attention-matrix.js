@@ -1,7 +1,8 @@
 /*
  * attention-matrix.js: the matrix view (attention.html). Every head at once, layers as rows and
  * heads as columns, drawn in ONE WebGL context: one regl-scatterplot whose points are laid out in
- * grid cells (2D), or one three.js renderer drawing each cell into its own viewport (3D).
+ * grid cells, drawn a band of rows at a time, the bands in view first (2D), or one three.js
+ * renderer drawing each cell into its own viewport (3D).
  * The cell labels are HTML links laid over the canvas (keyboard focusable; a click opens the head).
  * URL state: ?proj=<method>&dim=<2|3>&color=<mode>&size=1&q=<token search>.
  */
@@ -27,7 +28,6 @@
   var layout = {}; // projection name -> {x, y} (2D) or {xyz} (3D)
   var colors = null; // {key, palette, legend, cat + categories (token modes) or byB (norm)}
   var pointIndex = null; // valueA of every point: its index within its head
-  var preloadStarted = false; // the other 2D projections are being drawn in the background
   var match = null; // {flags, count}
   var drawing = Promise.resolve();
   var sizeArray = [1.5, 2, 2.5, 3, 3.5, 4, 5, 6];
@@ -51,6 +51,7 @@
       T.onState(apply);
       wireCells();
       new window.ResizeObserver(onResize).observe(plot);
+      window.addEventListener('scroll', onScroll, { passive: true });
       return apply(T.query(), 'matrix_drawn');
     });
   }).catch(function (err) { A.fail(status, err); });
@@ -142,51 +143,202 @@
     return A.cssVar('--card', '#ffffff');
   }
 
-  /**
-   * One scatterplot per 2D projection, all sharing ONE regl renderer (one WebGL context). Drawing
-   * 871k points costs about a second in regl-scatterplot (point texture + spatial index), so the
-   * other 2D projections are drawn in the background after the first paint; switching projection
-   * then only swaps which canvas is visible.
-   */
-  var renderer = null;
-  var plots = {}; // projection name -> {sp, canvas, ready: Promise}
+  // ------------------------------------------------------------------ 2D: bands of rows
 
-  /** The scatterplot settings of view v in colours c, and a key that changes when they do. */
-  function styleFor(v, c) {
+  /**
+   * The 2D matrix is drawn band by band: a band is a few whole rows, about a quarter of a window
+   * high. The rows are split into chunks about a window high; each chunk of each 2D projection is
+   * ONE scatterplot holding that chunk's points, whose canvas is one band high: to draw a band,
+   * its camera is moved onto the band and a filter keeps only the band's points (a frame then
+   * processes those alone), and the frame is copied into the projection's plot-sized 2D canvas.
+   * All scatterplots share ONE regl renderer (one WebGL context) of that band size.
+   * Why: under software WebGL a frame costs about its renderer's pixels (float framebuffer clear,
+   * gamma pass, read back: 4x fewer pixels drew 3-4x faster here) plus its points, and loading
+   * points into a scatterplot costs about their number; a plot-sized renderer with every point
+   * (DINOv2: 12 x 6 cells, twice as tall as wide; SmolLM2: 30 x 9) drew the whole tall plot before
+   * anything showed. Now the bands in view are drawn first, from the first chunk's points, and the
+   * page is ready; the others follow when the browser is idle, and at once when scrolled into view.
+   * The renderer is exactly one band high, so no row is lost however tall the plot or small the
+   * window. The other 2D projections are drawn in the background too, so a projection switch swaps
+   * which canvas is visible.
+   */
+  var BAND_PX = 240; // target height of a band (CSS px)
+  var CHUNK_PX = 1000; // target height of a chunk (CSS px): about a window
+  var bands = null; // [{index, r0, n, chunk, points}]: rows [r0, r0 + n), their points' indices in their chunk
+  var chunks = null; // [{index, r0, n, start, count}]: rows [r0, r0 + n) = points [start, start + count)
+  var bandRows = 1; // rows per band (the last band may have fewer)
+  var renderer = null;
+  var emptyIndex = null; // Promise of a one-point spatial index (see fitRenderer)
+  // projection name -> {name, canvas, ctx, W, H, shown: [key per band], parts: [per chunk: {sp,
+  // created, band + top (where its camera is), key (what its frames show now, '' while that is
+  // changing), sizeKey, styleKey, orderKey}]}
+  var plots = {};
+  var pumping = false; // a background drawing step is scheduled
+  var completeMarked = false;
+
+  function makeBands() {
+    var rowPx = Math.max(1, plot.clientHeight / ROWS);
+    bandRows = Math.max(1, Math.min(ROWS, Math.floor(BAND_PX / rowPx)));
+    var chunkRows = bandRows * Math.max(1, Math.floor(CHUNK_PX / rowPx / bandRows));
+    chunks = [];
+    bands = [];
+    for (var c0 = 0; c0 < ROWS; c0 += chunkRows) {
+      var chunk = { index: chunks.length, r0: c0, n: Math.min(chunkRows, ROWS - c0) };
+      chunk.start = c0 * COLS * P;
+      chunk.count = chunk.n * COLS * P;
+      chunks.push(chunk);
+      for (var r0 = c0; r0 < c0 + chunk.n; r0 += bandRows) {
+        var n = Math.min(bandRows, c0 + chunk.n - r0), points = new Array(n * COLS * P), first = (r0 - c0) * COLS * P;
+        for (var i = 0; i < points.length; i++) points[i] = first + i;
+        bands.push({ index: bands.length, r0: r0, n: n, chunk: chunk, points: points });
+      }
+    }
+    pointIndex = new Float32Array(Math.max.apply(null, chunks.map(function (k) { return k.count; })));
+    for (var p = 0; p < pointIndex.length; p++) pointIndex[p] = p % P;
+  }
+
+  /**
+   * Plot and band sizes in device pixels: W x H the plot, h the band canvas (a pixel more than
+   * bandRows rows, so neighbouring bands overlap rather than leave a gap), dpr.
+   */
+  function geometry() {
+    var s = plotSize(), dpr = window.devicePixelRatio || 1;
+    var W = Math.round(s.w * dpr), H = Math.round(s.h * dpr);
+    return { W: W, H: H, h: Math.min(H, Math.ceil(bandRows * H / ROWS) + 1), dpr: dpr };
+  }
+
+  /** Top pixel row of band b in the plot, and the camera that shows plot rows [top, top + h). */
+  function bandView(b, geo) {
+    var top = Math.round(b.r0 * geo.H / ROWS);
+    // Data y spans [-1, 1] over the plot's H pixels: centre the camera on the band's pixels, zoomed to them.
+    return { top: top, target: [0, 1 - 2 * (top + geo.h / 2) / geo.H], distance: geo.h / geo.H };
+  }
+
+  /** The bands that intersect the window first, then the others by distance from it. */
+  function bandsByDistance() {
+    var r = plot.getBoundingClientRect(), rowPx = r.height / ROWS, vh = window.innerHeight;
+    var dist = function (b) {
+      var top = r.top + b.r0 * rowPx, bottom = top + b.n * rowPx;
+      return bottom <= 0 ? -bottom : top >= vh ? top - vh : 0;
+    };
+    return bands.map(function (b) { return { b: b, d: dist(b) }; })
+      .sort(function (x, y) { return x.d - y.d || x.b.index - y.b.index; });
+  }
+  function visibleBands() {
+    return bandsByDistance().filter(function (x) { return x.d === 0; }).map(function (x) { return x.b; });
+  }
+
+  /** The scatterplot settings of view v in colours c. */
+  function styleProps(v, c) {
     return {
-      key: c.key + '|' + (v.size ? 1 : 0) + '|' + (match && match.count ? v.q : ''),
-      props: {
-        pointColor: searchPalette(c),
-        colorBy: c.byB ? 'valueB' : 'valueA',
-        sizeBy: v.size ? 'valueB' : null,
-        pointSize: v.size ? sizeArray : 2,
-      },
+      pointColor: searchPalette(c),
+      colorBy: c.byB ? 'valueB' : 'valueA',
+      sizeBy: v.size ? 'valueB' : null,
+      pointSize: v.size ? sizeArray : 2,
     };
   }
 
   /**
-   * The scatterplot of projection `name`, created with the current style so that its first frame
-   * is already the right picture (a second frame costs ~0.35 s under software WebGL).
+   * What the scatterplots must show now, as keys: size (geo), style (colours, dot size, search
+   * palette), search order and selection, and all of them in one `key`.
    */
+  function wanted() {
+    var c = colorsFor(view.color), geo = geometry();
+    var searching = match && match.count ? view.q : '';
+    var w = { geo: geo, colors: c, sizeKey: geo.W + 'x' + geo.H + '/' + geo.h, styleKey: c.key + '|' + (view.size ? 1 : 0) + '|' + searching,
+      orderKey: searching, selKey: c.byB ? searching : '' };
+    w.key = [w.sizeKey, w.styleKey, w.orderKey, w.selKey].join('|');
+    return w;
+  }
+
+  /** Projection `name`: its plot-sized canvas (resized and cleared when the plot's size changed). */
   function plotFor(name) {
-    if (plots[name]) return plots[name];
-    if (!renderer) {
-      renderer = window.ReglScatterplot.createRenderer();
-      window.addEventListener('resize', fitRenderer); // after the renderer's own listener, which shrinks it to the window
+    var entry = plots[name];
+    if (!entry) {
+      var cv = Object.keys(plots).length === 0 ? canvas : T.el('canvas', { class: 'att-canvas2', 'aria-hidden': 'true', hidden: true });
+      if (cv !== canvas) plot.insertBefore(cv, cellsEl);
+      entry = plots[name] = { name: name, canvas: cv, ctx: cv.getContext('2d'), W: 0, H: 0, shown: [], parts: [] };
     }
+    var geo = geometry();
+    if (entry.W !== geo.W || entry.H !== geo.H) {
+      entry.canvas.width = entry.W = geo.W;
+      entry.canvas.height = entry.H = geo.H;
+      entry.shown = []; // every band must be drawn again
+    }
+    return entry;
+  }
+
+  /** The shared renderer, exactly one band in size (created on a canvas of that size: no window-sized framebuffer first). */
+  function fitRenderer() {
+    var geo = geometry();
+    if (!renderer) {
+      var cv = document.createElement('canvas');
+      cv.width = geo.W;
+      cv.height = geo.h;
+      renderer = window.ReglScatterplot.createRenderer({ canvas: cv });
+      // The matrix never picks points (the cell links lie over the canvas), so the scatterplots get
+      // a one-point spatial index instead of a k-d tree over all their points (~1 s for 444k points).
+      emptyIndex = window.ReglScatterplot.createSpatialIndex([[0, 0]], false);
+    }
+    if (renderer.canvas.width !== geo.W || renderer.canvas.height !== geo.h) renderer.resize(geo.W / geo.dpr, geo.h / geo.dpr);
+  }
+
+  /** Band b of projection `entry` drawn with the current view and copied into its canvas. */
+  function drawBand(entry, b) {
+    var part = entry.parts[b.chunk.index] || createPart(entry, b);
+    return part.created.then(function () {
+      var want = wanted();
+      if (entry.shown[b.index] === want.key) return null;
+      fitRenderer();
+      var props = {}, sp = part.sp, settled = null;
+      if (part.styleKey !== want.styleKey) Object.assign(props, styleProps(view, want.colors));
+      if (part.orderKey !== want.orderKey) props.pointOrder = want.orderKey ? searchOrder(b.chunk) : null;
+      if (part.sizeKey !== want.sizeKey) {
+        // A new size takes effect in set()'s animation frame: frames before it show nothing to rely on.
+        Object.assign(props, { width: want.geo.W / want.geo.dpr, height: want.geo.h / want.geo.dpr, aspectRatio: want.geo.W / want.geo.H });
+        part.key = '';
+        settled = sp.set(props);
+      } else if (Object.keys(props).length) {
+        sp.set(props); // colours, dot sizes and order take effect at once (set() draws once more in its animation frame)
+      }
+      part.sizeKey = want.sizeKey;
+      part.styleKey = want.styleKey;
+      part.orderKey = want.orderKey;
+      return Promise.resolve(settled).then(function () {
+        var v = bandView(b, want.geo), cam = sp.get('camera');
+        cam.lookAt(v.target, v.distance, cam.rotation); // not set(): that would cost a second frame
+        part.top = v.top;
+        if (part.band !== b.index) { sp.filter(b.points, { preventEvent: true }); part.band = b.index; }
+        // The norm colouring goes through valueB, so there the search falls back on a selection.
+        if (want.selKey) sp.select(selectedIndices(b), { preventEvent: true });
+        else if (sp.get('selectedPoints').length) sp.deselect({ preventEvent: true });
+        part.key = want.key;
+        var drawn = nextDraw(part);
+        sp.redraw();
+        return drawn;
+      });
+    });
+  }
+
+  /**
+   * The scatterplot of band b's chunk of projection `entry`: the chunk's points, of which it draws
+   * one band at a time (a filter), its camera first on band b.
+   */
+  function createPart(entry, b) {
     fitRenderer();
-    var size = plotSize();
+    var chunk = b.chunk, want = wanted(), v = bandView(b, want.geo);
     var dark = window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
-    var cv = Object.keys(plots).length === 0 ? canvas : T.el('canvas', { class: 'att-canvas2', 'aria-hidden': 'true', hidden: true });
-    if (cv !== canvas) plot.insertBefore(cv, cellsEl);
-    var style = styleFor(view, colorsFor(view.color));
+    var cv = document.createElement('canvas');
     var sp = window.ReglScatterplot.createScatterplot(Object.assign({
       canvas: cv,
       renderer: renderer,
-      width: size.w,
-      height: size.h,
-      aspectRatio: COLS / ROWS,
+      width: want.geo.W / want.geo.dpr,
+      height: want.geo.h / want.geo.dpr,
+      aspectRatio: want.geo.W / want.geo.H,
+      cameraTarget: v.target,
+      cameraDistance: v.distance,
       cameraIsFixed: true,
+      pointScaleMode: 'constant', // the camera zooms onto a band: the dots keep their size
       backgroundColor: background(),
       pointSize: 2,
       opacity: 0.8,
@@ -196,49 +348,102 @@
       opacityInactiveScale: 0.2,
       deselectOnDblClick: false,
       deselectOnEscape: false,
-    }, style.props));
-    if (!pointIndex) {
-      pointIndex = new Float32Array(G * P);
-      for (var i = 0; i < G * P; i++) pointIndex[i] = i % P;
-    }
-    var lay = layout[name];
-    var entry = { sp: sp, canvas: cv, styleKey: style.key, orderKey: '' };
-    entry.ready = sp.draw({ x: lay.x, y: lay.y, valueA: pointIndex, valueB: normUnit }, { zDataType: 'categorical', wDataType: 'continuous' });
-    plots[name] = entry;
+      pointOrder: want.orderKey ? searchOrder(chunk) : null,
+    }, styleProps(view, want.colors)));
+    var part = entry.parts[chunk.index] = { sp: sp, top: v.top, band: b.index, key: want.key,
+      sizeKey: want.sizeKey, styleKey: want.styleKey, orderKey: want.orderKey };
+    // Every frame of this scatterplot is a band: copy it to its place in the plot (the canvas is
+    // transparent between the points: clear what the band showed before).
+    sp.subscribe('drawing', function () {
+      if (!cv.width || !cv.height) return;
+      entry.ctx.clearRect(0, part.top, cv.width, cv.height);
+      entry.ctx.drawImage(cv, 0, part.top);
+      if (part.key) entry.shown[part.band] = part.key;
+    });
+    var lay = layout[entry.name], a = chunk.start, z = chunk.start + chunk.count;
+    part.created = emptyIndex.then(function (index) {
+      return sp.draw({ x: lay.x.subarray(a, z), y: lay.y.subarray(a, z), valueA: pointIndex.subarray(0, chunk.count), valueB: normUnit.subarray(a, z) }, {
+        zDataType: 'categorical', wDataType: 'continuous', spatialIndex: index, filter: b.points,
+        select: want.selKey ? selectedIndices(b) : undefined,
+      }); // resolves after the first frame: band b
+    });
     if (!scatter) scatter = sp;
-    return entry;
+    return part;
+  }
+
+  /** Resolves after the scatterplot's next frame (published synchronously right after it is rendered). */
+  function nextDraw(part) {
+    return new Promise(function (resolve) { part.sp.subscribe('drawing', resolve, 1); });
   }
 
   /**
-   * The shared renderer draws into a canvas of the window's size and each scatterplot copies the
-   * CENTRE of it: a plot taller (or wider) than the window (a model with few heads and many layers,
-   * e.g. DINOv2-S: 12 x 6, twice as tall as wide) lost its top and bottom rows. So the renderer is
-   * made at least as large as the plot.
+   * The bands of the current 2D projection that are in view (or the nearest one, when the plot is
+   * scrolled out of the window), brought up to date one after the other.
    */
-  function fitRenderer() {
-    if (!renderer) return;
-    var s = plotSize(), dpr = window.devicePixelRatio || 1;
-    var w = Math.max(s.w, Math.min(window.innerWidth, window.screen.availWidth));
-    var h = Math.max(s.h, Math.min(window.innerHeight, window.screen.availHeight));
-    if (renderer.canvas.width !== Math.round(w * dpr) || renderer.canvas.height !== Math.round(h * dpr)) renderer.resize(w, h);
+  function drawVisible() {
+    var entry = plotFor(view.entry.name), list = visibleBands();
+    return (list.length ? list : [bandsByDistance()[0].b]).reduce(function (done, b) {
+      return done.then(function () { return drawBand(entry, b); });
+    }, Promise.resolve());
   }
 
-  /** After the first paint: load and draw the other 2D projections, one at a time, when idle. */
-  function preloadOthers() {
+  /** Band b of `entry` shows the current view. */
+  function isFresh(entry, b) {
+    return entry.shown[b.index] === wanted().key;
+  }
+
+  /**
+   * Background drawing, one band per idle callback: the rest of the current projection (nearest
+   * to the window first), then the other 2D projections (loaded and drawn, not shown).
+   */
+  function pump() {
+    if (pumping) return;
+    pumping = true;
+    var idle = window.requestIdleCallback || function (fn) { return window.setTimeout(fn, 30); };
     var t0 = window.performance.now();
-    var todo = sec.projections.filter(function (p) { return p.dim === 2 && !plots[p.name]; });
-    var idle = window.requestIdleCallback || function (fn) { return window.setTimeout(fn, 50); };
-    var step = function () {
-      var p = todo.shift();
-      if (!p) { A.mark('matrix_preloaded', t0); document.body.dataset.attPreloaded = '1'; return; }
-      idle(function () {
-        drawing = drawing.then(function () {
-          return (layout[p.name] ? Promise.resolve() : A.loadPoints(p).then(function (d) { layout[p.name] = buildLayout(p, d); }))
-            .then(function () { return plotFor(p.name).ready; });
-        }).then(step, step);
-      });
+    var nextJob = function () {
+      if (!view || view.dim !== 2) return null;
+      var name = view.entry.name, entry = plotFor(name), i, k;
+      var stale = bandsByDistance().filter(function (x) { return !isFresh(entry, x.b); });
+      document.body.dataset.attPending = String(stale.length); // bands still to draw (tests wait for 0)
+      if (stale.length) return drawBand.bind(null, entry, stale[0].b);
+      if (!completeMarked) { completeMarked = true; A.mark('matrix_complete'); document.body.dataset.attComplete = '1'; }
+      var others = sec.projections.filter(function (p) { return p.dim === 2 && p.name !== name; });
+      for (i = 0; i < others.length; i++) {
+        var p = others[i];
+        if (!layout[p.name]) return loadLayout.bind(null, p);
+        var other = plotFor(p.name);
+        for (k = 0; k < bands.length; k++) if (!other.shown[k]) return drawBand.bind(null, other, bands[k]);
+      }
+      if (document.body.dataset.attPreloaded !== '1') { A.mark('matrix_preloaded', t0); document.body.dataset.attPreloaded = '1'; }
+      return null;
     };
-    step();
+    var step = function () {
+      // the job is chosen when it runs: by then the view or the scroll position may have changed
+      drawing = drawing.then(function () {
+        var job = nextJob();
+        if (!job) { pumping = false; return; }
+        return job().then(function () { idle(step); });
+      }).catch(function (err) { pumping = false; A.fail(status, err); });
+    };
+    idle(step);
+  }
+
+  function loadLayout(p) {
+    return A.loadPoints(p).then(function (d) { layout[p.name] = buildLayout(p, d); });
+  }
+
+  /** Scrolled: draw the bands that came into view now if they are not up to date. */
+  var scrollQueued = false;
+  function onScroll() {
+    if (scrollQueued || !view || view.dim !== 2 || !plots[view.entry.name]) return;
+    scrollQueued = true;
+    window.requestAnimationFrame(function () {
+      scrollQueued = false;
+      var entry = plots[view.entry.name];
+      if (visibleBands().every(function (b) { return isFresh(entry, b); })) return;
+      drawing = drawing.then(drawVisible).then(pump).catch(function (err) { A.fail(status, err); });
+    });
   }
 
   /** Palette with the search applied: matches keep their colour, the rest fade towards the background. */
@@ -254,16 +459,16 @@
     return out;
   }
 
-  /** Draw order with the search matches last (on top), or null. */
-  function searchOrder() {
+  /** Draw order of a chunk's points (indices in the chunk) with the search matches last (on top), or null. */
+  function searchOrder(chunk) {
     if (!match || !match.count) return null;
-    var order = new Array(G * P), a = 0, b = 0, nHit = 0, g, p;
+    var heads = chunk.n * COLS, order = new Array(heads * P), lo = 0, hi, nHit = 0, g, p;
     for (p = 0; p < P; p++) if (match.flags[p < N ? p : p - N]) nHit++;
-    b = G * (P - nHit);
-    for (g = 0; g < G; g++) {
+    hi = heads * (P - nHit);
+    for (g = 0; g < heads; g++) {
       for (p = 0; p < P; p++) {
-        if (match.flags[p < N ? p : p - N]) order[b++] = g * P + p;
-        else order[a++] = g * P + p;
+        if (match.flags[p < N ? p : p - N]) order[hi++] = g * P + p;
+        else order[lo++] = g * P + p;
       }
     }
     return order;
@@ -315,7 +520,8 @@
       A.legend($('att-legend'), c.legend);
       A.sizeLegend($('att-size-legend'), next.size);
       showHits();
-      return next.dim === 3 ? draw3(next, c) : draw2(next, c);
+      if (!A.hasWebGL()) return noWebGL();
+      return next.dim === 3 ? draw3(next, c) : draw2(next);
     }).then(function () {
       return new Promise(function (resolve) { window.requestAnimationFrame(function () { resolve(); }); });
     }).then(function () {
@@ -329,29 +535,21 @@
     return drawing;
   }
 
-  function draw2(v, c) {
+  /** No WebGL: a note above the grid instead of the points; the cells (labels, statistics, search counts, links) stay. */
+  function noWebGL() {
+    var scroll = matrixEl.parentNode;
+    A.noWebGL(scroll.parentNode, scroll, 'The label and statistics of every head are in the grid below (search counts too), and each cell opens its head.');
+  }
+
+  function draw2(v) {
     if (three) canvas3.hidden = true;
     cellsEl.classList.remove('att-orbit');
+    if (!bands) makeBands();
     var entry = plotFor(v.entry.name);
-    return entry.ready.then(function () {
-      var sp = entry.sp;
-      Object.keys(plots).forEach(function (k) { plots[k].canvas.hidden = plots[k] !== entry; });
-      scatter = sp;
-      var style = styleFor(v, c);
-      if (entry.styleKey !== style.key) {
-        sp.set(style.props);
-        entry.styleKey = style.key;
-      }
-      var orderKey = match && match.count ? v.q : '';
-      if (entry.orderKey !== orderKey) {
-        sp.set({ pointOrder: searchOrder() });
-        entry.orderKey = orderKey;
-      }
-      // The norm colouring goes through valueB, so there the search falls back on a selection.
-      var sel = c.byB ? selectedIndices() : [];
-      if (sel.length) sp.select(sel, { preventEvent: true });
-      else if (sp.get('selectedPoints').length) sp.deselect({ preventEvent: true });
-      if (!preloadStarted) { preloadStarted = true; window.setTimeout(preloadOthers, 0); }
+    Object.keys(plots).forEach(function (k) { plots[k].canvas.hidden = plots[k] !== entry; });
+    return drawVisible().then(function () {
+      document.body.dataset.attPending = String(bands.filter(function (b) { return !isFresh(entry, b); }).length);
+      pump();
     });
   }
 
@@ -392,10 +590,11 @@
     return Promise.resolve();
   }
 
-  function selectedIndices() {
+  /** The search matches in band b (point indices in its chunk): queries and keys of the matching tokens. */
+  function selectedIndices(b) {
     if (!match || !match.count) return [];
-    var out = [];
-    for (var g = 0; g < G; g++) {
+    var out = [], first = (b.r0 - b.chunk.r0) * COLS;
+    for (var g = first; g < first + b.n * COLS; g++) {
       for (var t = 0; t < N; t++) {
         if (match.flags[t]) out.push(g * P + t, g * P + N + t);
       }
@@ -505,8 +704,10 @@
     window.clearTimeout(resizeTimer);
     resizeTimer = window.setTimeout(function () {
       var s = plotSize();
-      fitRenderer();
-      Object.keys(plots).forEach(function (k) { plots[k].sp.set({ width: s.w, height: s.h }); });
+      if (bands) {
+        fitRenderer();
+        if (view.dim === 2) drawing = drawing.then(drawVisible).then(pump).catch(function (err) { A.fail(status, err); });
+      }
       if (three) {
         three.setSize(s.w, s.h);
         three.setCells(cellRects());

@@ -2,7 +2,7 @@
  * attention-sentence.js: the bertviz-style sentence view (two columns of tokens, queries left,
  * keys right, line opacity = attention weight of the current head) and the aggregate
  * position-by-position heat map of a head. Token text goes into SVG <text> nodes via TFVIS.el.
- * Defines TFVIS_ATT.sentenceView and TFVIS_ATT.aggregateView.
+ * Defines TFVIS_ATT.sentenceView, TFVIS_ATT.aggregateView and TFVIS_ATT.tokenFactorsView (issue 12).
  */
 (function (window) {
   'use strict';
@@ -10,6 +10,24 @@
   var A = window.TFVIS_ATT;
   var el = T.el;
   var ROW = 20, TOP = 26, GAP = 150, MIN_W = 0.004;
+
+  /**
+   * The selected token's strongest factors at the input of attention layer ``layer`` (hidden state
+   * ``layer``, which its queries and keys are computed from), each a link to the factor page.
+   * ``links`` is TFVIS.tokenFactors()'s result; t null = no token selected.
+   */
+  A.tokenFactorsView = function (container, links, tokens, sentences, s, t, layer) {
+    T.clear(container);
+    var list = links && t !== null ? links.atSample(layer, s, t) : null;
+    if (!list) {
+      if (links && links.nHidden) container.appendChild(el('p', { class: 'muted' }, 'Click a token to see its strongest factors.'));
+      return;
+    }
+    container.appendChild(el('p', null,
+      el('span', null, 'Strongest factors of '), el('q', null, tokens.text[sentences.token_offset[s] + t]),
+      el('span', null, ' at the input of layer ' + layer + ' (hidden state ' + layer + '): '),
+      T.factorLinks(list, layer)));
+  };
 
   /** Which positions of sentence s are hidden by the toggles {cls, sep, first}. */
   A.hiddenPositions = function (tokens, sentences, s, hide) {

@@ -130,7 +130,7 @@
       sentencePts = next.s === null ? null : sentencePoints(next.s);
       var shown = geo ? showImage() : showSentence();
       showAggregate();
-      return Promise.all([next.dim === 3 ? draw3(next) : draw2(next), shown]);
+      return Promise.all([!A.hasWebGL() ? noWebGL() : next.dim === 3 ? draw3(next) : draw2(next), shown]);
     }).then(function () {
       return new Promise(function (resolve) { window.requestAnimationFrame(function () { resolve(); }); });
     }).then(function () {
@@ -322,6 +322,13 @@
       if (d < bestD) { bestD = d; best = p; }
     }
     return best;
+  }
+
+  /** No WebGL: a note in place of the plot; the metrics, the sentence (image) view and the aggregate stay. */
+  function noWebGL() {
+    Array.prototype.forEach.call(stage.children, function (c) { c.hidden = true; }); // canvases, tooltip, the how-to line
+    stage.style.aspectRatio = 'auto';
+    A.noWebGL(stage, stage.firstChild, 'The head\'s statistics, the ' + (geo ? 'image' : 'sentence') + ' view and the aggregate below still work.');
   }
 
   function draw2(v) {
@@ -796,6 +803,12 @@
       current: view.s === s ? view.t : null,
       onSelect: function (pos) { apply(T.setQuery({ s: s, t: pos }, true)); },
     });
+    if (T.tokenFactors) {
+      var shown = view;
+      T.tokenFactors().then(function (links) {
+        if (view === shown) A.tokenFactorsView($('att-token-factors'), links, tokens, sentences, s, view.s === s ? view.t : null, view.l);
+      });
+    }
   }
 
   /** Image sites: the image view of the selected (or first) sample image. Returns a Promise. */

@@ -23,6 +23,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var status = $('status');
   var fs, index, neighbors, sentences, tokens;
+  var links = null; // TFVIS.tokenFactors(): which texts the attention pages show (text sites)
   var current = { f: null, l: null };
   var renderSeq = 0;
   var hoverInfo = null;
@@ -202,11 +203,12 @@
     if (factorChanged) renderNeighbors(f);
     status.textContent = 'Loading contexts…';
     status.className = 'muted';
-    return Promise.all([chunkData(F.chunkOf(fs, f)), textP]).then(function (r) {
+    return Promise.all([chunkData(F.chunkOf(fs, f)), textP, geo ? null : T.tokenFactors()]).then(function (r) {
       if (seq !== renderSeq) return;
       var cd = r[0];
       sentences = r[1][0];
       tokens = r[1][1];
+      links = r[2];
       renderFacts(f, l, cd);
       if (geo) renderImageContexts(f, l, cd, state);
       else renderContexts(f, l, cd, state);
@@ -465,9 +467,22 @@
           el('span', { class: 'ctx-bar', style: { width: Math.max(2, 100 * value / vmax).toFixed(1) + '%' } }),
           el('span', { class: 'ctx-num' }, F.fmt(value))),
         contextText(sid, pos, W, lime, value),
-        el('a', { class: 'ctx-link', href: 'tokens.html?s=' + sid + '&t=' + pos, title: 'Text #' + sid + ', token ' + pos + ' in the token browser' }, '#' + sid)));
+        el('a', { class: 'ctx-link', href: 'tokens.html?s=' + sid + '&t=' + pos, title: 'Text #' + sid + ', token ' + pos + ' in the token browser' }, '#' + sid),
+        attentionLink(sid, pos, l)));
     }
     list.appendChild(frag);
+  }
+
+  /**
+   * Link to the token in the attention head view when its text is in the attention sample: hidden
+   * state l is the input of attention layer l (the last one, l = n_layers, links to the last layer).
+   */
+  function attentionLink(sid, pos, l) {
+    var row = links ? links.sampleRow.get(sid) : undefined;
+    if (row === undefined || !links.nLayers) return null;
+    var layer = Math.min(l, links.nLayers - 1);
+    return el('a', { class: 'ctx-link ctx-attention', href: 'attention-head.html?s=' + row + '&t=' + pos + '&l=' + layer,
+      title: 'This token in the attention view of layer ' + layer + ' (text ' + row + ' of the attention sample)' }, 'attention');
   }
 
   /** The emptied LIME note, or null (after saying so in it) when the build has no LIME data. */

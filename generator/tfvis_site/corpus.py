@@ -6,6 +6,7 @@ into sentences, drop empties and duplicates, then sample deterministically by se
 
 from __future__ import annotations
 
+import codecs
 import json
 import random
 import re
@@ -82,27 +83,38 @@ def _read_default() -> tuple[list[str], dict[str, Any]]:
     return texts, {"documents": len(articles)}
 
 
-def _read_txt(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8").splitlines()
+def read_text(path: Path, encoding: str = "utf-8") -> str:
+    """The whole file decoded; a byte that is not valid in ``encoding`` is a one-line error that
+    names the byte, its offset in the file and the --encoding option."""
+    data = path.read_bytes()
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        hint = "latin-1 (or the file's encoding)" if codecs.lookup(encoding).name == "utf-8" else "NAME with the file's encoding"
+        raise UserError(f"{path}: is not valid {encoding} (byte 0x{data[e.start]:02x} at offset {e.start}); pass --encoding {hint}") from None
 
 
-def _read_jsonl(path: Path) -> list[str]:
+def _read_txt(path: Path, encoding: str) -> list[str]:
+    return read_text(path, encoding).splitlines()
+
+
+def _read_jsonl(path: Path, encoding: str) -> list[str]:
     texts = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(f"{path}:{lineno}: invalid JSON ({e.msg})") from None
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                raise UserError(f"{path}:{lineno}: each line must be an object with a string field 'text'")
-            texts.append(obj["text"])
+    # "\n" only: a JSON string may hold U+2028 and other characters that str.splitlines() splits on
+    for lineno, line in enumerate(read_text(path, encoding).split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UserError(f"{path}:{lineno}: invalid JSON ({e.msg})") from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            raise UserError(f"{path}:{lineno}: each line must be an object with a string field 'text'")
+        texts.append(obj["text"])
     return texts
 
 
-def _read_parquet(path: Path) -> list[str]:
+def _read_parquet(path: Path, encoding: str) -> list[str]:  # Parquet strings are UTF-8 by definition
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -118,8 +130,9 @@ def _read_parquet(path: Path) -> list[str]:
     return [t for t in column.to_pylist() if t is not None]
 
 
-def load_corpus(path: Path | None, n_sentences: int, seed: int) -> Corpus:
-    """Load, clean and sample a corpus. ``n_sentences <= 0`` keeps every text."""
+def load_corpus(path: Path | None, n_sentences: int, seed: int, encoding: str = "utf-8") -> Corpus:
+    """Load, clean and sample a corpus. ``n_sentences <= 0`` keeps every text; ``encoding`` is
+    the text encoding of a .txt / .jsonl file (any name Python's codecs know)."""
     if path is None:
         raw, stats = _read_default()
         corpus = Corpus(
@@ -138,10 +151,7 @@ def load_corpus(path: Path | None, n_sentences: int, seed: int) -> Corpus:
         if path.suffix.lower() not in SUFFIXES:
             raise UserError(f"{path}: unsupported corpus format {path.suffix or '(none)'!r} (use .txt, .jsonl or .parquet)")
         reader = {".txt": _read_txt, ".jsonl": _read_jsonl, ".parquet": _read_parquet}[path.suffix.lower()]
-        try:
-            raw = [normalise(t) for t in reader(path)]
-        except UnicodeDecodeError as e:
-            raise UserError(f"{path}: not UTF-8 text (byte {e.start})") from None
+        raw = [normalise(t) for t in reader(path, encoding)]
         corpus = Corpus(name=path.name, source=str(path), license="as provided by the user", attribution="", texts=[])
         stats = {}
     return _sample(corpus, raw, stats, n_sentences, seed, str(path or default_corpus_file()))

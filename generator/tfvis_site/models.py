@@ -85,6 +85,22 @@ def _read_config(model_dir: Path) -> dict[str, Any]:
         raise UserError(f"{config_file}: invalid JSON ({e.msg} at line {e.lineno})") from None
 
 
+def resolve_device(device: str) -> str:
+    """"cpu", "cuda" or "auto" (CUDA when present, else CPU) -> "cpu" | "cuda", checked before
+    any work: a build asked for CUDA on a machine without it stops at once, in one line."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        if torch.version.cuda is None:
+            why = f"this torch build has no CUDA support (torch {torch.__version__})"
+        else:
+            why = "no CUDA device is visible (check the driver and CUDA_VISIBLE_DEVICES)"
+        raise UserError(f"--device cuda: {why}; use --device cpu or --device auto")
+    return device
+
+
 def load_model(model_dir: Path | None, device: str = "cpu") -> LoadedModel:
     """Load weights + fast tokenizer from a local checkpoint folder (None = the default model)."""
     import torch
@@ -95,8 +111,7 @@ def load_model(model_dir: Path | None, device: str = "cpu") -> LoadedModel:
     name = DEFAULT_MODEL_NAME if model_dir is None else Path(model_dir).resolve().name
     model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
     config = _read_config(model_dir)
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda: no CUDA device is available here (use --device cpu)")
+    device = resolve_device(device)
     if is_image_config(config):
         return _load_image_model(model_dir, name, device)
     try:

@@ -24,9 +24,11 @@ import numpy as np
 
 from . import __version__, layout
 from .attention import AttentionConfig, AttentionResult, analyse_attention, sample_sentences, write_attention_bundle
+from .attention.bundle import sample_rows
 from .bundles import BundleWriter
 from .budget import ModelCost, scaled_sizes
 from .cache import StageCache, file_fingerprint, stable_hash
+from .concepts import concept_stage, read_probe_sets, write_concepts_bundle
 from .config import BuildConfig
 from .corpus import load_corpus
 from .errors import UserError
@@ -34,7 +36,8 @@ from .extract import ActivationStore, ExtractOptions, extract
 from .factors import FactorConfig, FactorResult, learn_factors, write_factor_bundle
 from .factors.lime import LimeConfig, compute_lime, write_lime_bundle
 from .factors.search import write_search_index
-from .models import LoadedModel, _read_config, is_image_config, load_model
+from .factors.token_factors import write_token_factors
+from .models import LoadedModel, resolve_device, _read_config, is_image_config, load_model
 from .registry import DEFAULT_MODEL, builtin_models, resolve_model
 from .probe import write_site_record
 from .progress import Reporter
@@ -55,6 +58,7 @@ class Analyses:
     attention_store: ActivationStore  # the attention sample: q, k and attention weights too
     attention: AttentionResult
     attention_sample: np.ndarray  # (n_attention_sentences,) sentence_id of each sample sentence in ``store``
+    concepts: list[Any] = field(default_factory=list)  # concepts.ConceptResult per [[probes]] table
 
 
 @dataclass
@@ -158,6 +162,7 @@ def build(config: BuildConfig, reporter: Reporter, model: Any = None, corpus: An
     manifest is known (each page's model switcher lists what the other models have)."""
     out = Path(config.out)
     _check_output_folder(out)
+    config = dataclasses.replace(config, device=resolve_device(config.device))  # before any work
     cache = StageCache(config.cache_dir, enabled=not config.no_cache)
     configs = config.model_configs()
     if (model is not None or corpus is not None) and len(configs) > 1:
@@ -201,6 +206,7 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
 
     if not model.is_image:  # a bigger text model: smaller samples, unless the user set them
         config, lime_config, attention_config = fit_to_budget(config, model, lime_config, attention_config, reporter)
+    probe_sets = read_probe_sets(config.probes, model.is_image)  # a bad labels file fails before the long stages
     with timer("corpus"):
         corpus = corpus or load_any_corpus(config, model.is_image, reporter)
         items = corpus_items(corpus)
@@ -243,13 +249,19 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
         lime_key = {"factors": key, "config": lime_config.to_dict()}
         lime = cache.get_or_build("lime", lime_key, lambda d: compute_lime(model.get(), store, factors, lime_config, d, reporter))
 
+    concepts = []
+    if probe_sets:
+        with timer("concepts"):
+            concepts = concept_stage(cache, key, factors, model, probe_sets, config.max_tokens, config.seed, reporter)
+
     with timer("attention"):
         key = {"extract": attention_extract_key, "config": attention_config.cache_key()}
         attention = AttentionResult.load(cache.get_or_build("attention", key, lambda d: analyse_attention(attention_store, attention_config, d, reporter)))
         reporter.log("attention: " + ("cached" if cache.hits["attention"] else "analysed"))
 
     analyses = Analyses(
-        store=store, factors=factors, factor_maps=factor_maps, lime=lime, attention_store=attention_store, attention=attention, attention_sample=sample
+        store=store, factors=factors, factor_maps=factor_maps, lime=lime, attention_store=attention_store, attention=attention, attention_sample=sample,
+        concepts=concepts,
     )
     with timer("site"):
         manifest = write_model_data(model_dir, config, corpus, model, analyses, slug)
@@ -346,7 +358,7 @@ def load_any_corpus(config: BuildConfig, image_model: bool, reporter: Reporter) 
         return load_image_corpus(spec, config.n_images, config.seed, warn=lambda line: reporter.log(f"warning: {line}"))
     if looks_like_images:
         raise UserError(f"{spec}: an image corpus, but the model is a text model (give a .txt, .jsonl or .parquet file)")
-    return load_corpus(spec, config.n_sentences, config.seed)
+    return load_corpus(spec, config.n_sentences, config.seed, config.encoding)
 
 
 def corpus_items(corpus: Any) -> list[Any]:
@@ -421,6 +433,11 @@ def write_model_data(model_dir: Path, config: BuildConfig, corpus: Any, model: M
     }
     # the model's display name there too, not its store's folder name ("dinov2-54dd7ea8efa7ab43")
     manifest["attention"]["model"]["name"] = info["name"]
+    if analyses.concepts:
+        manifest["concepts"] = write_concepts_bundle(config.probes, analyses.concepts, bundle)
+    if not store.is_image:  # the strongest factors of each attention-sample token: links tokens <-> factors
+        rows = sample_rows(analyses.attention_store, analyses.attention.tokens)
+        manifest["attention"]["token_factors"] = write_token_factors(analyses.factors, analyses.attention_store, rows, bundle, "attention/token_factors.u16")
     if store.is_image:
         from .patches import write_image_bundle
 
@@ -471,6 +488,7 @@ def _public_config(config: BuildConfig) -> dict[str, Any]:
         public[key] = Path(public[key]).name if public[key] else "(default)"
     for key in ("out", "cache_dir", "no_cache"):
         public.pop(key)
+    public["probes"] = [{**p, "file": Path(p["file"]).name} for p in public["probes"]]
     return public
 
 

@@ -43,6 +43,28 @@ def read_site_record(cache: StageCache, site_dir: Path, slug: str | None = None)
     return record
 
 
+def site_factors(site_dir: Path, cache: StageCache, model: str | None = None) -> tuple[dict[str, Any], Any]:
+    """(build record, FactorResult) of the text model ``model`` (a slug; None: the only one) of a
+    site built on this machine, or a one-line UserError."""
+    from .factors import FactorResult
+
+    slug = pick_model(site_dir, model)
+    record = read_site_record(cache, site_dir, slug)
+    manifest = json.loads((model_dir(site_dir, slug) / MANIFEST).read_text())
+    if manifest.get("modality") == "image":
+        raise UserError(f"{site_dir}: built from a vision model; probe takes text (open an image's factors on the site instead)")
+    if record.get("in_memory"):
+        raise UserError(f"{site_dir}: built from a model object in Python; there is no checkpoint folder to load for probe")
+    return record, FactorResult.load(Path(record["factors"]))
+
+
+def site_model(record: dict[str, Any], device: str) -> Any:
+    """The site's model (models.LoadedModel), loaded from the folder its build record names."""
+    from .models import load_model
+
+    return load_model(Path(record["model"]) if record["model"] else None, device)
+
+
 def probe(site_dir: Path, text: str, cache: StageCache, factor: int | None, top: int, layer: int | None, device: str = "cpu",
           model: str | None = None) -> dict[str, Any]:
     """Activations of the factors of the site's model ``model`` (a slug; None: the only one) on ``text``.
@@ -52,17 +74,7 @@ def probe(site_dir: Path, text: str, cache: StageCache, factor: int | None, top:
     """
     import torch
 
-    from .factors import FactorResult
-    from .models import load_model
-
-    slug = pick_model(site_dir, model)
-    record = read_site_record(cache, site_dir, slug)
-    manifest = json.loads((model_dir(site_dir, slug) / MANIFEST).read_text())
-    if manifest.get("modality") == "image":
-        raise UserError(f"{site_dir}: built from a vision model; probe takes text (open an image's factors on the site instead)")
-    if record.get("in_memory"):
-        raise UserError(f"{site_dir}: built from a model object in Python; there is no checkpoint folder to load for probe")
-    factors = FactorResult.load(Path(record["factors"]))
+    record, factors = site_factors(site_dir, cache, model)
     if factor is not None and not 0 <= factor < factors.n_components:
         raise UserError(f"--factor {factor}: the site has factors 0..{factors.n_components - 1}")
     n_layers = factors.is_.shape[1]
@@ -71,7 +83,7 @@ def probe(site_dir: Path, text: str, cache: StageCache, factor: int | None, top:
         raise UserError(f"--layer {layer}: the site has layers 0..{n_layers - 1}")
     if not text.strip():
         raise UserError("probe: the text is empty")
-    loaded = load_model(Path(record["model"]) if record["model"] else None, device)
+    loaded = site_model(record, device)
     enc = loaded.tokenizer(text, truncation=True, max_length=record.get("max_tokens", 512), return_tensors="pt")
     with torch.inference_mode():
         out = loaded.model(input_ids=enc["input_ids"].to(loaded.device), attention_mask=enc["attention_mask"].to(loaded.device), output_hidden_states=True)
@@ -111,3 +123,48 @@ def print_probe(result: dict[str, Any]) -> None:
         for token, per_layer in zip(result["tokens"], result["top"]):
             table.add_row(token, *[" ".join(f"{c}:{v:.2f}" for c, v in per_layer[str(l)]) or "·" for l in result["layers"]])
     console.print(table)
+
+
+# ----------------------------------------------------------------------------- --labels: concept probes
+
+def probe_labels(site_dir: Path, labels_file: Path, cache: StageCache, layer: int | None, device: str = "cpu", seed: int = 0,
+                 model: str | None = None) -> tuple[Any, np.ndarray]:
+    """The concept probe (concepts.py) of a labelled JSONL file on a built site: per layer the
+    single factor that best separates the labels vs the raw hidden state. Returns
+    (concepts.ConceptResult, the level of every factor (m,))."""
+    from .concepts import probe_concepts, read_labels
+
+    record, factors = site_factors(site_dir, cache, model)
+    n_layers = factors.is_.shape[1]
+    if layer is not None and not 0 <= layer < n_layers:
+        raise UserError(f"--layer {layer}: the site has layers 0..{n_layers - 1}")
+    labelled = read_labels(labels_file)
+    labelled.check_counts()  # before loading the model: a bad file fails fast
+    result = probe_concepts(site_model(record, device), factors, labelled, None if layer is None else [layer], record.get("max_tokens", 512), seed)
+    return result, factors.level
+
+
+def print_concepts(result: Any, factors_level: Any = None) -> None:
+    """The concept probe as a rich table: per layer the chosen factor and its held-out F1 next to
+    the raw-state ceiling; the best layer in bold."""
+    from rich.console import Console
+    from rich.table import Table
+
+    counts = ", ".join(f"{label} ({n})" for label, n in result.counts.items())
+    table = Table(title=f"Concept probe: {counts}; {result.metric}, held-out (2 folds, swapped)",
+                  caption=f"n = {result.n} examples; majority-class baseline {result.majority_f1:.3f}"
+                          + (f"; {len(result.skipped)} skipped" if result.skipped else ""))
+    table.add_column("layer", justify="right")
+    table.add_column("factor", justify="right")
+    table.add_column("F1 one factor", justify="right")
+    table.add_column("F1 raw state", justify="right")
+    table.add_column("folds chose")
+    best = max(range(len(result.layers)), key=lambda i: result.layers[i]["f1"])
+    for i, row in enumerate(result.layers):
+        style = "bold" if i == best else None
+        factor = "–" if row["factor"] is None else str(row["factor"])
+        if factors_level is not None and row["factor"] is not None:
+            factor += f" ({factors_level[row['factor']]})"
+        chose = " / ".join("–" if f["factor"] is None else str(f["factor"]) for f in row["folds"])
+        table.add_row(str(row["layer"]), factor, f"{row['f1']:.3f}", f"{row['f1_raw']:.3f}", chose, style=style)
+    Console().print(table)

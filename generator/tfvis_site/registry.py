@@ -29,11 +29,12 @@ import json
 import os
 import re
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from .errors import UserError, first_line
 
 # Bump when the GGUF conversion's output changes: cached folders of older converters are not reused.
 GGUF_CONVERTER_VERSION = 1
@@ -295,7 +296,7 @@ def gguf_metadata(path: Path) -> dict[str, Any]:
     try:
         fields = GGUFReader(path).fields
     except Exception as e:  # noqa: BLE001  (transformers and gguf raise many types; the user needs one line)
-        raise UserError(f"{path}: unreadable GGUF file ({_first_line(e)})") from None
+        raise UserError(f"{path}: unreadable GGUF file ({first_line(e)})") from None
 
     def field(key: str) -> Any:
         value = fields.get(key)
@@ -362,9 +363,10 @@ def convert_gguf(path: Path, out_dir: Path) -> Path:
                 model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
             except ValueError:  # no causal-LM head for this architecture: the bare model
                 model = AutoModel.from_config(config, dtype=torch.float32)
-        tensors = load_gguf_checkpoint(str(path), return_tensors=True, model_to_load=model, torch_dtype=torch.float32)["tensors"]
+        with _quiet_gguf_bar():
+            tensors = load_gguf_checkpoint(str(path), return_tensors=True, model_to_load=model, torch_dtype=torch.float32)["tensors"]
     except Exception as e:  # noqa: BLE001  (transformers and gguf raise many types; the user needs one line)
-        raise UserError(f"{path}: transformers cannot convert this GGUF file ({_first_line(e)})") from None
+        raise UserError(f"{path}: transformers cannot convert this GGUF file ({first_line(e)})") from None
     finally:
         hf_logging.set_verbosity(verbosity)
     if not getattr(tokenizer, "is_fast", False):
@@ -398,6 +400,22 @@ def _resolve_gguf(path: Path, cache_root: Path, log: Log | None) -> ResolvedMode
     return ResolvedModel(folder=folder, name=path.stem, source=f"GGUF file {path.name} ({kind}, dequantised to fp32)", slug=slugify(path.stem), builtin=None)
 
 
+@contextmanager
+def _quiet_gguf_bar():
+    """transformers' GGUF loader draws its own tqdm bar, deaf to disable_progress_bar(): the
+    build's progress (or --quiet) covers the conversion."""
+    import functools
+
+    import transformers.modeling_gguf_pytorch_utils as gguf_utils
+
+    bar = gguf_utils.tqdm
+    gguf_utils.tqdm = functools.partial(bar, disable=True)
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = bar
+
+
 def _no_init_weights() -> Any:
     """transformers' context manager that skips weight initialisation (moved in transformers 5)."""
     try:
@@ -405,11 +423,6 @@ def _no_init_weights() -> Any:
     except ImportError:
         from transformers.modeling_utils import no_init_weights
     return no_init_weights()
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 # ---------------------------------------------------------------------------------- listing

@@ -15,7 +15,8 @@ Stage folder layout (``G = n_layers * n_heads`` heads, head ``g = layer * n_head
   shift.npy, c.npy       (G, d_head) key translation, (G,) scale factor
   aggregate.npy          (G, M, M) float32 mean attention query position -> key position
   aggregate_count.npy    (M, M) float32 number of sentences holding both positions
-  weights.npy            (G, sum L_s^2) uint16 full attention blocks, round(w * 65535)
+  weights.npy            (G, sum L_s^2) uint16 full attention blocks, round(sqrt(w) * 65535)
+                         (stats.quantise_sqrt_u16: fine steps near 0, so rows renormalise)
   topk_key.npy           (G, N, K) uint8 key position in the sentence (255 = none); uint16
                          (65535 = none) when a sentence / image has more than 255 units
   topk_weight.npy        (G, N, K) float32
@@ -239,7 +240,7 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
                 g0 = layer * H
                 aggregate[g0 : g0 + H] = acc.aggregate()
                 agg_count[:] = acc.agg_count
-                weights[g0 : g0 + H] = acc.weights_u16
+                weights[g0 : g0 + H] = acc.weights_sqrt16
                 topk_key[g0 : g0 + H] = acc.topk_key
                 topk_weight[g0 : g0 + H] = acc.topk_weight
                 seconds["statistics"] += time.perf_counter() - t0
@@ -411,8 +412,9 @@ class AttentionResult:
         """((G, M, M) mean attention by query/key position, (M, M) sentence counts)."""
         return self._arr("aggregate"), self._arr("aggregate_count")
 
-    def weights_u16(self) -> np.ndarray:
-        """(G, sum L^2) uint16: sentence s's block at pair_offset[s], row-major (L, L)."""
+    def weights_sqrt16(self) -> np.ndarray:
+        """(G, sum L^2) uint16 round(sqrt(w) * 65535) (``stats.decode_sqrt_u16``): sentence s's
+        block at pair_offset[s], row-major (L, L)."""
         return self._arr("weights")
 
     def topk(self) -> tuple[np.ndarray, np.ndarray]:

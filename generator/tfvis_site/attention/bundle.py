@@ -25,10 +25,15 @@ def quantize_coords(coords: np.ndarray) -> np.ndarray:
     return np.round((np.clip(coords, -1.0, 1.0) + 1.0) / COORD_SCALE).astype("<u2")
 
 
-def sqrt_quantise_u8(weights_u16: np.ndarray) -> np.ndarray:
-    """uint16 attention weights (w * 65535) -> uint8 round(sqrt(w) * 255); w = (value / 255)^2."""
-    w = weights_u16.astype(np.float32) / 65535.0
-    return np.round(np.sqrt(w) * 255.0).astype(np.uint8)
+def sqrt16_to_sqrt8(weights_sqrt16: np.ndarray) -> np.ndarray:
+    """uint16 round(sqrt(w) * 65535) -> uint8 round(sqrt(w) * 255); w = (value / 255)^2."""
+    return np.round(weights_sqrt16.astype(np.float32) * (255.0 / 65535.0)).astype(np.uint8)
+
+
+def sample_rows(store: Any, tokens: pa.Table) -> np.ndarray:
+    """(N,) int64: the store's token row of every attention-sample token (rows of ``tokens``)."""
+    source = tokens.column("source_sentence").to_numpy().astype(np.int64)
+    return store.sentence_offsets[source] + tokens.column("position").to_numpy().astype(np.int64)
 
 
 def sample_value_norms(store: Any, tokens: pa.Table) -> np.ndarray | None:
@@ -39,8 +44,7 @@ def sample_value_norms(store: Any, tokens: pa.Table) -> np.ndarray | None:
     reader = getattr(store, "value_norms", None)
     if reader is None or not hasattr(store, "sentence_offsets"):
         return None
-    source = tokens.column("source_sentence").to_numpy().astype(np.int64)
-    index = store.sentence_offsets[source] + tokens.column("position").to_numpy().astype(np.int64)
+    index = sample_rows(store, tokens)
     try:
         return np.stack([np.asarray(reader(layer), np.float32)[index] for layer in range(store.info.n_layers)])
     except FileNotFoundError:
@@ -113,10 +117,10 @@ def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus
     files["aggregate"] = PREFIX + "aggregate.f32"
     files["aggregate_count"] = PREFIX + "aggregate_count.f32"
 
-    weights = res.weights_u16()
-    # An image's L x L block is ~66k weights (a sentence's ~900): for image models the full
-    # matrices are stored as uint8 of sqrt(w) (steps of 1.5e-5 near 0, 0.008 near 1), a quarter
-    # of the float bytes and enough for heat maps; statistics were computed in float before.
+    weights = res.weights_sqrt16()
+    # Full matrices are stored as sqrt(w): text as uint16 (half the float bytes), an image's L x L
+    # block (~66k weights, a sentence's ~900) as uint8 (steps of 1.5e-5 near 0, 0.008 near 1), a
+    # quarter of the float bytes and enough for heat maps; statistics were computed in float before.
     sqrt_weights = bool(getattr(store, "is_image", False))
     topk_key, topk_weight = res.topk()
     K = topk_key.shape[-1]
@@ -124,13 +128,13 @@ def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus
     for layer in range(n_layers):
         sl = slice(layer * H, (layer + 1) * H)
         if sqrt_weights:
-            w = sqrt_quantise_u8(np.asarray(weights[sl]))
+            w = sqrt16_to_sqrt8(np.asarray(weights[sl]))
             name = f"{PREFIX}weights_L{layer}.sqrt.u8"
             bundle.add_bytes(name, w.tobytes(), "uint8", shape=list(w.shape), encoding="sqrt", scale=1 / 255)
         else:
             w = np.ascontiguousarray(weights[sl], dtype="<u2")
-            name = f"{PREFIX}weights_L{layer}.u16"
-            bundle.add_bytes(name, w.tobytes(), "uint16", shape=list(w.shape), scale=1 / 65535)
+            name = f"{PREFIX}weights_L{layer}.sqrt.u16"
+            bundle.add_bytes(name, w.tobytes(), "uint16", shape=list(w.shape), encoding="sqrt", scale=1 / 65535)
         files["weights"].append(name)
         tk = np.ascontiguousarray(topk_key[sl], dtype=topk_key.dtype.newbyteorder("<"))
         bits = 8 * tk.dtype.itemsize
@@ -154,7 +158,7 @@ def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus
         "max_len": meta["max_len"],
         "total_pairs": meta["total_pairs"],
         "top_k": K,
-        "weights_encoding": "sqrt-u8" if sqrt_weights else "u16",
+        "weights_encoding": "sqrt-u8" if sqrt_weights else "sqrt-u16",
         # Key positions are uint8 (255 = none) unless a sequence has more than 255 units.
         "topk_key_missing": int(np.iinfo(topk_key.dtype).max),
         "config": meta["config"],
@@ -181,9 +185,11 @@ def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus
             "sentences": "sentences.parquet: sentence, source_sentence, text, n_tokens, token_offset, pair_offset, "
             "sentence_id (the row of data/sentences.parquet, i.e. the token browser's sentence; present when the "
             "build knows it)",
-            "weights": "weights_L<l>.u16: uint16 (n_heads, total_pairs); sentence s of head h is the row-major "
-            "(L, L) block at [h, pair_offset[s] : pair_offset[s] + L*L], rows = queries; weight = value / 65535. "
-            "Image models (weights_encoding sqrt-u8): weights_L<l>.sqrt.u8, same layout, weight = (value / 255)^2",
+            "weights": "weights_L<l>.sqrt.u16 (weights_encoding sqrt-u16): uint16 (n_heads, total_pairs); sentence s "
+            "of head h is the row-major (L, L) block at [h, pair_offset[s] : pair_offset[s] + L*L], rows = queries; "
+            "weight = (value / 65535)^2 (fine steps near 0: a row renormalised after hiding a sink stays exact). "
+            "Image models (weights_encoding sqrt-u8): weights_L<l>.sqrt.u8, same layout, weight = (value / 255)^2. "
+            "Causal models: 0 above the diagonal",
             "topk": "topk_L<l>.keys.u8 (or .keys.u16 when a sequence has more than 255 units) / .weights.u16: "
             "(n_heads, n_tokens, top_k) strongest keys of each query (>= min_weight), as key positions within the "
             "query's sentence (topk_key_missing = none) and weight * 65535, strongest first",

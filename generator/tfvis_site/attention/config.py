@@ -18,7 +18,8 @@ _RUNTIME_ONLY = ("n_jobs",)
 #: Version of what the stage writes (result.json and the arrays); part of cache_key(), so a new
 #: version never reuses an older cached result. 2: image units and labels, spearman_paper_*.
 #: 3: decoders: weights above the diagonal zeroed, no "next" label, first-token sink wording.
-RESULT_VERSION = 3
+#: 4: weights.npy stores sqrt(w) (quantise_sqrt_u16).
+RESULT_VERSION = 4
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .pipeline import FORMULAS
+from .pipeline import FORMULAS, OBJECTIVES
 
 TOP_TOKENS = 5
 #: Image stores: thumbnails of the top contexts (distinct images, at the peak layer) per factor
@@ -146,7 +146,7 @@ def write_factor_bundle(res, store, bundle, heatmaps: dict[str, np.ndarray] | No
         "quality": q,
         "timings": res.metrics.get("timings", {}),
         "units": res.metrics.get("units"),
-        "formulas": {**FORMULAS, "dense": f"dense fraction = share of factors active on more than {cfg.dense_threshold:.0%} of tokens"},
+        "formulas": {"objective": OBJECTIVES[cfg.method], **FORMULAS, "dense": f"dense fraction = share of factors active on more than {cfg.dense_threshold:.0%} of tokens"},
     }
     if is_image:
         section["modality"] = "image"

@@ -389,8 +389,13 @@ def _trim(h: np.ndarray) -> list[int]:
     return h[: nz.max() + 1].tolist() if len(nz) else []
 
 
+#: What each method minimises (the manifest's formulas.objective is the one of the method used).
+OBJECTIVES = {
+    "fista-dl": "min over D, a >= 0 of sum 1/2 ||z - a D||^2 + alpha * sum(a), rows of D unit-norm (D = Phi^T), z = (x - mean_l) / scale_l",
+    "topk-sae": "min over W_enc, b_enc, D, b_dec of mean ||z - z_hat||^2, z_hat = a D + b_dec, a = TopK_k(ReLU((z - b_dec) W_enc + b_enc)), rows of D unit-norm, z = (x - mean_l) / scale_l",
+}
+
 FORMULAS = {
-    "objective": "min_a 1/2 ||z - a Phi^T||^2 + alpha * sum(a), a >= 0, z = (x - mean_l) / scale_l",
     "fvu": "FVU = sum ||z - z_hat||^2 / sum ||z - mean(z)||^2 over all tokens of the set, mean taken over that set (a layer; overall: all layers pooled)",
     "fvu_original": "FVU (original units) = sum ||x - x_hat||^2 / sum ||x - mean(x)||^2, x_hat = mean_l + scale_l * z_hat; overall: mean over all layers' states pooled",
     "l0": "L0 = number of factors with a > 0 for one token at one layer",

@@ -16,12 +16,12 @@ from typing import Any
 
 from ..layout import MODEL_TO_SITE, model_dir
 from ..render import copy_assets, environment
-from . import attention, core, factors, gallery
+from . import attention, concepts, core, factors, gallery
 from .switcher import site_listing, switch_links
 
-PAGE_KINDS = (core, factors, attention)
+PAGE_KINDS = (core, factors, concepts, attention)
 
-NAV_ORDER = ["index.html", "factors.html", "attention.html", "tokens.html", "images.html"]
+NAV_ORDER = ["index.html", "factors.html", "concepts.html", "attention.html", "tokens.html", "images.html"]
 
 
 def model_nav(manifest: dict[str, Any]) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ EXPLORE_TEXT = {
     "factors.html": "every transformer factor: top contexts per layer, importance across layers, LIME saliency.",
     "attention.html": "every attention head: queries and keys embedded together, attention lines, sentence view.",
     "quality.html": "how well the dictionary reconstructs the hidden states, layer by layer.",
+    "concepts.html": "concept probes: per layer, the one factor that best tells apart labelled examples of a word.",
 }
 
 # The same for image models: an image plays the part of a text, a patch the part of a token.
