@@ -89,7 +89,7 @@ def pick_contexts(contexts: list[tuple[int, int, int]], sentence_of: np.ndarray,
     order = np.random.default_rng(seed).permutation(len(contexts))
     picked, used = [], set()
     for i in order:
-        c, layer, row = contexts[i]
+        row = contexts[i][2]
         s = int(sentence_of[row])
         if s in used or min_free[s] < 4:
             continue
@@ -123,7 +123,7 @@ def coverage_table(factors: Any, cfg: Any, sentence_of: np.ndarray, per_factor: 
 
 def print_coverage(coverage: list[dict[str, Any]]) -> None:
     budgets = list(coverage[0]["budgets"])
-    print(f"\n| contexts per factor | sentences for all | " + " | ".join(f"{b} sentences: contexts / factors full / any" for b in budgets) + " |")
+    print("\n| contexts per factor | sentences for all | " + " | ".join(f"{b} sentences: contexts / factors full / any" for b in budgets) + " |")
     print("|---|---|" + "---|" * len(budgets))
     for r in coverage:
         cells = [f"{v['contexts']} / {v['factors_full']} / {v['factors_any']}" for v in r["budgets"].values()]

@@ -46,7 +46,7 @@ class LimeConfig:
     contexts: int = 3
     candidates: int = 20
     # 96 copies, not 48: two seeds' token weights agree far better (Spearman over the tokens
-    # 0.30 -> 0.56; Pearson with a 1001-copy reference 0.89 -> 0.97) and a sentence costs ~1.76x,
+    # 0.26 -> 0.47; Pearson with a 1001-copy reference 0.89 -> 0.98) and a sentence costs ~1.76x,
     # so 225 sentences instead of 400 keep the stage's time (bench/lime_stability.py, docs/factors.md).
     max_sentences: int = 225
     samples: int = 96
