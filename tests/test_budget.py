@@ -65,7 +65,7 @@ def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
         config, lime, attention = fit_to_budget(config, _Checkpoint("big", SMOLLM2), lime, attention, Reporter.silent())
         return config.n_sentences, lime.max_sentences, attention.n_sentences
 
-    assert sizes("", {}) == (1265, 126, 103)
+    assert sizes("", {}) == (1265, 71, 103)  # LIME: 225 sentences for MiniLM
     assert sizes("n_sentences = 4000\n[lime]\nmax_sentences = 400\n", {}) == (4000, 400, 103)
-    assert sizes("", {"n_sentences": 300}) == (300, 126, 103)
+    assert sizes("", {"n_sentences": 300}) == (300, 71, 103)
     assert sizes("[attention]\nn_sentences = 50\n", {"preset": "quick"}) == (63, 13, 50)
