@@ -62,8 +62,11 @@ def main() -> None:
     table.add_row("warm / cold", "", f"{runs[1][1] / runs[0][1]:.2f}")
     Console().print(table)
     print(f"site size: {size / 2**20:.1f} MiB (models/*/data/ with .js twins: {data_size / 2**20:.1f} MiB)")
-    # ru_maxrss is in KiB on Linux: the peak of this process, i.e. of the cold build.
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
+    # ru_maxrss is in KiB on Linux: the peak of this process, i.e. of the cold build; for the
+    # worker processes (per-head projections) the kernel keeps only the largest one's peak.
+    main_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    print(f"peak RSS: {main_peak:.2f} GiB (largest worker process: {worker_peak:.2f} GiB)")
 
 
 if __name__ == "__main__":

@@ -340,6 +340,11 @@ def convert_gguf(path: Path, out_dir: Path) -> Path:
     """Dequantise a GGUF file into an fp32 Hugging Face checkpoint folder (config.json,
     model.safetensors, tokenizer.json, SOURCE_FILE) in ``out_dir``; returns it."""
     path = Path(path).resolve()
+    with _parse_gguf_once():
+        return _convert_gguf(path, Path(out_dir))
+
+
+def _convert_gguf(path: Path, out_dir: Path) -> Path:
     meta = gguf_metadata(path)
     arch = meta["architecture"]
     supported = gguf_supported_architectures()
@@ -380,7 +385,6 @@ def convert_gguf(path: Path, out_dir: Path) -> Path:
         model.tie_weights()
     if tokenizer.pad_token is None and tokenizer.eos_token is not None:
         tokenizer.pad_token = tokenizer.eos_token
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
@@ -414,6 +418,26 @@ def _quiet_gguf_bar():
         yield
     finally:
         gguf_utils.tqdm = bar
+
+
+@contextmanager
+def _parse_gguf_once():
+    """The conversion reads one GGUF file four times (our metadata, AutoConfig, AutoTokenizer,
+    the tensors), and transformers builds gguf's tensor-name map once per submodule (~400 for
+    SmolLM2). Both are pure functions of their arguments, and parsing the 49k-entry vocabulary
+    is most of a read, so inside this block each is computed once."""
+    import functools
+
+    import gguf
+
+    reader, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    read_resolved = functools.lru_cache(maxsize=2)(reader)  # read-only memory maps: safe to share
+    gguf.GGUFReader = lambda path, mode="r": read_resolved(str(Path(path).resolve()), mode)
+    gguf.get_tensor_name_map = functools.lru_cache(maxsize=8)(name_map)
+    try:
+        yield
+    finally:
+        gguf.GGUFReader, gguf.get_tensor_name_map = reader, name_map
 
 
 def _no_init_weights() -> Any:
