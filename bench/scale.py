@@ -4,7 +4,9 @@
                           [--memory-budget 4G] [--store-dtype float16] [--work /tmp/scale]
                           [--only single-process]
 
-Each path (RUNS below) builds the same site in a fresh child process with a cold cache; the
+Each path (RUNS below) builds the same site in a fresh child process with its own cache
+folder under --work (cold on the first run: delete --work to measure again; a build that was
+killed resumes there from its finished shards); the
 child samples the resident set of its whole process tree (itself and every descendant: worker
 processes, a local Ray instance) every 50 ms and attributes each sample to the running stage.
 Prints per path and stage: seconds, peak RSS (GB), tokens/s (the corpus's tokens over the
@@ -155,7 +157,7 @@ def print_table(results: dict[str, dict], title: str) -> None:
 def build_flags(args: argparse.Namespace, work: Path, name: str) -> list[str]:
     slug = name.replace(" ", "").replace(",", "-")
     flags = ["--quiet", "--preset", args.preset, "--n-sentences", str(args.n_sentences), "--max-tokens", str(args.max_tokens),
-             "--out", str(work / f"site-{slug}"), "--cache-dir", str(work / f"cache-{slug}"), "--no-cache", "--device", args.device]
+             "--out", str(work / f"site-{slug}"), "--cache-dir", str(work / f"cache-{slug}"), "--device", args.device]
     for option in ("memory_budget", "store_dtype", "model", "corpus"):
         if getattr(args, option):
             flags += [f"--{option.replace('_', '-')}", str(getattr(args, option))]

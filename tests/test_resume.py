@@ -14,12 +14,12 @@ from test_build import site_digest
 
 from tfvis_site.cli import main
 
-#: ~1,300 tokens in 120 texts: with 24-token store shards and (a 128K budget) ~40-token
-#: inference shards, dozens of shards in each sharded stage.
+#: ~800 tokens in 72 texts: with 48-token store shards and (a 128K budget) ~40-token
+#: inference shards, about 17 and 20 shards in the two sharded stages.
 TEXTS = [f"Text {i}: the {w} walked to the {p} and back" + " again" * (i % 4) + "." for i, (w, p) in
-         enumerate([(w, p) for w in ("cat", "dog", "fox", "bird", "cow", "owl") for p in ("park", "river", "mill", "school")] * 5)]
+         enumerate([(w, p) for w in ("cat", "dog", "fox", "bird", "cow", "owl") for p in ("park", "river", "mill", "school")] * 3)]
 CONFIG = """
-shard_tokens = 24
+shard_tokens = 48
 memory_budget = "128K"
 [factors]
 inference_batch = 16
@@ -60,19 +60,19 @@ def test_killed_build_resumes_from_finished_shards(tiny_checkpoints, tmp_path, c
     (tmp_path / "site.toml").write_text(CONFIG)
     cache, site = tmp_path / "cache", tmp_path / "site"
     args = _build_args(tmp_path, tiny_checkpoints["bert"], cache, site)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}  # tiny model: threads only contend
 
     # 1. killed during extraction, with some store shards done
     proc = subprocess.Popen([sys.executable, "-m", "tfvis_site", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _kill_when(proc, STORE_SHARDS, cache, 3)
+    _kill_when(proc, STORE_SHARDS, cache, 2)
     hidden = {p.parent.name: (p.parent / "hidden.npy").stat() for p in cache.glob(STORE_SHARDS)}
     n_shards = len(json.loads(next(cache.glob("extract/.*.partial/meta.json")).read_text())["shards"])
-    assert 3 <= len(hidden) < n_shards, "extraction finished before the kill: make the corpus bigger"
+    assert 2 <= len(hidden) < n_shards, "extraction finished before the kill: make the corpus bigger"
     assert not _complete_entries(cache / "extract")
 
     # 2. run again, killed during factor inference with some partials saved
     proc = subprocess.Popen([sys.executable, "-m", "tfvis_site", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _kill_when(proc, INFERENCE_PARTIALS, cache, 3)
+    _kill_when(proc, INFERENCE_PARTIALS, cache, 2)
     partials = {p.name: p.stat() for p in cache.glob(INFERENCE_PARTIALS)}
     n_partials = len(partials)
     assert _complete_entries(cache / "extract") and not _complete_entries(cache / "factors") and not site.exists()

@@ -48,10 +48,11 @@ def layer_stats(store, reporter: Reporter, chunk: int = 32768) -> dict[str, np.n
     sq = np.zeros((n_layers, d))
     with reporter.task("factors: layer statistics", total=n_layers) as task:
         for layer in range(n_layers):
+            h = store.hidden(layer)  # a store's slices are explicit reads: one chunk in memory
             s = np.zeros(d)
             s2 = np.zeros(d)
-            for _, _, rows in store.iter_rows("hidden", layer, chunk):
-                x = rows.astype(np.float64)
+            for lo in range(0, n, chunk):
+                x = np.asarray(h[lo : lo + chunk], dtype=np.float64)
                 s += x.sum(0)
                 s2 += (x * x).sum(0)
             means[layer] = s / max(n, 1)
@@ -260,11 +261,12 @@ def infer_shard(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scale:
     err_orig = np.zeros((nb, L1))
     t0 = time.perf_counter()
     for layer in range(L1):
+        h = store.hidden(layer)
         mu = torch.as_tensor(mean[layer], device=dev)
         sc = torch.as_tensor(scale[layer], device=dev)
         for j, (lo, hi) in enumerate(batches):
             n_b = hi - lo
-            x = torch.from_numpy(store.read("hidden", layer, lo, hi)).to(dev)
+            x = torch.from_numpy(np.array(h[lo:hi], dtype=np.float32)).to(dev)
             z = (x - mu) / sc
             r, c, v = enc.sparse_codes(z)  # row-major sorted non-zeros
             diff = z - enc.reconstruct_sparse(r, c, v, n_b)

@@ -91,7 +91,7 @@ def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter, t
     enc = Encoder(cfg, components, sae)
     partials = out_dir / "inference"
     partials.mkdir(exist_ok=True)
-    job = InferenceJob(store.path, out_dir / "model.safetensors", cfg)
+    job = InferenceJob(store.path, out_dir / "model.safetensors", cfg) if run_shards is not None else None
     raw = run_inference(store, cfg, enc, mean, scale, reporter, partials, tokens_per_shard, job, run_shards)
     shutil.rmtree(partials)  # merged: the partials would only take disk space
     timings["inference"] = time.perf_counter() - t
