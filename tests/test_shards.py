@@ -149,6 +149,38 @@ def test_merged_partials_equal_the_single_pass_result_in_any_grouping(inference_
         np.testing.assert_array_equal(streamed["err_orig"], single["err_orig"])
 
 
+def test_inference_resumes_from_the_partials_a_crashed_run_saved(inference_inputs, tmp_path):
+    store, cfg, enc, mean, scale = inference_inputs
+    reference = run_inference(store, cfg, enc, mean, scale, Reporter.silent(), tokens_per_shard=64)
+
+    def crash_after_three(todo, job):  # a runner that dies (like kill -9) after three shards
+        for index, token_range in todo[:3]:
+            yield index, infer_shard(store, cfg, enc, mean, scale, token_range)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_inference(store, cfg, enc, mean, scale, Reporter.silent(), tmp_path, 64, run_shards=crash_after_three)
+    saved = {p.name: p.stat() for p in tmp_path.glob("*.npz")}
+    assert sorted(saved) == ["00000.npz", "00001.npz", "00002.npz"]
+    computed = []
+
+    def counting(todo, job):
+        for index, token_range in todo:
+            computed.append(index)
+            yield index, infer_shard(store, cfg, enc, mean, scale, token_range)
+
+    reporter = Reporter.silent()
+    resumed = run_inference(store, cfg, enc, mean, scale, reporter, tmp_path, 64, run_shards=counting)
+    assert computed and 0 not in computed and 1 not in computed and 2 not in computed
+    assert any("3 of " in m and "inference shards kept" in m for m in reporter.messages)
+    for name, before in saved.items():
+        after = (tmp_path / name).stat()
+        assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    for key in reference:
+        if key != "seconds":
+            np.testing.assert_array_equal(resumed[key], reference[key], err_msg=key)
+
+
 def test_inference_shard_must_hold_whole_batches(inference_inputs):
     store, cfg, enc, mean, scale = inference_inputs
     with pytest.raises(ValueError, match="whole inference batches"):
