@@ -168,7 +168,7 @@ def parser(description: str = __doc__) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--preset", default="default", choices=("quick", "default", "full"))
-    p.add_argument("--n-sentences", type=int, default=4000, help="corpus texts (0 = all: ~950k tokens at --max-tokens 64)")
+    p.add_argument("--n-sentences", type=int, default=4000, help="corpus texts (0 = all: 1.08 M tokens at --max-tokens 64)")
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--memory-budget")
     p.add_argument("--store-dtype", choices=("float32", "float16"))
