@@ -82,7 +82,8 @@ class StageCache:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
             return final
-        with open(final.parent / f".{final.name}.lock", "w") as lock:
+        lock_file = final.parent / f".{final.name}.lock"
+        with open(lock_file, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # another build of this key: wait for it, then reuse its result
             if self.enabled and (final / ".complete").exists():
                 self.hits[stage] = True
@@ -92,6 +93,8 @@ class StageCache:
                 shutil.rmtree(work, ignore_errors=True)
             work.mkdir(exist_ok=True)
             self._complete(work, final, key_parts, build)
+            # done: the stage folder keeps only results (a build waiting on this lock finds the result)
+            lock_file.unlink(missing_ok=True)
         return final
 
     def partial_path(self, stage: str, key_parts: Any) -> Path:
