@@ -27,6 +27,7 @@ from .attention import AttentionConfig, AttentionResult, analyse_attention, samp
 from .attention.bundle import sample_rows
 from .bundles import BundleWriter
 from .budget import ModelCost, scaled_sizes
+from .memory import MemoryBudget
 from .cache import StageCache, file_fingerprint, stable_hash
 from .concepts import concept_stage, read_probe_sets, write_concepts_bundle
 from .config import BuildConfig
@@ -44,7 +45,7 @@ from .progress import Reporter
 from .pages import render_site
 
 # Bump when the extraction output format or maths changes, to invalidate old cache entries.
-EXTRACT_VERSION = 4  # 2: image patches (image columns, images.npy); 3: value_norms.npy; 4: meta "capture" (capture.py)
+EXTRACT_VERSION = 5  # 2: image patches (image columns, images.npy); 3: value_norms.npy; 4: meta "capture" (capture.py); 5: sharded store
 
 
 @dataclass
@@ -217,25 +218,32 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
         lime_config = dataclasses.replace(lime_config, **{k: v for k, v in IMAGE_LIME[config.preset].items() if k not in config.lime})
         factor_config = dataclasses.replace(factor_config, **{k: v for k, v in IMAGE_FACTORS[config.preset].items() if k not in config.factors})
 
+    memory = MemoryBudget.from_option(config.memory_budget)
+
     def extract_stage(stage: str, indices: np.ndarray, options: ExtractOptions) -> tuple[ActivationStore, dict[str, Any]]:
         chosen = [items[i] for i in indices]
         names = [corpus.names[i] for i in indices] if model.is_image else None
         key = {"v": EXTRACT_VERSION, "model": model.key, "texts": corpus_fingerprint(corpus, indices), "options": options.to_dict()}
-        store = ActivationStore(cache.get_or_build(stage, key, lambda d: extract(model.get(), chosen, d, options, reporter, names)))
+        store = ActivationStore(cache.get_or_build(stage, key, lambda d: extract(model.get(), chosen, d, options, reporter, names), resumable=True))
+        store.max_read_bytes = memory.budget // 32
         unit = "units (patches + prefix tokens)" if model.is_image else "tokens"
         reporter.log(f"{stage}: {store.n_tokens:,} {unit} x {store.info.n_layers + 1} layers" + (" (cached)" if cache.hits[stage] else ""))
         return store, key
 
     with timer("extract"):
-        options = ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size)
+        options = ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size, dtype=config.store_dtype, shard_tokens=config.shard_tokens)
         store, extract_key = extract_stage("extract", np.arange(len(items)), options)
         sample = sample_sentences(len(items), attention_config.n_sentences, config.seed)
-        attention_options = ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size, capture_attention=True)
+        # the attention sample is small: its q, k, attention weights and hidden states stay float32
+        attention_options = ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size, capture_attention=True, shard_tokens=config.shard_tokens)
         attention_store, attention_extract_key = extract_stage("extract-attention", sample, attention_options)
 
     with timer("factors"):
         key = {"extract": extract_key, "config": factor_config.to_dict()}
-        factors = FactorResult.load(cache.get_or_build("factors", key, lambda d: learn_factors(store, factor_config, d, reporter)))
+        d_model, n_layers = store.info.d_model, store.info.n_layers + 1
+        memory.check({"the factor training sample": 2 * min(factor_config.n_train, store.n_tokens * n_layers) * d_model * 4}, {"the factor training sample": "[factors] n_train"})
+        shard_tokens = memory.inference_shard_tokens(n_layers, d_model)
+        factors = FactorResult.load(cache.get_or_build("factors", key, lambda d: learn_factors(store, factor_config, d, reporter, shard_tokens), resumable=True))
         reporter.log("factors: " + ("cached" if cache.hits["factors"] else "learned"))
 
     factor_maps = None
@@ -487,7 +495,7 @@ def _public_config(config: BuildConfig) -> dict[str, Any]:
     public.pop("models")  # the site's other models have manifests of their own
     for key in ("model", "corpus"):
         public[key] = Path(public[key]).name if public[key] else "(default)"
-    for key in ("out", "cache_dir", "no_cache"):
+    for key in ("out", "cache_dir", "no_cache", "memory_budget"):  # where and with how much memory: not what
         public.pop(key)
     public["probes"] = [{**p, "file": Path(p["file"]).name} for p in public["probes"]]
     return public
