@@ -1,0 +1,345 @@
+"""Where the parallel parts of a build run: in this process (``LocalExecutor``, the default) or on
+Ray (``RayExecutor``, the optional extra ``pip install -e '.[ray]'``; docs/scale.md).
+
+A stage that scales hands its work to an executor in one of two shapes:
+
+* ``tasks(workers)``: a pool of stateless tasks (``submit(fn, *args)`` -> a
+  ``concurrent.futures.Future``), e.g. one head's projections. Locally: a process pool of
+  ``workers`` spawned processes (today's behaviour), or inline for one worker; on Ray: Ray tasks
+  of one CPU each, however many the cluster runs at once.
+* ``actor_map(make_state, fn, items)``: ``fn(state, item)`` for every item, where each worker
+  builds ``state = make_state()`` once (load the model once, then run many batches). Results
+  come back in submission order, whatever the number of workers, so a stage's output never
+  depends on it. Locally: one state, in this process; on Ray: one actor per worker.
+
+Every function and argument sent to Ray must be picklable (top-level functions, paths rather
+than open objects); workers return NumPy arrays, never torch tensors (``to_numpy``): a tensor
+in the object store is copied out again on every read.
+
+The default install never imports Ray: this module imports it only inside ``RayExecutor``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+EXECUTORS = ("local", "ray")
+RAY_MISSING = "--executor ray needs Ray, an optional extra: pip install -e '.[ray]' (or pip install 'tfvis-site[ray]')"
+
+#: Environment of Ray's worker processes (a local instance inherits the driver's; a cluster's
+#: workers do not): the OpenMP policy that keeps forward passes fast on a busy machine, no hub access.
+WORKER_ENV = {"OMP_WAIT_POLICY": "PASSIVE", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1"}
+
+
+def to_numpy(value: Any) -> Any:
+    """Torch tensors -> NumPy arrays, through tuples, lists and dict values (what a worker returns)."""
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
+        return value.detach().cpu().numpy()
+    if isinstance(value, dict):
+        return {k: to_numpy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_numpy(v) for v in value)
+    return value
+
+
+class _InlinePool:
+    """``submit`` runs the call at once in this process and returns a finished Future."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as e:  # noqa: BLE001 - re-raised by future.result(), as a pool would
+            future.set_exception(e)
+        return future
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+class LocalExecutor:
+    """Everything on this machine: actor maps in this process, task pools in ``workers``
+    spawned processes (``workers`` as the stage asks; 1 = inline)."""
+
+    name = "local"
+    in_process = True
+
+    def __init__(self, workers: int = 0):
+        self.workers = workers  # 0: each stage decides (the attention stage: one per core, at most 2)
+
+    def task_workers(self, default: int) -> int:
+        return self.workers or default
+
+    @contextmanager
+    def tasks(self, workers: int, initializer: Callable[[], None] | None = None) -> Iterator[Any]:
+        if workers <= 1:
+            yield _InlinePool()
+            return
+        import multiprocessing as mp
+
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=initializer)
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def share(self, value: Any) -> Any:
+        """A read-only argument of many tasks, sent once (here: the value itself)."""
+        return value
+
+    def actor_map(self, make_state: Callable[[], Any], fn: Callable[[Any, Any], Any], items: Iterable[Any],
+                  on_result: Callable[[Any], None] | None = None) -> list[Any]:
+        state = make_state()
+        results = []
+        for item in items:
+            results.append(fn(state, item))
+            if on_result is not None:
+                on_result(results[-1])
+        return results
+
+    def close(self) -> None:
+        pass
+
+
+class _Worker:
+    """The body of a Ray actor: builds its state once, then runs ``fn(state, item)`` per call."""
+
+    def __init__(self, make_state: Callable[[], Any]):
+        logging.getLogger("ray").setLevel(logging.WARNING)
+        self.state = make_state()
+
+    def run(self, fn: Callable[[Any, Any], Any], index: int, item: Any) -> tuple[int, Any]:
+        return index, to_numpy(fn(self.state, item))
+
+
+def _run_task(fn: Callable[..., Any], *args: Any) -> Any:
+    return to_numpy(fn(*args))
+
+
+class RayExecutor:
+    """Stages on Ray: a cluster at ``address`` (``ray start --head`` prints it; "auto" = the one
+    this machine belongs to), else a local instance started here and stopped by ``close``.
+
+    ``workers``: actors per actor map (0 = the cluster's CPUs minus one, or one per GPU). The
+    pitfalls reported in Ray's tracker, handled here: a local instance gets ``workers + 1``
+    logical CPUs, so that the actors (one CPU each) never hold every CPU and tasks can still
+    be scheduled beside them; actors live only as long as their map; objects spill into
+    ``spill_dir`` (under the cache folder), not /tmp; GPU actors ask for a GPU and a quarter of
+    a CPU, not a whole CPU each; workers return NumPy arrays.
+    """
+
+    name = "ray"
+    in_process = False
+
+    def __init__(self, address: str | None = None, workers: int = 0, spill_dir: Path | None = None, device: str = "cpu"):
+        try:
+            import ray
+        except ImportError:
+            raise UserError(RAY_MISSING) from None
+        self.ray = ray
+        self.device = device
+        self._started = False
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = dict(
+                include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+                runtime_env={"env_vars": WORKER_ENV},
+            )
+            if address:
+                try:
+                    ray.init(address=address, **kwargs)
+                except (ConnectionError, RuntimeError, ValueError) as e:
+                    raise UserError(f"--ray-address {address}: cannot connect to a Ray cluster ({_first_line(e)})") from None
+            else:
+                n_cpus = (workers or os.cpu_count() or 1) + 1
+                if spill_dir is not None:
+                    Path(spill_dir).mkdir(parents=True, exist_ok=True)
+                    kwargs["object_spilling_directory"] = str(spill_dir)
+                ray.init(num_cpus=n_cpus, **kwargs)
+            self._started = True
+        resources = ray.cluster_resources()
+        self.gpus = int(resources.get("GPU", 0)) if device == "cuda" else 0
+        cpus = int(resources.get("CPU", 1))
+        self.workers = workers or (self.gpus or max(1, cpus - 1))
+        if self.gpus:
+            self.workers = min(self.workers, self.gpus)
+        else:  # never every CPU: tasks scheduled beside the actors (data reads, projections) would wait forever
+            self.workers = max(1, min(self.workers, cpus - 1 if cpus > 1 else 1))
+
+    def task_workers(self, default: int) -> int:
+        return self.workers
+
+    @contextmanager
+    def tasks(self, workers: int, initializer: Callable[[], None] | None = None) -> Iterator[Any]:
+        """Ray tasks of one CPU each (Ray gives each one OMP thread: no initializer needed)."""
+        remote = self.ray.remote(num_cpus=1, max_retries=0)(_run_task)
+        ray = self.ray
+        refs: list[Any] = []
+
+        class _Pool:
+            def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
+                refs.append(remote.remote(fn, *args))
+                return _unwrapped(refs[-1].future())
+
+        try:
+            yield _Pool()
+        finally:  # a stage that failed half-way: drop the tasks still queued
+            for ref in refs:
+                ray.cancel(ref)
+
+    def share(self, value: Any) -> Any:
+        """A read-only argument of many tasks, put into the object store once (a task given its
+        reference as a top-level argument receives the value)."""
+        return self.ray.put(value)
+
+    def actor_map(self, make_state: Callable[[], Any], fn: Callable[[Any, Any], Any], items: Iterable[Any],
+                  on_result: Callable[[Any], None] | None = None) -> list[Any]:
+        """``fn(state, item)`` on ``self.workers`` actors, at most two calls in flight per actor
+        (items are read lazily: a long list of batches is never all in the object store)."""
+        ray = self.ray
+        options = {"num_cpus": 0.25, "num_gpus": 1} if self.gpus else {"num_cpus": 1}
+        actor_cls = ray.remote(max_restarts=0, **options)(_Worker)
+        state_ref = ray.put(make_state)
+        actors = [actor_cls.remote(state_ref) for _ in range(self.workers)]
+        results: dict[int, Any] = {}
+        pending: dict[Any, Any] = {}  # object ref -> actor
+        load = {i: 0 for i in range(len(actors))}
+        iterator = enumerate(items)
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(pending) < 2 * len(actors):
+                    try:
+                        index, item = next(iterator)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    a = min(load, key=load.__getitem__)  # the least busy actor
+                    pending[actors[a].run.remote(fn, index, item)] = a
+                    load[a] += 1
+                if not pending:
+                    break
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    load[pending.pop(ref)] -= 1
+                    index, value = _get(ray, ref)
+                    results[index] = value
+                    if on_result is not None:
+                        on_result(value)
+        finally:
+            for actor in actors:  # free their CPUs (or GPUs) for the next stage at once
+                ray.kill(actor)
+        return [results[i] for i in range(len(results))]
+
+    def close(self) -> None:
+        if self._started:
+            self.ray.shutdown()
+            self._started = False
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
+def _get(ray: Any, ref: Any) -> Any:
+    """ray.get, with a UserError raised in a worker raised here as itself (one line, exit 2)."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as e:
+        cause = getattr(e, "cause", None)
+        if isinstance(cause, UserError):
+            raise cause from None
+        raise
+
+
+def _unwrapped(future: concurrent.futures.Future) -> concurrent.futures.Future:
+    """A Future of a Ray task whose UserError comes out as itself (see ``_get``)."""
+    out: concurrent.futures.Future = concurrent.futures.Future()
+
+    def relay(f: concurrent.futures.Future) -> None:
+        e = f.exception()
+        if e is None:
+            out.set_result(f.result())
+            return
+        cause = getattr(e, "cause", None)
+        out.set_exception(cause if isinstance(cause, UserError) else e)
+
+    future.add_done_callback(relay)
+    return out
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """The build options that choose an executor (they never change a result)."""
+
+    executor: str = "local"
+    ray_address: str = ""
+    workers: int = 0
+
+
+def check_executor(options: ExecutorOptions) -> None:
+    """Before any work: ``--executor ray`` without Ray installed is a one-line error (exit 2)."""
+    if options.executor == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise UserError(RAY_MISSING)
+    elif options.ray_address:
+        raise UserError("--ray-address is an option of --executor ray (add --executor ray)")
+
+
+def make_executor(options: ExecutorOptions, cache_root: Path, device: str = "cpu") -> LocalExecutor | RayExecutor:
+    check_executor(options)
+    if options.executor == "ray":
+        return RayExecutor(options.ray_address or None, options.workers, spill_dir=Path(cache_root) / "ray-spill", device=device)
+    return LocalExecutor(options.workers)
+
+
+@dataclass(frozen=True)
+class ModelLoader:
+    """A picklable recipe that loads the model in a worker: its checkpoint folder (None = the
+    default model) and device. ``preprocessing()``: the tokenizer or image processor alone, for
+    a driver that plans the work without holding the weights."""
+
+    folder: Path | None
+    device: str = "cpu"
+
+    def __call__(self) -> Any:
+        from .models import load_model
+
+        return load_model(self.folder, self.device)
+
+    def preprocessing(self) -> Any:
+        from .models import LoadedModel, load_preprocessing
+
+        _, tokenizer, processor = load_preprocessing(self.folder)
+        return LoadedModel(model=None, tokenizer=tokenizer, info=None, device=self.device, processor=processor)
+
+
+@dataclass(frozen=True)
+class InMemoryLoader:
+    """A model given as a Python object (no folder to load it from): shipped to the workers whole."""
+
+    loaded: Any
+
+    def __call__(self) -> Any:
+        return self.loaded
+
+    def preprocessing(self) -> Any:
+        return self.loaded
+
+
+def model_loader(source: Any) -> ModelLoader | InMemoryLoader:
+    """The loader of a pipeline's model source (pipeline.ModelSource or api.InMemoryModel)."""
+    if getattr(source, "dir", None) is None:
+        return InMemoryLoader(source.get())
+    return ModelLoader(None if source.is_default else Path(source.dir), getattr(source, "device", "cpu"))
