@@ -66,7 +66,31 @@ class _InlinePool:
         pass
 
 
-class LocalExecutor:
+class _LocalActors:
+    """One state in this process: ``map`` runs the calls one after the other."""
+
+    def __init__(self, state: Any):
+        self.state = state
+
+    def map(self, fn: Callable[[Any, Any], Any], items: Iterable[Any], on_result: Callable[[Any], None] | None = None) -> list[Any]:
+        results = []
+        for item in items:
+            results.append(fn(self.state, item))
+            if on_result is not None:
+                on_result(results[-1])
+        return results
+
+
+class _Executor:
+    def actor_map(self, make_state: Callable[[], Any], fn: Callable[[Any, Any], Any], items: Iterable[Any],
+                  on_result: Callable[[Any], None] | None = None) -> list[Any]:
+        """``fn(state, item)`` per item on workers that build ``make_state()`` once; results
+        in submission order (``on_result`` sees each as it arrives, e.g. to advance a bar)."""
+        with self.actors(make_state) as pool:
+            return pool.map(fn, items, on_result)
+
+
+class LocalExecutor(_Executor):
     """Everything on this machine: actor maps in this process, task pools in ``workers``
     spawned processes (``workers`` as the stage asks; 1 = inline)."""
 
@@ -96,15 +120,9 @@ class LocalExecutor:
         """A read-only argument of many tasks, sent once (here: the value itself)."""
         return value
 
-    def actor_map(self, make_state: Callable[[], Any], fn: Callable[[Any, Any], Any], items: Iterable[Any],
-                  on_result: Callable[[Any], None] | None = None) -> list[Any]:
-        state = make_state()
-        results = []
-        for item in items:
-            results.append(fn(state, item))
-            if on_result is not None:
-                on_result(results[-1])
-        return results
+    @contextmanager
+    def actors(self, make_state: Callable[[], Any]) -> Iterator["_LocalActors"]:
+        yield _LocalActors(make_state())
 
     def close(self) -> None:
         pass
@@ -125,7 +143,7 @@ def _run_task(fn: Callable[..., Any], *args: Any) -> Any:
     return to_numpy(fn(*args))
 
 
-class RayExecutor:
+class RayExecutor(_Executor):
     """Stages on Ray: a cluster at ``address`` (``ray start --head`` prints it; "auto" = the one
     this machine belongs to), else a local instance started here and stopped by ``close``.
 
@@ -200,49 +218,63 @@ class RayExecutor:
         reference as a top-level argument receives the value)."""
         return self.ray.put(value)
 
-    def actor_map(self, make_state: Callable[[], Any], fn: Callable[[Any, Any], Any], items: Iterable[Any],
-                  on_result: Callable[[Any], None] | None = None) -> list[Any]:
-        """``fn(state, item)`` on ``self.workers`` actors, at most two calls in flight per actor
-        (items are read lazily: a long list of batches is never all in the object store)."""
+    @contextmanager
+    def actors(self, make_state: Callable[[], Any]) -> Iterator["_RayActors"]:
+        """``self.workers`` actors, each with its state built once, for one or several maps;
+        killed on leaving, which frees their CPUs (or GPUs) for the next stage at once."""
         ray = self.ray
         options = {"num_cpus": 0.25, "num_gpus": 1} if self.gpus else {"num_cpus": 1}
         actor_cls = ray.remote(max_restarts=0, **options)(_Worker)
         state_ref = ray.put(make_state)
         actors = [actor_cls.remote(state_ref) for _ in range(self.workers)]
-        results: dict[int, Any] = {}
-        pending: dict[Any, Any] = {}  # object ref -> actor
-        load = {i: 0 for i in range(len(actors))}
-        iterator = enumerate(items)
-        exhausted = False
         try:
-            while True:
-                while not exhausted and len(pending) < 2 * len(actors):
-                    try:
-                        index, item = next(iterator)
-                    except StopIteration:
-                        exhausted = True
-                        break
-                    a = min(load, key=load.__getitem__)  # the least busy actor
-                    pending[actors[a].run.remote(fn, index, item)] = a
-                    load[a] += 1
-                if not pending:
-                    break
-                done, _ = ray.wait(list(pending), num_returns=1)
-                for ref in done:
-                    load[pending.pop(ref)] -= 1
-                    index, value = _get(ray, ref)
-                    results[index] = value
-                    if on_result is not None:
-                        on_result(value)
+            yield _RayActors(ray, actors)
         finally:
-            for actor in actors:  # free their CPUs (or GPUs) for the next stage at once
+            for actor in actors:
                 ray.kill(actor)
-        return [results[i] for i in range(len(results))]
 
     def close(self) -> None:
         if self._started:
             self.ray.shutdown()
             self._started = False
+
+
+class _RayActors:
+    """Actors of one state each (``RayExecutor.actors``)."""
+
+    def __init__(self, ray: Any, actors: list[Any]):
+        self.ray, self.actors = ray, actors
+
+    def map(self, fn: Callable[[Any, Any], Any], items: Iterable[Any], on_result: Callable[[Any], None] | None = None) -> list[Any]:
+        """``fn(state, item)`` per item, results in submission order. At most two calls in
+        flight per actor, each to the least busy one: items are read lazily, so a long list of
+        batches is never all in the object store at once."""
+        ray, actors = self.ray, self.actors
+        results: dict[int, Any] = {}
+        pending: dict[Any, int] = {}  # object ref -> actor
+        load = [0] * len(actors)
+        iterator = enumerate(items)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < 2 * len(actors):
+                try:
+                    index, item = next(iterator)
+                except StopIteration:
+                    exhausted = True
+                    break
+                a = load.index(min(load))
+                pending[actors[a].run.remote(fn, index, item)] = a
+                load[a] += 1
+            if not pending:
+                break
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                load[pending.pop(ref)] -= 1
+                index, value = _get(ray, ref)
+                results[index] = value
+                if on_result is not None:
+                    on_result(value)
+        return [results[i] for i in range(len(results))]
 
 
 def _first_line(e: BaseException) -> str:

@@ -205,7 +205,8 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
 
     # PCA alone costs milliseconds per head: worker start-up would dominate.
     executor = executor or LocalExecutor()
-    workers = executor.task_workers(cfg.workers()) if any(p != "pca" for p in cfg.projections) else 1
+    heavy = any(p != "pca" for p in cfg.projections)
+    workers = executor.task_workers(cfg.workers()) if heavy else 1
     futures = []
 
     def collect(g: int, hp: HeadProjection) -> None:
@@ -221,9 +222,9 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
 
     # All matrices here are small (d_head columns): multi-threaded BLAS only adds hand-off cost,
     # and on a busy 2-core machine it made PCA and the correlations 10x slower.
-    pool_of = executor.tasks if workers > 1 else LocalExecutor().tasks  # one worker: in this process
+    pool_of = executor.tasks if heavy else LocalExecutor().tasks  # PCA only: in this process
     with pool_of(workers, initializer=_worker_init) as pool:
-        shared_task = executor.share(task) if workers > 1 else task  # once, not once per head
+        shared_task = executor.share(task) if heavy else task  # sent once, not once per head
         with threadpool_limits(1), reporter.task("attention: statistics + normalisation", total=G) as t_stats, reporter.task(
             f"attention: projections ({', '.join(cfg.projections)}; {workers} worker{'s' if workers > 1 else ''})", total=G
         ) as t_proj:

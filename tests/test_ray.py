@@ -1,0 +1,126 @@
+"""The Ray executor (executor.py) on one local Ray instance for the whole module: a build with
+``--executor ray --workers 2`` writes the same bytes as the single-process build, LIME and the
+heads' projections computed on Ray equal the local arrays, and actor maps keep submission order.
+Skipped where Ray is not installed (CI installs the extra: .ci/run)."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from tiny import TRAIN_TEXT
+
+ray = pytest.importorskip("ray")
+
+from tfvis_site.config import resolve  # noqa: E402
+from tfvis_site.errors import UserError  # noqa: E402
+from tfvis_site.executor import LocalExecutor, RayExecutor  # noqa: E402
+from tfvis_site.pipeline import build  # noqa: E402
+from tfvis_site.progress import Reporter  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_instance(tmp_path_factory):
+    """One local instance (3 logical CPUs: two actors and room for tasks), shared by the tests;
+    RayExecutor finds it running and leaves it running."""
+    spill = tmp_path_factory.mktemp("ray-spill")
+    ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False, object_spilling_directory=str(spill))
+    yield
+    ray.shutdown()
+
+
+def quick_args(root: Path, model: Path, cache: str, out: str) -> list[str]:
+    corpus = root / "corpus.txt"
+    corpus.write_text("\n".join(TRAIN_TEXT) + "\n")
+    return ["--preset", "quick", "--lime", "all", "--model", str(model), "--corpus", str(corpus), "--out", str(root / out), "--cache-dir", str(root / cache)]
+
+
+@pytest.fixture(scope="module")
+def builds(tiny_checkpoints, tmp_path_factory):
+    """The same quick build twice: single-process in a fresh interpreter (which also reports
+    whether Ray was imported), and on Ray with 2 workers in this process."""
+    root = tmp_path_factory.mktemp("ray-builds")
+    args = quick_args(root, tiny_checkpoints["gpt2"], "cache-local", "site-local")
+    code = (f"import sys\nfrom tfvis_site.cli import main\ncode = main(['build', '--quiet', *{args!r}])\n"
+            "print('RAY_IMPORTED' if 'ray' in sys.modules else 'NO_RAY')\nsys.exit(code)")
+    local = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env={**os.environ})
+    assert local.returncode == 0, local.stderr
+    flags = dict(zip([a.lstrip("-").replace("-", "_") for a in args[::2]], args[1::2]))
+    flags = {**flags, "lime": {"coverage": flags["lime"]}, "executor": "ray", "workers": 2}
+    flags["model"], flags["corpus"], flags["out"], flags["cache_dir"] = (Path(flags[k]) for k in ("model", "corpus", "out", "cache_dir"))
+    reporter = Reporter.silent()
+    build(resolve(None, flags), reporter)
+    return {"root": root, "local_stdout": local.stdout, "messages": reporter.messages}
+
+
+def test_default_build_never_imports_ray(builds):
+    assert builds["local_stdout"].strip().splitlines()[-1] == "NO_RAY"
+
+
+def test_ray_build_is_byte_identical_to_single_process_build(builds):
+    assert "executor: ray, 2 workers" in builds["messages"]
+    local, on_ray = builds["root"] / "site-local", builds["root"] / "site-ray"
+    local_files = sorted(str(p.relative_to(local)) for p in local.rglob("*") if p.is_file())
+    ray_files = sorted(str(p.relative_to(on_ray)) for p in on_ray.rglob("*") if p.is_file())
+    assert local_files == ray_files and len(local_files) > 20
+    different = [name for name in local_files if (local / name).read_bytes() != (on_ray / name).read_bytes()]
+    assert different == []
+
+
+def _stage_dir(builds, cache: str, stage: str) -> Path:
+    (found,) = (builds["root"] / cache / stage).glob("*/.complete")
+    return found.parent
+
+
+def test_lime_on_ray_actors_equals_local(builds):
+    local = pq.read_table(_stage_dir(builds, "cache-local", "lime") / "lime.parquet")
+    on_ray = pq.read_table(_stage_dir(builds, "cache-ray", "lime") / "lime.parquet")
+    assert local.num_rows > 0 and local.equals(on_ray)
+    assert len(np.unique(local.column("sentence_id").to_numpy())) > 1  # several sentences, i.e. several jobs
+
+
+def test_projection_tasks_on_ray_equal_local(builds):
+    local, on_ray = _stage_dir(builds, "cache-local", "attention"), _stage_dir(builds, "cache-ray", "attention")
+    names = sorted(p.name for p in local.glob("coords_*.npy"))
+    assert any("umap" in n for n in names)  # projections that run as tasks, not only PCA
+    for name in names:
+        assert np.array_equal(np.load(local / name), np.load(on_ray / name)), name
+    meta = json.loads((on_ray / "result.json").read_text())
+    assert meta["workers"] == 2
+
+
+def _slow_square(state, item):
+    time.sleep(0.05 * (item % 3))  # later items often finish first
+    return {"pid": os.getpid(), "state": state["id"], "value": np.array([item * item])}
+
+
+def _make_state():
+    return {"id": f"{os.getpid()}-{time.time_ns()}"}
+
+
+def test_actor_map_keeps_submission_order_and_builds_state_once_per_actor():
+    executor = RayExecutor(workers=2)
+    seen = []
+    out = executor.actor_map(_make_state, _slow_square, iter(range(12)), on_result=seen.append)
+    assert [int(r["value"][0]) for r in out] == [i * i for i in range(12)]
+    assert len(seen) == 12 and isinstance(out[0]["value"], np.ndarray)
+    assert {r["pid"] for r in out} != {os.getpid()} and len({r["state"] for r in out}) == 2  # 2 actors, one state each
+    assert LocalExecutor().actor_map(_make_state, _slow_square, range(4))[3]["value"][0] == 9
+
+
+def _reject(state, item):
+    raise UserError(f"item {item}: bad input")
+
+
+def test_user_error_in_a_worker_arrives_as_itself():
+    with pytest.raises(UserError, match="^item 0: bad input$"):
+        RayExecutor(workers=1).actor_map(dict, _reject, [0])
+    executor = RayExecutor(workers=1)
+    with executor.tasks(1) as pool:
+        with pytest.raises(UserError, match="^item 1: bad input$"):
+            pool.submit(_reject, None, 1).result()
