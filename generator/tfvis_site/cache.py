@@ -3,10 +3,16 @@
 Each stage result lives in ``<cache_dir>/<stage>/<key>/``, where the key is a hash of everything
 the result depends on. A result directory is written under a temporary name and renamed into
 place only when complete, so an interrupted build never leaves a half-written entry.
+
+Resumable stages (the sharded ones: extraction, factor inference) build in
+``<stage>/.<key>.partial/`` instead, a name that does not change from run to run: a build killed
+half-way (even with kill -9) leaves its finished shards there, and the next build with the same
+key continues from them. A lock file keeps two builds from working in one partial folder.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -58,25 +64,49 @@ class StageCache:
     def path(self, stage: str, key_parts: Any) -> Path:
         return self.root / stage / stable_hash(key_parts)
 
-    def get_or_build(self, stage: str, key_parts: Any, build: Callable[[Path], None]) -> Path:
+    def get_or_build(self, stage: str, key_parts: Any, build: Callable[[Path], None], resumable: bool = False) -> Path:
+        """The result folder of ``stage`` for ``key_parts``, built by ``build(folder)`` unless
+        cached. ``resumable``: build in the key's fixed partial folder, kept when the build fails
+        or is killed, so that a rerun finds what the killed one finished."""
         final = self.path(stage, key_parts)
         if self.enabled and (final / ".complete").exists():
             self.hits[stage] = True
             return final
         self.hits[stage] = False
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
-        try:
-            build(tmp)
-            (tmp / "key.json").write_text(json.dumps(key_parts, sort_keys=True, indent=1, default=str))
-            (tmp / ".complete").write_text("")
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        if not resumable:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+            try:
+                self._complete(tmp, final, key_parts, build)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            return final
+        with open(final.parent / f".{final.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another build of this key: wait for it, then reuse its result
+            if self.enabled and (final / ".complete").exists():
+                self.hits[stage] = True
+                return final
+            work = self.partial_path(stage, key_parts)
+            if not self.enabled:
+                shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(exist_ok=True)
+            self._complete(work, final, key_parts, build)
         return final
+
+    def partial_path(self, stage: str, key_parts: Any) -> Path:
+        """Where a resumable stage builds (and keeps what it finished until it completes)."""
+        final = self.path(stage, key_parts)
+        return final.parent / f".{final.name}.partial"
+
+    @staticmethod
+    def _complete(work: Path, final: Path, key_parts: Any, build: Callable[[Path], None]) -> None:
+        build(work)
+        (work / "key.json").write_text(json.dumps(key_parts, sort_keys=True, indent=1, default=str))
+        (work / ".complete").write_text("")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(work, final)
 
 
 def converted_checkpoint(final: Path, convert: Callable[[Path], Any]) -> Path:

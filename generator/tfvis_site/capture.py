@@ -286,14 +286,20 @@ class AttentionCapture:
 
     def summary(self) -> dict[str, Any]:
         """What the captured q, k are and whether they reproduce the stored (model's own) weights."""
-        if self.path == INTERFACE:
-            what = "q and k as they enter the model's attention product (after any rotary embedding, before grouped-query repetition)"
-        else:
-            what = "q and k as the attention module's q and k projections output them, split into heads as the module splits them"
-        exact = self.max_error <= EXACT_TOLERANCE
-        if exact:
-            how = "softmax(scaling x q·k + causal mask) reproduces the model's attention weights"
-        else:
-            extra = RELATIVE_POSITION_TERMS.get(self.info.model_type, "the model adds terms to q·k that q and k do not hold (e.g. soft-capping or a sliding-window mask)")
-            how = f"they are the content term of the attention score only: {extra}; the stored attention weights are the model's own"
-        return {"path": self.path, "qk_reproduce_attention": exact, "max_abs_error": self.max_error, "note": f"{what}; {how}"}
+        return capture_summary(self.path, self.max_error, self.info.model_type)
+
+
+def capture_summary(path: str, max_error: float, model_type: str) -> dict[str, Any]:
+    """``AttentionCapture.summary`` from its path and worst error (a store's shards, each
+    captured in its own process, combine into one summary: the worst error of all)."""
+    if path == INTERFACE:
+        what = "q and k as they enter the model's attention product (after any rotary embedding, before grouped-query repetition)"
+    else:
+        what = "q and k as the attention module's q and k projections output them, split into heads as the module splits them"
+    exact = max_error <= EXACT_TOLERANCE
+    if exact:
+        how = "softmax(scaling x q·k + causal mask) reproduces the model's attention weights"
+    else:
+        extra = RELATIVE_POSITION_TERMS.get(model_type, "the model adds terms to q·k that q and k do not hold (e.g. soft-capping or a sliding-window mask)")
+        how = f"they are the content term of the attention score only: {extra}; the stored attention weights are the model's own"
+    return {"path": path, "qk_reproduce_attention": exact, "max_abs_error": max_error, "note": f"{what}; {how}"}

@@ -1,36 +1,66 @@
-"""Batched forward passes -> an on-disk activation store.
+"""Batched forward passes -> an on-disk activation store, written and read in shards.
 
 Units are tokens of texts, or patches of images (plus CLS / register tokens): an image plays
 the part of a sentence, its patches that of tokens (see patches.py for the extra columns).
 
-Store layout (one folder, arrays are float32 .npy files opened as memory maps):
-  meta.json            ModelInfo, counts, options (+ "image": geometry, for image stores;
-                       + "capture": how q, k were captured and whether they reproduce the
-                       attention weights, see capture.AttentionCapture.summary)
+Store layout (one folder). Token rows are global: the tokens of sentence s are rows
+``token_offset[s] : token_offset[s] + n_tokens[s]``; shard i holds the sentences
+``shards[i] = [s_lo, s_hi)`` of meta.json, i.e. token rows ``[token_offset[s_lo], token_offset[s_hi])``.
+  meta.json            ModelInfo, counts, options, "shards" (sentence ranges), "format": 2
+                       (+ "image": geometry, for image stores; + "capture": how q, k were
+                       captured and whether they reproduce the attention weights, see
+                       capture.AttentionCapture.summary: written by the final step)
   tokens.parquet       one row per unit: sentence_id, position, token_id, piece, text,
                        space_before, is_special (+ patch columns for images)
   sentences.parquet    sentence_id, text (an image's name), n_tokens, token_offset
   images.npy           (n_images, H, W, 3) uint8 the images as the model saw them [images only]
-  hidden.npy           (n_layers + 1, n_tokens, d_model); index 0 = embedding output
-  queries.npy          (n_layers, n_tokens, n_heads, d_head)       [only with attention capture]
-  keys.npy             (n_layers, n_tokens, n_kv_heads, d_head)    [only with attention capture]
+  attention_offsets.npy (n_sentences + 1,) int64 offsets of each sentence's (L, L) block along
+                       the last axis of the attention arrays, global over the store [attention only]
+  shards/NNNNN/        one folder per shard, renamed into place when its arrays are complete:
+    done.json          token and sentence range, seconds, q/k capture path and error, scaling
+    hidden.npy         (n_layers + 1, n_shard_tokens, d_model) options.dtype (float32 | float16);
+                       index 0 = embedding output
+    queries.npy        (n_layers, n_shard_tokens, n_heads, d_head) float32   [attention capture]
+    keys.npy           (n_layers, n_shard_tokens, n_kv_heads, d_head) float32 [attention capture]
                        q and k as the attention product takes them (capture.py says how)
-  value_norms.npy      (n_layers, n_tokens, n_kv_heads) L2 norm of each token's value vector as
-                       it enters the attention product (after the v projection, before GQA
-                       repetition): AttentionViz's "weight by value norm" [only with attention capture]
-  attention.npy        (n_layers, n_heads, sum_s L_s^2): the model's own attention weights; per
-                       sentence s its (L_s, L_s) block, row = query position, column = key
-                       position  [only with attention capture]
-  attention_offsets.npy (n_sentences + 1,) int64 offsets into the last axis of attention.npy
-  scaling.npy          (n_layers,) the factor each layer applies to q·k
+    value_norms.npy    (n_layers, n_shard_tokens, n_kv_heads) float32: L2 norm of each token's
+                       value vector as it enters the attention product (after the v projection,
+                       before GQA repetition): AttentionViz's "weight by value norm"
+    attention.npy      (n_layers, n_heads, sum_s L_s^2 over the shard's sentences): the model's
+                       own attention weights; per sentence s its (L_s, L_s) block, row = query
+                       position, column = key position
+  complete             written last (``finish_store``): every shard is done, meta is final
 
-Tokens of sentence s are rows ``token_offset[s] : token_offset[s] + n_tokens[s]``.
-Memory stays at one batch plus the memory maps: batches write straight into the maps.
+Writing: ``prepare_store`` (tokenised tables + meta, before any forward pass), then
+``extract_shard`` per shard (any order, any process: a Ray actor that loaded the model once
+calls it too), then ``finish_store``. ``extract`` does the three in this process. A shard is
+written under a temporary name and renamed, so a killed build leaves either a finished shard or
+nothing; a rerun skips finished shards (resume at shard granularity).
+
+Determinism: forward-pass batches are formed within a shard (longest sentences first), and
+the shard plan depends only on the sentence lengths and ``options.shard_tokens`` (part of the
+cache key), never on the machine, the memory budget or the executor: the same inputs give the
+same bytes. A corpus of up to ``shard_tokens`` tokens is one shard (the layout of earlier
+versions, batch for batch).
+
+Memory: one batch of activations; rows are written with explicit file writes and read with
+explicit reads (``ActivationStore.read`` / ``take`` / ``iter_rows``), never through a memory map
+kept open: mapped pages count in the resident set once touched, page-cache pages of plain reads
+and writes do not (measured: bench/scale.py).
+
+Device: extraction runs in the model's device; on CUDA under bf16 autocast (fp16 where the GPU
+has no bf16), fp32 on CPU: one code path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -40,19 +70,39 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .capture import AttentionCapture
+from .capture import AttentionCapture, capture_summary
 from .models import LoadedModel, ModelInfo
 from .progress import Reporter
 
 
+#: Tokens per shard of the store (a shard ends before the sentence that would overflow it).
+#: 2^17 = 131,072 tokens: the default build's ~110k tokens stay one shard; the whole default
+#: corpus (~950k tokens at --max-tokens 64) makes 8.
+SHARD_TOKENS = 1 << 17
+STORE_FORMAT = 2
+DTYPES = ("float32", "float16")
+
+
 @dataclass(frozen=True)
 class ExtractOptions:
+    """``dtype``: on-disk dtype of the hidden states (readers always get float32; the attention
+    arrays of a capture store stay float32). ``shard_tokens``: see SHARD_TOKENS."""
+
     max_tokens: int = 64
     batch_size: int = 32
     capture_attention: bool = False
+    dtype: str = "float32"
+    shard_tokens: int = SHARD_TOKENS
+
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise ValueError(f"store dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
+        if self.shard_tokens < 1 or self.batch_size < 1:
+            raise ValueError("shard_tokens and batch_size must be >= 1")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"max_tokens": self.max_tokens, "batch_size": self.batch_size, "capture_attention": self.capture_attention}
+        return {"max_tokens": self.max_tokens, "batch_size": self.batch_size, "capture_attention": self.capture_attention,
+                "dtype": self.dtype, "shard_tokens": self.shard_tokens}
 
 
 def tokenize(tokenizer: Any, sentences: list[str], max_tokens: int) -> list[dict[str, Any]]:
@@ -129,119 +179,323 @@ class TextUnits:
         return {}
 
 
-def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: ExtractOptions, progress: Reporter, names: list[str] | None = None) -> "ActivationStore":
-    """Run the model over ``inputs`` (texts for a text model; PIL images for an image model, with
-    their ``names``) and write the store into ``out_dir`` (which must exist)."""
-    import torch
-
-    out_dir = Path(out_dir)
-    info = loaded.info
+def make_units(loaded: LoadedModel, inputs: list[Any], options: ExtractOptions, names: list[str] | None = None) -> Any:
+    """The unit source of ``inputs``: TextUnits for texts, patches.ImageUnits for PIL images
+    (with their ``names``). Build it once per process; ``extract_shard`` indexes it by sentence."""
     if loaded.is_image:
         from .patches import ImageUnits
 
-        units: Any = ImageUnits(loaded, inputs, names or [f"image {i}" for i in range(len(inputs))], out_dir, options.batch_size)
-    else:
-        units = TextUnits(loaded, inputs, options.max_tokens)
+        return ImageUnits(loaded, inputs, names or [f"image {i}" for i in range(len(inputs))], options.batch_size)
+    return TextUnits(loaded, inputs, options.max_tokens)
+
+
+def plan_shards(tokens_per_sentence: np.ndarray, tokens_per_shard: int) -> list[tuple[int, int]]:
+    """Sentence ranges [lo, hi) covering every sentence in order, each holding at most
+    ``tokens_per_shard`` tokens (a longer single sentence is a shard of its own).
+
+    ``tokens_per_sentence``: (S,) int. Deterministic: depends on nothing else."""
+    lengths = np.asarray(tokens_per_sentence, dtype=np.int64)
+    shards: list[tuple[int, int]] = []
+    lo, filled = 0, 0
+    for s, n in enumerate(lengths.tolist()):
+        if s > lo and filled + n > tokens_per_shard:
+            shards.append((lo, s))
+            lo, filled = s, 0
+        filled += n
+    if len(lengths) > lo:
+        shards.append((lo, len(lengths)))
+    return shards
+
+
+def prepare_store(loaded: LoadedModel, units: Any, store_dir: Path, options: ExtractOptions) -> list[tuple[int, int]]:
+    """Write the token and sentence tables, attention offsets, images and meta.json (with the
+    shard plan) before any forward pass; returns the plan, (n_shards,) sentence ranges.
+    A store prepared earlier (a resumed build) is kept as it is and its plan returned."""
+    store_dir = Path(store_dir)
+    if (store_dir / "meta.json").exists():
+        meta = json.loads((store_dir / "meta.json").read_text())
+        if meta.get("format") == STORE_FORMAT and meta["options"] == options.to_dict():
+            return [tuple(r) for r in meta["shards"]]
     lengths = units.lengths
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    n_tokens = int(offsets[-1])
-
-    hidden = _open_npy(out_dir / "hidden.npy", (info.n_layers + 1, n_tokens, info.d_model))
+    shards = plan_shards(lengths, options.shard_tokens)
+    (store_dir / "shards").mkdir(parents=True, exist_ok=True)
     if options.capture_attention:
-        attn_offsets = np.concatenate([[0], np.cumsum(lengths**2)]).astype(np.int64)
-        np.save(out_dir / "attention_offsets.npy", attn_offsets)
-        queries = _open_npy(out_dir / "queries.npy", (info.n_layers, n_tokens, info.n_heads, info.d_head))
-        keys = _open_npy(out_dir / "keys.npy", (info.n_layers, n_tokens, info.n_kv_heads, info.d_head))
-        value_norms = _open_npy(out_dir / "value_norms.npy", (info.n_layers, n_tokens, info.n_kv_heads))
-        attention = _open_npy(out_dir / "attention.npy", (info.n_layers, info.n_heads, int(attn_offsets[-1])))
-        scaling = np.zeros(info.n_layers, dtype=np.float32)
-        capture = AttentionCapture(loaded)
-
-    # Longest first: similar lengths share a batch (less padding), and an out-of-memory error
-    # shows up on the first batch rather than the last. The order never changes the results.
-    order = np.argsort(-lengths, kind="stable")
-    unit_name = "images" if loaded.is_image else "texts"
-    with progress.task(f"extract: forward passes ({unit_name})", total=len(inputs)) as task, torch.inference_mode():
-        for start in range(0, len(order), options.batch_size):
-            batch = order[start : start + options.batch_size]
-            kwargs = {k: v.to(loaded.device) for k, v in units.model_inputs(batch).items()}
-            if options.capture_attention:
-                out, records = capture.forward(kwargs, lengths[batch])
-            else:
-                out = loaded.model(**kwargs, output_hidden_states=True)
-            states = torch.stack(out.hidden_states).float().cpu().numpy()  # (n_layers+1, batch, width, d)
-            for row, sid in enumerate(batch):
-                n = lengths[sid]
-                lo, hi = offsets[sid], offsets[sid + 1]
-                hidden[:, lo:hi] = states[:, row, :n]
-                if options.capture_attention:
-                    a_lo, a_hi = attn_offsets[sid], attn_offsets[sid + 1]
-                    for layer, rec in enumerate(records):
-                        queries[layer, lo:hi] = rec.query[row, :, :n].transpose(0, 1).float().cpu().numpy()
-                        keys[layer, lo:hi] = rec.key[row, :, :n].transpose(0, 1).float().cpu().numpy()
-                        value_norms[layer, lo:hi] = rec.value_norms[row, :, :n].transpose(0, 1).float().cpu().numpy()
-                        attention[layer, :, a_lo:a_hi] = rec.weights[row, :, :n, :n].reshape(info.n_heads, -1).float().cpu().numpy()
-            if options.capture_attention:
-                scaling[:] = [rec.scaling for rec in records]
-            task.advance(len(batch))
-
-    hidden.flush()
-    if options.capture_attention:
-        for arr in (queries, keys, value_norms, attention):
-            arr.flush()
-        np.save(out_dir / "scaling.npy", scaling)
+        np.save(store_dir / "attention_offsets.npy", np.concatenate([[0], np.cumsum(lengths**2)]).astype(np.int64))
     tokens, sentence_columns = units.tables()
-    pq.write_table(tokens, out_dir / "tokens.parquet")
+    pq.write_table(tokens, store_dir / "tokens.parquet")
+    del tokens
     pq.write_table(
         pa.table(
             {
-                "sentence_id": pa.array(np.arange(len(inputs), dtype=np.int32)),
+                "sentence_id": pa.array(np.arange(len(lengths), dtype=np.int32)),
                 **sentence_columns,
                 "n_tokens": pa.array(lengths.astype(np.int32)),
                 "token_offset": pa.array(offsets[:-1]),
             }
         ),
-        out_dir / "sentences.parquet",
+        store_dir / "sentences.parquet",
     )
     meta = {
-        "model": info.to_dict(),
-        "n_sentences": len(inputs),
-        "n_tokens": n_tokens,
+        "format": STORE_FORMAT,
+        "model": loaded.info.to_dict(),
+        "n_sentences": len(lengths),
+        "n_tokens": int(offsets[-1]),
         "options": options.to_dict(),
-        **({"capture": capture.summary()} if options.capture_attention else {}),
-        **units.write_extra(out_dir),
+        "shards": [list(r) for r in shards],
+        **units.write_extra(store_dir),
     }
-    (out_dir / "meta.json").write_text(json.dumps(meta, indent=1))
-    return ActivationStore(out_dir)
+    _write_atomic(store_dir / "meta.json", json.dumps(meta, indent=1))  # last: its presence means "prepared"
+    return shards
 
 
-def _open_npy(path: Path, shape: tuple[int, ...]) -> np.memmap:
-    return np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
+def shard_dir(store_dir: Path, shard_index: int) -> Path:
+    return Path(store_dir) / "shards" / f"{shard_index:05d}"
+
+
+def shard_done(store_dir: Path, shard_index: int) -> bool:
+    """Whether shard ``shard_index`` is complete (its folder holds done.json)."""
+    return (shard_dir(store_dir, shard_index) / "done.json").exists()
+
+
+def extract_shard(loaded: LoadedModel, units: Any, shard_index: int, sentence_range: tuple[int, int], store_dir: Path,
+                  options: ExtractOptions, progress: Any = None) -> bool:
+    """Forward passes of sentences ``[lo, hi)`` = ``sentence_range`` -> ``shards/<index>/`` of
+    a prepared store (``prepare_store``), written under a temporary name and renamed when
+    complete. Skips a finished shard (returns False; True when it computed it).
+
+    ``units``: from ``make_units`` over all the store's inputs (indexed by sentence id);
+    ``progress``: an optional Task, advanced by sentences. Callable from any process."""
+    import torch
+
+    store_dir = Path(store_dir)
+    if shard_done(store_dir, shard_index):
+        return False
+    t0 = time.perf_counter()
+    info = loaded.info
+    lo, hi = int(sentence_range[0]), int(sentence_range[1])
+    lengths = units.lengths
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    row0, n_rows = int(offsets[lo]), int(offsets[hi] - offsets[lo])
+    final = shard_dir(store_dir, shard_index)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+    try:
+        arrays = {"hidden": _NpyRows(tmp / "hidden.npy", (info.n_layers + 1, n_rows, info.d_model), options.dtype)}
+        if options.capture_attention:
+            attn_offsets = np.concatenate([[0], np.cumsum(lengths[lo:hi] ** 2)]).astype(np.int64)  # local to the shard
+            arrays["queries"] = _NpyRows(tmp / "queries.npy", (info.n_layers, n_rows, info.n_heads, info.d_head))
+            arrays["keys"] = _NpyRows(tmp / "keys.npy", (info.n_layers, n_rows, info.n_kv_heads, info.d_head))
+            arrays["value_norms"] = _NpyRows(tmp / "value_norms.npy", (info.n_layers, n_rows, info.n_kv_heads))
+            arrays["attention"] = _NpyRows(tmp / "attention.npy", (info.n_layers, info.n_heads, int(attn_offsets[-1])), row_axis=2)
+            capture = AttentionCapture(loaded)
+        scaling: list[float] = []
+        # Longest first: similar lengths share a batch (less padding), and an out-of-memory error
+        # shows up on the first batch rather than the last.
+        order = lo + np.argsort(-lengths[lo:hi], kind="stable")
+        with torch.inference_mode(), autocast(loaded.device):
+            for start in range(0, len(order), options.batch_size):
+                batch = order[start : start + options.batch_size]
+                kwargs = {k: v.to(loaded.device) for k, v in units.model_inputs(batch).items()}
+                if options.capture_attention:
+                    out, records = capture.forward(kwargs, lengths[batch])
+                else:
+                    out = loaded.model(**kwargs, output_hidden_states=True)
+                states = torch.stack(out.hidden_states).float().cpu().numpy()  # (n_layers+1, batch, width, d)
+                for row, sid in enumerate(batch):
+                    n = int(lengths[sid])
+                    r = int(offsets[sid]) - row0
+                    arrays["hidden"].write_rows(r, states[:, row, :n])
+                    if options.capture_attention:
+                        a = int(attn_offsets[sid - lo])
+                        for layer, rec in enumerate(records):
+                            arrays["queries"].write_rows(r, rec.query[row, :, :n].transpose(0, 1).float().cpu().numpy(), layer)
+                            arrays["keys"].write_rows(r, rec.key[row, :, :n].transpose(0, 1).float().cpu().numpy(), layer)
+                            arrays["value_norms"].write_rows(r, rec.value_norms[row, :, :n].transpose(0, 1).float().cpu().numpy(), layer)
+                            weights = rec.weights[row, :, :n, :n].reshape(info.n_heads, -1).float().cpu().numpy()
+                            for head in range(info.n_heads):
+                                arrays["attention"].write_rows(a, weights[head], layer, head)
+                if options.capture_attention:
+                    scaling = [float(rec.scaling) for rec in records]
+                if progress is not None:
+                    progress.advance(len(batch))
+        for array in arrays.values():
+            array.close()
+        done = {"shard": shard_index, "sentences": [lo, hi], "rows": [row0, row0 + n_rows], "seconds": time.perf_counter() - t0}
+        if options.capture_attention:
+            done.update(capture_path=capture.path, capture_max_error=capture.max_error, scaling=scaling)
+        (tmp / "done.json").write_text(json.dumps(done, indent=1))
+        try:
+            os.rename(tmp, final)
+        except OSError:  # another process finished this shard first: keep its folder
+            if not shard_done(store_dir, shard_index):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return True
+
+
+def finish_store(store_dir: Path, loaded_info: ModelInfo | None = None) -> "ActivationStore":
+    """Check that every shard is done, write the final meta.json (q/k capture summary of all
+    shards) and the ``complete`` marker; returns the store."""
+    store_dir = Path(store_dir)
+    meta = json.loads((store_dir / "meta.json").read_text())
+    missing = [i for i in range(len(meta["shards"])) if not shard_done(store_dir, i)]
+    if missing:
+        raise RuntimeError(f"{store_dir}: shards {missing[:5]} of {len(meta['shards'])} are not done")
+    if meta["options"]["capture_attention"]:
+        shard_info = [json.loads((shard_dir(store_dir, i) / "done.json").read_text()) for i in range(len(meta["shards"]))]
+        info = loaded_info or ModelInfo(**meta["model"])
+        meta["capture"] = capture_summary(shard_info[0]["capture_path"], max(s["capture_max_error"] for s in shard_info), info.model_type)
+        np.save(store_dir / "scaling.npy", np.asarray(shard_info[0]["scaling"], dtype=np.float32))
+        _write_atomic(store_dir / "meta.json", json.dumps(meta, indent=1))
+    (store_dir / "complete").write_text("")
+    return ActivationStore(store_dir)
+
+
+def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: ExtractOptions, progress: Reporter, names: list[str] | None = None) -> "ActivationStore":
+    """Run the model over ``inputs`` (texts for a text model; PIL images for an image model, with
+    their ``names``) and write the store into ``out_dir`` (which must exist), shard by shard in
+    this process; finished shards of an interrupted earlier run are kept."""
+    out_dir = Path(out_dir)
+    units = make_units(loaded, inputs, options, names)
+    shards = prepare_store(loaded, units, out_dir, options)
+    unit_name = "images" if loaded.is_image else "texts"
+    kept = 0
+    with progress.task(f"extract: forward passes ({unit_name})", total=len(inputs)) as task:
+        for index, (lo, hi) in enumerate(shards):
+            if not extract_shard(loaded, units, index, (lo, hi), out_dir, options, task):
+                task.advance(hi - lo)
+                kept += 1
+    if kept:
+        progress.log(f"extract: {kept} of {len(shards)} shards kept from an interrupted build")
+    return finish_store(out_dir, loaded.info)
+
+
+def autocast(device: str) -> Any:
+    """bf16 autocast on CUDA (fp16 where the GPU has no bf16), nothing on CPU (fp32)."""
+    import torch
+
+    if not str(device).startswith("cuda"):
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class _NpyRows:
+    """A .npy file of a fixed shape written piece by piece with positioned writes (no memory
+    map: written pages stay in the page cache, not in this process's resident set)."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype: str = "float32", row_axis: int = 1):
+        self.shape, self.dtype, self.row_axis = shape, np.dtype(dtype), row_axis
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": shape}
+        self.file = open(path, "wb+")
+        np.lib.format.write_array_header_1_0(self.file, header) if _header_fits_v1(header) else np.lib.format.write_array_header_2_0(self.file, header)
+        self.offset = self.file.tell()
+        self.file.truncate(self.offset + int(np.prod(shape)) * self.dtype.itemsize)
+
+    def write_rows(self, row: int, values: np.ndarray, *leading: int) -> None:
+        """Write ``values`` at ``[*leading, ..., row : row + n, ...]``: ``leading`` indexes the
+        first axes; ``values`` spans the other axes before ``row_axis`` (e.g. every layer), then
+        n rows, then the row shape."""
+        values = np.ascontiguousarray(values, dtype=self.dtype)
+        spanned = values.shape[: self.row_axis - len(leading)]
+        inner = int(np.prod(self.shape[self.row_axis + 1 :])) * self.dtype.itemsize
+        for sub in np.ndindex(*spanned):
+            flat = 0
+            for i, size in zip((*leading, *sub), self.shape):
+                flat = flat * size + i
+            start = (flat * self.shape[self.row_axis] + row) * inner
+            os.pwrite(self.file.fileno(), values[sub].tobytes(), self.offset + start)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _header_fits_v1(header: dict[str, Any]) -> bool:
+    return len(repr(header)) < 65000
+
+
+class LayerView:
+    """One layer of one store array, read on demand: ``view[lo:hi]`` (explicit reads),
+    ``view[rows]`` (an int or boolean array: only those rows), ``np.asarray(view)`` (the whole
+    layer). Always float32. ``shape``: (n_tokens, *row_shape)."""
+
+    def __init__(self, store: "ActivationStore", name: str, layer: int):
+        self.store, self.name, self.layer = store, name, layer
+        self.shape = (store.n_tokens, *store.row_shape(name))
+        self.dtype = np.dtype(np.float32)
+        self.ndim = len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        rest = ()
+        if isinstance(index, tuple):
+            index, rest = index[0], index[1:]
+        if isinstance(index, slice):
+            lo, hi, step = index.indices(self.shape[0])
+            out = self.store.read(self.name, self.layer, lo, max(hi, lo))
+            out = out if step == 1 else out[::step]
+        elif np.isscalar(index):
+            i = int(index) + (self.shape[0] if int(index) < 0 else 0)
+            out = self.store.read(self.name, self.layer, i, i + 1)[0]
+        else:
+            rows = np.asarray(index)
+            if rows.dtype == bool:
+                rows = np.flatnonzero(rows)
+            out = self.store.take(self.name, self.layer, rows)
+        return out[rest] if rest else out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.store.read(self.name, self.layer, 0, self.shape[0])
+        return out if dtype is None else out.astype(dtype, copy=False)
 
 
 class ActivationStore:
-    """Read access to an extraction folder (see the module docstring for the layout)."""
+    """Read access to a store folder (see the module docstring for the layout). Reads copy the
+    requested rows out of the shard files and keep nothing mapped, so reading a whole layer in
+    chunks (``iter_rows``) holds one chunk at a time."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.meta = json.loads((self.path / "meta.json").read_text())
+        if self.meta.get("format") != STORE_FORMAT:
+            raise ValueError(f"{self.path}: an activation store of an older format: extract again")
         self.info = ModelInfo(**self.meta["model"])
         self.n_tokens: int = self.meta["n_tokens"]
         self.n_sentences: int = self.meta["n_sentences"]
         self.has_attention: bool = self.meta["options"]["capture_attention"]
+        self.dtype = np.dtype(self.meta["options"]["dtype"])
+        #: (n_shards, 2) sentence ranges and (n_shards + 1,) first token row of each shard (+ n_tokens)
+        self.shards = np.asarray(self.meta["shards"], dtype=np.int64).reshape(-1, 2)
         #: image stores: {"size": [H, W], "patch_size", "grid": [rows, cols], "n_prefix_tokens"}
         self.image: dict[str, Any] | None = self.meta.get("image")
         #: attention stores: {"path", "qk_reproduce_attention", "max_abs_error", "note"}: whether
         #: softmax(scaling q·k + causal mask) gives attention() or q·k is only the content term
         self.capture: dict[str, Any] = self.meta.get("capture", {})
+        self._headers: dict[Path, tuple[int, tuple[int, ...], np.dtype]] = {}
+        #: bytes one read of scattered rows (``take``) maps at most; the build sets it from the
+        #: memory budget (memory.py)
+        self.max_read_bytes = 64 << 20
 
     @property
     def is_image(self) -> bool:
         return self.image is not None
 
+    @property
+    def complete(self) -> bool:
+        return (self.path / "complete").exists()
+
     def images(self) -> np.ndarray:
         """(n_images, H, W, 3) uint8: each image as the model saw it (after its processor)."""
-        return self._map("images.npy")
+        return np.load(self.path / "images.npy", mmap_mode="r")
 
     @cached_property
     def tokens(self) -> pa.Table:
@@ -257,34 +511,114 @@ class ActivationStore:
         starts = self.sentences.column("token_offset").to_numpy()
         return np.append(starts, self.n_tokens).astype(np.int64)
 
-    def _map(self, name: str) -> np.ndarray:
-        return np.load(self.path / name, mmap_mode="r")
+    @cached_property
+    def shard_rows(self) -> np.ndarray:
+        """(n_shards + 1,) int64: shard i holds token rows [shard_rows[i], shard_rows[i+1])."""
+        return self.sentence_offsets[np.append(self.shards[:, 0], self.n_sentences)] if len(self.shards) else np.zeros(1, np.int64)
 
-    def hidden(self, layer: int) -> np.ndarray:
-        """(n_tokens, d_model) float32; layer 0 = embeddings, 1..n_layers = block outputs."""
-        return self._map("hidden.npy")[layer]
+    # ------------------------------------------------------------------ raw reads
+
+    def row_shape(self, name: str) -> tuple[int, ...]:
+        """Shape of one token row of array ``name`` (hidden, queries, keys, value_norms)."""
+        i = self.info
+        return {"hidden": (i.d_model,), "queries": (i.n_heads, i.d_head), "keys": (i.n_kv_heads, i.d_head), "value_norms": (i.n_kv_heads,)}[name]
+
+    def _header(self, path: Path) -> tuple[int, tuple[int, ...], np.dtype]:
+        if path not in self._headers:
+            with open(path, "rb") as f:
+                version = np.lib.format.read_magic(f)
+                shape, _, dtype = np.lib.format._read_array_header(f, version)
+                self._headers[path] = (f.tell(), shape, dtype)
+        return self._headers[path]
+
+    def _block(self, name: str, shard: int, layer: int, lo: int, hi: int) -> np.ndarray:
+        """Rows [lo, hi) (shard-local) of ``layer`` of one shard file, read into a new array."""
+        path = shard_dir(self.path, shard) / f"{name}.npy"
+        offset, shape, dtype = self._header(path)
+        row_items = int(np.prod(shape[2:]))
+        out = np.empty((hi - lo, *shape[2:]), dtype=dtype)
+        with open(path, "rb") as f:
+            f.seek(offset + (layer * shape[1] + lo) * row_items * dtype.itemsize)
+            f.readinto(memoryview(out.reshape(-1).view(np.uint8)))
+        return out
+
+    def read(self, name: str, layer: int, lo: int, hi: int) -> np.ndarray:
+        """(hi - lo, *row_shape) float32: token rows [lo, hi) of ``layer`` of array ``name``."""
+        out = np.empty((hi - lo, *self.row_shape(name)), dtype=np.float32)
+        first = max(int(np.searchsorted(self.shard_rows, lo, side="right")) - 1, 0)
+        for shard in range(first, len(self.shards)):
+            s_lo, s_hi = int(self.shard_rows[shard]), int(self.shard_rows[shard + 1])
+            if s_lo >= hi:
+                break
+            a, b = max(lo, s_lo), min(hi, s_hi)
+            if b > a:
+                out[a - lo : b - lo] = self._block(name, shard, layer, a - s_lo, b - s_lo)
+        return out
+
+    def take(self, name: str, layer: int, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), *row_shape) float32: the token rows ``rows`` (any order, repeats allowed) of
+        ``layer``. Reads windows of consecutive rows (``max_read_bytes`` each) through a
+        short-lived memory map of just that window: its pages leave the resident set when it is
+        unmapped, and only the pages of the rows asked for are read from disk."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        out = np.empty((len(rows), *self.row_shape(name)), dtype=np.float32)
+        window = max(1, self.max_read_bytes // (int(np.prod(self.row_shape(name))) * self.dtype.itemsize))
+        if len(rows) == 0:
+            return out
+        order = np.argsort(rows, kind="stable")
+        sorted_rows = rows[order]
+        shard_of = np.searchsorted(self.shard_rows, sorted_rows, side="right") - 1
+        start = 0
+        while start < len(sorted_rows):
+            shard = int(shard_of[start])
+            s_lo = int(self.shard_rows[shard])
+            first = int(sorted_rows[start])
+            stop = int(np.searchsorted(sorted_rows, min(first + window, int(self.shard_rows[shard + 1])), side="left"))
+            path = shard_dir(self.path, shard) / f"{name}.npy"
+            offset, shape, dtype = self._header(path)
+            span = int(sorted_rows[stop - 1]) - first + 1
+            row_items = int(np.prod(shape[2:]))
+            mapped = np.memmap(path, dtype=dtype, mode="r", shape=(span, *shape[2:]),
+                               offset=offset + (layer * shape[1] + first - s_lo) * row_items * dtype.itemsize)
+            out[order[start:stop]] = mapped[sorted_rows[start:stop] - first]
+            del mapped
+            start = stop
+        return out
+
+    def iter_rows(self, name: str, layer: int, chunk_rows: int) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Yields (lo, hi, rows [lo, hi) float32) over the whole layer, ``chunk_rows`` at a time:
+        at most one chunk is held."""
+        for lo in range(0, self.n_tokens, chunk_rows):
+            hi = min(lo + chunk_rows, self.n_tokens)
+            yield lo, hi, self.read(name, layer, lo, hi)
+
+    # ------------------------------------------------------------------ arrays by layer
+
+    def hidden(self, layer: int) -> LayerView:
+        """(n_tokens, d_model) float32 view; layer 0 = embeddings, 1..n_layers = block outputs."""
+        return LayerView(self, "hidden", layer)
 
     def _require_attention(self) -> None:
         if not self.has_attention:
             raise ValueError(f"{self.path}: extracted without attention capture")
 
-    def queries(self, layer: int) -> np.ndarray:
-        """(n_tokens, n_heads, d_head) float32 for block ``layer`` (0-based)."""
+    def queries(self, layer: int) -> LayerView:
+        """(n_tokens, n_heads, d_head) float32 view for block ``layer`` (0-based)."""
         self._require_attention()
-        return self._map("queries.npy")[layer]
+        return LayerView(self, "queries", layer)
 
-    def keys(self, layer: int) -> np.ndarray:
-        """(n_tokens, n_kv_heads, d_head) float32; use ``info.kv_head_of(h)`` for query head h."""
+    def keys(self, layer: int) -> LayerView:
+        """(n_tokens, n_kv_heads, d_head) float32 view; use ``info.kv_head_of(h)`` for query head h."""
         self._require_attention()
-        return self._map("keys.npy")[layer]
+        return LayerView(self, "keys", layer)
 
-    def value_norms(self, layer: int) -> np.ndarray:
-        """(n_tokens, n_kv_heads) float32 for block ``layer``: the L2 norm of each token's value
+    def value_norms(self, layer: int) -> LayerView:
+        """(n_tokens, n_kv_heads) float32 view for block ``layer``: the L2 norm of each token's value
         vector per key/value head, as it enters the attention product (use ``info.kv_head_of(h)``
         for query head h). Attention x value norm, renormalised per query, is AttentionViz's
         "weight by value norm"."""
         self._require_attention()
-        return self._map("value_norms.npy")[layer]
+        return LayerView(self, "value_norms", layer)
 
     def scaling(self, layer: int) -> float:
         self._require_attention()
@@ -294,6 +628,15 @@ class ActivationStore:
         """(n_heads, L, L) float32 attention weights of one sentence (rows: queries)."""
         self._require_attention()
         offs = np.load(self.path / "attention_offsets.npy", mmap_mode="r")
+        shard = int(np.searchsorted(self.shards[:, 0], sentence, side="right")) - 1
+        base = int(offs[int(self.shards[shard, 0])])
+        lo, hi = int(offs[sentence]) - base, int(offs[sentence + 1]) - base
         n = int(self.sentence_offsets[sentence + 1] - self.sentence_offsets[sentence])
-        flat = self._map("attention.npy")[layer, :, int(offs[sentence]) : int(offs[sentence + 1])]
-        return np.asarray(flat).reshape(self.info.n_heads, n, n)
+        path = shard_dir(self.path, shard) / "attention.npy"
+        offset, shape, dtype = self._header(path)
+        out = np.empty((self.info.n_heads, hi - lo), dtype=np.float32)
+        with open(path, "rb") as f:
+            for head in range(self.info.n_heads):
+                f.seek(offset + ((layer * shape[1] + head) * shape[2] + lo) * dtype.itemsize)
+                f.readinto(memoryview(out[head].view(np.uint8)))
+        return out.reshape(self.info.n_heads, n, n)

@@ -46,8 +46,9 @@ class ImageUnits:
     """The unit source of ``extract.extract`` for an image model: every image has the same
     number of units (prefix tokens + patch grid), so batches need no padding."""
 
-    def __init__(self, loaded: LoadedModel, images: list[Any], names: list[str], out_dir: Path, batch_size: int):
+    def __init__(self, loaded: LoadedModel, images: list[Any], names: list[str], batch_size: int):
         self.loaded = loaded
+        self.batch_size = batch_size
         self.images = images
         self.names = names
         patch = loaded.info.patch_size or 1
@@ -63,7 +64,16 @@ class ImageUnits:
         if self.n_prefix < 0:
             raise UserError(f"{loaded.info.name}: {n_units} hidden states per image, fewer than its {self.grid[0]}x{self.grid[1]} patches")
         self.lengths = np.full(len(images), n_units, dtype=np.int64)
-        self.shown = np.lib.format.open_memmap(Path(out_dir) / "images.npy", mode="w+", dtype=np.uint8, shape=(len(images), height, width, 3))
+        self._shown: np.ndarray | None = None
+
+    @property
+    def shown(self) -> np.ndarray:
+        """(n_images, H, W, 3) uint8: every image as the model sees it (after its processor),
+        processed in batches on first use (the tables and images.npy need it, forward passes not)."""
+        if self._shown is None:
+            parts = [processed_pixels(self.loaded.processor, self.images[i : i + self.batch_size])[1] for i in range(0, len(self.images), self.batch_size)]
+            self._shown = np.concatenate(parts) if parts else np.zeros((0, *self.size, 3), np.uint8)
+        return self._shown
 
     def count_units(self, image: Any) -> int:
         import torch
@@ -73,14 +83,11 @@ class ImageUnits:
         return int(out.hidden_states[0].shape[1])
 
     def model_inputs(self, batch: np.ndarray) -> dict[str, Any]:
-        pixel_values, shown = processed_pixels(self.loaded.processor, [self.images[i] for i in batch])
-        self.shown[batch] = shown
-        return {"pixel_values": pixel_values}
+        return {"pixel_values": processed_pixels(self.loaded.processor, [self.images[i] for i in batch])[0]}
 
     def tables(self) -> tuple[pa.Table, dict[str, Any]]:
         from .images import patch_boxes, patch_statistics
 
-        self.shown.flush()
         rows, cols = self.grid
         height, width = self.size
         n_images, n_units, k = len(self.images), int(self.lengths[0]), self.n_prefix
@@ -119,6 +126,7 @@ class ImageUnits:
         return tokens, {"text": pa.array(self.names, pa.string())}
 
     def write_extra(self, out_dir: Path) -> dict[str, Any]:
+        np.save(Path(out_dir) / "images.npy", self.shown)
         return {
             "image": {
                 "size": list(self.size),
