@@ -29,7 +29,10 @@ def ray_instance(tmp_path_factory):
     """One local instance (3 logical CPUs: two actors and room for tasks), shared by the tests;
     RayExecutor finds it running and leaves it running."""
     spill = tmp_path_factory.mktemp("ray-spill")
-    ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False, object_spilling_directory=str(spill))
+    # workers import the package and this module (its functions run on actors) by name
+    path = os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])
+    ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False, object_spilling_directory=str(spill),
+             runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_WAIT_POLICY": "PASSIVE"}})
     yield
     ray.shutdown()
 

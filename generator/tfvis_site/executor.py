@@ -72,12 +72,15 @@ class _LocalActors:
     def __init__(self, state: Any):
         self.state = state
 
-    def map(self, fn: Callable[[Any, Any], Any], items: Iterable[Any], on_result: Callable[[Any], None] | None = None) -> list[Any]:
+    def map(self, fn: Callable[[Any, Any], Any], items: Iterable[Any], on_result: Callable[[Any], None] | None = None,
+            keep_results: bool = True) -> list[Any]:
         results = []
         for item in items:
-            results.append(fn(self.state, item))
+            value = fn(self.state, item)
             if on_result is not None:
-                on_result(results[-1])
+                on_result(value)
+            if keep_results:
+                results.append(value)
         return results
 
 
@@ -245,10 +248,13 @@ class _RayActors:
     def __init__(self, ray: Any, actors: list[Any]):
         self.ray, self.actors = ray, actors
 
-    def map(self, fn: Callable[[Any, Any], Any], items: Iterable[Any], on_result: Callable[[Any], None] | None = None) -> list[Any]:
-        """``fn(state, item)`` per item, results in submission order. At most two calls in
-        flight per actor, each to the least busy one: items are read lazily, so a long list of
-        batches is never all in the object store at once."""
+    def map(self, fn: Callable[[Any, Any], Any], items: Iterable[Any], on_result: Callable[[Any], None] | None = None,
+            keep_results: bool = True) -> list[Any]:
+        """``fn(state, item)`` per item, results in submission order (none with
+        ``keep_results=False``: ``on_result`` consumes each as it arrives, e.g. merges it, so
+        big results are never all held at once). At most two calls in flight per actor, each
+        to the least busy one: items are read lazily, so a long list of batches is never all in
+        the object store at once."""
         ray, actors = self.ray, self.actors
         results: dict[int, Any] = {}
         pending: dict[Any, int] = {}  # object ref -> actor
@@ -271,9 +277,10 @@ class _RayActors:
             for ref in done:
                 load[pending.pop(ref)] -= 1
                 index, value = _get(ray, ref)
-                results[index] = value
                 if on_result is not None:
                     on_result(value)
+                if keep_results:
+                    results[index] = value
         return [results[i] for i in range(len(results))]
 
 

@@ -40,6 +40,7 @@ from .factors.search import write_search_index
 from .factors.token_factors import write_token_factors
 from .models import LoadedModel, resolve_device, _read_config, is_image_config, load_model
 from .registry import DEFAULT_MODEL, builtin_models, resolve_model
+from .sharded import extract_on_workers
 from .probe import write_site_record
 from .progress import Reporter
 from .pages import render_site
@@ -233,7 +234,11 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
         chosen = [items[i] for i in indices]
         names = [corpus.names[i] for i in indices] if model.is_image else None
         key = {"v": EXTRACT_VERSION, "model": model.key, "texts": corpus_fingerprint(corpus, indices), "options": options.to_dict()}
-        store = ActivationStore(cache.get_or_build(stage, key, lambda d: extract(model.get(), chosen, d, options, reporter, names)))
+        if executor.in_process:
+            run = lambda d: extract(model.get(), chosen, d, options, reporter, names)  # noqa: E731
+        else:  # shards on the executor's actors, which load the model themselves
+            run = lambda d: extract_on_workers(executor, model_loader(model), chosen, d, options, reporter, names)  # noqa: E731
+        store = ActivationStore(cache.get_or_build(stage, key, run))
         unit = "units (patches + prefix tokens)" if model.is_image else "tokens"
         reporter.log(f"{stage}: {store.n_tokens:,} {unit} x {store.info.n_layers + 1} layers" + (" (cached)" if cache.hits[stage] else ""))
         return store, key
@@ -247,7 +252,7 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
 
     with timer("factors"):
         key = {"extract": extract_key, "config": factor_config.to_dict()}
-        factors = FactorResult.load(cache.get_or_build("factors", key, lambda d: learn_factors(store, factor_config, d, reporter)))
+        factors = FactorResult.load(cache.get_or_build("factors", key, lambda d: learn_factors(store, factor_config, d, reporter, executor)))
         reporter.log("factors: " + ("cached" if cache.hits["factors"] else "learned"))
 
     factor_maps = None

@@ -399,14 +399,22 @@ def load_partial(path: Path) -> dict[str, np.ndarray]:
 
 
 def run_inference(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scale: np.ndarray,
-                  reporter: Reporter, partial_dir: Path | None = None, tokens_per_shard: int = 1 << 17) -> dict[str, Any]:
+                  reporter: Reporter, partial_dir: Path | None = None, tokens_per_shard: int = 1 << 17,
+                  executor: Any = None) -> dict[str, Any]:
     """One streamed pass over every layer and token, shard by shard; returns the raw statistics.
     ``partial_dir``: keep each shard's partial there (``NNNNN.npz``) and reuse the ones a killed
-    earlier run finished."""
+    earlier run finished. ``executor``: a Ray executor runs the shards on its actors (sharded.py)."""
     shards = inference_shards(store.sentence_offsets, cfg, tokens_per_shard)
     merged, kept = None, 0
     with reporter.task("factors: inference over all layers", total=(store.info.n_layers + 1) * store.n_tokens) as task:
-        for index, token_range in enumerate(shards):
+        here = shards
+        if executor is not None and not executor.in_process:  # the same shards, on workers
+            from ..sharded import infer_on_workers
+
+            sae = None if enc.sae is None else {k: v.cpu().numpy() for k, v in enc.sae.items()}
+            merged, kept = infer_on_workers(executor, store, cfg, enc.D.cpu().numpy(), sae, mean, scale, shards, partial_dir, task)
+            here = []
+        for index, token_range in enumerate(here):
             path = None if partial_dir is None else Path(partial_dir) / f"{index:05d}.npz"
             if path is not None and path.exists():
                 partial = load_partial(path)

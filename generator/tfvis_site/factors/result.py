@@ -30,9 +30,10 @@ from .pipeline import (
 )
 
 
-def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter) -> "FactorResult":
+def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter, executor: Any = None) -> "FactorResult":
     """Fit preprocessing + dictionary on ``store`` (an ActivationStore), code every token at
-    every layer, and write the result into ``out_dir`` (see pipeline.py for the files)."""
+    every layer, and write the result into ``out_dir`` (see pipeline.py for the files).
+    ``executor`` (executor.py): where the inference shards run (None: this process)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
@@ -54,7 +55,7 @@ def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter) -
 
     t = time.perf_counter()
     enc = Encoder(cfg, components, sae)
-    raw = run_inference(store, cfg, enc, mean, scale, reporter)
+    raw = run_inference(store, cfg, enc, mean, scale, reporter, executor=executor)
     timings["inference"] = time.perf_counter() - t
 
     L1 = store.info.n_layers + 1
