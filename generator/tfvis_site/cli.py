@@ -69,6 +69,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--max-tokens", type=int, metavar="N", help="truncate each text to N tokens")
     b.add_argument("--n-images", type=int, metavar="N", help="number of images to sample from an image corpus (0 = all)")
     b.add_argument("--batch-size", type=int, metavar="N", help="texts per forward pass (default: 32)")
+    b.add_argument("--memory-budget", metavar="SIZE", help="memory the build may hold, e.g. 4G or 512M: sizes store reads and factor-inference shards (default: a quarter of this machine's memory)")
+    b.add_argument("--store-dtype", choices=("float32", "float16"), help="on-disk dtype of the hidden states in the activation store (default: float32; float16 halves its disk space, see docs/configuration.md)")
     b.add_argument("--cache-dir", type=Path, metavar="DIR", help="stage cache folder")
     b.add_argument("--no-cache", action="store_true", default=None, help="recompute every stage")
     b.add_argument("--lime", choices=("mid-high", "all", "none"), help="which factors get LIME token saliency (default: mid-high: the mid- and high-level factors)")

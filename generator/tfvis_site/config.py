@@ -41,6 +41,9 @@ class BuildConfig:
     max_tokens: int = 64  # per text, special tokens included
     n_images: int = 240  # sample size of an image corpus (0 = all images)
     batch_size: int = 32
+    memory_budget: str = ""  # "4G", "512M": what the build may hold (memory.py); "" = a quarter of this machine's memory
+    store_dtype: str = "float32"  # on-disk dtype of the hidden states: float32 | float16 (docs/configuration.md)
+    shard_tokens: int = 1 << 17  # tokens per shard of the activation store (extract.py)
     cache_dir: Path | None = None  # None = $TFVIS_CACHE_DIR or ~/.cache/tfvis-site
     no_cache: bool = False
     title: str = ""  # the site's title; with [[models]], each model's title is its entry's
@@ -80,7 +83,7 @@ _PATH_FIELDS = {"model", "corpus", "out", "cache_dir"}
 MODEL_ENTRY_KEYS = ("model", "corpus", "title", "slug")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _SECTIONS = ("factors", "lime", "attention")  # TOML tables: options of one analysis each
-_CHOICES = {"device": ("cpu", "cuda", "auto"), "preset": tuple(PRESETS), "executor": ("local", "ray")}
+_CHOICES = {"device": ("cpu", "cuda", "auto"), "preset": tuple(PRESETS), "store_dtype": ("float32", "float16"), "executor": ("local", "ray")}
 
 
 def _check(name: str, value: Any, where: str) -> Any:
@@ -97,6 +100,11 @@ def _check(name: str, value: Any, where: str) -> Any:
         return Path(value)
     if name == "models":
         return _check_models(value, where)
+    if name == "memory_budget":  # a size string ("4G") or a byte count
+        from .memory import parse_size
+
+        parse_size(value, f"{where}: option 'memory_budget'")
+        return str(value)
     if name == "probes":
         from .concepts import probe_specs
 
@@ -119,7 +127,7 @@ def _check(name: str, value: Any, where: str) -> Any:
             codecs.lookup(value)
         except LookupError:
             raise UserError(f"{where}: unknown text encoding {value!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
-    if name in ("n_sentences", "n_images", "workers") and value < 0 or name in ("max_tokens", "batch_size") and value < 1:
+    if name in ("n_sentences", "n_images", "workers") and value < 0 or name in ("max_tokens", "batch_size", "shard_tokens") and value < 1:
         raise UserError(f"{where}: option {name!r} is out of range: {value!r}")
     if name == "slug" and value and not SLUG.match(value):
         raise UserError(f"{where}: slug {value!r} must be lowercase letters, digits and '-' (it names the folder models/<slug>/)")

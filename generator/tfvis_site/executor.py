@@ -67,10 +67,14 @@ class _InlinePool:
 
 
 class _LocalActors:
-    """One state in this process: ``map`` runs the calls one after the other."""
+    """One state in this process: the calls run one after the other."""
 
     def __init__(self, state: Any):
         self.state = state
+
+    def as_completed(self, fn: Callable[[Any, Any], Any], items: Iterable[Any]) -> Iterator[tuple[int, Any]]:
+        for index, item in enumerate(items):
+            yield index, fn(self.state, item)
 
     def map(self, fn: Callable[[Any, Any], Any], items: Iterable[Any], on_result: Callable[[Any], None] | None = None,
             keep_results: bool = True) -> list[Any]:
@@ -248,15 +252,11 @@ class _RayActors:
     def __init__(self, ray: Any, actors: list[Any]):
         self.ray, self.actors = ray, actors
 
-    def map(self, fn: Callable[[Any, Any], Any], items: Iterable[Any], on_result: Callable[[Any], None] | None = None,
-            keep_results: bool = True) -> list[Any]:
-        """``fn(state, item)`` per item, results in submission order (none with
-        ``keep_results=False``: ``on_result`` consumes each as it arrives, e.g. merges it, so
-        big results are never all held at once). At most two calls in flight per actor, each
-        to the least busy one: items are read lazily, so a long list of batches is never all in
-        the object store at once."""
+    def as_completed(self, fn: Callable[[Any, Any], Any], items: Iterable[Any]) -> Iterator[tuple[int, Any]]:
+        """(submission index, ``fn(state, item)``) per item, as they finish. At most two calls
+        in flight per actor, each sent to the least busy one: items are read lazily, so a long
+        list of batches is never all in the object store at once."""
         ray, actors = self.ray, self.actors
-        results: dict[int, Any] = {}
         pending: dict[Any, int] = {}  # object ref -> actor
         load = [0] * len(actors)
         iterator = enumerate(items)
@@ -272,15 +272,23 @@ class _RayActors:
                 pending[actors[a].run.remote(fn, index, item)] = a
                 load[a] += 1
             if not pending:
-                break
+                return
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
                 load[pending.pop(ref)] -= 1
-                index, value = _get(ray, ref)
-                if on_result is not None:
-                    on_result(value)
-                if keep_results:
-                    results[index] = value
+                yield _get(ray, ref)
+
+    def map(self, fn: Callable[[Any, Any], Any], items: Iterable[Any], on_result: Callable[[Any], None] | None = None,
+            keep_results: bool = True) -> list[Any]:
+        """``fn(state, item)`` per item, results in submission order (none with
+        ``keep_results=False``: ``on_result`` consumes each as it arrives, e.g. merges it, so
+        big results are never all held at once)."""
+        results: dict[int, Any] = {}
+        for index, value in self.as_completed(fn, items):
+            if on_result is not None:
+                on_result(value)
+            if keep_results:
+                results[index] = value
         return [results[i] for i in range(len(results))]
 
 

@@ -48,8 +48,9 @@ explicit reads (``ActivationStore.read`` / ``take`` / ``iter_rows``), never thro
 kept open: mapped pages count in the resident set once touched, page-cache pages of plain reads
 and writes do not (measured: bench/scale.py).
 
-Device: extraction runs in the model's device; on CUDA under bf16 autocast (fp16 where the GPU
-has no bf16), fp32 on CPU: one code path.
+Device: extraction runs on the model's device; on CUDA under bf16 autocast (fp16 where the GPU
+has no bf16), fp32 on CPU: one code path. Attention-capture stores (a small sample whose q and k
+must reproduce the attention weights) run in fp32 everywhere.
 """
 
 from __future__ import annotations
@@ -215,6 +216,8 @@ def prepare_store(loaded: LoadedModel, units: Any, store_dir: Path, options: Ext
     if (store_dir / "meta.json").exists():
         meta = json.loads((store_dir / "meta.json").read_text())
         if meta.get("format") == STORE_FORMAT and meta["options"] == options.to_dict():
+            for partial in (store_dir / "shards").glob(".*"):  # shards a killed run was writing
+                shutil.rmtree(partial, ignore_errors=True)
             return [tuple(r) for r in meta["shards"]]
     lengths = units.lengths
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
@@ -292,7 +295,10 @@ def extract_shard(loaded: LoadedModel, units: Any, shard_index: int, sentence_ra
         # Longest first: similar lengths share a batch (less padding), and an out-of-memory error
         # shows up on the first batch rather than the last.
         order = lo + np.argsort(-lengths[lo:hi], kind="stable")
-        with torch.inference_mode(), autocast(loaded.device):
+        # q, k must reproduce the attention weights (to 1e-4): an attention store (a small
+        # sample) runs in fp32 on any device
+        precision = contextlib.nullcontext() if options.capture_attention else autocast(loaded.device)
+        with torch.inference_mode(), precision:
             for start in range(0, len(order), options.batch_size):
                 batch = order[start : start + options.batch_size]
                 kwargs = {k: v.to(loaded.device) for k, v in units.model_inputs(batch).items()}
@@ -352,22 +358,28 @@ def finish_store(store_dir: Path, loaded_info: ModelInfo | None = None) -> "Acti
     return ActivationStore(store_dir)
 
 
-def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: ExtractOptions, progress: Reporter, names: list[str] | None = None) -> "ActivationStore":
+def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: ExtractOptions, progress: Reporter, names: list[str] | None = None,
+            run_shards: Any = None) -> "ActivationStore":
     """Run the model over ``inputs`` (texts for a text model; PIL images for an image model, with
-    their ``names``) and write the store into ``out_dir`` (which must exist), shard by shard in
-    this process; finished shards of an interrupted earlier run are kept."""
+    their ``names``) and write the store into ``out_dir`` (which must exist); finished shards of
+    an interrupted earlier run are kept. ``run_shards(todo)``: run ``extract_shard`` for each
+    (index, sentence range) of ``todo`` elsewhere (the Ray executor) and yield each index when
+    its shard is done; by default they run here, one after the other."""
     out_dir = Path(out_dir)
     units = make_units(loaded, inputs, options, names)
     shards = prepare_store(loaded, units, out_dir, options)
+    todo = [(index, shard) for index, shard in enumerate(shards) if not shard_done(out_dir, index)]
     unit_name = "images" if loaded.is_image else "texts"
-    kept = 0
     with progress.task(f"extract: forward passes ({unit_name})", total=len(inputs)) as task:
-        for index, (lo, hi) in enumerate(shards):
-            if not extract_shard(loaded, units, index, (lo, hi), out_dir, options, task):
-                task.advance(hi - lo)
-                kept += 1
-    if kept:
-        progress.log(f"extract: {kept} of {len(shards)} shards kept from an interrupted build")
+        task.advance(sum(hi - lo for index, (lo, hi) in enumerate(shards) if shard_done(out_dir, index)))
+        if run_shards is None:
+            for index, shard in todo:
+                extract_shard(loaded, units, index, shard, out_dir, options, task)
+        else:
+            for index in run_shards(todo):
+                task.advance(shards[index][1] - shards[index][0])
+    if len(todo) < len(shards):
+        progress.log(f"extract: {len(shards) - len(todo)} of {len(shards)} shards kept from an interrupted build")
     return finish_store(out_dir, loaded.info)
 
 
@@ -527,7 +539,8 @@ class ActivationStore:
         if path not in self._headers:
             with open(path, "rb") as f:
                 version = np.lib.format.read_magic(f)
-                shape, _, dtype = np.lib.format._read_array_header(f, version)
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read_header(f)
                 self._headers[path] = (f.tell(), shape, dtype)
         return self._headers[path]
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from .attention import AttentionConfig, AttentionResult, analyse_attention, samp
 from .attention.bundle import sample_rows
 from .bundles import BundleWriter
 from .budget import ModelCost, scaled_sizes
+from .memory import MemoryBudget
 from .cache import StageCache, file_fingerprint, stable_hash
 from .concepts import concept_stage, read_probe_sets, write_concepts_bundle
 from .config import BuildConfig
@@ -40,13 +42,13 @@ from .factors.search import write_search_index
 from .factors.token_factors import write_token_factors
 from .models import LoadedModel, resolve_device, _read_config, is_image_config, load_model
 from .registry import DEFAULT_MODEL, builtin_models, resolve_model
-from .sharded import extract_on_workers
+from .sharded import extract_on_workers, infer_on_workers
 from .probe import write_site_record
 from .progress import Reporter
 from .pages import render_site
 
 # Bump when the extraction output format or maths changes, to invalidate old cache entries.
-EXTRACT_VERSION = 4  # 2: image patches (image columns, images.npy); 3: value_norms.npy; 4: meta "capture" (capture.py)
+EXTRACT_VERSION = 5  # 2: image patches (image columns, images.npy); 3: value_norms.npy; 4: meta "capture" (capture.py); 5: sharded store
 
 
 @dataclass
@@ -230,6 +232,8 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
         lime_config = dataclasses.replace(lime_config, **{k: v for k, v in IMAGE_LIME[config.preset].items() if k not in config.lime})
         factor_config = dataclasses.replace(factor_config, **{k: v for k, v in IMAGE_FACTORS[config.preset].items() if k not in config.factors})
 
+    memory = MemoryBudget.from_option(config.memory_budget)
+
     def extract_stage(stage: str, indices: np.ndarray, options: ExtractOptions) -> tuple[ActivationStore, dict[str, Any]]:
         chosen = [items[i] for i in indices]
         names = [corpus.names[i] for i in indices] if model.is_image else None
@@ -238,21 +242,27 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
             run = lambda d: extract(model.get(), chosen, d, options, reporter, names)  # noqa: E731
         else:  # shards on the executor's actors, which load the model themselves
             run = lambda d: extract_on_workers(executor, model_loader(model), chosen, d, options, reporter, names)  # noqa: E731
-        store = ActivationStore(cache.get_or_build(stage, key, run))
+        store = ActivationStore(cache.get_or_build(stage, key, run, resumable=True))
+        store.max_read_bytes = memory.budget // 32
         unit = "units (patches + prefix tokens)" if model.is_image else "tokens"
         reporter.log(f"{stage}: {store.n_tokens:,} {unit} x {store.info.n_layers + 1} layers" + (" (cached)" if cache.hits[stage] else ""))
         return store, key
 
     with timer("extract"):
-        options = ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size)
+        options = ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size, dtype=config.store_dtype, shard_tokens=config.shard_tokens)
         store, extract_key = extract_stage("extract", np.arange(len(items)), options)
         sample = sample_sentences(len(items), attention_config.n_sentences, config.seed)
-        attention_options = ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size, capture_attention=True)
+        # the attention sample is small: its q, k, attention weights and hidden states stay float32
+        attention_options = ExtractOptions(max_tokens=config.max_tokens, batch_size=config.batch_size, capture_attention=True, shard_tokens=config.shard_tokens)
         attention_store, attention_extract_key = extract_stage("extract-attention", sample, attention_options)
 
     with timer("factors"):
         key = {"extract": extract_key, "config": factor_config.to_dict()}
-        factors = FactorResult.load(cache.get_or_build("factors", key, lambda d: learn_factors(store, factor_config, d, reporter, executor)))
+        d_model, n_layers = store.info.d_model, store.info.n_layers + 1
+        memory.check({"the factor training sample": 2 * min(factor_config.n_train, store.n_tokens * n_layers) * d_model * 4}, {"the factor training sample": "[factors] n_train"})
+        shard_tokens = memory.inference_shard_tokens(n_layers, d_model)
+        runner = None if executor.in_process else partial(infer_on_workers, executor)  # the inference shards on actors
+        factors = FactorResult.load(cache.get_or_build("factors", key, lambda d: learn_factors(store, factor_config, d, reporter, shard_tokens, runner), resumable=True))
         reporter.log("factors: " + ("cached" if cache.hits["factors"] else "learned"))
 
     factor_maps = None
@@ -513,7 +523,8 @@ def _public_config(config: BuildConfig) -> dict[str, Any]:
     public.pop("models")  # the site's other models have manifests of their own
     for key in ("model", "corpus"):
         public[key] = Path(public[key]).name if public[key] else "(default)"
-    for key in ("out", "cache_dir", "no_cache", "executor", "ray_address", "workers"):  # where it ran is no part of the site
+    # where, with how much memory and on what: not what
+    for key in ("out", "cache_dir", "no_cache", "memory_budget", "executor", "ray_address", "workers"):
         public.pop(key)
     public["probes"] = [{**p, "file": Path(p["file"]).name} for p in public["probes"]]
     return public

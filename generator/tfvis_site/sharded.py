@@ -1,6 +1,6 @@
 """The sharded stages on workers in other processes (a Ray executor, executor.py): extraction
 shard by shard on actors that load the model once, and factor inference shard by shard on
-actors that build the encoder once, with the partials merged here as they arrive.
+actors that build the encoder once, with the partials merged by the driver as they arrive.
 
 Both call the shard API of the single-process path (extract.py: prepare_store, extract_shard,
 finish_store; factors/pipeline.py: infer_shard, merge_partials, finish_inference), so a store
@@ -14,6 +14,7 @@ be on storage every node sees at the same path (docs/scale.md).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -72,59 +73,21 @@ def extract_on_workers(executor: Any, loader: Any, inputs: list[Any], out_dir: P
     return finish_store(out_dir)
 
 
-class InferenceWorker:
-    """An actor's state for factor inference: the store (read from its folder) and the encoder."""
-
-    def __init__(self, store_path: Path, cfg: Any, components: np.ndarray, sae: dict[str, np.ndarray] | None,
-                 mean: np.ndarray, scale: np.ndarray):
-        from .extract import ActivationStore
-        from .factors.pipeline import Encoder
-
-        self.store = ActivationStore(store_path)
-        self.cfg, self.mean, self.scale = cfg, mean, scale
-        self.encoder = Encoder(cfg, components, sae)
+def _state(value: Any) -> Any:
+    return value
 
 
-def _infer_one(worker: InferenceWorker, job: tuple[int, tuple[int, int], Path | None]) -> tuple[int, dict[str, np.ndarray]]:
-    """One shard's partial (saved into ``partial_dir`` when given); returns (its tokens, it)."""
-    from .factors.pipeline import infer_shard, save_partial
-
-    index, (lo, hi), partial_dir = job
-    result = infer_shard(worker.store, worker.cfg, worker.encoder, worker.mean, worker.scale, (lo, hi))
-    if partial_dir is not None:  # resume: a rerun after a kill keeps this shard
-        save_partial(Path(partial_dir) / f"{index:05d}.npz", result)
-    return hi - lo, result
+def _infer_one(job: Any, item: tuple[int, tuple[int, int]]) -> tuple[int, dict[str, np.ndarray]]:
+    index, token_range = item
+    return index, job.run(token_range)
 
 
-def infer_on_workers(executor: Any, store: Any, cfg: Any, components: np.ndarray, sae: dict[str, np.ndarray] | None,
-                     mean: np.ndarray, scale: np.ndarray, shards: list[tuple[int, int]], partial_dir: Path | None,
-                     task: Any) -> tuple[dict[str, np.ndarray] | None, int]:
-    """The merged partial of every inference shard (token ranges ``shards``), computed on the
-    executor's actors; shards whose partial a killed run left in ``partial_dir`` are loaded
-    instead. Partials are merged as they arrive, so only a few are in memory at once:
-    merge_partials makes the order irrelevant. Returns (the merged partial, None without
-    shards; the number of shards kept from an earlier run)."""
-    from .factors.pipeline import load_partial, merge_partials
-
-    per_token = store.info.n_layers + 1
-    merged: dict[str, np.ndarray] | None = None
-    kept = 0
-
-    def add(n_tokens: int, part: dict[str, np.ndarray]) -> None:
-        nonlocal merged
-        merged = part if merged is None else merge_partials(merged, part)
-        task.advance(per_token * n_tokens)
-
-    todo = []
-    for index, (lo, hi) in enumerate(shards):
-        path = None if partial_dir is None else Path(partial_dir) / f"{index:05d}.npz"
-        if path is not None and path.exists():
-            add(hi - lo, load_partial(path))
-            kept += 1
-        else:
-            todo.append((index, (lo, hi), partial_dir))
-    if todo:
-        make_worker = partial(InferenceWorker, store.path, cfg, components, sae, mean, scale)
-        with executor.actors(make_worker) as pool:
-            pool.map(_infer_one, todo, on_result=lambda result: add(*result), keep_results=False)
-    return merged, kept
+def infer_on_workers(executor: Any, todo: list[tuple[int, tuple[int, int]]], job: Any) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """A ``run_shards`` for factors.pipeline.run_inference: the inference shards ``todo``
+    ((index, token range) each) on the executor's actors, each holding ``job``
+    (factors.pipeline.InferenceJob: the store reader and the encoder, loaded once per actor);
+    yields (index, partial) as they finish. The caller merges them in that order:
+    merge_partials makes the order irrelevant, to the bit."""
+    with executor.actors(partial(_state, job)) as pool:
+        for _, result in pool.as_completed(_infer_one, todo):
+            yield result

@@ -46,7 +46,7 @@ def sample_value_norms(store: Any, tokens: pa.Table) -> np.ndarray | None:
         return None
     index = sample_rows(store, tokens)
     try:
-        return np.stack([np.asarray(reader(layer), np.float32)[index] for layer in range(store.info.n_layers)])
+        return np.stack([np.asarray(reader(layer)[index], np.float32) for layer in range(store.info.n_layers)])
     except FileNotFoundError:
         return None
 

@@ -124,10 +124,12 @@ def hidden_states_at(loaded: Any, inputs: dict[str, Any], layers: list[int]) -> 
     ``inputs``: the model's keyword inputs (input_ids + attention_mask, or pixel_values)."""
     import torch
 
+    from ..extract import autocast  # bf16 on CUDA, fp32 on CPU: as in extraction
+
     n_layers = loaded.info.n_layers
     deepest = max(layers)
     if deepest >= n_layers:  # the last state comes after the final norm, if any: run everything
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(loaded.device):
             out = loaded.model(**inputs, output_hidden_states=True)
         return {layer: out.hidden_states[layer] for layer in layers}
     blocks = _blocks(loaded.model, n_layers)
@@ -143,7 +145,7 @@ def hidden_states_at(loaded: Any, inputs: dict[str, Any], layers: list[int]) -> 
 
     handles = [blocks[layer].register_forward_pre_hook(grabber(layer), with_kwargs=True) for layer in sorted(set(layers))]
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(loaded.device):
             loaded.model(**inputs)
     except _Stop:
         pass

@@ -19,7 +19,6 @@ coefficient in that space: x_hat = mean_l + scale_l * (a @ components [+ b_dec])
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -398,32 +397,72 @@ def load_partial(path: Path) -> dict[str, np.ndarray]:
         return {name: f[name] for name in f.files}
 
 
+class InferenceJob:
+    """What an inference shard needs, picklable (two paths and the config), so that another
+    process (a Ray actor) runs ``job.run(token_range)`` = ``infer_shard`` on its own copy of the
+    store reader and encoder, loaded once per process.
+
+    ``store_path``: the activation store; ``model_file``: the factor stage's model.safetensors
+    (components (m, d), mean (L+1, d), scale (L+1, d) [+ W_enc (d, m), b_enc (m,), b_dec (d,)])."""
+
+    def __init__(self, store_path: Path, model_file: Path, cfg: FactorConfig):
+        self.store_path, self.model_file, self.cfg = Path(store_path), Path(model_file), cfg
+        self._loaded: tuple[Any, Encoder, np.ndarray, np.ndarray] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_loaded": None}
+
+    def load(self) -> tuple[Any, Encoder, np.ndarray, np.ndarray]:
+        """(store, encoder, mean, scale), loaded on first use."""
+        if self._loaded is None:
+            from safetensors.numpy import load_file
+
+            from ..extract import ActivationStore
+
+            t = load_file(str(self.model_file))
+            sae = {k: t[k] for k in ("W_enc", "b_enc", "b_dec")} if "W_enc" in t else None
+            self._loaded = (ActivationStore(self.store_path), Encoder(self.cfg, t["components"], sae), t["mean"], t["scale"])
+        return self._loaded
+
+    def run(self, token_range: tuple[int, int], progress: Any = None) -> dict[str, np.ndarray]:
+        store, enc, mean, scale = self.load()
+        return infer_shard(store, self.cfg, enc, mean, scale, token_range, progress)
+
+
+#: ``run_shards(todo, job)``: runs ``job.run(token_range)`` for each (index, token_range) of
+#: ``todo`` anywhere and yields (index, partial) in any order. The default runs them here.
+ShardRunner = Any
+
+
 def run_inference(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scale: np.ndarray,
                   reporter: Reporter, partial_dir: Path | None = None, tokens_per_shard: int = 1 << 17,
-                  executor: Any = None) -> dict[str, Any]:
+                  job: InferenceJob | None = None, run_shards: ShardRunner = None) -> dict[str, Any]:
     """One streamed pass over every layer and token, shard by shard; returns the raw statistics.
     ``partial_dir``: keep each shard's partial there (``NNNNN.npz``) and reuse the ones a killed
-    earlier run finished. ``executor``: a Ray executor runs the shards on its actors (sharded.py)."""
+    earlier run finished. ``run_shards`` (with ``job``): run the shards elsewhere (the Ray
+    executor); partials merge in whatever order they arrive, with the same result."""
     shards = inference_shards(store.sentence_offsets, cfg, tokens_per_shard)
-    merged, kept = None, 0
-    with reporter.task("factors: inference over all layers", total=(store.info.n_layers + 1) * store.n_tokens) as task:
-        here = shards
-        if executor is not None and not executor.in_process:  # the same shards, on workers
-            from ..sharded import infer_on_workers
-
-            sae = None if enc.sae is None else {k: v.cpu().numpy() for k, v in enc.sae.items()}
-            merged, kept = infer_on_workers(executor, store, cfg, enc.D.cpu().numpy(), sae, mean, scale, shards, partial_dir, task)
-            here = []
-        for index, token_range in enumerate(here):
+    L1 = store.info.n_layers + 1
+    merged, todo = None, []
+    with reporter.task("factors: inference over all layers", total=L1 * store.n_tokens) as task:
+        for index, token_range in enumerate(shards):
             path = None if partial_dir is None else Path(partial_dir) / f"{index:05d}.npz"
             if path is not None and path.exists():
                 partial = load_partial(path)
-                task.advance((store.info.n_layers + 1) * (token_range[1] - token_range[0]))
-                kept += 1
+                merged = partial if merged is None else merge_partials(merged, partial)
+                task.advance(L1 * (token_range[1] - token_range[0]))
             else:
-                partial = infer_shard(store, cfg, enc, mean, scale, token_range, task)
-                if path is not None:
-                    save_partial(path, partial)
+                todo.append((index, token_range))
+        kept = len(shards) - len(todo)
+        if run_shards is None:
+            results = ((i, infer_shard(store, cfg, enc, mean, scale, r, task)) for i, r in todo)
+        else:
+            results = run_shards(todo, job)
+        for index, partial in results:
+            if partial_dir is not None:
+                save_partial(Path(partial_dir) / f"{index:05d}.npz", partial)
+            if run_shards is not None:
+                task.advance(L1 * (shards[index][1] - shards[index][0]))
             merged = partial if merged is None else merge_partials(merged, partial)
     if merged is None:  # an empty store
         raise ValueError("factor inference over a store without tokens")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,45 +18,82 @@ from .config import FactorConfig
 from .pipeline import (
     FORMULAS,
     Encoder,
+    InferenceJob,
+    ShardRunner,
     assign_levels,
     cosine_neighbors,
     fit_learner,
     importance_scores,
     layer_stats,
+    load_partial,
     make_transform,
     peak_layers,
     quality,
     run_inference,
+    save_partial,
     training_sample,
 )
 
 
-def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter, executor: Any = None) -> "FactorResult":
+def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter, tokens_per_shard: int = 1 << 17,
+                  run_shards: ShardRunner = None) -> "FactorResult":
     """Fit preprocessing + dictionary on ``store`` (an ActivationStore), code every token at
     every layer, and write the result into ``out_dir`` (see pipeline.py for the files).
-    ``executor`` (executor.py): where the inference shards run (None: this process)."""
+
+    Resumable: each finished step leaves its file in ``out_dir`` (layer_stats.npz, then
+    model.safetensors + trained.json, then one inference partial per shard under inference/),
+    and a rerun into the same folder after a kill continues from there. ``tokens_per_shard``
+    sizes the inference shards (memory and resume granularity; never the result);
+    ``run_shards`` runs them elsewhere (see pipeline.run_inference)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    stats = layer_stats(store, reporter)
+    stats_file = out_dir / "layer_stats.npz"
+    if stats_file.exists():
+        stats = load_partial(stats_file)
+    else:
+        stats = layer_stats(store, reporter)
+        save_partial(stats_file, stats)
     mean, scale = make_transform(stats, cfg.preprocess)
-    X = training_sample(store, cfg, mean, scale)
     timings["preprocess"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    learner = fit_learner(X, cfg, reporter, store.info.d_model)
-    del X
-    timings["learn"] = time.perf_counter() - t
-    components = np.ascontiguousarray(learner.components_, dtype=np.float32)
-    sae = None
-    if cfg.method == "topk-sae":
-        sae = {"W_enc": learner.W_enc_, "b_enc": learner.b_enc_, "b_dec": learner.b_dec_}
+    trained = out_dir / "trained.json"
+    if trained.exists():  # a resumed build: the dictionary was learned before the kill
+        tensors = load_file(str(out_dir / "model.safetensors"))
+        components = tensors["components"]
+        sae = {k: tensors[k] for k in ("W_enc", "b_enc", "b_dec")} if cfg.method == "topk-sae" else None
+        done = json.loads(trained.read_text())
+        timings["learn"], n_resampled = done["learn"], done["n_resampled"]
+    else:
+        t = time.perf_counter()
+        X = training_sample(store, cfg, mean, scale)
+        timings["preprocess"] += time.perf_counter() - t
+        t = time.perf_counter()
+        learner = fit_learner(X, cfg, reporter, store.info.d_model)
+        del X
+        timings["learn"] = time.perf_counter() - t
+        components = np.ascontiguousarray(learner.components_, dtype=np.float32)
+        sae = None
+        if cfg.method == "topk-sae":
+            sae = {"W_enc": learner.W_enc_, "b_enc": learner.b_enc_, "b_dec": learner.b_dec_}
+        n_resampled = int(getattr(learner, "n_resampled_", 0))
+        tensors = {"components": components, "mean": mean, "scale": scale}
+        if sae is not None:
+            tensors.update({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sae.items()})
+        save_file(tensors, str(out_dir / "model.safetensors"))
+        if sae is not None:  # code with the saved arrays, as a resumed build does
+            sae = {k: tensors[k] for k in sae}
+        trained.write_text(json.dumps({"learn": timings["learn"], "n_resampled": n_resampled}))
 
     t = time.perf_counter()
     enc = Encoder(cfg, components, sae)
-    raw = run_inference(store, cfg, enc, mean, scale, reporter, executor=executor)
+    partials = out_dir / "inference"
+    partials.mkdir(exist_ok=True)
+    job = InferenceJob(store.path, out_dir / "model.safetensors", cfg)
+    raw = run_inference(store, cfg, enc, mean, scale, reporter, partials, tokens_per_shard, job, run_shards)
+    shutil.rmtree(partials)  # merged: the partials would only take disk space
     timings["inference"] = time.perf_counter() - t
 
     L1 = store.info.n_layers + 1
@@ -66,10 +104,8 @@ def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter, e
     nbr, nbr_cos = cosine_neighbors(components)
     q = quality(raw, stats, store.n_tokens, cfg.dense_threshold)
 
-    tensors = {"components": components, "mean": mean, "scale": scale}
-    if sae is not None:
-        tensors.update({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sae.items()})
-    save_file(tensors, str(out_dir / "model.safetensors"))
+    for name in ("layer_stats.npz", "trained.json"):  # resume points, not part of the result
+        (out_dir / name).unlink()
     np.savez(
         out_dir / "stats.npz",
         is_=IS,
@@ -94,7 +130,7 @@ def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter, e
         "n_layers": L1,
         "d_model": store.info.d_model,
         "level_low_max_layer": low_max,
-        "n_resampled": int(getattr(learner, "n_resampled_", 0)),
+        "n_resampled": n_resampled,
         "units": "activations are lasso / SAE coefficients in the preprocessed space of their layer: "
                  "z = (x - mean_l) / scale_l, x_hat = mean_l + scale_l * (a @ components)",
         "formulas": FORMULAS,

@@ -27,7 +27,7 @@ def top_factors(res: Any, store: Any, rows: np.ndarray, n_top: int = TOP_FACTORS
     ids = np.full((n_layers, len(rows), n_top), -1, np.int64)
     values = np.zeros((n_layers, len(rows), n_top), np.float32)
     for layer in range(n_layers):
-        codes = res.encode(np.asarray(store.hidden(layer))[rows], layer)  # (N, m)
+        codes = res.encode(store.hidden(layer)[rows], layer)  # (N, m): only those rows are read
         top = np.argsort(-codes, axis=1, kind="stable")[:, :n_top]
         vals = np.take_along_axis(codes, top, axis=1)
         active = vals > 0

@@ -1,0 +1,165 @@
+"""The sharded activation store and sharded factor inference (extract.py, factors/pipeline.py):
+shard plans, reads across shards, skipped finished shards, and partial results that merge
+exactly into the single-pass result whatever the grouping."""
+
+from functools import reduce
+
+import numpy as np
+import pytest
+
+from tfvis_site.extract import ExtractOptions, extract, extract_shard, finish_store, make_units, plan_shards, prepare_store, shard_dir
+from tfvis_site.factors import FactorConfig
+from tfvis_site.factors.pipeline import (
+    Encoder,
+    finish_inference,
+    infer_shard,
+    inference_shards,
+    layer_stats,
+    make_transform,
+    merge_partials,
+    run_inference,
+)
+from tfvis_site.factors.learn import TopKSAE
+from tfvis_site.memory import MemoryBudget, parse_size
+from tfvis_site.models import load_model
+from tfvis_site.progress import Reporter
+
+#: 40 texts of varied length; the CLS rows of layer 0 are equal in every text (ties in the top-k).
+SENTENCES = [f"The {w} sat on the mat number {i}" + " and ran" * (i % 5) + "." for i, w in enumerate(["cat", "dog", "bird", "fox"] * 10)]
+
+
+def test_plan_shards_covers_every_sentence_within_the_token_limit():
+    lengths = np.array([5, 3, 9, 2, 2, 20, 1, 4])
+    plan = plan_shards(lengths, 10)
+    assert plan == [(0, 2), (2, 3), (3, 5), (5, 6), (6, 8)]  # 20 > 10: a shard of its own
+    assert plan == plan_shards(lengths.tolist(), 10)
+    assert plan_shards(lengths, 1000) == [(0, 8)] and plan_shards(np.array([], int), 10) == []
+    for lo, hi in plan:
+        assert lengths[lo:hi].sum() <= 10 or hi - lo == 1
+
+
+@pytest.fixture(scope="module")
+def stores(tiny_checkpoints, tmp_path_factory):
+    """The same texts extracted as one shard and as many (about 48 tokens each), tiny BERT."""
+    loaded = load_model(tiny_checkpoints["bert"])
+    out = {}
+    for name, shard_tokens in (("one", 1 << 17), ("many", 48)):
+        path = tmp_path_factory.mktemp(f"store-{name}")
+        out[name] = extract(loaded, SENTENCES, path, ExtractOptions(max_tokens=24, batch_size=4, capture_attention=True, shard_tokens=shard_tokens), Reporter.silent())
+    return out
+
+
+def test_sharded_store_reads_like_one_shard(stores):
+    one, many = stores["one"], stores["many"]
+    assert len(one.shards) == 1 and len(many.shards) > 5 and many.complete
+    assert many.n_tokens == one.n_tokens and many.tokens.equals(one.tokens)
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, one.n_tokens, 50)  # unsorted, with repeats, across shards
+    for layer in range(one.info.n_layers + 1):
+        whole = np.asarray(many.hidden(layer))
+        assert whole.shape == (one.n_tokens, one.info.d_model) and whole.dtype == np.float32
+        np.testing.assert_allclose(whole, np.asarray(one.hidden(layer)), atol=1e-5)  # other batches, same maths
+        np.testing.assert_array_equal(many.hidden(layer)[rows], whole[rows])
+        np.testing.assert_array_equal(many.hidden(layer)[7:93], whole[7:93])
+        chunks = list(many.iter_rows("hidden", layer, 13))
+        assert [lo for lo, _, _ in chunks] == list(range(0, one.n_tokens, 13))
+        np.testing.assert_array_equal(np.concatenate([c for _, _, c in chunks]), whole)
+    for layer in range(one.info.n_layers):
+        np.testing.assert_allclose(many.queries(layer)[rows], one.queries(layer)[rows], atol=1e-5)
+        np.testing.assert_allclose(many.value_norms(layer)[rows], one.value_norms(layer)[rows], atol=1e-5)
+        assert many.scaling(layer) == one.scaling(layer)
+        for s in (0, 17, len(SENTENCES) - 1):
+            np.testing.assert_allclose(many.attention(layer, s), one.attention(layer, s), atol=1e-5)
+    assert many.capture["qk_reproduce_attention"] and many.capture["path"] == one.capture["path"]
+
+
+def test_float16_store_reads_float32_close_to_the_float32_store(tiny_checkpoints, stores, tmp_path):
+    loaded = load_model(tiny_checkpoints["bert"])
+    half = extract(loaded, SENTENCES, tmp_path, ExtractOptions(max_tokens=24, batch_size=4, dtype="float16", shard_tokens=48), Reporter.silent())
+    assert (shard_dir(tmp_path, 0) / "hidden.npy").stat().st_size < (shard_dir(stores["many"].path, 0) / "hidden.npy").stat().st_size * 0.6
+    x, ref = np.asarray(half.hidden(2)), np.asarray(stores["many"].hidden(2))
+    assert x.dtype == np.float32
+    np.testing.assert_allclose(x, ref, rtol=2e-3, atol=2e-3)
+
+
+def test_finished_shards_are_skipped_and_not_rewritten(tiny_checkpoints, tmp_path):
+    loaded = load_model(tiny_checkpoints["gpt2"])
+    reference = extract(loaded, SENTENCES, tmp_path, ExtractOptions(max_tokens=24, batch_size=4, shard_tokens=40), Reporter.silent())
+    tmp_path = tmp_path / "store"
+    tmp_path.mkdir()
+    options = ExtractOptions(max_tokens=24, batch_size=4, shard_tokens=40)
+    units = make_units(loaded, SENTENCES, options)
+    plan = prepare_store(loaded, units, tmp_path, options)
+    assert plan == plan_shards(units.lengths, 40) and prepare_store(loaded, units, tmp_path, options) == plan
+    assert extract_shard(loaded, units, 1, plan[1], tmp_path, options)
+    with pytest.raises(RuntimeError, match="not done"):
+        finish_store(tmp_path)
+    written = (shard_dir(tmp_path, 1) / "hidden.npy").stat()
+    assert not extract_shard(loaded, units, 1, plan[1], tmp_path, options)  # done: skipped
+    for index, sentence_range in enumerate(plan):  # the others, in reverse order: order is free
+        extract_shard(loaded, units, len(plan) - 1 - index, plan[len(plan) - 1 - index], tmp_path, options)
+    again = (shard_dir(tmp_path, 1) / "hidden.npy").stat()
+    assert (again.st_ino, again.st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
+    store = finish_store(tmp_path)
+    assert store.complete and not list((tmp_path / "shards").glob(".*"))  # no temporary folder left
+    np.testing.assert_array_equal(np.asarray(store.hidden(1)), np.asarray(reference.hidden(1)))
+
+
+@pytest.fixture(scope="module")
+def inference_inputs(stores):
+    store = stores["many"]
+    cfg = FactorConfig.for_preset("quick", n_components=24, sae_k=3, sae_n_steps=30, n_train=500, top_k=5, inference_batch=32, hist_bins=8)
+    mean, scale = make_transform(layer_stats(store, Reporter.silent()), cfg.preprocess)
+    rng = np.random.default_rng(0)
+    X = ((np.asarray(store.hidden(1)) - mean[1]) / scale[1]).astype(np.float32)
+    sae = TopKSAE(cfg.n_components, k=cfg.sae_k, n_steps=cfg.sae_n_steps, batch_size=64, random_state=0).fit(X[rng.permutation(len(X))])
+    enc = Encoder(cfg, sae.components_, {"W_enc": sae.W_enc_, "b_enc": sae.b_enc_, "b_dec": sae.b_dec_})
+    return store, cfg, enc, mean, scale
+
+
+def test_merged_partials_equal_the_single_pass_result_in_any_grouping(inference_inputs):
+    store, cfg, enc, mean, scale = inference_inputs
+    shards = inference_shards(store.sentence_offsets, cfg, 100)
+    assert len(shards) >= 4 and shards[0][0] == 0 and shards[-1][1] == store.n_tokens
+    assert all(a[1] == b[0] for a, b in zip(shards, shards[1:]))
+    single = finish_inference(infer_shard(store, cfg, enc, mean, scale, (0, store.n_tokens)), cfg)
+    parts = [infer_shard(store, cfg, enc, mean, scale, r) for r in shards]
+    groupings = {
+        "left fold": reduce(merge_partials, parts),
+        "right fold": reduce(lambda acc, p: merge_partials(p, acc), parts[::-1]),
+        "pairs": merge_partials(reduce(merge_partials, parts[: len(parts) // 2]), reduce(merge_partials, parts[len(parts) // 2 :])),
+        "shuffled": reduce(merge_partials, [parts[i] for i in np.random.default_rng(1).permutation(len(parts))]),
+    }
+    layer0 = single["topk_values"][0]
+    assert (layer0[:, :-1] == layer0[:, 1:]).any() and (layer0 > 0).any()  # ties exist (CLS rows of layer 0)
+    for name, merged in groupings.items():
+        result = finish_inference(merged, cfg)
+        assert result.keys() == single.keys()
+        for key in single:
+            if key != "seconds":
+                np.testing.assert_array_equal(result[key], single[key], err_msg=f"{name}: {key}")
+    # ties go to the lower token row
+    values, rows = single["topk_values"], single["topk_token"]
+    tied = (values[..., :-1] == values[..., 1:]) & (values[..., 1:] > 0)
+    assert tied.any() and (rows[..., :-1][tied] < rows[..., 1:][tied]).all()
+    # run_inference (what the build calls) is the same result, with or without saved partials
+    for shard_tokens in (64, 1 << 20):
+        streamed = run_inference(store, cfg, enc, mean, scale, Reporter.silent(), tokens_per_shard=shard_tokens)
+        np.testing.assert_array_equal(streamed["topk_token"], single["topk_token"])
+        np.testing.assert_array_equal(streamed["err_orig"], single["err_orig"])
+
+
+def test_inference_shard_must_hold_whole_batches(inference_inputs):
+    store, cfg, enc, mean, scale = inference_inputs
+    with pytest.raises(ValueError, match="whole inference batches"):
+        infer_shard(store, cfg, enc, mean, scale, (0, 7))
+
+
+def test_memory_budget_sizes():
+    assert parse_size("4G") == 4 << 30 and parse_size("512m") == 512 << 20 and parse_size("1.5GiB") == 3 << 29
+    for bad in ("lots", "4X", "1K"):
+        with pytest.raises(Exception, match="memory-budget"):
+            parse_size(bad)
+    small, big = MemoryBudget(parse_size("64M")), MemoryBudget(parse_size("8G"))
+    assert small.inference_shard_tokens(7, 384) < big.inference_shard_tokens(7, 384)
+    assert MemoryBudget.from_option("").budget > 0
