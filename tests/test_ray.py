@@ -37,10 +37,16 @@ def ray_instance(tmp_path_factory):
     ray.shutdown()
 
 
-def quick_args(root: Path, model: Path, cache: str, out: str) -> list[str]:
-    corpus = root / "corpus.txt"
-    corpus.write_text("\n".join(TRAIN_TEXT) + "\n")
-    return ["--preset", "quick", "--lime", "all", "--model", str(model), "--corpus", str(corpus), "--out", str(root / out), "--cache-dir", str(root / cache)]
+#: Small shards, so that both actors get store shards and inference shards of their own.
+SHARDED = """
+preset = "quick"
+shard_tokens = 24
+memory_budget = "256K"
+[factors]
+inference_batch = 16
+[lime]
+coverage = "all"
+"""
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +54,17 @@ def builds(tiny_checkpoints, tmp_path_factory):
     """The same quick build twice: single-process in a fresh interpreter (which also reports
     whether Ray was imported), and on Ray with 2 workers in this process."""
     root = tmp_path_factory.mktemp("ray-builds")
-    args = quick_args(root, tiny_checkpoints["gpt2"], "cache-local", "site-local")
-    code = (f"import sys\nfrom tfvis_site.cli import main\ncode = main(['build', '--quiet', *{args!r}])\n"
-            "print('RAY_IMPORTED' if 'ray' in sys.modules else 'NO_RAY')\nsys.exit(code)")
-    local = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env={**os.environ})
+    (root / "corpus.txt").write_text("\n".join(TRAIN_TEXT) + "\n")
+    (root / "site.toml").write_text(SHARDED)
+    common = ["--config", str(root / "site.toml"), "--model", str(tiny_checkpoints["gpt2"]), "--corpus", str(root / "corpus.txt")]
+    args = ["build", "--quiet", *common, "--out", str(root / "site-local"), "--cache-dir", str(root / "cache-local")]
+    code = f"import sys\nfrom tfvis_site.cli import main\ncode = main({args!r})\nprint('RAY_IMPORTED' if 'ray' in sys.modules else 'NO_RAY')\nsys.exit(code)"
+    local = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert local.returncode == 0, local.stderr
-    flags = dict(zip([a.lstrip("-").replace("-", "_") for a in args[::2]], args[1::2]))
-    flags = {**flags, "lime": {"coverage": flags["lime"]}, "executor": "ray", "workers": 2}
-    flags["model"], flags["corpus"], flags["out"], flags["cache_dir"] = (Path(flags[k]) for k in ("model", "corpus", "out", "cache_dir"))
+    flags = {"model": tiny_checkpoints["gpt2"], "corpus": root / "corpus.txt", "out": root / "site-ray", "cache_dir": root / "cache-ray",
+             "executor": "ray", "workers": 2}
     reporter = Reporter.silent()
-    build(resolve(None, flags), reporter)
+    build(resolve(root / "site.toml", flags), reporter)
     return {"root": root, "local_stdout": local.stdout, "messages": reporter.messages}
 
 
@@ -85,6 +92,19 @@ def test_lime_on_ray_actors_equals_local(builds):
     on_ray = pq.read_table(_stage_dir(builds, "cache-ray", "lime") / "lime.parquet")
     assert local.num_rows > 0 and local.equals(on_ray)
     assert len(np.unique(local.column("sentence_id").to_numpy())) > 1  # several sentences, i.e. several jobs
+
+
+def test_store_and_inference_were_sharded(builds):
+    store = _stage_dir(builds, "cache-ray", "extract")
+    assert len(json.loads((store / "meta.json").read_text())["shards"]) >= 4  # several per actor
+    from tfvis_site.extract import ActivationStore
+    from tfvis_site.factors import FactorConfig
+    from tfvis_site.factors.pipeline import inference_shards
+    from tfvis_site.memory import MemoryBudget
+
+    opened = ActivationStore(store)
+    per_shard = MemoryBudget.from_option("256K").inference_shard_tokens(opened.info.n_layers + 1, opened.info.d_model)
+    assert len(inference_shards(opened.sentence_offsets, FactorConfig(inference_batch=16), per_shard)) >= 2
 
 
 def test_projection_tasks_on_ray_equal_local(builds):
