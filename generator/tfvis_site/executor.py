@@ -136,30 +136,64 @@ class LocalExecutor(_Executor):
 
 
 class _Worker:
-    """The body of a Ray actor: builds its state once, then runs ``fn(state, item)`` per call."""
+    """The body of a Ray actor: one per worker for the whole build (a process start and the
+    imports cost seconds); each stage installs its state (``set_state``: load the model once)
+    and drops it at the end (``clear``), then runs ``fn(state, item)`` per call."""
 
-    def __init__(self, make_state: Callable[[], Any]):
+    def __init__(self) -> None:
         logging.getLogger("ray").setLevel(logging.WARNING)
+        use_node_threads()
+        self.state: Any = None
+
+    def set_state(self, make_state: Callable[[], Any]) -> bool:
         self.state = make_state()
+        return True
+
+    def clear(self) -> bool:
+        import gc
+
+        self.state = None
+        gc.collect()  # the model's weights go now, not at some later collection
+        return True
 
     def run(self, fn: Callable[[Any, Any], Any], index: int, item: Any) -> tuple[int, Any]:
         return index, to_numpy(fn(self.state, item))
 
 
-def _run_task(fn: Callable[..., Any], *args: Any) -> Any:
+_initialized: set[Any] = set()
+
+
+def _run_task(initializer: Callable[[], None] | None, fn: Callable[..., Any], *args: Any) -> Any:
+    """A Ray task: the pool's ``initializer`` once per worker process (as a process pool does),
+    then ``fn(*args)``."""
+    if initializer is not None and initializer not in _initialized:
+        initializer()
+        _initialized.add(initializer)
     return to_numpy(fn(*args))
+
+
+def use_node_threads() -> None:
+    """Torch threads in a Ray actor as a single process on its node has (Ray sets
+    OMP_NUM_THREADS=1 for a 1-CPU actor): with one thread some CPU kernels sum in another order,
+    and the hidden states of a forward pass differed in the last bits (3.6e-7 at layer 2 of a
+    tiny GPT-2), so a Ray build would not be byte-identical to the single-process one."""
+    import torch
+
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
 
 
 class RayExecutor(_Executor):
     """Stages on Ray: a cluster at ``address`` (``ray start --head`` prints it; "auto" = the one
     this machine belongs to), else a local instance started here and stopped by ``close``.
 
-    ``workers``: actors per actor map (0 = the cluster's CPUs minus one, or one per GPU). The
-    pitfalls reported in Ray's tracker, handled here: a local instance gets ``workers + 1``
-    logical CPUs, so that the actors (one CPU each) never hold every CPU and tasks can still
-    be scheduled beside them; actors live only as long as their map; objects spill into
+    ``workers``: the build's actors (0 = this machine's cores for a local instance; half the
+    cluster's CPUs, or one per GPU). The pitfalls reported in Ray's tracker, handled here: the
+    actors never hold every CPU (a local instance gets ``2 x workers + 1`` logical CPUs: the
+    actors', as many for tasks and one spare; on a cluster at most its CPUs minus one actors),
+    so tasks (the heads' projections) are still scheduled beside them; objects spill into
     ``spill_dir`` (under the cache folder), not /tmp; GPU actors ask for a GPU and a quarter of
-    a CPU, not a whole CPU each; workers return NumPy arrays.
+    a CPU, not a whole CPU each; workers return NumPy arrays; actors compute with as many torch
+    threads as a single process would (``use_node_threads``).
     """
 
     name = "ray"
@@ -173,6 +207,7 @@ class RayExecutor(_Executor):
         self.ray = ray
         self.device = device
         self._started = False
+        self._actors: list[Any] = []
         if not ray.is_initialized():
             kwargs: dict[str, Any] = dict(
                 include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
@@ -184,34 +219,35 @@ class RayExecutor(_Executor):
                 except (ConnectionError, RuntimeError, ValueError) as e:
                     raise UserError(f"--ray-address {address}: cannot connect to a Ray cluster ({_first_line(e)})") from None
             else:
-                n_cpus = (workers or os.cpu_count() or 1) + 1
+                # logical CPUs: the actors', as many again for tasks (a stage's tasks run while the
+                # actors idle), and one spare: actors never hold every CPU
+                workers = workers or os.cpu_count() or 1
                 if spill_dir is not None:
                     Path(spill_dir).mkdir(parents=True, exist_ok=True)
                     kwargs["object_spilling_directory"] = str(spill_dir)
-                ray.init(num_cpus=n_cpus, **kwargs)
+                ray.init(num_cpus=2 * workers + 1, **kwargs)
             self._started = True
         resources = ray.cluster_resources()
         self.gpus = int(resources.get("GPU", 0)) if device == "cuda" else 0
         cpus = int(resources.get("CPU", 1))
-        self.workers = workers or (self.gpus or max(1, cpus - 1))
         if self.gpus:
-            self.workers = min(self.workers, self.gpus)
-        else:  # never every CPU: tasks scheduled beside the actors (data reads, projections) would wait forever
-            self.workers = max(1, min(self.workers, cpus - 1 if cpus > 1 else 1))
+            self.workers = min(workers or self.gpus, self.gpus)
+        else:  # never every CPU: tasks scheduled beside the actors would wait forever
+            self.workers = max(1, min(workers or cpus // 2, cpus - 1))
 
     def task_workers(self, default: int) -> int:
         return self.workers
 
     @contextmanager
     def tasks(self, workers: int, initializer: Callable[[], None] | None = None) -> Iterator[Any]:
-        """Ray tasks of one CPU each (Ray gives each one OMP thread: no initializer needed)."""
+        """Ray tasks of one CPU each; ``initializer`` runs once in each worker process."""
         remote = self.ray.remote(num_cpus=1, max_retries=0)(_run_task)
         ray = self.ray
         refs: list[Any] = []
 
         class _Pool:
             def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
-                refs.append(remote.remote(fn, *args))
+                refs.append(remote.remote(initializer, fn, *args))
                 return _unwrapped(refs[-1].future())
 
         try:
@@ -227,20 +263,26 @@ class RayExecutor(_Executor):
 
     @contextmanager
     def actors(self, make_state: Callable[[], Any]) -> Iterator["_RayActors"]:
-        """``self.workers`` actors, each with its state built once, for one or several maps;
-        killed on leaving, which frees their CPUs (or GPUs) for the next stage at once."""
+        """The build's ``self.workers`` actors (started on first use), each with the state
+        ``make_state()`` built once, for one or several maps; the state is dropped on leaving,
+        which frees the model's memory for the next stage."""
         ray = self.ray
-        options = {"num_cpus": 0.25, "num_gpus": 1} if self.gpus else {"num_cpus": 1}
-        actor_cls = ray.remote(max_restarts=0, **options)(_Worker)
+        if not self._actors:
+            options = {"num_cpus": 0.25, "num_gpus": 1} if self.gpus else {"num_cpus": 1}
+            actor_cls = ray.remote(max_restarts=0, **options)(_Worker)
+            self._actors = [actor_cls.remote() for _ in range(self.workers)]
         state_ref = ray.put(make_state)
-        actors = [actor_cls.remote(state_ref) for _ in range(self.workers)]
+        for ref in [actor.set_state.remote(state_ref) for actor in self._actors]:
+            _get(ray, ref)
         try:
-            yield _RayActors(ray, actors)
+            yield _RayActors(ray, self._actors)
         finally:
-            for actor in actors:
-                ray.kill(actor)
+            ray.get([actor.clear.remote() for actor in self._actors])
 
     def close(self) -> None:
+        for actor in self._actors:
+            self.ray.kill(actor)
+        self._actors = []
         if self._started:
             self.ray.shutdown()
             self._started = False
