@@ -6,9 +6,9 @@ sample from every shard over Ray Train's data-parallel TorchTrainer.
 
 Data: Gaussian vectors of width d with a few dimensions 10x larger (like the outlier
 dimensions of transformer states; the time of a step does not depend on the values), the build's TopK SAE (factors/learn.TopKSAE) on this machine's CPU. Prints two tables:
-fit seconds for n_train = 25k .. 400k samples at a fixed number of steps (the build's sample is
+fit seconds for n_train = 25k .. 200k samples at a fixed number of steps (the build's sample is
 drawn once, then every step reads one batch of it), and seconds per step and effective GFLOP/s
-for m = 768 .. 6144 (FLOPs per step counted as 3 x 2·B·d·m for the encoder's matmul forward,
+for m = 768 .. 3072 (FLOPs per step counted as 3 x 2·B·d·m for the encoder's matmul forward,
 its weight gradient and the activations' gradient, plus the k-sparse decoder).
 """
 
@@ -51,13 +51,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1024)
     args = parser.parse_args()
     console = Console()
-    X_all = np.random.default_rng(0).standard_normal((400_000, args.d), dtype=np.float32)
+    X_all = np.random.default_rng(0).standard_normal((200_000, args.d), dtype=np.float32)
     X_all[:, : args.d // 64 + 1] *= 10.0
 
     table = Table(title=f"TopK SAE fit vs training sample (d={args.d}, m={args.m}, k={args.k}, {args.steps} steps of {args.batch}; {torch.get_num_threads()} threads)")
     for column in ("n_train", "sample MB (fp32)", "fit s", "s / step", "epochs seen"):
         table.add_column(column, justify="right")
-    for n in (25_000, 50_000, 100_000, 200_000, 400_000):
+    for n in (25_000, 50_000, 100_000, 200_000):
         X = X_all[:n]
         seconds = fit_seconds(X, args.m, args.k, args.steps, args.batch)
         table.add_row(f"{n:,}", f"{X.nbytes / 2**20:.0f}", f"{seconds:.1f}", f"{seconds / args.steps * 1e3:.1f} ms", f"{args.steps * args.batch / n:.2f}")
@@ -67,7 +67,7 @@ def main() -> None:
     for column in ("m", "s / step", "GFLOP / step", "GFLOP/s", "params MB (W_enc + D, fp32)"):
         table.add_column(column, justify="right")
     X = X_all[:100_000]
-    for m in (768, 1536, 3072, 6144):
+    for m in (768, 1536, 3072):
         steps = max(20, args.steps * 768 // m)
         seconds = fit_seconds(X, m, args.k, steps, args.batch) / steps
         flops = sae_step_flops(args.batch, args.d, m, args.k)
