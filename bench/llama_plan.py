@@ -11,11 +11,12 @@ Inputs (each printed back with where it comes from):
   --sae-gflops    TopK SAE training, effective GFLOP/s (bench/sae_scaling.py)
   --lime-cps      LIME, perturbed copies x tokens per second (forward passes of MiniLM)
   --head-seconds  attention projections, CPU seconds per head of ~N points (bench/scale.py)
-  --store-bytes   disk bytes per token per hidden-state layer of a float16 store of MiniLM
-                  (d_model 384; the rest of the store, token tables, is counted per token)
+  --store-bytes   disk bytes of hidden states per token per layer of a float16 store of MiniLM
+                  (d_model 384: scales with d_model)
+  --table-bytes   the rest of the store per token (token and sentence tables, meta)
 
 Scaling rule: a forward pass costs 2 x block parameters FLOPs per token (budget.ModelCost), an SAE
-step 6·B·d·m, coding a vector 2·d·m; the measured CPU rate gives this machine's effective FLOP/s
+step 4·B·d·m, coding a vector 2·d·m; the measured CPU rate gives this machine's effective FLOP/s
 per stage, and an A100-class GPU is taken at ``--gpu-tflops`` effective (default 125: 40% of
 the A100's 312 dense bf16 TFLOP/s, a typical utilisation for inference with hooks), so each
 stage's GPU time is FLOPs / that rate; the speed-up factor over this machine is printed per
@@ -53,6 +54,7 @@ def main() -> None:
     p.add_argument("--lime-cps", type=float, required=True)
     p.add_argument("--head-seconds", type=float, required=True)
     p.add_argument("--store-bytes", type=float, required=True)
+    p.add_argument("--table-bytes", type=float, default=0.0)
     p.add_argument("--m", type=int, default=32768, help="SAE width for Llama (8 x d_model)")
     p.add_argument("--k", type=int, default=32)
     p.add_argument("--sae-steps", type=int, default=15000, help="the full preset's sae_n_steps")
@@ -74,8 +76,8 @@ def main() -> None:
 
     # store on disk: float16 bytes per token per layer scale with d_model
     per_token_layer = a.store_bytes * d / 384
-    store_bytes = N * layers * per_token_layer
-    rows.append(("store (float16)", f"{per_token_layer:,.0f} B per token and layer x {layers} layers x {N:,.0f} tokens", f"{store_bytes / 1e12:,.2f} TB", ""))
+    store_bytes = N * layers * per_token_layer + N * a.table_bytes
+    rows.append(("store (float16)", f"{per_token_layer:,.0f} B per token and layer x {layers} layers x {N:,.0f} tokens + {a.table_bytes:g} B per token of tables", f"{store_bytes / 1e12:,.2f} TB", ""))
 
     # extraction
     cpu_flops = a.extract_tps * minilm_fwd
@@ -85,7 +87,7 @@ def main() -> None:
                  f"{hours(compute)} GPU (compute); writing the store {hours(write)} at {a.disk_gbps:g} GB/s", "disk-bound" if write > compute else "compute-bound"))
 
     # SAE training
-    step = 6.0 * a.sae_batch * d * a.m
+    step = 4.0 * a.sae_batch * d * a.m  # encoder forward + weight gradient (bench/sae_scaling.py)
     sae_gpu = a.sae_steps * step / gpu
     sample = 1_000_000 * d * 2
     rows.append(("SAE training", f"{a.sae_steps:,} steps x {step / 1e12:.2f} TFLOP (B {a.sae_batch}, m {a.m:,}); here {a.sae_gflops:.0f} GFLOP/s; GPU x{gpu / (a.sae_gflops * 1e9):,.0f}",

@@ -8,8 +8,8 @@ Data: Gaussian vectors of width d with a few dimensions 10x larger (like the out
 dimensions of transformer states; the time of a step does not depend on the values), the build's TopK SAE (factors/learn.TopKSAE) on this machine's CPU. Prints two tables:
 fit seconds for n_train = 25k .. 200k samples at a fixed number of steps (the build's sample is
 drawn once, then every step reads one batch of it), and seconds per step and effective GFLOP/s
-for m = 768 .. 3072 (FLOPs per step counted as 3 x 2·B·d·m for the encoder's matmul forward,
-its weight gradient and the activations' gradient, plus the k-sparse decoder).
+for m = 768 .. 3072 (FLOPs per step: 2 x 2·B·d·m for the encoder's matmul forward and its
+weight gradient, plus the k-sparse decoder).
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from tfvis_site.factors.learn import TopKSAE  # noqa: E402
 
 def sae_step_flops(batch: int, d: int, m: int, k: int) -> float:
     """FLOPs of one training step of factors/learn.TopKSAE: encoder (B, d) @ (d, m) forward and
-    two backward products (weight and input gradients), decoder embedding_bag over k rows
-    forward and backward (3 x 2·B·k·d)."""
-    return 3 * 2.0 * batch * d * m + 3 * 2.0 * batch * k * d
+    its weight gradient (the data needs no gradient): 2 x 2·B·d·m; the decoder is an
+    embedding_bag over the k chosen rows, forward and backward: 3 x 2·B·k·d."""
+    return 2 * 2.0 * batch * d * m + 3 * 2.0 * batch * k * d
 
 
 def fit_seconds(X: np.ndarray, m: int, k: int, steps: int, batch: int) -> float:

@@ -158,7 +158,7 @@ def build_flags(args: argparse.Namespace, work: Path, name: str) -> list[str]:
     slug = name.replace(" ", "").replace(",", "-")
     flags = ["--quiet", "--preset", args.preset, "--n-sentences", str(args.n_sentences), "--max-tokens", str(args.max_tokens),
              "--out", str(work / f"site-{slug}"), "--cache-dir", str(work / f"cache-{slug}"), "--no-cache", "--device", args.device]
-    for option in ("memory_budget", "store_dtype", "shard_tokens", "model", "corpus"):
+    for option in ("memory_budget", "store_dtype", "config", "model", "corpus"):
         if getattr(args, option):
             flags += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
     return flags
@@ -172,7 +172,7 @@ def parser(description: str = __doc__) -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--memory-budget")
     p.add_argument("--store-dtype", choices=("float32", "float16"))
-    p.add_argument("--shard-tokens", type=int, help="tokens per store shard (several shards give Ray's actors work each)")
+    p.add_argument("--config", help="a TOML file of further options, e.g. shard_tokens = 8192 (several store shards give Ray's actors work each)")
     p.add_argument("--model")
     p.add_argument("--corpus")
     p.add_argument("--device", default="cpu")
