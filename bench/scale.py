@@ -31,9 +31,11 @@ from pathlib import Path
 #: Execution paths: name -> extra build options (flags as ``tfvis-site build`` takes them).
 RUNS: dict[str, list[str]] = {
     "single-process": [],
-    # ---- Ray executor rows (bench owner: the ray helper): add e.g.
-    # "ray, 1 worker": ["--executor", "ray", "--workers", "1"],
-    # "ray, 2 workers": ["--executor", "ray", "--workers", "2"],
+    # ---- Ray executor rows (bench owner: the ray helper): a local Ray instance started by the
+    # build (workers + 1 logical CPUs), extraction and inference shards on actors, LIME sentences
+    # on actors, head projections as tasks; the sampled tree includes raylet, GCS and workers.
+    "ray, 1 worker": ["--executor", "ray", "--workers", "1"],
+    "ray, 2 workers": ["--executor", "ray", "--workers", "2"],
     # ---- end of the Ray rows
 }
 
@@ -158,7 +160,7 @@ def build_flags(args: argparse.Namespace, work: Path, name: str) -> list[str]:
     slug = name.replace(" ", "").replace(",", "-")
     flags = ["--quiet", "--preset", args.preset, "--n-sentences", str(args.n_sentences), "--max-tokens", str(args.max_tokens),
              "--out", str(work / f"site-{slug}"), "--cache-dir", str(work / f"cache-{slug}"), "--device", args.device]
-    for option in ("memory_budget", "store_dtype", "model", "corpus"):
+    for option in ("memory_budget", "store_dtype", "config", "model", "corpus"):
         if getattr(args, option):
             flags += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
     return flags
@@ -172,6 +174,7 @@ def parser(description: str = __doc__) -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--memory-budget")
     p.add_argument("--store-dtype", choices=("float32", "float16"))
+    p.add_argument("--config", help="a TOML file of further options, e.g. shard_tokens = 8192 (several store shards give Ray's actors work each)")
     p.add_argument("--model")
     p.add_argument("--corpus")
     p.add_argument("--device", default="cpu")

@@ -35,6 +35,7 @@ examples:
   tfvis-site build --model dinov2 --out dino         a vision transformer on synthetic + natural images
   tfvis-site build --model ./my-vit --corpus photos/ an image folder (png, jpg, webp, gif, bmp, tif)
   tfvis-site build --model minilm --model smollm2     one site, two models side by side, a switcher on every page
+  tfvis-site build --executor ray --workers 2       the parallel stages on a local Ray instance (docs/scale.md)
 
 the site: index.html (the gallery of its models), assets/, models/<slug>/ (one model's pages and
 data/); [[models]] in a config file gives each model its own corpus, title or slug.
@@ -74,6 +75,9 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-cache", action="store_true", default=None, help="recompute every stage")
     b.add_argument("--lime", choices=("mid-high", "all", "none"), help="which factors get LIME token saliency (default: mid-high: the mid- and high-level factors)")
     b.add_argument("--title", help="site title (default: model on corpus)")
+    b.add_argument("--executor", choices=("local", "ray"), help="where the parallel stages run: local (this machine, default) or ray (a Ray cluster or a local Ray instance; optional extra: pip install -e '.[ray]'; docs/scale.md)")
+    b.add_argument("--ray-address", metavar="ADDR", help="with --executor ray: a running cluster (HOST:6379, or auto); default: start a local Ray instance")
+    b.add_argument("--workers", type=int, metavar="N", help="actors or worker processes (default: sized to the machine or the cluster)")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sub.add_parser("models", help="list the built-in models and how to install them", description="List the built-in models (--model NAME): architecture, size, whether installed here, and the command that installs them.")

@@ -56,6 +56,10 @@ class BuildConfig:
     #: the pipeline never resizes those for a bigger model (budget.py).
     user_set: frozenset[str] = frozenset()
     probes: list[dict[str, str]] = field(default_factory=list)  # [[probes]] name + file: concept probes (concepts.py)
+    # Where the parallel parts run (executor.py, docs/scale.md); they never change the site.
+    executor: str = "local"  # "local": this machine; "ray": a Ray cluster (optional extra)
+    ray_address: str = ""  # a running Ray cluster ("auto", "HOST:6379"); "" = start a local instance
+    workers: int = 0  # actors / worker processes (0 = sized to the machine or cluster)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able view for the manifest (paths as strings)."""
@@ -68,13 +72,18 @@ class BuildConfig:
             return [self]
         return [dataclasses.replace(self, **{"models": [], "title": "", "slug": "", **entry}) for entry in self.models]
 
+    def executor_options(self) -> Any:
+        from .executor import ExecutorOptions
+
+        return ExecutorOptions(self.executor, self.ray_address, self.workers)
+
 
 _PATH_FIELDS = {"model", "corpus", "out", "cache_dir"}
 #: What a [[models]] entry may set (the rest is shared by every model of the site).
 MODEL_ENTRY_KEYS = ("model", "corpus", "title", "slug")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _SECTIONS = ("factors", "lime", "attention")  # TOML tables: options of one analysis each
-_CHOICES = {"device": ("cpu", "cuda", "auto"), "preset": tuple(PRESETS), "store_dtype": ("float32", "float16")}
+_CHOICES = {"device": ("cpu", "cuda", "auto"), "preset": tuple(PRESETS), "store_dtype": ("float32", "float16"), "executor": ("local", "ray")}
 
 
 def _check(name: str, value: Any, where: str) -> Any:
@@ -118,7 +127,7 @@ def _check(name: str, value: Any, where: str) -> Any:
             codecs.lookup(value)
         except LookupError:
             raise UserError(f"{where}: unknown text encoding {value!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
-    if name in ("n_sentences", "n_images") and value < 0 or name in ("max_tokens", "batch_size", "shard_tokens") and value < 1:
+    if name in ("n_sentences", "n_images", "workers") and value < 0 or name in ("max_tokens", "batch_size", "shard_tokens") and value < 1:
         raise UserError(f"{where}: option {name!r} is out of range: {value!r}")
     if name == "slug" and value and not SLUG.match(value):
         raise UserError(f"{where}: slug {value!r} must be lowercase letters, digits and '-' (it names the folder models/<slug>/)")

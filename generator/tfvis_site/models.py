@@ -103,50 +103,46 @@ def resolve_device(device: str) -> str:
 
 def load_model(model_dir: Path | None, device: str = "cpu") -> LoadedModel:
     """Load weights + fast tokenizer from a local checkpoint folder (None = the default model)."""
-    import torch
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel
+
+    name = DEFAULT_MODEL_NAME if model_dir is None else Path(model_dir).resolve().name
+    model_dir, tokenizer, processor = load_preprocessing(model_dir)
+    device = resolve_device(device)
+    try:
+        model = AutoModel.from_pretrained(model_dir, local_files_only=True, attn_implementation="eager")
+    except Exception as e:  # transformers raises many types; the user needs the one-liner
+        raise UserError(f"{model_dir}: cannot load model weights ({first_line(e)})") from None
+    return wrap_model(model, tokenizer, name=name, path=model_dir, device=device, processor=processor)
+
+
+def load_preprocessing(model_dir: Path | None) -> tuple[Path, Any, Any]:
+    """(folder, fast tokenizer or None, image processor or None) of a checkpoint folder (None =
+    the default model), without its weights: what turns inputs into model inputs."""
+    from transformers import AutoImageProcessor, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # our own progress bars cover the build
-    name = DEFAULT_MODEL_NAME if model_dir is None else Path(model_dir).resolve().name
     model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
-    config = _read_config(model_dir)
-    device = resolve_device(device)
-    if is_image_config(config):
-        return _load_image_model(model_dir, name, device)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-    except Exception as e:  # transformers raises many types; the user needs the one-liner
-        raise UserError(f"{model_dir}: cannot load tokenizer ({first_line(e)})") from None
-    if not getattr(tokenizer, "is_fast", False):
-        raise UserError(f"{model_dir}: a fast tokenizer (tokenizer.json) is required for token offsets")
-    try:
-        model = AutoModel.from_pretrained(model_dir, local_files_only=True, attn_implementation="eager")
-    except Exception as e:
-        raise UserError(f"{model_dir}: cannot load model weights ({first_line(e)})") from None
-    return wrap_model(model, tokenizer, name=name, path=model_dir, device=device)
-
-
-def _load_image_model(model_dir: Path, name: str, device: str) -> LoadedModel:
-    from transformers import AutoImageProcessor, AutoModel
-
+    if not is_image_config(_read_config(model_dir)):
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        except Exception as e:
+            raise UserError(f"{model_dir}: cannot load tokenizer ({first_line(e)})") from None
+        if not getattr(tokenizer, "is_fast", False):
+            raise UserError(f"{model_dir}: a fast tokenizer (tokenizer.json) is required for token offsets")
+        if tokenizer.pad_token is None:  # GPT-2 / Llama ship without one; padding is masked anyway
+            tokenizer.pad_token = tokenizer.eos_token
+        return model_dir, tokenizer, None
     if not (model_dir / "preprocessor_config.json").exists():
         raise UserError(f"{model_dir}: a vision checkpoint needs preprocessor_config.json (its image processor)")
-    from transformers.utils import logging as hf_logging
-
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # "requires torchvision ... falling back to the PIL backend": fine here
     try:
-        processor = AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)
+        return model_dir, None, AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)
     except Exception as e:
         raise UserError(f"{model_dir}: cannot load the image processor ({first_line(e)})") from None
     finally:
         hf_logging.set_verbosity(verbosity)
-    try:
-        model = AutoModel.from_pretrained(model_dir, local_files_only=True, attn_implementation="eager")
-    except Exception as e:
-        raise UserError(f"{model_dir}: cannot load model weights ({first_line(e)})") from None
-    return wrap_model(model, None, name=name, path=model_dir, device=device, processor=processor)
 
 
 def wrap_model(model: Any, tokenizer: Any, name: str, path: Path | str = "", device: str = "cpu", processor: Any = None) -> LoadedModel:

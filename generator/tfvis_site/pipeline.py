@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from .concepts import concept_stage, read_probe_sets, write_concepts_bundle
 from .config import BuildConfig
 from .corpus import load_corpus
 from .errors import UserError
+from .executor import LocalExecutor, check_executor, make_executor, model_loader
 from .extract import ActivationStore, ExtractOptions, extract
 from .factors import FactorConfig, FactorResult, learn_factors, write_factor_bundle
 from .factors.lime import LimeConfig, compute_lime, write_lime_bundle
@@ -40,6 +42,7 @@ from .factors.search import write_search_index
 from .factors.token_factors import write_token_factors
 from .models import LoadedModel, resolve_device, _read_config, is_image_config, load_model
 from .registry import DEFAULT_MODEL, builtin_models, resolve_model
+from .sharded import extract_on_workers, infer_on_workers
 from .probe import write_site_record
 from .progress import Reporter
 from .pages import render_site
@@ -172,15 +175,20 @@ def build(config: BuildConfig, reporter: Reporter, model: Any = None, corpus: An
     sources = [model or ModelSource(c, cache.root, log=reporter.log) for c in configs]
     slugs = _site_slugs(configs, sources)
     read_probe_sets(config.probes, sum(not s.is_image for s in sources))  # a bad labels file stops the build at once
+    check_executor(config.executor_options())  # --executor ray without Ray: one line, before any work
     timer = StageTimer()
     built: dict[str, ModelBuild] = {}
     records: dict[str, dict[str, Any]] = {}
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-building-", dir=out.resolve().parent))
+    executor = None
     try:
+        executor = make_executor(config.executor_options(), cache.root, config.device)
+        if executor.name != "local":
+            reporter.log(f"executor: {executor.name}, {executor.workers} worker{'s' if executor.workers > 1 else ''}")
         for model_config, source, slug in zip(configs, sources, slugs):
             if len(configs) > 1:
                 reporter.log(f"model {slug}: {source.name}")
-            built[slug], records[slug] = build_model(model_config, source, corpus, cache, reporter, layout.model_dir(staging, slug), slug)
+            built[slug], records[slug] = build_model(model_config, source, corpus, cache, reporter, layout.model_dir(staging, slug), slug, executor)
             if isinstance(source, ModelSource):
                 source.release()  # the next model's weights need the memory
         with timer("pages"):
@@ -190,6 +198,9 @@ def build(config: BuildConfig, reporter: Reporter, model: Any = None, corpus: An
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        if executor is not None:
+            executor.close()
     write_site_record(cache, out, {"models": records})
     # every stage summed over the models, in the order of the model with the most stages (an image model's factor maps)
     stages = list(max((b.timings for b in built.values()), key=len))
@@ -197,9 +208,12 @@ def build(config: BuildConfig, reporter: Reporter, model: Any = None, corpus: An
     return BuildResult(out=out, models=built, timings={**timings, **timer.timings})
 
 
-def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache, reporter: Reporter, model_dir: Path, slug: str) -> tuple[ModelBuild, dict[str, Any]]:
+def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache, reporter: Reporter, model_dir: Path, slug: str,
+                executor: Any = None) -> tuple[ModelBuild, dict[str, Any]]:
     """Every stage of one model, its data files and manifest into ``model_dir`` (no pages yet).
-    Returns the model's build and its record for ``tfvis-site probe``."""
+    Returns the model's build and its record for ``tfvis-site probe``. ``executor``: where the
+    parallel parts run (executor.py; None = this process)."""
+    executor = executor or LocalExecutor()
     timer = StageTimer()
     cache.hits = {}  # this model's hits only
     factor_config = analysis_config(FactorConfig, "factors", config)
@@ -224,7 +238,11 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
         chosen = [items[i] for i in indices]
         names = [corpus.names[i] for i in indices] if model.is_image else None
         key = {"v": EXTRACT_VERSION, "model": model.key, "texts": corpus_fingerprint(corpus, indices), "options": options.to_dict()}
-        store = ActivationStore(cache.get_or_build(stage, key, lambda d: extract(model.get(), chosen, d, options, reporter, names), resumable=True))
+        if executor.in_process:
+            run = lambda d: extract(model.get(), chosen, d, options, reporter, names)  # noqa: E731
+        else:  # shards on the executor's actors, which load the model themselves
+            run = lambda d: extract_on_workers(executor, model_loader(model), chosen, d, options, reporter, names)  # noqa: E731
+        store = ActivationStore(cache.get_or_build(stage, key, run, resumable=True))
         store.max_read_bytes = memory.budget // 32
         unit = "units (patches + prefix tokens)" if model.is_image else "tokens"
         reporter.log(f"{stage}: {store.n_tokens:,} {unit} x {store.info.n_layers + 1} layers" + (" (cached)" if cache.hits[stage] else ""))
@@ -243,7 +261,8 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
         d_model, n_layers = store.info.d_model, store.info.n_layers + 1
         memory.check({"the factor training sample": 2 * min(factor_config.n_train, store.n_tokens * n_layers) * d_model * 4}, {"the factor training sample": "[factors] n_train"})
         shard_tokens = memory.inference_shard_tokens(n_layers, d_model)
-        factors = FactorResult.load(cache.get_or_build("factors", key, lambda d: learn_factors(store, factor_config, d, reporter, shard_tokens), resumable=True))
+        runner = None if executor.in_process else partial(infer_on_workers, executor)  # the inference shards on actors
+        factors = FactorResult.load(cache.get_or_build("factors", key, lambda d: learn_factors(store, factor_config, d, reporter, shard_tokens, runner), resumable=True))
         reporter.log("factors: " + ("cached" if cache.hits["factors"] else "learned"))
 
     factor_maps = None
@@ -256,7 +275,7 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
 
     with timer("lime"):
         lime_key = {"factors": key, "config": lime_config.to_dict()}
-        lime = cache.get_or_build("lime", lime_key, lambda d: compute_lime(model.get(), store, factors, lime_config, d, reporter))
+        lime = cache.get_or_build("lime", lime_key, lambda d: lime_stage(model, store, factors, lime_config, d, reporter, executor))
 
     concepts = []
     if probe_sets:
@@ -265,7 +284,7 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
 
     with timer("attention"):
         key = {"extract": attention_extract_key, "config": attention_config.cache_key()}
-        attention = AttentionResult.load(cache.get_or_build("attention", key, lambda d: analyse_attention(attention_store, attention_config, d, reporter)))
+        attention = AttentionResult.load(cache.get_or_build("attention", key, lambda d: analyse_attention(attention_store, attention_config, d, reporter, executor)))
         reporter.log("attention: " + ("cached" if cache.hits["attention"] else "analysed"))
 
     analyses = Analyses(
@@ -281,6 +300,15 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
         "max_tokens": config.max_tokens,
     }
     return ModelBuild(slug=slug, manifest=manifest, timings=timer.timings, cache_hits=dict(cache.hits)), record
+
+
+def lime_stage(model: Any, store: ActivationStore, factors: FactorResult, cfg: LimeConfig, out_dir: Path, reporter: Reporter, executor: Any) -> None:
+    """LIME in this process with the model loaded here, or on workers that load it themselves
+    (this process then reads only the tokenizer or image processor)."""
+    if executor.in_process:
+        return compute_lime(model.get(), store, factors, cfg, out_dir, reporter, executor)
+    loader = model_loader(model)
+    return compute_lime(loader.preprocessing(), store, factors, cfg, out_dir, reporter, executor, loader)
 
 
 def _site_slugs(configs: list[BuildConfig], sources: list[Any]) -> list[str]:
@@ -495,7 +523,8 @@ def _public_config(config: BuildConfig) -> dict[str, Any]:
     public.pop("models")  # the site's other models have manifests of their own
     for key in ("model", "corpus"):
         public[key] = Path(public[key]).name if public[key] else "(default)"
-    for key in ("out", "cache_dir", "no_cache", "memory_budget"):  # where and with how much memory: not what
+    # where, with how much memory and on what: not what
+    for key in ("out", "cache_dir", "no_cache", "memory_budget", "executor", "ray_address", "workers"):
         public.pop(key)
     public["probes"] = [{**p, "file": Path(p["file"]).name} for p in public["probes"]]
     return public

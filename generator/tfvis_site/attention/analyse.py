@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import time
 import unicodedata
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -46,10 +46,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..executor import LocalExecutor
 from ..progress import Reporter
 from .config import RESULT_VERSION, AttentionConfig, sample_sentences
 from .normalise import STATISTIC_TEXT, normalise_head, sentence_pairs, spearman_dot_distance, spearman_paper
-from .project import HeadProjection, _worker_init, _worker_run, project_head
+from .project import HeadProjection, _worker_init, _worker_run
 from .stats import LayerAccumulator, PatchUnits, label_texts, topk_key_dtype
 
 
@@ -139,12 +140,13 @@ def _summary(values: list[float]) -> dict[str, float]:
     return {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max())}
 
 
-def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter: Reporter) -> "AttentionResult":
+def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter: Reporter, executor: Any = None) -> "AttentionResult":
     """Run the attention stage on an activation store extracted with attention capture.
 
     store: ``tfvis_site.extract.ActivationStore`` (if it holds more than ``cfg.n_sentences``
     sentences, a deterministic sample of them is used). Writes the stage folder layout described
     in this module's docstring into ``out_dir`` (created if needed) and returns the loaded result.
+    ``executor`` (executor.py; None = this machine) runs the heads' projections as tasks.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -202,12 +204,9 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
     proj_seconds: dict[str, float] = {}
 
     # PCA alone costs milliseconds per head: worker start-up would dominate.
-    workers = cfg.workers() if any(p != "pca" for p in cfg.projections) else 1
-    pool = None
-    if workers > 1:
-        import multiprocessing as mp
-
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+    executor = executor or LocalExecutor()
+    heavy = any(p != "pca" for p in cfg.projections)
+    workers = executor.task_workers(cfg.workers()) if heavy else 1
     futures = []
 
     def collect(g: int, hp: HeadProjection) -> None:
@@ -223,7 +222,9 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
 
     # All matrices here are small (d_head columns): multi-threaded BLAS only adds hand-off cost,
     # and on a busy 2-core machine it made PCA and the correlations 10x slower.
-    try:
+    pool_of = executor.tasks if heavy else LocalExecutor().tasks  # PCA only: in this process
+    with pool_of(workers, initializer=_worker_init) as pool:
+        shared_task = executor.share(task) if heavy else task  # sent once, not once per head
         with threadpool_limits(1), reporter.task("attention: statistics + normalisation", total=G) as t_stats, reporter.task(
             f"attention: projections ({', '.join(cfg.projections)}; {workers} worker{'s' if workers > 1 else ''})", total=G
         ) as t_proj:
@@ -278,16 +279,12 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
                     X = np.vstack([qn, kn]).astype(np.float32)
                     seconds["normalisation"] = seconds.get("normalisation", 0.0) + time.perf_counter() - t0
                     t_stats.advance()
-                    if pool is None:
-                        collect(g, project_head(X, task))
+                    futures.append(pool.submit(_worker_run, g, X, shared_task))
+                    for f in [f for f in futures if f.done()]:
+                        gg, hp = f.result()
+                        collect(gg, hp)
+                        futures.remove(f)
                         t_proj.advance()
-                    else:
-                        futures.append(pool.submit(_worker_run, (g, X, task)))
-                        for f in [f for f in futures if f.done()]:
-                            gg, hp = f.result()
-                            collect(gg, hp)
-                            futures.remove(f)
-                            t_proj.advance()
                 # The AttentionViz statistic, all heads of the layer at once (before and after).
                 t0 = time.perf_counter()
                 kv = [info.kv_head_of(h) for h in range(H)]
@@ -303,9 +300,6 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
                 gg, hp = f.result()
                 collect(gg, hp)
                 t_proj.advance()
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
 
     for name, arr in coords.items():
         np.save(out_dir / f"coords_{name}.npy", arr)

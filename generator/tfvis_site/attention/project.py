@@ -248,6 +248,6 @@ def _worker_init() -> None:
         pass
 
 
-def _worker_run(args: tuple[int, np.ndarray, dict[str, Any]]) -> tuple[int, HeadProjection]:
-    g, X, task = args
+def _worker_run(g: int, X: np.ndarray, task: dict[str, Any]) -> tuple[int, HeadProjection]:
+    """One head's projections in a worker (a local process, a Ray task, or inline)."""
     return g, project_head(X, task)

@@ -19,6 +19,7 @@ import heapq
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -294,13 +295,81 @@ def select_contexts(factors: Any, cfg: LimeConfig, sentence_of: np.ndarray) -> l
     return sorted(picked)
 
 
-def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir: Path, reporter: Reporter) -> None:
+class LimeWorker:
+    """What explaining a sentence needs, built once per worker: the model, the masker of the
+    store's units and the factors' encoder."""
+
+    def __init__(self, loaded: Any, store: Any, factors: Any, cfg: LimeConfig):
+        self.loaded, self.factors, self.cfg = loaded, factors, cfg
+        self.masker = make_masker(loaded, store, cfg)
+        self.causal = bool(store.info.is_causal) and not store.is_image
+
+
+def make_masker(loaded: Any, store: Any, cfg: LimeConfig) -> TokenMasker | PatchMasker:
+    return PatchMasker(loaded, store, cfg) if store.is_image else TokenMasker(loaded, store, cfg)
+
+
+def lime_worker_from_paths(loader: Any, store_path: Path, factors_path: Path, cfg: LimeConfig) -> LimeWorker:
+    """A LimeWorker in another process (a Ray actor): the model from its loader, the store and
+    the factors from the cache folder (shared storage on a cluster)."""
+    from ..extract import ActivationStore
+    from .result import FactorResult
+
+    return LimeWorker(loader(), ActivationStore(store_path), FactorResult.load(factors_path), cfg)
+
+
+def explain_sentence(worker: LimeWorker, job: tuple[int, int, int, list[tuple[int, int, int]], np.ndarray]) -> dict[str, np.ndarray]:
+    """LIME of every context of one sentence (or image).
+
+    job: (sequence s, store rows lo, hi of the units fed to the model, targets [(factor, layer,
+    position)], keep (n_copies, n_free) bool, row 0 = the original). Returns the rows of
+    lime.parquet for this sentence as NumPy columns (see ``compute_lime``)."""
+    s, lo, hi, targets, keep = job
+    loaded, masker, cfg = worker.loaded, worker.masker, worker.cfg
+    positions = sorted({p for _, _, p in targets})
+    free = masker.free_units(lo, hi)
+    inputs = masker.perturbed(lo, hi, s, free, keep)
+    layers = sorted({layer for _, layer, _ in targets})
+    chunks: dict[int, list[np.ndarray]] = defaultdict(list)
+    for start in range(0, len(keep), cfg.batch_size):
+        for layer, h in hidden_states_at(loaded, inputs(slice(start, start + cfg.batch_size)), layers).items():
+            chunks[layer].append(h[:, positions].float().cpu().numpy())
+    codes = {}  # layer -> (n_copies, n_positions, m)
+    for layer in layers:
+        states = np.concatenate(chunks[layer])
+        codes[layer] = worker.factors.encode(states.reshape(-1, states.shape[-1]), layer).reshape(len(keep), len(positions), -1)
+    cols: dict[str, list] = defaultdict(list)
+    for c, layer, p in targets:
+        y = codes[layer][:, positions.index(p), c]
+        # Causal: tokens after p cannot move its activation; they are not features (weight 0)
+        visible = free <= p if worker.causal else slice(None)
+        units, weights = masker.unit_weights(free[visible], lime_weights(keep[:, visible].astype(np.float64), y, cfg.kernel_width, cfg.alpha))
+        n = len(units)
+        cols["factor"] += [c] * n
+        cols["layer"] += [layer] * n
+        cols["sentence_id"] += [s] * n
+        cols["position"] += [p] * n
+        cols["token"] += units.tolist()
+        cols["weight"] += weights.astype(np.float32).tolist()
+        cols["activation"] += [float(y[0])] * n
+    return {k: np.asarray(v, np.float32 if k in ("weight", "activation") else np.int64) for k, v in cols.items()}
+
+
+def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir: Path, reporter: Reporter, executor: Any = None, loader: Any = None) -> None:
     """Write ``lime.parquet`` (one row per (factor, context, token)) and ``lime.json`` into out_dir.
 
     Columns: factor int32, layer int8, sentence_id int32, position int32 (the context token),
     token int32 (position of the weighted token), weight float32 (in activation units per
     token kept), plus ``activation`` float32 (the unperturbed activation, repeated per row).
-    """
+
+    ``executor`` (executor.py; None = this process) explains the sentences, one job each; the
+    perturbations are drawn here, in sentence order, so the result never depends on where or on
+    how many workers they ran. Workers in other processes load the model with ``loader``
+    (executor.ModelLoader) and the store and factors from their folders; ``loaded`` then needs
+    only its tokenizer or image processor (``loader.preprocessing()``)."""
+    from ..executor import LocalExecutor
+
+    executor = executor or LocalExecutor()
     out_dir = Path(out_dir)
     offsets = store.sentence_offsets
     sentence_of = np.searchsorted(offsets, np.arange(store.n_tokens), side="right") - 1
@@ -309,46 +378,29 @@ def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir
     for c, layer, row in contexts:
         s = int(sentence_of[row])
         by_sentence[s].append((c, layer, row - int(offsets[s])))
-    masker = PatchMasker(loaded, store, cfg) if store.is_image else TokenMasker(loaded, store, cfg)
+    masker = make_masker(loaded, store, cfg)
     causal = bool(store.info.is_causal) and not store.is_image
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0x11AE]))
-    cols: dict[str, list] = defaultdict(list)
     unit = "images" if store.is_image else "sentences"
 
-    with reporter.task(f"lime: {len(contexts):,} contexts in {len(by_sentence):,} {unit}", total=len(by_sentence)) as task:
+    def jobs():
         for s in sorted(by_sentence):
             targets = by_sentence[s]
-            positions = sorted({p for _, _, p in targets})
             lo, hi = int(offsets[s]), int(offsets[s + 1])
             if causal:  # nothing after the last explained position can reach it: run the prefix only
-                hi = lo + positions[-1] + 1
+                hi = lo + max(p for _, _, p in targets) + 1
             free = masker.free_units(lo, hi)
             keep = rng.random((cfg.samples, len(free))) < cfg.keep_prob
-            keep = np.vstack([np.ones((1, len(free)), bool), keep])  # row 0: the original sentence
-            inputs = masker.perturbed(lo, hi, s, free, keep)
-            layers = sorted({layer for _, layer, _ in targets})
-            chunks: dict[int, list[np.ndarray]] = defaultdict(list)
-            for start in range(0, len(keep), cfg.batch_size):
-                for layer, h in hidden_states_at(loaded, inputs(slice(start, start + cfg.batch_size)), layers).items():
-                    chunks[layer].append(h[:, positions].float().cpu().numpy())
-            codes = {}  # layer -> (n_copies, n_positions, m)
-            for layer in layers:
-                states = np.concatenate(chunks[layer])
-                codes[layer] = factors.encode(states.reshape(-1, states.shape[-1]), layer).reshape(len(keep), len(positions), -1)
-            for c, layer, p in targets:
-                y = codes[layer][:, positions.index(p), c]
-                # Causal: tokens after p cannot move its activation; they are not features (weight 0)
-                visible = free <= p if causal else slice(None)
-                units, weights = masker.unit_weights(free[visible], lime_weights(keep[:, visible].astype(np.float64), y, cfg.kernel_width, cfg.alpha))
-                n = len(units)
-                cols["factor"] += [c] * n
-                cols["layer"] += [layer] * n
-                cols["sentence_id"] += [s] * n
-                cols["position"] += [p] * n
-                cols["token"] += units.tolist()
-                cols["weight"] += weights.astype(np.float32).tolist()
-                cols["activation"] += [float(y[0])] * n
-            task.advance()
+            yield s, lo, hi, targets, np.vstack([np.ones((1, len(free)), bool), keep])  # row 0: the original sentence
+
+    if executor.in_process:
+        make_worker: Any = lambda: LimeWorker(loaded, store, factors, cfg)  # noqa: E731
+    else:
+        make_worker = partial(lime_worker_from_paths, loader, store.path, factors.path, cfg)
+    with reporter.task(f"lime: {len(contexts):,} contexts in {len(by_sentence):,} {unit}", total=len(by_sentence)) as task:
+        parts = executor.actor_map(make_worker, explain_sentence, jobs(), on_result=lambda _: task.advance())
+    cols = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.int64)
+            for k in ("factor", "layer", "sentence_id", "position", "token", "weight", "activation")}
 
     table = pa.table(
         {
