@@ -28,6 +28,19 @@ build() {  # build <entry name> <global name> <output file>
 build regl-scatterplot ReglScatterplot regl-scatterplot.min.js
 build three            THREE           three.min.js
 build hyparquet        hyparquet       hyparquet.min.js
+build ort              ort             ort.min.js
+
+# onnxruntime-web's WebAssembly binary as a classic script (file:// cannot fetch a .wasm): its
+# bytes, base64, in window.TFVIS_ORT_WASM. Only this twin ships, not the raw .wasm (site size).
+node - <<'NODE'
+const fs = require('fs');
+const wasm = fs.readFileSync('node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm');
+const version = require('./node_modules/onnxruntime-web/package.json').version;
+fs.writeFileSync('ort-wasm.min.js',
+  `/* ort-wasm-simd-threaded.wasm of onnxruntime-web ${version} (MIT), base64; see README.md */\n` +
+  `window.TFVIS_ORT_WASM=${JSON.stringify(wasm.toString('base64'))};\n`);
+console.log(`built ort-wasm.min.js (${fs.statSync('ort-wasm.min.js').size} bytes) <- ${wasm.length} bytes of wasm`);
+NODE
 
 # Licenses of every package bundled (read from the esbuild metafiles).
 rm -rf licenses
