@@ -72,6 +72,9 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-cache", action="store_true", default=None, help="recompute every stage")
     b.add_argument("--lime", choices=("mid-high", "all", "none"), help="which factors get LIME token saliency (default: mid-high: the mid- and high-level factors)")
     b.add_argument("--title", help="site title (default: model on corpus)")
+    live = b.add_mutually_exclusive_group()
+    live.add_argument("--no-live-probe", dest="live_probe", action="store_const", const="off", help="leave out the live probe (the model in ONNX, its tokenizer and the dictionary encoder, so readers can try any text in the browser; docs/live-probe.md)")
+    live.add_argument("--live-probe", dest="live_probe", action="store_const", const="on", help="include the live probe even for a model above the size limit of the default (60 M parameters)")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sub.add_parser("models", help="list the built-in models and how to install them", description="List the built-in models (--model NAME): architecture, size, whether installed here, and the command that installs them.")

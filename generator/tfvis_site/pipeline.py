@@ -37,6 +37,7 @@ from .factors import FactorConfig, FactorResult, learn_factors, write_factor_bun
 from .factors.lime import LimeConfig, compute_lime, write_lime_bundle
 from .factors.search import write_search_index
 from .factors.token_factors import write_token_factors
+from .live import live_stage, write_live_bundle
 from .models import LoadedModel, resolve_device, _read_config, is_image_config, load_model
 from .registry import DEFAULT_MODEL, builtin_models, resolve_model
 from .probe import write_site_record
@@ -59,6 +60,8 @@ class Analyses:
     attention: AttentionResult
     attention_sample: np.ndarray  # (n_attention_sentences,) sentence_id of each sample sentence in ``store``
     concepts: list[Any] = field(default_factory=list)  # concepts.ConceptResult per [[probes]] table
+    live: Any = None  # live.LiveExport of the live probe, or None
+    live_unavailable: str | None = None  # why the model has no live probe (None: it has one, or --no-live-probe)
 
 
 @dataclass
@@ -237,6 +240,7 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
         key = {"extract": extract_key, "config": factor_config.to_dict()}
         factors = FactorResult.load(cache.get_or_build("factors", key, lambda d: learn_factors(store, factor_config, d, reporter)))
         reporter.log("factors: " + ("cached" if cache.hits["factors"] else "learned"))
+    factors_key = key
 
     factor_maps = None
     if store.is_image:  # each factor's activation over its top images (the factor pages' heat maps)
@@ -260,9 +264,14 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
         attention = AttentionResult.load(cache.get_or_build("attention", key, lambda d: analyse_attention(attention_store, attention_config, d, reporter)))
         reporter.log("attention: " + ("cached" if cache.hits["attention"] else "analysed"))
 
+    live = live_unavailable = None
+    if config.live_probe != "off":  # the model in ONNX + the encoder, for the pages' "try your own text"
+        with timer("live"):
+            live, live_unavailable = live_stage(cache, config.live_probe, model, store, factors, factors_key, items, config.max_tokens, reporter)
+
     analyses = Analyses(
         store=store, factors=factors, factor_maps=factor_maps, lime=lime, attention_store=attention_store, attention=attention, attention_sample=sample,
-        concepts=concepts,
+        concepts=concepts, live=live, live_unavailable=live_unavailable,
     )
     with timer("site"):
         manifest = write_model_data(model_dir, config, corpus, model, analyses, slug)
@@ -443,6 +452,10 @@ def write_model_data(model_dir: Path, config: BuildConfig, corpus: Any, model: M
         from .patches import write_image_bundle
 
         manifest["image"] = write_image_bundle(store, bundle)
+    if analyses.live is not None:
+        manifest["live"] = write_live_bundle(analyses.live, analyses.factors, store.info, config.max_tokens, bundle)
+    elif analyses.live_unavailable:
+        manifest["live_unavailable"] = analyses.live_unavailable
     return bundle.write_manifest(manifest)
 
 
