@@ -30,7 +30,7 @@ SENTENCES = [
     "She walked to the school at dawn!",
     "Water boils at 100 degrees.",
 ]
-HOSTILE = "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script> & the cat"
+HOSTILE = "<img src=x onerror=pwn(1)>"  # short: the tiny tokenizer splits it into characters
 
 
 def _build(tmp_path_factory, kind, checkpoint):
@@ -115,7 +115,7 @@ def test_attention_weights_match_torch(live_sites, tiny_checkpoints, browser, ki
     errors = console_errors(page)
     with model_base(site, how) as base:
         page.goto(f"{base}attention-head.html?l=1&h=2&live={quote(text)}")
-        page.wait_for_selector("#live-out svg line", timeout=60_000)
+        page.wait_for_selector("#live-out svg line", state="attached", timeout=60_000)
         shown = page.evaluate("[document.getElementById('live-out').dataset.layer, document.getElementById('live-out').dataset.head]")
         assert shown == ["1", "2"]
         got = page.evaluate("t => TFVIS.live.load().then(p => p.run(t)).then(r => ({n: r.n, L: r.nLayers, H: r.nHeads, w: Array.from(r.attentions)}))", text)
@@ -138,13 +138,14 @@ def test_typed_html_stays_text_and_back_button(live_sites, browser):
     with model_base(site, "file") as base:
         page.goto(f"{base}factor.html?f=0")
         page.wait_for_selector("body[data-ready]")
+        page.evaluate("window.pwn = (n) => { window.__pwned = n; }")
         submit(page, SENTENCES[1])
         first_tokens = table(page)[0]
         submit(page, HOSTILE)
         assert page.evaluate("window.__pwned") is None
-        assert page.eval_on_selector_all("#live-out img, #live-out script, #live-out b", "e => e.length") == 0
-        assert "<img" in page.text_content("#live-out .live-text")
-        assert "<script>" in "".join(table(page)[0])
+        assert page.eval_on_selector_all("#live-out img", "e => e.length") == 0
+        assert page.text_content("#live-out .live-text") == "[CLS]" + HOSTILE + "[SEP]"
+        assert "".join(table(page)[0]) == "[CLS]" + HOSTILE.replace(" ", "") + "[SEP]"
         # back: the previous text and its table come back, the factor stays
         before = page.evaluate("document.body.dataset.liveReady")
         page.go_back()

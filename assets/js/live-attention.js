@@ -14,7 +14,9 @@
   var form = $('live-form');
   if (!form) return;
   var out = $('live-out');
-  var head = { l: 0, h: 0, hide: {} };
+  // until attention-single.js announces the head, the one in the URL
+  var q = T.query();
+  var head = { l: parseInt(q.l, 10) || 0, h: parseInt(q.h, 10) || 0, hide: {} };
   var last = null;
 
   document.addEventListener('tfvis:head', function (e) {
