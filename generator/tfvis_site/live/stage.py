@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 
 from ..cache import stable_hash
-from .compress import WEIGHTS, compress_onnx
+from .compress import INT8_BLOCK, WEIGHTS, compress_onnx
 from .encoder import encode, encoder_arrays, unavailable_reason
 from .export import OPSET, export_onnx
 
-LIVE_VERSION = 1  # bump when the exported graph or the files of the export stage change
+LIVE_VERSION = 2  # bump when the exported graph or the files of the export stage change (2: int8 in blocks of 64)
 MEASURE_VERSION = 2  # bump when the accuracy measurement or the choice changes (2: boundary flips apart)
 ACTIVATION_TOLERANCE = 0.02
 N_ACCURACY_TEXTS = 32
@@ -93,7 +93,7 @@ def live_stage(cache: Any, mode: str, model: Any, store: Any, factors: Any, fact
     import torch
     import transformers
 
-    export_key = {"v": LIVE_VERSION, "model": model.key, "max_tokens": max_tokens, "opset": OPSET,
+    export_key = {"v": LIVE_VERSION, "model": model.key, "max_tokens": max_tokens, "opset": OPSET, "int8_block": INT8_BLOCK,
                   "torch": torch.__version__, "transformers": transformers.__version__, "onnxruntime": onnxruntime.__version__}
     try:
         folder = cache.get_or_build("live-export", export_key, lambda d: export_all(model.get(), max_tokens, d, reporter))
