@@ -158,12 +158,17 @@ def test_int8_weights_error_bound():
     from tfvis_site.live.compress import quantize_int8
 
     rng = np.random.default_rng(0)
-    w = rng.normal(size=(64, 48)).astype(np.float32) * np.linspace(0.01, 3, 48, dtype=np.float32)  # columns of very different size
-    q, scale = quantize_int8(w, axis=1)
-    assert q.dtype == np.int8 and scale.shape == (1, 48)
-    err = np.abs(q * scale - w)
-    assert (err <= scale / 2 + 1e-7).all()  # half a step of the column's own scale
-    assert np.abs(q).max() == 127
+    w = rng.normal(size=(128, 48)).astype(np.float32) * np.linspace(0.01, 3, 48, dtype=np.float32)  # columns of very different size
+    w[5, 7] = 40.0  # an outlier: only its own block's scale grows
+    q, scale = quantize_int8(w, axis=1, block=64)  # MatMul B (K, N): blocks of 64 rows per column
+    assert q.dtype == np.int8 and q.shape == (2, 64, 48) and scale.shape == (2, 1, 48)
+    err = np.abs((q * scale).reshape(w.shape) - w)
+    assert (err.reshape(q.shape) <= scale / 2 + 1e-6).all()  # half a step of the block's own scale
+    assert scale[0, 0, 7] == pytest.approx(40 / 127) and scale[1, 0, 7] < 1
+    q, scale = quantize_int8(w.T, axis=0, block=64)  # an embedding table (rows = tokens)
+    assert q.shape == (48, 2, 64) and np.abs((q * scale).reshape(w.T.shape) - w.T).max() <= scale.max() / 2 + 1e-6
+    q, scale = quantize_int8(w[:100], axis=1, block=64)  # 64 does not divide 100: one scale per column
+    assert scale.shape == (1, 1, 48)
 
 
 def test_encoder_pack_and_numpy_encode_match_factor_result(live_sites):

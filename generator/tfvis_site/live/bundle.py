@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .encoder import FORMULA, encoder_arrays, pack
+from .export import OPSET
 from .stage import LiveExport
 
 DESCRIPTIONS = {
@@ -32,6 +33,7 @@ def write_live_bundle(live: LiveExport, factors: Any, info: Any, max_tokens: int
         "model": names["model"],
         "weights": live.weights,
         "quantisation": DESCRIPTIONS[live.weights],
+        "exporter": f"torch.onnx ({live.exporter}), opset {OPSET}",
         "inputs": {"input_ids": "int64 [1, T]", "attention_mask": "int64 [1, T], all ones"},
         "outputs": {"hidden_states": "float32 [L+1, T, d], index 0 = embedding output",
                     "attentions": "float32 [L, H, T, T], post-softmax, one map per query head"},

@@ -7,10 +7,17 @@ within ACTIVATION_TOLERANCE of the fp32 PyTorch model's, measured as
 
     relative = max |a_live - a_torch| / max |a_torch|
 
-over N_ACCURACY_TEXTS corpus texts x their tokens x every hidden-state layer x every factor,
-where a_torch is FactorResult.encode on the PyTorch model's hidden states (what ``tfvis-site
-probe`` prints) and a_live is the numpy encoder (encoder.py) on the ONNX model's hidden states
-in onnxruntime (what the browser computes).
+over N_ACCURACY_TEXTS corpus texts x their tokens x every hidden-state layer x every factor
+active in both, where a_torch is FactorResult.encode on the PyTorch model's hidden states (what
+``tfvis-site probe`` prints) and a_live is the numpy encoder (encoder.py) on the ONNX model's
+hidden states in onnxruntime (what the browser computes).
+
+Factors active in only one of the two are reported apart ("boundary flips"): the top-k cut is
+discontinuous, so two factors whose pre-activations tie at the k-th place swap under any
+perturbation, even the 1e-7 between torch's and numpy's fp32 sums (measured on a tiny model:
+pre-activations 0.15468578 twice at the 8th place). ``flip_rows`` is the fraction of (token,
+layer) rows whose active set differs, ``flip_max`` the largest activation that flipped;
+``max_abs_error_all`` the largest difference of all, flips included.
 """
 
 from __future__ import annotations
@@ -23,11 +30,12 @@ from typing import Any
 import numpy as np
 
 from ..cache import stable_hash
-from .compress import WEIGHTS, compress_onnx
+from .compress import INT8_BLOCK, WEIGHTS, compress_onnx
 from .encoder import encode, encoder_arrays, unavailable_reason
 from .export import OPSET, export_onnx
 
-LIVE_VERSION = 1  # bump when the exported graph or the files of the export stage change
+LIVE_VERSION = 2  # bump when the exported graph or the files of the export stage change (2: int8 in blocks of 64)
+MEASURE_VERSION = 2  # bump when the accuracy measurement or the choice changes (2: boundary flips apart)
 ACTIVATION_TOLERANCE = 0.02
 N_ACCURACY_TEXTS = 32
 #: "auto" leaves the live probe out above this many parameters: its int8 model alone would add
@@ -50,6 +58,11 @@ class LiveExport:
         return self.folder / f"model.{self.weights}.onnx"
 
     @property
+    def exporter(self) -> str:
+        """"torchscript" | "dynamo": the torch.onnx exporter that made the graph (export.py)."""
+        return json.loads((self.folder / "export.json").read_text())["exporter"]
+
+    @property
     def tokenizer_meta(self) -> dict[str, Any]:
         return json.loads((self.folder / "tokenizer_meta.json").read_text())
 
@@ -61,8 +74,6 @@ def unavailable(mode: str, model: Any, store: Any, factors: Any) -> str | None:
     reason = unavailable_reason(factors)
     if reason:
         return reason
-    if getattr(model, "dir", None) is None and getattr(model, "get", None) is None:
-        return "no model to export"
     n_params = store.info.n_params
     if mode == "auto" and n_params > AUTO_MAX_PARAMS:
         return (f"{getattr(model, 'name', store.info.name)} has {n_params / 1e6:.0f} M parameters: its int8 model would add about "
@@ -82,7 +93,7 @@ def live_stage(cache: Any, mode: str, model: Any, store: Any, factors: Any, fact
     import torch
     import transformers
 
-    export_key = {"v": LIVE_VERSION, "model": model.key, "max_tokens": max_tokens, "opset": OPSET,
+    export_key = {"v": LIVE_VERSION, "model": model.key, "max_tokens": max_tokens, "opset": OPSET, "int8_block": INT8_BLOCK,
                   "torch": torch.__version__, "transformers": transformers.__version__, "onnxruntime": onnxruntime.__version__}
     try:
         folder = cache.get_or_build("live-export", export_key, lambda d: export_all(model.get(), max_tokens, d, reporter))
@@ -95,13 +106,14 @@ def live_stage(cache: Any, mode: str, model: Any, store: Any, factors: Any, fact
         reporter.log(f"live probe: left out: {reason}")
         return None, reason
     chosen = texts[:N_ACCURACY_TEXTS]
-    choice_key = {"export": export_key, "factors": factors_key, "texts": stable_hash(chosen), "tolerance": ACTIVATION_TOLERANCE}
+    choice_key = {"v": MEASURE_VERSION, "export": export_key, "factors": factors_key, "texts": stable_hash(chosen), "tolerance": ACTIVATION_TOLERANCE}
     choice_dir = cache.get_or_build("live-choice", choice_key, lambda d: choose_weights(model.get(), factors, folder, chosen, max_tokens, d, reporter))
     accuracy = json.loads((choice_dir / "accuracy.json").read_text())
     weights = accuracy.pop("weights")
     cand = accuracy["candidates"][weights]
     reporter.log(f"live probe: {weights} weights, activations within {cand['relative']:.2%} of fp32 "
-                 f"(max abs {cand['max_abs_activation_error']:.4f}), attention within {cand['attention_max_abs_error']:.1e}"
+                 f"(max abs {cand['max_abs_activation_error']:.4f}; top-k boundary flips in {cand['flip_rows']:.2%} of token-layers), "
+                 f"attention within {cand['attention_max_abs_error']:.1e}"
                  + (" (cached)" if cache.hits.get("live-choice") else ""))
     return LiveExport(folder=folder, weights=weights, accuracy=accuracy), None
 
@@ -109,7 +121,8 @@ def live_stage(cache: Any, mode: str, model: Any, store: Any, factors: Any, fact
 def export_all(loaded: Any, max_tokens: int, out: Path, reporter: Any) -> None:
     """The fp32 graph, its int8 and fp16 variants, and the tokenizer files, into ``out``."""
     with reporter.task("live probe: export to ONNX", total=1 + len(WEIGHTS) - 1) as task:
-        export_onnx(loaded, max_tokens, out / "model.fp32.onnx")
+        exporter = export_onnx(loaded, max_tokens, out / "model.fp32.onnx")
+        (out / "export.json").write_text(json.dumps({"exporter": exporter, "opset": OPSET}))
         task.advance(1)
         for weights in WEIGHTS:
             if weights != "fp32":
@@ -173,39 +186,60 @@ def run_live(session: Any, arrays: dict[str, np.ndarray], k: int, ids: list[int]
     return acts, attentions
 
 
-def choose_weights(loaded: Any, factors: Any, export_dir: Path, texts: list[str], max_tokens: int, out: Path, reporter: Any) -> None:
-    """Measure every variant against the PyTorch model on ``texts``; accuracy.json gets each
-    variant's errors and the chosen ``weights``."""
+def measure_variants(loaded: Any, factors: Any, texts: list[str], max_tokens: int, variants: dict[str, Path], reporter: Any) -> tuple[dict[str, dict[str, Any]], float]:
+    """Each ONNX file of ``variants`` (name -> path) against the PyTorch model on ``texts``:
+    ({name: {"bytes", "max_abs_activation_error", "relative", "attention_max_abs_error"}}, the
+    largest fp32 activation, the denominator of "relative")."""
     arrays, k = encoder_arrays(factors), factors.config.sae_k
     encoded = [loaded.tokenizer(t, truncation=True, max_length=max_tokens)["input_ids"] for t in texts]
     references = [torch_reference(loaded, factors, ids) for ids in encoded]
     peak = max(float(np.abs(a).max()) for a, _ in references) or 1.0
-    candidates = {}
-    with reporter.task("live probe: measure int8 / fp16 / fp32", total=len(WEIGHTS)) as task:
-        for weights in WEIGHTS:
-            session = onnx_session(export_dir / f"model.{weights}.onnx")
-            act_err = att_err = 0.0
+    out = {}
+    with reporter.task(f"live probe: measure {' / '.join(variants)}", total=len(variants)) as task:
+        for name, path in variants.items():
+            session = onnx_session(path)
+            err = {"value": 0.0, "all": 0.0, "flip_max": 0.0, "attention": 0.0}
+            flip_rows = rows = 0
             for ids, (ref_acts, ref_att) in zip(encoded, references):
                 acts, att = run_live(session, arrays, k, ids)
-                act_err = max(act_err, float(np.abs(acts - ref_acts).max()))
-                att_err = max(att_err, float(np.abs(att - ref_att).max()))
-            candidates[weights] = {
-                "bytes": (export_dir / f"model.{weights}.onnx").stat().st_size,
-                "max_abs_activation_error": round(act_err, 6),
-                "relative": round(act_err / peak, 6),
-                "attention_max_abs_error": round(att_err, 7),
+                both, either = (acts > 0) & (ref_acts > 0), (acts > 0) | (ref_acts > 0)
+                diff = np.abs(acts - ref_acts)
+                err["value"] = max(err["value"], float(diff[both].max(initial=0.0)))
+                err["all"] = max(err["all"], float(diff.max()))
+                err["flip_max"] = max(err["flip_max"], float(diff[either & ~both].max(initial=0.0)))
+                err["attention"] = max(err["attention"], float(np.abs(att - ref_att).max()))
+                flip_rows += int((either & ~both).any(axis=2).sum())
+                rows += acts.shape[0] * acts.shape[1]
+            out[name] = {
+                "bytes": Path(path).stat().st_size,
+                "max_abs_activation_error": round(err["value"], 6),
+                "relative": round(err["value"] / peak, 6),
+                "flip_rows": round(flip_rows / max(rows, 1), 6),
+                "flip_max": round(err["flip_max"], 6),
+                "max_abs_error_all": round(err["all"], 6),
+                "attention_max_abs_error": round(err["attention"], 7),
             }
             task.advance(1)
+    return out, peak
+
+
+def choose_weights(loaded: Any, factors: Any, export_dir: Path, texts: list[str], max_tokens: int, out: Path, reporter: Any) -> None:
+    """Measure every variant against the PyTorch model on ``texts``; accuracy.json gets each
+    variant's errors and the chosen ``weights``: the smallest within ACTIVATION_TOLERANCE."""
+    variants = {w: export_dir / f"model.{w}.onnx" for w in WEIGHTS}
+    candidates, peak = measure_variants(loaded, factors, texts, max_tokens, variants, reporter)
     weights = next((w for w in WEIGHTS if candidates[w]["relative"] <= ACTIVATION_TOLERANCE), "fp32")
     accuracy = {
         "weights": weights,
-        "measure": (f"relative = max |a - a_fp32| / max |a_fp32| over {len(texts)} corpus texts x tokens x layers x factors "
-                    "(a: the numpy encoder on onnxruntime's hidden states, a_fp32: FactorResult.encode on the PyTorch model's); "
-                    f"a variant is used when relative <= {ACTIVATION_TOLERANCE}, the smallest first"),
+        "measure": (f"relative = max |a - a_fp32| / max |a_fp32| over {len(texts)} corpus texts x tokens x layers x the factors "
+                    "active in both (a: the numpy encoder on onnxruntime's hidden states, a_fp32: FactorResult.encode on the "
+                    f"PyTorch model's); a variant is used when relative <= {ACTIVATION_TOLERANCE}, the smallest first. Factors active "
+                    "in one only (ties at the top-k cut): flip_rows = fraction of (token, layer) rows whose active set differs, "
+                    "flip_max = the largest such activation; max_abs_error_all includes them"),
         "n_texts": len(texts),
         "max_activation": round(peak, 6),
         "tolerance": ACTIVATION_TOLERANCE,
         "candidates": candidates,
-        **{key: candidates[weights][key] for key in ("max_abs_activation_error", "relative", "attention_max_abs_error")},
+        **{key: candidates[weights][key] for key in ("max_abs_activation_error", "relative", "flip_rows", "flip_max", "attention_max_abs_error")},
     }
     (out / "accuracy.json").write_text(json.dumps(accuracy, indent=1))
