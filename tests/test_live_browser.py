@@ -14,11 +14,16 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 from browser import console_errors, launch_browser, model_base, skip_without_chromium
-from live_reference import assert_activations_match, assert_attentions_match, probe_json, reference, torch_attentions
+from live_reference import (
+    assert_activations_match,
+    assert_attentions_match,
+    probe_json,
+    reference,
+    torch_attentions,
+)
 from sites import model_folder
-from tiny import TRAIN_TEXT
-
 from tfvis_site.bundles import js_twin
+from tiny import TRAIN_TEXT
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
 
@@ -231,7 +236,6 @@ def test_encoder_graph_is_the_documented_one(tmp_path):
     import onnx
     import onnxruntime
     from onnx import TensorProto, helper
-
     from tfvis_site.resources import resource_dir
 
     f = TensorProto.FLOAT
@@ -251,7 +255,7 @@ def test_encoder_graph_is_the_documented_one(tmp_path):
     rng = np.random.default_rng(0)
     h, mean, scale = rng.normal(size=(3, 5, 8)), rng.normal(size=(3, 1, 8)), rng.uniform(0.5, 2, size=(3, 1, 8))
     b_dec, w, b_enc = rng.normal(size=8), rng.normal(size=(8, 6)), rng.normal(size=6)
-    feeds = {k: v.astype(np.float32) for k, v in dict(h=h, mean=mean, scale=scale, b_dec=b_dec, W_enc=w, b_enc=b_enc).items()}
+    feeds = {k: v.astype(np.float32) for k, v in {"h": h, "mean": mean, "scale": scale, "b_dec": b_dec, "W_enc": w, "b_enc": b_enc}.items()}
     pre = onnxruntime.InferenceSession(base64.b64decode(embedded)).run(None, feeds)[0]
     assert np.allclose(pre, ((h - mean) / scale - b_dec) @ w + b_enc, atol=1e-4)
 

