@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from sites import model_folder, read_manifest
 
+from tfvis_site.bundles import read_data_file
 from tfvis_site.cli import main
 
 TEXTS = [
@@ -55,12 +56,14 @@ def test_build_tiny_model_end_to_end(tiny_checkpoints, corpus_txt, tmp_path, kin
     assert tokens.num_rows == manifest["corpus"]["tokens"]
     # every listed file exists with the recorded size and hash, and has its .js twin
     for name, entry in manifest["files"].items():
-        payload = (out / "data" / name).read_bytes()
+        payload = read_data_file(out / "data", name, manifest["files"])  # a twin-only file (the live probe's): from its twin
         assert len(payload) == entry["bytes"] and hashlib.sha256(payload).hexdigest() == entry["sha256"]
         assert (out / "data" / f"{name}.js").read_text().startswith("(window.TFVIS_DATA=")
     # ... and every data file on disk is listed (derived ones such as the word index included)
     on_disk = {str(f.relative_to(out / "data")) for f in (out / "data").rglob("*") if f.is_file() and f.suffix != ".js"}
-    assert on_disk - {"manifest.json"} == set(manifest["files"])
+    twin_only = {name for name, entry in manifest["files"].items() if entry.get("twin_only")}
+    assert twin_only == {"live/model.onnx", "live/tokenizer.json", "live/encoder.bin"}
+    assert on_disk - {"manifest.json"} == set(manifest["files"]) - twin_only
     assert manifest["factors"]["search"]["file"] in manifest["files"]
     html = (out / "index.html").read_text()
     assert manifest["model"]["name"] in html and "Tokens per text" in html

@@ -55,13 +55,15 @@
   /**
    * Render the two-column view into container. opts: {sec, tokens, sentences, layerData, head, s,
    * hide, vrow (value norms of the sentence's tokens for "weight by value norm", or null),
+   * weights (optional L x L Float32Array used instead of sec/layerData: the live probe's),
    * current (position or null), onSelect(pos)}. Returns {isolate(pos, side), svg, lines}.
    */
   A.sentenceView = function (container, opts) {
     var tokens = opts.tokens, sentences = opts.sentences, s = opts.s;
     var start = sentences.token_offset[s], n = sentences.n_tokens[s];
     var hidden = A.hiddenPositions(tokens, sentences, s, opts.hide);
-    var w = A.sentenceWeights(opts.sec, sentences, opts.layerData, opts.head, s, hidden, opts.vrow);
+    var w = opts.weights ? A.reweight(Float32Array.from(opts.weights), n, hidden, null)
+      : A.sentenceWeights(opts.sec, sentences, opts.layerData, opts.head, s, hidden, opts.vrow);
     var rows = [];
     for (var p = 0; p < n; p++) if (!hidden[p]) rows.push(p);
     var textW = 8 * Math.min(24, Math.max(6, maxLen(tokens, start, n)));

@@ -106,6 +106,8 @@
     var prev = view;
     view = next;
     A.showControls(sec, next);
+    // the live probe (live-attention.js) follows the head shown
+    document.dispatchEvent(new CustomEvent('tfvis:head', { detail: { l: next.l, h: next.h, hide: next.hide } }));
     if (!mark) {
       if (!prev || prev.g !== next.g) mark = 'switch_head';
       else if (prev.entry.name !== next.entry.name) mark = 'switch_projection';

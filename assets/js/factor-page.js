@@ -191,6 +191,8 @@
     if (!(l >= 0 && l < fs.n_layers)) l = peak;
     var factorChanged = f !== current.f;
     current = { f: f, l: l };
+    // the live probe (live-factor.js) follows the factor and layer shown
+    document.dispatchEvent(new CustomEvent('tfvis:factor', { detail: { f: f, l: l } }));
     if ($('window')) $('window').value = ['6', '24', 'all'].indexOf(state.w) !== -1 ? state.w : '12';
     if ($('view')) {
       $('view').value = state.v === 'full' ? 'full' : 'crop';

@@ -60,6 +60,9 @@
   // ------------------------------------------------------------------ bytes
 
   var bytesCache = new Map(); // name -> Promise<ArrayBuffer>
+  // Files the manifest marks "twin_only" (only NAME.js is on disk, e.g. the live probe's model):
+  // loaded through the twin on http too, since fetching NAME would 404.
+  var twinOnly = new Set();
   var scriptCache = new Map(); // name -> Promise<ArrayBuffer> (the .js twin)
 
   function checkName(name) {
@@ -174,7 +177,7 @@
     var cached = bytesCache.get(name);
     if (cached) return cached;
     var promise;
-    if (window.location.protocol === 'file:' || typeof window.fetch !== 'function') {
+    if (window.location.protocol === 'file:' || typeof window.fetch !== 'function' || twinOnly.has(name)) {
       promise = loadViaScript(name);
     } else {
       promise = loadViaFetch(name).catch(function (fetchError) {
@@ -226,7 +229,13 @@
   var manifestPromise = null;
   TFVIS.manifest = function () {
     if (!manifestPromise) {
-      manifestPromise = TFVIS.loadJSON('manifest.json');
+      manifestPromise = TFVIS.loadJSON('manifest.json').then(function (m) {
+        var files = m && m.files ? m.files : {};
+        Object.keys(files).forEach(function (name) {
+          if (files[name] && files[name].twin_only) twinOnly.add(name);
+        });
+        return m;
+      });
       manifestPromise.catch(function () {
         manifestPromise = null;
       });

@@ -28,6 +28,19 @@ build() {  # build <entry name> <global name> <output file>
 build regl-scatterplot ReglScatterplot regl-scatterplot.min.js
 build three            THREE           three.min.js
 build hyparquet        hyparquet       hyparquet.min.js
+build ort              ort             ort.min.js
+
+# onnxruntime-web's WebAssembly binary as a classic script (file:// cannot fetch a .wasm): its
+# bytes, base64, in window.TFVIS_ORT_WASM. Only this twin ships, not the raw .wasm (site size).
+node - <<'NODE'
+const fs = require('fs');
+const wasm = fs.readFileSync('node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm');
+const version = require('./node_modules/onnxruntime-web/package.json').version;
+fs.writeFileSync('ort-wasm.min.js',
+  `/* ort-wasm-simd-threaded.wasm of onnxruntime-web ${version} (MIT), base64; see README.md */\n` +
+  `window.TFVIS_ORT_WASM=${JSON.stringify(wasm.toString('base64'))};\n`);
+console.log(`built ort-wasm.min.js (${fs.statSync('ort-wasm.min.js').size} bytes) <- ${wasm.length} bytes of wasm`);
+NODE
 
 # Licenses of every package bundled (read from the esbuild metafiles).
 rm -rf licenses
@@ -45,8 +58,37 @@ for (const f of fs.readdirSync('node_modules')) {
   }
 }
 // Prebuilt package dists can inline their own dependencies (regl-scatterplot's dist inlines
-// gl-matrix, earcut, dom-2d-camera, ...), so add installed runtime dependencies transitively.
-const queue = [...pkgs];
+// gl-matrix, earcut, dom-2d-camera, ...), so add installed runtime dependencies transitively,
+// except for dists known to be self-contained: onnxruntime-web's ort.wasm.bundle.min.mjs holds
+// only its own code and onnxruntime-common's (same repo, same license); its dependencies
+// (protobufjs, flatbuffers, guid-typescript, ...) serve its other builds.
+const SELF_CONTAINED = new Set(['onnxruntime-web']);
+// Packages that ship no LICENSE file: the text their package.json and dist header state.
+const LICENSE_TEXT = {
+  'onnxruntime-web': `MIT License
+
+Copyright (c) Microsoft Corporation
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+`,
+};
+const queue = [...pkgs].filter((name) => !SELF_CONTAINED.has(name));
 while (queue.length) {
   const name = queue.pop();
   const pj = JSON.parse(fs.readFileSync(path.join('node_modules', name, 'package.json'), 'utf8'));
@@ -60,10 +102,11 @@ while (queue.length) {
 for (const name of [...pkgs].sort()) {
   const dir = path.join('node_modules', name);
   const lic = fs.readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f));
-  if (!lic) throw new Error(`no LICENSE file found in ${dir}`);
+  if (!lic && !LICENSE_TEXT[name]) throw new Error(`no LICENSE file found in ${dir}`);
   const version = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
   const out = path.join('licenses', `${name.replace(/^@/, '').replace('/', '-')}-LICENSE`);
-  fs.copyFileSync(path.join(dir, lic), out);
+  if (lic) fs.copyFileSync(path.join(dir, lic), out);
+  else fs.writeFileSync(out, LICENSE_TEXT[name]);
   console.log(`license ${name}@${version} -> ${out}`);
 }
 NODE

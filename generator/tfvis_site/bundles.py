@@ -49,17 +49,22 @@ class BundleWriter:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.files: dict[str, dict[str, Any]] = {}
 
-    def add_bytes(self, name: str, payload: bytes, kind: str, **meta: Any) -> None:
+    def add_bytes(self, name: str, payload: bytes, kind: str, twin_only: bool = False, **meta: Any) -> None:
+        """``twin_only``: write only the .js twin (big files that pages always load through it,
+        e.g. the live probe's model); the manifest entry says so and gives the twin's size."""
         if name in self.files:
             raise ValueError(f"data file {name!r} written twice")
         path = self.data_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(payload)
-        (self.data_dir / f"{name}.js").write_bytes(js_twin(name, payload))
+        twin = js_twin(name, payload)
+        if not twin_only:
+            path.write_bytes(payload)
+        (self.data_dir / f"{name}.js").write_bytes(twin)
         self.files[name] = {
             "kind": kind,
             "bytes": len(payload),
             "sha256": hashlib.sha256(payload).hexdigest(),
+            **({"twin_only": True, "twin_bytes": len(twin)} if twin_only else {}),
             **meta,
         }
 
@@ -82,6 +87,20 @@ class BundleWriter:
         (self.data_dir / "manifest.json").write_bytes(payload)
         (self.data_dir / "manifest.json.js").write_bytes(js_twin("manifest.json", payload))
         return full
+
+
+def read_data_file(data_dir: Path, name: str, files: dict[str, Any]) -> bytes:
+    """The bytes of data file ``name`` as a page gets them: the binary file, or for a twin-only
+    file the base64 its .js twin holds; checked against the manifest's sha256."""
+    entry = files[name]
+    if entry.get("twin_only"):
+        text = (Path(data_dir) / f"{name}.js").read_text(encoding="ascii")
+        payload = base64.b64decode(text[text.index(']="') + 3 : text.rindex('";')])
+    else:
+        payload = (Path(data_dir) / name).read_bytes()
+    if hashlib.sha256(payload).hexdigest() != entry["sha256"]:
+        raise ValueError(f"{Path(data_dir) / name}: sha256 differs from the manifest's")
+    return payload
 
 
 def json_bytes(obj: Any) -> bytes:

@@ -78,6 +78,9 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--executor", choices=("local", "ray"), help="where the parallel stages run: local (this machine, default) or ray (a Ray cluster or a local Ray instance; optional extra: pip install -e '.[ray]'; docs/scale.md)")
     b.add_argument("--ray-address", metavar="ADDR", help="with --executor ray: a running cluster (HOST:6379, or auto); default: start a local Ray instance")
     b.add_argument("--workers", type=int, metavar="N", help="actors or worker processes (default: sized to the machine or the cluster)")
+    live = b.add_mutually_exclusive_group()
+    live.add_argument("--no-live-probe", dest="live_probe", action="store_const", const="off", help="leave out the live probe (the model in ONNX, its tokenizer and the dictionary encoder, so readers can try any text in the browser; docs/live-probe.md)")
+    live.add_argument("--live-probe", dest="live_probe", action="store_const", const="on", help="include the live probe even for a model above the size limit of the default (60 M parameters)")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sub.add_parser("models", help="list the built-in models and how to install them", description="List the built-in models (--model NAME): architecture, size, whether installed here, and the command that installs them.")

@@ -60,6 +60,9 @@ class BuildConfig:
     executor: str = "local"  # "local": this machine; "ray": a Ray cluster (optional extra)
     ray_address: str = ""  # a running Ray cluster ("auto", "HOST:6379"); "" = start a local instance
     workers: int = 0  # actors / worker processes (0 = sized to the machine or cluster)
+    #: The live probe (live/, docs/live-probe.md): "auto" = on for text models up to
+    #: live.stage.AUTO_MAX_PARAMS parameters, "on" = also bigger ones, "off"; true / false = on / off.
+    live_probe: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able view for the manifest (paths as strings)."""
@@ -109,6 +112,8 @@ def _check(name: str, value: Any, where: str) -> Any:
         from .concepts import probe_specs
 
         return probe_specs(value, where)
+    if name == "live_probe":
+        return _live_probe_mode(value, where)
     if name in _SECTIONS:
         if not isinstance(value, dict):
             raise UserError(f"{where}: [{name}] must be a table")
@@ -131,6 +136,15 @@ def _check(name: str, value: Any, where: str) -> Any:
         raise UserError(f"{where}: option {name!r} is out of range: {value!r}")
     if name == "slug" and value and not SLUG.match(value):
         raise UserError(f"{where}: slug {value!r} must be lowercase letters, digits and '-' (it names the folder models/<slug>/)")
+    return value
+
+
+def _live_probe_mode(value: Any, where: str) -> str:
+    """live_probe = true / false / "auto" / "on" / "off" -> "on" | "off" | "auto"."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value not in ("auto", "on", "off"):
+        raise UserError(f"{where}: option 'live_probe' must be true, false or \"auto\", got {value!r}")
     return value
 
 

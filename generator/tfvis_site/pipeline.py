@@ -40,6 +40,7 @@ from .factors import FactorConfig, FactorResult, learn_factors, write_factor_bun
 from .factors.lime import LimeConfig, compute_lime, write_lime_bundle
 from .factors.search import write_search_index
 from .factors.token_factors import write_token_factors
+from .live import live_stage, write_live_bundle
 from .models import LoadedModel, resolve_device, _read_config, is_image_config, load_model
 from .registry import DEFAULT_MODEL, builtin_models, resolve_model
 from .sharded import extract_on_workers, infer_on_workers
@@ -63,6 +64,8 @@ class Analyses:
     attention: AttentionResult
     attention_sample: np.ndarray  # (n_attention_sentences,) sentence_id of each sample sentence in ``store``
     concepts: list[Any] = field(default_factory=list)  # concepts.ConceptResult per [[probes]] table
+    live: Any = None  # live.LiveExport of the live probe, or None
+    live_unavailable: str | None = None  # why the model has no live probe (None: it has one, or --no-live-probe)
 
 
 @dataclass
@@ -264,6 +267,7 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
         runner = None if executor.in_process else partial(infer_on_workers, executor)  # the inference shards on actors
         factors = FactorResult.load(cache.get_or_build("factors", key, lambda d: learn_factors(store, factor_config, d, reporter, shard_tokens, runner), resumable=True))
         reporter.log("factors: " + ("cached" if cache.hits["factors"] else "learned"))
+    factors_key = key
 
     factor_maps = None
     if store.is_image:  # each factor's activation over its top images (the factor pages' heat maps)
@@ -287,9 +291,14 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
         attention = AttentionResult.load(cache.get_or_build("attention", key, lambda d: analyse_attention(attention_store, attention_config, d, reporter, executor)))
         reporter.log("attention: " + ("cached" if cache.hits["attention"] else "analysed"))
 
+    live = live_unavailable = None
+    if config.live_probe != "off":  # the model in ONNX + the encoder, for the pages' "try your own text"
+        with timer("live"):
+            live, live_unavailable = live_stage(cache, config.live_probe, model, store, factors, factors_key, items, config.max_tokens, reporter)
+
     analyses = Analyses(
         store=store, factors=factors, factor_maps=factor_maps, lime=lime, attention_store=attention_store, attention=attention, attention_sample=sample,
-        concepts=concepts,
+        concepts=concepts, live=live, live_unavailable=live_unavailable,
     )
     with timer("site"):
         manifest = write_model_data(model_dir, config, corpus, model, analyses, slug)
@@ -479,6 +488,10 @@ def write_model_data(model_dir: Path, config: BuildConfig, corpus: Any, model: M
         from .patches import write_image_bundle
 
         manifest["image"] = write_image_bundle(store, bundle)
+    if analyses.live is not None:
+        manifest["live"] = write_live_bundle(analyses.live, analyses.factors, store.info, config.max_tokens, bundle)
+    elif analyses.live_unavailable:
+        manifest["live_unavailable"] = analyses.live_unavailable
     return bundle.write_manifest(manifest)
 
 

@@ -1,0 +1,12 @@
+"""The live probe: the site's text model in ONNX, its tokenizer and its dictionary encoder, so a
+reader's browser can run any typed text through them (docs/live-probe.md).
+
+stage.py: the export and the choice of weights (cached stages); export.py: the ONNX graph;
+compress.py: int8 / fp16 weights; encoder.py: the encoder file and its numpy twin;
+bundle.py: the site's files and manifest section; reference.py: the browser's computation in Python.
+"""
+
+from .bundle import write_live_bundle
+from .stage import MODES, LiveExport, live_stage
+
+__all__ = ["MODES", "LiveExport", "live_stage", "write_live_bundle"]
