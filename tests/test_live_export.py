@@ -82,9 +82,9 @@ def test_live_files_manifest_and_graph(live_sites, kind):
     assert graph.input[0].type.tensor_type.shape.dim[1].dim_param  # T is symbolic
     assert live["weights"] in ("int8", "fp16", "fp32") and live["weights"] == files[live["model"]]["weights"]
     acc = live["accuracy"]
-    assert acc["relative"] <= acc["tolerance"] == 0.02 and set(acc["candidates"]) == {"int8", "fp16", "fp32"}
-    assert acc["candidates"]["fp32"]["relative"] < 1e-4  # the export itself is exact
-    assert acc["candidates"]["int8"]["bytes"] < acc["candidates"]["fp16"]["bytes"] < acc["candidates"]["fp32"]["bytes"]
+    assert acc["relative"] <= acc["tolerance"] == 0.02
+    assert list(acc["candidates"]) == ["int8", "fp16", "fp32"][: list(acc["candidates"]).index(live["weights"]) + 1]  # smallest first, up to the chosen
+    assert acc["candidates"][live["weights"]]["relative"] == acc["relative"]
     tokenizer = json.loads(read_data_file(data, live["tokenizer"], files))
     assert tokenizer["truncation"] is None and live["tokenizer_kind"] == ("wordpiece" if kind == "bert" else "bpe")
     if kind == "bert":
