@@ -15,7 +15,7 @@ from sites import model_folder, read_manifest
 from tiny import TRAIN_TEXT
 
 from tfvis_site.bundles import read_data_file
-from tfvis_site.cli import main
+from tfvis_site.cli import main, make_parser
 from tfvis_site.errors import UserError
 
 #: Texts the sites are not built on; the last is longer than max_tokens (truncated).
@@ -134,6 +134,9 @@ def test_live_probe_option_values(tmp_path):
     toml.write_text('live_probe = "sometimes"\n')
     with pytest.raises(UserError, match="live_probe"):
         resolve(toml, {})
+    parse = make_parser().parse_args
+    assert parse(["build", "--no-live-probe"]).live_probe == "off" and parse(["build", "--live-probe"]).live_probe == "on"
+    assert parse(["build"]).live_probe is None  # not given: the config file's or the default
 
 
 def test_unavailable_reasons():
