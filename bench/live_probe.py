@@ -30,9 +30,13 @@ import pyarrow.parquet as pq  # noqa: E402
 
 
 def export_folder(cache_root: Path, max_tokens: int) -> Path | None:
-    """The live-export stage folder of the site's build (the one with this max_tokens)."""
+    """The live-export stage folder of the site's build (this max_tokens, this code's version)."""
+    from tfvis_site.live.compress import INT8_BLOCK
+    from tfvis_site.live.stage import LIVE_VERSION
+
     for key_file in sorted((cache_root / "live-export").glob("*/key.json")):
-        if json.loads(key_file.read_text()).get("max_tokens") == max_tokens:
+        key = json.loads(key_file.read_text())
+        if (key.get("max_tokens"), key.get("v"), key.get("int8_block")) == (max_tokens, LIVE_VERSION, INT8_BLOCK):
             return key_file.parent
     return None
 
@@ -75,7 +79,7 @@ def main() -> None:
     print(f"{manifest['model']['name']}: {len(texts)} held-out texts, max_tokens {max_tokens}, "
           f"{factors.n_components} factors (k = {factors.config.sae_k}), largest fp32 activation {peak:.3f}; "
           f"site chose: {manifest.get('live', {}).get('weights', manifest.get('live_unavailable'))}")
-    print(f"{'variant':28} {'onnx MB':>8} {'twin MB':>8} {'act relative':>12} {'act max abs':>11} {'attn max abs':>12} {'ms/text':>8}")
+    print(f"{'variant':28} {'onnx MB':>8} {'twin MB':>8} {'act relative':>12} {'act max abs':>11} {'flip rows':>9} {'attn max abs':>12} {'ms/text':>8}")
     for name, row in results.items():
         session = onnx_session(variants[name])
         times = []
@@ -85,7 +89,7 @@ def main() -> None:
             session.run(None, {"input_ids": t, "attention_mask": np.ones_like(t)})
             times.append(time.perf_counter() - start)
         twin = 4 * ((row["bytes"] + 2) // 3) + 60  # base64 + the assignment around it
-        print(f"{name:28} {row['bytes'] / 1e6:8.2f} {twin / 1e6:8.2f} {row['relative']:12.4%} {row['max_abs_activation_error']:11.4f} "
+        print(f"{name:28} {row['bytes'] / 1e6:8.2f} {twin / 1e6:8.2f} {row['relative']:12.4%} {row['max_abs_activation_error']:11.4f} {row['flip_rows']:9.2%} "
               f"{row['attention_max_abs_error']:12.2e} {1000 * statistics.median(times):8.1f}")
     live = manifest.get("live")
     if live:
