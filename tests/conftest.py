@@ -11,6 +11,22 @@ import pytest  # noqa: E402
 from tiny import save_tiny_checkpoint  # noqa: E402
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """One headless chromium per test module (launching one costs seconds); tests open their own
+    contexts or pages. Modules that need other launch options define their own ``browser``."""
+    from playwright.sync_api import sync_playwright
+
+    from browser import launch_browser
+
+    with sync_playwright() as p:
+        b = launch_browser(p)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory) -> dict[str, Path]:
     """Tiny random BERT, GPT-2 and Llama (GQA) checkpoint folders."""

@@ -11,21 +11,10 @@ import pytest
 from conftest import HOSTILE_IMAGE_NAME
 from playwright.sync_api import expect
 
-from browser import block_external_requests, console_errors, launch_browser, model_base, skip_without_chromium
+from browser import block_external_requests, console_errors, model_base, skip_without_chromium
 from sites import model_folder
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One chromium for the module (launching one costs seconds); every test gets a fresh context."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_browser(p)
-        yield b
-        b.close()
 
 
 @contextlib.contextmanager

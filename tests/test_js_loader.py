@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import console_errors, launch_browser, serve_dir, skip_without_chromium
+from browser import console_errors, serve_dir, skip_without_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).resolve().parent / "js_smoke"
@@ -136,18 +136,6 @@ def test_js_twin_format(tmp_path):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     return build_site(tmp_path_factory.mktemp("js_smoke_site"))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_browser(p)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(params=["file", "http"])

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import numpy as np
 import pytest
-from browser import console_errors, launch_browser, model_base, skip_without_chromium
+from browser import console_errors, model_base, skip_without_chromium
 from live_reference import (
     assert_activations_match,
     assert_attentions_match,
@@ -54,16 +54,6 @@ def _build(tmp_path_factory, kind, checkpoint):
 @pytest.fixture(scope="module")
 def live_sites(tiny_checkpoints, tmp_path_factory):
     return {kind: _build(tmp_path_factory, kind, tiny_checkpoints[kind]) for kind in ("bert", "llama")}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_browser(p)
-        yield b
-        b.close()
 
 
 def table(page) -> tuple[list[str], np.ndarray]:
