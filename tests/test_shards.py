@@ -195,3 +195,16 @@ def test_memory_budget_sizes():
     small, big = MemoryBudget(parse_size("64M")), MemoryBudget(parse_size("8G"))
     assert small.inference_shard_tokens(7, 384) < big.inference_shard_tokens(7, 384)
     assert MemoryBudget.from_option("").budget > 0
+
+
+def test_layer_view_indexes_like_the_array_it_reads(stores):
+    """A store's layer view takes every index form the stages use, with the same meaning as
+    NumPy's on the whole layer: the first index picks rows, the rest picks within a row."""
+    store = stores["many"]  # rows across shard boundaries
+    view = store.queries(1)
+    whole = np.asarray(view)
+    rows = np.array([50, 0, 50, 2, len(view) - 1])
+    mask = np.zeros(len(view), bool)
+    mask[[1, 3]] = True
+    for index in [(slice(None), 1), (slice(2, 70), 0, 3), (rows, 1), (mask, slice(None), 2), (4, 1), 3, slice(1, 4), rows]:
+        np.testing.assert_array_equal(view[index], whole[index], err_msg=str(index))

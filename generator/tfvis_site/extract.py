@@ -458,13 +458,14 @@ class LayerView:
             out = out if step == 1 else out[::step]
         elif np.isscalar(index):
             i = int(index) + (self.shape[0] if int(index) < 0 else 0)
-            out = self.store.read(self.name, self.layer, i, i + 1)[0]
+            return self.store.read(self.name, self.layer, i, i + 1)[0][rest]
         else:
             rows = np.asarray(index)
             if rows.dtype == bool:
                 rows = np.flatnonzero(rows)
             out = self.store.take(self.name, self.layer, rows)
-        return out[rest] if rest else out
+        # the rows are chosen: the rest of the index applies to the axes after the first
+        return out[(slice(None), *rest)] if rest else out
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         out = self.store.read(self.name, self.layer, 0, self.shape[0])
