@@ -25,6 +25,7 @@ from tfvis_site.layout import model_dir, pick_model
 from tfvis_site.live.reference import LiveReference
 
 ACTIVATION_TOLERANCE = 0.02  # absolute, issue 14's bar
+MAX_FLIP_SHARE = 0.1  # cells (token, layer) where a top-k boundary flip may switch the factor on or off
 ATTENTION_TOLERANCE = 1e-3
 
 
@@ -60,11 +61,20 @@ def torch_attentions(checkpoint: Path, text: str, max_tokens: int) -> np.ndarray
     return torch.stack(out.attentions)[:, 0].float().numpy()
 
 
-def assert_activations_match(values: Any, expected: dict[str, Any], tolerance: float = ACTIVATION_TOLERANCE) -> float:
-    """``values`` (T, L+1) against probe_json's activations; returns the max abs difference."""
+def assert_activations_match(values: Any, expected: dict[str, Any], tolerance: float = ACTIVATION_TOLERANCE,
+                             max_flip_share: float = MAX_FLIP_SHARE) -> float:
+    """``values`` (T, L+1) against probe_json's activations; returns the max abs difference over
+    the cells where the factor is active on both sides (or on neither).
+
+    A cell where exactly one side is zero is a top-k boundary flip: the factor sits at the k-th
+    place of that token's codes, and the int8 weights' small error moves it across the cut
+    (docs/live-probe.md). Flips are counted, not compared: at most ``max_flip_share`` of the
+    cells. A wrong tokenizer, layer or encoder breaks far more cells than that."""
     got, want = np.asarray(values, dtype=np.float64), np.asarray(expected["activations"], dtype=np.float64)
     assert got.shape == want.shape, f"shape {got.shape} != probe's {want.shape} (tokens {expected['tokens']})"
-    error = float(np.abs(got - want).max()) if got.size else 0.0
+    flips = (got > 0) != (want > 0)
+    assert flips.mean() <= max_flip_share if got.size else True, f"{int(flips.sum())} of {flips.size} cells active on one side only"
+    error = float(np.abs(got - want)[~flips].max()) if (~flips).any() else 0.0
     assert error <= tolerance, f"max |live - probe| = {error:.4f} > {tolerance}"
     return error
 
