@@ -5,8 +5,8 @@
 SITE_DIR is a built site with the live probe (e.g. ``tfvis-site build --preset quick --out
 /tmp/site``: MiniLM). Measured in the page with performance.now(), medians over fresh pages:
 
-- load: from the reader's first request to a ready probe: onnxruntime-web's bundle and its 14 MB
-  WebAssembly twin loaded by <script> tags, the model / tokenizer / encoder twins decoded, both
+- load: from the reader's first request to a ready probe: onnxruntime-web's bundle and its
+  WebAssembly twin (14 MB of wasm, gzipped) loaded by <script> tags and inflated, the model / tokenizer / encoder twins decoded, both
   inference sessions created (target <= 3 s);
 - inference: one 32-token sentence through the model (all layers, hidden states and attentions)
   plus the encoder of every layer and the top-k (target <= 300 ms), after one warm-up run.
@@ -33,7 +33,8 @@ SENTENCE = ("The old lighthouse keeper walked slowly along the rocky shore at da
             "that had sailed past the harbour during the long and stormy winter night.")
 
 LOAD = """() => { const t0 = performance.now();
-  return TFVIS.live.load().then(() => ({ms: performance.now() - t0, session: TFVIS.live.sessionMs})); }"""
+  return TFVIS.live.load().then(() => ({ms: performance.now() - t0, session: TFVIS.live.sessionMs,
+    runtime: TFVIS.live.loadMs.runtime, model: TFVIS.live.loadMs.model})); }"""
 
 RUN = """([text, runs]) => TFVIS.live.load().then(async (probe) => {
   const first = await probe.run(text);   // warm-up
@@ -58,7 +59,7 @@ def site_bytes(site: Path, slug: str) -> list[tuple[str, int]]:
     on_disk = sum((data / n).stat().st_size for n in live_files if (data / n).exists())
     twins = sum((data / (n + ".js")).stat().st_size for n in live_files if (data / (n + ".js")).exists())
     return [
-        ("assets/vendor/ort-wasm.min.js (the wasm, base64)", (assets / "vendor" / "ort-wasm.min.js").stat().st_size),
+        ("assets/vendor/ort-wasm.min.js (the wasm, gzip, base64)", (assets / "vendor" / "ort-wasm.min.js").stat().st_size),
         ("assets/vendor/ort.min.js (onnxruntime-web)", (assets / "vendor" / "ort.min.js").stat().st_size),
         ("assets/js live scripts (" + ", ".join(LIVE_SCRIPTS) + ")", sum((assets / "js" / f).stat().st_size for f in LIVE_SCRIPTS)),
         (f"models/{slug}/data/live/ binary files", on_disk),
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     if "live" not in manifest:
         print(f"{args.site}: model {slug} has no live probe ({manifest.get('live_unavailable', 'built with --no-live-probe')})")
         return 2
-    loads, session, total, model, encoder, n_tokens = [], [], [], [], [], None
+    loads, session, runtime_ready, model_ready, total, model, encoder, n_tokens = [], [], [], [], [], [], [], None
     with sync_playwright() as p, model_base(args.site, args.how, slug) as base:
         browser = launch_browser(p)
         for i in range(args.loads):
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             r = page.evaluate(LOAD)
             loads.append(r["ms"])
             session.append(r["session"])
+            runtime_ready.append(r["runtime"])
+            model_ready.append(r["model"])
             if i == args.loads - 1:
                 out = page.evaluate(RUN, [SENTENCE, args.runs])
                 n_tokens = out["n"]
@@ -106,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
           f"k = {w['encoder']['k']}), {args.how}://, {args.loads} fresh pages, {args.runs} runs of a {n_tokens}-token sentence")
     print_table([
         ("load: runtime + wasm + model + tokenizer + encoder, sessions", loads, "3000"),
+        ("  runtime ready (ort bundle, wasm twin decoded and inflated)", runtime_ready, ""),
+        ("  model twin loaded and decoded (in parallel with the runtime)", model_ready, ""),
         ("  of which: creating the two inference sessions", session, ""),
         (f"inference: {n_tokens} tokens, all layers + encoder + top-k", total, "300"),
         ("  of which: the model (onnxruntime, 1 thread)", model, ""),

@@ -31,15 +31,19 @@ build hyparquet        hyparquet       hyparquet.min.js
 build ort              ort             ort.min.js
 
 # onnxruntime-web's WebAssembly binary as a classic script (file:// cannot fetch a .wasm): its
-# bytes, base64, in window.TFVIS_ORT_WASM. Only this twin ships, not the raw .wasm (site size).
+# bytes gzipped (14.2 MB -> 3.7 MB), base64, in window.TFVIS_ORT_WASM_GZIP; the page inflates them
+# with the browser's DecompressionStream. Only this twin ships, not the raw .wasm (site size).
+# gzip level 9 and a zero mtime: the same package gives the same file.
 node - <<'NODE'
 const fs = require('fs');
+const zlib = require('zlib');
 const wasm = fs.readFileSync('node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm');
 const version = require('./node_modules/onnxruntime-web/package.json').version;
+const gz = zlib.gzipSync(wasm, { level: 9 });
 fs.writeFileSync('ort-wasm.min.js',
-  `/* ort-wasm-simd-threaded.wasm of onnxruntime-web ${version} (MIT), base64; see README.md */\n` +
-  `window.TFVIS_ORT_WASM=${JSON.stringify(wasm.toString('base64'))};\n`);
-console.log(`built ort-wasm.min.js (${fs.statSync('ort-wasm.min.js').size} bytes) <- ${wasm.length} bytes of wasm`);
+  `/* ort-wasm-simd-threaded.wasm of onnxruntime-web ${version} (MIT), gzip, base64; see README.md */\n` +
+  `window.TFVIS_ORT_WASM_GZIP=${JSON.stringify(gz.toString('base64'))};\n`);
+console.log(`built ort-wasm.min.js (${fs.statSync('ort-wasm.min.js').size} bytes) <- ${wasm.length} bytes of wasm, ${gz.length} gzipped`);
 NODE
 
 # Licenses of every package bundled (read from the esbuild metafiles).

@@ -423,21 +423,32 @@ def _quiet_gguf_bar():
 @contextmanager
 def _parse_gguf_once():
     """The conversion reads one GGUF file four times (our metadata, AutoConfig, AutoTokenizer,
-    the tensors), and transformers builds gguf's tensor-name map once per submodule (~400 for
-    SmolLM2). Both are pure functions of their arguments, and parsing the 49k-entry vocabulary
-    is most of a read, so inside this block each is computed once."""
+    the tensors), transformers turns all its metadata into Python values twice (for the config,
+    and for the tokenizer's config), and builds gguf's tensor-name map once per submodule (~400
+    for SmolLM2). All are pure functions of their arguments, and the 49k-entry vocabulary is
+    most of each, so inside this block each is computed once."""
+    import copy
     import functools
 
     import gguf
+    import transformers.modeling_gguf_pytorch_utils as gguf_utils
 
-    reader, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    reader, name_map, load = gguf.GGUFReader, gguf.get_tensor_name_map, gguf_utils.load_gguf_checkpoint
     read_resolved = functools.lru_cache(maxsize=2)(reader)  # read-only memory maps: safe to share
+    metadata = functools.lru_cache(maxsize=2)(lambda path: load(path, return_tensors=False))
+
+    def load_once(path, return_tensors=False, **kwargs):
+        if return_tensors or kwargs:
+            return load(path, return_tensors=return_tensors, **kwargs)
+        return copy.deepcopy(metadata(str(Path(path).resolve())))  # callers pop keys from it
+
     gguf.GGUFReader = lambda path, mode="r": read_resolved(str(Path(path).resolve()), mode)
     gguf.get_tensor_name_map = functools.lru_cache(maxsize=8)(name_map)
+    gguf_utils.load_gguf_checkpoint = load_once
     try:
         yield
     finally:
-        gguf.GGUFReader, gguf.get_tensor_name_map = reader, name_map
+        gguf.GGUFReader, gguf.get_tensor_name_map, gguf_utils.load_gguf_checkpoint = reader, name_map, load
 
 
 def _no_init_weights() -> Any:
