@@ -186,6 +186,7 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
         "trust_sample": trust_sample,
         "trust_metric": cfg.trust_metric,
         "proj_pairs": (pairs.query[proj_pairs].astype(np.int32), pairs.key[proj_pairs].astype(np.int32)),
+        "device": cfg.device,
     }
     names = [f"{p}{dim}" for p in cfg.projections for dim in cfg.dims]
     coords = {name: np.zeros((G, 2 * N, int(name[-1])), np.float32) for name in names}

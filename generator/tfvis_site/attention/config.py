@@ -40,6 +40,7 @@ class AttentionConfig:
     label_rule: thresholds of the automatic head labels (text and image ones, see LabelRule).
     n_jobs: worker processes for the projections (0 = one per CPU core, at most 2 by default
         machine size; 1 = in this process).
+    device: where each head's exact kNN search runs ("cpu", "cuda"; the build's --device).
     """
 
     n_sentences: int = 200
@@ -64,6 +65,7 @@ class AttentionConfig:
     max_pairs: int = 50_000
     label_rule: LabelRule = field(default_factory=LabelRule)
     n_jobs: int = 0
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         projections = tuple(dict.fromkeys(("pca", *self.projections)))

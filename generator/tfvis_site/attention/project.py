@@ -34,36 +34,46 @@ def pca(X: np.ndarray, n_components: int = 3) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def exact_knn(X: np.ndarray, k: int, metric: str = "cosine", chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+def exact_knn(X: np.ndarray, k: int, metric: str = "cosine", chunk: int = 1024, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
     """Exact k nearest neighbours (each point is its own first neighbour), by blocked matrix
-    products: for ~10k points this is faster than NN-descent's 30 s JIT warm-up and exact.
+    products and a top-k per row: for ~10k points this is faster than NN-descent's 30 s JIT
+    warm-up and exact. One function for every device (torch): on "cuda" a head's search takes
+    milliseconds; on the CPU it runs on one thread, so that the result never depends on where the
+    head runs (this process, a worker process or a Ray task).
 
-    Returns (indices (n, k) int64, distances (n, k) float32) sorted by distance; ``metric`` is
-    "cosine" (1 - cos) or "euclidean".
+    X: (n, d). Returns (indices (n, k) int64, distances (n, k) float32) sorted by distance;
+    ``metric`` is "cosine" (1 - cos) or "euclidean".
     """
+    import torch
+
+    if metric not in ("cosine", "euclidean"):
+        raise ValueError(f"metric must be 'cosine' or 'euclidean', not {metric!r}")
     n = len(X)
     k = min(k, n)
-    Y = X.astype(np.float32)
-    if metric == "cosine":
-        norms = np.linalg.norm(Y, axis=1, keepdims=True)
-        Y = Y / np.where(norms > 0, norms, 1)
-    elif metric != "euclidean":
-        raise ValueError(f"metric must be 'cosine' or 'euclidean', not {metric!r}")
-    sq = (Y * Y).sum(1)
-    idx = np.empty((n, k), np.int64)
-    dist = np.empty((n, k), np.float32)
-    for a in range(0, n, chunk):
-        b = min(a + chunk, n)
-        d = sq[None, :] - 2.0 * (Y[a:b] @ Y.T)  # + sq[a:b] (constant per row) added below
-        rows = np.arange(b - a)
-        d[rows, np.arange(a, b)] = -np.inf  # self first, even with ties / rounding
-        part = np.argpartition(d, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (b - a, 1))
-        dd = np.take_along_axis(d, part, 1)
-        order = np.argsort(dd, axis=1, kind="stable")
-        idx[a:b] = np.take_along_axis(part, order, 1)
-        dd = np.take_along_axis(dd, order, 1) + sq[a:b, None]
-        dd[:, 0] = 0.0
-        dist[a:b] = np.maximum(dd, 0.0)
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        device = "cpu"  # a Ray task holds no GPU (the build's actors do): it searches on its CPU
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        Y = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32), device=device)
+        if metric == "cosine":
+            norms = torch.linalg.vector_norm(Y, dim=1, keepdim=True)
+            Y = Y / torch.where(norms > 0, norms, torch.ones_like(norms))
+        sq = (Y * Y).sum(1)
+        idx = np.empty((n, k), np.int64)
+        dist = np.empty((n, k), np.float32)
+        for a in range(0, n, chunk):
+            b = min(a + chunk, n)
+            d = sq[None, :] - 2.0 * (Y[a:b] @ Y.T)  # + sq[a:b] (constant per row) added below
+            rows = torch.arange(b - a, device=d.device)
+            d[rows, rows + a] = -torch.inf  # self first, even with ties / rounding
+            dd, part = torch.topk(d, k, dim=1, largest=False, sorted=True)
+            dd = dd + sq[a:b, None]
+            dd[:, 0] = 0.0
+            idx[a:b] = part.cpu().numpy()
+            dist[a:b] = dd.clamp_min(0.0).cpu().numpy()
+    finally:
+        torch.set_num_threads(threads)
     if metric == "cosine":
         dist = dist / 2.0  # ‖a - b‖² = 2 (1 - cos) for unit vectors
     else:
@@ -198,7 +208,7 @@ def project_head(X: np.ndarray, task: dict[str, Any]) -> HeadProjection:
         if "tsne" in need_knn:
             k = max(k, int(3 * task["tsne"]["perplexity"]) + 3)  # scikit-learn wants 3p + 2 besides self
         metric = task["umap"]["metric"] if "umap" in need_knn else task["tsne"]["metric"]
-        knn = exact_knn(X, k, metric)
+        knn = exact_knn(X, k, metric, device=task.get("device", "cpu"))
         res.seconds["knn"] = time.perf_counter() - t0
 
     if "umap" in task["projections"]:
