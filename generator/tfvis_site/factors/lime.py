@@ -47,8 +47,9 @@ class LimeConfig:
     contexts: int = 3
     candidates: int = 20
     # 96 copies, not 48: two seeds' token weights agree far better (Spearman over the tokens
-    # 0.26 -> 0.47; Pearson with a 1001-copy reference 0.89 -> 0.98) and a sentence costs ~1.76x,
-    # so 225 sentences instead of 400 keep the stage's time (bench/lime_stability.py, docs/factors.md).
+    # 0.18 -> 0.34; Pearson with the paper's 2001-copy reference 0.88 -> 0.955, 50 contexts) and a
+    # sentence costs 2.2x, so 225 sentences instead of 400 (the stage ~1.25x dearer;
+    # bench/lime_stability.py, docs/factors.md "LIME stability").
     max_sentences: int = 225
     samples: int = 96
     keep_prob: float = 0.7
