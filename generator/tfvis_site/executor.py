@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from .errors import UserError, first_line
 
 EXECUTORS = ("local", "ray")
 RAY_MISSING = "--executor ray needs Ray, an optional extra: pip install -e '.[ray]' (or pip install 'tfvis-site[ray]')"
@@ -217,7 +217,7 @@ class RayExecutor(_Executor):
                 try:
                     ray.init(address=address, **kwargs)
                 except (ConnectionError, RuntimeError, ValueError) as e:
-                    raise UserError(f"--ray-address {address}: cannot connect to a Ray cluster ({_first_line(e)})") from None
+                    raise UserError(f"--ray-address {address}: cannot connect to a Ray cluster ({first_line(e)})") from None
             else:
                 # logical CPUs: the actors', as many again for tasks (a stage's tasks run while the
                 # actors idle), and one spare: actors never hold every CPU
@@ -334,9 +334,10 @@ class _RayActors:
         return [results[i] for i in range(len(results))]
 
 
-def _first_line(e: BaseException) -> str:
-    lines = str(e).strip().splitlines()
-    return lines[0] if lines else type(e).__name__
+def _worker_error(e: BaseException) -> BaseException:
+    """The UserError a worker raised, when ``e`` (Ray's wrapper) carries one, else ``e``."""
+    cause = getattr(e, "cause", None)
+    return cause if isinstance(cause, UserError) else e
 
 
 def _get(ray: Any, ref: Any) -> Any:
@@ -344,10 +345,10 @@ def _get(ray: Any, ref: Any) -> Any:
     try:
         return ray.get(ref)
     except ray.exceptions.RayTaskError as e:
-        cause = getattr(e, "cause", None)
-        if isinstance(cause, UserError):
-            raise cause from None
-        raise
+        error = _worker_error(e)
+        if error is e:
+            raise
+        raise error from None
 
 
 def _unwrapped(future: concurrent.futures.Future) -> concurrent.futures.Future:
@@ -359,8 +360,7 @@ def _unwrapped(future: concurrent.futures.Future) -> concurrent.futures.Future:
         if e is None:
             out.set_result(f.result())
             return
-        cause = getattr(e, "cause", None)
-        out.set_exception(cause if isinstance(cause, UserError) else e)
+        out.set_exception(_worker_error(e))
 
     future.add_done_callback(relay)
     return out

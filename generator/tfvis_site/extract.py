@@ -262,6 +262,18 @@ def shard_done(store_dir: Path, shard_index: int) -> bool:
     return (shard_dir(store_dir, shard_index) / "done.json").exists()
 
 
+def pending_shards(store_dir: Path, shards: list[tuple[int, int]], task: Any) -> list[tuple[int, tuple[int, int]]]:
+    """(index, sentence range) of the shards still to compute; ``task`` (a progress bar counted
+    in sentences) is advanced past the finished ones (a resumed build)."""
+    todo = []
+    for index, (lo, hi) in enumerate(shards):
+        if shard_done(store_dir, index):
+            task.advance(hi - lo)
+        else:
+            todo.append((index, (lo, hi)))
+    return todo
+
+
 def extract_shard(loaded: LoadedModel, units: Any, shard_index: int, sentence_range: tuple[int, int], store_dir: Path,
                   options: ExtractOptions, progress: Any = None) -> bool:
     """Forward passes of sentences ``[lo, hi)`` = ``sentence_range`` -> ``shards/<index>/`` of
@@ -359,26 +371,20 @@ def finish_store(store_dir: Path, loaded_info: ModelInfo | None = None) -> "Acti
     return ActivationStore(store_dir)
 
 
-def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: ExtractOptions, progress: Reporter, names: list[str] | None = None,
-            run_shards: Any = None) -> "ActivationStore":
+def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: ExtractOptions, progress: Reporter,
+            names: list[str] | None = None) -> "ActivationStore":
     """Run the model over ``inputs`` (texts for a text model; PIL images for an image model, with
-    their ``names``) and write the store into ``out_dir`` (which must exist); finished shards of
-    an interrupted earlier run are kept. ``run_shards(todo)``: run ``extract_shard`` for each
-    (index, sentence range) of ``todo`` elsewhere (the Ray executor) and yield each index when
-    its shard is done; by default they run here, one after the other."""
+    their ``names``) and write the store into ``out_dir`` (which must exist), shard after shard in
+    this process; finished shards of an interrupted earlier run are kept. (On other processes:
+    sharded.extract_on_workers.)"""
     out_dir = Path(out_dir)
     units = make_units(loaded, inputs, options, names)
     shards = prepare_store(loaded, units, out_dir, options)
-    todo = [(index, shard) for index, shard in enumerate(shards) if not shard_done(out_dir, index)]
     unit_name = "images" if loaded.is_image else "texts"
     with progress.task(f"extract: forward passes ({unit_name})", total=len(inputs)) as task:
-        task.advance(sum(hi - lo for index, (lo, hi) in enumerate(shards) if shard_done(out_dir, index)))
-        if run_shards is None:
-            for index, shard in todo:
-                extract_shard(loaded, units, index, shard, out_dir, options, task)
-        else:
-            for index in run_shards(todo):
-                task.advance(shards[index][1] - shards[index][0])
+        todo = pending_shards(out_dir, shards, task)
+        for index, shard in todo:
+            extract_shard(loaded, units, index, shard, out_dir, options, task)
     if len(todo) < len(shards):
         progress.log(f"extract: {len(shards) - len(todo)} of {len(shards)} shards kept from an interrupted build")
     return finish_store(out_dir, loaded.info)

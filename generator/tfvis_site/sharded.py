@@ -42,11 +42,11 @@ def _prepare(worker: ExtractWorker, store_dir: Path) -> list[tuple[int, int]]:
     return prepare_store(worker.loaded, worker.units, store_dir, worker.options)
 
 
-def _extract_one(worker: ExtractWorker, job: tuple[Path, int, tuple[int, int]]) -> int:
+def _extract_one(store_dir: Path, worker: ExtractWorker, job: tuple[int, tuple[int, int]]) -> int:
     """Writes one shard; returns its number of sentences (for the driver's progress bar)."""
     from .extract import extract_shard
 
-    store_dir, index, (lo, hi) = job
+    index, (lo, hi) = job
     extract_shard(worker.loaded, worker.units, index, (lo, hi), store_dir, worker.options)
     return hi - lo
 
@@ -56,20 +56,15 @@ def extract_on_workers(executor: Any, loader: Any, inputs: list[Any], out_dir: P
     """``extract.extract`` with the forward passes on the executor's actors: one of them writes
     the tables and the shard plan, all of them then write shards (finished shards of an
     interrupted run are skipped), and this process writes the final meta. Returns the store."""
-    from .extract import finish_store, shard_done
+    from .extract import finish_store, pending_shards
 
     out_dir = Path(out_dir)
     with executor.actors(partial(ExtractWorker, loader, inputs, options, names)) as pool:
         (shards,) = pool.map(_prepare, [out_dir])
         unit = "images" if names is not None else "texts"
         with reporter.task(f"extract: forward passes ({unit}; {executor.workers} {executor.name} workers)", total=len(inputs)) as task:
-            todo = []
-            for index, (lo, hi) in enumerate(shards):
-                if shard_done(out_dir, index):
-                    task.advance(hi - lo)
-                else:
-                    todo.append((out_dir, index, (lo, hi)))
-            pool.map(_extract_one, todo, on_result=task.advance, keep_results=False)
+            todo = pending_shards(out_dir, shards, task)
+            pool.map(partial(_extract_one, out_dir), todo, on_result=task.advance, keep_results=False)
     return finish_store(out_dir)
 
 

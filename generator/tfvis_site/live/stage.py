@@ -102,7 +102,7 @@ def live_stage(cache: Any, mode: str, model: Any, store: Any, factors: Any, fact
 
         if isinstance(e, UserError):
             raise
-        reason = f"the ONNX export failed ({type(e).__name__}: {first_line(e)[:200]})"
+        reason = f"the ONNX export failed ({type(e).__name__}: {first_line(e)})"
         reporter.log(f"live probe: left out: {reason}")
         return None, reason
     chosen = texts[:N_ACCURACY_TEXTS]
