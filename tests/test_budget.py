@@ -5,7 +5,7 @@ from tfvis_site.budget import REFERENCE_BLOCK_PARAMS, ModelCost, scaled_sizes
 
 MINILM = BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)
 SMOLLM2 = LlamaConfig(hidden_size=576, num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3, intermediate_size=1536, hidden_act="silu")
-DEFAULT = {"n_sentences": 4000, "lime_max_sentences": 400, "attention_n_sentences": 200}
+DEFAULT = {"n_sentences": 4000, "lime_max_sentences": 400, "attention_n_sentences": 200, "sae_n_steps": 3000}
 
 
 def test_block_parameters_match_the_models_own_count():
@@ -23,9 +23,10 @@ def test_the_reference_model_keeps_its_presets_and_bigger_models_shrink():
     assert minilm.block_params == REFERENCE_BLOCK_PARAMS and minilm.heads == 72
     assert scaled_sizes(minilm, DEFAULT) == DEFAULT
     smol = ModelCost.from_config(SMOLLM2)
-    assert smol.heads == 270 and smol.forward_ratio == pytest.approx(10.0, rel=0.01)
+    assert smol.heads == 270 and smol.forward_ratio == pytest.approx(10.0, rel=0.01) and smol.width_ratio == 1.5
     sizes = scaled_sizes(smol, DEFAULT)
-    assert sizes == {"n_sentences": round(4000 / smol.forward_ratio**0.5), "lime_max_sentences": round(400 / smol.forward_ratio**0.5), "attention_n_sentences": round(200 / 3.75**0.5)}
+    assert sizes == {"n_sentences": round(4000 / smol.forward_ratio**0.5), "lime_max_sentences": round(400 / smol.forward_ratio**0.5),
+                     "attention_n_sentences": round(200 / 3.75**0.5), "sae_n_steps": round(3000 / 1.5**0.5)}
 
 
 def test_small_models_are_never_scaled_up_and_zero_means_all():
@@ -35,8 +36,9 @@ def test_small_models_are_never_scaled_up_and_zero_means_all():
 
 
 def test_floors_keep_every_stage_meaningful():
-    huge = ModelCost(block_params=REFERENCE_BLOCK_PARAMS * 1e6, heads=72 * 10_000)
-    assert scaled_sizes(huge, {"n_sentences": 200, "lime_max_sentences": 40, "attention_n_sentences": 40}) == {"n_sentences": 50, "lime_max_sentences": 4, "attention_n_sentences": 12}
+    huge = ModelCost(block_params=REFERENCE_BLOCK_PARAMS * 1e6, heads=72 * 10_000, width=384 * 1000)
+    assert scaled_sizes(huge, {"n_sentences": 200, "lime_max_sentences": 40, "attention_n_sentences": 40, "sae_n_steps": 3000}) == {
+        "n_sentences": 50, "lime_max_sentences": 4, "attention_n_sentences": 12, "sae_n_steps": 200}
     assert scaled_sizes(huge, {"attention_n_sentences": 5}) == {"attention_n_sentences": 5}  # below the floor already: kept
 
 
@@ -53,6 +55,7 @@ class _Checkpoint:
 def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
     from tfvis_site.attention import AttentionConfig
     from tfvis_site.config import resolve
+    from tfvis_site.factors import FactorConfig
     from tfvis_site.factors.lime import LimeConfig
     from tfvis_site.pipeline import analysis_config, fit_to_budget
     from tfvis_site.progress import Reporter
@@ -61,11 +64,13 @@ def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
         toml = tmp_path / "site.toml"
         toml.write_text(config_text)
         config = resolve(toml, flags)
-        lime, attention = analysis_config(LimeConfig, "lime", config), analysis_config(AttentionConfig, "attention", config)
-        config, lime, attention = fit_to_budget(config, _Checkpoint("big", SMOLLM2), lime, attention, Reporter.silent())
-        return config.n_sentences, lime.max_sentences, attention.n_sentences
+        factors, lime, attention = (analysis_config(cls, section, config) for cls, section in ((FactorConfig, "factors"), (LimeConfig, "lime"), (AttentionConfig, "attention")))
+        config, factors, lime, attention = fit_to_budget(config, _Checkpoint("big", SMOLLM2), factors, lime, attention, Reporter.silent())
+        return config.n_sentences, lime.max_sentences, attention.n_sentences, factors.sae_n_steps
 
-    assert sizes("", {}) == (1265, 71, 103)  # LIME: 225 sentences for MiniLM
-    assert sizes("n_sentences = 4000\n[lime]\nmax_sentences = 400\n", {}) == (4000, 400, 103)
-    assert sizes("", {"n_sentences": 300}) == (300, 71, 103)
-    assert sizes("[attention]\nn_sentences = 50\n", {"preset": "quick"}) == (63, 13, 50)
+    assert sizes("", {}) == (1265, 71, 103, 2449)  # LIME: 225 sentences for MiniLM
+    assert sizes("n_sentences = 4000\n[lime]\nmax_sentences = 400\n[factors]\nsae_n_steps = 3000\n", {}) == (4000, 400, 103, 3000)
+    assert sizes("", {"n_sentences": 300}) == (300, 71, 103, 2449)
+    assert sizes("[attention]\nn_sentences = 50\n", {"preset": "quick"}) == (63, 13, 50, 204)
+    # the paper's dictionary learner has no SAE steps to shrink
+    assert sizes("[factors]\nmethod = \"fista-dl\"\n", {})[3] == 3000

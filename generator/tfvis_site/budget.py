@@ -6,7 +6,10 @@ Two costs scale differently:
 - forward passes (extraction, LIME's perturbed copies) cost about the parameters of the blocks
   per token: measured side by side on 64 Wikipedia sentences, one thread, SmolLM2-135M took
   8-9x MiniLM's time, and its blocks hold 10x MiniLM's parameters;
-- the attention stage projects every head separately: it costs about heads x points per head.
+- the attention stage projects every head separately: it costs about heads x points per head;
+- a step of the factor stage's SAE costs 4·B·d·m FLOPs (encoder forward and its weight
+  gradient): at the preset's fixed dictionary size m and batch B, it grows with the width d of
+  the hidden states, whatever the corpus size, so its steps shrink by the width ratio.
 
 Samples shrink by the square root of the cost ratio, not the ratio itself: half of a 10x larger
 cost is paid back by fewer texts, half is accepted as a longer build, which keeps enough tokens
@@ -25,6 +28,8 @@ from typing import Any
 REFERENCE_BLOCK_PARAMS = 6 * (4 * 384 * 384 + 2 * 384 * 1536)
 #: Heads of all-MiniLM-L6-v2 (6 layers x 12).
 REFERENCE_HEADS = 72
+#: Width of all-MiniLM-L6-v2's hidden states.
+REFERENCE_WIDTH = 384
 
 
 @dataclass(frozen=True)
@@ -32,10 +37,12 @@ class ModelCost:
     """What a transformers config says about the cost of a text model.
 
     block_params: parameters of its blocks (q, k, v, o projections and MLP; embeddings excluded,
-    a lookup costs nothing); heads: query heads over all layers."""
+    a lookup costs nothing); heads: query heads over all layers; width: d_model, the width of
+    its hidden states."""
 
     block_params: float
     heads: int
+    width: int = REFERENCE_WIDTH
 
     @classmethod
     def from_config(cls, config: Any) -> "ModelCost":
@@ -51,7 +58,7 @@ class ModelCost:
         gated = str(getattr(cfg, "hidden_act", "") or getattr(cfg, "hidden_activation", "")) in ("silu", "swiglu") or "llama" in str(cfg.model_type)
         attention = 2 * d * n_heads * d_head + 2 * d * n_kv * d_head
         mlp = (3 if gated else 2) * d * d_ff
-        return cls(block_params=float(n_layers * (attention + mlp)), heads=n_layers * n_heads)
+        return cls(block_params=float(n_layers * (attention + mlp)), heads=n_layers * n_heads, width=d)
 
     @property
     def forward_ratio(self) -> float:
@@ -63,19 +70,25 @@ class ModelCost:
         """Attention-stage cost per point relative to MiniLM (>= 1)."""
         return max(1.0, self.heads / REFERENCE_HEADS)
 
+    @property
+    def width_ratio(self) -> float:
+        """SAE training cost per step relative to MiniLM (>= 1)."""
+        return max(1.0, self.width / REFERENCE_WIDTH)
+
 
 def scaled_sizes(cost: ModelCost, sizes: dict[str, int]) -> dict[str, int]:
     """Sample sizes for a model of ``cost``, from the preset's ``sizes`` (those the user left to
     the preset). Keys: ``n_sentences`` (corpus texts; 0 = all stays all), ``lime_max_sentences``
-    (texts LIME perturbs), ``attention_n_sentences`` (texts of the attention sample). Each
-    shrinks by the square root of its cost ratio, never below a floor that keeps the stage
-    meaningful."""
+    (texts LIME perturbs), ``attention_n_sentences`` (texts of the attention sample),
+    ``sae_n_steps`` (the factor stage's SAE steps). Each shrinks by the square root of its cost
+    ratio, never below a floor that keeps the stage meaningful."""
     forward = 1 / math.sqrt(cost.forward_ratio)
     scale = {
         "n_sentences": (forward, 50),
         "lime_max_sentences": (forward, 4),
         # the attention sample is also run through the model, but its projections dominate
         "attention_n_sentences": (1 / math.sqrt(cost.heads_ratio), 12),
+        "sae_n_steps": (1 / math.sqrt(cost.width_ratio), 200),
     }
     out = {}
     for key, value in sizes.items():

@@ -224,7 +224,7 @@ def build_model(config: BuildConfig, model: Any, corpus: Any, cache: StageCache,
     attention_config = analysis_config(AttentionConfig, "attention", config)
 
     if not model.is_image:  # a bigger text model: smaller samples, unless the user set them
-        config, lime_config, attention_config = fit_to_budget(config, model, lime_config, attention_config, reporter)
+        config, factor_config, lime_config, attention_config = fit_to_budget(config, model, factor_config, lime_config, attention_config, reporter)
     probe_sets = [] if model.is_image else read_probe_sets(config.probes, 1)  # [[probes]] run on the site's text models
     with timer("corpus"):
         corpus = corpus or load_any_corpus(config, model.is_image, reporter)
@@ -344,9 +344,11 @@ def site_title(config: BuildConfig, built: dict[str, ModelBuild]) -> str:
     return " · ".join(m["model"]["name"] for m in manifests)
 
 
-def fit_to_budget(config: BuildConfig, model: Any, lime_config: LimeConfig, attention_config: AttentionConfig, reporter: Reporter) -> tuple[BuildConfig, LimeConfig, AttentionConfig]:
-    """The text presets are sized for MiniLM: shrink the samples a bigger model would spend too
-    long on (budget.py); options set in the config file or on the command line stay as given."""
+def fit_to_budget(config: BuildConfig, model: Any, factor_config: FactorConfig, lime_config: LimeConfig, attention_config: AttentionConfig,
+                  reporter: Reporter) -> tuple[BuildConfig, FactorConfig, LimeConfig, AttentionConfig]:
+    """The text presets are sized for MiniLM: shrink the samples and SAE steps a bigger model
+    would spend too long on (budget.py); options set in the config file or on the command line
+    stay as given."""
     cost = ModelCost.from_config(model.hf_config())
     left = {}
     if "n_sentences" not in config.user_set:
@@ -355,18 +357,21 @@ def fit_to_budget(config: BuildConfig, model: Any, lime_config: LimeConfig, atte
         left["lime_max_sentences"] = lime_config.max_sentences
     if "n_sentences" not in config.attention:
         left["attention_n_sentences"] = attention_config.n_sentences
+    if "sae_n_steps" not in config.factors and factor_config.method == "topk-sae":
+        left["sae_n_steps"] = factor_config.sae_n_steps
     sizes = scaled_sizes(cost, left)
     if sizes == left:
-        return config, lime_config, attention_config
+        return config, factor_config, lime_config, attention_config
     reporter.log(
-        f"budget: {model.name} costs {cost.forward_ratio:.1f}x MiniLM per token and has {cost.heads} heads: "
+        f"budget: {model.name} costs {cost.forward_ratio:.1f}x MiniLM per token, is {cost.width_ratio:.1f}x as wide and has {cost.heads} heads: "
         + ", ".join(f"{k.replace('_', ' ')} {left[k]:,} -> {v:,}" for k, v in sizes.items() if v != left[k])
         + " (set them in the config or on the command line to keep them)"
     )
     config = dataclasses.replace(config, n_sentences=sizes.get("n_sentences", config.n_sentences))
+    factor_config = factor_config.replace(sae_n_steps=sizes.get("sae_n_steps", factor_config.sae_n_steps))
     lime_config = dataclasses.replace(lime_config, max_sentences=sizes.get("lime_max_sentences", lime_config.max_sentences))
     attention_config = attention_config.replace(n_sentences=sizes.get("attention_n_sentences", attention_config.n_sentences))
-    return config, lime_config, attention_config
+    return config, factor_config, lime_config, attention_config
 
 
 #: Patch states are easier to code than token states (DINOv2 default, 3000 steps: FVU 0.093 vs
