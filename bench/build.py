@@ -1,11 +1,13 @@
 """Time every stage of a build, cold cache then warm cache, side by side.
 
-    python bench/build.py [--preset quick|default|full] [--model NAME|PATH ...] [--corpus PATH|SET]
+    python bench/build.py [--preset quick|default|full] [--model NAME|PATH ...] [--corpus PATH|SET] [--keep-cache DIR]
 
 e.g. ``python bench/build.py --model dinov2 --preset default`` for the vision build, or
 ``--model minilm --model smollm2 --model dinov2 --preset quick`` for a site of three models.
 Prints one table: stage (per model when there are several: "slug: stage"), cold seconds, warm
-seconds; then the site size and peak RSS.
+seconds; then the site size and peak RSS. The cache is a fresh temporary folder (so the cold build
+is cold) unless --keep-cache names a new folder to leave it in, for studies of a later stage on
+the same activations.
 """
 
 from __future__ import annotations
@@ -34,10 +36,13 @@ def main() -> None:
     parser.add_argument("--preset", default="quick", choices=("quick", "default", "full"))
     parser.add_argument("--model", type=Path, action="append", help="repeat for a site of several models")
     parser.add_argument("--corpus", type=Path)
+    parser.add_argument("--keep-cache", type=Path, help="a new folder: the build's cache is left there")
     args = parser.parse_args()
+    if args.keep_cache and args.keep_cache.exists():
+        parser.error(f"--keep-cache {args.keep_cache}: already exists (the cold build needs an empty cache)")
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
-        flags = {"preset": args.preset, "corpus": args.corpus, "out": site, "cache_dir": Path(tmp) / "cache", **model_flags(args.model)}
+        flags = {"preset": args.preset, "corpus": args.corpus, "out": site, "cache_dir": args.keep_cache or Path(tmp) / "cache", **model_flags(args.model)}
         config = resolve(None, flags)
         runs = []
         for label in ("cold", "warm"):
