@@ -21,6 +21,11 @@ class FactorConfig:
         sqrt(d)), or "none" (only the global RMS scale).
     n_train: vectors sampled (uniformly over layers and tokens) to fit on.
     n_steps, batch_size, lr, update: optimiser settings (update "hessian" | "sgd" for fista-dl).
+    massive_ratio: a token state whose norm exceeds this times the median norm of its layer's
+        states is a massive activation (Sun et al. 2024: a decoder's first token from its early
+        layers on, 100-170x the median in SmolLM2): it is left out of the layer statistics, the
+        training sample and the coding (no activations, not in FVU), and counted on the quality
+        page. 0 keeps every state.
     token_weight_power: p >= 0; training samples are drawn with probability proportional to
         count(token_id)^-p (0 = uniform; the paper down-weights frequent tokens).
     tol / fit_tol: relative duality gap of the FISTA codes in inference / during fitting.
@@ -48,6 +53,7 @@ class FactorConfig:
     batch_size: int = 1024
     lr: float = 0.3
     update: str = "hessian"
+    massive_ratio: float = 10.0
     token_weight_power: float = 0.0
     tol: float = 1e-2
     fit_tol: float = 3e-2
@@ -71,6 +77,8 @@ class FactorConfig:
             raise ValueError(f"factors.preprocess must be center-scale, standardize or none, not {self.preprocess!r}")
         if self.update not in ("hessian", "sgd"):
             raise ValueError(f"factors.update must be 'hessian' or 'sgd', not {self.update!r}")
+        if self.massive_ratio < 0:
+            raise ValueError(f"factors.massive_ratio must be >= 0 (0 keeps every state), not {self.massive_ratio}")
         if self.n_components < 1 or self.top_k < 1 or self.n_steps < 0:
             raise ValueError("factors: n_components and top_k must be >= 1, n_steps >= 0")
 

@@ -39,30 +39,57 @@ N_NEIGHBORS = 10
 
 # ----------------------------------------------------------------------------- preprocessing
 
-def layer_stats(store, reporter: Reporter, chunk: int = 32768) -> dict[str, np.ndarray]:
-    """Per layer (float64): mean (L+1, d), var (L+1, d), sum of squares about the layer mean
-    (L+1,), plus the pooled mean (d,) and pooled sum of squares about it (for overall FVU)."""
+def state_norms(x: np.ndarray) -> np.ndarray:
+    """(n,) float64 norms of the states ``x`` (n, d). Every stage that tells massive activations
+    apart (norm > the layer's ``massive_norm``) computes them with this one function, so the
+    build's statistics, its inference and later coding agree on every state."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.sqrt((x * x).sum(1))
+
+
+def layer_stats(store, reporter: Reporter, massive_ratio: float = 0.0, chunk: int = 32768) -> dict[str, np.ndarray]:
+    """Per layer (float64), over the states that are not massive activations (norm above
+    ``massive_ratio`` x the layer's median norm; 0 keeps all): mean (L+1, d), var (L+1, d), sum
+    of squares about the layer mean (L+1,), plus the pooled mean (d,) and pooled sum of squares
+    about it (for overall FVU); n_kept (L+1,) states counted; massive_norm (L+1,) the norm
+    threshold (inf when nothing is left out); massive (L+1, n_tokens) bool, the states left out."""
     n_layers = store.info.n_layers + 1
     n, d = store.n_tokens, store.info.d_model
     means = np.zeros((n_layers, d))
     sq = np.zeros((n_layers, d))
+    n_kept = np.full(n_layers, n, dtype=np.int64)
+    massive_norm = np.full(n_layers, np.inf)
+    massive = np.zeros((n_layers, n), dtype=bool)
     with reporter.task("factors: layer statistics", total=n_layers) as task:
         for layer in range(n_layers):
             h = store.hidden(layer)  # a store's slices are explicit reads: one chunk in memory
             s = np.zeros(d)
             s2 = np.zeros(d)
+            norms = np.empty(n)
             for lo in range(0, n, chunk):
                 x = np.asarray(h[lo : lo + chunk], dtype=np.float64)
                 s += x.sum(0)
                 s2 += (x * x).sum(0)
-            means[layer] = s / max(n, 1)
+                norms[lo : lo + len(x)] = state_norms(x)
+            if massive_ratio > 0 and n:
+                threshold = massive_ratio * float(np.median(norms))
+                rows = np.flatnonzero(norms > threshold)
+                if rows.size:  # take the few massive states back out of the sums
+                    x = np.asarray(h[rows], dtype=np.float64)
+                    s -= x.sum(0)
+                    s2 -= (x * x).sum(0)
+                    massive_norm[layer], n_kept[layer] = threshold, n - rows.size
+                    massive[layer, rows] = True
+            means[layer] = s / max(n_kept[layer], 1)
             sq[layer] = s2
             task.advance(1)
-    var = np.maximum(sq / max(n, 1) - means**2, 0.0)
-    ss_layer = np.maximum(sq.sum(1) - n * (means**2).sum(1), 0.0)
-    pooled_mean = means.mean(0)
-    ss_pooled = max(float(sq.sum() - n * n_layers * (pooled_mean**2).sum()), 0.0)
-    return {"mean": means, "var": var, "ss_layer": ss_layer, "pooled_mean": pooled_mean, "ss_pooled": np.array(ss_pooled)}
+    kept = np.maximum(n_kept, 1)[:, None]
+    var = np.maximum(sq / kept - means**2, 0.0)
+    ss_layer = np.maximum(sq.sum(1) - n_kept * (means**2).sum(1), 0.0)
+    pooled_mean = (means * n_kept[:, None]).sum(0) / max(int(n_kept.sum()), 1)
+    ss_pooled = max(float(sq.sum() - n_kept.sum() * (pooled_mean**2).sum()), 0.0)
+    return {"mean": means, "var": var, "ss_layer": ss_layer, "pooled_mean": pooled_mean, "ss_pooled": np.array(ss_pooled),
+            "n_kept": n_kept, "massive_norm": massive_norm, "massive": massive}
 
 
 def make_transform(stats: dict[str, np.ndarray], kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -84,20 +111,23 @@ def make_transform(stats: dict[str, np.ndarray], kind: str) -> tuple[np.ndarray,
 
 # ----------------------------------------------------------------------------- training
 
-def training_sample(store, cfg: FactorConfig, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """(n_train, d) float32 preprocessed vectors pooled from all layers (seeded)."""
+def training_sample(store, cfg: FactorConfig, mean: np.ndarray, scale: np.ndarray, massive: np.ndarray | None = None) -> np.ndarray:
+    """(n_train, d) float32 preprocessed vectors pooled from all layers (seeded), drawn from the
+    states that are not ``massive`` ((L+1, n_tokens) bool, from layer_stats; None = all)."""
     n_layers = store.info.n_layers + 1
     total = store.n_tokens * n_layers
-    n = min(cfg.n_train, total)
+    # flat index = layer * n_tokens + row; an int population draws the same rows as its arange
+    population = np.flatnonzero(~massive.ravel()) if massive is not None and massive.any() else total
+    n = min(cfg.n_train, population if isinstance(population, int) else population.size)
     rng = np.random.default_rng(cfg.seed)
     if cfg.token_weight_power > 0:
         ids = store.tokens.column("token_id").to_numpy()
         _, inv, counts = np.unique(ids, return_inverse=True, return_counts=True)
-        w = counts[inv].astype(np.float64) ** (-cfg.token_weight_power)
-        p = np.tile(w / w.sum() / n_layers, n_layers)
-        flat = rng.choice(total, size=n, replace=False, p=p)
+        w = np.tile(counts[inv].astype(np.float64) ** (-cfg.token_weight_power), n_layers)
+        w = w if isinstance(population, int) else w[population]
+        flat = rng.choice(population, size=n, replace=False, p=w / w.sum())
     else:
-        flat = rng.choice(total, size=n, replace=False)
+        flat = rng.choice(population, size=n, replace=False)
     flat.sort()
     layers, rows = np.divmod(flat, store.n_tokens)
     out = np.empty((n, store.info.d_model), dtype=np.float32)
@@ -217,11 +247,13 @@ def inference_shards(offsets: np.ndarray, cfg: FactorConfig, tokens_per_shard: i
 
 
 def infer_shard(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scale: np.ndarray,
-                token_range: tuple[int, int], progress: Any = None) -> dict[str, np.ndarray]:
+                token_range: tuple[int, int], progress: Any = None, massive_norm: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The partial result of inference over the token rows ``token_range`` (an element of
     ``inference_shards``) at every layer: what ``merge_partials`` combines and
     ``finish_inference`` turns into ``run_inference``'s statistics. Callable from any process
-    (a Ray actor) with the store's path, the encoder and the transform.
+    (a Ray actor) with the store's path, the encoder and the transform. States whose norm
+    exceeds ``massive_norm`` (L+1,) of their layer (layer_stats; None = none) get no codes and
+    stay out of every sum: massive activations.
 
     Returns, with L1 = n_layers + 1, m factors, k = cfg.top_k, nb inference batches of the shard:
       batch_start (nb,) int64: first token row of each batch (the order sums are taken in)
@@ -266,17 +298,23 @@ def infer_shard(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scale:
         sc = torch.as_tensor(scale[layer], device=dev)
         for j, (lo, hi) in enumerate(batches):
             n_b = hi - lo
-            x = torch.from_numpy(np.array(h[lo:hi], dtype=np.float32)).to(dev)
-            z = (x - mu) / sc
+            x = np.array(h[lo:hi], dtype=np.float32)
+            kept = None  # rows that are not massive activations; None = every row
+            if massive_norm is not None and np.isfinite(massive_norm[layer]):
+                kept = np.flatnonzero(state_norms(x) <= massive_norm[layer])
+                x = x[kept]
+            z = (torch.from_numpy(x).to(dev) - mu) / sc
             r, c, v = enc.sparse_codes(z)  # row-major sorted non-zeros
-            diff = z - enc.reconstruct_sparse(r, c, v, n_b)
+            diff = z - enc.reconstruct_sparse(r, c, v, z.shape[0])
             err_scaled[j, layer] = float((diff.double() ** 2).sum())
             err_orig[j, layer] = float(((diff * sc).double() ** 2).sum())
             norm_scaled[j, layer] = float((z.double() ** 2).sum())
             sum_scaled[j, layer] = z.double().sum(0).cpu().numpy()
             r, c, v = r.cpu(), c.cpu(), v.cpu()
             active[:, layer] += torch.bincount(c, minlength=m)
-            l0_hist[layer] += np.bincount(torch.bincount(r, minlength=n_b).numpy(), minlength=m + 1)
+            l0_hist[layer] += np.bincount(torch.bincount(r, minlength=z.shape[0]).numpy(), minlength=m + 1)
+            if kept is not None:  # back to rows of the batch
+                r = torch.from_numpy(kept)[r]
             if progress is not None:
                 progress.advance(n_b)
             if r.numel() == 0:
@@ -405,17 +443,17 @@ class InferenceJob:
     store reader and encoder, loaded once per process.
 
     ``store_path``: the activation store; ``model_file``: the factor stage's model.safetensors
-    (components (m, d), mean (L+1, d), scale (L+1, d) [+ W_enc (d, m), b_enc (m,), b_dec (d,)])."""
+    (components (m, d), mean (L+1, d), scale (L+1, d), massive_norm (L+1,) [+ W_enc (d, m), b_enc (m,), b_dec (d,)])."""
 
     def __init__(self, store_path: Path, model_file: Path, cfg: FactorConfig):
         self.store_path, self.model_file, self.cfg = Path(store_path), Path(model_file), cfg
-        self._loaded: tuple[Any, Encoder, np.ndarray, np.ndarray] | None = None
+        self._loaded: tuple[Any, Encoder, np.ndarray, np.ndarray, np.ndarray | None] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_loaded": None}
 
-    def load(self) -> tuple[Any, Encoder, np.ndarray, np.ndarray]:
-        """(store, encoder, mean, scale), loaded on first use."""
+    def load(self) -> tuple[Any, Encoder, np.ndarray, np.ndarray, np.ndarray | None]:
+        """(store, encoder, mean, scale, massive_norm), loaded on first use."""
         if self._loaded is None:
             from safetensors.numpy import load_file
 
@@ -423,12 +461,12 @@ class InferenceJob:
 
             t = load_file(str(self.model_file))
             sae = {k: t[k] for k in ("W_enc", "b_enc", "b_dec")} if "W_enc" in t else None
-            self._loaded = (ActivationStore(self.store_path), Encoder(self.cfg, t["components"], sae), t["mean"], t["scale"])
+            self._loaded = (ActivationStore(self.store_path), Encoder(self.cfg, t["components"], sae), t["mean"], t["scale"], t.get("massive_norm"))
         return self._loaded
 
     def run(self, token_range: tuple[int, int], progress: Any = None) -> dict[str, np.ndarray]:
-        store, enc, mean, scale = self.load()
-        return infer_shard(store, self.cfg, enc, mean, scale, token_range, progress)
+        store, enc, mean, scale, massive_norm = self.load()
+        return infer_shard(store, self.cfg, enc, mean, scale, token_range, progress, massive_norm)
 
 
 #: ``run_shards(todo, job)``: runs ``job.run(token_range)`` for each (index, token_range) of
@@ -438,11 +476,12 @@ ShardRunner = Any
 
 def run_inference(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scale: np.ndarray,
                   reporter: Reporter, partial_dir: Path | None = None, tokens_per_shard: int = 1 << 17,
-                  job: InferenceJob | None = None, run_shards: ShardRunner = None) -> dict[str, Any]:
+                  job: InferenceJob | None = None, run_shards: ShardRunner = None, massive_norm: np.ndarray | None = None) -> dict[str, Any]:
     """One streamed pass over every layer and token, shard by shard; returns the raw statistics.
     ``partial_dir``: keep each shard's partial there (``NNNNN.npz``) and reuse the ones a killed
     earlier run finished. ``run_shards`` (with ``job``): run the shards elsewhere (the Ray
-    executor); partials merge in whatever order they arrive, with the same result."""
+    executor); partials merge in whatever order they arrive, with the same result.
+    ``massive_norm``: see infer_shard (a job reads it from its model file)."""
     shards = inference_shards(store.sentence_offsets, cfg, tokens_per_shard)
     L1 = store.info.n_layers + 1
     merged, todo = None, []
@@ -457,7 +496,7 @@ def run_inference(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scal
                 todo.append((index, token_range))
         kept = len(shards) - len(todo)
         if run_shards is None:
-            results = ((i, infer_shard(store, cfg, enc, mean, scale, r, task)) for i, r in todo)
+            results = ((i, infer_shard(store, cfg, enc, mean, scale, r, task, massive_norm)) for i, r in todo)
         else:
             results = run_shards(todo, job)
         for index, partial in results:
@@ -514,18 +553,22 @@ def cosine_neighbors(components: np.ndarray, n: int = N_NEIGHBORS) -> tuple[np.n
 
 
 def quality(raw: dict[str, Any], stats: dict[str, np.ndarray], n_tokens: int, dense_threshold: float) -> dict[str, Any]:
-    """Per-layer and overall metrics (see FORMULAS)."""
+    """Per-layer and overall metrics (see FORMULAS), over the states that were coded: every
+    token's but the massive activations (``stats["n_kept"]`` per layer; counted here as
+    ``massive``)."""
     L1 = len(raw["err_scaled"])
     active = raw["active"]
-    n = max(n_tokens, 1)
+    n_kept = np.asarray(stats.get("n_kept", np.full(L1, n_tokens)), dtype=np.int64)
+    n = np.maximum(n_kept, 1)
     # sums of squares about the mean of the evaluation set, in preprocessed units
-    zbar = raw["sum_scaled"] / n  # (L+1, d) per-layer means of z (0 unless preprocess="none")
-    ss_z = raw["norm_scaled"] - n * (zbar**2).sum(1)
-    ss_z_pooled = raw["norm_scaled"].sum() - n * L1 * (zbar.mean(0) ** 2).sum()
+    zbar = raw["sum_scaled"] / n[:, None]  # (L+1, d) per-layer means of z (0 unless preprocess="none")
+    ss_z = raw["norm_scaled"] - n_kept * (zbar**2).sum(1)
+    zbar_pooled = raw["sum_scaled"].sum(0) / max(int(n_kept.sum()), 1)
+    ss_z_pooled = raw["norm_scaled"].sum() - n_kept.sum() * (zbar_pooled**2).sum()
     per_layer = []
     for layer in range(L1):
         l0h = raw["l0_hist"][layer]
-        dens = active[:, layer] / max(n_tokens, 1)
+        dens = active[:, layer] / n[layer]
         per_layer.append({
             "layer": layer,
             "fvu": float(raw["err_scaled"][layer] / max(ss_z[layer], 1e-30)),
@@ -534,9 +577,10 @@ def quality(raw: dict[str, Any], stats: dict[str, np.ndarray], n_tokens: int, de
             "l0_quantiles": _quantiles(l0h),
             "dead_fraction": float((dens == 0).mean()),
             "dense_fraction": float((dens > dense_threshold).mean()),
+            "massive": int(n_tokens - n_kept[layer]),
         })
     l0_all = raw["l0_hist"].sum(0)
-    dens_all = active.sum(1) / max(n_tokens * L1, 1)
+    dens_all = active.sum(1) / max(int(n_kept.sum()), 1)
     overall = {
         "fvu": float(raw["err_scaled"].sum() / max(ss_z_pooled, 1e-30)),
         "fvu_original": float(raw["err_orig"].sum() / max(float(stats["ss_pooled"]), 1e-30)),
@@ -544,6 +588,7 @@ def quality(raw: dict[str, Any], stats: dict[str, np.ndarray], n_tokens: int, de
         "l0_quantiles": _quantiles(l0_all),
         "dead_fraction": float((dens_all == 0).mean()),
         "dense_fraction": float((dens_all > dense_threshold).mean()),
+        "massive": int(L1 * n_tokens - n_kept.sum()),
     }
     return {"per_layer": per_layer, "overall": overall, "l0_histogram": _trim(l0_all)}
 
@@ -575,6 +620,7 @@ FORMULAS = {
     "l0": "L0 = number of factors with a > 0 for one token at one layer",
     "dead": "dead fraction = share of factors never active (a > 0) on any token (per layer: at that layer; overall: at any layer)",
     "dense": "dense fraction = share of factors active on more than 10% of tokens",
+    "massive": "massive activations = states whose norm exceeds massive_ratio x the median norm of their layer's states; they get no factor activations and are left out of every metric above",
     "importance": "IS(c, l) = mean of the top-k activations of factor c at layer l (k = top_k; missing entries count as 0)",
     "level": "low: IS peaks at a layer <= low_max_layer; otherwise high if P(active at t+1 | active at t) at the peak layer >= spread threshold, else mid",
 }

@@ -31,6 +31,7 @@ from .pipeline import (
     quality,
     run_inference,
     save_partial,
+    state_norms,
     training_sample,
 )
 
@@ -54,7 +55,7 @@ def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter, t
     if stats_file.exists():
         stats = load_partial(stats_file)
     else:
-        stats = layer_stats(store, reporter)
+        stats = layer_stats(store, reporter, cfg.massive_ratio)
         save_partial(stats_file, stats)
     mean, scale = make_transform(stats, cfg.preprocess)
     timings["preprocess"] = time.perf_counter() - t
@@ -68,7 +69,7 @@ def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter, t
         timings["learn"], n_resampled = done["learn"], done["n_resampled"]
     else:
         t = time.perf_counter()
-        X = training_sample(store, cfg, mean, scale)
+        X = training_sample(store, cfg, mean, scale, stats["massive"])
         timings["preprocess"] += time.perf_counter() - t
         t = time.perf_counter()
         learner = fit_learner(X, cfg, reporter, store.info.d_model)
@@ -79,7 +80,7 @@ def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter, t
         if cfg.method == "topk-sae":
             sae = {"W_enc": learner.W_enc_, "b_enc": learner.b_enc_, "b_dec": learner.b_dec_}
         n_resampled = int(getattr(learner, "n_resampled_", 0))
-        tensors = {"components": components, "mean": mean, "scale": scale}
+        tensors = {"components": components, "mean": mean, "scale": scale, "massive_norm": stats["massive_norm"]}
         if sae is not None:
             tensors.update({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sae.items()})
         save_file(tensors, str(out_dir / "model.safetensors"))
@@ -92,7 +93,7 @@ def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter, t
     partials = out_dir / "inference"
     partials.mkdir(exist_ok=True)
     job = InferenceJob(store.path, out_dir / "model.safetensors", cfg) if run_shards is not None else None
-    raw = run_inference(store, cfg, enc, mean, scale, reporter, partials, tokens_per_shard, job, run_shards)
+    raw = run_inference(store, cfg, enc, mean, scale, reporter, partials, tokens_per_shard, job, run_shards, stats["massive_norm"])
     shutil.rmtree(partials)  # merged: the partials would only take disk space
     timings["inference"] = time.perf_counter() - t
 
@@ -109,7 +110,7 @@ def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter, t
     np.savez(
         out_dir / "stats.npz",
         is_=IS,
-        density=(raw["active"] / max(store.n_tokens, 1)).astype(np.float32),
+        density=(raw["active"] / np.maximum(stats["n_kept"], 1)).astype(np.float32),
         active=raw["active"],
         spread=spread.astype(np.float32),
         hist=raw["hist"],
@@ -150,7 +151,8 @@ class FactorResult:
     """Everything the factor stage produced (arrays as numpy).
 
     config: FactorConfig; components (m, d) unit rows (``dictionary`` = Phi = components.T,
-    (d, m)); mean, scale (L+1, d) the per-layer transform; sae: TopK-SAE encoder params or None;
+    (d, m)); mean, scale (L+1, d) the per-layer transform; massive_norm (L+1,) the norm above
+    which a state of the layer is a massive activation and gets no codes (inf: none); sae: TopK-SAE encoder params or None;
     is_ (m, L+1) importance scores; peak_layer (m,); level (m,) str; density (m, L+1) fraction
     of tokens active per layer (``density_all`` (m,) over all layers); spread (m, L+1);
     hist (m, L+1, bins) counts of positive activations in log bins ``hist_edges`` (bins+1,);
@@ -162,6 +164,7 @@ class FactorResult:
     components: np.ndarray
     mean: np.ndarray
     scale: np.ndarray
+    massive_norm: np.ndarray
     sae: dict[str, np.ndarray] | None
     is_: np.ndarray
     level: np.ndarray
@@ -189,6 +192,7 @@ class FactorResult:
         s = np.load(path / "stats.npz")
         return cls(
             config=cfg, components=t["components"], mean=t["mean"], scale=t["scale"], sae=sae,
+            massive_norm=t.get("massive_norm", np.full(len(t["mean"]), np.inf)),
             is_=s["is_"], level=s["levels"], density=s["density"], active=s["active"], spread=s["spread"],
             hist=s["hist"], hist_edges=s["hist_edges"], l0_hist=s["l0_hist"], max_act=s["max_act"],
             topk_values=s["topk_values"], topk_token=s["topk_token"], neighbors=s["neighbors"],
@@ -210,8 +214,10 @@ class FactorResult:
 
     @property
     def density_all(self) -> np.ndarray:
-        """(m,) fraction of (token, layer) pairs where the factor is active."""
-        return self.active.sum(1) / max(self.metrics["n_tokens"] * self.is_.shape[1], 1)
+        """(m,) fraction of the coded (token, layer) pairs (massive activations aside) where the
+        factor is active."""
+        coded = self.metrics["n_tokens"] * self.is_.shape[1] - self.metrics["quality"]["overall"].get("massive", 0)
+        return self.active.sum(1) / max(coded, 1)
 
     def transform_states(self, hidden_states: np.ndarray, layer: int) -> np.ndarray:
         """(n, d) states of ``layer`` -> (n, d) preprocessed z."""
@@ -219,7 +225,8 @@ class FactorResult:
 
     def encode(self, hidden_states: np.ndarray, layer: int, batch_size: int = 2048) -> np.ndarray:
         """(n, d) hidden states at ``layer`` -> (n, m) factor activations in reported units
-        (the same coding as the build used: FISTA lasso or the SAE encoder)."""
+        (the same coding as the build used: FISTA lasso or the SAE encoder; a massive
+        activation, norm above ``massive_norm[layer]``, gets none)."""
         if self._encoder is None:
             self._encoder = Encoder(self.config, self.components, self.sae)
         z = self.transform_states(hidden_states, layer)
@@ -228,6 +235,7 @@ class FactorResult:
             for lo in range(0, z.shape[0], batch_size):
                 zb = torch.from_numpy(np.ascontiguousarray(z[lo : lo + batch_size])).to(self._encoder.device)
                 out[lo : lo + len(zb)] = self._encoder.codes(zb).cpu().numpy()
+        out[state_norms(hidden_states) > self.massive_norm[layer]] = 0.0
         return out
 
     def reconstruct(self, codes: np.ndarray, layer: int) -> np.ndarray:

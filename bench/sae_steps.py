@@ -1,0 +1,69 @@
+"""The factor stage's SAE steps against its quality and time, side by side on one build's
+activations: the measurement behind budget.py shrinking the steps for wider models.
+
+    python bench/build.py --model smollm2 --preset default --keep-cache CACHE
+    python bench/sae_steps.py CACHE [--steps 3000,2449]
+
+Runs the whole factor stage (factors.learn_factors: layer statistics, SAE training, inference
+over every token and layer) on the cache's text activation store, once per step count in the
+order given, with the default preset's FactorConfig and only ``sae_n_steps`` changed. Prints
+one table: steps, learn s, stage s, FVU (preprocessed units, all layers pooled), FVU in the
+model's own units, dead and dense fractions, and each row's time and FVU relative to the first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from tfvis_site.extract import ActivationStore  # noqa: E402
+from tfvis_site.factors import FactorConfig, learn_factors  # noqa: E402
+from tfvis_site.progress import Reporter  # noqa: E402
+
+
+def text_store(cache: Path) -> ActivationStore:
+    """The one store of the cache's "extract" stage (the corpus, not the attention sample)."""
+    stores = sorted(p for p in (cache / "extract").glob("*") if (p / "meta.json").exists())
+    if len(stores) != 1:
+        sys.exit(f"{cache / 'extract'}: expected one activation store, found {len(stores)} (build one model into a new --keep-cache folder)")
+    return ActivationStore(stores[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("cache", type=Path, help="a build's cache folder (bench/build.py --keep-cache)")
+    parser.add_argument("--steps", default="3000,2449", help="comma-separated SAE step counts")
+    args = parser.parse_args()
+    store = text_store(args.cache)
+    steps = [int(s) for s in args.steps.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in steps:
+            start = time.perf_counter()
+            result = learn_factors(store, FactorConfig.for_preset("default", sae_n_steps=n), Path(tmp) / str(n), Reporter.silent())
+            rows.append((n, time.perf_counter() - start, result.metrics))
+
+    info = store.info
+    table = Table(title=f"factor stage vs SAE steps: {store.n_tokens:,} tokens x {info.n_layers + 1} layers, d = {info.d_model} "
+                        f"(m = {FactorConfig().n_components}, k = {FactorConfig().sae_k}; {os.cpu_count()} cores)")
+    for column in ("SAE steps", "learn s", "stage s", "stage / first", "FVU", "FVU / first", "FVU original units", "dead", "dense"):
+        table.add_column(column, justify="right")
+    first_seconds, first_fvu = rows[0][1], rows[0][2]["quality"]["overall"]["fvu"]
+    for n, seconds, metrics in rows:
+        q = metrics["quality"]["overall"]
+        table.add_row(f"{n:,}", f"{metrics['timings']['learn']:.1f}", f"{seconds:.1f}", f"{seconds / first_seconds:.2f}", f"{q['fvu']:.4f}",
+                      f"{q['fvu'] / first_fvu:.3f}", f"{q['fvu_original']:.4f}", f"{q['dead_fraction']:.1%}", f"{q['dense_fraction']:.1%}")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
