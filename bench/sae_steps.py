@@ -2,11 +2,12 @@
 activations: the measurement behind budget.py shrinking the steps for wider models.
 
     python bench/build.py --model smollm2 --preset default --keep-cache CACHE
-    python bench/sae_steps.py CACHE [--steps 3000,2449]
+    python bench/sae_steps.py CACHE [--steps 3000,2449] [--massive-ratio 10]
 
 Runs the whole factor stage (factors.learn_factors: layer statistics, SAE training, inference
 over every token and layer) on the cache's text activation store, once per step count in the
-order given, with the default preset's FactorConfig and only ``sae_n_steps`` changed. Prints
+order given, with the default preset's FactorConfig and only ``sae_n_steps`` changed
+(``--massive-ratio 0``: keep the massive activations, as builds before it did). Prints
 one table: steps, learn s, stage s, FVU (preprocessed units, all layers pooled), FVU in the
 model's own units, dead and dense fractions, and each row's time and FVU relative to the first.
 """
@@ -42,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("cache", type=Path, help="a build's cache folder (bench/build.py --keep-cache)")
     parser.add_argument("--steps", default="3000,2449", help="comma-separated SAE step counts")
+    parser.add_argument("--massive-ratio", type=float, default=FactorConfig().massive_ratio, help="FactorConfig.massive_ratio (0 keeps every state)")
     args = parser.parse_args()
     store = text_store(args.cache)
     steps = [int(s) for s in args.steps.split(",")]
@@ -49,19 +51,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in steps:
             start = time.perf_counter()
-            result = learn_factors(store, FactorConfig.for_preset("default", sae_n_steps=n), Path(tmp) / str(n), Reporter.silent())
+            config = FactorConfig.for_preset("default", sae_n_steps=n, massive_ratio=args.massive_ratio)
+            result = learn_factors(store, config, Path(tmp) / str(n), Reporter.silent())
             rows.append((n, time.perf_counter() - start, result.metrics))
 
     info = store.info
     table = Table(title=f"factor stage vs SAE steps: {store.n_tokens:,} tokens x {info.n_layers + 1} layers, d = {info.d_model} "
-                        f"(m = {FactorConfig().n_components}, k = {FactorConfig().sae_k}; {os.cpu_count()} cores)")
-    for column in ("SAE steps", "learn s", "stage s", "stage / first", "FVU", "FVU / first", "FVU original units", "dead", "dense"):
+                        f"(m = {FactorConfig().n_components}, k = {FactorConfig().sae_k}, massive_ratio {args.massive_ratio:g}; {os.cpu_count()} cores)")
+    for column in ("SAE steps", "learn s", "stage s", "stage / first", "FVU", "FVU / first", "FVU original units", "dead", "dense", "set aside"):
         table.add_column(column, justify="right")
     first_seconds, first_fvu = rows[0][1], rows[0][2]["quality"]["overall"]["fvu"]
     for n, seconds, metrics in rows:
         q = metrics["quality"]["overall"]
         table.add_row(f"{n:,}", f"{metrics['timings']['learn']:.1f}", f"{seconds:.1f}", f"{seconds / first_seconds:.2f}", f"{q['fvu']:.4f}",
-                      f"{q['fvu'] / first_fvu:.3f}", f"{q['fvu_original']:.4f}", f"{q['dead_fraction']:.1%}", f"{q['dense_fraction']:.1%}")
+                      f"{q['fvu'] / first_fvu:.3f}", f"{q['fvu_original']:.4f}", f"{q['dead_fraction']:.1%}", f"{q['dense_fraction']:.1%}",
+                      f"{q.get('massive', 0):,}")
     Console().print(table)
 
 

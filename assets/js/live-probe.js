@@ -165,6 +165,8 @@
       b_enc: new ort.Tensor('float32', arrays.b_enc.data, [nFactors]),
     };
     var outScale = arrays.output_scale ? arrays.output_scale.data : null;
+    // a state whose norm exceeds its layer's massive_norm is a massive activation: no factors (as in the build)
+    var massiveNorm = arrays.massive_norm ? arrays.massive_norm.data : null;
     var queue = Promise.resolve();
 
     /**
@@ -201,7 +203,10 @@
     function result(enc, hs, att, pre, n) {
       var kk = Math.min(k, nFactors);
       var topIdx = new Int32Array(nHidden * n * kk), topVal = new Float32Array(nHidden * n * kk);
-      for (var row = 0; row < nHidden * n; row++) topK(pre, row * nFactors, nFactors, kk, topIdx, topVal, row * kk, outScale);
+      for (var row = 0; row < nHidden * n; row++) {
+        topK(pre, row * nFactors, nFactors, kk, topIdx, topVal, row * kk, outScale);
+        if (massiveNorm && norm(hs.data, row * d, d) > massiveNorm[Math.floor(row / n)]) topVal.fill(0, row * kk, (row + 1) * kk);
+      }
       var texts = enc.ids.map(function (_, i) { return T.Tokenizer.tokenText(enc, i); });
       return {
         enc: enc, n: n, text: texts, hidden: hs.data, attentions: att.data,
@@ -226,6 +231,13 @@
     }
 
     return { manifest: m, live: live, tokenizer: tokenizer, nFactors: nFactors, nHidden: nHidden, run: run };
+  }
+
+  /** Euclidean norm of x[off .. off+d). */
+  function norm(x, off, d) {
+    var s = 0;
+    for (var j = 0; j < d; j++) s += x[off + j] * x[off + j];
+    return Math.sqrt(s);
   }
 
   /** The k largest of pre[off .. off+m) -> idx/val[at .. at+k), strongest first, ReLU applied. */

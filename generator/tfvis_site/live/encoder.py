@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 
 #: Arrays of ``live/encoder.bin``, in file order; shapes for L+1 hidden-state layers, width d, m factors.
-ARRAYS = ("mean", "scale", "W_enc", "b_enc", "b_dec")
+ARRAYS = ("mean", "scale", "W_enc", "b_enc", "b_dec", "massive_norm")
 FORMULA = (
     "for the hidden state x (d,) of layer l: z = (x - mean[l]) / scale[l]; "
     "pre = (z - b_dec) @ W_enc + b_enc (m,); keep the k largest entries of pre "
-    "(k = min(encoder.k, m)), set every other entry to 0, then relu: activations in reported units"
+    "(k = min(encoder.k, m)), set every other entry to 0, then relu: activations in reported units; "
+    "all 0 when ||x|| > massive_norm[l] (a massive activation)"
 )
 
 
@@ -30,8 +31,9 @@ def unavailable_reason(factors: Any) -> str | None:
 
 
 def encoder_arrays(factors: Any) -> dict[str, np.ndarray]:
-    """name -> float32 array, in ARRAYS order: mean, scale (L+1, d); W_enc (d, m); b_enc (m,); b_dec (d,)."""
-    source = {"mean": factors.mean, "scale": factors.scale, **factors.sae}
+    """name -> float32 array, in ARRAYS order: mean, scale (L+1, d); W_enc (d, m); b_enc (m,); b_dec (d,);
+    massive_norm (L+1,) (inf where nothing is set aside)."""
+    source = {"mean": factors.mean, "scale": factors.scale, **factors.sae, "massive_norm": factors.massive_norm}
     return {name: np.ascontiguousarray(source[name], dtype="<f4") for name in ARRAYS}
 
 
@@ -67,4 +69,6 @@ def encode(arrays: dict[str, np.ndarray], k: int, hidden: np.ndarray, layer: int
     top = np.argpartition(-pre, k - 1, axis=1)[:, :k]
     out = np.zeros_like(pre)
     np.put_along_axis(out, top, np.maximum(np.take_along_axis(pre, top, axis=1), 0.0), axis=1)
+    if "massive_norm" in arrays:
+        out[np.linalg.norm(np.asarray(hidden, dtype=np.float32), axis=1) > arrays["massive_norm"][layer]] = 0.0
     return out
