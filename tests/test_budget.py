@@ -25,8 +25,8 @@ def test_the_reference_model_keeps_its_presets_and_bigger_models_shrink():
     smol = ModelCost.from_config(SMOLLM2)
     assert smol.heads == 270 and smol.forward_ratio == pytest.approx(10.0, rel=0.01) and smol.width_ratio == 1.5
     sizes = scaled_sizes(smol, DEFAULT)
-    assert sizes == {"n_sentences": round(4000 / smol.forward_ratio**0.5), "lime_max_sentences": round(400 / smol.forward_ratio**0.5),
-                     "attention_n_sentences": round(200 / 3.75**0.5), "sae_n_steps": round(3000 / 1.5**0.5)}
+    assert sizes == {"n_sentences": round(4000 / smol.forward_ratio**0.5), "lime_max_sentences": round(400 / smol.forward_ratio),
+                     "attention_n_sentences": round(200 / 3.75), "sae_n_steps": round(3000 / 1.5**0.5)}
 
 
 def test_small_models_are_never_scaled_up_and_zero_means_all():
@@ -68,9 +68,9 @@ def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
         config, factors, lime, attention = fit_to_budget(config, _Checkpoint("big", SMOLLM2), factors, lime, attention, Reporter.silent())
         return config.n_sentences, lime.max_sentences, attention.n_sentences, factors.sae_n_steps
 
-    assert sizes("", {}) == (1265, 71, 103, 2449)  # LIME: 225 sentences for MiniLM
-    assert sizes("n_sentences = 4000\n[lime]\nmax_sentences = 400\n[factors]\nsae_n_steps = 3000\n", {}) == (4000, 400, 103, 3000)
-    assert sizes("", {"n_sentences": 300}) == (300, 71, 103, 2449)
-    assert sizes("[attention]\nn_sentences = 50\n", {"preset": "quick"}) == (63, 13, 50, 204)
+    assert sizes("", {}) == (1265, 22, 53, 2449)  # LIME: 225 sentences for MiniLM
+    assert sizes("n_sentences = 4000\n[lime]\nmax_sentences = 400\n[factors]\nsae_n_steps = 3000\n", {}) == (4000, 400, 53, 3000)
+    assert sizes("", {"n_sentences": 300}) == (300, 22, 53, 2449)
+    assert sizes("[attention]\nn_sentences = 50\n", {"preset": "quick"}) == (63, 4, 50, 204)
     # the paper's dictionary learner has no SAE steps to shrink
     assert sizes("[factors]\nmethod = \"fista-dl\"\n", {})[3] == 3000

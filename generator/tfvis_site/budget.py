@@ -11,11 +11,14 @@ Two costs scale differently:
   gradient): at the preset's fixed dictionary size m and batch B, it grows with the width d of
   the hidden states, whatever the corpus size, so its steps shrink by the width ratio.
 
-Samples shrink by the square root of the cost ratio, not the ratio itself: half of a 10x larger
-cost is paid back by fewer texts, half is accepted as a longer build, which keeps enough tokens
-for the factors and points per head for the projections to mean something. A model no bigger
-than the reference keeps the preset unchanged (never scaled up). Options the user set are never
-touched (the caller passes only the ones left to the preset).
+The two stages that cost the most keep MiniLM's time: LIME's sentences shrink by the whole
+forward-pass ratio and the attention sample by the whole heads ratio (LIME on SmolLM2's default
+dictionary: 14.4 s a sentence, 9.6x MiniLM's, nearly all of it the copies' forward passes;
+bench/lime_cost.py). The corpus (extraction is cheap next to them) and the SAE's steps shrink by
+the square root of their ratio: half of the larger cost is paid back by fewer texts or steps,
+half is accepted as a longer build, which keeps enough tokens and steps for the factors to mean
+something. A model no bigger than the reference keeps the preset unchanged (never scaled up).
+Options the user set are never touched (the caller passes only the ones left to the preset).
 """
 
 from __future__ import annotations
@@ -80,14 +83,14 @@ def scaled_sizes(cost: ModelCost, sizes: dict[str, int]) -> dict[str, int]:
     """Sample sizes for a model of ``cost``, from the preset's ``sizes`` (those the user left to
     the preset). Keys: ``n_sentences`` (corpus texts; 0 = all stays all), ``lime_max_sentences``
     (texts LIME perturbs), ``attention_n_sentences`` (texts of the attention sample),
-    ``sae_n_steps`` (the factor stage's SAE steps). Each shrinks by the square root of its cost
-    ratio, never below a floor that keeps the stage meaningful."""
-    forward = 1 / math.sqrt(cost.forward_ratio)
+    ``sae_n_steps`` (the factor stage's SAE steps). Each shrinks by its cost ratio (LIME,
+    attention) or its square root (corpus, SAE steps), never below a floor that keeps the stage
+    meaningful."""
     scale = {
-        "n_sentences": (forward, 50),
-        "lime_max_sentences": (forward, 4),
+        "n_sentences": (1 / math.sqrt(cost.forward_ratio), 50),
+        "lime_max_sentences": (1 / cost.forward_ratio, 4),
         # the attention sample is also run through the model, but its projections dominate
-        "attention_n_sentences": (1 / math.sqrt(cost.heads_ratio), 12),
+        "attention_n_sentences": (1 / cost.heads_ratio, 12),
         "sae_n_steps": (1 / math.sqrt(cost.width_ratio), 200),
     }
     out = {}

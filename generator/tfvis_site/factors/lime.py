@@ -327,21 +327,22 @@ def explain_sentence(worker: LimeWorker, job: tuple[int, int, int, list[tuple[in
     lime.parquet for this sentence as NumPy columns (see ``compute_lime``)."""
     s, lo, hi, targets, keep = job
     loaded, masker, cfg = worker.loaded, worker.masker, worker.cfg
-    positions = sorted({p for _, _, p in targets})
     free = masker.free_units(lo, hi)
     inputs = masker.perturbed(lo, hi, s, free, keep)
-    layers = sorted({layer for _, layer, _ in targets})
+    # per layer, only the positions explained at that layer are coded: a copy's codes cost
+    # 2·d·m FLOPs per (position, layer), as much as its forward pass for a wide dictionary
+    positions = {layer: sorted({p for _, l, p in targets if l == layer}) for layer in sorted({l for _, l, _ in targets})}
     chunks: dict[int, list[np.ndarray]] = defaultdict(list)
     for start in range(0, len(keep), cfg.batch_size):
-        for layer, h in hidden_states_at(loaded, inputs(slice(start, start + cfg.batch_size)), layers).items():
-            chunks[layer].append(h[:, positions].float().cpu().numpy())
-    codes = {}  # layer -> (n_copies, n_positions, m)
-    for layer in layers:
+        for layer, h in hidden_states_at(loaded, inputs(slice(start, start + cfg.batch_size)), list(positions)).items():
+            chunks[layer].append(h[:, positions[layer]].float().cpu().numpy())
+    codes = {}  # layer -> (n_copies, positions explained at the layer, m)
+    for layer, at in positions.items():
         states = np.concatenate(chunks[layer])
-        codes[layer] = worker.factors.encode(states.reshape(-1, states.shape[-1]), layer).reshape(len(keep), len(positions), -1)
+        codes[layer] = worker.factors.encode(states.reshape(-1, states.shape[-1]), layer).reshape(len(keep), len(at), -1)
     cols: dict[str, list] = defaultdict(list)
     for c, layer, p in targets:
-        y = codes[layer][:, positions.index(p), c]
+        y = codes[layer][:, positions[layer].index(p), c]
         # Causal: tokens after p cannot move its activation; they are not features (weight 0)
         visible = free <= p if worker.causal else slice(None)
         units, weights = masker.unit_weights(free[visible], lime_weights(keep[:, visible].astype(np.float64), y, cfg.kernel_width, cfg.alpha))
