@@ -9,7 +9,7 @@ Two costs scale differently:
 - the attention stage projects every head separately: it costs about heads x points per head;
 - a step of the factor stage's SAE costs 4·B·d·m FLOPs (encoder forward and its weight
   gradient): at the preset's fixed dictionary size m and batch B, it grows with the width d of
-  the hidden states, whatever the corpus size, so its steps shrink by the width ratio.
+  the hidden states, whatever the corpus size, so its steps shrink with the width ratio.
 
 The two stages that cost the most keep MiniLM's time: LIME's sentences shrink by the whole
 forward-pass ratio and the attention sample by the whole heads ratio (LIME on SmolLM2's default

@@ -558,7 +558,7 @@ def quality(raw: dict[str, Any], stats: dict[str, np.ndarray], n_tokens: int, de
     ``massive``)."""
     L1 = len(raw["err_scaled"])
     active = raw["active"]
-    n_kept = np.asarray(stats.get("n_kept", np.full(L1, n_tokens)), dtype=np.int64)
+    n_kept = np.asarray(stats["n_kept"], dtype=np.int64)
     n = np.maximum(n_kept, 1)
     # sums of squares about the mean of the evaluation set, in preprocessed units
     zbar = raw["sum_scaled"] / n[:, None]  # (L+1, d) per-layer means of z (0 unless preprocess="none")
