@@ -31,12 +31,8 @@ from tfvis_site.factors import lime  # noqa: E402
 from tfvis_site.models import load_model  # noqa: E402
 from tfvis_site.progress import Reporter  # noqa: E402
 
-
-def only(folder: Path, what: str) -> Path:
-    found = sorted(p for p in folder.glob("*") if p.is_dir() and not p.name.startswith("."))
-    if len(found) != 1:
-        sys.exit(f"{folder}: expected one {what}, found {len(found)} (build one model into a new --keep-cache folder)")
-    return found[0]
+sys.path.insert(0, os.path.dirname(__file__))
+from sae_steps import only  # noqa: E402
 
 
 def timed(owner: object, name: str, spent: dict[str, float]) -> None:

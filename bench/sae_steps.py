@@ -31,12 +31,13 @@ from tfvis_site.factors import FactorConfig, learn_factors  # noqa: E402
 from tfvis_site.progress import Reporter  # noqa: E402
 
 
-def text_store(cache: Path) -> ActivationStore:
-    """The one store of the cache's "extract" stage (the corpus, not the attention sample)."""
-    stores = sorted(p for p in (cache / "extract").glob("*") if (p / "meta.json").exists())
-    if len(stores) != 1:
-        sys.exit(f"{cache / 'extract'}: expected one activation store, found {len(stores)} (build one model into a new --keep-cache folder)")
-    return ActivationStore(stores[0])
+def only(folder: Path, what: str) -> Path:
+    """The one finished folder of a kept cache's stage (``folder``, e.g. CACHE/extract); hidden
+    ones are unfinished. Exits with a one-line error when there is not exactly one."""
+    found = sorted(p for p in folder.glob("*") if p.is_dir() and not p.name.startswith("."))
+    if len(found) != 1:
+        sys.exit(f"{folder}: expected one {what}, found {len(found)} (build one model into a new --keep-cache folder)")
+    return found[0]
 
 
 def main() -> None:
@@ -45,7 +46,7 @@ def main() -> None:
     parser.add_argument("--steps", default="3000,2449", help="comma-separated SAE step counts")
     parser.add_argument("--massive-ratio", type=float, default=FactorConfig().massive_ratio, help="FactorConfig.massive_ratio (0 keeps every state)")
     args = parser.parse_args()
-    store = text_store(args.cache)
+    store = ActivationStore(only(args.cache / "extract", "activation store"))
     steps = [int(s) for s in args.steps.split(",")]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

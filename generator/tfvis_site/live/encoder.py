@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..factors.pipeline import state_norms
+
 #: Arrays of ``live/encoder.bin``, in file order; shapes for L+1 hidden-state layers, width d, m factors.
 ARRAYS = ("mean", "scale", "W_enc", "b_enc", "b_dec", "massive_norm")
 FORMULA = (
@@ -70,5 +72,5 @@ def encode(arrays: dict[str, np.ndarray], k: int, hidden: np.ndarray, layer: int
     out = np.zeros_like(pre)
     np.put_along_axis(out, top, np.maximum(np.take_along_axis(pre, top, axis=1), 0.0), axis=1)
     if "massive_norm" in arrays:
-        out[np.linalg.norm(np.asarray(hidden, dtype=np.float32), axis=1) > arrays["massive_norm"][layer]] = 0.0
+        out[state_norms(hidden) > arrays["massive_norm"][layer]] = 0.0
     return out
