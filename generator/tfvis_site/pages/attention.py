@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 
 from ..render import render_page
+from .core import METHOD_NAMES, is_image
 
 NAV: list[tuple[str, str]] = [("attention.html", "Attention")]
 
@@ -35,8 +36,6 @@ LABEL_BADGES = {
     "other": "other",
 }
 
-METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
-
 #: Scripts both attention pages load (under assets/; base.html adds the Parquet reader and loader).
 ATTENTION_SCRIPTS = ["vendor/regl-scatterplot.min.js", "vendor/three.min.js", "js/attention-common.js", "js/attention-3d.js"]
 #: Image sites (manifest "modality": "image") also load the shared image core first.
@@ -47,13 +46,9 @@ def _fmt_signed(x: float | None) -> str:
     return "n/a" if x is None else f"{x:+.2f}".replace("-", "\u2212")
 
 
-def is_image_site(manifest: dict[str, Any]) -> bool:
-    return manifest.get("modality") == "image" and bool(manifest.get("image"))
-
-
 def attention_scripts(manifest: dict[str, Any]) -> list[str]:
     """The scripts of both pages: image-common.js before attention-common.js on image sites."""
-    if is_image_site(manifest):
+    if is_image(manifest):
         return ATTENTION_SCRIPTS[:2] + IMAGE_SCRIPTS + ATTENTION_SCRIPTS[2:]
     return list(ATTENTION_SCRIPTS)
 
@@ -107,7 +102,7 @@ def pages(manifest: dict[str, Any]) -> list[str]:
 
 def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
     section = manifest.get("attention")
-    image = is_image_site(manifest)
+    image = is_image(manifest)
     context: dict[str, Any] = {
         "manifest": manifest,
         "att": section,
