@@ -10,6 +10,7 @@
   var data_exports = {};
   __export(data_exports, {
     base64ToBuffer: () => base64ToBuffer,
+    byId: () => byId,
     clear: () => clear,
     dataRoot: () => dataRoot,
     el: () => el,
@@ -328,6 +329,9 @@
     }
     appendChildren(node, children);
     return node;
+  }
+  function byId(id) {
+    return document.getElementById(id);
   }
   function clear(node) {
     while (node.firstChild) node.removeChild(node.firstChild);

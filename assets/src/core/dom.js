@@ -69,6 +69,11 @@ export function el(tag, attrs, ...children) {
   return node;
 }
 
+/** The element with this id (or null). */
+export function byId(id) {
+  return document.getElementById(id);
+}
+
 /** Remove all children of a node (the innerHTML-free way to clear it). */
 export function clear(node) {
   while (node.firstChild) node.removeChild(node.firstChild);
