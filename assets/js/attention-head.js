@@ -759,7 +759,7 @@
     };
   }
 
-  // assets/src/attention/palette.js
+  // assets/src/core/palette.js
   var QUERY = "#4d9221";
   var KEY = "#c51b7d";
   var Q_RAMP = ["#d9efc0", "#b8e186", "#7fbc41", "#4d9221", "#276419", "#173d0f"];
@@ -3931,6 +3931,10 @@
     initState();
     S.stage.inspect = inspect();
     initLiveAttention();
+    wireControls(function(patch, push) {
+      var q = setQuery(patch, push);
+      if (S.tokens) apply(q);
+    });
     return section().then(function(s) {
       S.sec = s;
       S.N = s.n_tokens;
@@ -3958,9 +3962,6 @@
         S.points[v.entry.name] = r[3];
         S.vnorms = r[5];
         mark("head_data");
-        wireControls(function(patch, push) {
-          apply(setQuery(patch, push));
-        });
         onState(apply);
         wire();
         S.linker = tokenBrowserLinker(S.sentences);

@@ -554,7 +554,7 @@
     return new Uint16Array(buf, 0, buf.byteLength >> 1);
   }
 
-  // assets/src/attention/palette.js
+  // assets/src/core/palette.js
   var QUERY = "#4d9221";
   var KEY = "#c51b7d";
   var Q_RAMP = ["#d9efc0", "#b8e186", "#7fbc41", "#4d9221", "#276419", "#173d0f"];
@@ -1852,6 +1852,10 @@
       },
       timings: site.timings
     };
+    wireControls(function(patch, push) {
+      var q = setQuery(patch, push);
+      if (M.tokens) apply(q);
+    });
     return section().then(function(s) {
       M.sec = s;
       M.N = s.n_tokens;
@@ -1866,9 +1870,6 @@
         M.normUnit = new Float32Array(M.G * M.P);
         for (var g = 0; g < M.G; g++) normUnit(M.norms.subarray(g * M.P, (g + 1) * M.P), M.normUnit, g * M.P);
         mark("matrix_data");
-        wireControls(function(patch, push) {
-          apply(setQuery(patch, push));
-        });
         onState(apply);
         wireCells();
         new window.ResizeObserver(onResize).observe(M.plot);

@@ -3,7 +3,7 @@
  * 2D-offset map of image/offset.js instead).
  */
 import { legend } from './controls.js';
-import { VIRIDIS, hexToRgb, lerpRamp } from './palette.js';
+import { VIRIDIS, hexToRgb, lerpRamp } from '../core/palette.js';
 
 /**
  * Aggregate heat map of head g: canvas of max_len x max_len cells, viridis, grey where no sentence

@@ -3,7 +3,7 @@
  * hue, mean colour, brightness, spatial frequency; prefix tokens ([CLS], registers) dark.
  */
 import { site } from './site.js';
-import { K_RAMP, PREFIX_K, PREFIX_Q, Q_RAMP, VIRIDIS, NORM_BINS, hsvHex, lerpRamp } from './palette.js';
+import { K_RAMP, PREFIX_K, PREFIX_Q, Q_RAMP, VIRIDIS, NORM_BINS, hsvHex, lerpRamp } from '../core/palette.js';
 
 /** The token column each image mode needs (a build without it hides the mode). */
 export var IMAGE_MODE_NEEDS = { row: 'row', col: 'col', hue: 'hue', rgb: 'colour_r', brightness: 'brightness', sfreq: 'frequency' };

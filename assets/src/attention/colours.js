@@ -4,7 +4,7 @@
  */
 import { site } from './site.js';
 import { imageCategories } from './colours-image.js';
-import { KEY, K_RAMP, NORM_BINS, OKABE, QUERY, Q_RAMP, VIRIDIS, hexToRgb, lerpRamp } from './palette.js';
+import { KEY, K_RAMP, NORM_BINS, OKABE, QUERY, Q_RAMP, VIRIDIS, hexToRgb, lerpRamp } from '../core/palette.js';
 
 var POS_BINS = 8;
 var Q_POS = lerpRamp(Q_RAMP.slice(1), POS_BINS);

@@ -4,7 +4,7 @@
  */
 import * as IMG from '../core/images.js';
 import { legend } from './controls.js';
-import { VIRIDIS, hexToRgb, lerpRamp } from './palette.js';
+import { VIRIDIS, hexToRgb, lerpRamp } from '../core/palette.js';
 
 /** A point of the 2D plot drawn as its patch with some context (side px), framed in `colour`. */
 export function drawThumb(ctx, geo, image, pos, x, y, side, colour) {

@@ -11,7 +11,7 @@
 import { clear, el } from '../core/data.js';
 import * as IMG from '../core/images.js';
 import { blockWeights, reweight } from './data.js';
-import { KEY, QUERY } from './palette.js';
+import { KEY, QUERY } from '../core/palette.js';
 
 var ARROW_MIN = 0.05, LINE_MIN = 0.02, LINES = 6;
 var Q_RGB = [77, 146, 33], K_RGB = [197, 27, 125];

@@ -52,6 +52,12 @@ function start() {
   initState();
   S.stage.inspect = inspect();
   initLiveAttention();
+  // The controls work while the data loads: a choice made then is in the URL, which the first
+  // drawing reads.
+  wireControls(function (patch, push) {
+    var q = setQuery(patch, push);
+    if (S.tokens) apply(q);
+  });
   return section().then(function (s) {
     S.sec = s;
     S.N = s.n_tokens; S.P = s.n_points; S.H = s.model.n_heads; S.K = s.top_k;
@@ -68,7 +74,6 @@ function start() {
       .then(function (r) {
         S.tokens = r[0]; S.sentences = r[1]; S.norms = r[2]; S.points[v.entry.name] = r[3]; S.vnorms = r[5];
         mark('head_data');
-        wireControls(function (patch, push) { apply(setQuery(patch, push)); });
         onState(apply);
         wire();
         S.linker = tokenBrowserLinker(S.sentences);

@@ -27,6 +27,12 @@ function start() {
     three: function () { return M.three; },
     timings: site.timings,
   };
+  // The controls work while the data loads: a choice made then is in the URL, which the first
+  // drawing reads.
+  wireControls(function (patch, push) {
+    var q = setQuery(patch, push);
+    if (M.tokens) apply(q);
+  });
   return section().then(function (s) {
     M.sec = s;
     M.N = s.n_tokens;
@@ -41,7 +47,6 @@ function start() {
       M.normUnit = new Float32Array(M.G * M.P);
       for (var g = 0; g < M.G; g++) normUnit(M.norms.subarray(g * M.P, (g + 1) * M.P), M.normUnit, g * M.P);
       mark('matrix_data');
-      wireControls(function (patch, push) { apply(setQuery(patch, push)); });
       onState(apply);
       wireCells();
       new window.ResizeObserver(onResize).observe(M.plot);

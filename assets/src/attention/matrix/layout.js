@@ -4,7 +4,7 @@
  * draw order and selection.
  */
 import { colorCategories, rgbFromCategories } from '../colours.js';
-import { hexToRgb, VIRIDIS } from '../palette.js';
+import { hexToRgb, VIRIDIS } from '../../core/palette.js';
 import { cssVar } from '../site.js';
 import { M } from './state.js';
 

@@ -4,7 +4,7 @@
  * overlap (image sites: each point drawn as its patch).
  */
 import { cssVar } from '../site.js';
-import { KEY, QUERY } from '../palette.js';
+import { KEY, QUERY } from '../../core/palette.js';
 import { drawThumb } from '../image-offset.js';
 import { imageOf, linesFor } from './data.js';
 import { screenPos, stageSize } from './plot.js';

@@ -4,7 +4,7 @@
  */
 import { byId, clear, el, setQuery } from '../../core/data.js';
 import { drawThumb } from '../image-offset.js';
-import { KEY, QUERY } from '../palette.js';
+import { KEY, QUERY } from '../../core/palette.js';
 import { fmt, snippet } from '../site.js';
 import { imageOf, topKeys } from './data.js';
 import { drawOverlay } from './overlay.js';

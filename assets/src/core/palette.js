@@ -1,6 +1,7 @@
 /*
- * The attention pages' palettes (colour-blind safe): PiYG greens for queries and pinks for keys,
- * the Okabe & Ito categorical palette, viridis; colour arithmetic on hex strings.
+ * The site's palettes (colour-blind safe): PiYG greens for queries and pinks for keys (the
+ * attention pages), the Okabe & Ito categorical palette, viridis (perceptually uniform); colour
+ * arithmetic on hex strings.
  */
 
 // PiYG (ColorBrewer, colour-blind safe): greens for queries, pinks for keys.
