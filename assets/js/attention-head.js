@@ -280,6 +280,10 @@
   function byId(id) {
     return document.getElementById(id);
   }
+  function byIds(obj, ids) {
+    for (const key in ids) obj[key] = byId(ids[key]);
+    return obj;
+  }
   function clear(node) {
     while (node.firstChild) node.removeChild(node.firstChild);
     return node;
@@ -2645,11 +2649,13 @@
     // the chain every state change joins
   };
   function initState() {
-    S.status = byId("att-status");
-    S.stage = byId("att-stage");
-    S.canvas = byId("att-canvas");
-    S.overlay = byId("att-overlay");
-    S.tooltip = byId("att-tooltip");
+    byIds(S, {
+      status: "att-status",
+      stage: "att-stage",
+      canvas: "att-canvas",
+      overlay: "att-overlay",
+      tooltip: "att-tooltip"
+    });
   }
 
   // assets/src/attention/single/data.js

@@ -276,6 +276,10 @@
   function byId(id) {
     return document.getElementById(id);
   }
+  function byIds(obj, ids) {
+    for (const key in ids) obj[key] = byId(ids[key]);
+    return obj;
+  }
   function clear(node) {
     while (node.firstChild) node.removeChild(node.firstChild);
     return node;
@@ -987,11 +991,13 @@
     // the chain every redraw joins
   };
   function initState() {
-    M.status = byId("att-status");
-    M.plot = byId("att-plot");
-    M.canvas = byId("att-canvas");
-    M.cellsEl = byId("att-cells");
-    M.matrixEl = byId("att-matrix");
+    byIds(M, {
+      status: "att-status",
+      plot: "att-plot",
+      canvas: "att-canvas",
+      cellsEl: "att-cells",
+      matrixEl: "att-matrix"
+    });
     M.ROWS = Number(M.matrixEl.dataset.rows);
     M.COLS = Number(M.matrixEl.dataset.cols);
     M.cellLinks = Array.prototype.slice.call(M.cellsEl.querySelectorAll("a.att-cell"));

@@ -276,6 +276,10 @@
   function byId(id) {
     return document.getElementById(id);
   }
+  function byIds(obj, ids) {
+    for (const key in ids) obj[key] = byId(ids[key]);
+    return obj;
+  }
   function clear(node) {
     while (node.firstChild) node.removeChild(node.firstChild);
     return node;
@@ -528,12 +532,14 @@
     // '', 'colour' or a unit column: the patch mosaic drawn instead of the picture
   };
   function initState() {
-    I.list = byId("images");
-    I.view = byId("image-view");
-    I.canvas = byId("image-large");
-    I.detail = byId("patch-detail");
-    I.status = byId("status");
-    I.input = byId("q");
+    byIds(I, {
+      list: "images",
+      view: "image-view",
+      canvas: "image-large",
+      detail: "patch-detail",
+      status: "status",
+      input: "q"
+    });
   }
 
   // assets/src/images/detail.js

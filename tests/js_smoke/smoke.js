@@ -11,6 +11,7 @@
   __export(data_exports, {
     base64ToBuffer: () => base64ToBuffer,
     byId: () => byId,
+    byIds: () => byIds,
     clear: () => clear,
     dataRoot: () => dataRoot,
     el: () => el,
@@ -332,6 +333,10 @@
   }
   function byId(id) {
     return document.getElementById(id);
+  }
+  function byIds(obj, ids) {
+    for (const key in ids) obj[key] = byId(ids[key]);
+    return obj;
   }
   function clear(node) {
     while (node.firstChild) node.removeChild(node.firstChild);

@@ -12,7 +12,7 @@ import { loadBytes, markTwinOnly, withName } from './bytes.js';
 
 export { base64ToBuffer, dataRoot, forget, loadBytes, setDataRoot, siteRoot } from './bytes.js';
 export { loadColumns, loadTable, toNumbers } from './parquet.js';
-export { byId, clear, el } from './dom.js';
+export { byId, byIds, clear, el } from './dom.js';
 export { onState, query, setQuery } from './url.js';
 
 const utf8 = new TextDecoder('utf-8');

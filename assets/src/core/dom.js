@@ -74,6 +74,12 @@ export function byId(id) {
   return document.getElementById(id);
 }
 
+/** Set obj[key] to the element with id ids[key], for every key of ids (a page's elements into its state). */
+export function byIds(obj, ids) {
+  for (const key in ids) obj[key] = byId(ids[key]);
+  return obj;
+}
+
 /** Remove all children of a node (the innerHTML-free way to clear it). */
 export function clear(node) {
   while (node.firstChild) node.removeChild(node.firstChild);

@@ -2,7 +2,7 @@
  * The image browser's state (images.html, image models only): one object, I, that its modules
  * share: the page's elements, the loaded data, the matches of the search and the open image.
  */
-import { byId } from '../core/data.js';
+import { byIds } from '../core/data.js';
 
 export const I = {
   list: null, view: null, canvas: null, detail: null, status: null, input: null,
@@ -17,10 +17,12 @@ export const I = {
 
 /** Find the page's elements (the page bundle runs at the end of <body>). */
 export function initState() {
-  I.list = byId('images');
-  I.view = byId('image-view');
-  I.canvas = byId('image-large');
-  I.detail = byId('patch-detail');
-  I.status = byId('status');
-  I.input = byId('q');
+  byIds(I, {
+    list: 'images',
+    view: 'image-view',
+    canvas: 'image-large',
+    detail: 'patch-detail',
+    status: 'status',
+    input: 'q',
+  });
 }

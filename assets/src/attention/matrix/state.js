@@ -4,7 +4,7 @@
  * the current view and what is drawn.
  */
 
-import { byId } from '../../core/data.js';
+import { byIds } from '../../core/data.js';
 
 export const M = {
   status: null, plot: null, canvas: null, cellsEl: null, matrixEl: null, cellLinks: [],
@@ -23,11 +23,13 @@ export const M = {
 
 /** Find the page's elements (the page bundle runs at the end of <body>). */
 export function initState() {
-  M.status = byId('att-status');
-  M.plot = byId('att-plot');
-  M.canvas = byId('att-canvas');
-  M.cellsEl = byId('att-cells');
-  M.matrixEl = byId('att-matrix');
+  byIds(M, {
+    status: 'att-status',
+    plot: 'att-plot',
+    canvas: 'att-canvas',
+    cellsEl: 'att-cells',
+    matrixEl: 'att-matrix',
+  });
   M.ROWS = Number(M.matrixEl.dataset.rows);
   M.COLS = Number(M.matrixEl.dataset.cols);
   M.cellLinks = Array.prototype.slice.call(M.cellsEl.querySelectorAll('a.att-cell'));

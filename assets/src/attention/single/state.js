@@ -3,7 +3,7 @@
  * modules share: the page's elements, the loaded data, the current view state and head, what
  * the pointer is on. The constants of the plot's drawing are here too.
  */
-import { byId } from '../../core/data.js';
+import { byIds } from '../../core/data.js';
 
 /** Lines: a query's LINES strongest keys of weight >= LINE_MIN. */
 export var LINE_MIN = 0.05, LINES = 2;
@@ -36,9 +36,11 @@ export const S = {
 
 /** Find the page's elements (the page bundle runs at the end of <body>). */
 export function initState() {
-  S.status = byId('att-status');
-  S.stage = byId('att-stage');
-  S.canvas = byId('att-canvas');
-  S.overlay = byId('att-overlay');
-  S.tooltip = byId('att-tooltip');
+  byIds(S, {
+    status: 'att-status',
+    stage: 'att-stage',
+    canvas: 'att-canvas',
+    overlay: 'att-overlay',
+    tooltip: 'att-tooltip',
+  });
 }
