@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 
 from ..render import render_page
+from .core import is_image as is_image_site
 
 NAV = [("factors.html", "Factors"), ("quality.html", "Factor quality")]
 
@@ -30,7 +31,7 @@ def pages(manifest: dict[str, Any]) -> list[str]:
 def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
     factors = manifest.get("factors")
     site_dir = Path(site_dir)
-    is_image = manifest.get("modality") == "image" and bool(manifest.get("image"))
+    is_image = is_image_site(manifest)
     scripts = ["js/image-common.js"] if is_image else []
     unit = "patch" if is_image else "token"
     ctx = {"manifest": manifest, "factors": factors, "is_image": is_image, "image_scripts": scripts,
