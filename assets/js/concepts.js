@@ -1,74 +1,125 @@
-/*
- * concepts.html: concept probes (generator/tfvis_site/concepts.py). Per probe: the held-out F1
- * per layer of the best single factor vs the raw hidden state and the majority baseline (an SVG
- * line chart), the chosen factors linked to their pages, and the activation of one factor on
- * every labelled example per layer as a strip plot coloured by label (Yun et al. 2021, Fig. 4b).
- * URL state: ?p=<probe index>&f=<factor>. Data: manifest.concepts.probes[p] and its files
- * (examples.parquet, activations.f32 (factors, layers, examples)); docs/data-contract.md.
- * Every string reaches the DOM as text (TFVIS.el), never as HTML.
- */
-(function () {
-  'use strict';
-  var T = window.TFVIS;
-  var F = window.TFVISF;
-  var el = T.el;
-  var $ = function (id) { return document.getElementById(id); };
+(() => {
+  // assets/src/core/data.js
+  var T = () => window.TFVIS;
+  var loadColumns = (...a) => T().loadColumns(...a);
+  var loadFloat32 = (...a) => T().loadFloat32(...a);
+  var manifest = (...a) => T().manifest(...a);
+  var el = (...a) => T().el(...a);
+  var clear = (...a) => T().clear(...a);
+  var query = (...a) => T().query(...a);
+  var setQuery = (...a) => T().setQuery(...a);
+  var onState = (...a) => T().onState(...a);
 
-  /** Label colours: ColorBrewer Dark2 (readable on light and dark backgrounds). */
-  var PALETTE = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#666666'];
-  var probes, index;
-  var loaded = {}; // probe index -> Promise<{examples, activations}>
+  // assets/src/core/images.js
+  var isImageSite = (m) => m && m.modality === "image" && !!m.image;
+  for (const k of []) k;
 
-  F.section()
-    .then(function (m) {
-      if (!m.concepts || !m.concepts.probes || !m.concepts.probes.length) throw new Error('this site was built without concept probes');
-      probes = m.concepts.probes;
-      return F.index(m.factors);
-    })
-    .then(function (ix) {
-      index = ix;
-      if ($('probe')) $('probe').addEventListener('change', function () { go({ p: this.value, f: null }); });
-      $('factor').addEventListener('change', function () { go({ f: this.value }); });
-      T.onState(show);
-      return show(T.query());
-    })
-    .catch(fail);
-
+  // assets/src/factors/common.js
+  var LEVEL_TEXT = {
+    low: "word level: the importance score peaks in an early layer",
+    mid: "sentence level: peaks in a later layer, activity stays local to the token",
+    high: "long range: peaks in a later layer and activity persists along the sentence",
+    dead: "never active on the corpus"
+  };
+  var LEVEL_TEXT_IMAGE = {
+    low: "early: the importance score peaks in an early layer (local patch features such as colour, edges, texture)",
+    mid: "peaks in a later layer, activity stays local to the patch",
+    high: "peaks in a later layer and activity persists to the next patch: regions wider than one patch",
+    dead: "never active on the images"
+  };
+  var levelText = LEVEL_TEXT;
+  function section() {
+    return manifest().then((m) => {
+      if (!m.factors || !m.factors.n_factors) throw new Error("this site was built without transformer factors");
+      if (isImageSite(m)) levelText = LEVEL_TEXT_IMAGE;
+      return m;
+    });
+  }
+  var indexPromise = null;
+  function factorIndex(fs) {
+    if (!indexPromise) {
+      indexPromise = loadColumns(fs.files.index).then((c) => {
+        c.n = c.factor.length;
+        c.is = [];
+        for (let l = 0; l < fs.n_layers; l++) c.is.push(c["is_" + l]);
+        return c;
+      });
+      indexPromise.catch(() => {
+        indexPromise = null;
+      });
+    }
+    return indexPromise;
+  }
+  function levelBadge(level, extra) {
+    return el("span", { class: "flevel flevel-" + level, title: levelText[level] || "" }, level, extra || null);
+  }
+  function fmt(x, digits) {
+    if (x === null || x === void 0 || isNaN(x)) return "–";
+    const a = Math.abs(x);
+    if (a !== 0 && (a < 1e-3 || a >= 1e5)) return x.toExponential(1);
+    return x.toFixed(digits === void 0 ? a >= 100 ? 0 : a >= 10 ? 1 : 3 : digits);
+  }
+  var layerName = (layer) => layer === 0 ? "emb" : String(layer);
   function fail(err) {
-    $('status').textContent = 'Could not load the data: ' + err.message;
-    $('status').className = 'error';
+    const status = document.getElementById("status");
+    status.textContent = "Could not load the data: " + (err && err.message ? err.message : err);
+    status.className = "error";
   }
 
+  // assets/src/factors/concepts.js
+  var $ = (id) => document.getElementById(id);
+  var PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"];
+  var probes;
+  var index;
+  var loaded = {};
+  function startConcepts() {
+    section().then(function(m) {
+      if (!m.concepts || !m.concepts.probes || !m.concepts.probes.length) throw new Error("this site was built without concept probes");
+      probes = m.concepts.probes;
+      return factorIndex(m.factors);
+    }).then(function(ix) {
+      index = ix;
+      if ($("probe")) $("probe").addEventListener("change", function() {
+        go({ p: this.value, f: null });
+      });
+      $("factor").addEventListener("change", function() {
+        go({ f: this.value });
+      });
+      onState(show);
+      return show(query());
+    }).catch(fail);
+  }
   function go(change) {
-    show(T.setQuery(change, true));
+    show(setQuery(change, true));
   }
-
   function probeData(p) {
     if (!loaded[p]) {
-      var files = probes[p].files;
-      loaded[p] = Promise.all([T.loadColumns(files.examples), T.loadFloat32(files.activations)]).then(function (r) {
+      let files = probes[p].files;
+      loaded[p] = Promise.all([loadColumns(files.examples), loadFloat32(files.activations)]).then(function(r) {
         return { examples: r[0], activations: r[1] };
       });
-      loaded[p].catch(function () { delete loaded[p]; });
+      loaded[p].catch(function() {
+        delete loaded[p];
+      });
     }
     return loaded[p];
   }
-
   function bestRow(probe) {
-    var best = probe.layers[0];
-    probe.layers.forEach(function (r) { if (r.f1 > best.f1) best = r; });
+    let best = probe.layers[0];
+    probe.layers.forEach(function(r) {
+      if (r.f1 > best.f1) best = r;
+    });
     return best;
   }
-
   function show(state) {
-    var p = parseInt(state.p, 10);
+    let p = parseInt(state.p, 10);
     if (!(p >= 0 && p < probes.length)) p = 0;
-    var probe = probes[p];
-    var f = parseInt(state.f, 10);
+    let probe = probes[p];
+    let f = parseInt(state.f, 10);
     if (probe.factors.indexOf(f) === -1) f = bestRow(probe).factor;
-    if ($('probe')) $('probe').value = String(p);
-    return probeData(p).then(function (data) {
-      $('status').textContent = '';
+    if ($("probe")) $("probe").value = String(p);
+    return probeData(p).then(function(data) {
+      $("status").textContent = "";
       facts(probe);
       legend(probe);
       f1Chart(probe);
@@ -76,195 +127,250 @@
       factorChoice(probe, f);
       strip(probe, data, f);
       skipped(probe);
-      T.clear($('example'));
-      document.body.dataset.ready = p + ',' + (f === null || f === undefined ? '' : f);
+      clear($("example"));
+      document.body.dataset.ready = p + "," + (f === null || f === void 0 ? "" : f);
     }).catch(fail);
   }
-
   function facts(probe) {
-    var counts = probe.labels.map(function (label) { return label + ' ' + probe.counts[label]; }).join(', ');
-    $('probe-facts').textContent = probe.file + ': ' + probe.n + ' examples (' + counts + '); score: ' + probe.metric +
-      (probe.skipped.length ? '; ' + probe.skipped.length + ' skipped' : '');
+    let counts = probe.labels.map(function(label) {
+      return label + " " + probe.counts[label];
+    }).join(", ");
+    $("probe-facts").textContent = probe.file + ": " + probe.n + " examples (" + counts + "); score: " + probe.metric + (probe.skipped.length ? "; " + probe.skipped.length + " skipped" : "");
   }
-
   function colour(probe, label) {
     return PALETTE[probe.labels.indexOf(label) % PALETTE.length];
   }
-
   function legend(probe) {
-    var box = T.clear($('legend'));
-    probe.labels.forEach(function (label) {
-      box.appendChild(el('span', { class: 'concept-key' }, el('span', { class: 'swatch', style: { background: colour(probe, label) } }), ' ', label));
+    let box = clear($("legend"));
+    probe.labels.forEach(function(label) {
+      box.appendChild(el("span", { class: "concept-key" }, el("span", { class: "swatch", style: { background: colour(probe, label) } }), " ", label));
     });
   }
-
-  function layerName(layer) {
-    return layer === 0 ? 'emb' : String(layer);
-  }
-
-  // ------------------------------------------------------------------ F1 per layer
-
   function f1Chart(probe) {
-    var rows = probe.layers;
-    var W = 560, H = 260, ml = 40, mr = 12, mt = 12, mb = 36;
-    var xs = function (i) { return ml + (rows.length > 1 ? i * (W - ml - mr) / (rows.length - 1) : (W - ml - mr) / 2); };
-    var ys = function (v) { return mt + (1 - v) * (H - mt - mb); };
-    var best = bestRow(probe);
-    var svg = el('svg:svg', { class: 'f1-svg', viewBox: '0 0 ' + W + ' ' + H, role: 'img',
-      'aria-label': 'Held-out F1 per layer: best single factor ' + F.fmt(best.f1, 3) + ' at layer ' + best.layer +
-        ', raw hidden state up to ' + F.fmt(Math.max.apply(null, rows.map(function (r) { return r.f1_raw; })), 3) +
-        ', majority baseline ' + F.fmt(probe.majority_f1, 3) });
-    for (var t = 0; t <= 4; t++) {
-      var v = t / 4;
-      svg.appendChild(el('svg:line', { class: 'grid', x1: ml, x2: W - mr, y1: ys(v), y2: ys(v) }));
-      svg.appendChild(el('svg:text', { x: ml - 6, y: ys(v) + 4, 'text-anchor': 'end' }, v.toFixed(2)));
-    }
-    rows.forEach(function (r, i) {
-      svg.appendChild(el('svg:text', { x: xs(i), y: H - mb + 16, 'text-anchor': 'middle' }, layerName(r.layer)));
+    let rows = probe.layers;
+    let W = 560, H = 260, ml = 40, mr = 12, mt = 12, mb = 36;
+    let xs = function(i) {
+      return ml + (rows.length > 1 ? i * (W - ml - mr) / (rows.length - 1) : (W - ml - mr) / 2);
+    };
+    let ys = function(v) {
+      return mt + (1 - v) * (H - mt - mb);
+    };
+    let best = bestRow(probe);
+    let svg = el("svg:svg", {
+      class: "f1-svg",
+      viewBox: "0 0 " + W + " " + H,
+      role: "img",
+      "aria-label": "Held-out F1 per layer: best single factor " + fmt(best.f1, 3) + " at layer " + best.layer + ", raw hidden state up to " + fmt(Math.max.apply(null, rows.map(function(r) {
+        return r.f1_raw;
+      })), 3) + ", majority baseline " + fmt(probe.majority_f1, 3)
     });
-    svg.appendChild(el('svg:text', { x: ml + (W - ml - mr) / 2, y: H - 4, 'text-anchor': 'middle' }, 'layer'));
-    svg.appendChild(el('svg:line', { class: 'baseline', x1: ml, x2: W - mr, y1: ys(probe.majority_f1), y2: ys(probe.majority_f1) },
-      el('svg:title', null, 'majority-class baseline: ' + F.fmt(probe.majority_f1, 3))));
-    [['raw', 'f1_raw', 'raw hidden state (linear probe)'], ['factor', 'f1', 'best single factor']].forEach(function (s) {
-      var pts = rows.map(function (r, i) { return xs(i).toFixed(1) + ',' + ys(r[s[1]]).toFixed(1); }).join(' ');
-      svg.appendChild(el('svg:polyline', { class: 'series-' + s[0], points: pts }));
-      rows.forEach(function (r, i) {
-        var tip = s[2] + ', layer ' + layerName(r.layer) + ': ' + F.fmt(r[s[1]], 3) + (s[0] === 'factor' ? ' (factor ' + r.factor + ')' : '');
-        var dot = el('svg:circle', { class: 'series-' + s[0], cx: xs(i), cy: ys(r[s[1]]), r: s[0] === 'factor' ? 5 : 3.5,
-          dataset: s[0] === 'factor' && r.factor !== null ? { layer: r.layer, factor: r.factor } : {} }, el('svg:title', null, tip));
+    for (let t = 0; t <= 4; t++) {
+      let v = t / 4;
+      svg.appendChild(el("svg:line", { class: "grid", x1: ml, x2: W - mr, y1: ys(v), y2: ys(v) }));
+      svg.appendChild(el("svg:text", { x: ml - 6, y: ys(v) + 4, "text-anchor": "end" }, v.toFixed(2)));
+    }
+    rows.forEach(function(r, i) {
+      svg.appendChild(el("svg:text", { x: xs(i), y: H - mb + 16, "text-anchor": "middle" }, layerName(r.layer)));
+    });
+    svg.appendChild(el("svg:text", { x: ml + (W - ml - mr) / 2, y: H - 4, "text-anchor": "middle" }, "layer"));
+    svg.appendChild(el(
+      "svg:line",
+      { class: "baseline", x1: ml, x2: W - mr, y1: ys(probe.majority_f1), y2: ys(probe.majority_f1) },
+      el("svg:title", null, "majority-class baseline: " + fmt(probe.majority_f1, 3))
+    ));
+    [["raw", "f1_raw", "raw hidden state (linear probe)"], ["factor", "f1", "best single factor"]].forEach(function(s) {
+      let pts = rows.map(function(r, i) {
+        return xs(i).toFixed(1) + "," + ys(r[s[1]]).toFixed(1);
+      }).join(" ");
+      svg.appendChild(el("svg:polyline", { class: "series-" + s[0], points: pts }));
+      rows.forEach(function(r, i) {
+        let tip = s[2] + ", layer " + layerName(r.layer) + ": " + fmt(r[s[1]], 3) + (s[0] === "factor" ? " (factor " + r.factor + ")" : "");
+        let dot = el("svg:circle", {
+          class: "series-" + s[0],
+          cx: xs(i),
+          cy: ys(r[s[1]]),
+          r: s[0] === "factor" ? 5 : 3.5,
+          dataset: s[0] === "factor" && r.factor !== null ? { layer: r.layer, factor: r.factor } : {}
+        }, el("svg:title", null, tip));
         svg.appendChild(dot);
       });
     });
-    svg.addEventListener('click', function (e) {
-      var d = e.target.dataset;
-      if (d && d.factor !== undefined) go({ f: d.factor });
+    svg.addEventListener("click", function(e) {
+      let d = e.target.dataset;
+      if (d && d.factor !== void 0) go({ f: d.factor });
     });
-    var key = el('p', { class: 'concept-legend small' },
-      el('span', { class: 'concept-key' }, el('span', { class: 'line-key series-factor' }), ' best single factor'),
-      el('span', { class: 'concept-key' }, el('span', { class: 'line-key series-raw' }), ' raw hidden state (ceiling)'),
-      el('span', { class: 'concept-key' }, el('span', { class: 'line-key baseline' }), ' majority class ' + F.fmt(probe.majority_f1, 3)));
-    T.clear($('f1-chart')).appendChild(svg);
-    $('f1-chart').appendChild(key);
+    let key = el(
+      "p",
+      { class: "concept-legend small" },
+      el("span", { class: "concept-key" }, el("span", { class: "line-key series-factor" }), " best single factor"),
+      el("span", { class: "concept-key" }, el("span", { class: "line-key series-raw" }), " raw hidden state (ceiling)"),
+      el("span", { class: "concept-key" }, el("span", { class: "line-key baseline" }), " majority class " + fmt(probe.majority_f1, 3))
+    );
+    clear($("f1-chart")).appendChild(svg);
+    $("f1-chart").appendChild(key);
   }
-
   function factorCell(c, layer) {
-    if (c === null || c === undefined) return el('span', { class: 'muted' }, 'none varies');
-    return el('span', null,
-      el('a', { href: 'factor.html?f=' + c + '&l=' + layer }, 'factor ' + c), ' ', F.levelBadge(index.level[c]),
-      el('span', { class: 'muted small concept-top' }, ' ' + (index.top_tokens[c] || '')));
+    if (c === null || c === void 0) return el("span", { class: "muted" }, "none varies");
+    return el(
+      "span",
+      null,
+      el("a", { href: "factor.html?f=" + c + "&l=" + layer }, "factor " + c),
+      " ",
+      levelBadge(index.level[c]),
+      el("span", { class: "muted small concept-top" }, " " + (index.top_tokens[c] || ""))
+    );
   }
-
   function layerTable(probe, f) {
-    var best = bestRow(probe);
-    var body = probe.layers.map(function (r) {
-      var chose = r.folds.map(function (x) { return x.factor === null ? '–' : String(x.factor); }).join(' / ');
-      var pick = el('button', { type: 'button', class: 'plot-btn', 'aria-pressed': r.factor === f ? 'true' : 'false', disabled: r.factor === null,
-        title: 'plot this factor below', onclick: function () { go({ f: r.factor }); } }, 'plot');
-      return el('tr', { class: r === best ? 'best' : null, dataset: { layer: r.layer } },
-        el('th', { scope: 'row' }, layerName(r.layer)),
-        el('td', null, factorCell(r.factor, r.layer)),
-        el('td', { class: 'num' }, F.fmt(r.f1, 3)),
-        el('td', { class: 'num' }, F.fmt(r.f1_raw, 3)),
-        el('td', { class: 'num muted folds', title: 'factors chosen on each half of the examples' }, chose),
-        el('td', null, pick));
+    let best = bestRow(probe);
+    let body = probe.layers.map(function(r) {
+      let chose = r.folds.map(function(x) {
+        return x.factor === null ? "–" : String(x.factor);
+      }).join(" / ");
+      let pick = el("button", {
+        type: "button",
+        class: "plot-btn",
+        "aria-pressed": r.factor === f ? "true" : "false",
+        disabled: r.factor === null,
+        title: "plot this factor below",
+        onclick: function() {
+          go({ f: r.factor });
+        }
+      }, "plot");
+      return el(
+        "tr",
+        { class: r === best ? "best" : null, dataset: { layer: r.layer } },
+        el("th", { scope: "row" }, layerName(r.layer)),
+        el("td", null, factorCell(r.factor, r.layer)),
+        el("td", { class: "num" }, fmt(r.f1, 3)),
+        el("td", { class: "num" }, fmt(r.f1_raw, 3)),
+        el("td", { class: "num muted folds", title: "factors chosen on each half of the examples" }, chose),
+        el("td", null, pick)
+      );
     });
-    T.clear($('layer-table')).appendChild(el('table', { class: 'concept-table' },
-      el('thead', null, el('tr', null, ['layer', 'factor (chosen on all examples)', 'F1 factor', 'F1 raw', 'halves chose', ''].map(function (h, i) {
-        return el('th', { scope: 'col', class: i === 4 ? 'num folds' : i >= 2 && i <= 3 ? 'num' : null }, h);
+    clear($("layer-table")).appendChild(el(
+      "table",
+      { class: "concept-table" },
+      el("thead", null, el("tr", null, ["layer", "factor (chosen on all examples)", "F1 factor", "F1 raw", "halves chose", ""].map(function(h, i) {
+        return el("th", { scope: "col", class: i === 4 ? "num folds" : i >= 2 && i <= 3 ? "num" : null }, h);
       }))),
-      el('tbody', null, body)));
+      el("tbody", null, body)
+    ));
   }
-
   function factorChoice(probe, f) {
-    var sel = T.clear($('factor'));
-    probe.factors.forEach(function (c) {
-      var at = probe.layers.filter(function (r) { return r.factor === c; }).map(function (r) { return layerName(r.layer); });
-      sel.appendChild(el('option', { value: c }, 'factor ' + c + ' (chosen at layer ' + at.join(', ') + ')'));
+    let sel = clear($("factor"));
+    probe.factors.forEach(function(c) {
+      let at = probe.layers.filter(function(r) {
+        return r.factor === c;
+      }).map(function(r) {
+        return layerName(r.layer);
+      });
+      sel.appendChild(el("option", { value: c }, "factor " + c + " (chosen at layer " + at.join(", ") + ")"));
     });
     sel.value = String(f);
-    var chosenAt = probe.layers.filter(function (r) { return r.factor === f; })[0];
-    $('factor-link').setAttribute('href', 'factor.html?f=' + f + (chosenAt ? '&l=' + chosenAt.layer : ''));
-    $('factor-link').textContent = 'open factor ' + f;
+    let chosenAt = probe.layers.filter(function(r) {
+      return r.factor === f;
+    })[0];
+    $("factor-link").setAttribute("href", "factor.html?f=" + f + (chosenAt ? "&l=" + chosenAt.layer : ""));
+    $("factor-link").textContent = "open factor " + f;
   }
-
-  // ------------------------------------------------------------------ strip plot
-
   function strip(probe, data, f) {
-    var k = probe.factors.indexOf(f);
-    if (k === -1) {  // no factor varies on these examples at any layer
-      T.clear($('strip')).appendChild(el('p', { class: 'muted' }, 'No factor is active on these examples.'));
+    let k = probe.factors.indexOf(f);
+    if (k === -1) {
+      clear($("strip")).appendChild(el("p", { class: "muted" }, "No factor is active on these examples."));
       return;
     }
-    var L = probe.layers.length;
-    var n = probe.n;
-    var acts = data.activations.subarray(k * L * n, (k + 1) * L * n);
-    var lo = 0, hi = 0;
-    for (var i = 0; i < acts.length; i++) {
+    let L = probe.layers.length;
+    let n = probe.n;
+    let acts = data.activations.subarray(k * L * n, (k + 1) * L * n);
+    let lo = 0, hi = 0;
+    for (let i = 0; i < acts.length; i++) {
       if (acts[i] < lo) lo = acts[i];
       if (acts[i] > hi) hi = acts[i];
     }
     if (hi === lo) hi = lo + 1;
-    var W = 900, row = 40, ml = 44, mr = 16, mt = 6, mb = 34;
-    var H = mt + L * row + mb;
-    var xs = function (v) { return ml + (v - lo) / (hi - lo) * (W - ml - mr); };
-    var svg = el('svg:svg', { class: 'strip-svg', viewBox: '0 0 ' + W + ' ' + H, role: 'img',
-      'aria-label': 'Activation of factor ' + f + ' on ' + n + ' examples at each of ' + L + ' layers, coloured by label' });
-    probe.layers.forEach(function (r, l) {
-      var y0 = mt + l * row;
+    let W = 900, row = 40, ml = 44, mr = 16, mt = 6, mb = 34;
+    let H = mt + L * row + mb;
+    let xs = function(v) {
+      return ml + (v - lo) / (hi - lo) * (W - ml - mr);
+    };
+    let svg = el("svg:svg", {
+      class: "strip-svg",
+      viewBox: "0 0 " + W + " " + H,
+      role: "img",
+      "aria-label": "Activation of factor " + f + " on " + n + " examples at each of " + L + " layers, coloured by label"
+    });
+    probe.layers.forEach(function(r, l) {
+      let y0 = mt + l * row;
       if (r.factor === f) {
-        svg.appendChild(el('svg:rect', { class: 'chosen', x: ml, y: y0, width: W - ml - mr, height: row }));
-        if (r.threshold !== null && r.threshold !== undefined && r.threshold >= lo && r.threshold <= hi) {
-          svg.appendChild(el('svg:line', { class: 'threshold', x1: xs(r.threshold), x2: xs(r.threshold), y1: y0 + 2, y2: y0 + row - 2 },
-            el('svg:title', null, 'logistic regression: “' + r.above + '” above ' + F.fmt(r.threshold, 3))));
+        svg.appendChild(el("svg:rect", { class: "chosen", x: ml, y: y0, width: W - ml - mr, height: row }));
+        if (r.threshold !== null && r.threshold !== void 0 && r.threshold >= lo && r.threshold <= hi) {
+          svg.appendChild(el(
+            "svg:line",
+            { class: "threshold", x1: xs(r.threshold), x2: xs(r.threshold), y1: y0 + 2, y2: y0 + row - 2 },
+            el("svg:title", null, "logistic regression: “" + r.above + "” above " + fmt(r.threshold, 3))
+          ));
         }
       }
-      svg.appendChild(el('svg:line', { class: 'grid', x1: ml, x2: W - mr, y1: y0 + row, y2: y0 + row }));
-      svg.appendChild(el('svg:text', { x: ml - 8, y: y0 + row / 2 + 4, 'text-anchor': 'end' }, layerName(r.layer)));
+      svg.appendChild(el("svg:line", { class: "grid", x1: ml, x2: W - mr, y1: y0 + row, y2: y0 + row }));
+      svg.appendChild(el("svg:text", { x: ml - 8, y: y0 + row / 2 + 4, "text-anchor": "end" }, layerName(r.layer)));
     });
-    for (var t = 0; t <= 4; t++) {
-      var v = lo + (hi - lo) * t / 4;
-      svg.appendChild(el('svg:text', { x: xs(v), y: H - mb + 16, 'text-anchor': 'middle' }, F.fmt(v, 2)));
+    for (let t = 0; t <= 4; t++) {
+      let v = lo + (hi - lo) * t / 4;
+      svg.appendChild(el("svg:text", { x: xs(v), y: H - mb + 16, "text-anchor": "middle" }, fmt(v, 2)));
     }
-    svg.appendChild(el('svg:text', { x: ml + (W - ml - mr) / 2, y: H - 4, 'text-anchor': 'middle' }, 'activation of factor ' + f));
-    var ex = data.examples;
-    var frag = document.createDocumentFragment();
-    for (var l = 0; l < L; l++) {
-      for (var j = 0; j < n; j++) {
-        var a = acts[l * n + j];
-        // golden-ratio jitter: deterministic, evenly spread, the same for an example in every row
-        var jitter = ((j * 0.6180339887) % 1 - 0.5) * (row - 12);
-        frag.appendChild(el('svg:circle', { cx: xs(a).toFixed(1), cy: (mt + l * row + row / 2 + jitter).toFixed(1), r: 3.2,
-          fill: colour(probe, ex.label[j]), dataset: { i: j, l: l } },
-          el('svg:title', null, ex.label[j] + ' · ' + F.fmt(a, 3) + ' · ' + ex.text[j])));
+    svg.appendChild(el("svg:text", { x: ml + (W - ml - mr) / 2, y: H - 4, "text-anchor": "middle" }, "activation of factor " + f));
+    let ex = data.examples;
+    let frag = document.createDocumentFragment();
+    for (let l = 0; l < L; l++) {
+      for (let j = 0; j < n; j++) {
+        let a = acts[l * n + j];
+        let jitter = (j * 0.6180339887 % 1 - 0.5) * (row - 12);
+        frag.appendChild(el(
+          "svg:circle",
+          {
+            cx: xs(a).toFixed(1),
+            cy: (mt + l * row + row / 2 + jitter).toFixed(1),
+            r: 3.2,
+            fill: colour(probe, ex.label[j]),
+            dataset: { i: j, l }
+          },
+          el("svg:title", null, ex.label[j] + " · " + fmt(a, 3) + " · " + ex.text[j])
+        ));
       }
     }
     svg.appendChild(frag);
-    svg.addEventListener('click', function (e) {
-      var d = e.target.dataset;
-      if (d && d.i !== undefined) example(probe, ex, acts, +d.i, +d.l);
+    svg.addEventListener("click", function(e) {
+      let d = e.target.dataset;
+      if (d && d.i !== void 0) example(probe, ex, acts, +d.i, +d.l);
     });
-    T.clear($('strip')).appendChild(svg);
+    clear($("strip")).appendChild(svg);
   }
-
   function example(probe, ex, acts, j, l) {
-    var text = ex.text[j];
-    var start = ex.start[j], end = ex.end[j];
-    var n = probe.n;
-    T.clear($('example')).appendChild(el('p', null,
-      el('span', { class: 'concept-key' }, el('span', { class: 'swatch', style: { background: colour(probe, ex.label[j]) } }), ' ', ex.label[j]),
-      ' line ' + ex.line[j] + ': ',
-      el('q', null, text.slice(0, start), el('mark', { class: 'concept-target' }, text.slice(start, end)), text.slice(end)),
-      el('br'),
-      el('span', { class: 'muted small' }, 'activation per layer: ' + probe.layers.map(function (r, i) {
-        return layerName(r.layer) + ' ' + F.fmt(acts[i * n + j], 3);
-      }).join(' · ') + ' (dot clicked: layer ' + layerName(probe.layers[l].layer) + ')')));
+    let text = ex.text[j];
+    let start = ex.start[j], end = ex.end[j];
+    let n = probe.n;
+    clear($("example")).appendChild(el(
+      "p",
+      null,
+      el("span", { class: "concept-key" }, el("span", { class: "swatch", style: { background: colour(probe, ex.label[j]) } }), " ", ex.label[j]),
+      " line " + ex.line[j] + ": ",
+      el("q", null, text.slice(0, start), el("mark", { class: "concept-target" }, text.slice(start, end)), text.slice(end)),
+      el("br"),
+      el("span", { class: "muted small" }, "activation per layer: " + probe.layers.map(function(r, i) {
+        return layerName(r.layer) + " " + fmt(acts[i * n + j], 3);
+      }).join(" · ") + " (dot clicked: layer " + layerName(probe.layers[l].layer) + ")")
+    ));
+  }
+  function skipped(probe) {
+    let box = $("skipped-box");
+    box.hidden = !probe.skipped.length;
+    $("skipped-h").textContent = probe.skipped.length + " skipped example" + (probe.skipped.length === 1 ? "" : "s") + " of " + probe.file;
+    let list = clear($("skipped"));
+    probe.skipped.forEach(function(s) {
+      list.appendChild(el("li", null, "line " + s.line + ": " + s.reason));
+    });
   }
 
-  function skipped(probe) {
-    var box = $('skipped-box');
-    box.hidden = !probe.skipped.length;
-    $('skipped-h').textContent = probe.skipped.length + ' skipped example' + (probe.skipped.length === 1 ? '' : 's') + ' of ' + probe.file;
-    var list = T.clear($('skipped'));
-    probe.skipped.forEach(function (s) { list.appendChild(el('li', null, 'line ' + s.line + ': ' + s.reason)); });
-  }
+  // assets/src/pages/concepts.js
+  startConcepts();
 })();

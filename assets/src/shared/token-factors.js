@@ -57,7 +57,8 @@ function build(m) {
 
 /**
  * <span> of links "factor F (activation)" to factor.html at hidden-state layer ``hidden``;
- * label(x) is the link text (default "factor F"), attrs(x) extra attributes of each link.
+ * options: empty (text without factors), label(x) (link text, default "factor F"), href(x), attrs(x)
+ * (more attributes of each link; title: null drops the title).
  */
 export function factorLinks(list, hidden, options = {}) {
   if (!list.length) return el('span', { class: 'muted' }, options.empty || 'no active factor');

@@ -1,0 +1,4 @@
+/* concepts.html: the concept probes (factors/concepts.js). */
+import { startConcepts } from '../factors/concepts.js';
+
+startConcepts();

@@ -1,0 +1,4 @@
+/* quality.html: the dictionary's quality (factors/quality.js). */
+import { startQuality } from '../factors/quality.js';
+
+startQuality();
