@@ -234,7 +234,7 @@
   function setAttr(node, key, value) {
     const lower = key.toLowerCase();
     if (lower.slice(0, 2) === "on") {
-      if (typeof value !== "function") throw new Error("TFVIS.el: " + key + " must be a function");
+      if (typeof value !== "function") throw new Error("el(): " + key + " must be a function");
       node.addEventListener(lower.slice(2), value);
     } else if (key === "class" || key === "className") {
       node.setAttribute("class", Array.isArray(value) ? value.filter(Boolean).join(" ") : String(value));
@@ -251,11 +251,11 @@
     } else if (key === "text" || key === "textContent") {
       node.textContent = String(value);
     } else if (lower === "innerhtml" || lower === "outerhtml" || lower === "srcdoc") {
-      throw new Error("TFVIS.el: " + key + " is not allowed (use children / text)");
+      throw new Error("el(): " + key + " is not allowed (use children / text)");
     } else {
       const str = value === true ? "" : String(value);
       if (URL_ATTRS[lower] && /^\s*(javascript|vbscript|data:text\/html)/i.test(str.replace(/[\u0000-\u001f]/g, ""))) {
-        throw new Error("TFVIS.el: refused unsafe URL in " + key);
+        throw new Error("el(): refused unsafe URL in " + key);
       }
       node.setAttribute(key, str);
     }

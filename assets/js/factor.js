@@ -238,7 +238,7 @@
   function setAttr(node, key, value) {
     const lower2 = key.toLowerCase();
     if (lower2.slice(0, 2) === "on") {
-      if (typeof value !== "function") throw new Error("TFVIS.el: " + key + " must be a function");
+      if (typeof value !== "function") throw new Error("el(): " + key + " must be a function");
       node.addEventListener(lower2.slice(2), value);
     } else if (key === "class" || key === "className") {
       node.setAttribute("class", Array.isArray(value) ? value.filter(Boolean).join(" ") : String(value));
@@ -255,11 +255,11 @@
     } else if (key === "text" || key === "textContent") {
       node.textContent = String(value);
     } else if (lower2 === "innerhtml" || lower2 === "outerhtml" || lower2 === "srcdoc") {
-      throw new Error("TFVIS.el: " + key + " is not allowed (use children / text)");
+      throw new Error("el(): " + key + " is not allowed (use children / text)");
     } else {
       const str = value === true ? "" : String(value);
       if (URL_ATTRS[lower2] && /^\s*(javascript|vbscript|data:text\/html)/i.test(str.replace(/[\u0000-\u001f]/g, ""))) {
-        throw new Error("TFVIS.el: refused unsafe URL in " + key);
+        throw new Error("el(): refused unsafe URL in " + key);
       }
       node.setAttribute(key, str);
     }

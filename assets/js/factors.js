@@ -234,7 +234,7 @@
   function setAttr(node, key2, value) {
     const lower = key2.toLowerCase();
     if (lower.slice(0, 2) === "on") {
-      if (typeof value !== "function") throw new Error("TFVIS.el: " + key2 + " must be a function");
+      if (typeof value !== "function") throw new Error("el(): " + key2 + " must be a function");
       node.addEventListener(lower.slice(2), value);
     } else if (key2 === "class" || key2 === "className") {
       node.setAttribute("class", Array.isArray(value) ? value.filter(Boolean).join(" ") : String(value));
@@ -251,11 +251,11 @@
     } else if (key2 === "text" || key2 === "textContent") {
       node.textContent = String(value);
     } else if (lower === "innerhtml" || lower === "outerhtml" || lower === "srcdoc") {
-      throw new Error("TFVIS.el: " + key2 + " is not allowed (use children / text)");
+      throw new Error("el(): " + key2 + " is not allowed (use children / text)");
     } else {
       const str = value === true ? "" : String(value);
       if (URL_ATTRS[lower] && /^\s*(javascript|vbscript|data:text\/html)/i.test(str.replace(/[\u0000-\u001f]/g, ""))) {
-        throw new Error("TFVIS.el: refused unsafe URL in " + key2);
+        throw new Error("el(): refused unsafe URL in " + key2);
       }
       node.setAttribute(key2, str);
     }

@@ -146,7 +146,7 @@ export function buildThumbs(size) {
   return thumbCache;
 }
 
-/** Image index (row of data/sentences.parquet, as image-common.js counts) of sample image s. */
+/** Image index (row of data/sentences.parquet, as core/images.js counts) of sample image s. */
 
 export function drawLabels(ctx, size, fg, bg) {
   if (S.view.dim === 3) return; // labels only in 2D (3D shows the tooltip)
