@@ -3711,6 +3711,7 @@
   // assets/src/attention/single/overlay.js
   var overlayPending = false;
   var labelCache = null;
+  var thumbCache = null;
   function invalidate() {
     labelCache = null;
     if (thumbCache) thumbCache.stale = true;
@@ -3810,7 +3811,6 @@
       }
     }
   }
-  var thumbCache = null;
   function buildThumbs(size) {
     var inView = S.view.dim === 2 && S.scatter ? S.scatter.get("pointsInView") : null;
     if (!inView || !inView.length || inView.length > THUMB_MAX_POINTS) {

@@ -4,7 +4,6 @@
  * shared camera) and by the single-head view (one head, orbit controls, screen-space picking).
  */
 
-
 var VERTEX = [
   'attribute vec3 acolor;',
   'attribute float asize;',

@@ -53,7 +53,6 @@ export function noWebGL(parent, before, rest) {
   parent.insertBefore(note, before);
 }
 
-
 /** manifest["attention"] (rejects when the build has none); fills in `site`. */
 export function section() {
   return manifest().then(function (m) {

@@ -11,7 +11,6 @@ import { M } from './state.js';
 var sizeArray = [1.5, 2, 2.5, 3, 3.5, 4, 5, 6];
 var pointIndex = null; // valueA of every point: its index within its head
 
-
 /**
  * The 2D matrix is drawn band by band: a band is a few whole rows, about a quarter of a window
  * high. The rows are split into chunks about a window high; each chunk of each 2D projection is

@@ -87,11 +87,9 @@ export function rgbAll(c, out) {
   return out;
 }
 
-
 export function background() {
   return cssVar('--card', '#ffffff');
 }
-
 
 /** Palette with the search applied: matches keep their colour, the rest fade towards the background. */
 export function searchPalette(c) {
@@ -127,7 +125,6 @@ function toHex(css) {
   if (!m) return '#ffffff';
   return '#' + [m[1], m[2], m[3]].map(function (x) { var h = Number(x).toString(16); return h.length < 2 ? '0' + h : h; }).join('');
 }
-
 
 /** The search matches in band b (point indices in its chunk): queries and keys of the matching tokens. */
 export function selectedIndices(b) {

@@ -34,7 +34,6 @@ export function readState(q) {
   return v;
 }
 
-
 // ------------------------------------------------------------------ the head's points
 
 export function buildHead(v) {
@@ -55,7 +54,6 @@ export function sentencePoints(s) {
   for (var i = start; i < start + n; i++) { set.add(i); set.add(S.N + i); }
   return set;
 }
-
 
 export function imageOf(s) {
   return S.sentences.sentence_id ? Number(S.sentences.sentence_id[s]) : s;

@@ -12,6 +12,8 @@ import { LABEL_LIMIT, LABEL_MAX_POINTS, S, THUMB_MAX_POINTS, THUMB_SIDE } from '
 
 var overlayPending = false;
 var labelCache = null; // placed labels [text, x, y, isQuery] until the view changes
+var thumbCache = null; // {canvas, count} until the view changes (reset with labelCache)
+
 /** The view moved or changed: labels and thumbnails are placed again on the next overlay. */
 export function invalidate() {
   labelCache = null;
@@ -24,7 +26,7 @@ export function scheduleOverlay() {
   window.requestAnimationFrame(function () { overlayPending = false; drawOverlay(); });
 }
 
-
+/** Draw the overlay for the current view: image layer, search rings, lines, hovered point, labels. */
 export function drawOverlay() {
   if (!S.view || !S.head) return;
   var s = stageSize(), dpr = window.devicePixelRatio || 1;
@@ -114,7 +116,6 @@ export function drawImageLayer(ctx, size, fg) {
   }
 }
 
-var thumbCache = null; // {canvas, count} until the view changes (reset with labelCache)
 export function buildThumbs(size) {
   var inView = S.view.dim === 2 && S.scatter ? S.scatter.get('pointsInView') : null;
   if (!inView || !inView.length || inView.length > THUMB_MAX_POINTS) {

@@ -75,7 +75,6 @@ export function showMetrics(h, v) {
   }
 }
 
-
 /** The sentence view's hide toggles (#att-hide-<name>). */
 export var HIDE = ['cls', 'sep', 'first'];
 

@@ -67,7 +67,6 @@ export function apply(q, timing) {
   return S.queue;
 }
 
-
 // ------------------------------------------------------------------ navigation
 
 export function goHead(g) {
