@@ -58,7 +58,7 @@ def js_encoding(page, tokenizer, texts: list[str]) -> list[dict]:
     spec = json.loads(tokenizer.backend_tokenizer.to_str())
     return page.evaluate(
         """([spec, texts, max]) => {
-             const tok = new tokenizerUnderTest.Tokenizer(spec);
+             const tok = new document.documentElement.inspect.Tokenizer(spec);
              return texts.map((t) => { const e = tok.encode(t, max); return {ids: e.ids, offsets: e.offsets, special: e.special}; });
            }""",
         [spec, texts, MAX_TOKENS],
@@ -131,7 +131,7 @@ def test_truncation_is_reported(page):
     """A text longer than max_tokens: kept tokens = max_tokens (specials included), flagged."""
     tok = make_tokenizer("bert")
     spec = json.loads(tok.backend_tokenizer.to_str())
-    out = page.evaluate("""([spec, text]) => { const e = new tokenizerUnderTest.Tokenizer(spec).encode(text, 10);
+    out = page.evaluate("""([spec, text]) => { const e = new document.documentElement.inspect.Tokenizer(spec).encode(text, 10);
                           return {n: e.ids.length, truncated: e.truncated, full: e.nFull, last: e.tokens[e.tokens.length - 1]}; }""",
                         [spec, "the cat sat on the mat " * 5])
     assert out == {"n": 10, "truncated": True, "full": 30, "last": "[SEP]"}

@@ -1528,6 +1528,13 @@
       return ns.slice(p[0], p[1]);
     });
   }
+  function chain(steps) {
+    return function(x) {
+      return steps.reduce(function(acc, f) {
+        return f(acc);
+      }, x);
+    };
+  }
   function unsupported(kind, spec) {
     return new Error("unsupported tokenizer " + kind + ' "' + (spec && spec.type) + '"');
   }
@@ -1564,15 +1571,8 @@
       return ns;
     };
     switch (spec.type) {
-      case "Sequence": {
-        var steps = spec.normalizers.map(normalizer);
-        return function(ns) {
-          steps.forEach(function(f) {
-            ns = f(ns);
-          });
-          return ns;
-        };
-      }
+      case "Sequence":
+        return chain(spec.normalizers.map(normalizer));
       case "BertNormalizer":
         return function(ns) {
           if (spec.clean_text) {
@@ -1681,15 +1681,8 @@
       };
     };
     switch (spec.type) {
-      case "Sequence": {
-        var steps = spec.pretokenizers.map(preTokenizer);
-        return function(splits) {
-          steps.forEach(function(f) {
-            splits = f(splits);
-          });
-          return splits;
-        };
-      }
+      case "Sequence":
+        return chain(spec.pretokenizers.map(preTokenizer));
       case "BertPreTokenizer":
         return function(splits) {
           return each(function(ns) {
@@ -1879,12 +1872,9 @@
           added: steps.reduce(function(n, s) {
             return n + s.added;
           }, 0),
-          apply: function(e) {
-            steps.forEach(function(s) {
-              e = s.apply(e);
-            });
-            return e;
-          }
+          apply: chain(steps.map(function(s) {
+            return s.apply;
+          }))
         };
       }
       case "TemplateProcessing": {

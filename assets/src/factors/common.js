@@ -3,8 +3,7 @@
  * Data layout: docs/factors.md and docs/factor-pages.md. All text reaches the DOM through el
  * (text nodes, never innerHTML).
  */
-import { el, loadColumns, manifest } from '../core/data.js';
-import { isImageSite } from '../core/images.js';
+import { byId, el, loadColumns, manifest, siteKind } from '../core/data.js';
 
 export const LEVELS = ['low', 'mid', 'high', 'dead'];
 const LEVEL_TEXT = {
@@ -27,14 +26,14 @@ let levelText = LEVEL_TEXT;
 export function section() {
   return manifest().then((m) => {
     if (!m.factors || !m.factors.n_factors) throw new Error('this site was built without transformer factors');
-    if (isImageSite(m)) levelText = LEVEL_TEXT_IMAGE;
+    if (siteKind(m) === 'image') levelText = LEVEL_TEXT_IMAGE;
     return m;
   });
 }
 
 /** The manifest's image geometry on image sites, else null. */
 export function geometry(m) {
-  return isImageSite(m) ? m.image : null;
+  return siteKind(m) === 'image' ? m.image : null;
 }
 
 let indexPromise = null;
@@ -127,7 +126,7 @@ export const factRow = (k, v) => el('div', null, el('dt', null, k), el('dd', nul
 
 /** Shows a failure in the page's #status line. */
 export function fail(err) {
-  const status = document.getElementById('status');
+  const status = byId('status');
   status.textContent = 'Could not load the data: ' + (err && err.message ? err.message : err);
   status.className = 'error';
 }

@@ -7,10 +7,9 @@
  * (examples.parquet, activations.f32 (factors, layers, examples)); docs/data-contract.md.
  * Every string reaches the DOM as text (el), never as HTML.
  */
-import { clear, el, loadColumns, loadFloat32, onState, query, setQuery } from '../core/data.js';
+import { byId as $, clear, el, loadColumns, loadFloat32, onState, query, setQuery } from '../core/data.js';
 import { factorIndex, fail, fmt, layerName, levelBadge, section } from './common.js';
 
-const $ = (id) => document.getElementById(id);
 
 /** Label colours: ColorBrewer Dark2 (readable on light and dark backgrounds). */
 const PALETTE = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#666666'];

@@ -2,12 +2,11 @@
  * thumb_image_j / thumb_pos_j: the best patch in each of its first distinct top images at the
  * peak layer, cut from the sprite sheets) and "which factors fire on an image?"
  * (factors/by-image.parquet; URL state ?img=). Image names are user file names: text only. */
-import { clear, el, loadColumns, query, setQuery } from '../core/data.js';
+import { byId as $, clear, el, loadColumns, query, setQuery } from '../core/data.js';
 import { drawRegion, outline, unitBox, unitName } from '../core/images.js';
 import { factorSparkline, fmt, levelBadge, ranges } from './common.js';
 import { countBar, resultsTable } from './results.js';
 
-const $ = (id) => document.getElementById(id);
 const THUMB = 48, THUMB_MARGIN = 2;
 let byImageP = null, namesP = null, pickerDone = false, imageSeq = 0;
 

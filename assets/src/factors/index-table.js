@@ -3,14 +3,13 @@
  * 100), the word search on text sites (index-words.js) and the image search and thumbnails on
  * image sites (index-images.js). URL state: ?q=&img=&level=&layer=&tok=&sort=&dir=&page=
  */
-import { clear, el, onState, query, setQuery } from '../core/data.js';
+import { byId as $, clear, el, onState, query, setQuery } from '../core/data.js';
 import { loadAll } from '../core/images.js';
 import { wirePager } from '../shared/pager.js';
 import { factorIndex, factorSparkline, fail, fmt, geometry, isCurve, key, levelBadge, pct, randomFactor, section } from './common.js';
 import { renderImageSearch, thumbsCell } from './index-images.js';
 import { renderSearch, wireWordSearch } from './index-words.js';
 
-const $ = (id) => document.getElementById(id);
 const PAGE = 100;
 const LEVEL_ORDER = { low: 0, mid: 1, high: 2, dead: 3 };
 

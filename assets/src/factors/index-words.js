@@ -1,11 +1,10 @@
 /* The factor index's word search ("which factors fire on this word?", text sites): the word index
  * factors/search.parquet (generator: factors/search.py; manifest.factors.search), prefix
  * suggestions, and the factors with the most top contexts on the word. URL state: ?q=. */
-import { clear, el, loadColumns, setQuery } from '../core/data.js';
+import { byId as $, clear, el, loadColumns, setQuery } from '../core/data.js';
 import { factorSparkline, key, levelBadge, pct, ranges } from './common.js';
 import { countBar, resultsTable } from './results.js';
 
-const $ = (id) => document.getElementById(id);
 let searchP = null;
 let searchSeq = 0;
 

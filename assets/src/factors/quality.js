@@ -3,10 +3,9 @@
  * each factor's peak, mean curve per level) and the level x peak-layer table. The metrics table
  * and the L0 histogram are rendered at build time (templates/_factor_quality.html, quality.html).
  */
-import { clear, el } from '../core/data.js';
+import { byId as $, clear, el } from '../core/data.js';
 import { LEVELS, factorIndex, fail, fmt, isCurve, layerName, levelBadge, section } from './common.js';
 
-const $ = (id) => document.getElementById(id);
 
 export function startQuality() {
   section()

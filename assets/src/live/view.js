@@ -1,9 +1,8 @@
 /* What the live probe's views share (live/factor.js, live/tokens.js): wiring the card's form and
  * the token x layer table. */
-import { clear, el } from '../core/data.js';
+import { byId as $, clear, el } from '../core/data.js';
 import { wireForm } from '../shared/live-probe.js';
 
-const $ = (id) => document.getElementById(id);
 
 /**
  * Wire the live card's form (text in the URL under ``param``): onResult(res, text) after each run,

@@ -1,6 +1,6 @@
 /* The pager under a paged list (templates/_macros.html pager(): #prev, #next, #page-info): the
  * buttons turn the ?page= of the URL state; go(page or null) shows it, then `top` scrolls into view. */
-import { query } from '../core/data.js';
+import { byId, query } from '../core/data.js';
 
 export function wirePager(go, top) {
   const turn = (delta) => {
@@ -8,6 +8,6 @@ export function wirePager(go, top) {
     go(page || null);
     top.scrollIntoView({ block: 'start' });
   };
-  document.getElementById('prev').addEventListener('click', () => turn(-1));
-  document.getElementById('next').addEventListener('click', () => turn(1));
+  byId('prev').addEventListener('click', () => turn(-1));
+  byId('next').addEventListener('click', () => turn(1));
 }

@@ -4,13 +4,12 @@
  * Corpus text is untrusted: it only ever reaches the DOM through el (text nodes).
  * On an image site this page only forwards ?s=<image>&t=<unit> to images.html?i=&p=.
  */
-import { clear, el, loadColumns, manifest, onState, query, setQuery } from '../core/data.js';
+import { byId as $, clear, el, loadColumns, manifest, onState, query, setQuery } from '../core/data.js';
 import { factorLinks, tokenFactors } from '../shared/token-factors.js';
 import { factRow } from '../factors/common.js';
 import { wirePager } from '../shared/pager.js';
 
 const PAGE_SIZE = 50;
-const $ = (id) => document.getElementById(id);
 
 /** An image site's tokens.html: forward ?s=&t= to the image browser. Returns true when it did. */
 export function forwardImages() {

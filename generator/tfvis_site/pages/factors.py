@@ -1,13 +1,14 @@
 """Factor pages (issue 4): the factor index (factors.html), one factor page for every factor
 (factor.html?f=ID&l=LAYER: a single HTML file whose URL restores the view) and the quality page
-(quality.html). Front-end: assets/js/factor-*.js, assets/css/factors.css; docs/factor-pages.md.
+(quality.html). Front-end: one bundle per page (assets/js/factors.js, factor.js, quality.js, built
+from assets/src/pages/ and assets/src/factors/), assets/css/factors.css; docs/factor-pages.md.
 
 The word index behind the index page's search is a data file (factors/search.py), written by the
 build with the other data files.
 
-Image models (manifest["modality"] == "image"): the pages also load assets/js/image-common.js
-(window.TFVIS_IMG: sprite sheets, crops, heat maps); contexts are image crops around the patch,
-the index shows thumbnails instead of top tokens and has no word search (there are no words).
+Image models (site_kind "image"): the same bundles draw from the sprite sheets (assets/src/core/
+images.js); contexts are image crops around the patch, the index shows thumbnails instead of top
+tokens and has no word search (there are no words).
 """
 
 from __future__ import annotations
@@ -32,9 +33,7 @@ def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) ->
     factors = manifest.get("factors")
     site_dir = Path(site_dir)
     is_image = is_image_site(manifest)
-    scripts = ["js/image-common.js"] if is_image else []
     unit = "patch" if is_image else "token"
-    ctx = {"manifest": manifest, "factors": factors, "is_image": is_image, "image_scripts": scripts,
-           "unit": unit, "units": "patches" if is_image else "tokens"}
+    ctx = {"manifest": manifest, "factors": factors, "is_image": is_image, "unit": unit, "units": "patches" if is_image else "tokens"}
     for page in pages(manifest):
         render_page(env, site_dir, page, page, **ctx)

@@ -19,4 +19,4 @@ export const page = {
   change: null,
 };
 
-export const $ = (id) => document.getElementById(id);
+export { byId as $ } from '../../core/data.js';

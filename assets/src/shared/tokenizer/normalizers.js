@@ -1,13 +1,10 @@
 /* Normalizers of the tokenizer (../tokenizer.js): ns -> ns, keeping every char's span. */
-import { RE_MN, RE_OTHER, filterChars, isChinese, isWhite, mapChars, unsupported } from './strings.js';
+import { RE_MN, RE_OTHER, chain, filterChars, isChinese, isWhite, mapChars, unsupported } from './strings.js';
 
 export function normalizer(spec) {
   if (!spec) return function (ns) { return ns; };
   switch (spec.type) {
-    case 'Sequence': {
-      var steps = spec.normalizers.map(normalizer);
-      return function (ns) { steps.forEach(function (f) { ns = f(ns); }); return ns; };
-    }
+    case 'Sequence': return chain(spec.normalizers.map(normalizer));
     case 'BertNormalizer':
       return function (ns) {
         if (spec.clean_text) {

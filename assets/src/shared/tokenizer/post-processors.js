@@ -1,6 +1,6 @@
 /* Post-processors of the tokenizer (../tokenizer.js). enc: {ids, tokens, offsets, special}; each
  * returns a new enc; added: tokens it adds. */
-import { BYTE_CHAR, isWhite, unsupported } from './strings.js';
+import { BYTE_CHAR, chain, isWhite, unsupported } from './strings.js';
 
 export function postProcessor(spec) {
   if (!spec) return { added: 0, apply: function (e) { return e; } };
@@ -9,7 +9,7 @@ export function postProcessor(spec) {
       var steps = spec.processors.map(postProcessor);
       return {
         added: steps.reduce(function (n, s) { return n + s.added; }, 0),
-        apply: function (e) { steps.forEach(function (s) { e = s.apply(e); }); return e; },
+        apply: chain(steps.map(function (s) { return s.apply; })),
       };
     }
     case 'TemplateProcessing': {

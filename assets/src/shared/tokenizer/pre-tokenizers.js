@@ -1,5 +1,5 @@
 /* Pre-tokenizers of the tokenizer (../tokenizer.js): [ns] -> [ns]. */
-import { GPT2_SPLIT, isBertPunct, isDigit, isWhite, keepMatches, mapChars, splitBy, toByteChars, unsupported } from './strings.js';
+import { GPT2_SPLIT, chain, isBertPunct, isDigit, isWhite, keepMatches, mapChars, splitBy, toByteChars, unsupported } from './strings.js';
 
 export function preTokenizer(spec) {
   if (!spec) return function (splits) { return splits; };
@@ -11,10 +11,7 @@ export function preTokenizer(spec) {
     };
   };
   switch (spec.type) {
-    case 'Sequence': {
-      var steps = spec.pretokenizers.map(preTokenizer);
-      return function (splits) { steps.forEach(function (f) { splits = f(splits); }); return splits; };
-    }
+    case 'Sequence': return chain(spec.pretokenizers.map(preTokenizer));
     case 'BertPreTokenizer':
       return function (splits) {
         return each(function (ns) { return splitBy(ns, isBertPunct, 'Isolated'); })(

@@ -107,6 +107,11 @@ export function applyBehavior(ns, ranges, behavior) {
   return pieces.filter(function (p) { return p[1] > p[0]; }).map(function (p) { return ns.slice(p[0], p[1]); });
 }
 
+/** The steps one after the other: x -> steps[n-1](...steps[0](x)) (tokenizers' Sequence). */
+export function chain(steps) {
+  return function (x) { return steps.reduce(function (acc, f) { return f(acc); }, x); };
+}
+
 export function unsupported(kind, spec) {
   return new Error('unsupported tokenizer ' + kind + ' "' + (spec && spec.type) + '"');
 }
