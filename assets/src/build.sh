@@ -44,10 +44,14 @@ for built in "$TMP"/js/*.js; do
   committed="assets/js/$(basename "$built")"
   cmp -s "$built" "$committed" || stale+=("$committed")
 done
+# a script in assets/js that no entry builds (an entry deleted, an old classic script) is stale too
+for committed in assets/js/*.js; do
+  [ -e "$TMP/js/$(basename "$committed")" ] || stale+=("$committed (no entry assets/src/pages/$(basename "$committed"))")
+done
 cmp -s "$TMP/smoke/smoke.js" tests/js_smoke/smoke.js || stale+=(tests/js_smoke/smoke.js)
 cmp -s "$TMP/tokenizer/tokenizer.js" tests/js/tokenizer.js || stale+=(tests/js/tokenizer.js)
 if [ "${#stale[@]}" -gt 0 ]; then
-  echo "build.sh --check: stale or missing bundles (run bash assets/src/build.sh and commit them):" >&2
+  echo "build.sh --check: stale, missing or orphaned bundles (run bash assets/src/build.sh, delete orphans, commit):" >&2
   printf '  %s\n' "${stale[@]}" >&2
   exit 1
 fi
