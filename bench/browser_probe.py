@@ -32,11 +32,14 @@ from tfvis_site.layout import MANIFEST, model_dir, pick_model
 SENTENCE = ("The old lighthouse keeper walked slowly along the rocky shore at dawn, counting the ships "
             "that had sailed past the harbour during the long and stormy winter night.")
 
-LOAD = """() => { const t0 = performance.now();
-  return TFVIS.live.load().then(() => ({ms: performance.now() - t0, session: TFVIS.live.sessionMs,
-    runtime: TFVIS.live.loadMs.runtime, model: TFVIS.live.loadMs.model})); }"""
+#: The live card's inspection handle (assets/src/shared/live-probe.js wireForm: for tests and benches).
+PROBE = "document.getElementById('live-card').inspect"
 
-RUN = """([text, runs]) => TFVIS.live.load().then(async (probe) => {
+LOAD = """() => { const t0 = performance.now(), probe = document.getElementById('live-card').inspect;
+  return probe.load().then(() => { const t = probe.timings();
+    return {ms: performance.now() - t0, session: t.sessionMs, runtime: t.loadMs.runtime, model: t.loadMs.model}; }); }"""
+
+RUN = """([text, runs]) => document.getElementById('live-card').inspect.load().then(async (probe) => {
   const first = await probe.run(text);   // warm-up
   const out = [];
   for (let i = 0; i < runs; i++) {
@@ -47,8 +50,8 @@ RUN = """([text, runs]) => TFVIS.live.load().then(async (probe) => {
   return {n: first.n, runs: out};
 })"""
 
-#: Our own files that only the live probe uses (assets/js).
-LIVE_SCRIPTS = ("tokenizer.js", "live-probe.js", "live-factor.js", "live-tokens.js", "live-attention.js")
+#: The page bundle measured (assets/js): the factor page's, which holds the live probe (tokenizer, runtime loader, view).
+LIVE_SCRIPTS = ("factor.js",)
 
 
 def site_bytes(site: Path, slug: str) -> list[tuple[str, int]]:
@@ -61,7 +64,7 @@ def site_bytes(site: Path, slug: str) -> list[tuple[str, int]]:
     return [
         ("assets/vendor/ort-wasm.min.js (the wasm, gzip, base64)", (assets / "vendor" / "ort-wasm.min.js").stat().st_size),
         ("assets/vendor/ort.min.js (onnxruntime-web)", (assets / "vendor" / "ort.min.js").stat().st_size),
-        ("assets/js live scripts (" + ", ".join(LIVE_SCRIPTS) + ")", sum((assets / "js" / f).stat().st_size for f in LIVE_SCRIPTS)),
+        ("assets/js page bundle with the live probe (" + ", ".join(LIVE_SCRIPTS) + ")", sum((assets / "js" / f).stat().st_size for f in LIVE_SCRIPTS)),
         (f"models/{slug}/data/live/ binary files", on_disk),
         (f"models/{slug}/data/live/ .js twins", twins),
     ]
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             page = browser.new_page()
             errors = console_errors(page)
             page.goto(base + "factor.html?f=0")
-            page.wait_for_function("window.TFVIS && TFVIS.live", timeout=60_000)
+            page.wait_for_function(PROBE, timeout=60_000)
             r = page.evaluate(LOAD)
             loads.append(r["ms"])
             session.append(r["session"])

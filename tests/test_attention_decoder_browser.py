@@ -136,7 +136,7 @@ def test_value_norm_toggle_reweights_sentence_view_and_plot_lines(llama_site, ho
         assert_lines_match(lines, V)
         # the plot's attention lines (and tooltip) follow: top-2 keys of every query of the sentence
         for pos in range(sents["n_tokens"][SENTENCE]):
-            got = page.evaluate(f"TFVIS_ATT.single.topKeys({start + pos}, 2)")
+            got = page.evaluate(f"document.getElementById('att-stage').inspect.topKeys({start + pos}, 2)")
             want = [(int(k), V[pos, k]) for k in np.argsort(-V[pos], kind="stable")[:2] if V[pos, k] >= 0.05]
             assert [g["pos"] for g in got] == [k for k, _ in want]
             assert [g["w"] for g in got] == pytest.approx([w for _, w in want], abs=2e-4)

@@ -25,6 +25,9 @@ PIXELS = """(sel) => { const c = document.querySelector(sel); if (!c || !c.width
   for (let i = 0; i < d.length; i += 4) { h = (h * 31 + d[i] * 7 + d[i + 1] * 3 + d[i + 2]) | 0; if (i % 28 === 0) seen.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]); }
   return [seen.size, h]; }"""
 
+#: The head page's inspection handle (for tests and benches only; assets/src/pages/attention-head.js).
+HEAD = "document.getElementById('att-stage').inspect"
+
 #: Mean absolute difference (0-255) between the image view's canvas now and a saved copy.
 SAVE = "() => { const c = document.querySelector('.att-image-canvas'); window.__saved = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; }"
 DIFF = """() => { const c = document.querySelector('.att-image-canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -33,7 +36,7 @@ DIFF = """() => { const c = document.querySelector('.att-image-canvas'); const d
 
 
 #: The first of the candidate points with no other point within 8 px on screen (a click picks it).
-ISOLATED = """(cands) => { const s = TFVIS_ATT.single, n = s.scatter().get('points').length;
+ISOLATED = """(cands) => { const s = document.getElementById('att-stage').inspect, n = s.scatter().get('points').length;
   const pos = Array.from({length: n}, (_, j) => s.screenPos(j));
   for (const i of cands) { const p = pos[i]; let ok = p[0] > 20 && p[1] > 20;
     for (let j = 0; j < n && ok; j++) if (j !== i && (pos[j][0] - p[0]) ** 2 + (pos[j][1] - p[1]) ** 2 < 64) ok = false;
@@ -42,8 +45,8 @@ ISOLATED = """(cands) => { const s = TFVIS_ATT.single, n = s.scatter().get('poin
 
 
 #: Mean absolute difference (0-255) between the image view's canvas and the plain image at the same scale.
-PLAIN_DIFF = """async () => { const c = document.querySelector('.att-image-canvas'), m = await TFVIS.manifest(), geo = m.image;
-  const plain = TFVIS_IMG.imageCanvas(geo, Number(c.dataset.image), TFVIS_ATT.imageScale(geo)); await plain.ready;
+PLAIN_DIFF = """async () => { const c = document.querySelector('.att-image-canvas');
+  const plain = document.getElementById('att-stage').inspect.plainImage(Number(c.dataset.image)); await plain.ready;
   const a = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, b = plain.ctx.getImageData(0, 0, c.width, c.height).data;
   let t = 0; for (let i = 0; i < a.length; i += 4) t += Math.abs(a[i] - b[i]) + Math.abs(a[i + 1] - b[i + 1]) + Math.abs(a[i + 2] - b[i + 2]);
   return t / (a.length / 4) / 3; }"""
@@ -74,7 +77,7 @@ def sample(site):
 
 def click_point(page, i):
     """Click point i of the 2D plot (after hovering it: the tooltip shows)."""
-    pos = page.evaluate(f"TFVIS_ATT.single.screenPos({i})")
+    pos = page.evaluate(f"{HEAD}.screenPos({i})")
     box = page.locator("#att-canvas").bounding_box()
     page.mouse.move(box["x"] + pos[0], box["y"] + pos[1])
     expect(page.locator("#att-tooltip")).to_be_visible()
@@ -210,7 +213,7 @@ def test_image_view_points_arrows_keyboard_cls_thumbnails_and_hostile_name(tiny_
         # (circle), the first row -> [CLS] (square)
         assert page.locator(".att-image-canvas").get_attribute("data-arrows") == "0"
         page.evaluate(
-            """([np, cols]) => { TFVIS_ATT.imageWeights = function (sec, sentences, layerData, h, s) {
+            """([np, cols]) => { document.getElementById('att-stage').inspect.imageHooks.weights = function (sec, sentences, layerData, h, s) {
               const n = sentences.n_tokens[s], w = new Float32Array(n * n).fill(0.1 / n);
               for (let q = 0; q < n; q++) { const p = q - np; let k = q;
                 if (p >= 0 && p < cols) k = 0; else if (p >= 0 && p % cols !== cols - 1) k = q + 1;
@@ -253,7 +256,7 @@ def test_image_view_points_arrows_keyboard_cls_thumbnails_and_hostile_name(tiny_
         # zoomed in: each point in view is drawn as its patch (thumbnails on the overlay)
         before = page.evaluate(PIXELS, "#att-overlay")
         page.evaluate(
-            """(c) => { const sp = TFVIS_ATT.single.scatter(), pts = sp.get('points'), p0 = pts[c];
+            """(c) => { const sp = document.getElementById('att-stage').inspect.scatter(), pts = sp.get('points'), p0 = pts[c];
             const near = pts.map((p, i) => [(p[0] - p0[0]) ** 2 + (p[1] - p0[1]) ** 2, i]).sort((a, b) => a[0] - b[0]).slice(0, 30).map(x => x[1]);
             sp.zoomToPoints(near, { transition: false, padding: 0.2 }); }""",
             key_point,
@@ -263,7 +266,7 @@ def test_image_view_points_arrows_keyboard_cls_thumbnails_and_hostile_name(tiny_
         assert after[0] > before[0]
         # hovering still works over the thumbnails; the tooltip shows the patch and the image name as text
         page.locator("#att-stage").scroll_into_view_if_needed()
-        pos = page.evaluate(f"TFVIS_ATT.single.screenPos({key_point})")
+        pos = page.evaluate(f"{HEAD}.screenPos({key_point})")
         box = page.locator("#att-canvas").bounding_box()
         page.mouse.move(box["x"] + pos[0] + 0.5, box["y"] + pos[1] + 0.5)
         expect(page.locator("#att-tooltip")).to_contain_text("key")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from sites import read_manifest
+import pyarrow.parquet as pq
+from sites import model_folder, read_manifest
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
@@ -20,6 +21,15 @@ def artifacts(tmp_path: Path) -> Path:
     out = Path(os.environ.get("TFVIS_ARTIFACTS", tmp_path))
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+#: The head page's inspection handle (for tests and benches only; assets/src/pages/attention-head.js).
+HEAD = "document.getElementById('att-stage').inspect"
+
+
+def sample_sentences(site: Path) -> dict:
+    """The attention sample's sentences.parquet as columns (text, token_offset, sentence_id, ...)."""
+    return pq.read_table(model_folder(site) / "data" / "attention" / "sentences.parquet").to_pydict()
 
 
 def ready(page, n=1):
@@ -94,7 +104,8 @@ def test_head_view_point_click_sentence_deep_link_and_history(tiny_site, how, tm
         assert canvas_drawn(page, "#att-canvas")
         expect(page.locator("#att-metrics")).to_contain_text("Spearman after")
         # the hostile sentence (<script>, <img onerror>) stays text in the sentence view
-        sents = page.evaluate("TFVIS.loadColumns('attention/sentences.parquet').then(c => c.text)")
+        sample = sample_sentences(tiny_site)
+        sents = sample["text"]
         hostile = next(i for i, t in enumerate(sents) if "<script>" in t)
         page.goto(base + f"attention-head.html?l=1&h=0&s={hostile}&t=1")
         ready(page)
@@ -103,8 +114,8 @@ def test_head_view_point_click_sentence_deep_link_and_history(tiny_site, how, tm
         assert page.locator("#att-sentence svg text").count() > 4
         # hover a point: tooltip with text; click it: its sentence opens and the URL records it
         other = (hostile + 1) % len(sents)
-        tok = page.evaluate(f"TFVIS.loadColumns('attention/sentences.parquet').then(c => c.token_offset[{other}] + 1)")
-        pos = page.evaluate(f"TFVIS_ATT.single.screenPos({tok})")
+        tok = sample["token_offset"][other] + 1
+        pos = page.evaluate(f"{HEAD}.screenPos({tok})")
         box = page.locator("#att-canvas").bounding_box()
         page.mouse.move(box["x"] + pos[0], box["y"] + pos[1])
         expect(page.locator("#att-tooltip")).to_be_visible()
@@ -114,7 +125,7 @@ def test_head_view_point_click_sentence_deep_link_and_history(tiny_site, how, tm
         ready(page, n + 1)
         assert f"s={other}" in page.url
         expect(page.locator("#att-sentence-text")).to_contain_text(sents[other][:15])
-        sid = page.evaluate(f"TFVIS.loadColumns('attention/sentences.parquet').then(c => c.sentence_id[{other}])")
+        sid = sample["sentence_id"][other]
         expect(page.locator("#att-sentence-text a")).to_have_attribute("href", f"tokens.html?s={sid}&t=1")
         page.screenshot(path=str(artifacts(tmp_path) / f"attention-head-{how}.png"), full_page=True)
         # sentence view: hide [CLS]/[SEP] renormalises rows
@@ -150,8 +161,8 @@ def test_head_view_hover_picks_without_redraw_pan_and_lasso(tiny_site, tmp_path)
         ready(page)
         box = page.locator("#att-canvas").bounding_box()
         assert box["y"] + box["height"] <= 1200
-        n_points = page.evaluate("TFVIS_ATT.single.state() && TFVIS_ATT.single.scatter().get('points').length")
-        screen = page.evaluate(f"Array.from({{length: {n_points}}}, (_, i) => TFVIS_ATT.single.screenPos(i))")
+        n_points = page.evaluate(f"{HEAD}.state() && {HEAD}.scatter().get('points').length")
+        screen = page.evaluate(f"Array.from({{length: {n_points}}}, (_, i) => {HEAD}.screenPos(i))")
 
         def nearest(x, y):
             d = [(px - x) ** 2 + (py - y) ** 2 for px, py in screen]
@@ -161,26 +172,26 @@ def test_head_view_hover_picks_without_redraw_pan_and_lasso(tiny_site, tmp_path)
         for i in range(0, n_points, max(1, n_points // 12)):
             x, y = screen[i][0] + 1.5, screen[i][1] - 1.0
             page.mouse.move(box["x"] + x, box["y"] + y)
-            assert page.evaluate(f"TFVIS_ATT.single.pick({x}, {y})") == nearest(x, y)
+            assert page.evaluate(f"{HEAD}.pick({x}, {y})") == nearest(x, y)
             expect(page.locator("#att-tooltip")).to_be_visible()
-        assert page.evaluate("TFVIS_ATT.single.scatter().get('hoveredPoint')") is None
+        assert page.evaluate(f"{HEAD}.scatter().get('hoveredPoint')") is None
         # a drag pans: every point moves by the drag
         i = n_points // 3
-        before = page.evaluate(f"TFVIS_ATT.single.screenPos({i})")
+        before = page.evaluate(f"{HEAD}.screenPos({i})")
         page.mouse.move(box["x"] + 20, box["y"] + 20)
         page.mouse.down()
         for k in range(1, 6):
             page.mouse.move(box["x"] + 20 + 8 * k, box["y"] + 20 + 5 * k)
         page.mouse.up()
         page.wait_for_timeout(200)
-        after = page.evaluate(f"TFVIS_ATT.single.screenPos({i})")
+        after = page.evaluate(f"{HEAD}.screenPos({i})")
         assert abs(after[0] - before[0] - 40) < 2 and abs(after[1] - before[1] - 25) < 2
         # hover after the pan follows the moved points
         x, y = after
         page.mouse.move(box["x"] + x, box["y"] + y)
         expect(page.locator("#att-tooltip")).to_be_visible()
-        assert page.evaluate(f"TFVIS_ATT.single.pick({x}, {y})") == page.evaluate(
-            f"(() => {{ let b = -1, bd = 1e9; for (let j = 0; j < {n_points}; j++) {{ const p = TFVIS_ATT.single.screenPos(j);"
+        assert page.evaluate(f"{HEAD}.pick({x}, {y})") == page.evaluate(
+            f"(() => {{ let b = -1, bd = 1e9; for (let j = 0; j < {n_points}; j++) {{ const p = {HEAD}.screenPos(j);"
             f" const d = (p[0] - {x}) ** 2 + (p[1] - {y}) ** 2; if (d < bd) {{ bd = d; b = j; }} }} return b; }})()"
         )
         # shift + drag lassoes the points inside and lists their tokens

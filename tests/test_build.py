@@ -68,7 +68,7 @@ def test_build_tiny_model_end_to_end(tiny_checkpoints, corpus_txt, tmp_path, kin
     html = (out / "index.html").read_text()
     assert manifest["model"]["name"] in html and "Tokens per text" in html
     assert "<script>alert" not in html
-    assert (out / "tokens.html").exists() and (site / "assets/js/tfvis-data.js").exists() and not (out / "assets").exists()
+    assert (out / "tokens.html").exists() and (site / "assets/js/index.js").exists() and not (out / "assets").exists()
     assert (site / "assets/vendor/hyparquet.min.js").exists() and not (site / "assets/vendor/node_modules").exists()
     assert 'href="../../assets/css/site.css"' in html  # the shared assets, relative (file:// works)
     gallery = (site / "index.html").read_text()  # a single-model site has the gallery too, with one card

@@ -1,4 +1,6 @@
-"""Browser test of assets/js/tfvis-data.js and the vendored bundles (assets/vendor/*.min.js).
+"""Browser test of the data core (assets/src/core/data.js, through the bundle
+tests/js_smoke/smoke.js that assets/src/build.sh makes of tests/js_smoke/smoke.entry.js) and the
+vendored bundles (assets/vendor/*.min.js).
 
 Builds a tiny site in a temporary folder (Parquet written by pyarrow, raw float32, manifest,
 each with its data/NAME.js base64 twin), opens tests/js_smoke/page.html in the system chromium
@@ -23,6 +25,9 @@ from browser import console_errors, serve_dir, skip_without_chromium
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).resolve().parent / "js_smoke"
 SCRIPT_TEXT = "<script>alert(1)</script>"
+#: the smoke entry leaves its outcome on #status (.smoke) and the core's functions in .core
+CORE = "document.getElementById('status').core"
+SMOKE_DONE = "document.getElementById('status').smoke && document.getElementById('status').smoke.done"
 
 TOKENS = {
     "id": [0, 1, -7, 2**53 - 1, 42],
@@ -109,12 +114,10 @@ def build_site(root: Path) -> Path:
     (data / "twin_only.f32").unlink()
 
     (root / "assets" / "vendor").mkdir(parents=True)
-    (root / "assets" / "js").mkdir(parents=True)
     bundles = sorted((REPO / "assets" / "vendor").glob("*.min.js"))
     assert {b.name for b in bundles} >= {"hyparquet.min.js", "regl-scatterplot.min.js", "three.min.js"}
     for bundle in bundles:
         shutil.copy(bundle, root / "assets" / "vendor" / bundle.name)
-    shutil.copy(REPO / "assets" / "js" / "tfvis-data.js", root / "assets" / "js" / "tfvis-data.js")
 
     page = (FIXTURE / "page.html").read_text(encoding="utf-8")
     smoke = FIXTURE / "smoke.js"
@@ -175,8 +178,8 @@ def open_page(browser, url):
 def test_loader_and_bundles(browser, base_url, page_path):
     context, page, errors, dialogs = open_page(browser, base_url + page_path)
     try:
-        page.wait_for_function("window.SMOKE && window.SMOKE.done", timeout=30_000)
-        smoke = page.evaluate("window.SMOKE")
+        page.wait_for_function(SMOKE_DONE, timeout=30_000)
+        smoke = page.evaluate("document.getElementById('status').smoke")
         assert smoke["error"] is None, smoke["error"]
         r = smoke["results"]
 
@@ -266,22 +269,23 @@ def test_loader_and_bundles(browser, base_url, page_path):
 def test_url_state_and_back_button(browser, base_url):
     context, page, errors, _ = open_page(browser, base_url + "index.html?head=2#layer=1")
     try:
-        page.wait_for_function("window.SMOKE && window.SMOKE.done", timeout=30_000)
-        assert page.evaluate("TFVIS.query()") == {"head": "2", "layer": "1"}
+        page.wait_for_function(SMOKE_DONE, timeout=30_000)
+        assert page.evaluate(f"{CORE}.query()") == {"head": "2", "layer": "1"}
         page.evaluate(
             """() => {
+                const core = () => document.getElementById('status').core;
                 window.seen = [];
-                window.unsubscribe = TFVIS.onState((s) => window.seen.push(s));
-                TFVIS.setQuery({layer: 3}, true);
-                TFVIS.setQuery({layer: 4, token: 'a b&c'}, true);
-                TFVIS.setQuery({token: null}, false);
+                window.unsubscribe = core().onState((s) => window.seen.push(s));
+                core().setQuery({layer: 3}, true);
+                core().setQuery({layer: 4, token: 'a b&c'}, true);
+                core().setQuery({token: null}, false);
             }"""
         )
-        assert page.evaluate("TFVIS.query()") == {"head": "2", "layer": "4"}
+        assert page.evaluate(f"{CORE}.query()") == {"head": "2", "layer": "4"}
         assert "layer=4" in page.url and "#" not in page.url
         page.go_back()
         page.wait_for_function("window.seen.length >= 1")
-        assert page.evaluate("TFVIS.query()") == {"head": "2", "layer": "3"}
+        assert page.evaluate(f"{CORE}.query()") == {"head": "2", "layer": "3"}
         page.go_forward()
         page.wait_for_function("window.seen.length >= 2")
         assert page.evaluate("window.seen") == [

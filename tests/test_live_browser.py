@@ -113,7 +113,7 @@ def test_attention_weights_match_torch(live_sites, tiny_checkpoints, browser, ki
         page.wait_for_selector("#live-out svg line", state="attached", timeout=60_000)
         shown = page.evaluate("[document.getElementById('live-out').dataset.layer, document.getElementById('live-out').dataset.head]")
         assert shown == ["1", "2"]
-        got = page.evaluate("t => TFVIS.live.load().then(p => p.run(t)).then(r => ({n: r.n, L: r.nLayers, H: r.nHeads, w: Array.from(r.attentions)}))", text)
+        got = page.evaluate("t => document.getElementById('live-card').inspect.load().then(p => p.run(t)).then(r => ({n: r.n, L: r.nLayers, H: r.nHeads, w: Array.from(r.attentions)}))", text)
         lines = page.eval_on_selector_all("#live-out svg line", "ls => ls.map(l => [l._q, l._k])")
         # another head: the view follows the page's head selector
         page.select_option("#att-head", "0")
@@ -219,7 +219,8 @@ def test_model_without_live_probe_says_so(live_sites, browser, tmp_path):
 
 
 def test_encoder_graph_is_the_documented_one(tmp_path):
-    """live-probe.js embeds the encoder's ONNX graph as base64: these are the bytes onnx.helper makes
+    """The live probe (assets/src/shared/live-probe.js, shipped in the factor page's bundle) embeds the
+    encoder's ONNX graph as base64: these are the bytes onnx.helper makes
     of z = (h - mean) / scale; pre = (z - b_dec) @ W_enc + b_enc, and onnxruntime agrees with numpy."""
     import re
 
@@ -239,8 +240,8 @@ def test_encoder_graph_is_the_documented_one(tmp_path):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="tfvis-site")
     model.ir_version = 8
     onnx.checker.check_model(model)
-    source = (resource_dir("assets") / "js" / "live-probe.js").read_text()
-    embedded = re.search(r"var ENCODER_ONNX = '([^']+)'", source).group(1)
+    source = (resource_dir("assets") / "js" / "factor.js").read_text()
+    embedded = re.search(r"ENCODER_ONNX = [\"']([^\"']+)[\"']", source).group(1)
     assert base64.b64decode(embedded) == model.SerializeToString()
     rng = np.random.default_rng(0)
     h, mean, scale = rng.normal(size=(3, 5, 8)), rng.normal(size=(3, 1, 8)), rng.uniform(0.5, 2, size=(3, 1, 8))
@@ -267,7 +268,7 @@ def test_minilm_live_probe_matches_probe(browser, tmp_path_factory):
         page.goto(f"{base}factor.html?f={factor}&text={quote(text)}")
         page.wait_for_selector("#live-table", timeout=120_000)
         assert_activations_match(table(page)[1], probe_json(site, text, factor, root / "cache"))
-        got = page.evaluate("t => TFVIS.live.load().then(p => p.run(t)).then(r => ({n: r.n, L: r.nLayers, H: r.nHeads, w: Array.from(r.attentions)}))", text)
+        got = page.evaluate("t => document.getElementById('live-card').inspect.load().then(p => p.run(t)).then(r => ({n: r.n, L: r.nLayers, H: r.nHeads, w: Array.from(r.attentions)}))", text)
     # int8 weights move MiniLM's attention by up to 0.04 from PyTorch's: compare with the same ONNX file in Python
     weights = np.array(got["w"]).reshape(got["L"], got["H"], got["n"], got["n"])
     assert_attentions_match(weights, reference(site).attentions(text))

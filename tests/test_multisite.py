@@ -51,7 +51,7 @@ def test_adding_a_model_computes_only_that_model(multi):
     with pytest.raises(ValueError, match="2 models"):
         second.manifest  # noqa: B018  (which one? the result says to pick)
     assert site_models(site) == ["bert", "llama"]
-    assert not (site / "data").exists() and (site / "assets/js/model-switch.js").is_file()
+    assert not (site / "data").exists() and (site / "assets/js/gallery.js").is_file()
     assert not [p for p in site.parent.iterdir() if "building" in p.name or "-old-" in p.name]
 
 

@@ -1,5 +1,6 @@
-"""assets/js/tokenizer.js in Chromium gives the same ids, offsets and special-token mask as the
-Python fast tokenizer (extract.tokenize: add_special_tokens=True, truncation to max_tokens) on
+"""The live probe's tokenizer (assets/src/shared/tokenizer.js, bundled for this test into
+tests/js/tokenizer.js) in Chromium gives the same ids, offsets and special-token mask as the Python
+fast tokenizer (extract.tokenize: add_special_tokens=True, truncation to max_tokens) on
 1,000 texts of the default corpus plus hand-picked hard cases, for the tiny test tokenizers
 (WordPiece, byte-level BPE), the real MiniLM tokenizer and SmolLM2's (when installed).
 All texts go through one page.evaluate, so each tokenizer takes about a second."""
@@ -7,6 +8,7 @@ All texts go through one page.evaluate, so each tokenizer takes about a second."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from browser import launch_browser, skip_without_chromium
@@ -56,7 +58,7 @@ def js_encoding(page, tokenizer, texts: list[str]) -> list[dict]:
     spec = json.loads(tokenizer.backend_tokenizer.to_str())
     return page.evaluate(
         """([spec, texts, max]) => {
-             const tok = new TFVIS.Tokenizer(spec);
+             const tok = new document.documentElement.inspect.Tokenizer(spec);
              return texts.map((t) => { const e = tok.encode(t, max); return {ids: e.ids, offsets: e.offsets, special: e.special}; });
            }""",
         [spec, texts, MAX_TOKENS],
@@ -66,10 +68,8 @@ def js_encoding(page, tokenizer, texts: list[str]) -> list[dict]:
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     from playwright.sync_api import sync_playwright
-    from tfvis_site.resources import resource_dir
-
     html = tmp_path_factory.mktemp("tok") / "tok.html"
-    html.write_text(f'<!doctype html><meta charset="utf-8"><script src="{(resource_dir("assets") / "js" / "tokenizer.js").as_uri()}"></script>')
+    html.write_text(f'<!doctype html><meta charset="utf-8"><script src="{(Path(__file__).parent / "js" / "tokenizer.js").as_uri()}"></script>')
     with sync_playwright() as p:
         browser = launch_browser(p)
         pg = browser.new_page()
@@ -131,7 +131,7 @@ def test_truncation_is_reported(page):
     """A text longer than max_tokens: kept tokens = max_tokens (specials included), flagged."""
     tok = make_tokenizer("bert")
     spec = json.loads(tok.backend_tokenizer.to_str())
-    out = page.evaluate("""([spec, text]) => { const e = new TFVIS.Tokenizer(spec).encode(text, 10);
+    out = page.evaluate("""([spec, text]) => { const e = new document.documentElement.inspect.Tokenizer(spec).encode(text, 10);
                           return {n: e.ids.length, truncated: e.truncated, full: e.nFull, last: e.tokens[e.tokens.length - 1]}; }""",
                         [spec, "the cat sat on the mat " * 5])
     assert out == {"n": 10, "truncated": True, "full": 30, "last": "[SEP]"}

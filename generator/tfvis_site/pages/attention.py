@@ -7,7 +7,8 @@
   position-by-position attention; URL state ``?l=&h=&proj=&dim=&color=&size=&q=&s=&t=&hide=``.
 
 Both pages are static HTML rendered here from ``manifest["attention"]``; the points, tokens
-and weights are loaded by assets/js/attention-*.js from data/attention/ (layout: see
+and weights are loaded by the page bundles assets/js/attention.js and attention-head.js (sources:
+assets/src/pages/, assets/src/attention/) from data/attention/ (layout: see
 generator/tfvis_site/attention/bundle.py and docs/attention-pages.md).
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 import jinja2
 
 from ..render import render_page
+from .core import METHOD_NAMES, is_image
 
 NAV: list[tuple[str, str]] = [("attention.html", "Attention")]
 
@@ -35,27 +37,12 @@ LABEL_BADGES = {
     "other": "other",
 }
 
-METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
-
-#: Scripts both attention pages load (under assets/; base.html adds the Parquet reader and loader).
-ATTENTION_SCRIPTS = ["vendor/regl-scatterplot.min.js", "vendor/three.min.js", "js/attention-common.js", "js/attention-3d.js"]
-#: Image sites (manifest "modality": "image") also load the shared image core first.
-IMAGE_SCRIPTS = ["js/image-common.js"]
+#: The vendored libraries both attention pages load before their bundle (under assets/vendor/).
+ATTENTION_VENDOR = ["hyparquet.min.js", "regl-scatterplot.min.js", "three.min.js"]
 
 
 def _fmt_signed(x: float | None) -> str:
     return "n/a" if x is None else f"{x:+.2f}".replace("-", "\u2212")
-
-
-def is_image_site(manifest: dict[str, Any]) -> bool:
-    return manifest.get("modality") == "image" and bool(manifest.get("image"))
-
-
-def attention_scripts(manifest: dict[str, Any]) -> list[str]:
-    """The scripts of both pages: image-common.js before attention-common.js on image sites."""
-    if is_image_site(manifest):
-        return ATTENTION_SCRIPTS[:2] + IMAGE_SCRIPTS + ATTENTION_SCRIPTS[2:]
-    return list(ATTENTION_SCRIPTS)
 
 
 def _head_rows(section: dict[str, Any]) -> list[list[dict[str, Any]]]:
@@ -107,11 +94,11 @@ def pages(manifest: dict[str, Any]) -> list[str]:
 
 def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
     section = manifest.get("attention")
-    image = is_image_site(manifest)
+    image = is_image(manifest)
     context: dict[str, Any] = {
         "manifest": manifest,
         "att": section,
-        "ATTENTION_SCRIPTS": attention_scripts(manifest),
+        "ATTENTION_VENDOR": ATTENTION_VENDOR,
         "is_image": image,
         "image": manifest.get("image") if image else None,
     }

@@ -2,7 +2,7 @@
 the held-out F1 per layer of the best single factor vs the raw hidden state and the majority
 baseline, the chosen factors linked to their pages, and a strip plot of a factor's activation on
 every labelled example per layer. URL state ``?p=<probe>&f=<factor>``. Front-end:
-assets/js/concepts.js; data: manifest["concepts"] and data/concepts/ (docs/data-contract.md)."""
+assets/js/concepts.js (from assets/src/pages/concepts.js); data: manifest["concepts"] and data/concepts/ (docs/data-contract.md)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ from typing import Any
 import jinja2
 
 from ..render import render_page
-from .attention import METHOD_NAMES
 
 NAV = [("index.html", "Overview"), ("tokens.html", "Tokens")]
 IMAGE_NAV = [("index.html", "Overview"), ("images.html", "Images")]
@@ -38,8 +37,19 @@ EXPLORE_TEXT_IMAGE = {
 PAPER_SPEARMAN = [("BERT", "−0.938"), ("GPT-2", "−0.792"), ("ViT", "−0.873 (ViT-B/32) / −0.884 (ViT-B/16)")]
 
 
+#: Projection methods as the pages name them (the overview's and the attention pages' choices).
+METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
+
+
+def site_kind(manifest: dict[str, Any]) -> str:
+    """What a site was built from, as the pages need to know it: "image" (an image model: its
+    manifest has the image section) or "text". The one test of the modality in pages/; the
+    front end's siteKind (assets/src/core/data.js) reads the manifest the same way."""
+    return "image" if manifest.get("modality") == "image" and manifest.get("image") else "text"
+
+
 def is_image(manifest: dict[str, Any]) -> bool:
-    return manifest.get("modality") == "image" and bool(manifest.get("image"))
+    return site_kind(manifest) == "image"
 
 
 def nav_for(manifest: dict[str, Any]) -> list[tuple[str, str]]:

@@ -1,13 +1,14 @@
 """Factor pages (issue 4): the factor index (factors.html), one factor page for every factor
 (factor.html?f=ID&l=LAYER: a single HTML file whose URL restores the view) and the quality page
-(quality.html). Front-end: assets/js/factor-*.js, assets/css/factors.css; docs/factor-pages.md.
+(quality.html). Front-end: one bundle per page (assets/js/factors.js, factor.js, quality.js, built
+from assets/src/pages/ and assets/src/factors/), assets/css/factors.css; docs/factor-pages.md.
 
 The word index behind the index page's search is a data file (factors/search.py), written by the
 build with the other data files.
 
-Image models (manifest["modality"] == "image"): the pages also load assets/js/image-common.js
-(window.TFVIS_IMG: sprite sheets, crops, heat maps); contexts are image crops around the patch,
-the index shows thumbnails instead of top tokens and has no word search (there are no words).
+Image models (site_kind "image"): the same bundles draw from the sprite sheets (assets/src/core/
+images.js); contexts are image crops around the patch, the index shows thumbnails instead of top
+tokens and has no word search (there are no words).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import jinja2
 
 from ..render import render_page
+from .core import is_image as is_image_site
 
 NAV = [("factors.html", "Factors"), ("quality.html", "Factor quality")]
 
@@ -30,10 +32,8 @@ def pages(manifest: dict[str, Any]) -> list[str]:
 def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
     factors = manifest.get("factors")
     site_dir = Path(site_dir)
-    is_image = manifest.get("modality") == "image" and bool(manifest.get("image"))
-    scripts = ["js/image-common.js"] if is_image else []
+    is_image = is_image_site(manifest)
     unit = "patch" if is_image else "token"
-    ctx = {"manifest": manifest, "factors": factors, "is_image": is_image, "image_scripts": scripts,
-           "unit": unit, "units": "patches" if is_image else "tokens"}
+    ctx = {"manifest": manifest, "factors": factors, "is_image": is_image, "unit": unit, "units": "patches" if is_image else "tokens"}
     for page in pages(manifest):
         render_page(env, site_dir, page, page, **ctx)

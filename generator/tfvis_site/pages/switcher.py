@@ -3,7 +3,7 @@
 The site's list of models (slug, name, modality, the pages each has, its heads) is rendered into
 every page at build time, so switching works from file:// without reading another model's
 manifest. A link's ``href`` is the other model's page for this view, without URL state (what
-works without JavaScript); assets/js/model-switch.js adds, when the link is followed, the part of
+works without JavaScript); the switcher every page bundle starts (assets/src/core/switcher.js) adds, when the link is followed, the part of
 the current URL state that means the same there (``data-keep``), and sends a head the other
 model lacks to its matrix view instead.
 
