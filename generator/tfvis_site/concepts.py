@@ -42,11 +42,15 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import UserError
+from .stages import Stage
+
+if TYPE_CHECKING:
+    from .stages import ModelRun
 
 #: Usable examples a label needs: 2 folds of at least 5 to fit on and to score.
 MIN_PER_LABEL = 10
@@ -571,19 +575,26 @@ def read_probe_sets(specs: list[dict[str, str]], text_models: int) -> list[Label
     return sets
 
 
-def concept_stage(cache: Any, factors_key: Any, factors: Any, model: Any, sets: list[LabelledSet], max_tokens: int,
-                  seed: int, reporter: Any) -> list[ConceptResult]:
-    """One cached stage per probe, keyed by the factors' key and the labelled file's content."""
-    results = []
-    for labelled in sets:
-        key = {"v": CONCEPTS_VERSION, "factors": factors_key, "labels": labelled.sha256, "max_tokens": max_tokens, "seed": seed}
-        path = cache.get_or_build("concepts", key, lambda d, s=labelled: probe_concepts(model.get(), factors, s, None, max_tokens, seed).save(d))
-        result = ConceptResult.load(path)
-        best = max(result.layers, key=lambda r: r["f1"])
-        reporter.log(f"concepts: {labelled.path.name}: best layer {best['layer']} (factor {best['factor']}, {result.metric} {best['f1']:.3f}; "
-                     f"raw state {best['f1_raw']:.3f}; majority {result.majority_f1:.3f})" + (" (cached)" if cache.hits["concepts"] else ""))
-        results.append(result)
-    return results
+def _concept_key(run: ModelRun, labelled: LabelledSet) -> dict[str, Any]:
+    """The factors' key and the labelled file's content (and what the probe reads of the model)."""
+    return {"v": CONCEPTS_VERSION, "factors": run.keys["factors"], "labels": labelled.sha256, "max_tokens": run.config.max_tokens,
+            "seed": run.config.seed}
+
+
+def _concept_log(run: ModelRun, labelled: LabelledSet, result: ConceptResult, cached: bool) -> str:
+    best = max(result.layers, key=lambda r: r["f1"])
+    return (f"concepts: {labelled.path.name}: best layer {best['layer']} (factor {best['factor']}, {result.metric} {best['f1']:.3f}; "
+            f"raw state {best['f1_raw']:.3f}; majority {result.majority_f1:.3f})" + (" (cached)" if cached else ""))
+
+
+#: One cached stage run per [[probes]] labelled file, on the site's text models.
+CONCEPT_STAGE = Stage(
+    "concepts", key=_concept_key, items=lambda run: read_probe_sets(run.config.probes, 1), log=_concept_log,
+    build=lambda run, labelled, folder: probe_concepts(run.model.get(), run.results["factors"], labelled, None, run.config.max_tokens,
+                                                        run.config.seed).save(folder),
+    load=lambda run, labelled, folder: ConceptResult.load(folder),
+    applies=lambda run: run.modality.reads_text and bool(run.config.probes),
+)
 
 
 def write_concepts_bundle(specs: list[dict[str, str]], results: list[ConceptResult], bundle: Any) -> dict[str, Any]:

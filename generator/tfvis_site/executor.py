@@ -89,6 +89,11 @@ class _LocalActors:
 
 
 class _Executor:
+    name: str
+    #: whether the work runs in this process (with the model this process loaded)
+    in_process: bool
+    workers: int
+
     def actor_map(self, make_state: Callable[[], Any], fn: Callable[[Any, Any], Any], items: Iterable[Any],
                   on_result: Callable[[Any], None] | None = None) -> list[Any]:
         """``fn(state, item)`` per item on workers that build ``make_state()`` once; results
@@ -384,6 +389,10 @@ def check_executor(options: ExecutorOptions) -> None:
             raise UserError(RAY_MISSING)
     elif options.ray_address:
         raise UserError("--ray-address is an option of --executor ray (add --executor ray)")
+
+
+#: Any executor (LocalExecutor, RayExecutor): what a stage hands its parallel work to.
+Executor = _Executor
 
 
 def make_executor(options: ExecutorOptions, cache_root: Path, device: str = "cpu") -> LocalExecutor | RayExecutor:

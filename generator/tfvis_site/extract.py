@@ -66,7 +66,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -75,6 +75,9 @@ import pyarrow.parquet as pq
 from .capture import AttentionCapture, capture_summary
 from .models import LoadedModel, ModelInfo
 from .progress import Reporter
+
+if TYPE_CHECKING:
+    from .modality import Modality, Units
 
 
 #: Tokens per shard of the store (a shard ends before the sentence that would overflow it).
@@ -181,14 +184,11 @@ class TextUnits:
         return {}
 
 
-def make_units(loaded: LoadedModel, inputs: list[Any], options: ExtractOptions, names: list[str] | None = None) -> Any:
-    """The unit source of ``inputs``: TextUnits for texts, patches.ImageUnits for PIL images
-    (with their ``names``). Build it once per process; ``extract_shard`` indexes it by sentence."""
-    if loaded.is_image:
-        from .patches import ImageUnits
-
-        return ImageUnits(loaded, inputs, names or [f"image {i}" for i in range(len(inputs))], options.batch_size)
-    return TextUnits(loaded, inputs, options.max_tokens)
+def make_units(loaded: LoadedModel, inputs: list[Any], options: ExtractOptions, names: list[str] | None = None) -> Units:
+    """The unit source of ``inputs`` (the model's modality says which: TextUnits for texts,
+    patches.ImageUnits for PIL images with their ``names``). Build it once per process;
+    ``extract_shard`` indexes it by sentence."""
+    return loaded.modality.make_units(loaded, inputs, options, names)
 
 
 def plan_shards(tokens_per_sentence: np.ndarray, tokens_per_shard: int) -> list[tuple[int, int]]:
@@ -209,7 +209,7 @@ def plan_shards(tokens_per_sentence: np.ndarray, tokens_per_shard: int) -> list[
     return shards
 
 
-def prepare_store(loaded: LoadedModel, units: Any, store_dir: Path, options: ExtractOptions) -> list[tuple[int, int]]:
+def prepare_store(loaded: LoadedModel, units: Units, store_dir: Path, options: ExtractOptions) -> list[tuple[int, int]]:
     """Write the token and sentence tables, attention offsets, images and meta.json (with the
     shard plan) before any forward pass; returns the plan, (n_shards,) sentence ranges.
     A store prepared earlier (a resumed build) is kept as it is and its plan returned."""
@@ -274,7 +274,7 @@ def pending_shards(store_dir: Path, shards: list[tuple[int, int]], task: Any) ->
     return todo
 
 
-def extract_shard(loaded: LoadedModel, units: Any, shard_index: int, sentence_range: tuple[int, int], store_dir: Path,
+def extract_shard(loaded: LoadedModel, units: Units, shard_index: int, sentence_range: tuple[int, int], store_dir: Path,
                   options: ExtractOptions, progress: Any = None) -> bool:
     """Forward passes of sentences ``[lo, hi)`` = ``sentence_range`` -> ``shards/<index>/`` of
     a prepared store (``prepare_store``), written under a temporary name and renamed when
@@ -380,8 +380,7 @@ def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: Extr
     out_dir = Path(out_dir)
     units = make_units(loaded, inputs, options, names)
     shards = prepare_store(loaded, units, out_dir, options)
-    unit_name = "images" if loaded.is_image else "texts"
-    with progress.task(f"extract: forward passes ({unit_name})", total=len(inputs)) as task:
+    with progress.task(f"extract: forward passes ({loaded.modality.items})", total=len(inputs)) as task:
         todo = pending_shards(out_dir, shards, task)
         for index, shard in todo:
             extract_shard(loaded, units, index, shard, out_dir, options, task)
@@ -506,8 +505,11 @@ class ActivationStore:
         self.max_read_bytes = 64 << 20
 
     @property
-    def is_image(self) -> bool:
-        return self.image is not None
+    def modality(self) -> Modality:
+        """What differs by modality (modality/), for this store's units."""
+        from .modality import modality_named
+
+        return modality_named(self.info.modality)
 
     @property
     def complete(self) -> bool:

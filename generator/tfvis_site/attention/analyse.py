@@ -51,7 +51,7 @@ from ..progress import Reporter
 from .config import RESULT_VERSION, AttentionConfig, sample_sentences
 from .normalise import STATISTIC_TEXT, normalise_head, sentence_pairs, spearman_dot_distance, spearman_paper
 from .project import HeadProjection, _worker_init, _worker_run
-from .stats import LayerAccumulator, PatchUnits, label_texts, topk_key_dtype
+from .stats import LayerAccumulator, topk_key_dtype
 
 
 def _is_punct(text: str) -> bool:
@@ -70,7 +70,7 @@ def token_table(store: Any, sentence_ids: np.ndarray) -> tuple[pa.Table, pa.Tabl
     tokens: token, sentence, source_sentence, position, length, position_norm (position / (length
     - 1)), token_id, piece, text, space_before, is_special, is_punct, frequency (count of the
     token id in the sample).
-    Image stores (``store.is_image``): a unit is a prefix token ([CLS], [DIST], [REGk]) or a
+    Image stores: a unit is a prefix token ([CLS], [DIST], [REGk]) or a
     patch; is_punct is False, and after the columns above come the store's unit columns in its
     order (patches.py): row, col (-1 for prefix tokens), x0, y0, x1, y1, hue, saturation,
     brightness, [contrast,] colour_r, colour_g, colour_b; ``frequency`` is then the patch's
@@ -83,14 +83,14 @@ def token_table(store: Any, sentence_ids: np.ndarray) -> tuple[pa.Table, pa.Tabl
     lengths = (offs[sentence_ids + 1] - offs[sentence_ids]).astype(np.int64)
     index = np.concatenate([np.arange(offs[s], offs[s + 1]) for s in sentence_ids]) if len(sentence_ids) else np.zeros(0, np.int64)
     src = store.tokens.take(pa.array(index, pa.int64()))
-    is_image = bool(getattr(store, "is_image", False))
     token_ids = src.column("token_id").to_numpy()
     _, inverse, counts = np.unique(token_ids, return_inverse=True, return_counts=True)
     sent_local = np.repeat(np.arange(len(sentence_ids)), lengths)
     length_per_token = np.repeat(lengths, lengths)
     position = src.column("position").to_numpy().astype(np.int64)
     texts = src.column("text").to_pylist()
-    is_punct = np.zeros(len(index), bool) if is_image else np.array([_is_punct(t) for t in texts], bool)
+    # an image's unit names ("patch 3,4", "[CLS]") are never punctuation
+    is_punct = np.array([_is_punct(t) for t in texts], bool)
     columns = {
         "token": pa.array(np.arange(len(index), dtype=np.int32)),
         "sentence": pa.array(sent_local.astype(np.int32)),
@@ -106,10 +106,9 @@ def token_table(store: Any, sentence_ids: np.ndarray) -> tuple[pa.Table, pa.Tabl
         "is_punct": pa.array(is_punct, pa.bool_()),
         "frequency": pa.array(counts[inverse].astype(np.int32)),
     }
-    if is_image:
-        for name in src.column_names:
-            if name not in BASE_TOKEN_COLUMNS:
-                columns[name] = src.column(name).combine_chunks()
+    for name in src.column_names:  # a store's own unit columns (an image store's patch columns)
+        if name not in BASE_TOKEN_COLUMNS:
+            columns[name] = src.column(name).combine_chunks()
     tokens = pa.table(columns)
     sent_src = store.sentences.take(pa.array(sentence_ids, pa.int64()))
     token_offset = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int32) if len(lengths) else np.zeros(0, np.int32)
@@ -125,12 +124,6 @@ def token_table(store: Any, sentence_ids: np.ndarray) -> tuple[pa.Table, pa.Tabl
         }
     )
     return tokens, sentences, index
-
-
-def patch_units(tokens: pa.Table, offsets: np.ndarray) -> list[PatchUnits]:
-    """Per sample image, its ``PatchUnits`` from the sample tokens table (image columns)."""
-    cols = {name: tokens.column(name).to_numpy() for name in ("row", "col", "hue", "brightness")}
-    return [PatchUnits(**{name: v[lo:hi] for name, v in cols.items()}) for lo, hi in zip(offsets[:-1], offsets[1:])]
 
 
 def _summary(values: list[float]) -> dict[str, float]:
@@ -157,8 +150,9 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
     H, n_layers, d = info.n_heads, info.n_layers, info.d_head
     G = n_layers * H
     sent_ids = sample_sentences(store.n_sentences, cfg.n_sentences, cfg.seed)
-    modality = "image" if getattr(store, "is_image", False) else "text"
-    labels_text = label_texts(modality, info.is_causal)
+    modality = info.modality
+    statistics = store.modality.head_statistics()
+    labels_text = statistics.label_texts(info.is_causal)
     tokens, sentences, index = token_table(store, sent_ids)
     pq.write_table(tokens, out_dir / "tokens.parquet")
     pq.write_table(sentences, out_dir / "sentences.parquet")
@@ -169,7 +163,7 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
     max_len = int(lengths.max()) if len(lengths) else 0
     token_ids = tokens.column("token_id").to_numpy()
     special = tokens.column("is_special").to_numpy(zero_copy_only=False)
-    patches = patch_units(tokens, local_offs) if modality == "image" else [None] * len(sent_ids)
+    units = statistics.sequence_units(tokens, local_offs)
 
     pairs = sentence_pairs(local_offs, info.is_causal, cfg.max_pairs, cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -237,7 +231,7 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
                 for i, s in enumerate(sent_ids):
                     A = store.attention(layer, int(s))
                     lo, hi = local_offs[i], local_offs[i + 1]
-                    acc.add(A, int(lo), int(pair_offs[i]), token_ids[lo:hi], special[lo:hi], info.is_causal, cfg.label_rule.window, patches[i])
+                    acc.add(A, int(lo), int(pair_offs[i]), token_ids[lo:hi], special[lo:hi], info.is_causal, cfg.label_rule.window, units[i])
                 stats = acc.head_stats(cfg.label_rule)
                 g0 = layer * H
                 aggregate[g0 : g0 + H] = acc.aggregate()

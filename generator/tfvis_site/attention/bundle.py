@@ -121,7 +121,7 @@ def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus
     # Full matrices are stored as sqrt(w): text as uint16 (half the float bytes), an image's L x L
     # block (~66k weights, a sentence's ~900) as uint8 (steps of 1.5e-5 near 0, 0.008 near 1), a
     # quarter of the float bytes and enough for heat maps; statistics were computed in float before.
-    sqrt_weights = bool(getattr(store, "is_image", False))
+    sqrt_weights = store.modality.compact_attention
     topk_key, topk_weight = res.topk()
     K = topk_key.shape[-1]
     files["weights"], files["topk_keys"], files["topk_weights"] = [], [], []

@@ -7,6 +7,6 @@ bundle.py: the site's files and manifest section; reference.py: the browser's co
 """
 
 from .bundle import write_live_bundle
-from .stage import MODES, LiveExport, live_stage
+from .stage import LIVE_STAGES, MODES, LiveExport
 
-__all__ = ["MODES", "LiveExport", "live_stage", "write_live_bundle"]
+__all__ = ["LIVE_STAGES", "MODES", "LiveExport", "write_live_bundle"]
