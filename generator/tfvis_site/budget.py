@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .config import BuildConfig
-    from .modality import ModelSourceLike
+    from .modality.base import ModelSourceLike
     from .progress import Reporter
     from .stage_config import StageConfigs
 

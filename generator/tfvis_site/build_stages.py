@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .attention import AttentionResult, analyse_attention, sample_sentences
+from .attention import AttentionResult, analyse_attention
 from .concepts import CONCEPT_STAGE
 from .executor import model_loader
 from .extract import ActivationStore, ExtractOptions, extract
@@ -20,20 +20,11 @@ from .factors.lime import compute_lime
 from .live import LIVE_STAGES
 from .modality import load_corpus
 from .sharded import extract_on_workers, infer_on_workers
+from .site_data import write_model_data
 from .stages import ModelRun, Stage
 
 # Bump when the extraction output format or maths changes, to invalidate old cache entries.
 EXTRACT_VERSION = 5  # 2: image patches (image columns, images.npy); 3: value_norms.npy; 4: meta "capture" (capture.py); 5: sharded store
-
-
-def corpus_items(run: ModelRun) -> list[Any]:
-    """(n_items,) what the model reads of the run's corpus: texts, PIL images."""
-    return run.modality.corpus_items(run.results["corpus"])
-
-
-def attention_sample(run: ModelRun) -> np.ndarray:
-    """(n_attention_sentences,) the corpus items of the attention sample, sorted."""
-    return sample_sentences(len(corpus_items(run)), run.configs.attention.n_sentences, run.config.seed)
 
 
 def _load_corpus(run: ModelRun, item: Any, folder: Path | None) -> Any:
@@ -42,7 +33,7 @@ def _load_corpus(run: ModelRun, item: Any, folder: Path | None) -> Any:
 
 CORPUS_STAGE = Stage(
     "corpus", key=lambda run, item: None, build=_load_corpus,
-    log=lambda run, item, corpus, cached: f"corpus: {len(run.modality.corpus_items(corpus)):,} {run.modality.items} from {corpus.name}",
+    log=lambda run, item, corpus, cached: f"corpus: {len(run.modality.corpus_items(corpus)):,} {run.modality.item_noun} from {corpus.name}",
 )
 
 
@@ -57,7 +48,8 @@ def extract_stage(name: str, indices: Any, options: Any) -> Stage:
 
     def build(run: ModelRun, item: Any, folder: Path | None) -> None:
         chosen_indices = indices(run)
-        chosen = [corpus_items(run)[i] for i in chosen_indices]
+        items = run.items()
+        chosen = [items[i] for i in chosen_indices]
         names = run.modality.item_names(run.results["corpus"], chosen_indices)
         if run.executor.in_process:
             extract(run.model.get(), chosen, folder, options(run), run.reporter, names)
@@ -70,7 +62,7 @@ def extract_stage(name: str, indices: Any, options: Any) -> Stage:
         return store
 
     def log(run: ModelRun, item: Any, store: ActivationStore, cached: bool) -> str:
-        units = run.modality.units  # "tokens", "units (patches + prefix tokens)"
+        units = run.modality.unit_noun  # "tokens", "units (patches + prefix tokens)"
         return f"{name}: {store.n_tokens:,} {units} x {store.info.n_layers + 1} layers" + (" (cached)" if cached else "")
 
     return Stage(name, key=key, build=build, load=load, log=log, timing="extract", resumable=True)
@@ -144,19 +136,13 @@ ATTENTION_STAGE = Stage(
 )
 
 
-def _write_site_data(run: ModelRun, item: Any, folder: Path | None) -> dict[str, Any]:
-    from .site_data import write_model_data
-
-    return write_model_data(run)
-
-
-SITE_STAGE = Stage("site", key=lambda run, item: None, build=_write_site_data)
+SITE_STAGE = Stage("site", key=lambda run, item: None, build=lambda run, item, folder: write_model_data(run))
 
 #: Every stage of a model's build, in order.
 STAGES: list[Stage] = [
     CORPUS_STAGE,
-    extract_stage("extract", lambda run: np.arange(len(corpus_items(run))), _store_options),
-    extract_stage("extract-attention", attention_sample, _attention_options),
+    extract_stage("extract", lambda run: np.arange(len(run.items())), _store_options),
+    extract_stage("extract-attention", ModelRun.attention_sample, _attention_options),
     FACTORS_STAGE,
     FACTOR_MAPS_STAGE,
     LIME_STAGE,

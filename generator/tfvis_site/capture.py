@@ -23,9 +23,12 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from .errors import UserError
+
+if TYPE_CHECKING:
+    from .models import LoadedModel
 
 CAPTURE_IMPLEMENTATION = "tfvis_capture"
 INTERFACE, HOOKS = "attention-interface", "projection-hooks"
@@ -234,7 +237,7 @@ class AttentionCapture:
     """Forward passes that return the attention records of every layer, by the interface path
     when it captures every layer of this model, otherwise by projection hooks."""
 
-    def __init__(self, loaded: Any, path: str | None = None):
+    def __init__(self, loaded: LoadedModel, path: str | None = None):
         """``path``: None chooses on the first batch; HOOKS forces the hooks path (tests compare)."""
         self.model = loaded.model
         self.info = loaded.info

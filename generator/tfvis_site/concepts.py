@@ -50,6 +50,8 @@ from .errors import UserError
 from .stages import Stage
 
 if TYPE_CHECKING:
+    from .factors.result import FactorResult
+    from .models import LoadedModel
     from .stages import ModelRun
 
 #: Usable examples a label needs: 2 folds of at least 5 to fit on and to score.
@@ -187,7 +189,7 @@ class TargetStates:
         """(n, d): per example, the mean hidden state of its target tokens at ``layer``."""
         return segment_mean(self.hidden[layer], self.owner, self.n)
 
-    def mean_codes(self, factors: Any, layer: int) -> np.ndarray:
+    def mean_codes(self, factors: FactorResult, layer: int) -> np.ndarray:
         """(n, m): per example, the mean factor activation of its target tokens at ``layer``
         (every token coded alone, as the site codes the corpus)."""
         return segment_mean(factors.encode(self.hidden[layer], layer), self.owner, self.n)
@@ -200,7 +202,7 @@ def segment_mean(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
     return (sums / np.bincount(owner, minlength=n)[:, None]).astype(np.float32)
 
 
-def target_states(loaded: Any, labelled: LabelledSet, max_tokens: int, batch_size: int = 32) -> TargetStates:
+def target_states(loaded: LoadedModel, labelled: LabelledSet, max_tokens: int, batch_size: int = 32) -> TargetStates:
     """Forward passes over the usable examples' texts (truncated to ``max_tokens`` like the site's
     corpus). A target with no token left after truncation gets ``reason`` set (it becomes
     skipped) and the states returned cover the remaining examples only."""
@@ -506,7 +508,7 @@ class ConceptResult:
         return cls(**meta, activations=np.load(Path(path) / "activations.npy"))
 
 
-def probe_concepts(loaded: Any, factors: Any, labelled: LabelledSet, layers: list[int] | None, max_tokens: int,
+def probe_concepts(loaded: LoadedModel, factors: FactorResult, labelled: LabelledSet, layers: list[int] | None, max_tokens: int,
                    seed: int = 0, batch_size: int = 32) -> ConceptResult:
     """Run the concept probe of ``labelled`` on a model (``loaded``, models.LoadedModel) and its
     factors (factors.FactorResult) at ``layers`` (None: every hidden-state layer)."""

@@ -28,9 +28,12 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from .errors import UserError, first_line
+
+if TYPE_CHECKING:
+    from .models import LoadedModel
 
 EXECUTORS = ("local", "ray")
 RAY_MISSING = "--executor ray needs Ray, an optional extra: pip install -e '.[ray]' (or pip install 'tfvis-site[ray]')"
@@ -427,7 +430,7 @@ class ModelLoader:
 class InMemoryLoader:
     """A model given as a Python object (no folder to load it from): shipped to the workers whole."""
 
-    loaded: Any
+    loaded: LoadedModel
 
     def __call__(self) -> Any:
         return self.loaded

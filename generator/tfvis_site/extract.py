@@ -77,7 +77,7 @@ from .models import LoadedModel, ModelInfo
 from .progress import Reporter
 
 if TYPE_CHECKING:
-    from .modality import Modality, Units
+    from .modality.base import Modality, Units
 
 
 #: Tokens per shard of the store (a shard ends before the sentence that would overflow it).
@@ -380,7 +380,7 @@ def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: Extr
     out_dir = Path(out_dir)
     units = make_units(loaded, inputs, options, names)
     shards = prepare_store(loaded, units, out_dir, options)
-    with progress.task(f"extract: forward passes ({loaded.modality.items})", total=len(inputs)) as task:
+    with progress.task(f"extract: forward passes ({loaded.modality.item_noun})", total=len(inputs)) as task:
         todo = pending_shards(out_dir, shards, task)
         for index, shard in todo:
             extract_shard(loaded, units, index, shard, out_dir, options, task)
@@ -507,7 +507,7 @@ class ActivationStore:
     @property
     def modality(self) -> Modality:
         """What differs by modality (modality/), for this store's units."""
-        from .modality import modality_named
+        from .modality.base import modality_named
 
         return modality_named(self.info.modality)
 

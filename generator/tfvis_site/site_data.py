@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .concepts import ConceptResult
     from .config import BuildConfig
     from .live import LiveExport
-    from .modality import ModelSourceLike
+    from .modality.base import ModelSourceLike
     from .stages import ModelRun
 
 
@@ -45,11 +45,9 @@ class Analyses:
     @classmethod
     def of(cls, run: ModelRun) -> Analyses:
         """The results of a model's stages (build_stages.STAGES)."""
-        from .build_stages import attention_sample
-
         r = run.results
         return cls(store=r["extract"], factors=r["factors"], factor_maps=r.get("factor-maps"), lime=r["lime"],
-                   attention_store=r["extract-attention"], attention=r["attention"], attention_sample=attention_sample(run),
+                   attention_store=r["extract-attention"], attention=r["attention"], attention_sample=run.attention_sample(),
                    concepts=r.get("concepts", []), live=r.get("live-choice"), live_unavailable=run.left_out.get("live-export"))
 
 

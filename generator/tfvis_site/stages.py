@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from .cache import StageCache
     from .config import BuildConfig
     from .executor import Executor
     from .memory import MemoryBudget
-    from .modality import Corpus, Modality, ModelSourceLike
+    from .modality.base import Corpus, Modality, ModelSourceLike
     from .progress import Reporter
     from .stage_config import StageConfigs
 
@@ -65,6 +67,16 @@ class ModelRun:
     @property
     def modality(self) -> Modality:
         return self.model.modality
+
+    def items(self) -> list[Any]:
+        """(n_items,) what the model reads of the corpus (the corpus stage's result): texts, PIL images."""
+        return self.modality.corpus_items(self.results["corpus"])
+
+    def attention_sample(self) -> np.ndarray:
+        """(n_attention_sentences,) int: the corpus items of the attention sample, sorted."""
+        from .attention.config import sample_sentences
+
+        return sample_sentences(len(self.items()), self.configs.attention.n_sentences, self.config.seed)
 
 
 def _always(run: ModelRun) -> bool:

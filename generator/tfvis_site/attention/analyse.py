@@ -40,7 +40,7 @@ from concurrent.futures import as_completed
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -53,6 +53,10 @@ from .normalise import STATISTIC_TEXT, normalise_head, sentence_pairs, spearman_
 from .project import HeadProjection, _worker_init, _worker_run
 from .stats import LayerAccumulator, topk_key_dtype
 
+if TYPE_CHECKING:
+    from ..executor import Executor
+    from ..extract import ActivationStore
+
 
 def _is_punct(text: str) -> bool:
     text = text.strip()
@@ -64,7 +68,7 @@ def _is_punct(text: str) -> bool:
 BASE_TOKEN_COLUMNS = ("sentence_id", "position", "token_id", "piece", "text", "space_before", "is_special")
 
 
-def token_table(store: Any, sentence_ids: np.ndarray) -> tuple[pa.Table, pa.Table, np.ndarray]:
+def token_table(store: ActivationStore, sentence_ids: np.ndarray) -> tuple[pa.Table, pa.Table, np.ndarray]:
     """Token and sentence tables of the sample, and the store token index of every sample token.
 
     tokens: token, sentence, source_sentence, position, length, position_norm (position / (length
@@ -133,7 +137,7 @@ def _summary(values: list[float]) -> dict[str, float]:
     return {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max())}
 
 
-def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter: Reporter, executor: Any = None) -> "AttentionResult":
+def analyse_attention(store: ActivationStore, cfg: AttentionConfig, out_dir: Path, reporter: Reporter, executor: Executor | None = None) -> "AttentionResult":
     """Run the attention stage on an activation store extracted with attention capture.
 
     store: ``tfvis_site.extract.ActivationStore`` (if it holds more than ``cfg.n_sentences``

@@ -6,13 +6,17 @@ the returned section's ``layout`` entries, so the JS never guesses.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
 from .analyse import AttentionResult, _finite
 from .stats import LABEL_TEXT
+
+if TYPE_CHECKING:
+    from ..bundles import BundleWriter
+    from ..extract import ActivationStore
 
 PREFIX = "attention/"
 #: Coordinates in [-1, 1] are stored as uint16: half the bytes of float32 and a step of 3.1e-5,
@@ -30,13 +34,13 @@ def sqrt16_to_sqrt8(weights_sqrt16: np.ndarray) -> np.ndarray:
     return np.round(weights_sqrt16.astype(np.float32) * (255.0 / 65535.0)).astype(np.uint8)
 
 
-def sample_rows(store: Any, tokens: pa.Table) -> np.ndarray:
+def sample_rows(store: ActivationStore, tokens: pa.Table) -> np.ndarray:
     """(N,) int64: the store's token row of every attention-sample token (rows of ``tokens``)."""
     source = tokens.column("source_sentence").to_numpy().astype(np.int64)
     return store.sentence_offsets[source] + tokens.column("position").to_numpy().astype(np.int64)
 
 
-def sample_value_norms(store: Any, tokens: pa.Table) -> np.ndarray | None:
+def sample_value_norms(store: ActivationStore, tokens: pa.Table) -> np.ndarray | None:
     """(n_layers, N, n_kv_heads) float32: ‖v‖ of every attention-sample token (rows of
     ``tokens``, the sample's tokens table) per layer and key/value head, read from the store's
     ``value_norms(layer)`` (n_store_tokens, n_kv_heads). None when the store has none (extracted
@@ -51,7 +55,7 @@ def sample_value_norms(store: Any, tokens: pa.Table) -> np.ndarray | None:
         return None
 
 
-def write_attention_bundle(res: AttentionResult, store: Any, bundle: Any, corpus_ids: np.ndarray | None = None) -> dict[str, Any]:
+def write_attention_bundle(res: AttentionResult, store: ActivationStore, bundle: BundleWriter, corpus_ids: np.ndarray | None = None) -> dict[str, Any]:
     """Write the attention data files into ``bundle`` (a ``tfvis_site.bundles.BundleWriter``) and
     return the JSON-able dict for ``manifest["attention"]``.
 

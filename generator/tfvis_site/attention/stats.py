@@ -92,7 +92,7 @@ def label_texts(modality: str = "text", causal: bool = False) -> dict[str, str]:
 
 def head_statistics(modality: str) -> HeadStatistics:
     """The head statistics of the units of ``modality`` ("text", "image"), as its seam says."""
-    from ..modality import modality_named
+    from ..modality.base import modality_named
 
     return modality_named(modality).head_statistics()
 

@@ -31,8 +31,9 @@ from ..progress import Reporter
 from ..stage_config import StageConfig
 
 if TYPE_CHECKING:
+    from ..executor import Executor
     from ..extract import ActivationStore
-    from ..modality import Masker
+    from ..modality.base import Masker
     from ..models import LoadedModel
     from .result import FactorResult
 
@@ -123,7 +124,7 @@ class _Stop(Exception):
     pass
 
 
-def hidden_states_at(loaded: Any, inputs: dict[str, Any], layers: list[int]) -> dict[int, Any]:
+def hidden_states_at(loaded: LoadedModel, inputs: dict[str, Any], layers: list[int]) -> dict[int, Any]:
     """Hidden states (batch, seq, d) at each hidden-state index in ``layers`` (0 = embeddings),
     running the blocks only up to the deepest one: hidden state l is the input of block l.
     ``inputs``: the model's keyword inputs (input_ids + attention_mask, or pixel_values)."""
@@ -263,7 +264,7 @@ class PatchMasker:
         return inputs
 
 
-def select_contexts(factors: Any, cfg: LimeConfig, sentence_of: np.ndarray) -> list[tuple[int, int, int]]:
+def select_contexts(factors: FactorResult, cfg: LimeConfig, sentence_of: np.ndarray) -> list[tuple[int, int, int]]:
     """(factor, layer, global token row) for every context that gets LIME.
 
     Each covered factor wants ``cfg.contexts`` contexts at its peak layer, taken from its top
@@ -360,7 +361,7 @@ def explain_sentence(worker: LimeWorker, job: tuple[int, int, int, list[tuple[in
     return {k: np.asarray(v, np.float32 if k in ("weight", "activation") else np.int64) for k, v in cols.items()}
 
 
-def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir: Path, reporter: Reporter, executor: Any = None, loader: Any = None) -> None:
+def compute_lime(loaded: LoadedModel, store: ActivationStore, factors: FactorResult, cfg: LimeConfig, out_dir: Path, reporter: Reporter, executor: Executor | None = None, loader: Any = None) -> None:
     """Write ``lime.parquet`` (one row per (factor, context, token)) and ``lime.json`` into out_dir.
 
     Columns: factor int32, layer int8, sentence_id int32, position int32 (the context token),
@@ -400,7 +401,7 @@ def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir
         make_worker: Any = lambda: LimeWorker(loaded, store, factors, cfg)  # noqa: E731
     else:
         make_worker = partial(lime_worker_from_paths, loader, store.path, factors.path, cfg)
-    with reporter.task(f"lime: {len(contexts):,} contexts in {len(by_sentence):,} {store.modality.sequences}", total=len(by_sentence)) as task:
+    with reporter.task(f"lime: {len(contexts):,} contexts in {len(by_sentence):,} {store.modality.sequence_noun}", total=len(by_sentence)) as task:
         parts = executor.actor_map(make_worker, explain_sentence, jobs(), on_result=lambda _: task.advance())
     cols = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.int64)
             for k in ("factor", "layer", "sentence_id", "position", "token", "weight", "activation")}

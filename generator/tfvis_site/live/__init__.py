@@ -2,6 +2,7 @@
 reader's browser can run any typed text through them (docs/live-probe.md).
 
 stage.py: the export and the choice of weights (cached stages); export.py: the ONNX graph;
+runtime.py: the browser's computation in Python (onnxruntime session, encoder);
 compress.py: int8 / fp16 weights; encoder.py: the encoder file and its numpy twin;
 bundle.py: the site's files and manifest section; reference.py: the browser's computation in Python.
 """

@@ -32,10 +32,15 @@ import numpy as np
 from ..cache import stable_hash
 from ..stages import Stage
 from .compress import INT8_BLOCK, WEIGHTS, compress_onnx
-from .encoder import encode, encoder_arrays, unavailable_reason
+from .encoder import encoder_arrays, unavailable_reason
 from .export import OPSET, export_onnx
+from .runtime import onnx_session, run_live
 
 if TYPE_CHECKING:
+    from ..extract import ActivationStore
+    from ..factors.result import FactorResult
+    from ..models import LoadedModel
+    from ..progress import Reporter
     from ..stages import ModelRun
 
 LIVE_VERSION = 2  # bump when the exported graph or the files of the export stage change (2: int8 in blocks of 64)
@@ -71,7 +76,7 @@ class LiveExport:
         return json.loads((self.folder / "tokenizer_meta.json").read_text())
 
 
-def unavailable(mode: str, model: Any, store: Any, factors: Any) -> str | None:
+def unavailable(mode: str, model: Any, store: ActivationStore, factors: FactorResult) -> str | None:
     """Why this model of the site gets no live probe in mode "auto" / "on", or None."""
     reason = store.modality.live_probe_unavailable or unavailable_reason(factors)
     if reason:
@@ -105,7 +110,7 @@ def _export_failed(error: Exception) -> str | None:
 
 
 def _accuracy_texts(run: ModelRun) -> list[str]:
-    return run.modality.corpus_items(run.results["corpus"])[:N_ACCURACY_TEXTS]
+    return run.items()[:N_ACCURACY_TEXTS]
 
 
 def _choice_key(run: ModelRun, item: Any) -> dict[str, Any]:
@@ -144,7 +149,7 @@ LIVE_STAGES = [
 ]
 
 
-def export_all(loaded: Any, max_tokens: int, out: Path, reporter: Any) -> None:
+def export_all(loaded: LoadedModel, max_tokens: int, out: Path, reporter: Reporter) -> None:
     """The fp32 graph, its int8 and fp16 variants, and the tokenizer files, into ``out``."""
     with reporter.task("live probe: export to ONNX", total=1 + len(WEIGHTS) - 1) as task:
         exporter = export_onnx(loaded, max_tokens, out / "model.fp32.onnx")
@@ -181,7 +186,7 @@ def special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
     raise ValueError("cannot tell the special tokens of the tokenizer apart from the text's pieces")
 
 
-def torch_reference(loaded: Any, factors: Any, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def torch_reference(loaded: LoadedModel, factors: FactorResult, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """The PyTorch model on one text, as ``tfvis-site probe`` runs it: (activations (T, L+1, m)
     from FactorResult.encode, attentions (L, H, T, T))."""
     import torch
@@ -193,26 +198,7 @@ def torch_reference(loaded: Any, factors: Any, ids: list[int]) -> tuple[np.ndarr
     return acts, torch.stack(out.attentions)[:, 0].float().cpu().numpy()
 
 
-def onnx_session(model: Path | bytes) -> Any:
-    """An onnxruntime CPU session on an ONNX file or its bytes, one thread (like the browser's)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # no warnings about unused initializers
-    return ort.InferenceSession(model if isinstance(model, bytes) else str(model), options, providers=["CPUExecutionProvider"])
-
-
-def run_live(session: Any, arrays: dict[str, np.ndarray], k: int, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """The browser's computation: (activations (T, L+1, m), attentions (L, H, T, T))."""
-    t = np.asarray([ids], dtype=np.int64)
-    hidden, attentions = session.run(["hidden_states", "attentions"], {"input_ids": t, "attention_mask": np.ones_like(t)})
-    acts = np.stack([encode(arrays, k, hidden[layer], layer) for layer in range(hidden.shape[0])], 1)
-    return acts, attentions
-
-
-def measure_variants(loaded: Any, factors: Any, texts: list[str], max_tokens: int, variants: dict[str, Path], reporter: Any) -> tuple[dict[str, dict[str, Any]], float]:
+def measure_variants(loaded: LoadedModel, factors: FactorResult, texts: list[str], max_tokens: int, variants: dict[str, Path], reporter: Reporter) -> tuple[dict[str, dict[str, Any]], float]:
     """Each ONNX file of ``variants`` (name -> path) against the PyTorch model on ``texts``:
     ({name: {"bytes", "max_abs_activation_error", "relative", "attention_max_abs_error"}}, the
     largest fp32 activation, the denominator of "relative")."""
@@ -249,7 +235,7 @@ def measure_variants(loaded: Any, factors: Any, texts: list[str], max_tokens: in
     return out, peak
 
 
-def choose_weights(loaded: Any, factors: Any, export_dir: Path, texts: list[str], max_tokens: int, out: Path, reporter: Any) -> None:
+def choose_weights(loaded: LoadedModel, factors: FactorResult, export_dir: Path, texts: list[str], max_tokens: int, out: Path, reporter: Reporter) -> None:
     """Measure the variants, smallest first, against the PyTorch model on ``texts`` until one is
     within ACTIVATION_TOLERANCE (fp32 when none is); accuracy.json gets the errors of each
     variant measured and the chosen ``weights``. bench/live_probe.py measures them all."""

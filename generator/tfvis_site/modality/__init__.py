@@ -4,7 +4,8 @@ testing the modality.
 
     modality_for(hf_config)  the modality of a model's config (a dict: config.json)
     modality_named(name)     the modality of a ModelInfo / store / manifest ("text", "image")
-    site_kind(manifest)      the kind of a built model's pages, read from its manifest
+    site_modality(manifest)  the modality of a built model, read from its manifest
+    site_kind(manifest)      its name: the kind of the model's pages
     corpus_owner(spec)       the modality a ``--corpus`` value belongs to
 """
 
@@ -14,37 +15,27 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from .base import Corpus, Masker, Modality, ModelSourceLike, Units
+from .base import MODALITIES, Corpus, Masker, Modality, ModelSourceLike, Units, modality_for, modality_named, register
 from .image import ImageModality, is_image_config
 from .text import TextModality
 
-TEXT = TextModality()
-IMAGE = ImageModality()
-#: Every modality by name, the fallback (text: anything no other claims) last.
-MODALITIES: dict[str, Modality] = {m.name: m for m in (IMAGE, TEXT)}
+# the order they are asked in: text, which reads whatever no other modality claims, last
+IMAGE = register(ImageModality())
+TEXT = register(TextModality())
 
-__all__ = ["Corpus", "Masker", "Modality", "ModelSourceLike", "Units", "MODALITIES", "TEXT", "IMAGE", "modality_for", "modality_named",
-           "site_kind", "corpus_owner", "load_corpus", "corpus_from_python", "is_image_config"]
-
-
-def modality_for(hf_config: dict[str, Any]) -> Modality:
-    """The modality of a model from its config.json (a dict): a vision transformer's config has
-    a patch size and an image size and no vocabulary; anything else reads text."""
-    return IMAGE if is_image_config(hf_config) else TEXT
+__all__ = ["Corpus", "Masker", "Modality", "ModelSourceLike", "Units", "MODALITIES", "TEXT", "IMAGE", "register", "modality_for",
+           "modality_named", "site_modality", "site_kind", "corpus_owner", "load_corpus", "corpus_from_python", "is_image_config"]
 
 
-def modality_named(name: str) -> Modality:
-    """The modality called ``name`` (ModelInfo.modality, a manifest's "modality")."""
-    try:
-        return MODALITIES[name]
-    except KeyError:
-        raise ValueError(f"unknown modality {name!r} (one of {', '.join(MODALITIES)})") from None
+def site_modality(manifest: dict[str, Any]) -> Modality:
+    """The modality of a built model, read from its manifest's "modality" (older manifests
+    without it are text sites)."""
+    return modality_named(manifest.get("modality", TEXT.name))
 
 
 def site_kind(manifest: dict[str, Any]) -> str:
-    """The kind of a built model's pages, "text" or "image": its manifest's "modality" (older
-    manifests without it are text sites)."""
-    return modality_named(manifest.get("modality", TEXT.name)).name
+    """The kind of a built model's pages, "text" or "image" (what pages/ branches on)."""
+    return site_modality(manifest).name
 
 
 def corpus_owner(spec: str | Path) -> Modality:
@@ -67,5 +58,5 @@ def corpus_from_python(items: list[Any], config: Any, modality: Modality | None)
     owner = next(m for m in MODALITIES.values() if m.accepts_python(items))
     corpus = owner.corpus_from_python(items, config)
     if modality is not None and owner is not modality:
-        raise UserError(f"corpus: {owner.items}, but the model is {modality.model_phrase}")
+        raise UserError(f"corpus: {owner.item_noun}, but the model is {modality.model_phrase}")
     return corpus

@@ -9,6 +9,11 @@ in ``modality/__init__.py``.
 
 The Protocols below are structural: ``TextModality`` / ``ImageModality`` (and the units and
 maskers they hand out) satisfy them without inheriting from them.
+
+The registry (``register``, ``modality_for``, ``modality_named``) lives here, apart from the
+implementations: the modules the implementations hand work to (extract.py, factors/,
+attention/) look a modality up by name through this module, which imports none of them, so no
+import cycle runs through the seam. ``modality/__init__.py`` registers the built-in ones.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ if TYPE_CHECKING:
     from ..factors.lime import LimeConfig
     from ..models import LoadedModel
     from ..progress import Reporter
+    from ..site_data import Analyses
     from ..stage_config import StageConfigs
 
 
@@ -118,9 +124,9 @@ class Modality(Protocol):
 
     name: str
     #: what a corpus holds / what one forward pass reads / what a store row is, for log lines
-    items: str
-    sequences: str
-    units: str
+    item_noun: str
+    sequence_noun: str
+    unit_noun: str
     #: "a text corpus" / "a vision transformer" / "give a ... file": the one-line errors of a
     #: corpus of the other kind
     corpus_phrase: str
@@ -135,6 +141,10 @@ class Modality(Protocol):
     compact_attention: bool
     #: why a model of this modality has no live probe, or None
     live_probe_unavailable: str | None
+
+    def claims_config(self, hf_config: dict[str, Any]) -> bool:
+        """Whether a model's config.json (a dict) describes a model of this modality."""
+        ...
 
     def info_fields(self, hf_config: dict[str, Any]) -> dict[str, Any]:
         """Extra ModelInfo fields read from the model's config (as a dict)."""
@@ -165,15 +175,15 @@ class Modality(Protocol):
         """A corpus of items given in Python."""
         ...
 
-    def corpus_items(self, corpus: Any) -> list[Any]:
+    def corpus_items(self, corpus: Corpus) -> list[Any]:
         """(n_items,) what the model reads: texts, PIL images."""
         ...
 
-    def item_names(self, corpus: Any, indices: np.ndarray) -> list[str] | None:
+    def item_names(self, corpus: Corpus, indices: np.ndarray) -> list[str] | None:
         """The names of the items ``indices`` the store keeps, or None (texts name themselves)."""
         ...
 
-    def corpus_fingerprint(self, corpus: Any, indices: np.ndarray) -> str:
+    def corpus_fingerprint(self, corpus: Corpus, indices: np.ndarray) -> str:
         """Hash of the chosen items' content: the corpus's part of the extraction key."""
         ...
 
@@ -198,7 +208,30 @@ class Modality(Protocol):
         """The factor search index -> manifest["factors"]["search"]."""
         ...
 
-    def write_bundles(self, manifest: dict[str, Any], analyses: Any, bundle: BundleWriter) -> None:
+    def write_bundles(self, manifest: dict[str, Any], analyses: Analyses, bundle: BundleWriter) -> None:
         """The modality's own data files (text: the tokens' strongest factors; image: the sprite
         sheets), their manifest entries added to ``manifest``."""
         ...
+
+
+#: Every registered modality by name, in the order they are asked (the fallback, text, last).
+MODALITIES: dict[str, Modality] = {}
+
+
+def register(modality: Modality) -> Modality:
+    """Add ``modality`` to the registry; the later a modality is registered, the later it is asked."""
+    MODALITIES[modality.name] = modality
+    return modality
+
+
+def modality_named(name: str) -> Modality:
+    """The modality called ``name`` (ModelInfo.modality, a store's or a manifest's "modality")."""
+    try:
+        return MODALITIES[name]
+    except KeyError:
+        raise ValueError(f"unknown modality {name!r} (one of {', '.join(MODALITIES)})") from None
+
+
+def modality_for(hf_config: dict[str, Any]) -> Modality:
+    """The modality of a model from its config.json (a dict): the first that claims it."""
+    return next(m for m in MODALITIES.values() if m.claims_config(hf_config))

@@ -13,7 +13,17 @@ import numpy as np
 from ..errors import UserError, first_line
 
 if TYPE_CHECKING:
+    from ..images import ImageCorpus
+    from ..attention.stats import HeadStatistics
+    from ..bundles import BundleWriter
+    from ..extract import ExtractOptions
+    from ..factors.bundle import FactorContexts
+    from ..factors.lime import LimeConfig
+    from ..site_data import Analyses
+    from .base import Masker, Units
     from ..config import BuildConfig
+    from ..extract import ActivationStore
+    from ..models import LoadedModel
     from ..progress import Reporter
     from ..stage_config import StageConfigs
     from .base import ModelSourceLike
@@ -47,9 +57,9 @@ class ImageModality:
     """The image side of the seam (see base.Modality for what each member means)."""
 
     name = "image"
-    items = "images"
-    sequences = "images"
-    units = "units (patches + prefix tokens)"
+    item_noun = "images"
+    sequence_noun = "images"
+    unit_noun = "units (patches + prefix tokens)"
     corpus_phrase = "an image corpus"
     model_phrase = "a vision transformer"
     corpus_hint = f"give a folder of images, or {' / '.join(IMAGE_SETS)}"
@@ -57,6 +67,9 @@ class ImageModality:
     compact_attention = True
     unit_grid = True
     live_probe_unavailable = "the live probe covers text models only for now (vision models: not yet exported)"
+
+    def claims_config(self, hf_config: dict[str, Any]) -> bool:
+        return is_image_config(hf_config)
 
     def info_fields(self, hf_config: dict[str, Any]) -> dict[str, Any]:
         patch = hf_config["patch_size"]
@@ -94,14 +107,14 @@ class ImageModality:
     def accepts_python(self, items: list[Any]) -> bool:
         return bool(items) and not isinstance(items[0], str)
 
-    def load_corpus(self, spec: str | Path | None, config: BuildConfig, reporter: Reporter) -> Any:
+    def load_corpus(self, spec: str | Path | None, config: BuildConfig, reporter: Reporter) -> ImageCorpus:
         from ..images import load_image_corpus
 
         if spec is not None and not Path(spec).is_dir():
             spec = str(spec)  # a built-in set name, not a path
         return load_image_corpus(spec, config.n_images, config.seed, warn=lambda line: reporter.log(f"warning: {line}"))
 
-    def corpus_from_python(self, items: list[Any], config: BuildConfig) -> Any:
+    def corpus_from_python(self, items: list[Any], config: BuildConfig) -> ImageCorpus:
         """An ImageCorpus from PIL images given in Python (all of them, converted to RGB)."""
         from ..images import ImageCorpus
 
@@ -113,13 +126,13 @@ class ImageModality:
             sources=["python"] * len(items), stats={"images_used": len(items)},
         )
 
-    def corpus_items(self, corpus: Any) -> list[Any]:
+    def corpus_items(self, corpus: ImageCorpus) -> list[Any]:
         return corpus.images
 
-    def item_names(self, corpus: Any, indices: np.ndarray) -> list[str] | None:
+    def item_names(self, corpus: ImageCorpus, indices: np.ndarray) -> list[str] | None:
         return [corpus.names[i] for i in indices]
 
-    def corpus_fingerprint(self, corpus: Any, indices: np.ndarray) -> str:
+    def corpus_fingerprint(self, corpus: ImageCorpus, indices: np.ndarray) -> str:
         """Hash of the chosen images' names and pixels."""
         h = hashlib.sha256()
         for i in indices:
@@ -128,34 +141,34 @@ class ImageModality:
             h.update(image.tobytes())
         return h.hexdigest()[:20]
 
-    def make_units(self, loaded: Any, inputs: list[Any], options: Any, names: list[str] | None = None) -> Any:
+    def make_units(self, loaded: LoadedModel, inputs: list[Any], options: ExtractOptions, names: list[str] | None = None) -> Units:
         from ..patches import ImageUnits
 
         return ImageUnits(loaded, inputs, names or [f"image {i}" for i in range(len(inputs))], options.batch_size)
 
-    def make_masker(self, loaded: Any, store: Any, cfg: Any) -> Any:
+    def make_masker(self, loaded: LoadedModel, store: ActivationStore, cfg: LimeConfig) -> Masker:
         from ..factors.lime import PatchMasker
 
         return PatchMasker(loaded, store, cfg)
 
-    def head_statistics(self) -> Any:
+    def head_statistics(self) -> HeadStatistics:
         from ..attention.stats import ImageHeadStatistics
 
         return ImageHeadStatistics()
 
-    def factor_contexts(self) -> Any:
+    def factor_contexts(self) -> FactorContexts:
         from ..factors.bundle import PatchContexts
 
         return PatchContexts()
 
-    def write_search_index(self, bundle: Any, section: dict[str, Any]) -> dict[str, Any]:
+    def write_search_index(self, bundle: BundleWriter, section: dict[str, Any]) -> dict[str, Any]:
         """Units are patches named "patch r,c": no words to index; the factors by image instead."""
         from ..factors.search import write_image_index
 
         return {"file": None, "rows": 0, "skipped": "image model: units are patches, there are no words to search",
                 "by_image": write_image_index(bundle, section)}
 
-    def write_bundles(self, manifest: dict[str, Any], analyses: Any, bundle: Any) -> None:
+    def write_bundles(self, manifest: dict[str, Any], analyses: Analyses, bundle: BundleWriter) -> None:
         """The processed images as sprite sheets (patches.write_image_bundle)."""
         from ..patches import write_image_bundle
 

@@ -12,7 +12,17 @@ from ..cache import stable_hash
 from ..errors import UserError, first_line
 
 if TYPE_CHECKING:
+    from ..corpus import Corpus as TextCorpus
+    from ..attention.stats import HeadStatistics
+    from ..bundles import BundleWriter
+    from ..extract import ExtractOptions
+    from ..factors.bundle import FactorContexts
+    from ..factors.lime import LimeConfig
+    from ..site_data import Analyses
+    from .base import Masker, Units
     from ..config import BuildConfig
+    from ..extract import ActivationStore
+    from ..models import LoadedModel
     from ..progress import Reporter
     from ..stage_config import StageConfigs
     from .base import ModelSourceLike
@@ -22,9 +32,9 @@ class TextModality:
     """The text side of the seam (see base.Modality for what each member means)."""
 
     name = "text"
-    items = "texts"
-    sequences = "sentences"
-    units = "tokens"
+    item_noun = "texts"
+    sequence_noun = "sentences"
+    unit_noun = "tokens"
     corpus_phrase = "a text corpus"
     model_phrase = "a text model"
     corpus_hint = "give a .txt, .jsonl or .parquet file"
@@ -32,6 +42,9 @@ class TextModality:
     compact_attention = False
     unit_grid = False
     live_probe_unavailable = None
+
+    def claims_config(self, hf_config: dict[str, Any]) -> bool:
+        return True  # asked last: a model with a vocabulary, or anything no other modality claims
 
     def info_fields(self, hf_config: dict[str, Any]) -> dict[str, Any]:
         return {}  # ModelInfo's defaults describe a text model
@@ -62,51 +75,51 @@ class TextModality:
     def accepts_python(self, items: list[Any]) -> bool:
         return True  # asked last, like claims_corpus
 
-    def load_corpus(self, spec: str | Path | None, config: BuildConfig, reporter: Reporter) -> Any:
+    def load_corpus(self, spec: str | Path | None, config: BuildConfig, reporter: Reporter) -> TextCorpus:
         from ..corpus import load_corpus
 
         return load_corpus(spec, config.n_sentences, config.seed, config.encoding)
 
-    def corpus_from_python(self, items: list[Any], config: BuildConfig) -> Any:
+    def corpus_from_python(self, items: list[Any], config: BuildConfig) -> TextCorpus:
         from ..corpus import corpus_from_texts
 
         return corpus_from_texts(list(items), config.n_sentences, config.seed)
 
-    def corpus_items(self, corpus: Any) -> list[Any]:
+    def corpus_items(self, corpus: TextCorpus) -> list[Any]:
         return corpus.texts
 
-    def item_names(self, corpus: Any, indices: np.ndarray) -> list[str] | None:
+    def item_names(self, corpus: TextCorpus, indices: np.ndarray) -> list[str] | None:
         return None
 
-    def corpus_fingerprint(self, corpus: Any, indices: np.ndarray) -> str:
+    def corpus_fingerprint(self, corpus: TextCorpus, indices: np.ndarray) -> str:
         return stable_hash([corpus.texts[i] for i in indices])
 
-    def make_units(self, loaded: Any, inputs: list[Any], options: Any, names: list[str] | None = None) -> Any:
+    def make_units(self, loaded: LoadedModel, inputs: list[Any], options: ExtractOptions, names: list[str] | None = None) -> Units:
         from ..extract import TextUnits
 
         return TextUnits(loaded, inputs, options.max_tokens)
 
-    def make_masker(self, loaded: Any, store: Any, cfg: Any) -> Any:
+    def make_masker(self, loaded: LoadedModel, store: ActivationStore, cfg: LimeConfig) -> Masker:
         from ..factors.lime import TokenMasker
 
         return TokenMasker(loaded, store, cfg)
 
-    def head_statistics(self) -> Any:
+    def head_statistics(self) -> HeadStatistics:
         from ..attention.stats import TextHeadStatistics
 
         return TextHeadStatistics()
 
-    def factor_contexts(self) -> Any:
+    def factor_contexts(self) -> FactorContexts:
         from ..factors.bundle import TokenContexts
 
         return TokenContexts()
 
-    def write_search_index(self, bundle: Any, section: dict[str, Any]) -> dict[str, Any]:
+    def write_search_index(self, bundle: BundleWriter, section: dict[str, Any]) -> dict[str, Any]:
         from ..factors.search import write_word_index
 
         return write_word_index(bundle, section)
 
-    def write_bundles(self, manifest: dict[str, Any], analyses: Any, bundle: Any) -> None:
+    def write_bundles(self, manifest: dict[str, Any], analyses: Analyses, bundle: BundleWriter) -> None:
         """The strongest factors of each attention-sample token: links tokens <-> factors."""
         from ..attention.bundle import sample_rows
         from ..factors.token_factors import write_token_factors
