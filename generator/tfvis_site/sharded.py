@@ -3,7 +3,7 @@ shard by shard on actors that load the model once, and factor inference shard by
 actors that build the encoder once, with the partials merged by the driver as they arrive.
 
 Both call the shard API of the single-process path (extract.py: prepare_store, extract_shard,
-finish_store; factors/pipeline.py: infer_shard, merge_partials, finish_inference), so a store
+finish_store; factors/inference.py: infer_shard, merge_partials, finish_inference), so a store
 or a factor result is the same bytes whichever executor made it and however many workers it
 had: shards are planned from the data alone, every shard is computed by the same function, and
 merge_partials is associative and commutative to the bit.
@@ -81,9 +81,9 @@ def _infer_one(job: Any, item: tuple[int, tuple[int, int]]) -> tuple[int, dict[s
 
 
 def infer_on_workers(executor: Executor, todo: list[tuple[int, tuple[int, int]]], job: Any) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
-    """A ``run_shards`` for factors.pipeline.run_inference: the inference shards ``todo``
+    """A ``run_shards`` for factors.inference.run_inference: the inference shards ``todo``
     ((index, token range) each) on the executor's actors, each holding ``job``
-    (factors.pipeline.InferenceJob: the store reader and the encoder, loaded once per actor);
+    (factors.inference.InferenceJob: the store reader and the encoder, loaded once per actor);
     yields (index, partial) as they finish. The caller merges them in that order:
     merge_partials makes the order irrelevant, to the bit."""
     with executor.actors(partial(_state, job)) as pool:

@@ -15,22 +15,18 @@ from safetensors.numpy import load_file, save_file
 
 from ..progress import Reporter
 from .config import FactorConfig
+from .inference import InferenceJob, ShardRunner, load_partial, run_inference, save_partial
 from .pipeline import (
     FORMULAS,
     Encoder,
-    InferenceJob,
-    ShardRunner,
     assign_levels,
     cosine_neighbors,
     fit_learner,
     importance_scores,
     layer_stats,
-    load_partial,
     make_transform,
     peak_layers,
     quality,
-    run_inference,
-    save_partial,
     state_norms,
     training_sample,
 )
@@ -45,7 +41,7 @@ def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter, t
     model.safetensors + trained.json, then one inference partial per shard under inference/),
     and a rerun into the same folder after a kill continues from there. ``tokens_per_shard``
     sizes the inference shards (memory and resume granularity; never the result);
-    ``run_shards`` runs them elsewhere (see pipeline.run_inference)."""
+    ``run_shards`` runs them elsewhere (see inference.run_inference)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
