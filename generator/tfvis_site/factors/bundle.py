@@ -121,28 +121,14 @@ class PatchContexts:
         }
 
 
-def write_factor_bundle(res: FactorResult, store: ActivationStore, bundle: BundleWriter,
-                        heatmaps: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
-    """Writes data/factors/* through ``bundle`` (a BundleWriter) and returns manifest["factors"].
-
-    Files (see docs/factors.md): factors/index.parquet, factors/neighbors.parquet,
-    factors/topk-NNN.parquet and factors/hist-NNN.f32 per chunk of ``chunk_size`` factors.
-    Contexts refer to tokens.parquet / sentences.parquet by (sentence_id, position). What
-    differs by modality (names of the contexts, an image store's thumbnails and activation
-    maps ``heatmaps``) comes from the store's ``FactorContexts``.
-    """
-    cfg = res.config
-    m = res.n_components
-    L1 = res.is_.shape[1]
-    k = res.topk_values.shape[2]
-    offsets = store.sentence_offsets
-    sent_of = np.repeat(np.arange(store.n_sentences, dtype=np.int32), np.diff(offsets))
-    texts = np.asarray(store.tokens.column("text").to_pylist(), dtype=object)
+def _index_table(res: FactorResult, store: ActivationStore, bundle: BundleWriter, contexts: FactorContexts, sent_of: np.ndarray,
+                 offsets: np.ndarray) -> None:
+    """factors/index.parquet: one row per factor (level, peak layer, density, top tokens, IS per
+    layer, and the modality's own columns)."""
+    m, L1 = res.n_components, res.is_.shape[1]
+    texts = contexts.names(store, np.asarray(store.tokens.column("text").to_pylist(), dtype=object), sent_of)
     peak = res.peak_layer
     density_all = res.density_all.astype(np.float32)
-
-    contexts = store.modality.factor_contexts()
-    texts = contexts.names(store, texts, sent_of)
     top_tokens = [_top_tokens(texts, res.topk_token[peak[c], c], contexts.lower) for c in range(m)]
     cols: dict[str, Any] = {
         "factor": pa.array(np.arange(m, dtype=np.int32)),
@@ -158,15 +144,11 @@ def write_factor_bundle(res: FactorResult, store: ActivationStore, bundle: Bundl
     cols.update(contexts.index_columns(res, sent_of, offsets))
     bundle.add_table("factors/index.parquet", pa.table(cols))
 
-    nn = res.neighbors.shape[1]
-    bundle.add_table("factors/neighbors.parquet", pa.table({
-        "factor": pa.array(np.repeat(np.arange(m, dtype=np.int32), nn)),
-        "rank": pa.array(np.tile(np.arange(nn, dtype=np.int16), m)),
-        "neighbor": pa.array(res.neighbors.reshape(-1).astype(np.int32)),
-        "cosine": pa.array(res.neighbor_cos.reshape(-1).astype(np.float32)),
-    }))
 
-    cs = cfg.chunk_size
+def _chunk_files(res: FactorResult, bundle: BundleWriter, cs: int, sent_of: np.ndarray, offsets: np.ndarray) -> int:
+    """factors/topk-NNN.parquet (every layer's top-k contexts) and factors/hist-NNN.f32 per chunk of
+    ``cs`` factors; returns the number of chunks."""
+    m = res.n_components
     n_chunks = (m + cs - 1) // cs
     for ch in range(n_chunks):
         lo, hi = ch * cs, min(m, (ch + 1) * cs)
@@ -186,6 +168,38 @@ def write_factor_bundle(res: FactorResult, store: ActivationStore, bundle: Bundl
             "value": pa.array(val[layer_i, fac_i, rank_i].astype(np.float32)),
         }))
         bundle.add_float32(f"factors/hist-{ch:03d}.f32", res.hist[lo:hi].astype(np.float32))
+    return n_chunks
+
+
+def write_factor_bundle(res: FactorResult, store: ActivationStore, bundle: BundleWriter,
+                        heatmaps: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """Writes data/factors/* through ``bundle`` (a BundleWriter) and returns manifest["factors"].
+
+    Files (see docs/factors.md): factors/index.parquet, factors/neighbors.parquet,
+    factors/topk-NNN.parquet and factors/hist-NNN.f32 per chunk of ``chunk_size`` factors.
+    Contexts refer to tokens.parquet / sentences.parquet by (sentence_id, position). What
+    differs by modality (names of the contexts, an image store's thumbnails and activation
+    maps ``heatmaps``) comes from the store's ``FactorContexts``.
+    """
+    cfg = res.config
+    m = res.n_components
+    L1 = res.is_.shape[1]
+    k = res.topk_values.shape[2]
+    offsets = store.sentence_offsets
+    sent_of = np.repeat(np.arange(store.n_sentences, dtype=np.int32), np.diff(offsets))
+    contexts = store.modality.factor_contexts()
+    _index_table(res, store, bundle, contexts, sent_of, offsets)
+
+    nn = res.neighbors.shape[1]
+    bundle.add_table("factors/neighbors.parquet", pa.table({
+        "factor": pa.array(np.repeat(np.arange(m, dtype=np.int32), nn)),
+        "rank": pa.array(np.tile(np.arange(nn, dtype=np.int16), m)),
+        "neighbor": pa.array(res.neighbors.reshape(-1).astype(np.int32)),
+        "cosine": pa.array(res.neighbor_cos.reshape(-1).astype(np.float32)),
+    }))
+
+    cs = cfg.chunk_size
+    n_chunks = _chunk_files(res, bundle, cs, sent_of, offsets)
 
     extra = contexts.section(res, store, bundle, heatmaps)
     q = res.metrics["quality"]

@@ -49,6 +49,64 @@ def inference_shards(offsets: np.ndarray, cfg: FactorConfig, tokens_per_shard: i
     return shards
 
 
+def _count_pairs(act_nonlast: torch.Tensor, pairs: torch.Tensor, r: torch.Tensor, c: torch.Tensor, has_next: torch.Tensor, m: int) -> None:
+    """Add one batch's neighbour co-activity to one layer's counts (m,): ``act_nonlast``, active
+    at a token with a next token in its sentence (``has_next`` per non-zero); ``pairs``, active
+    at that next token too. ``r``, ``c``: rows and factors of the non-zeros, row-major sorted."""
+    act_nonlast += torch.bincount(c[has_next], minlength=m)
+    keys = r * m + c
+    pos = torch.searchsorted(keys, keys + m).clamp_(max=keys.numel() - 1)
+    found = (keys[pos] == keys + m) & has_next
+    pairs += torch.bincount(c[found], minlength=m)
+
+
+def _merge_topk(topv: torch.Tensor, topi: torch.Tensor, c: torch.Tensor, v: torch.Tensor, rows: torch.Tensor) -> None:
+    """Merge one batch's non-zeros (factors ``c``, values ``v``, token ``rows``, rows ascending)
+    into one layer's top-k (m, k) values ``topv`` and rows ``topi``, ordered by (value desc, row
+    asc). Only activations above the factor's current k-th value compete (an equal one loses:
+    its row is larger than every kept row of this layer)."""
+    m, k = topv.shape
+    sel = v > topv[c, k - 1]
+    if not bool(sel.any()):
+        return
+    cc, cv, cr = c[sel], v[sel], rows[sel]
+    order = torch.argsort(cc, stable=True)  # per factor, rows stay ascending
+    cc, cv, cr = cc[order], cv[order], cr[order]
+    counts = torch.bincount(cc, minlength=m)
+    starts = torch.cumsum(counts, 0) - counts
+    slot = torch.arange(cc.numel()) - starts[cc]
+    u = torch.nonzero(counts).squeeze(1)
+    kk = int(counts.max())
+    pv = torch.full((m, kk), -1.0)
+    pi = torch.full((m, kk), -1, dtype=torch.int64)
+    pv[cc, slot] = cv
+    pi[cc, slot] = cr
+    mv = torch.cat([topv[u], pv[u]], 1)
+    mi = torch.cat([topi[u], pi[u]], 1)
+    # stable: equal values keep kept rows (smaller) before new ones: (value desc, row asc)
+    sv, si = torch.sort(mv, dim=1, descending=True, stable=True)
+    topv[u] = sv[:, :k]
+    topi[u] = torch.gather(mi, 1, si[:, :k])
+
+
+def _partial_arrays(L1: int, m: int, k: int, bins: int, nb: int, d: int) -> dict[str, Any]:
+    """The zeroed sums and counts of one shard's partial (``infer_shard`` says what each holds),
+    torch tensors where they are updated with torch, numpy arrays where with numpy."""
+    return {
+        "err_scaled": np.zeros((nb, L1)),
+        "err_orig": np.zeros((nb, L1)),
+        "norm_scaled": np.zeros((nb, L1)),
+        "sum_scaled": np.zeros((nb, L1, d)),
+        "topk_values": torch.full((L1, m, k), -1.0),
+        "topk_token": torch.full((L1, m, k), -1, dtype=torch.int64),
+        "active": torch.zeros((m, L1), dtype=torch.int64),
+        "act_nonlast": torch.zeros((m, L1), dtype=torch.int64),
+        "pairs": torch.zeros((m, L1), dtype=torch.int64),
+        "hist": torch.zeros((L1, m, bins), dtype=torch.int64),
+        "l0_hist": np.zeros((L1, m + 1), dtype=np.int64),
+    }
+
+
 def infer_shard(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scale: np.ndarray,
                 token_range: tuple[int, int], progress: Any = None, massive_norm: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The partial result of inference over the token rows ``token_range`` (an element of
@@ -83,17 +141,9 @@ def infer_shard(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scale:
     log_lo, log_span = math.log(cfg.hist_min), math.log(cfg.hist_max) - math.log(cfg.hist_min)
     nb, d = len(batches), store.info.d_model
 
-    topv = torch.full((L1, m, k), -1.0)
-    topi = torch.full((L1, m, k), -1, dtype=torch.int64)
-    active = torch.zeros((m, L1), dtype=torch.int64)
-    act_nonlast = torch.zeros((m, L1), dtype=torch.int64)
-    pairs = torch.zeros((m, L1), dtype=torch.int64)
-    hist = torch.zeros((L1, m, cfg.hist_bins), dtype=torch.int64)
-    l0_hist = np.zeros((L1, m + 1), dtype=np.int64)
-    err_scaled = np.zeros((nb, L1))
-    norm_scaled = np.zeros((nb, L1))
-    sum_scaled = np.zeros((nb, L1, d))
-    err_orig = np.zeros((nb, L1))
+    out = _partial_arrays(L1, m, k, cfg.hist_bins, nb, d)
+    topv, topi, active, act_nonlast, pairs, hist = (out[n] for n in ("topk_values", "topk_token", "active", "act_nonlast", "pairs", "hist"))
+    l0_hist, err_scaled, norm_scaled, sum_scaled, err_orig = (out[n] for n in ("l0_hist", "err_scaled", "norm_scaled", "sum_scaled", "err_orig"))
     t0 = time.perf_counter()
     for layer in range(L1):
         h = store.hidden(layer)
@@ -125,49 +175,14 @@ def infer_shard(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scale:
             # neighbour co-activity: is (t+1, c) also active, within the same sentence?
             same = torch.zeros(n_b, dtype=torch.bool)
             same[:-1] = torch.from_numpy(sent_of[lo : hi - 1] == sent_of[lo + 1 : hi])
-            has_next = same[r]
-            act_nonlast[:, layer] += torch.bincount(c[has_next], minlength=m)
-            keys = r * m + c
-            pos = torch.searchsorted(keys, keys + m).clamp_(max=keys.numel() - 1)
-            found = (keys[pos] == keys + m) & has_next
-            pairs[:, layer] += torch.bincount(c[found], minlength=m)
+            _count_pairs(act_nonlast[:, layer], pairs[:, layer], r, c, same[r], m)
             b = ((torch.log(v) - log_lo) / log_span * cfg.hist_bins).floor().clamp_(0, cfg.hist_bins - 1).long()
             hist[layer].view(-1).index_add_(0, c * cfg.hist_bins + b, torch.ones_like(b))
-            # top-k merge: only activations above the factor's current k-th value compete (an
-            # equal one loses: its row is larger than every kept row of this layer)
-            sel = v > topv[layer, c, k - 1]
-            if bool(sel.any()):
-                cc, cv, cr = c[sel], v[sel], r[sel] + lo
-                order = torch.argsort(cc, stable=True)  # per factor, rows stay ascending
-                cc, cv, cr = cc[order], cv[order], cr[order]
-                counts = torch.bincount(cc, minlength=m)
-                starts = torch.cumsum(counts, 0) - counts
-                slot = torch.arange(cc.numel()) - starts[cc]
-                u = torch.nonzero(counts).squeeze(1)
-                kk = int(counts.max())
-                pv = torch.full((m, kk), -1.0)
-                pi = torch.full((m, kk), -1, dtype=torch.int64)
-                pv[cc, slot] = cv
-                pi[cc, slot] = cr
-                mv = torch.cat([topv[layer, u], pv[u]], 1)
-                mi = torch.cat([topi[layer, u], pi[u]], 1)
-                # stable: equal values keep kept rows (smaller) before new ones: (value desc, row asc)
-                sv, si = torch.sort(mv, dim=1, descending=True, stable=True)
-                topv[layer, u] = sv[:, :k]
-                topi[layer, u] = torch.gather(mi, 1, si[:, :k])
+            _merge_topk(topv[layer], topi[layer], c, v, r + lo)
     return {
         "batch_start": np.asarray([lo for lo, _ in batches], dtype=np.int64),
-        "err_scaled": err_scaled,
-        "err_orig": err_orig,
-        "norm_scaled": norm_scaled,
-        "sum_scaled": sum_scaled,
+        **{name: a.numpy() if isinstance(a, torch.Tensor) else a for name, a in out.items()},
         "topk_values": topv.numpy().astype(np.float32),
-        "topk_token": topi.numpy(),
-        "active": active.numpy(),
-        "act_nonlast": act_nonlast.numpy(),
-        "pairs": pairs.numpy(),
-        "hist": hist.numpy(),
-        "l0_hist": l0_hist,
         "seconds": np.float64(time.perf_counter() - t0),
     }
 
