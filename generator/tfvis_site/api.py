@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import UserError
 
 if TYPE_CHECKING:
+    from torch import nn
     from .models import LoadedModel
     from .pipeline import BuildResult
 
@@ -40,7 +41,7 @@ class InMemoryModel:
     is_default = False
     dir = None  # no checkpoint folder: ``tfvis-site probe`` cannot reload it
 
-    def __init__(self, model: Any, tokenizer: Any, processor: Any, device: str):
+    def __init__(self, model: nn.Module, tokenizer: Any, processor: Any, device: str):
         from .models import wrap_model
         from .registry import slugify
 
@@ -68,7 +69,7 @@ class InMemoryModel:
         return self.loaded.model.config
 
 
-def build(model: Any = None, corpus: Any = None, *, tokenizer: Any = None, processor: Any = None, out: str | Path = "site",
+def build(model: str | Path | nn.Module | None = None, corpus: str | Path | list[Any] | None = None, *, tokenizer: Any = None, processor: Any = None, out: str | Path = "site",
           config: str | Path | None = None, progress: bool = False, **options: Any) -> BuildResult:
     """Build a site; returns the ``BuildResult`` (out, manifest, timings, cache_hits)."""
     from .config import resolve

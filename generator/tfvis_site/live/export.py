@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from torch import nn
     from ..models import LoadedModel
 
 #: ONNX opset of the graph: every op in it has a CPU kernel in onnxruntime (and onnxruntime-web).
@@ -32,7 +33,7 @@ OUTPUT_NAMES = ("hidden_states", "attentions")
 EXAMPLE_TEXT = "The quick brown fox jumps over the lazy dog near the river bank."
 
 
-def live_wrapper(model: Any) -> Any:
+def live_wrapper(model: nn.Module) -> nn.Module:
     """The model as an nn.Module ``(input_ids, attention_mask) -> (hidden_states, attentions)``
     for a batch of one: stacked hidden states (L+1, T, d) and attention maps (L, H, T, T)."""
     import inspect

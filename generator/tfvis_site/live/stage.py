@@ -37,6 +37,7 @@ from .export import OPSET, export_onnx
 from .runtime import onnx_session, run_live
 
 if TYPE_CHECKING:
+    from ..modality.base import ModelSourceLike
     from ..extract import ActivationStore
     from ..factors.result import FactorResult
     from ..models import LoadedModel
@@ -76,7 +77,7 @@ class LiveExport:
         return json.loads((self.folder / "tokenizer_meta.json").read_text())
 
 
-def unavailable(mode: str, model: Any, store: ActivationStore, factors: FactorResult) -> str | None:
+def unavailable(mode: str, model: ModelSourceLike, store: ActivationStore, factors: FactorResult) -> str | None:
     """Why this model of the site gets no live probe in mode "auto" / "on", or None."""
     reason = store.modality.live_probe_unavailable or unavailable_reason(factors)
     if reason:
