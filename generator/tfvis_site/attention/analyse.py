@@ -1,6 +1,6 @@
 """The attention stage: normalise every head's queries and keys, project them, measure, label,
 and collect the attention data for the views. Results go into one folder (the stage cache entry)
-and are read back with ``AttentionResult.load``.
+and are read back with ``AttentionResult.load`` (result.py).
 
 Stage folder layout (``G = n_layers * n_heads`` heads, head ``g = layer * n_heads + h``;
 ``N = n_tokens`` of the sample, ``P = 2N`` points per head: queries 0..N-1, keys N..2N-1):
@@ -38,7 +38,6 @@ import time
 import unicodedata
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any, TYPE_CHECKING
 
@@ -51,6 +50,7 @@ from ..progress import Reporter
 from .config import RESULT_VERSION, AttentionConfig, sample_sentences
 from .normalise import STATISTIC_TEXT, PairSample, normalise_head, sentence_pairs, spearman_dot_distance, spearman_paper
 from .project import HeadProjection, _worker_init, _worker_run
+from .result import AttentionResult, finite
 from .stats import HeadStatistics, LayerAccumulator, topk_key_dtype
 
 if TYPE_CHECKING:
@@ -243,7 +243,7 @@ class _HeadArrays:
             np.save(out_dir / f"{fname}.npy", arr)
 
 
-def analyse_attention(store: ActivationStore, cfg: AttentionConfig, out_dir: Path, reporter: Reporter, executor: Executor | None = None) -> "AttentionResult":
+def analyse_attention(store: ActivationStore, cfg: AttentionConfig, out_dir: Path, reporter: Reporter, executor: Executor | None = None) -> AttentionResult:
     """Run the attention stage on an activation store extracted with attention capture.
 
     store: ``tfvis_site.extract.ActivationStore`` (if it holds more than ``cfg.n_sentences``
@@ -290,7 +290,7 @@ def analyse_attention(store: ActivationStore, cfg: AttentionConfig, out_dir: Pat
     arrays.save(out_dir)
     seconds["total"] = time.perf_counter() - t_start
     result = _result_json(cfg, info, sample, pairs, labels_text, arrays, workers, seconds)
-    (out_dir / "result.json").write_text(json.dumps(_finite(result), indent=1))
+    (out_dir / "result.json").write_text(json.dumps(finite(result), indent=1))
     reporter.log(
         f"attention: {G} heads, {2 * sample.n_tokens} points each, {', '.join(names)} in {seconds['total']:.1f}s; "
         f"Spearman before {result['summary']['spearman_before']['mean']:.3f} -> after {result['summary']['spearman_after']['mean']:.3f} "
@@ -430,86 +430,3 @@ def _result_json(cfg: AttentionConfig, info: ModelInfo, sample: _Sample, pairs: 
         },
         "heads": heads,
     }
-
-
-def _finite(obj: Any) -> Any:
-    """NaN/inf -> None so the JSON is strict (the manifest forbids NaN)."""
-    if isinstance(obj, float):
-        return obj if np.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _finite(obj.item())
-    return obj
-
-
-@dataclass
-class AttentionResult:
-    """Read access to a finished attention stage folder (arrays are memory-mapped)."""
-
-    path: Path
-    meta: dict[str, Any]
-
-    @classmethod
-    def load(cls, path: Path) -> "AttentionResult":
-        path = Path(path)
-        meta = json.loads((path / "result.json").read_text())
-        if meta.get("version") != RESULT_VERSION:
-            raise ValueError(f"{path}: attention result version {meta.get('version')} != {RESULT_VERSION}")
-        return cls(path=path, meta=meta)
-
-    @property
-    def config(self) -> AttentionConfig:
-        return AttentionConfig.from_dict(self.meta["config"])
-
-    @property
-    def heads(self) -> list[dict[str, Any]]:
-        """Per head g = layer * n_heads + h: metrics, label and the statistic that decided it."""
-        return self.meta["heads"]
-
-    @property
-    def projections(self) -> list[str]:
-        """Names like "pca2", "umap3"."""
-        return self.meta["projections"]
-
-    @property
-    def n_tokens(self) -> int:
-        return self.meta["n_tokens"]
-
-    def _arr(self, name: str) -> np.ndarray:
-        return np.load(self.path / f"{name}.npy", mmap_mode="r")
-
-    def coords(self, name: str) -> np.ndarray:
-        """(G, 2N, dim) float32 in [-1, 1]; points 0..N-1 are queries, N..2N-1 keys."""
-        return self._arr(f"coords_{name}")
-
-    def norms(self) -> np.ndarray:
-        """(G, 2N) float32 vector norms before normalisation."""
-        return self._arr("norms")
-
-    def aggregate(self) -> tuple[np.ndarray, np.ndarray]:
-        """((G, M, M) mean attention by query/key position, (M, M) sentence counts)."""
-        return self._arr("aggregate"), self._arr("aggregate_count")
-
-    def weights_sqrt16(self) -> np.ndarray:
-        """(G, sum L^2) uint16 round(sqrt(w) * 65535) (``stats.decode_sqrt_u16``): sentence s's
-        block at pair_offset[s], row-major (L, L)."""
-        return self._arr("weights")
-
-    def topk(self) -> tuple[np.ndarray, np.ndarray]:
-        """((G, N, K) uint8 or uint16 key positions (dtype max = none), (G, N, K) float32 weights)."""
-        return self._arr("topk_key"), self._arr("topk_weight")
-
-    def normalisation(self) -> tuple[np.ndarray, np.ndarray]:
-        """((G, d_head) key shifts, (G,) scale factors c)."""
-        return self._arr("shift"), self._arr("c")
-
-    @cached_property
-    def tokens(self) -> pa.Table:
-        return pq.read_table(self.path / "tokens.parquet")
-
-    @cached_property
-    def sentences(self) -> pa.Table:
-        return pq.read_table(self.path / "sentences.parquet")

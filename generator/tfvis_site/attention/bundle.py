@@ -11,7 +11,7 @@ from typing import Any, TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from .analyse import AttentionResult, _finite
+from .result import AttentionResult, finite
 from .stats import LABEL_TEXT
 
 if TYPE_CHECKING:
@@ -196,7 +196,7 @@ def write_attention_bundle(res: AttentionResult, store: ActivationStore, bundle:
         "seconds": meta["seconds"],
         "heads": heads,
     }
-    return _finite(section)
+    return finite(section)
 
 
 #: What every file of the attention bundle holds (manifest["attention"]["layout"]).
