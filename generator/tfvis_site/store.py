@@ -65,7 +65,22 @@ class LayerView:
         return out if dtype is None else out.astype(dtype, copy=False)
 
 
-class ActivationStore:
+class UnitTables:
+    """The units table (tokens.parquet) and the sequences table (sentences.parquet) of a folder
+    ``path`` (an activation store, an attention stage), each read on first use."""
+
+    path: Path
+
+    @cached_property
+    def tokens(self) -> pa.Table:
+        return pq.read_table(self.path / "tokens.parquet")
+
+    @cached_property
+    def sentences(self) -> pa.Table:
+        return pq.read_table(self.path / "sentences.parquet")
+
+
+class ActivationStore(UnitTables):
     """Read access to a store folder (see the module docstring for the layout). Reads copy the
     requested rows out of the shard files and keep nothing mapped, so reading a whole layer in
     chunks (``iter_rows``) holds one chunk at a time."""
@@ -106,14 +121,6 @@ class ActivationStore:
     def images(self) -> np.ndarray:
         """(n_images, H, W, 3) uint8: each image as the model saw it (after its processor)."""
         return np.load(self.path / "images.npy", mmap_mode="r")
-
-    @cached_property
-    def tokens(self) -> pa.Table:
-        return pq.read_table(self.path / "tokens.parquet")
-
-    @cached_property
-    def sentences(self) -> pa.Table:
-        return pq.read_table(self.path / "sentences.parquet")
 
     @cached_property
     def sentence_offsets(self) -> np.ndarray:

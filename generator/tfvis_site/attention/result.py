@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from ..store import UnitTables
 from .config import RESULT_VERSION, AttentionConfig
 
 
@@ -29,8 +27,9 @@ def finite(obj: Any) -> Any:
 
 
 @dataclass
-class AttentionResult:
-    """Read access to a finished attention stage folder (arrays are memory-mapped)."""
+class AttentionResult(UnitTables):
+    """Read access to a finished attention stage folder (arrays are memory-mapped; the sample's
+    ``tokens`` and ``sentences`` tables from UnitTables)."""
 
     path: Path
     meta: dict[str, Any]
@@ -88,11 +87,3 @@ class AttentionResult:
     def normalisation(self) -> tuple[np.ndarray, np.ndarray]:
         """((G, d_head) key shifts, (G,) scale factors c)."""
         return self._arr("shift"), self._arr("c")
-
-    @cached_property
-    def tokens(self) -> pa.Table:
-        return pq.read_table(self.path / "tokens.parquet")
-
-    @cached_property
-    def sentences(self) -> pa.Table:
-        return pq.read_table(self.path / "sentences.parquet")
