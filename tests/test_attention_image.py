@@ -50,7 +50,7 @@ def image_runs(tmp_path_factory):
 def test_tokens_table_carries_the_image_columns(image_runs, kind):
     store, res = image_runs[kind]
     tokens, src = res.tokens, store.tokens
-    assert store.is_image and tokens.num_rows == store.n_tokens
+    assert store.modality.unit_grid and tokens.num_rows == store.n_tokens
     extra = [c for c in src.column_names if c not in BASE_TOKEN_COLUMNS]
     assert {"row", "col", "hue", "saturation", "brightness", "frequency", "colour_r", "colour_g", "colour_b"} <= set(extra)
     # text columns first (as for text stores), then the store's unit columns in the store's order

@@ -57,7 +57,9 @@ def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
     from tfvis_site.config import resolve
     from tfvis_site.factors import FactorConfig
     from tfvis_site.factors.lime import LimeConfig
-    from tfvis_site.pipeline import analysis_config, fit_to_budget
+    from tfvis_site.budget import fit_to_budget
+    from tfvis_site.pipeline import analysis_config
+    from tfvis_site.stage_config import StageConfigs
     from tfvis_site.progress import Reporter
 
     def sizes(config_text, flags):
@@ -65,8 +67,8 @@ def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
         toml.write_text(config_text)
         config = resolve(toml, flags)
         factors, lime, attention = (analysis_config(cls, section, config) for cls, section in ((FactorConfig, "factors"), (LimeConfig, "lime"), (AttentionConfig, "attention")))
-        config, factors, lime, attention = fit_to_budget(config, _Checkpoint("big", SMOLLM2), factors, lime, attention, Reporter.silent())
-        return config.n_sentences, lime.max_sentences, attention.n_sentences, factors.sae_n_steps
+        config, fitted = fit_to_budget(config, _Checkpoint("big", SMOLLM2), StageConfigs(factors, lime, attention), Reporter.silent())
+        return config.n_sentences, fitted.lime.max_sentences, fitted.attention.n_sentences, fitted.factors.sae_n_steps
 
     assert sizes("", {}) == (1265, 22, 53, 2449)  # LIME: 225 sentences for MiniLM
     assert sizes("n_sentences = 4000\n[lime]\nmax_sentences = 400\n[factors]\nsae_n_steps = 3000\n", {}) == (4000, 400, 53, 3000)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tiny import TRAIN_TEXT
 
-import tfvis_site.pipeline
+import tfvis_site.build_stages
 from tfvis_site.cli import main
 from tfvis_site.errors import UserError
 
@@ -65,7 +65,7 @@ def test_exit_codes_of_a_failing_stage(tiny_checkpoints, tmp_path, log_dir, caps
     def failing_stage(*args, **kwargs):
         raise raised
 
-    monkeypatch.setattr(tfvis_site.pipeline, "load_any_corpus", failing_stage)
+    monkeypatch.setattr(tfvis_site.build_stages, "load_corpus", failing_stage)
     assert main(build_args(tmp_path, tiny_checkpoints["bert"])) == code
     err = capsys.readouterr().err
     if stderr is not None:

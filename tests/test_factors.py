@@ -26,7 +26,7 @@ from tfvis_site.factors import (
     planted_problem,
     write_factor_bundle,
 )
-from tfvis_site.factors.pipeline import _sentence_batches
+from tfvis_site.factors.inference import _sentence_batches
 
 
 def _objective(X, A, D, alpha):
@@ -162,8 +162,11 @@ class _FakeStore:
     def __init__(self, n_sent=60, sent_len=8, d=16, n_layers=2, seed=0):
         import pyarrow as pa
 
+        from tfvis_site.modality import TEXT
+
         rng = np.random.default_rng(seed)
         self.info = _FakeInfo(n_layers, d)
+        self.modality = TEXT  # what the factor bundle asks of a store: its units are tokens
         self.n_sentences = n_sent
         self.n_tokens = n_sent * sent_len
         self.sentence_offsets = np.arange(n_sent + 1, dtype=np.int64) * sent_len

@@ -14,7 +14,7 @@ import pytest
 
 Image = pytest.importorskip("PIL.Image")
 
-from tfvis_site import images  # noqa: E402
+from tfvis_site import image_files, image_sets, images  # noqa: E402
 from tfvis_site.errors import UserError  # noqa: E402
 from tfvis_site.images import (  # noqa: E402
     ImageCorpus,
@@ -134,7 +134,7 @@ def test_unreadable_file_is_skipped_with_one_warning(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(images, "open", fake_open, raising=False)
+    monkeypatch.setattr(image_files, "open", fake_open, raising=False)  # where files are read
     warnings: list[str] = []
     corpus = load_image_corpus(tmp_path, 0, 0, warn=warnings.append)
     assert corpus.names == ["b.png"]
@@ -326,7 +326,7 @@ def test_natural_set_is_offline_with_credits(monkeypatch):
 
 
 def test_natural_set_without_scikit_image_says_how_to_install(monkeypatch):
-    monkeypatch.setattr(images.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(image_sets.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(UserError, match=r"pip install -e '\.\[vision\]'"):
         load_image_corpus("natural", 0, 0)
 

@@ -143,8 +143,10 @@ def test_unavailable_reasons():
     from tfvis_site.factors import FactorConfig
     from tfvis_site.live.stage import AUTO_MAX_PARAMS, unavailable
 
+    from tfvis_site.modality import IMAGE, TEXT
+
     def store(n_params, image=False):
-        return SimpleNamespace(is_image=image, info=SimpleNamespace(n_params=n_params, name="m"))
+        return SimpleNamespace(modality=IMAGE if image else TEXT, info=SimpleNamespace(n_params=n_params, name="m"))
 
     sae = SimpleNamespace(config=FactorConfig(), sae={"W_enc": None})
     fista = SimpleNamespace(config=FactorConfig(method="fista-dl"), sae=None)

@@ -12,7 +12,8 @@ import torch
 
 from tfvis_site.extract import ExtractOptions, extract
 from tfvis_site.factors import FactorConfig, learn_factors
-from tfvis_site.factors.pipeline import InferenceJob, run_inference, state_norms
+from tfvis_site.factors.inference import InferenceJob, run_inference
+from tfvis_site.factors.pipeline import state_norms
 from tfvis_site.models import load_model
 from tfvis_site.progress import Reporter
 

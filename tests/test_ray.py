@@ -107,7 +107,7 @@ def test_store_and_inference_were_sharded(builds):
     assert len(json.loads((store / "meta.json").read_text())["shards"]) >= 4  # several per actor
     from tfvis_site.extract import ActivationStore
     from tfvis_site.factors import FactorConfig
-    from tfvis_site.factors.pipeline import inference_shards
+    from tfvis_site.factors.inference import inference_shards
     from tfvis_site.memory import MemoryBudget
 
     opened = ActivationStore(store)

@@ -58,7 +58,7 @@ def test_executor_options_in_toml_are_checked_and_stay_out_of_the_site(tmp_path)
     bad.write_text("workers = \"two\"\n")
     with pytest.raises(UserError, match="'workers' must be an integer"):
         resolve(bad, {})
-    from tfvis_site.pipeline import _public_config
+    from tfvis_site.site_data import public_config as _public_config
 
     public = _public_config(config)
     assert not {"executor", "ray_address", "workers"} & set(public)  # where a site was built is no part of it

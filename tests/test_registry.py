@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tfvis_site import registry
+from tfvis_site import gguf, registry  # gguf: where a GGUF file is converted
 from tfvis_site.errors import UserError
 from tfvis_site.registry import ResolvedModel, list_models, resolve_model
 
@@ -277,7 +277,7 @@ def test_gguf_file_converts_loads_and_matches(tiny_gguf, tmp_path, monkeypatch, 
     assert len(got.attentions) == 2 and torch.isfinite(got.attentions[0]).all()
 
     # The second call reuses the cached folder without converting.
-    monkeypatch.setattr(registry, "convert_gguf", lambda *a: pytest.fail("converted twice"))
+    monkeypatch.setattr(gguf, "convert_gguf", lambda *a: pytest.fail("converted twice"))
     assert resolve_model(str(path), tmp_path) == r
 
 
@@ -286,7 +286,7 @@ def test_interrupted_gguf_conversion_leaves_nothing(tiny_gguf, tmp_path, monkeyp
         (Path(out_dir) / "config.json").write_text("{}")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(registry, "convert_gguf", boom)
+    monkeypatch.setattr(gguf, "convert_gguf", boom)
     with pytest.raises(KeyboardInterrupt):
         resolve_model(str(tiny_gguf[0]), tmp_path)
     assert list((tmp_path / "models").iterdir()) == []
@@ -367,5 +367,5 @@ def test_smollm2_conversion(tmp_path, monkeypatch):
         answer = lm.generate(ids, max_new_tokens=8, do_sample=False)
     assert "Paris" in loaded.tokenizer.decode(answer[0, ids.shape[1]:])  # the dequantised weights are the model's
 
-    monkeypatch.setattr(registry, "convert_gguf", lambda *a: pytest.fail("converted twice"))
+    monkeypatch.setattr(gguf, "convert_gguf", lambda *a: pytest.fail("converted twice"))
     assert resolve_model("smollm2", tmp_path) == r

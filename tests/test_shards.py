@@ -1,4 +1,4 @@
-"""The sharded activation store and sharded factor inference (extract.py, factors/pipeline.py):
+"""The sharded activation store and sharded factor inference (extract.py, factors/inference.py):
 shard plans, reads across shards, skipped finished shards, and partial results that merge
 exactly into the single-pass result whatever the grouping."""
 
@@ -9,16 +9,8 @@ import pytest
 
 from tfvis_site.extract import ExtractOptions, extract, extract_shard, finish_store, make_units, plan_shards, prepare_store, shard_dir
 from tfvis_site.factors import FactorConfig
-from tfvis_site.factors.pipeline import (
-    Encoder,
-    finish_inference,
-    infer_shard,
-    inference_shards,
-    layer_stats,
-    make_transform,
-    merge_partials,
-    run_inference,
-)
+from tfvis_site.factors.inference import finish_inference, infer_shard, inference_shards, merge_partials, run_inference
+from tfvis_site.factors.pipeline import Encoder, layer_stats, make_transform
 from tfvis_site.factors.learn import TopKSAE
 from tfvis_site.memory import MemoryBudget, parse_size
 from tfvis_site.models import load_model

@@ -23,9 +23,14 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import UserError
+
+if TYPE_CHECKING:
+    from torch import nn
+    from .models import LoadedModel
+    from .pipeline import BuildResult
 
 
 class InMemoryModel:
@@ -36,7 +41,7 @@ class InMemoryModel:
     is_default = False
     dir = None  # no checkpoint folder: ``tfvis-site probe`` cannot reload it
 
-    def __init__(self, model: Any, tokenizer: Any, processor: Any, device: str):
+    def __init__(self, model: nn.Module, tokenizer: Any, processor: Any, device: str):
         from .models import wrap_model
         from .registry import slugify
 
@@ -49,7 +54,7 @@ class InMemoryModel:
         if getattr(model.config, "_attn_implementation", "eager") != "eager":
             model.set_attn_implementation("eager")  # attention weights and q/k are captured
         self.loaded = wrap_model(model, tokenizer, name=self.name, device=device, processor=processor)
-        self.is_image = self.loaded.is_image
+        self.modality = self.loaded.modality
         self.display_source = f"a Python object ({type(model).__name__})"
         weights = hashlib.sha256(model.config.to_json_string().encode())
         for key, tensor in sorted(model.state_dict().items()):
@@ -57,19 +62,19 @@ class InMemoryModel:
             weights.update(tensor.detach().cpu().contiguous().numpy().tobytes())
         self.key = {"object": type(model).__name__, "weights": weights.hexdigest()[:20]}
 
-    def get(self) -> Any:
+    def get(self) -> LoadedModel:
         return self.loaded
 
     def hf_config(self) -> Any:
         return self.loaded.model.config
 
 
-def build(model: Any = None, corpus: Any = None, *, tokenizer: Any = None, processor: Any = None, out: str | Path = "site",
-          config: str | Path | None = None, progress: bool = False, **options: Any) -> Any:
+def build(model: str | Path | nn.Module | None = None, corpus: str | Path | list[Any] | None = None, *, tokenizer: Any = None, processor: Any = None, out: str | Path = "site",
+          config: str | Path | None = None, progress: bool = False, **options: Any) -> BuildResult:
     """Build a site; returns the ``BuildResult`` (out, manifest, timings, cache_hits)."""
-    from .pipeline import build as run_build
     from .config import resolve
-    from .corpus import corpus_from_texts
+    from .modality import corpus_from_python
+    from .pipeline import build as run_build
     from .progress import Reporter
 
     flags: dict[str, Any] = {**options, "out": Path(out)}
@@ -83,31 +88,11 @@ def build(model: Any = None, corpus: Any = None, *, tokenizer: Any = None, proce
     source = InMemoryModel(model_object, tokenizer, processor, cfg.device) if model_object is not None else None
     corpus_obj = None
     if corpus_items is not None:
-        is_image = source.is_image if source else None
-        if corpus_items and not isinstance(corpus_items[0], str):
-            corpus_obj = images_from_python(list(corpus_items))
-            if is_image is False:
-                raise UserError("corpus: images, but the model is a text model")
-        else:
-            corpus_obj = corpus_from_texts(list(corpus_items), cfg.n_sentences, cfg.seed)
-            if is_image:
-                raise UserError("corpus: texts, but the model is a vision transformer")
+        # a model given by name is checked against its corpus when the build loads it
+        corpus_obj = corpus_from_python(list(corpus_items), cfg, getattr(source, "modality", None))
     if progress:
         from rich.progress import Progress
 
         with Progress() as bar:
             return run_build(cfg, Reporter(bar), model=source, corpus=corpus_obj)
     return run_build(cfg, Reporter.silent(), model=source, corpus=corpus_obj)
-
-
-def images_from_python(images: list[Any]) -> Any:
-    """An ImageCorpus from PIL images given in Python (all of them, converted to RGB)."""
-    from .images import ImageCorpus
-
-    if not images or not all(hasattr(im, "convert") and hasattr(im, "size") for im in images):
-        raise UserError("corpus: a list of texts or of PIL images is required")
-    return ImageCorpus(
-        name="images given in Python", source="a Python list", license="as provided by the user", attribution="",
-        images=[im.convert("RGB") for im in images], names=[f"image {i}" for i in range(len(images))],
-        sources=["python"] * len(images), stats={"images_used": len(images)},
-    )

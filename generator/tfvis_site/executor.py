@@ -28,9 +28,12 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from .errors import UserError, first_line
+
+if TYPE_CHECKING:
+    from .models import LoadedModel
 
 EXECUTORS = ("local", "ray")
 RAY_MISSING = "--executor ray needs Ray, an optional extra: pip install -e '.[ray]' (or pip install 'tfvis-site[ray]')"
@@ -89,6 +92,11 @@ class _LocalActors:
 
 
 class _Executor:
+    name: str
+    #: whether the work runs in this process (with the model this process loaded)
+    in_process: bool
+    workers: int
+
     def actor_map(self, make_state: Callable[[], Any], fn: Callable[[Any, Any], Any], items: Iterable[Any],
                   on_result: Callable[[Any], None] | None = None) -> list[Any]:
         """``fn(state, item)`` per item on workers that build ``make_state()`` once; results
@@ -386,6 +394,10 @@ def check_executor(options: ExecutorOptions) -> None:
         raise UserError("--ray-address is an option of --executor ray (add --executor ray)")
 
 
+#: Any executor (LocalExecutor, RayExecutor): what a stage hands its parallel work to.
+Executor = _Executor
+
+
 def make_executor(options: ExecutorOptions, cache_root: Path, device: str = "cpu") -> LocalExecutor | RayExecutor:
     check_executor(options)
     if options.executor == "ray":
@@ -418,7 +430,7 @@ class ModelLoader:
 class InMemoryLoader:
     """A model given as a Python object (no folder to load it from): shipped to the workers whole."""
 
-    loaded: Any
+    loaded: LoadedModel
 
     def __call__(self) -> Any:
         return self.loaded

@@ -1,4 +1,4 @@
-"""The built site's layout (DESIGN.md §2), one place for every module that finds things in it:
+"""The built site's layout (docs/architecture.md), one place for every module that finds things in it:
 
     site/index.html                 the gallery: every model side by side
     site/assets/                    CSS, JS and vendored bundles, once for all models

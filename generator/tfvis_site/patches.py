@@ -16,13 +16,17 @@ The processed images (what the model saw after its image processor) go into ``im
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
 from .errors import UserError
 from .models import LoadedModel
+
+if TYPE_CHECKING:
+    from .bundles import BundleWriter
+    from .extract import ActivationStore
 
 STAT_COLUMNS = ("hue", "saturation", "brightness", "contrast", "frequency")
 
@@ -144,7 +148,7 @@ SHEET_COLUMNS = 8
 SHEET_QUALITY = 92
 
 
-def write_image_bundle(store: Any, bundle: Any) -> dict[str, Any]:
+def write_image_bundle(store: ActivationStore, bundle: BundleWriter) -> dict[str, Any]:
     """The processed images as JPEG sprite sheets (``images/sheet_<k>.jpg``; image i is tile
     ``i % SHEET_IMAGES`` of sheet ``i // SHEET_IMAGES``, tiles row-major, ``columns`` per row).
     Patch thumbnails, crops around a patch and the image view all cut from these tiles.

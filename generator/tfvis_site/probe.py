@@ -47,11 +47,12 @@ def site_factors(site_dir: Path, cache: StageCache, model: str | None = None) ->
     """(build record, FactorResult) of the text model ``model`` (a slug; None: the only one) of a
     site built on this machine, or a one-line UserError."""
     from .factors import FactorResult
+    from .modality import site_modality
 
     slug = pick_model(site_dir, model)
     record = read_site_record(cache, site_dir, slug)
     manifest = json.loads((model_dir(site_dir, slug) / MANIFEST).read_text())
-    if manifest.get("modality") == "image":
+    if not site_modality(manifest).reads_text:
         raise UserError(f"{site_dir}: built from a vision model; probe takes text (open an image's factors on the site instead)")
     if record.get("in_memory"):
         raise UserError(f"{site_dir}: built from a model object in Python; there is no checkpoint folder to load for probe")

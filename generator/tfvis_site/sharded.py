@@ -3,7 +3,7 @@ shard by shard on actors that load the model once, and factor inference shard by
 actors that build the encoder once, with the partials merged by the driver as they arrive.
 
 Both call the shard API of the single-process path (extract.py: prepare_store, extract_shard,
-finish_store; factors/pipeline.py: infer_shard, merge_partials, finish_inference), so a store
+finish_store; factors/inference.py: infer_shard, merge_partials, finish_inference), so a store
 or a factor result is the same bytes whichever executor made it and however many workers it
 had: shards are planned from the data alone, every shard is computed by the same function, and
 merge_partials is associative and commutative to the bit.
@@ -17,11 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 
 from .progress import Reporter
+
+if TYPE_CHECKING:
+    from .executor import Executor
 
 
 class ExtractWorker:
@@ -51,7 +54,7 @@ def _extract_one(store_dir: Path, worker: ExtractWorker, job: tuple[int, tuple[i
     return hi - lo
 
 
-def extract_on_workers(executor: Any, loader: Any, inputs: list[Any], out_dir: Path, options: Any, reporter: Reporter,
+def extract_on_workers(executor: Executor, loader: Any, inputs: list[Any], out_dir: Path, options: Any, reporter: Reporter,
                        names: list[str] | None = None) -> Any:
     """``extract.extract`` with the forward passes on the executor's actors: one of them writes
     the tables and the shard plan, all of them then write shards (finished shards of an
@@ -77,10 +80,10 @@ def _infer_one(job: Any, item: tuple[int, tuple[int, int]]) -> tuple[int, dict[s
     return index, job.run(token_range)
 
 
-def infer_on_workers(executor: Any, todo: list[tuple[int, tuple[int, int]]], job: Any) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
-    """A ``run_shards`` for factors.pipeline.run_inference: the inference shards ``todo``
+def infer_on_workers(executor: Executor, todo: list[tuple[int, tuple[int, int]]], job: Any) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """A ``run_shards`` for factors.inference.run_inference: the inference shards ``todo``
     ((index, token range) each) on the executor's actors, each holding ``job``
-    (factors.pipeline.InferenceJob: the store reader and the encoder, loaded once per actor);
+    (factors.inference.InferenceJob: the store reader and the encoder, loaded once per actor);
     yields (index, partial) as they finish. The caller merges them in that order:
     merge_partials makes the order irrelevant, to the bit."""
     with executor.actors(partial(_state, job)) as pool:

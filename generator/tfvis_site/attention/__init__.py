@@ -8,7 +8,8 @@
 See docs/attention.md for the method, the file layout and measured numbers.
 """
 
-from .analyse import AttentionResult, analyse_attention, token_table
+from .analyse import analyse_attention, token_table
+from .result import AttentionResult
 from .bundle import write_attention_bundle
 from .config import AttentionConfig, sample_sentences
 from .normalise import Normalisation, normalise_head, sentence_pairs, spearman_dot_distance

@@ -1,6 +1,6 @@
 """The attention stage: normalise every head's queries and keys, project them, measure, label,
 and collect the attention data for the views. Results go into one folder (the stage cache entry)
-and are read back with ``AttentionResult.load``.
+and are read back with ``AttentionResult.load`` (result.py).
 
 Stage folder layout (``G = n_layers * n_heads`` heads, head ``g = layer * n_heads + h``;
 ``N = n_tokens`` of the sample, ``P = 2N`` points per head: queries 0..N-1, keys N..2N-1):
@@ -37,10 +37,9 @@ import json
 import time
 import unicodedata
 from concurrent.futures import as_completed
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -49,9 +48,15 @@ import pyarrow.parquet as pq
 from ..executor import LocalExecutor
 from ..progress import Reporter
 from .config import RESULT_VERSION, AttentionConfig, sample_sentences
-from .normalise import STATISTIC_TEXT, normalise_head, sentence_pairs, spearman_dot_distance, spearman_paper
+from .normalise import STATISTIC_TEXT, PairSample, normalise_head, sentence_pairs, spearman_dot_distance, spearman_paper
 from .project import HeadProjection, _worker_init, _worker_run
-from .stats import LayerAccumulator, PatchUnits, label_texts, topk_key_dtype
+from .result import AttentionResult, finite
+from .stats import HeadStatistics, LayerAccumulator, topk_key_dtype
+
+if TYPE_CHECKING:
+    from ..executor import Executor
+    from ..extract import ActivationStore
+    from ..models import ModelInfo
 
 
 def _is_punct(text: str) -> bool:
@@ -64,13 +69,13 @@ def _is_punct(text: str) -> bool:
 BASE_TOKEN_COLUMNS = ("sentence_id", "position", "token_id", "piece", "text", "space_before", "is_special")
 
 
-def token_table(store: Any, sentence_ids: np.ndarray) -> tuple[pa.Table, pa.Table, np.ndarray]:
+def token_table(store: ActivationStore, sentence_ids: np.ndarray) -> tuple[pa.Table, pa.Table, np.ndarray]:
     """Token and sentence tables of the sample, and the store token index of every sample token.
 
     tokens: token, sentence, source_sentence, position, length, position_norm (position / (length
     - 1)), token_id, piece, text, space_before, is_special, is_punct, frequency (count of the
     token id in the sample).
-    Image stores (``store.is_image``): a unit is a prefix token ([CLS], [DIST], [REGk]) or a
+    Image stores: a unit is a prefix token ([CLS], [DIST], [REGk]) or a
     patch; is_punct is False, and after the columns above come the store's unit columns in its
     order (patches.py): row, col (-1 for prefix tokens), x0, y0, x1, y1, hue, saturation,
     brightness, [contrast,] colour_r, colour_g, colour_b; ``frequency`` is then the patch's
@@ -83,14 +88,14 @@ def token_table(store: Any, sentence_ids: np.ndarray) -> tuple[pa.Table, pa.Tabl
     lengths = (offs[sentence_ids + 1] - offs[sentence_ids]).astype(np.int64)
     index = np.concatenate([np.arange(offs[s], offs[s + 1]) for s in sentence_ids]) if len(sentence_ids) else np.zeros(0, np.int64)
     src = store.tokens.take(pa.array(index, pa.int64()))
-    is_image = bool(getattr(store, "is_image", False))
     token_ids = src.column("token_id").to_numpy()
     _, inverse, counts = np.unique(token_ids, return_inverse=True, return_counts=True)
     sent_local = np.repeat(np.arange(len(sentence_ids)), lengths)
     length_per_token = np.repeat(lengths, lengths)
     position = src.column("position").to_numpy().astype(np.int64)
     texts = src.column("text").to_pylist()
-    is_punct = np.zeros(len(index), bool) if is_image else np.array([_is_punct(t) for t in texts], bool)
+    # an image's unit names ("patch 3,4", "[CLS]") are never punctuation
+    is_punct = np.array([_is_punct(t) for t in texts], bool)
     columns = {
         "token": pa.array(np.arange(len(index), dtype=np.int32)),
         "sentence": pa.array(sent_local.astype(np.int32)),
@@ -106,10 +111,9 @@ def token_table(store: Any, sentence_ids: np.ndarray) -> tuple[pa.Table, pa.Tabl
         "is_punct": pa.array(is_punct, pa.bool_()),
         "frequency": pa.array(counts[inverse].astype(np.int32)),
     }
-    if is_image:
-        for name in src.column_names:
-            if name not in BASE_TOKEN_COLUMNS:
-                columns[name] = src.column(name).combine_chunks()
+    for name in src.column_names:  # a store's own unit columns (an image store's patch columns)
+        if name not in BASE_TOKEN_COLUMNS:
+            columns[name] = src.column(name).combine_chunks()
     tokens = pa.table(columns)
     sent_src = store.sentences.take(pa.array(sentence_ids, pa.int64()))
     token_offset = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int32) if len(lengths) else np.zeros(0, np.int32)
@@ -127,12 +131,6 @@ def token_table(store: Any, sentence_ids: np.ndarray) -> tuple[pa.Table, pa.Tabl
     return tokens, sentences, index
 
 
-def patch_units(tokens: pa.Table, offsets: np.ndarray) -> list[PatchUnits]:
-    """Per sample image, its ``PatchUnits`` from the sample tokens table (image columns)."""
-    cols = {name: tokens.column(name).to_numpy() for name in ("row", "col", "hue", "brightness")}
-    return [PatchUnits(**{name: v[lo:hi] for name, v in cols.items()}) for lo, hi in zip(offsets[:-1], offsets[1:])]
-
-
 def _summary(values: list[float]) -> dict[str, float]:
     v = np.array([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
     if len(v) == 0:
@@ -140,7 +138,112 @@ def _summary(values: list[float]) -> dict[str, float]:
     return {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max())}
 
 
-def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter: Reporter, executor: Any = None) -> "AttentionResult":
+@dataclass
+class _Sample:
+    """The attention sample: its sentences (``sent_ids`` (S,) store sentence ids), the store rows
+    of its N tokens (``index`` (N,)), each sentence's token and pair offsets ((S + 1,)), the
+    token ids and special flags (N,), and what the head statistics need of each sentence."""
+
+    sent_ids: np.ndarray
+    index: np.ndarray
+    local_offs: np.ndarray
+    pair_offs: np.ndarray
+    max_len: int
+    token_ids: np.ndarray
+    special: np.ndarray
+    units: list[Any]
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.index)
+
+
+def _sample(store: ActivationStore, cfg: AttentionConfig, statistics: HeadStatistics, out_dir: Path) -> _Sample:
+    """Draw the sample and write its tokens.parquet and sentences.parquet into ``out_dir``."""
+    sent_ids = sample_sentences(store.n_sentences, cfg.n_sentences, cfg.seed)
+    tokens, sentences, index = token_table(store, sent_ids)
+    pq.write_table(tokens, out_dir / "tokens.parquet")
+    pq.write_table(sentences, out_dir / "sentences.parquet")
+    lengths = sentences.column("n_tokens").to_numpy().astype(np.int64)
+    local_offs = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return _Sample(
+        sent_ids=sent_ids, index=index, local_offs=local_offs, pair_offs=np.concatenate([[0], np.cumsum(lengths**2)]).astype(np.int64),
+        max_len=int(lengths.max()) if len(lengths) else 0, token_ids=tokens.column("token_id").to_numpy(),
+        special=tokens.column("is_special").to_numpy(zero_copy_only=False), units=statistics.sequence_units(tokens, local_offs),
+    )
+
+
+def _projection_task(cfg: AttentionConfig, pairs: PairSample, n_tokens: int) -> dict[str, Any]:
+    """What every head's projection task needs (sent to the workers once): the settings, the
+    seeded trustworthiness sample of the 2N points and the query-key pairs of the projected
+    Spearman correlation."""
+    rng = np.random.default_rng(cfg.seed)
+    n_proj_pairs = min(len(pairs.query), 50_000)
+    proj_pairs = np.sort(rng.choice(len(pairs.query), n_proj_pairs, replace=False)) if n_proj_pairs else np.zeros(0, np.int64)
+    trust_sample = np.sort(rng.choice(2 * n_tokens, min(cfg.trust_sample, 2 * n_tokens), replace=False))
+    return {
+        "projections": list(cfg.projections),
+        "dims": list(cfg.dims),
+        "seed": cfg.seed,
+        "umap": {"n_neighbors": cfg.umap_n_neighbors, "min_dist": cfg.umap_min_dist, "n_epochs": cfg.umap_n_epochs, "metric": cfg.umap_metric, "init3d": cfg.umap_init3d},
+        "tsne": {"perplexity": cfg.tsne_perplexity, "max_iter": cfg.tsne_max_iter, "metric": cfg.tsne_metric},
+        "trust_k": cfg.trust_k,
+        "trust_sample": trust_sample,
+        "trust_metric": cfg.trust_metric,
+        "proj_pairs": (pairs.query[proj_pairs].astype(np.int32), pairs.key[proj_pairs].astype(np.int32)),
+        "device": cfg.device,
+    }
+
+
+class _HeadArrays:
+    """The stage's per-head arrays over the G = n_layers x n_heads heads (module docstring) and
+    each head's record, filled layer by layer and by the projections as they come back."""
+
+    def __init__(self, G: int, d: int, sample: _Sample, top_k: int, names: list[str]):
+        N, max_len = sample.n_tokens, sample.max_len
+        self.names = names
+        self.coords = {name: np.zeros((G, 2 * N, int(name[-1])), np.float32) for name in names}
+        self.norms = np.zeros((G, 2 * N), np.float32)
+        self.shifts = np.zeros((G, d), np.float32)
+        self.cs = np.zeros(G, np.float32)
+        self.aggregate = np.zeros((G, max_len, max_len), np.float32)
+        self.agg_count = np.zeros((max_len, max_len), np.float32)
+        self.weights = np.zeros((G, int(sample.pair_offs[-1])), np.uint16)
+        key_dtype = topk_key_dtype(max_len)
+        self.topk_key = np.full((G, N, top_k), np.iinfo(key_dtype).max, key_dtype)
+        self.topk_weight = np.zeros((G, N, top_k), np.float32)
+        self.heads: list[dict[str, Any]] = [{} for _ in range(G)]
+        self.proj_seconds: dict[str, float] = {}
+
+    def add_layer(self, g0: int, acc: LayerAccumulator) -> None:
+        """The accumulated statistics of the heads g0.. of one layer."""
+        H = acc.n_heads
+        self.aggregate[g0 : g0 + H] = acc.aggregate()
+        self.agg_count[:] = acc.agg_count
+        self.weights[g0 : g0 + H] = acc.weights_sqrt16
+        self.topk_key[g0 : g0 + H] = acc.topk_key
+        self.topk_weight[g0 : g0 + H] = acc.topk_weight
+
+    def collect(self, g: int, hp: HeadProjection) -> None:
+        """Head g's projections, as a worker returns them."""
+        for name, arr in hp.coords.items():
+            self.coords[name][g] = arr
+        self.heads[g]["trustworthiness"] = {name: hp.trust[name] for name in self.names}
+        self.heads[g]["spearman_projected"] = {name: hp.spearman[name] for name in self.names}
+        self.heads[g]["seconds"] = {k: round(v, 4) for k, v in hp.seconds.items()}
+        for k, v in hp.seconds.items():
+            self.proj_seconds[k] = self.proj_seconds.get(k, 0.0) + v
+
+    def save(self, out_dir: Path) -> None:
+        for name, arr in self.coords.items():
+            np.save(out_dir / f"coords_{name}.npy", arr)
+        for fname, arr in (("norms", self.norms), ("shift", self.shifts), ("c", self.cs), ("aggregate", self.aggregate),
+                           ("aggregate_count", self.agg_count), ("weights", self.weights), ("topk_key", self.topk_key),
+                           ("topk_weight", self.topk_weight)):
+            np.save(out_dir / f"{fname}.npy", arr)
+
+
+def analyse_attention(store: ActivationStore, cfg: AttentionConfig, out_dir: Path, reporter: Reporter, executor: Executor | None = None) -> AttentionResult:
     """Run the attention stage on an activation store extracted with attention capture.
 
     store: ``tfvis_site.extract.ActivationStore`` (if it holds more than ``cfg.n_sentences``
@@ -154,177 +257,168 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
         raise ValueError("attention stage needs a store extracted with capture_attention=True")
     t_start = time.perf_counter()
     info = store.info
-    H, n_layers, d = info.n_heads, info.n_layers, info.d_head
-    G = n_layers * H
-    sent_ids = sample_sentences(store.n_sentences, cfg.n_sentences, cfg.seed)
-    modality = "image" if getattr(store, "is_image", False) else "text"
-    labels_text = label_texts(modality, info.is_causal)
-    tokens, sentences, index = token_table(store, sent_ids)
-    pq.write_table(tokens, out_dir / "tokens.parquet")
-    pq.write_table(sentences, out_dir / "sentences.parquet")
-    N = len(index)
-    lengths = sentences.column("n_tokens").to_numpy().astype(np.int64)
-    local_offs = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    pair_offs = np.concatenate([[0], np.cumsum(lengths**2)]).astype(np.int64)
-    max_len = int(lengths.max()) if len(lengths) else 0
-    token_ids = tokens.column("token_id").to_numpy()
-    special = tokens.column("is_special").to_numpy(zero_copy_only=False)
-    patches = patch_units(tokens, local_offs) if modality == "image" else [None] * len(sent_ids)
-
-    pairs = sentence_pairs(local_offs, info.is_causal, cfg.max_pairs, cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    n_proj_pairs = min(len(pairs.query), 50_000)
-    proj_pairs = np.sort(rng.choice(len(pairs.query), n_proj_pairs, replace=False)) if n_proj_pairs else np.zeros(0, np.int64)
-    trust_sample = np.sort(rng.choice(2 * N, min(cfg.trust_sample, 2 * N), replace=False))
-    task = {
-        "projections": list(cfg.projections),
-        "dims": list(cfg.dims),
-        "seed": cfg.seed,
-        "umap": {"n_neighbors": cfg.umap_n_neighbors, "min_dist": cfg.umap_min_dist, "n_epochs": cfg.umap_n_epochs, "metric": cfg.umap_metric, "init3d": cfg.umap_init3d},
-        "tsne": {"perplexity": cfg.tsne_perplexity, "max_iter": cfg.tsne_max_iter, "metric": cfg.tsne_metric},
-        "trust_k": cfg.trust_k,
-        "trust_sample": trust_sample,
-        "trust_metric": cfg.trust_metric,
-        "proj_pairs": (pairs.query[proj_pairs].astype(np.int32), pairs.key[proj_pairs].astype(np.int32)),
-        "device": cfg.device,
-    }
+    statistics = store.modality.head_statistics()
+    labels_text = statistics.label_texts(info.is_causal)
+    sample = _sample(store, cfg, statistics, out_dir)
+    pairs = sentence_pairs(sample.local_offs, info.is_causal, cfg.max_pairs, cfg.seed)
+    task = _projection_task(cfg, pairs, sample.n_tokens)
     names = [f"{p}{dim}" for p in cfg.projections for dim in cfg.dims]
-    coords = {name: np.zeros((G, 2 * N, int(name[-1])), np.float32) for name in names}
-    norms = np.zeros((G, 2 * N), np.float32)
-    shifts = np.zeros((G, d), np.float32)
-    cs = np.zeros(G, np.float32)
-    aggregate = np.zeros((G, max_len, max_len), np.float32)
-    agg_count = np.zeros((max_len, max_len), np.float32)
-    weights = np.zeros((G, int(pair_offs[-1])), np.uint16)
-    K = cfg.top_k_keys
-    key_dtype = topk_key_dtype(max_len)
-    topk_key = np.full((G, N, K), np.iinfo(key_dtype).max, key_dtype)
-    topk_weight = np.zeros((G, N, K), np.float32)
-    heads: list[dict[str, Any]] = [{} for _ in range(G)]
+    arrays = _HeadArrays(info.n_layers * info.n_heads, info.d_head, sample, cfg.top_k_keys, names)
     seconds: dict[str, float] = {"statistics": 0.0}
-    proj_seconds: dict[str, float] = {}
 
     # PCA alone costs milliseconds per head: worker start-up would dominate.
     executor = executor or LocalExecutor()
     heavy = any(p != "pca" for p in cfg.projections)
     workers = executor.task_workers(cfg.workers()) if heavy else 1
-    futures = []
-
-    def collect(g: int, hp: HeadProjection) -> None:
-        for name, arr in hp.coords.items():
-            coords[name][g] = arr
-        heads[g]["trustworthiness"] = {name: hp.trust[name] for name in names}
-        heads[g]["spearman_projected"] = {name: hp.spearman[name] for name in names}
-        heads[g]["seconds"] = {k: round(v, 4) for k, v in hp.seconds.items()}
-        for k, v in hp.seconds.items():
-            proj_seconds[k] = proj_seconds.get(k, 0.0) + v
-
     from threadpoolctl import threadpool_limits
 
     # All matrices here are small (d_head columns): multi-threaded BLAS only adds hand-off cost,
     # and on a busy 2-core machine it made PCA and the correlations 10x slower.
     pool_of = executor.tasks if heavy else LocalExecutor().tasks  # PCA only: in this process
+    G = info.n_layers * info.n_heads
     with pool_of(workers, initializer=_worker_init) as pool:
-        shared_task = executor.share(task) if heavy else task  # sent once, not once per head
+        layer_run = _LayerRun(store, cfg, sample, pairs, labels_text, arrays, seconds, pool, executor.share(task) if heavy else task)
         with threadpool_limits(1), reporter.task("attention: statistics + normalisation", total=G) as t_stats, reporter.task(
             f"attention: projections ({', '.join(cfg.projections)}; {workers} worker{'s' if workers > 1 else ''})", total=G
         ) as t_proj:
-            for layer in range(n_layers):
-                t0 = time.perf_counter()
-                Q = np.asarray(store.queries(layer)[index], np.float32)  # (N, H, d)
-                Kk = np.asarray(store.keys(layer)[index], np.float32)  # (N, n_kv, d)
-                acc = LayerAccumulator(H, N, int(pair_offs[-1]), max_len, K, cfg.min_weight, modality)
-                for i, s in enumerate(sent_ids):
-                    A = store.attention(layer, int(s))
-                    lo, hi = local_offs[i], local_offs[i + 1]
-                    acc.add(A, int(lo), int(pair_offs[i]), token_ids[lo:hi], special[lo:hi], info.is_causal, cfg.label_rule.window, patches[i])
-                stats = acc.head_stats(cfg.label_rule)
-                g0 = layer * H
-                aggregate[g0 : g0 + H] = acc.aggregate()
-                agg_count[:] = acc.agg_count
-                weights[g0 : g0 + H] = acc.weights_sqrt16
-                topk_key[g0 : g0 + H] = acc.topk_key
-                topk_weight[g0 : g0 + H] = acc.topk_weight
-                seconds["statistics"] += time.perf_counter() - t0
-                for h in range(H):
-                    t0 = time.perf_counter()
-                    g = g0 + h
-                    q, k = Q[:, h], Kk[:, info.kv_head_of(h)]
-                    qn_raw, kn_raw = np.linalg.norm(q, axis=1), np.linalg.norm(k, axis=1)
-                    norms[g, :N], norms[g, N:] = qn_raw, kn_raw
-                    norm = normalise_head(q, k, pairs, cfg.translate_keys, cfg.scale_norms)
-                    qn, kn = norm.apply(q, k)
-                    shifts[g], cs[g] = norm.shift, norm.c
-                    heads[g].update(
-                        {
-                            "index": g,
-                            "layer": layer,
-                            "head": h,
-                            "kv_head": info.kv_head_of(h),
-                            "label": stats[h]["label"],
-                            "label_text": labels_text[stats[h]["label"]],
-                            "label_stat": stats[h]["label_stat"],
-                            "spearman_before": spearman_dot_distance(q, k, pairs),
-                            "spearman_after": spearman_dot_distance(qn, kn, pairs),
-                            "c": float(norm.c),
-                            "shift_norm": float(np.linalg.norm(norm.shift)),
-                            "q_norm_mean": float(qn_raw.mean()) if N else 0.0,
-                            "k_norm_mean": float(kn_raw.mean()) if N else 0.0,
-                            "norm_gap": float(qn_raw.mean() - kn_raw.mean()) if N else 0.0,
-                            "entropy": stats[h]["entropy"],
-                            "entropy_norm": stats[h]["entropy_norm"],
-                            "mass": stats[h]["mass"],
-                            **({"similarity": stats[h]["similarity"]} if "similarity" in stats[h] else {}),
-                        }
-                    )
-                    X = np.vstack([qn, kn]).astype(np.float32)
-                    seconds["normalisation"] = seconds.get("normalisation", 0.0) + time.perf_counter() - t0
-                    t_stats.advance()
-                    futures.append(pool.submit(_worker_run, g, X, shared_task))
-                    for f in [f for f in futures if f.done()]:
-                        gg, hp = f.result()
-                        collect(gg, hp)
-                        futures.remove(f)
-                        t_proj.advance()
-                # The AttentionViz statistic, all heads of the layer at once (before and after).
-                t0 = time.perf_counter()
-                kv = [info.kv_head_of(h) for h in range(H)]
-                Kh = Kk[:, kv]
-                c_l, shift_l = cs[g0 : g0 + H].astype(np.float64), shifts[g0 : g0 + H].astype(np.float64)
-                before, after = spearman_paper(Q, Kh, local_offs, info.is_causal,
-                                               normalised=(Q * c_l[None, :, None], (Kh + shift_l[None]) / c_l[None, :, None]))
-                for h in range(H):
-                    heads[g0 + h]["spearman_paper_before"] = float(before[h])
-                    heads[g0 + h]["spearman_paper_after"] = float(after[h])
-                seconds["spearman_paper"] = seconds.get("spearman_paper", 0.0) + time.perf_counter() - t0
-            for f in as_completed(futures):
-                gg, hp = f.result()
-                collect(gg, hp)
+            for layer in range(info.n_layers):
+                layer_run.run(layer, t_stats, t_proj)
+            for f in as_completed(layer_run.futures):
+                arrays.collect(*f.result())
                 t_proj.advance()
 
-    for name, arr in coords.items():
-        np.save(out_dir / f"coords_{name}.npy", arr)
-    for fname, arr in (("norms", norms), ("shift", shifts), ("c", cs), ("aggregate", aggregate), ("aggregate_count", agg_count),
-                       ("weights", weights), ("topk_key", topk_key), ("topk_weight", topk_weight)):
-        np.save(out_dir / f"{fname}.npy", arr)
+    arrays.save(out_dir)
     seconds["total"] = time.perf_counter() - t_start
+    result = _result_json(cfg, info, sample, pairs, labels_text, arrays, workers, seconds)
+    (out_dir / "result.json").write_text(json.dumps(finite(result), indent=1))
+    reporter.log(
+        f"attention: {G} heads, {2 * sample.n_tokens} points each, {', '.join(names)} in {seconds['total']:.1f}s; "
+        f"Spearman before {result['summary']['spearman_before']['mean']:.3f} -> after {result['summary']['spearman_after']['mean']:.3f} "
+        f"(pooled, Euclidean); per query, cosine (AttentionViz) {result['summary']['spearman_paper_before']['mean']:.3f} -> "
+        f"{result['summary']['spearman_paper_after']['mean']:.3f}"
+    )
+    return AttentionResult.load(out_dir)
+
+
+@dataclass
+class _LayerRun:
+    """The per-layer work of the stage: statistics and labels, each head's normalisation (its
+    projection handed to the pool) and the AttentionViz Spearman statistic."""
+
+    store: ActivationStore
+    cfg: AttentionConfig
+    sample: _Sample
+    pairs: PairSample
+    labels_text: dict[str, str]
+    arrays: _HeadArrays
+    seconds: dict[str, float]
+    pool: Any
+    task: Any
+    futures: list[Any] = field(default_factory=list)
+
+    def run(self, layer: int, t_stats: Any, t_proj: Any) -> None:
+        store, sample, info = self.store, self.sample, self.store.info
+        t0 = time.perf_counter()
+        Q = np.asarray(store.queries(layer)[sample.index], np.float32)  # (N, H, d)
+        Kk = np.asarray(store.keys(layer)[sample.index], np.float32)  # (N, n_kv, d)
+        stats = self._statistics(layer)
+        g0 = layer * info.n_heads
+        self.seconds["statistics"] += time.perf_counter() - t0
+        for h in range(info.n_heads):
+            t0 = time.perf_counter()
+            X = self._normalise(layer, h, Q[:, h], Kk[:, info.kv_head_of(h)], stats[h])
+            self.seconds["normalisation"] = self.seconds.get("normalisation", 0.0) + time.perf_counter() - t0
+            t_stats.advance()
+            self.futures.append(self.pool.submit(_worker_run, g0 + h, X, self.task))
+            for f in [f for f in self.futures if f.done()]:
+                self.arrays.collect(*f.result())
+                self.futures.remove(f)
+                t_proj.advance()
+        self._spearman_paper(g0, Q, Kk)
+
+    def _statistics(self, layer: int) -> list[dict]:
+        """The heads' statistics and labels over the sample's sentences (stats.py)."""
+        store, sample, cfg, info = self.store, self.sample, self.cfg, self.store.info
+        acc = LayerAccumulator(info.n_heads, sample.n_tokens, int(sample.pair_offs[-1]), sample.max_len, cfg.top_k_keys, cfg.min_weight,
+                               info.modality)
+        for i, s in enumerate(sample.sent_ids):
+            A = store.attention(layer, int(s))
+            lo, hi = sample.local_offs[i], sample.local_offs[i + 1]
+            acc.add(A, int(lo), int(sample.pair_offs[i]), sample.token_ids[lo:hi], sample.special[lo:hi], info.is_causal, cfg.label_rule.window,
+                    sample.units[i])
+        self.arrays.add_layer(layer * info.n_heads, acc)
+        return acc.head_stats(cfg.label_rule)
+
+    def _normalise(self, layer: int, h: int, q: np.ndarray, k: np.ndarray, stat: dict) -> np.ndarray:
+        """Head h's norms, normalisation and record; returns its 2N normalised points."""
+        arrays, info, N, pairs = self.arrays, self.store.info, self.sample.n_tokens, self.pairs
+        g = layer * info.n_heads + h
+        qn_raw, kn_raw = np.linalg.norm(q, axis=1), np.linalg.norm(k, axis=1)
+        arrays.norms[g, :N], arrays.norms[g, N:] = qn_raw, kn_raw
+        norm = normalise_head(q, k, pairs, self.cfg.translate_keys, self.cfg.scale_norms)
+        qn, kn = norm.apply(q, k)
+        arrays.shifts[g], arrays.cs[g] = norm.shift, norm.c
+        arrays.heads[g].update(
+            {
+                "index": g,
+                "layer": layer,
+                "head": h,
+                "kv_head": info.kv_head_of(h),
+                "label": stat["label"],
+                "label_text": self.labels_text[stat["label"]],
+                "label_stat": stat["label_stat"],
+                "spearman_before": spearman_dot_distance(q, k, pairs),
+                "spearman_after": spearman_dot_distance(qn, kn, pairs),
+                "c": float(norm.c),
+                "shift_norm": float(np.linalg.norm(norm.shift)),
+                "q_norm_mean": float(qn_raw.mean()) if N else 0.0,
+                "k_norm_mean": float(kn_raw.mean()) if N else 0.0,
+                "norm_gap": float(qn_raw.mean() - kn_raw.mean()) if N else 0.0,
+                "entropy": stat["entropy"],
+                "entropy_norm": stat["entropy_norm"],
+                "mass": stat["mass"],
+                **({"similarity": stat["similarity"]} if "similarity" in stat else {}),
+            }
+        )
+        return np.vstack([qn, kn]).astype(np.float32)
+
+    def _spearman_paper(self, g0: int, Q: np.ndarray, Kk: np.ndarray) -> None:
+        """The AttentionViz statistic, all heads of the layer at once (before and after)."""
+        t0 = time.perf_counter()
+        info, arrays = self.store.info, self.arrays
+        H = info.n_heads
+        kv = [info.kv_head_of(h) for h in range(H)]
+        Kh = Kk[:, kv]
+        c_l, shift_l = arrays.cs[g0 : g0 + H].astype(np.float64), arrays.shifts[g0 : g0 + H].astype(np.float64)
+        before, after = spearman_paper(Q, Kh, self.sample.local_offs, info.is_causal,
+                                       normalised=(Q * c_l[None, :, None], (Kh + shift_l[None]) / c_l[None, :, None]))
+        for h in range(H):
+            arrays.heads[g0 + h]["spearman_paper_before"] = float(before[h])
+            arrays.heads[g0 + h]["spearman_paper_after"] = float(after[h])
+        self.seconds["spearman_paper"] = self.seconds.get("spearman_paper", 0.0) + time.perf_counter() - t0
+
+
+def _result_json(cfg: AttentionConfig, info: ModelInfo, sample: _Sample, pairs: PairSample, labels_text: dict[str, str], arrays: _HeadArrays,
+                 workers: int, seconds: dict[str, float]) -> dict[str, Any]:
+    """result.json: the settings, the model, the labels and what every head's record holds, summed up."""
+    heads, names, N = arrays.heads, arrays.names, sample.n_tokens
     labels = [h["label"] for h in heads]
-    result = {
+    return {
         "version": RESULT_VERSION,
         "config": cfg.to_dict(),
         "model": info.to_dict(),
-        "modality": modality,
+        "modality": info.modality,
         "labels": labels_text,
         "statistics": dict(STATISTIC_TEXT),
-        "n_sentences": int(len(sent_ids)),
+        "n_sentences": int(len(sample.sent_ids)),
         "n_tokens": int(N),
         "n_points": int(2 * N),
-        "max_len": max_len,
-        "total_pairs": int(pair_offs[-1]),
+        "max_len": sample.max_len,
+        "total_pairs": int(sample.pair_offs[-1]),
         "n_pairs": int(len(pairs.query)),
         "projections": names,
         "workers": workers,
-        "seconds": {**{k: round(v, 3) for k, v in seconds.items()}, "projection_cpu": {k: round(v, 3) for k, v in proj_seconds.items()}},
+        "seconds": {**{k: round(v, 3) for k, v in seconds.items()}, "projection_cpu": {k: round(v, 3) for k, v in arrays.proj_seconds.items()}},
         "summary": {
             "spearman_before": _summary([h["spearman_before"] for h in heads]),
             "spearman_after": _summary([h["spearman_after"] for h in heads]),
@@ -336,94 +430,3 @@ def analyse_attention(store: Any, cfg: AttentionConfig, out_dir: Path, reporter:
         },
         "heads": heads,
     }
-    (out_dir / "result.json").write_text(json.dumps(_finite(result), indent=1))
-    reporter.log(
-        f"attention: {G} heads, {2 * N} points each, {', '.join(names)} in {seconds['total']:.1f}s; "
-        f"Spearman before {result['summary']['spearman_before']['mean']:.3f} -> after {result['summary']['spearman_after']['mean']:.3f} "
-        f"(pooled, Euclidean); per query, cosine (AttentionViz) {result['summary']['spearman_paper_before']['mean']:.3f} -> "
-        f"{result['summary']['spearman_paper_after']['mean']:.3f}"
-    )
-    return AttentionResult.load(out_dir)
-
-
-def _finite(obj: Any) -> Any:
-    """NaN/inf -> None so the JSON is strict (the manifest forbids NaN)."""
-    if isinstance(obj, float):
-        return obj if np.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _finite(obj.item())
-    return obj
-
-
-@dataclass
-class AttentionResult:
-    """Read access to a finished attention stage folder (arrays are memory-mapped)."""
-
-    path: Path
-    meta: dict[str, Any]
-
-    @classmethod
-    def load(cls, path: Path) -> "AttentionResult":
-        path = Path(path)
-        meta = json.loads((path / "result.json").read_text())
-        if meta.get("version") != RESULT_VERSION:
-            raise ValueError(f"{path}: attention result version {meta.get('version')} != {RESULT_VERSION}")
-        return cls(path=path, meta=meta)
-
-    @property
-    def config(self) -> AttentionConfig:
-        return AttentionConfig.from_dict(self.meta["config"])
-
-    @property
-    def heads(self) -> list[dict[str, Any]]:
-        """Per head g = layer * n_heads + h: metrics, label and the statistic that decided it."""
-        return self.meta["heads"]
-
-    @property
-    def projections(self) -> list[str]:
-        """Names like "pca2", "umap3"."""
-        return self.meta["projections"]
-
-    @property
-    def n_tokens(self) -> int:
-        return self.meta["n_tokens"]
-
-    def _arr(self, name: str) -> np.ndarray:
-        return np.load(self.path / f"{name}.npy", mmap_mode="r")
-
-    def coords(self, name: str) -> np.ndarray:
-        """(G, 2N, dim) float32 in [-1, 1]; points 0..N-1 are queries, N..2N-1 keys."""
-        return self._arr(f"coords_{name}")
-
-    def norms(self) -> np.ndarray:
-        """(G, 2N) float32 vector norms before normalisation."""
-        return self._arr("norms")
-
-    def aggregate(self) -> tuple[np.ndarray, np.ndarray]:
-        """((G, M, M) mean attention by query/key position, (M, M) sentence counts)."""
-        return self._arr("aggregate"), self._arr("aggregate_count")
-
-    def weights_sqrt16(self) -> np.ndarray:
-        """(G, sum L^2) uint16 round(sqrt(w) * 65535) (``stats.decode_sqrt_u16``): sentence s's
-        block at pair_offset[s], row-major (L, L)."""
-        return self._arr("weights")
-
-    def topk(self) -> tuple[np.ndarray, np.ndarray]:
-        """((G, N, K) uint8 or uint16 key positions (dtype max = none), (G, N, K) float32 weights)."""
-        return self._arr("topk_key"), self._arr("topk_weight")
-
-    def normalisation(self) -> tuple[np.ndarray, np.ndarray]:
-        """((G, d_head) key shifts, (G,) scale factors c)."""
-        return self._arr("shift"), self._arr("c")
-
-    @cached_property
-    def tokens(self) -> pa.Table:
-        return pq.read_table(self.path / "tokens.parquet")
-
-    @cached_property
-    def sentences(self) -> pa.Table:
-        return pq.read_table(self.path / "sentences.parquet")

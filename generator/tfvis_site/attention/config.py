@@ -4,17 +4,16 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import UserError
+from ..stage_config import StageConfig
 from .project import PROJECTIONS
 from .stats import LabelRule
 
-# Fields that change how fast the stage runs but never what it writes: left out of cache_key().
-_RUNTIME_ONLY = ("n_jobs",)
 #: Version of what the stage writes (result.json and the arrays); part of cache_key(), so a new
 #: version never reuses an older cached result. 2: image units and labels, spearman_paper_*.
 #: 3: decoders: weights above the diagonal zeroed, no "next" label, first-token sink wording.
@@ -23,7 +22,7 @@ RESULT_VERSION = 4
 
 
 @dataclass(frozen=True)
-class AttentionConfig:
+class AttentionConfig(StageConfig):
     """Settings of the attention stage.
 
     n_sentences: sample size (sentences); ~200 English sentences ≈ 5.9k MiniLM tokens ≈ 11.7k
@@ -66,6 +65,11 @@ class AttentionConfig:
     label_rule: LabelRule = field(default_factory=LabelRule)
     n_jobs: int = 0
     device: str = "cpu"
+
+    # n_jobs changes how fast the stage runs, never what it writes; the result version makes a
+    # new version never reuse an older cached result
+    RUNTIME_ONLY: ClassVar[tuple[str, ...]] = ("n_jobs",)
+    KEY_EXTRA: ClassVar[dict[str, Any]] = {"result_version": RESULT_VERSION}
 
     def __post_init__(self) -> None:
         projections = tuple(dict.fromkeys(("pca", *self.projections)))
@@ -110,18 +114,10 @@ class AttentionConfig:
         return cls(**d)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = super().to_dict()
         d["projections"] = list(self.projections)
         d["dims"] = list(self.dims)
         return d
-
-    def cache_key(self) -> dict[str, Any]:
-        """to_dict() without the fields that cannot change the result (n_jobs), plus the result
-        version."""
-        return {**{k: v for k, v in self.to_dict().items() if k not in _RUNTIME_ONLY}, "result_version": RESULT_VERSION}
-
-    def replace(self, **changes: Any) -> "AttentionConfig":
-        return replace(self, **changes)
 
     def workers(self) -> int:
         if self.n_jobs > 0:

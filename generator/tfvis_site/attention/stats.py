@@ -30,10 +30,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from .normalise import average_ranks
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 TEXT_LABELS = ("prev", "next", "self", "sink", "positional", "broad", "other")
 IMAGE_LABELS = ("self", "local2d", "sink", "colour", "broad", "other")
@@ -83,16 +87,14 @@ SIMILARITY_FEATURES = ("hue", "brightness", "position")
 def label_texts(modality: str = "text", causal: bool = False) -> dict[str, str]:
     """Label -> description, for the labels a model of this modality can get, in order. A causal
     text model (decoder) has no "next" label and calls its sink the first token."""
-    if modality == "image":
-        return {k: IMAGE_LABEL_TEXT.get(k, LABEL_TEXT[k]) for k in IMAGE_LABELS}
-    if causal:
-        return {k: DECODER_LABEL_TEXT.get(k, LABEL_TEXT[k]) for k in TEXT_LABELS if k != "next"}
-    return {k: LABEL_TEXT[k] for k in TEXT_LABELS}
+    return head_statistics(modality).label_texts(causal)
 
 
-def stat_text(label: str, modality: str = "text", causal: bool = False) -> str:
-    special = IMAGE_STAT_TEXT if modality == "image" else DECODER_STAT_TEXT if causal else {}
-    return special.get(label, STAT_TEXT[label])
+def head_statistics(modality: str) -> HeadStatistics:
+    """The head statistics of the units of ``modality`` ("text", "image"), as its seam says."""
+    from ..modality.base import modality_named
+
+    return modality_named(modality).head_statistics()
 
 
 @dataclass
@@ -206,25 +208,140 @@ def topk_key_dtype(max_len: int) -> np.dtype:
     return np.dtype(np.uint8 if max_len <= 255 else "<u2")
 
 
+class HeadStatistics(Protocol):
+    """What a head's statistics are for one modality's units (the modality's
+    ``head_statistics()``): the masses counted, how one sequence adds to them, and the label."""
+
+    #: the masses a LayerAccumulator sums, per head
+    masses: tuple[str, ...]
+
+    def label_texts(self, causal: bool) -> dict[str, str]:
+        """Label -> description, for the labels a head can get, in order."""
+        ...
+
+    def sequence_units(self, tokens: pa.Table, offsets: np.ndarray) -> list[PatchUnits | None]:
+        """Per sample sequence, what ``add`` needs of its units beyond the token ids (from the
+        sample's tokens table; ``offsets`` (n_sequences + 1,))."""
+        ...
+
+    def add(self, acc: LayerAccumulator, A64: np.ndarray, token_ids: np.ndarray, special: np.ndarray, causal: bool, window: int,
+            units: PatchUnits | None) -> None:
+        """Add one sequence's attention ``A64`` (n_heads, L, L) float64 to the masses and entropies of ``acc``."""
+        ...
+
+    def head(self, acc: LayerAccumulator, h: int, mass: dict[str, float], entropy: float, entropy_norm: float,
+             rule: LabelRule) -> dict:
+        """The statistics of head ``h`` and its label."""
+        ...
+
+
+class TextHeadStatistics:
+    """Tokens: prev / next / self / sink / local masses (module docstring)."""
+
+    masses = ("prev", "next", "self", "sink", "local")
+
+    def label_texts(self, causal: bool) -> dict[str, str]:
+        if causal:
+            return {k: DECODER_LABEL_TEXT.get(k, LABEL_TEXT[k]) for k in TEXT_LABELS if k != "next"}
+        return {k: LABEL_TEXT[k] for k in TEXT_LABELS}
+
+    def sequence_units(self, tokens: pa.Table, offsets: np.ndarray) -> list[PatchUnits | None]:
+        return [None] * (len(offsets) - 1)  # the token ids say all
+
+    def add(self, acc: LayerAccumulator, A64: np.ndarray, token_ids: np.ndarray, special: np.ndarray, causal: bool, window: int,
+            units: PatchUnits | None) -> None:
+        L = A64.shape[1]
+        i = np.arange(L)
+        visible = (i[None, :] <= i[:, None]) if causal else np.ones((L, L), bool)
+        n_visible = visible.sum(1)
+        sink = special.copy()
+        sink[0] = True
+        eligible = (~special) & (n_visible >= 2)
+        if not eligible.any():
+            return
+        rows = A64[:, eligible]  # (H, ne, L)
+        qi = i[eligible]
+        off = i[None, :] - qi[:, None]  # key - query
+        nonsink = ~sink[None, :]
+        same = (token_ids[None, :] == token_ids[qi][:, None]) & nonsink
+        acc.mass["prev"] += (rows * ((off == -1) & nonsink)).sum((1, 2))
+        acc.mass["next"] += (rows * ((off == 1) & nonsink)).sum((1, 2))
+        acc.mass["self"] += (rows * same).sum((1, 2))
+        acc.mass["sink"] += (rows * sink[None, :]).sum((1, 2))
+        acc.mass["local"] += (rows * ((np.abs(off) <= window) & nonsink)).sum((1, 2))
+        acc.entropy_of(rows, n_visible[eligible])
+
+    def head(self, acc: LayerAccumulator, h: int, mass: dict[str, float], entropy: float, entropy_norm: float,
+             rule: LabelRule) -> dict:
+        label, stat = decide_label(mass, entropy_norm, rule, acc.causal)
+        return {"mass": mass, "entropy": entropy, "entropy_norm": entropy_norm, "label": label, "label_stat": stat}
+
+
+class ImageHeadStatistics:
+    """Patches: self / local2d / sink masses and the similarity correlations (module docstring)."""
+
+    masses = ("self", "local2d", "sink")
+
+    def label_texts(self, causal: bool) -> dict[str, str]:
+        return {k: IMAGE_LABEL_TEXT.get(k, LABEL_TEXT[k]) for k in IMAGE_LABELS}
+
+    def sequence_units(self, tokens: pa.Table, offsets: np.ndarray) -> list[PatchUnits | None]:
+        """Per sample image, its ``PatchUnits`` from the image columns of the tokens table."""
+        cols = {name: tokens.column(name).to_numpy() for name in ("row", "col", "hue", "brightness")}
+        return [PatchUnits(**{name: v[lo:hi] for name, v in cols.items()}) for lo, hi in zip(offsets[:-1], offsets[1:])]
+
+    def add(self, acc: LayerAccumulator, A64: np.ndarray, token_ids: np.ndarray, special: np.ndarray, causal: bool, window: int,
+            units: PatchUnits | None) -> None:
+        if units is None:
+            raise ValueError("an image accumulator needs the image's PatchUnits")
+        patches = units
+        L = A64.shape[1]
+        idx = patches.patch_index
+        if len(idx) == 0 or L < 2:
+            return
+        rows = A64[:, idx]  # (H, P, L): patch queries over every key
+        acc.mass["self"] += rows[:, np.arange(len(idx)), idx].sum(1)
+        acc.mass["local2d"] += (rows * patches.neighbours[idx][None]).sum((1, 2))
+        acc.mass["sink"] += (rows * special[None, None, :]).sum((1, 2))
+        acc.entropy_of(rows, np.full(len(idx), L))
+        if len(idx) < 4:  # too few other patches for a rank correlation
+            return
+        over = np.take_along_axis(rows[:, :, idx], patches.others[None], 2)  # (H, P, P-1): other patches only
+        ra = average_ranks(over)
+        ra -= ra.mean(-1, keepdims=True)
+        va = (ra * ra).sum(-1)  # (H, P)
+        for name, (rs, ss) in patches.similarity_ranks.items():
+            den = np.sqrt(va * ss[None])
+            ok = den > 1e-12
+            rho = np.where(ok, (ra * rs[None]).sum(-1) / np.where(ok, den, 1.0), 0.0)
+            acc.sim_sum[name] += rho.sum(1)
+            acc.sim_count[name] += ok.sum(1)
+
+    def head(self, acc: LayerAccumulator, h: int, mass: dict[str, float], entropy: float, entropy_norm: float,
+             rule: LabelRule) -> dict:
+        sim = {name: float(acc.sim_sum[name][h] / acc.sim_count[name][h]) if acc.sim_count[name][h] else float("nan")
+               for name in SIMILARITY_FEATURES}
+        label, stat = decide_image_label(mass, sim, entropy_norm, rule)
+        return {"mass": mass, "similarity": sim, "entropy": entropy, "entropy_norm": entropy_norm, "label": label, "label_stat": stat}
+
+
 class LayerAccumulator:
     """Accumulates statistics, aggregate position×position attention, top-k keys and quantised
     full matrices for the heads of one layer, one sentence at a time.
 
-    ``modality="image"``: every ``add`` gets the image's ``PatchUnits`` and the image statistics
-    (module docstring) replace the text ones."""
+    The statistics are those of ``modality``'s units (``HeadStatistics``): ``modality="image"``:
+    every ``add`` gets the image's ``PatchUnits`` and the image statistics (module docstring)
+    replace the text ones."""
 
     def __init__(self, n_heads: int, n_tokens: int, total_pairs: int, max_len: int, top_k: int, min_weight: float, modality: str = "text"):
-        if modality not in ("text", "image"):
-            raise ValueError(f"modality must be 'text' or 'image', not {modality!r}")
-        self.modality = modality
+        self.kind = head_statistics(modality)
         self.n_heads = n_heads
         self.top_k = top_k
         self.min_weight = min_weight
         self.n_eligible = 0
         self.n_entropy = 0
         self.causal = False  # set by add(): a decoder gets no "next" label
-        names = ("self", "local2d", "sink") if modality == "image" else ("prev", "next", "self", "sink", "local")
-        self.mass = {name: np.zeros(n_heads) for name in names}
+        self.mass = {name: np.zeros(n_heads) for name in self.kind.masses}
         self.sim_sum = {name: np.zeros(n_heads) for name in SIMILARITY_FEATURES}
         self.sim_count = {name: np.zeros(n_heads) for name in SIMILARITY_FEATURES}
         self.entropy = np.zeros(n_heads)  # nats
@@ -248,12 +365,7 @@ class LayerAccumulator:
         if causal:
             A = np.tril(A)  # the model's own weights are 0 there already; whatever mask it used
         A64 = A.astype(np.float64)
-        if self.modality == "image":
-            if patches is None:
-                raise ValueError("an image accumulator needs the image's PatchUnits")
-            self._add_image(A64, np.asarray(special, bool), patches)
-        else:
-            self._add_text(A64, token_ids, np.asarray(special, bool), causal, window)
+        self.kind.add(self, A64, token_ids, np.asarray(special, bool), causal, window, patches)
         self.agg_sum[:, :L, :L] += A64
         self.agg_count[:L, :L] += 1
         self.weights_sqrt16[:, pair_lo : pair_lo + L * L] = quantise_sqrt_u16(A.reshape(H, L * L))
@@ -265,57 +377,14 @@ class LayerAccumulator:
         self.topk_key[:, token_lo : token_lo + L, :k] = np.where(keep, top, missing).astype(self.topk_key.dtype)
         self.topk_weight[:, token_lo : token_lo + L, :k] = np.where(keep, w, 0.0)
 
-    def _entropy(self, rows: np.ndarray, n_visible: np.ndarray) -> None:
+    def entropy_of(self, rows: np.ndarray, n_visible: np.ndarray) -> None:
+        """Add the entropies of attention ``rows`` (H, n_queries, L) of queries that see
+        ``n_visible`` (n_queries,) keys each."""
         with np.errstate(divide="ignore", invalid="ignore"):
             ent = -np.where(rows > 0, rows * np.log(np.where(rows > 0, rows, 1.0)), 0.0).sum(2)  # (H, ne)
         self.entropy += ent.sum(1)
         self.entropy_norm += (ent / np.log(n_visible)[None, :]).sum(1)
         self.n_eligible += rows.shape[1]
-
-    def _add_text(self, A64: np.ndarray, token_ids: np.ndarray, special: np.ndarray, causal: bool, window: int) -> None:
-        L = A64.shape[1]
-        i = np.arange(L)
-        visible = (i[None, :] <= i[:, None]) if causal else np.ones((L, L), bool)
-        n_visible = visible.sum(1)
-        sink = special.copy()
-        sink[0] = True
-        eligible = (~special) & (n_visible >= 2)
-        if not eligible.any():
-            return
-        rows = A64[:, eligible]  # (H, ne, L)
-        qi = i[eligible]
-        off = i[None, :] - qi[:, None]  # key - query
-        nonsink = ~sink[None, :]
-        same = (token_ids[None, :] == token_ids[qi][:, None]) & nonsink
-        self.mass["prev"] += (rows * ((off == -1) & nonsink)).sum((1, 2))
-        self.mass["next"] += (rows * ((off == 1) & nonsink)).sum((1, 2))
-        self.mass["self"] += (rows * same).sum((1, 2))
-        self.mass["sink"] += (rows * sink[None, :]).sum((1, 2))
-        self.mass["local"] += (rows * ((np.abs(off) <= window) & nonsink)).sum((1, 2))
-        self._entropy(rows, n_visible[eligible])
-
-    def _add_image(self, A64: np.ndarray, special: np.ndarray, patches: PatchUnits) -> None:
-        L = A64.shape[1]
-        idx = patches.patch_index
-        if len(idx) == 0 or L < 2:
-            return
-        rows = A64[:, idx]  # (H, P, L): patch queries over every key
-        self.mass["self"] += rows[:, np.arange(len(idx)), idx].sum(1)
-        self.mass["local2d"] += (rows * patches.neighbours[idx][None]).sum((1, 2))
-        self.mass["sink"] += (rows * special[None, None, :]).sum((1, 2))
-        self._entropy(rows, np.full(len(idx), L))
-        if len(idx) < 4:  # too few other patches for a rank correlation
-            return
-        over = np.take_along_axis(rows[:, :, idx], patches.others[None], 2)  # (H, P, P-1): other patches only
-        ra = average_ranks(over)
-        ra -= ra.mean(-1, keepdims=True)
-        va = (ra * ra).sum(-1)  # (H, P)
-        for name, (rs, ss) in patches.similarity_ranks.items():
-            den = np.sqrt(va * ss[None])
-            ok = den > 1e-12
-            rho = np.where(ok, (ra * rs[None]).sum(-1) / np.where(ok, den, 1.0), 0.0)
-            self.sim_sum[name] += rho.sum(1)
-            self.sim_count[name] += ok.sum(1)
 
     def head_stats(self, rule: LabelRule) -> list[dict]:
         """Per head: masses, entropies, (images) similarity correlations, and the label with the
@@ -325,15 +394,7 @@ class LayerAccumulator:
         for h in range(self.n_heads):
             # a decoder's "next" mass is 0 by construction: not a statistic worth showing
             m = {name: float(v[h] / n) for name, v in self.mass.items() if not (self.causal and name == "next")}
-            ent, ent_norm = float(self.entropy[h] / n), float(self.entropy_norm[h] / n)
-            if self.modality == "image":
-                sim = {name: float(self.sim_sum[name][h] / self.sim_count[name][h]) if self.sim_count[name][h] else float("nan")
-                       for name in SIMILARITY_FEATURES}
-                label, stat = decide_image_label(m, sim, ent_norm, rule)
-                out.append({"mass": m, "similarity": sim, "entropy": ent, "entropy_norm": ent_norm, "label": label, "label_stat": stat})
-            else:
-                label, stat = decide_label(m, ent_norm, rule, self.causal)
-                out.append({"mass": m, "entropy": ent, "entropy_norm": ent_norm, "label": label, "label_stat": stat})
+            out.append(self.kind.head(self, h, m, float(self.entropy[h] / n), float(self.entropy_norm[h] / n), rule))
         return out
 
     def aggregate(self) -> np.ndarray:
@@ -346,7 +407,7 @@ def decide_label(mass: dict[str, float], entropy_norm: float, rule: LabelRule, c
     """The first automatic label of a (text) head and the statistic that decided it. A causal
     model's head is never "next" (the next token is masked) and its sink is the first token."""
     def text(label: str) -> str:
-        return stat_text(label, "text", causal)
+        return (DECODER_STAT_TEXT if causal else {}).get(label, STAT_TEXT[label])
 
     candidates = {
         "prev": (mass["prev"], rule.token, text("prev")),
@@ -374,9 +435,9 @@ def decide_image_label(mass: dict[str, float], similarity: dict[str, float], ent
     feature = "hue" if hue >= bright else "brightness"
     colour_name = STAT_TEXT["colour"].format(feature=feature)
     candidates = {
-        "self": (mass["self"], rule.patch_self, stat_text("self", "image")),
+        "self": (mass["self"], rule.patch_self, IMAGE_STAT_TEXT["self"]),
         "local2d": (mass["local2d"], rule.patch_local2d, STAT_TEXT["local2d"]),
-        "sink": (mass["sink"], rule.patch_sink, stat_text("sink", "image")),
+        "sink": (mass["sink"], rule.patch_sink, IMAGE_STAT_TEXT["sink"]),
         "colour": (max(hue, bright), rule.patch_colour, colour_name),
         "broad": (entropy_norm, rule.patch_broad, STAT_TEXT["broad"]),
     }

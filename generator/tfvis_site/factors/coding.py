@@ -80,6 +80,71 @@ def _gap_from(X, A, R, C, alpha):
     return primal, (primal - dual).clamp_min(0.0)
 
 
+def _residual_gradient(X: torch.Tensor, Y: torch.Tensor, R: torch.Tensor, G: torch.Tensor, D: torch.Tensor, DT: torch.Tensor,
+                       bf16: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None) -> None:
+    """R = X - Y D (k, d) and G = R D^T (k, m) (= minus the gradient), into the given buffers;
+    with ``bf16`` = (Y16, R16, D16, DT16) buffers and dictionary the two products run in bf16."""
+    if bf16 is not None:
+        Y16, R16, D16, DT16 = bf16
+        Y16.copy_(Y)
+        torch.matmul(Y16, D16, out=R16)
+        R.copy_(R16)
+        torch.sub(X, R, out=R)
+        R16.copy_(R)
+        torch.matmul(R16, DT16, out=Y16)
+        G.copy_(Y16)
+    else:
+        torch.matmul(Y, D, out=R)
+        torch.sub(X, R, out=R)
+        torch.matmul(R, DT, out=G)
+
+
+def _momentum(Y: torch.Tensor, A: torch.Tensor, A_prev: torch.Tensor, G: torch.Tensor, t: torch.Tensor, restart: bool) -> None:
+    """FISTA's extrapolation Y = A + beta (A - A_prev) in place (G is scratch), with t (k, 1)
+    updated; ``restart``: gradient-based restart (beta = 0, t = 1) where (Y - A).(A - A_prev) > 0."""
+    torch.sub(Y, A, out=G)
+    torch.sub(A, A_prev, out=Y)  # Y := A_new - A_prev
+    t_new = 0.5 * (1.0 + torch.sqrt(1.0 + 4.0 * t * t))
+    beta = (t - 1.0) / t_new
+    if restart:
+        G.mul_(Y)
+        bad = G.sum(1, keepdim=True) > 0
+        beta = torch.where(bad, torch.zeros_like(beta), beta)
+        t_new = torch.where(bad, torch.ones_like(t_new), t_new)
+    t.copy_(t_new)
+    Y.mul_(beta).add_(A)
+
+
+def _stalled(rel: torch.Tensor, best_gap: torch.Tensor, stall: torch.Tensor) -> bool:
+    """Track the active rows' best relative gaps (k,) and the checks since each improved by 10 %
+    (in place); whether every row has stalled for 3 checks (bf16 cannot get closer)."""
+    improved = rel < 0.9 * best_gap
+    best_gap.copy_(torch.minimum(best_gap, rel))
+    stall.copy_(torch.where(improved, torch.zeros_like(stall), stall + 1))
+    return bool((stall >= 3).all())
+
+
+def _compact(done: torch.Tensor, idx: torch.Tensor, buffers: tuple[torch.Tensor, ...]) -> int:
+    """Drop the finished rows ``done`` (k,) bool from the first k rows of every buffer and of
+    ``idx`` (their original rows), keeping the others first; returns the rows still active."""
+    k = len(done)
+    keep = (~done).nonzero().squeeze(1)
+    kk = int(keep.numel())
+    if kk:
+        for buf in buffers:
+            buf[:kk] = buf[:k][keep]
+        idx[:kk] = idx[:k][keep].clone()
+    return kk
+
+
+def _bf16_buffers(D: torch.Tensor, DT: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(Y16 (n, m), R16 (n, d) buffers, D16 (m, d), DT16 (d, m)): the bf16 twins of the iterate,
+    the residual and the dictionary (``precision="bf16"``)."""
+    (m, d), device = D.shape, D.device
+    return (torch.empty((n, m), dtype=torch.bfloat16, device=device), torch.empty((n, d), dtype=torch.bfloat16, device=device),
+            D.to(torch.bfloat16), DT.to(torch.bfloat16))
+
+
 def fista_nn(
     X: torch.Tensor,
     D: torch.Tensor,
@@ -114,96 +179,52 @@ def fista_nn(
         return out, FistaInfo(0, 0.0, gaps.numpy(), 0)
 
     DT = D.T.contiguous()
-    D16 = DT16 = None
-    if precision == "bf16":
-        D16, DT16 = D.to(torch.bfloat16), DT.to(torch.bfloat16)
+    Y16, R16, D16, DT16 = _bf16_buffers(D, DT, n) if precision == "bf16" else (None,) * 4
 
     # Working buffers; the active rows always occupy the first k rows.
     Xa = X.clone()
     A = torch.zeros((n, m), dtype=torch.float32, device=X.device)
     if init is not None:
         A.copy_(init.to(A).clamp_min(0))
-    A_old = A.clone()
-    Y = A.clone()
-    G = torch.empty_like(A)
+    A_old, Y, G = A.clone(), A.clone(), torch.empty_like(A)
     R = torch.empty((n, d), dtype=torch.float32, device=X.device)
-    Y16 = torch.empty((n, m), dtype=torch.bfloat16, device=X.device) if D16 is not None else None
-    R16 = torch.empty((n, d), dtype=torch.bfloat16, device=X.device) if D16 is not None else None
     t = torch.ones((n, 1), dtype=torch.float32, device=X.device)
     idx = torch.arange(n, device=X.device)  # original row of each active row
     step, thr = 1.0 / L, alpha / L
-    k = n
-    it = 0
-    low = precision == "bf16"
+    k, it, low = n, 0, precision == "bf16"
     best_gap = torch.full((n,), math.inf, dtype=torch.float32, device=X.device)
     stall = torch.zeros(n, dtype=torch.int64, device=X.device)
 
     while k > 0 and it < max_iter:
         Xk, Ak, Aok, Yk, Gk, Rk, tk = Xa[:k], A[:k], A_old[:k], Y[:k], G[:k], R[:k], t[:k]
         # gradient step at the extrapolated point Y: R = X - Y D, G = R D^T (= -grad)
-        if low:
-            Y16[:k].copy_(Yk)
-            torch.matmul(Y16[:k], D16, out=R16[:k])
-            Rk.copy_(R16[:k])
-            torch.sub(Xk, Rk, out=Rk)
-            R16[:k].copy_(Rk)
-            torch.matmul(R16[:k], DT16, out=Y16[:k])
-            Gk.copy_(Y16[:k])
-        else:
-            torch.matmul(Yk, D, out=Rk)
-            torch.sub(Xk, Rk, out=Rk)
-            torch.matmul(Rk, DT, out=Gk)
+        _residual_gradient(Xk, Yk, Rk, Gk, D, DT, (Y16[:k], R16[:k], D16, DT16) if low else None)
         # prox step into A_old's buffer, then swap roles: A = new, A_old = previous
         torch.add(Yk, Gk, alpha=step, out=Aok)
         Aok.sub_(thr).clamp_(min=0.0)
         A, A_old = A_old, A
         Ak, Aok = Aok, Ak
         it += 1
-        # momentum with gradient-based restart: restart where (Y - A_new).(A_new - A_prev) > 0
-        torch.sub(Yk, Ak, out=Gk)
-        torch.sub(Ak, Aok, out=Yk)  # Y := A_new - A_prev
-        t_new = 0.5 * (1.0 + torch.sqrt(1.0 + 4.0 * tk * tk))
-        beta = (tk - 1.0) / t_new
-        if restart:
-            Gk.mul_(Yk)
-            bad = Gk.sum(1, keepdim=True) > 0
-            beta = torch.where(bad, torch.zeros_like(beta), beta)
-            t_new = torch.where(bad, torch.ones_like(t_new), t_new)
-        tk.copy_(t_new)
-        Yk.mul_(beta).add_(Ak)
+        _momentum(Yk, Ak, Aok, Gk, tk, restart)
 
         if it % check_every == 0 or it == max_iter:
-            # fp32 duality gap at the current iterate A
-            torch.matmul(Ak, D, out=Rk)
-            torch.sub(Xk, Rk, out=Rk)
-            torch.matmul(Rk, DT, out=Gk)
+            _residual_gradient(Xk, Ak, Rk, Gk, D, DT, None)  # fp32 duality gap at the current iterate A
             primal, gap = _gap_from(Xk, Ak, Rk, Gk, alpha)
             rel = gap / primal.clamp_min(_TINY)
             gaps[idx[:k]] = rel.double().cpu()
             done = rel <= tol
-            if low:
-                improved = rel < 0.9 * best_gap[:k]
-                best_gap[:k] = torch.minimum(best_gap[:k], rel)
-                stall[:k] = torch.where(improved, torch.zeros_like(stall[:k]), stall[:k] + 1)
-                if bool((stall[:k] >= 3).all()):
-                    low = False  # bf16 has stalled for every active row: finish in fp32
-                    t[:k] = 1.0
-                    Y[:k].copy_(A[:k])
+            if low and _stalled(rel, best_gap[:k], stall[:k]):
+                low = False  # bf16 has stalled for every active row: finish in fp32
+                t[:k] = 1.0
+                Y[:k].copy_(A[:k])
             if bool(done.any()):
                 out[idx[:k][done]] = Ak[done]
                 iters[idx[:k][done].cpu()] = it
-                keep = (~done).nonzero().squeeze(1)
-                kk = int(keep.numel())
-                if kk:
-                    for buf in (Xa, A, A_old, Y, t, best_gap, stall):
-                        buf[:kk] = buf[:k][keep]
-                    idx[:kk] = idx[:k][keep].clone()
-                k = kk
+                k = _compact(done, idx, (Xa, A, A_old, Y, t, best_gap, stall))
     if k > 0:
         out[idx[:k]] = A[:k]
         iters[idx[:k].cpu()] = it
-    n_not = int((torch.from_numpy(gaps.numpy()) > tol).sum())
-    return out, FistaInfo(it, float(iters.double().mean()), gaps.numpy(), n_not)
+    return out, FistaInfo(it, float(iters.double().mean()), gaps.numpy(), int((torch.from_numpy(gaps.numpy()) > tol).sum()))
 
 
 class NonNegativeFista:

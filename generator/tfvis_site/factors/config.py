@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
+
+from ..stage_config import StageConfig
 
 
 @dataclass(frozen=True)
-class FactorConfig:
+class FactorConfig(StageConfig):
     """Parameters of dictionary learning + inference.
 
     method: "topk-sae" (default: best quality per second measured on MiniLM, docs/factors.md) or
@@ -82,9 +84,6 @@ class FactorConfig:
         if self.n_components < 1 or self.top_k < 1 or self.n_steps < 0:
             raise ValueError("factors: n_components and top_k must be >= 1, n_steps >= 0")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "FactorConfig":
         names = {f.name for f in fields(cls)}
@@ -92,9 +91,6 @@ class FactorConfig:
         if unknown:
             raise ValueError(f"unknown factor settings: {sorted(unknown)}")
         return cls(**d)
-
-    def replace(self, **changes: Any) -> "FactorConfig":
-        return replace(self, **changes)
 
     @classmethod
     def for_preset(cls, preset: str, **overrides: Any) -> "FactorConfig":

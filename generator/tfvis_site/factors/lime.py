@@ -18,22 +18,31 @@ from __future__ import annotations
 import heapq
 import json
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..progress import Reporter
+from ..stage_config import StageConfig
+
+if TYPE_CHECKING:
+    from torch import nn
+    from ..executor import Executor
+    from ..extract import ActivationStore
+    from ..modality.base import Masker
+    from ..models import LoadedModel
+    from .result import FactorResult
 
 COVERAGE = ("mid-high", "all", "none")
 
 
 @dataclass(frozen=True)
-class LimeConfig:
+class LimeConfig(StageConfig):
     """coverage: which factors get LIME ("mid-high": levels mid and high; "all"; "none").
     contexts: contexts per factor, at its peak layer, chosen among its top ``candidates`` so that
     factors share sentences; max_sentences: the budget (one batch of perturbations each). samples: perturbed copies per sentence
@@ -76,9 +85,6 @@ class LimeConfig:
         }
         return cls(**{**presets[preset], **overrides})
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 def lime_weights(masks: np.ndarray, values: np.ndarray, kernel_width: float, alpha: float) -> np.ndarray:
     """Locally weighted ridge regression of ``values`` on ``masks``.
@@ -105,7 +111,7 @@ def lime_weights(masks: np.ndarray, values: np.ndarray, kernel_width: float, alp
     return coef[0] if single else coef
 
 
-def _blocks(model: Any, n_layers: int):
+def _blocks(model: nn.Module, n_layers: int) -> nn.ModuleList:
     """The ModuleList of transformer blocks (BERT encoder.layer, GPT-2 h, Llama layers, ...)."""
     import torch
 
@@ -119,7 +125,7 @@ class _Stop(Exception):
     pass
 
 
-def hidden_states_at(loaded: Any, inputs: dict[str, Any], layers: list[int]) -> dict[int, Any]:
+def hidden_states_at(loaded: LoadedModel, inputs: dict[str, Any], layers: list[int]) -> dict[int, Any]:
     """Hidden states (batch, seq, d) at each hidden-state index in ``layers`` (0 = embeddings),
     running the blocks only up to the deepest one: hidden state l is the input of block l.
     ``inputs``: the model's keyword inputs (input_ids + attention_mask, or pixel_values)."""
@@ -169,12 +175,14 @@ def _mask_id(tokenizer: Any, mask_token: str | None) -> int:
 
 
 class TokenMasker:
-    """Text LIME: a dropped token is replaced by the mask token; special tokens always stay."""
+    """Text LIME (a ``modality.Masker``): a dropped token is replaced by the mask token; special
+    tokens always stay. A decoder's tokens are causal: later ones cannot reach an earlier one."""
 
     #: What the manifest says a weight means.
     meaning = "rather than replaced by the mask token"
 
-    def __init__(self, loaded: Any, store: Any, cfg: LimeConfig):
+    def __init__(self, loaded: LoadedModel, store: ActivationStore, cfg: LimeConfig):
+        self.causal = bool(store.info.is_causal)
         self.device = loaded.device
         self.token_ids = store.tokens.column("token_id").to_numpy()
         self.special = store.tokens.column("is_special").to_numpy(zero_copy_only=False)
@@ -204,7 +212,7 @@ class TokenMasker:
 
 
 class PatchMasker:
-    """Image LIME by masking square blocks of patches: a dropped block is set to the normalised
+    """Image LIME (a ``modality.Masker``) by masking square blocks of patches: a dropped block is set to the normalised
     value 0, the image processor's mean colour (a neutral grey). Patches rather than
     superpixels: they are the model's own units, every perturbation is exactly what the model
     can see, and no segmentation is needed. Blocks of b x b patches (b chosen so that an image
@@ -216,8 +224,10 @@ class PatchMasker:
     meaning = "rather than replaced by the processor's mean colour (patch masking)"
     mask_name = "mean-colour patch block"
     max_features = 64
+    #: the features are blocks all over the image (a vision encoder sees them all): no prefix to cut
+    causal = False
 
-    def __init__(self, loaded: Any, store: Any, cfg: LimeConfig):
+    def __init__(self, loaded: LoadedModel, store: ActivationStore, cfg: LimeConfig):
         processor = loaded.processor
         self.device = loaded.device
         self.images = store.images()
@@ -255,7 +265,7 @@ class PatchMasker:
         return inputs
 
 
-def select_contexts(factors: Any, cfg: LimeConfig, sentence_of: np.ndarray) -> list[tuple[int, int, int]]:
+def select_contexts(factors: FactorResult, cfg: LimeConfig, sentence_of: np.ndarray) -> list[tuple[int, int, int]]:
     """(factor, layer, global token row) for every context that gets LIME.
 
     Each covered factor wants ``cfg.contexts`` contexts at its peak layer, taken from its top
@@ -300,14 +310,9 @@ class LimeWorker:
     """What explaining a sentence needs, built once per worker: the model, the masker of the
     store's units and the factors' encoder."""
 
-    def __init__(self, loaded: Any, store: Any, factors: Any, cfg: LimeConfig):
+    def __init__(self, loaded: LoadedModel, store: ActivationStore, factors: FactorResult, cfg: LimeConfig):
         self.loaded, self.factors, self.cfg = loaded, factors, cfg
-        self.masker = make_masker(loaded, store, cfg)
-        self.causal = bool(store.info.is_causal) and not store.is_image
-
-
-def make_masker(loaded: Any, store: Any, cfg: LimeConfig) -> TokenMasker | PatchMasker:
-    return PatchMasker(loaded, store, cfg) if store.is_image else TokenMasker(loaded, store, cfg)
+        self.masker: Masker = store.modality.make_masker(loaded, store, cfg)
 
 
 def lime_worker_from_paths(loader: Any, store_path: Path, factors_path: Path, cfg: LimeConfig) -> LimeWorker:
@@ -344,7 +349,7 @@ def explain_sentence(worker: LimeWorker, job: tuple[int, int, int, list[tuple[in
     for c, layer, p in targets:
         y = codes[layer][:, positions[layer].index(p), c]
         # Causal: tokens after p cannot move its activation; they are not features (weight 0)
-        visible = free <= p if worker.causal else slice(None)
+        visible = free <= p if masker.causal else slice(None)
         units, weights = masker.unit_weights(free[visible], lime_weights(keep[:, visible].astype(np.float64), y, cfg.kernel_width, cfg.alpha))
         n = len(units)
         cols["factor"] += [c] * n
@@ -357,7 +362,7 @@ def explain_sentence(worker: LimeWorker, job: tuple[int, int, int, list[tuple[in
     return {k: np.asarray(v, np.float32 if k in ("weight", "activation") else np.int64) for k, v in cols.items()}
 
 
-def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir: Path, reporter: Reporter, executor: Any = None, loader: Any = None) -> None:
+def compute_lime(loaded: LoadedModel, store: ActivationStore, factors: FactorResult, cfg: LimeConfig, out_dir: Path, reporter: Reporter, executor: Executor | None = None, loader: Any = None) -> None:
     """Write ``lime.parquet`` (one row per (factor, context, token)) and ``lime.json`` into out_dir.
 
     Columns: factor int32, layer int8, sentence_id int32, position int32 (the context token),
@@ -380,16 +385,14 @@ def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir
     for c, layer, row in contexts:
         s = int(sentence_of[row])
         by_sentence[s].append((c, layer, row - int(offsets[s])))
-    masker = make_masker(loaded, store, cfg)
-    causal = bool(store.info.is_causal) and not store.is_image
+    masker = store.modality.make_masker(loaded, store, cfg)
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0x11AE]))
-    unit = "images" if store.is_image else "sentences"
 
     def jobs():
         for s in sorted(by_sentence):
             targets = by_sentence[s]
             lo, hi = int(offsets[s]), int(offsets[s + 1])
-            if causal:  # nothing after the last explained position can reach it: run the prefix only
+            if masker.causal:  # nothing after the last explained position can reach it: run the prefix only
                 hi = lo + max(p for _, _, p in targets) + 1
             free = masker.free_units(lo, hi)
             keep = rng.random((cfg.samples, len(free))) < cfg.keep_prob
@@ -399,7 +402,7 @@ def compute_lime(loaded: Any, store: Any, factors: Any, cfg: LimeConfig, out_dir
         make_worker: Any = lambda: LimeWorker(loaded, store, factors, cfg)  # noqa: E731
     else:
         make_worker = partial(lime_worker_from_paths, loader, store.path, factors.path, cfg)
-    with reporter.task(f"lime: {len(contexts):,} contexts in {len(by_sentence):,} {unit}", total=len(by_sentence)) as task:
+    with reporter.task(f"lime: {len(contexts):,} contexts in {len(by_sentence):,} {store.modality.sequence_noun}", total=len(by_sentence)) as task:
         parts = executor.actor_map(make_worker, explain_sentence, jobs(), on_result=lambda _: task.advance())
     cols = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.int64)
             for k in ("factor", "layer", "sentence_id", "position", "token", "weight", "activation")}

@@ -7,7 +7,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -15,51 +15,31 @@ from safetensors.numpy import load_file, save_file
 
 from ..progress import Reporter
 from .config import FactorConfig
+from .inference import InferenceJob, ShardRunner, load_partial, run_inference, save_partial
 from .pipeline import (
     FORMULAS,
     Encoder,
-    InferenceJob,
-    ShardRunner,
     assign_levels,
     cosine_neighbors,
     fit_learner,
     importance_scores,
     layer_stats,
-    load_partial,
     make_transform,
     peak_layers,
     quality,
-    run_inference,
-    save_partial,
     state_norms,
     training_sample,
 )
 
+if TYPE_CHECKING:
+    from ..extract import ActivationStore
 
-def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter, tokens_per_shard: int = 1 << 17,
-                  run_shards: ShardRunner = None) -> "FactorResult":
-    """Fit preprocessing + dictionary on ``store`` (an ActivationStore), code every token at
-    every layer, and write the result into ``out_dir`` (see pipeline.py for the files).
 
-    Resumable: each finished step leaves its file in ``out_dir`` (layer_stats.npz, then
-    model.safetensors + trained.json, then one inference partial per shard under inference/),
-    and a rerun into the same folder after a kill continues from there. ``tokens_per_shard``
-    sizes the inference shards (memory and resume granularity; never the result);
-    ``run_shards`` runs them elsewhere (see pipeline.run_inference)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
-    stats_file = out_dir / "layer_stats.npz"
-    if stats_file.exists():
-        stats = load_partial(stats_file)
-    else:
-        stats = layer_stats(store, reporter, cfg.massive_ratio)
-        save_partial(stats_file, stats)
-    mean, scale = make_transform(stats, cfg.preprocess)
-    timings["preprocess"] = time.perf_counter() - t
-
+def _dictionary(store: ActivationStore, cfg: FactorConfig, out_dir: Path, reporter: Reporter, stats: dict[str, np.ndarray], mean: np.ndarray,
+                scale: np.ndarray, timings: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray] | None, int]:
+    """The learned dictionary: (components (m, d), the SAE's arrays or None, atoms resampled),
+    learned on a training sample and saved to model.safetensors (+ trained.json, the resume
+    point), or read back from there when a killed build got that far. Adds to ``timings``."""
     trained = out_dir / "trained.json"
     if trained.exists():  # a resumed build: the dictionary was learned before the kill
         tensors = load_file(str(out_dir / "model.safetensors"))
@@ -87,6 +67,55 @@ def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter, t
         if sae is not None:  # code with the saved arrays, as a resumed build does
             sae = {k: tensors[k] for k in sae}
         trained.write_text(json.dumps({"learn": timings["learn"], "n_resampled": n_resampled}))
+    return components, sae, n_resampled
+
+
+def _save_stats(out_dir: Path, raw: dict[str, Any], stats: dict[str, np.ndarray], IS: np.ndarray, spread: np.ndarray, nbr: np.ndarray,
+                nbr_cos: np.ndarray, levels: np.ndarray) -> None:
+    """stats.npz (pipeline.py lists its arrays) from the merged inference statistics ``raw``."""
+    np.savez(
+        out_dir / "stats.npz",
+        is_=IS,
+        density=(raw["active"] / np.maximum(stats["n_kept"], 1)).astype(np.float32),
+        active=raw["active"],
+        spread=spread.astype(np.float32),
+        hist=raw["hist"],
+        hist_edges=raw["hist_edges"],
+        l0_hist=raw["l0_hist"],
+        max_act=raw["max_act"].astype(np.float32),
+        topk_values=raw["topk_values"],
+        topk_token=raw["topk_token"],
+        neighbors=nbr,
+        neighbor_cos=nbr_cos,
+        levels=levels,
+    )
+
+
+def learn_factors(store: ActivationStore, cfg: FactorConfig, out_dir: Path, reporter: Reporter, tokens_per_shard: int = 1 << 17,
+                  run_shards: ShardRunner = None) -> "FactorResult":
+    """Fit preprocessing + dictionary on ``store`` (an ActivationStore), code every token at
+    every layer, and write the result into ``out_dir`` (see pipeline.py for the files).
+
+    Resumable: each finished step leaves its file in ``out_dir`` (layer_stats.npz, then
+    model.safetensors + trained.json, then one inference partial per shard under inference/),
+    and a rerun into the same folder after a kill continues from there. ``tokens_per_shard``
+    sizes the inference shards (memory and resume granularity; never the result);
+    ``run_shards`` runs them elsewhere (see inference.run_inference)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    stats_file = out_dir / "layer_stats.npz"
+    if stats_file.exists():
+        stats = load_partial(stats_file)
+    else:
+        stats = layer_stats(store, reporter, cfg.massive_ratio)
+        save_partial(stats_file, stats)
+    mean, scale = make_transform(stats, cfg.preprocess)
+    timings["preprocess"] = time.perf_counter() - t
+
+    components, sae, n_resampled = _dictionary(store, cfg, out_dir, reporter, stats, mean, scale, timings)
 
     t = time.perf_counter()
     enc = Encoder(cfg, components, sae)
@@ -107,22 +136,7 @@ def learn_factors(store, cfg: FactorConfig, out_dir: Path, reporter: Reporter, t
 
     for name in ("layer_stats.npz", "trained.json"):  # resume points, not part of the result
         (out_dir / name).unlink()
-    np.savez(
-        out_dir / "stats.npz",
-        is_=IS,
-        density=(raw["active"] / np.maximum(stats["n_kept"], 1)).astype(np.float32),
-        active=raw["active"],
-        spread=spread.astype(np.float32),
-        hist=raw["hist"],
-        hist_edges=raw["hist_edges"],
-        l0_hist=raw["l0_hist"],
-        max_act=raw["max_act"].astype(np.float32),
-        topk_values=raw["topk_values"],
-        topk_token=raw["topk_token"],
-        neighbors=nbr,
-        neighbor_cos=nbr_cos,
-        levels=levels,
-    )
+    _save_stats(out_dir, raw, stats, IS, spread, nbr, nbr_cos, levels)
     metrics = {
         "quality": q,
         "timings": {**timings, "inference_loop": raw["seconds"]},

@@ -48,7 +48,7 @@ def word_keys(texts: list[str], space_before: np.ndarray, special: np.ndarray, s
     return tok, word
 
 
-def write_search_index(bundle: Any, factors: dict[str, Any]) -> dict[str, Any]:
+def write_word_index(bundle: Any, factors: dict[str, Any]) -> dict[str, Any]:
     """data/factors/search.parquet: for every (word, factor), how many of the factor's top-k
     contexts activate on that word, at the layer where that count is highest.
 
@@ -58,11 +58,8 @@ def write_search_index(bundle: Any, factors: dict[str, Any]) -> dict[str, Any]:
     descending. ``bundle`` is the site's ``tfvis_site.bundles.BundleWriter`` (the factor bundle
     and tokens.parquet are already in it); returns ``manifest["factors"]["search"]``.
 
-    Image builds (``factors["modality"] == "image"``) have no words: units are patches named
-    "patch r,c", so no index is written and the section says so (``file`` is None)."""
-    if factors.get("modality") == "image":
-        return {"file": None, "rows": 0, "skipped": "image model: units are patches, there are no words to search",
-                "by_image": write_image_index(bundle, factors)}
+    The text modality's search index (modality/text.py); an image build's units are patches
+    named "patch r,c", with no words: it indexes factors by image instead (``write_image_index``)."""
     data = bundle.data_dir
     tokens = pq.read_table(data / "tokens.parquet", columns=["sentence_id", "position", "text", "space_before", "is_special"])
     sentences = pq.read_table(data / "sentences.parquet", columns=["token_offset"])

@@ -8,16 +8,21 @@ whole factor inference and ship ~9 MB on a default site.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..bundles import BundleWriter
+    from ..extract import ActivationStore
+    from .result import FactorResult
 
 #: Factors kept per (layer, token): enough for a details panel, 4 * TOP_FACTORS bytes a token-layer.
 TOP_FACTORS = 3
 NONE = 65535  # factor id of an empty slot (fewer than TOP_FACTORS active factors)
 
 
-def top_factors(res: Any, store: Any, rows: np.ndarray, n_top: int = TOP_FACTORS) -> tuple[np.ndarray, np.ndarray]:
+def top_factors(res: FactorResult, store: ActivationStore, rows: np.ndarray, n_top: int = TOP_FACTORS) -> tuple[np.ndarray, np.ndarray]:
     """Codes of the store's tokens ``rows`` (N,) at every hidden-state layer, via ``res.encode``.
 
     Returns ids (L+1, N, n_top) int64, strongest first (-1 where fewer factors are active), and
@@ -36,7 +41,7 @@ def top_factors(res: Any, store: Any, rows: np.ndarray, n_top: int = TOP_FACTORS
     return ids, values
 
 
-def write_token_factors(res: Any, store: Any, rows: np.ndarray, bundle: Any, name: str) -> dict[str, Any]:
+def write_token_factors(res: FactorResult, store: ActivationStore, rows: np.ndarray, bundle: BundleWriter, name: str) -> dict[str, Any]:
     """Write ``name``: uint16 (L+1, N, n_top, 2) = (factor id or 65535, round(activation / scale)),
     for the store's tokens ``rows`` (the attention sample's token order). Returns the manifest entry."""
     if res.n_components >= NONE:

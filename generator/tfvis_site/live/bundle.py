@@ -7,11 +7,16 @@ live probe adds to the site (docs/live-probe.md).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from .encoder import FORMULA, encoder_arrays, pack
 from .export import OPSET
 from .stage import LiveExport
+
+if TYPE_CHECKING:
+    from ..bundles import BundleWriter
+    from ..factors.result import FactorResult
+    from ..models import ModelInfo
 
 DESCRIPTIONS = {
     "int8": "int8 weights (symmetric, one scale per output channel / embedding row), fp32 arithmetic",
@@ -20,7 +25,7 @@ DESCRIPTIONS = {
 }
 
 
-def write_live_bundle(live: LiveExport, factors: Any, info: Any, max_tokens: int, bundle: Any) -> dict[str, Any]:
+def write_live_bundle(live: LiveExport, factors: FactorResult, info: ModelInfo, max_tokens: int, bundle: BundleWriter) -> dict[str, Any]:
     """live/model.onnx, live/tokenizer.json, live/encoder.bin (twins only) -> manifest["live"]."""
     names = {"model": "live/model.onnx", "tokenizer": "live/tokenizer.json", "encoder": "live/encoder.bin"}
     bundle.add_bytes(names["model"], live.model_file.read_bytes(), "onnx", twin_only=True, weights=live.weights)

@@ -8,11 +8,14 @@ of iterations per token), so a fista-dl site gets no live probe (``unavailable_r
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 
 from ..factors.pipeline import state_norms
+
+if TYPE_CHECKING:
+    from ..factors.result import FactorResult
 
 #: Arrays of ``live/encoder.bin``, in file order; shapes for L+1 hidden-state layers, width d, m factors.
 ARRAYS = ("mean", "scale", "W_enc", "b_enc", "b_dec", "massive_norm")
@@ -24,7 +27,7 @@ FORMULA = (
 )
 
 
-def unavailable_reason(factors: Any) -> str | None:
+def unavailable_reason(factors: FactorResult) -> str | None:
     """Why the site's dictionary cannot be encoded in the browser, or None."""
     if factors.config.method != "topk-sae" or factors.sae is None:
         return (f"the {factors.config.method} dictionary codes each token by an iterative lasso solve (FISTA), "
@@ -32,7 +35,7 @@ def unavailable_reason(factors: Any) -> str | None:
     return None
 
 
-def encoder_arrays(factors: Any) -> dict[str, np.ndarray]:
+def encoder_arrays(factors: FactorResult) -> dict[str, np.ndarray]:
     """name -> float32 array, in ARRAYS order: mean, scale (L+1, d); W_enc (d, m); b_enc (m,); b_dec (d,);
     massive_norm (L+1,) (inf where nothing is set aside)."""
     source = {"mean": factors.mean, "scale": factors.scale, **factors.sae, "massive_norm": factors.massive_norm}

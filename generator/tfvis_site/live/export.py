@@ -19,7 +19,11 @@ lengths, so a graph that baked in the example's length is caught):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import nn
+    from ..models import LoadedModel
 
 #: ONNX opset of the graph: every op in it has a CPU kernel in onnxruntime (and onnxruntime-web).
 OPSET = 18
@@ -29,7 +33,7 @@ OUTPUT_NAMES = ("hidden_states", "attentions")
 EXAMPLE_TEXT = "The quick brown fox jumps over the lazy dog near the river bank."
 
 
-def live_wrapper(model: Any) -> Any:
+def live_wrapper(model: nn.Module) -> nn.Module:
     """The model as an nn.Module ``(input_ids, attention_mask) -> (hidden_states, attentions)``
     for a batch of one: stacked hidden states (L+1, T, d) and attention maps (L, H, T, T)."""
     import inspect
@@ -61,7 +65,7 @@ def example_inputs(tokenizer: Any, max_tokens: int) -> tuple[Any, Any]:
     return ids, torch.ones_like(ids)
 
 
-def export_onnx(loaded: Any, max_tokens: int, path: Path) -> str:
+def export_onnx(loaded: LoadedModel, max_tokens: int, path: Path) -> str:
     """Write the fp32 ONNX graph of ``loaded`` (models.LoadedModel of a text model) to ``path``:
     one self-contained file (no external data), T dynamic. Returns the exporter used
     ("torchscript" | "dynamo"); raises the last error when neither gives a verified graph."""
@@ -102,7 +106,7 @@ def verify_export(wrapper: Any, path: Path, max_tokens: int, device: str) -> Non
     import numpy as np
     import torch
 
-    from .stage import onnx_session
+    from .runtime import onnx_session
 
     session = onnx_session(path)
     generator = torch.Generator().manual_seed(0)

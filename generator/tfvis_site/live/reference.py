@@ -18,7 +18,7 @@ import numpy as np
 from ..bundles import read_data_file
 from ..layout import MANIFEST
 from .encoder import unpack
-from .stage import onnx_session, run_live
+from .runtime import onnx_session, run_live
 
 
 class LiveReference:

@@ -25,14 +25,24 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..cache import stable_hash
+from ..stages import Stage
 from .compress import INT8_BLOCK, WEIGHTS, compress_onnx
-from .encoder import encode, encoder_arrays, unavailable_reason
+from .encoder import encoder_arrays, unavailable_reason
 from .export import OPSET, export_onnx
+from .runtime import onnx_session, run_live
+
+if TYPE_CHECKING:
+    from ..modality.base import ModelSourceLike
+    from ..extract import ActivationStore
+    from ..factors.result import FactorResult
+    from ..models import LoadedModel
+    from ..progress import Reporter
+    from ..stages import ModelRun
 
 LIVE_VERSION = 2  # bump when the exported graph or the files of the export stage change (2: int8 in blocks of 64)
 MEASURE_VERSION = 3  # bump when the accuracy measurement or the choice changes (2: boundary flips apart; 3: stop at the first that passes)
@@ -67,11 +77,9 @@ class LiveExport:
         return json.loads((self.folder / "tokenizer_meta.json").read_text())
 
 
-def unavailable(mode: str, model: Any, store: Any, factors: Any) -> str | None:
+def unavailable(mode: str, model: ModelSourceLike, store: ActivationStore, factors: FactorResult) -> str | None:
     """Why this model of the site gets no live probe in mode "auto" / "on", or None."""
-    if store.is_image:
-        return "the live probe covers text models only for now (vision models: not yet exported)"
-    reason = unavailable_reason(factors)
+    reason = store.modality.live_probe_unavailable or unavailable_reason(factors)
     if reason:
         return reason
     n_params = store.info.n_params
@@ -82,43 +90,67 @@ def unavailable(mode: str, model: Any, store: Any, factors: Any) -> str | None:
     return None
 
 
-def live_stage(cache: Any, mode: str, model: Any, store: Any, factors: Any, factors_key: Any, texts: list[str],
-               max_tokens: int, reporter: Any) -> tuple[LiveExport | None, str | None]:
-    """(the chosen export, None) or (None, the reason the model has no live probe)."""
-    reason = unavailable(mode, model, store, factors)
-    if reason:
-        reporter.log(f"live probe: left out: {reason}")
-        return None, reason
+def _export_key(run: ModelRun, item: Any) -> dict[str, Any]:
+    """The model, its max_tokens and the exporter's versions."""
     import onnxruntime
     import torch
     import transformers
 
-    export_key = {"v": LIVE_VERSION, "model": model.key, "max_tokens": max_tokens, "opset": OPSET, "int8_block": INT8_BLOCK,
-                  "torch": torch.__version__, "transformers": transformers.__version__, "onnxruntime": onnxruntime.__version__}
-    try:
-        folder = cache.get_or_build("live-export", export_key, lambda d: export_all(model.get(), max_tokens, d, reporter))
-    except Exception as e:  # an architecture the exporter cannot trace: the site is built without the probe
-        from ..errors import UserError, first_line
+    return {"v": LIVE_VERSION, "model": run.model.key, "max_tokens": run.config.max_tokens, "opset": OPSET, "int8_block": INT8_BLOCK,
+            "torch": torch.__version__, "transformers": transformers.__version__, "onnxruntime": onnxruntime.__version__}
 
-        if isinstance(e, UserError):
-            raise
-        reason = f"the ONNX export failed ({type(e).__name__}: {first_line(e)})"
-        reporter.log(f"live probe: left out: {reason}")
-        return None, reason
-    chosen = texts[:N_ACCURACY_TEXTS]
-    choice_key = {"v": MEASURE_VERSION, "export": export_key, "factors": factors_key, "texts": stable_hash(chosen), "tolerance": ACTIVATION_TOLERANCE}
-    choice_dir = cache.get_or_build("live-choice", choice_key, lambda d: choose_weights(model.get(), factors, folder, chosen, max_tokens, d, reporter))
-    accuracy = json.loads((choice_dir / "accuracy.json").read_text())
+
+def _export_failed(error: Exception) -> str | None:
+    """An architecture the exporter cannot trace: the site is built without the probe (a
+    UserError still stops the build)."""
+    from ..errors import UserError, first_line
+
+    if isinstance(error, UserError):
+        return None
+    return f"the ONNX export failed ({type(error).__name__}: {first_line(error)})"
+
+
+def _accuracy_texts(run: ModelRun) -> list[str]:
+    return run.items()[:N_ACCURACY_TEXTS]
+
+
+def _choice_key(run: ModelRun, item: Any) -> dict[str, Any]:
+    """The export, the dictionary and the texts measured on."""
+    return {"v": MEASURE_VERSION, "export": run.keys["live-export"], "factors": run.keys["factors"], "texts": stable_hash(_accuracy_texts(run)),
+            "tolerance": ACTIVATION_TOLERANCE}
+
+
+def _choose(run: ModelRun, item: Any, folder: Path | None) -> None:
+    choose_weights(run.model.get(), run.results["factors"], run.results["live-export"], _accuracy_texts(run), run.config.max_tokens, folder,
+                   run.reporter)
+
+
+def _load_choice(run: ModelRun, item: Any, folder: Path) -> LiveExport:
+    accuracy = json.loads((folder / "accuracy.json").read_text())
     weights = accuracy.pop("weights")
-    cand = accuracy["candidates"][weights]
-    reporter.log(f"live probe: {weights} weights, activations within {cand['relative']:.2%} of fp32 "
-                 f"(max abs {cand['max_abs_activation_error']:.4f}; top-k boundary flips in {cand['flip_rows']:.2%} of token-layers), "
-                 f"attention within {cand['attention_max_abs_error']:.1e}"
-                 + (" (cached)" if cache.hits.get("live-choice") else ""))
-    return LiveExport(folder=folder, weights=weights, accuracy=accuracy), None
+    return LiveExport(folder=run.results["live-export"], weights=weights, accuracy=accuracy)
 
 
-def export_all(loaded: Any, max_tokens: int, out: Path, reporter: Any) -> None:
+def _choice_log(run: ModelRun, item: Any, live: LiveExport, cached: bool) -> str:
+    cand = live.accuracy["candidates"][live.weights]
+    return (f"live probe: {live.weights} weights, activations within {cand['relative']:.2%} of fp32 "
+            f"(max abs {cand['max_abs_activation_error']:.4f}; top-k boundary flips in {cand['flip_rows']:.2%} of token-layers), "
+            f"attention within {cand['attention_max_abs_error']:.1e}" + (" (cached)" if cached else ""))
+
+
+#: The model in ONNX + the encoder, for the pages' "try your own text": export (cached per
+#: model + max_tokens), then the choice of weights (cached per export + dictionary + texts).
+LIVE_STAGES = [
+    Stage("live-export", key=_export_key, label="live probe", timing="live", tolerate=_export_failed,
+          build=lambda run, item, folder: export_all(run.model.get(), run.config.max_tokens, folder, run.reporter),
+          applies=lambda run: run.config.live_probe != "off",
+          skip=lambda run: unavailable(run.config.live_probe, run.model, run.results["extract"], run.results["factors"])),
+    Stage("live-choice", key=_choice_key, build=_choose, load=_load_choice, log=_choice_log, timing="live",
+          applies=lambda run: "live-export" in run.results),
+]
+
+
+def export_all(loaded: LoadedModel, max_tokens: int, out: Path, reporter: Reporter) -> None:
     """The fp32 graph, its int8 and fp16 variants, and the tokenizer files, into ``out``."""
     with reporter.task("live probe: export to ONNX", total=1 + len(WEIGHTS) - 1) as task:
         exporter = export_onnx(loaded, max_tokens, out / "model.fp32.onnx")
@@ -155,7 +187,7 @@ def special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
     raise ValueError("cannot tell the special tokens of the tokenizer apart from the text's pieces")
 
 
-def torch_reference(loaded: Any, factors: Any, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def torch_reference(loaded: LoadedModel, factors: FactorResult, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """The PyTorch model on one text, as ``tfvis-site probe`` runs it: (activations (T, L+1, m)
     from FactorResult.encode, attentions (L, H, T, T))."""
     import torch
@@ -167,26 +199,7 @@ def torch_reference(loaded: Any, factors: Any, ids: list[int]) -> tuple[np.ndarr
     return acts, torch.stack(out.attentions)[:, 0].float().cpu().numpy()
 
 
-def onnx_session(model: Path | bytes) -> Any:
-    """An onnxruntime CPU session on an ONNX file or its bytes, one thread (like the browser's)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # no warnings about unused initializers
-    return ort.InferenceSession(model if isinstance(model, bytes) else str(model), options, providers=["CPUExecutionProvider"])
-
-
-def run_live(session: Any, arrays: dict[str, np.ndarray], k: int, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """The browser's computation: (activations (T, L+1, m), attentions (L, H, T, T))."""
-    t = np.asarray([ids], dtype=np.int64)
-    hidden, attentions = session.run(["hidden_states", "attentions"], {"input_ids": t, "attention_mask": np.ones_like(t)})
-    acts = np.stack([encode(arrays, k, hidden[layer], layer) for layer in range(hidden.shape[0])], 1)
-    return acts, attentions
-
-
-def measure_variants(loaded: Any, factors: Any, texts: list[str], max_tokens: int, variants: dict[str, Path], reporter: Any) -> tuple[dict[str, dict[str, Any]], float]:
+def measure_variants(loaded: LoadedModel, factors: FactorResult, texts: list[str], max_tokens: int, variants: dict[str, Path], reporter: Reporter) -> tuple[dict[str, dict[str, Any]], float]:
     """Each ONNX file of ``variants`` (name -> path) against the PyTorch model on ``texts``:
     ({name: {"bytes", "max_abs_activation_error", "relative", "attention_max_abs_error"}}, the
     largest fp32 activation, the denominator of "relative")."""
@@ -223,7 +236,7 @@ def measure_variants(loaded: Any, factors: Any, texts: list[str], max_tokens: in
     return out, peak
 
 
-def choose_weights(loaded: Any, factors: Any, export_dir: Path, texts: list[str], max_tokens: int, out: Path, reporter: Any) -> None:
+def choose_weights(loaded: LoadedModel, factors: FactorResult, export_dir: Path, texts: list[str], max_tokens: int, out: Path, reporter: Reporter) -> None:
     """Measure the variants, smallest first, against the PyTorch model on ``texts`` until one is
     within ACTIVATION_TOLERANCE (fp32 when none is); accuracy.json gets the errors of each
     variant measured and the chosen ``weights``. bench/live_probe.py measures them all."""

@@ -1,0 +1,175 @@
+"""Image models (ViT, DeiT, DINOv2): units are an image's prefix tokens ([CLS], registers) and
+its patches (patches.ImageUnits); the presets are sized for images."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import UserError, first_line
+
+if TYPE_CHECKING:
+    from ..images import ImageCorpus
+    from ..attention.stats import HeadStatistics
+    from ..bundles import BundleWriter
+    from ..extract import ExtractOptions
+    from ..factors.bundle import FactorContexts
+    from ..factors.lime import LimeConfig
+    from ..site_data import Analyses
+    from .base import Masker, Units
+    from ..config import BuildConfig
+    from ..extract import ActivationStore
+    from ..models import LoadedModel
+    from ..progress import Reporter
+    from ..stage_config import StageConfigs
+    from .base import ModelSourceLike
+
+#: Patch states are easier to code than token states (DINOv2 default, 3000 steps: FVU 0.093 vs
+#: MiniLM's 0.211) and the SAE's steps were the biggest stage of the vision build (275 s of 636 s):
+#: fewer steps for images keep the default build within 10 minutes.
+IMAGE_FACTORS: dict[str, dict[str, Any]] = {"quick": {}, "default": {"sae_n_steps": 2000}, "full": {}}
+
+#: LIME on images costs a forward pass of the whole image per perturbed copy (a DINOv2-S
+#: image ~ 9 MiniLM sentences): fewer images and copies than for text, within the time budget.
+IMAGE_LIME: dict[str, dict[str, Any]] = {
+    "quick": {"contexts": 1, "max_sentences": 3, "samples": 24},
+    "default": {"max_sentences": 12, "samples": 32},
+    "full": {},
+}
+
+#: Built-in image corpora (images.py); a folder of images works too.
+IMAGE_SETS = ("synthetic", "natural", "default")
+#: Images per attention sample: an image has ~200-260 units (a sentence ~30), so a few dozen
+#: images give as many points per head as the 200 sentences of a text build.
+IMAGE_ATTENTION_SAMPLE = {"quick": 6, "default": 12, "full": 48}
+
+
+def is_image_config(config: dict[str, Any]) -> bool:
+    """A vision transformer (ViT, DeiT, DINOv2, ...): patches of an image, no vocabulary."""
+    return "patch_size" in config and "image_size" in config and "vocab_size" not in config
+
+
+class ImageModality:
+    """The image side of the seam (see base.Modality for what each member means)."""
+
+    name = "image"
+    item_noun = "images"
+    sequence_noun = "images"
+    unit_noun = "units (patches + prefix tokens)"
+    corpus_phrase = "an image corpus"
+    model_phrase = "a vision transformer"
+    corpus_hint = f"give a folder of images, or {' / '.join(IMAGE_SETS)}"
+    reads_text = False
+    compact_attention = True
+    unit_grid = True
+    live_probe_unavailable = "the live probe covers text models only for now (vision models: not yet exported)"
+
+    def claims_config(self, hf_config: dict[str, Any]) -> bool:
+        return is_image_config(hf_config)
+
+    def info_fields(self, hf_config: dict[str, Any]) -> dict[str, Any]:
+        patch = hf_config["patch_size"]
+        return {"modality": self.name, "patch_size": int(patch[0] if isinstance(patch, (list, tuple)) else patch)}
+
+    def load_preprocessing(self, model_dir: Path) -> tuple[Any, Any]:
+        from transformers import AutoImageProcessor
+        from transformers.utils import logging as hf_logging
+
+        if not (model_dir / "preprocessor_config.json").exists():
+            raise UserError(f"{model_dir}: a vision checkpoint needs preprocessor_config.json (its image processor)")
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # "requires torchvision ... falling back to the PIL backend": fine here
+        try:
+            return None, AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)
+        except Exception as e:
+            raise UserError(f"{model_dir}: cannot load the image processor ({first_line(e)})") from None
+        finally:
+            hf_logging.set_verbosity(verbosity)
+
+    def fit_sizes(self, config: BuildConfig, model: ModelSourceLike, configs: StageConfigs,
+                  reporter: Reporter) -> tuple[BuildConfig, StageConfigs]:
+        """The image presets (the tables above), unless the config file sets the option."""
+        preset = config.preset
+        return config, dataclasses.replace(
+            configs,
+            attention=configs.attention.replace(n_sentences=config.attention.get("n_sentences", IMAGE_ATTENTION_SAMPLE[preset])),
+            lime=configs.lime.replace(**{k: v for k, v in IMAGE_LIME[preset].items() if k not in config.lime}),
+            factors=configs.factors.replace(**{k: v for k, v in IMAGE_FACTORS[preset].items() if k not in config.factors}),
+        )
+
+    def claims_corpus(self, spec: str | Path) -> bool:
+        return Path(spec).is_dir() or str(spec).split(",")[0] in IMAGE_SETS
+
+    def accepts_python(self, items: list[Any]) -> bool:
+        return bool(items) and not isinstance(items[0], str)
+
+    def load_corpus(self, spec: str | Path | None, config: BuildConfig, reporter: Reporter) -> ImageCorpus:
+        from ..images import load_image_corpus
+
+        if spec is not None and not Path(spec).is_dir():
+            spec = str(spec)  # a built-in set name, not a path
+        return load_image_corpus(spec, config.n_images, config.seed, warn=lambda line: reporter.log(f"warning: {line}"))
+
+    def corpus_from_python(self, items: list[Any], config: BuildConfig) -> ImageCorpus:
+        """An ImageCorpus from PIL images given in Python (all of them, converted to RGB)."""
+        from ..images import ImageCorpus
+
+        if not items or not all(hasattr(im, "convert") and hasattr(im, "size") for im in items):
+            raise UserError("corpus: a list of texts or of PIL images is required")
+        return ImageCorpus(
+            name="images given in Python", source="a Python list", license="as provided by the user", attribution="",
+            images=[im.convert("RGB") for im in items], names=[f"image {i}" for i in range(len(items))],
+            sources=["python"] * len(items), stats={"images_used": len(items)},
+        )
+
+    def corpus_items(self, corpus: ImageCorpus) -> list[Any]:
+        return corpus.images
+
+    def item_names(self, corpus: ImageCorpus, indices: np.ndarray) -> list[str] | None:
+        return [corpus.names[i] for i in indices]
+
+    def corpus_fingerprint(self, corpus: ImageCorpus, indices: np.ndarray) -> str:
+        """Hash of the chosen images' names and pixels."""
+        h = hashlib.sha256()
+        for i in indices:
+            image = corpus.images[i]
+            h.update(f"{corpus.names[i]}\0{image.mode}{image.size}\0".encode())
+            h.update(image.tobytes())
+        return h.hexdigest()[:20]
+
+    def make_units(self, loaded: LoadedModel, inputs: list[Any], options: ExtractOptions, names: list[str] | None = None) -> Units:
+        from ..patches import ImageUnits
+
+        return ImageUnits(loaded, inputs, names or [f"image {i}" for i in range(len(inputs))], options.batch_size)
+
+    def make_masker(self, loaded: LoadedModel, store: ActivationStore, cfg: LimeConfig) -> Masker:
+        from ..factors.lime import PatchMasker
+
+        return PatchMasker(loaded, store, cfg)
+
+    def head_statistics(self) -> HeadStatistics:
+        from ..attention.stats import ImageHeadStatistics
+
+        return ImageHeadStatistics()
+
+    def factor_contexts(self) -> FactorContexts:
+        from ..factors.bundle import PatchContexts
+
+        return PatchContexts()
+
+    def write_search_index(self, bundle: BundleWriter, section: dict[str, Any]) -> dict[str, Any]:
+        """Units are patches named "patch r,c": no words to index; the factors by image instead."""
+        from ..factors.search import write_image_index
+
+        return {"file": None, "rows": 0, "skipped": "image model: units are patches, there are no words to search",
+                "by_image": write_image_index(bundle, section)}
+
+    def write_bundles(self, manifest: dict[str, Any], analyses: Analyses, bundle: BundleWriter) -> None:
+        """The processed images as sprite sheets (patches.write_image_bundle)."""
+        from ..patches import write_image_bundle
+
+        manifest["image"] = write_image_bundle(analyses.store, bundle)
