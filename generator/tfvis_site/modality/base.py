@@ -127,6 +127,9 @@ class Modality(Protocol):
     item_noun: str
     sequence_noun: str
     unit_noun: str
+    #: a unit in the pages' words, one and many ("token" / "tokens", "patch" / "patches")
+    page_unit: str
+    page_units: str
     #: "a text corpus" / "a vision transformer" / "give a ... file": the one-line errors of a
     #: corpus of the other kind
     corpus_phrase: str

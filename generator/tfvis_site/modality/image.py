@@ -60,6 +60,7 @@ class ImageModality:
     item_noun = "images"
     sequence_noun = "images"
     unit_noun = "units (patches + prefix tokens)"
+    page_unit, page_units = "patch", "patches"
     corpus_phrase = "an image corpus"
     model_phrase = "a vision transformer"
     corpus_hint = f"give a folder of images, or {' / '.join(IMAGE_SETS)}"

@@ -35,6 +35,7 @@ class TextModality:
     item_noun = "texts"
     sequence_noun = "sentences"
     unit_noun = "tokens"
+    page_unit, page_units = "token", "tokens"
     corpus_phrase = "a text corpus"
     model_phrase = "a text model"
     corpus_hint = "give a .txt, .jsonl or .parquet file"

@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 
 from ..render import render_page
-from .core import METHOD_NAMES, is_image
+from .core import METHOD_NAMES, kind_context
 
 NAV: list[tuple[str, str]] = [("attention.html", "Attention")]
 
@@ -94,13 +94,12 @@ def pages(manifest: dict[str, Any]) -> list[str]:
 
 def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
     section = manifest.get("attention")
-    image = is_image(manifest)
     context: dict[str, Any] = {
         "manifest": manifest,
         "att": section,
         "ATTENTION_VENDOR": ATTENTION_VENDOR,
-        "is_image": image,
-        "image": manifest.get("image") if image else None,
+        **kind_context(manifest),
+        "image": manifest.get("image"),  # the patch grid of an image site (None on text sites)
     }
     if section:
         context["rows"] = _head_rows(section)

@@ -10,13 +10,16 @@ from typing import Any
 
 import jinja2
 
+from ..modality import site_kind
 from ..render import render_page
 
-NAV = [("index.html", "Overview"), ("tokens.html", "Tokens")]
-IMAGE_NAV = [("index.html", "Overview"), ("images.html", "Images")]
+#: The overview and unit-browser entries of the top navigation, by site kind.
+NAV = {"text": [("index.html", "Overview"), ("tokens.html", "Tokens")], "image": [("index.html", "Overview"), ("images.html", "Images")]}
+#: This module's pages by site kind (an image site's tokens.html forwards to images.html).
+PAGES = {"text": ["index.html", "tokens.html"], "image": ["index.html", "tokens.html", "images.html"]}
 
-# One line per page kind for the overview's "Explore" list.
-EXPLORE_TEXT = {
+# One line per page kind for the overview's "Explore" list, by site kind.
+_EXPLORE_TEXT = {
     "tokens.html": "every text of the sample, split into the model's tokens.",
     "factors.html": "every transformer factor: top contexts per layer, importance across layers, LIME saliency.",
     "attention.html": "every attention head: queries and keys embedded together, attention lines, sentence view.",
@@ -25,12 +28,13 @@ EXPLORE_TEXT = {
 }
 
 # The same for image models: an image plays the part of a text, a patch the part of a token.
-EXPLORE_TEXT_IMAGE = {
+_EXPLORE_IMAGE = {
     "images.html": "every image of the sample with its grid of patches; click a patch for its position, colour and frequency.",
     "factors.html": "every transformer factor: the image patches it fires on most, per layer, importance across layers, LIME saliency.",
     "attention.html": "every attention head: the queries and keys of all patches embedded together, attention drawn over the image.",
     "quality.html": "how well the dictionary reconstructs the patches' hidden states, layer by layer.",
 }
+EXPLORE = {"text": _EXPLORE_TEXT, "image": _EXPLORE_IMAGE}
 
 #: The AttentionViz paper's own value of its statistic (per query, Spearman between q·k and the
 #: query–key cosine distance within the sentence / image, mean over queries), for comparison.
@@ -41,23 +45,20 @@ PAPER_SPEARMAN = [("BERT", "−0.938"), ("GPT-2", "−0.792"), ("ViT", "−0.873
 METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 
 
-def site_kind(manifest: dict[str, Any]) -> str:
-    """What a site was built from, as the pages need to know it: "image" (an image model: its
-    manifest has the image section) or "text". The one test of the modality in pages/; the
-    front end's siteKind (assets/src/core/data.js) reads the manifest the same way."""
-    return "image" if manifest.get("modality") == "image" and manifest.get("image") else "text"
-
-
-def is_image(manifest: dict[str, Any]) -> bool:
-    return site_kind(manifest) == "image"
+def kind_context(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What every template knows of the modality: ``site_kind`` ("text", "image"; the seam's
+    modality.site_kind, read from the manifest as the front end's siteKind does) and, for the
+    templates' wording, ``is_image``. Pages look up everything else in tables by site kind."""
+    kind = site_kind(manifest)
+    return {"site_kind": kind, "is_image": kind == "image"}
 
 
 def nav_for(manifest: dict[str, Any]) -> list[tuple[str, str]]:
-    return IMAGE_NAV if is_image(manifest) else NAV
+    return NAV[site_kind(manifest)]
 
 
 def pages(manifest: dict[str, Any]) -> list[str]:
-    return ["index.html", "tokens.html"] + (["images.html"] if is_image(manifest) else [])
+    return PAGES[site_kind(manifest)]
 
 
 def prefix_text(manifest: dict[str, Any]) -> str:
@@ -81,15 +82,14 @@ def _kind_counts(corpus: dict[str, Any]) -> list[tuple[str, int]]:
 
 
 def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
-    image = is_image(manifest)
     ctx: dict[str, Any] = {
         "manifest": manifest,
-        "explore_text": EXPLORE_TEXT_IMAGE if image else EXPLORE_TEXT,
+        **kind_context(manifest),
+        "explore_text": EXPLORE[site_kind(manifest)],
         "method_names": METHOD_NAMES,
         "paper_spearman": PAPER_SPEARMAN,
-        "is_image": image,
-        "kind_counts": _kind_counts(manifest.get("corpus", {})) if image else [],
-        "prefix_text": prefix_text(manifest) if image else "",
+        "kind_counts": _kind_counts(manifest.get("corpus", {})),  # only image sets count kinds (hue sweeps, gratings, ...)
+        "prefix_text": prefix_text(manifest),
     }
     for page in pages(manifest):
         render_page(env, site_dir, page, page, **ctx)

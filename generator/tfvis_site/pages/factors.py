@@ -19,7 +19,8 @@ from typing import Any
 import jinja2
 
 from ..render import render_page
-from .core import is_image as is_image_site
+from ..modality import site_modality
+from .core import kind_context
 
 NAV = [("factors.html", "Factors"), ("quality.html", "Factor quality")]
 
@@ -32,8 +33,7 @@ def pages(manifest: dict[str, Any]) -> list[str]:
 def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
     factors = manifest.get("factors")
     site_dir = Path(site_dir)
-    is_image = is_image_site(manifest)
-    unit = "patch" if is_image else "token"
-    ctx = {"manifest": manifest, "factors": factors, "is_image": is_image, "unit": unit, "units": "patches" if is_image else "tokens"}
+    modality = site_modality(manifest)
+    ctx = {"manifest": manifest, "factors": factors, **kind_context(manifest), "unit": modality.page_unit, "units": modality.page_units}
     for page in pages(manifest):
         render_page(env, site_dir, page, page, **ctx)
