@@ -49,9 +49,9 @@ def wiki_sentences() -> list[str]:
 
 
 def make_store(n_sentences: int, out_dir: Path, seed: int = 0):
-    from tfvis_site.attention import sample_sentences
-    from tfvis_site.extract import ActivationStore, ExtractOptions, extract
-    from tfvis_site.models import load_model
+    from tfvis_site.analysis.attention import sample_sentences
+    from tfvis_site.capture.extract import ActivationStore, ExtractOptions, extract
+    from tfvis_site.model.load import load_model
     from tfvis_site.progress import Reporter
 
     if (out_dir / "meta.json").exists():
@@ -78,7 +78,7 @@ def peak_rss_mb() -> tuple[float, float]:
 
 
 def head_points(store, layer, head, pairs, cfg):
-    from tfvis_site.attention import normalise_head
+    from tfvis_site.analysis.attention import normalise_head
 
     info = store.info
     q = np.asarray(store.queries(layer)[:, head])
@@ -92,8 +92,8 @@ def per_projection(store, cfg, heads, baseline_heads: int, baseline_3d_heads: in
     from threadpoolctl import threadpool_limits
     from umap.umap_ import find_ab_params, fuzzy_simplicial_set, simplicial_set_embedding
 
-    from tfvis_site.attention import sentence_pairs
-    from tfvis_site.attention.project import TrustworthinessProbe, exact_knn, pca
+    from tfvis_site.analysis.attention import sentence_pairs
+    from tfvis_site.analysis.attention.project import TrustworthinessProbe, exact_knn, pca
 
     warnings.filterwarnings("ignore")
     pairs = sentence_pairs(store.sentence_offsets, store.info.is_causal, cfg.max_pairs, cfg.seed)
@@ -136,7 +136,7 @@ def per_projection(store, cfg, heads, baseline_heads: int, baseline_3d_heads: in
                     e3, _ = simplicial_set_embedding(X, graph.copy(), 3, 1.0, a, b, 1.0, 5, ep, np.hstack([e2, third]).astype(np.float64), np.random.RandomState(cfg.seed), cfg.umap_metric, {}, False, {}, False)
                 add(f"ours UMAP 3D ({ep} ep, from 2D)", c, probe(e3))
             if n < tsne_heads:  # ours, opt-in: on the shared exact graph (3·perplexity + 3 neighbours)
-                from tfvis_site.attention.project import _tsne
+                from tfvis_site.analysis.attention.project import _tsne
 
                 with Clock() as c:
                     big = exact_knn(X, int(3 * cfg.tsne_perplexity) + 3, cfg.tsne_metric)
@@ -177,7 +177,7 @@ def main() -> None:
 
     from threadpoolctl import threadpool_info
 
-    from tfvis_site.attention import AttentionConfig, analyse_attention
+    from tfvis_site.analysis.attention import AttentionConfig, analyse_attention
     from tfvis_site.progress import Reporter
 
     cfg = AttentionConfig()

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from browser import console_errors, launch_browser, model_base  # noqa: E402
 from pagebench import print_table  # noqa: E402
 
-from tfvis_site.layout import MANIFEST, model_dir, pick_model  # noqa: E402
+from tfvis_site.site.layout import MANIFEST, model_dir, pick_model  # noqa: E402
 
 
 def ready(page, n: int, timeout: float = 120_000) -> None:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from browser import console_errors, launch_browser, model_base  # noqa: E402
 from pagebench import print_table  # noqa: E402
 
-from tfvis_site.layout import MANIFEST, model_dir, pick_model  # noqa: E402
+from tfvis_site.site.layout import MANIFEST, model_dir, pick_model  # noqa: E402
 
 # Records performance.now() at every change of body[data-ready] (the factor page's "drawn" signal).
 READY_SPY = """

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from browser import console_errors, launch_browser, model_base
 from pagebench import print_table
-from tfvis_site.layout import MANIFEST, model_dir, pick_model
+from tfvis_site.site.layout import MANIFEST, model_dir, pick_model
 
 #: 30 word pieces + [CLS] + [SEP] = 32 tokens for MiniLM's tokenizer (checked in the page).
 SENTENCE = ("The old lighthouse keeper walked slowly along the rocky shore at dawn, counting the ships "

@@ -26,8 +26,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from tfvis_site.pipeline import build  # noqa: E402
-from tfvis_site.config import model_flags, resolve  # noqa: E402
+from tfvis_site.run.build import build  # noqa: E402
+from tfvis_site.run.config import model_flags, resolve  # noqa: E402
 from tfvis_site.progress import Reporter  # noqa: E402
 
 

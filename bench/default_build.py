@@ -2,7 +2,7 @@
 
 ``stages(model, cache_dir)`` resolves the build configuration exactly as ``tfvis-site build
 --model MODEL --cache-dir DIR`` does and returns its attention-sample store (and on demand its
-corpus store and factors) through the build's own stages (tfvis_site.build_stages), so a bench
+corpus store and factors) through the build's own stages (tfvis_site.run.stages), so a bench
 run after a build reuses that build's cache entries and a bench run before one fills them.
 """
 
@@ -32,12 +32,12 @@ class DefaultStages:
 def stages(model: str | None, cache_dir: Path, preset: str = "default", with_factors: bool = False) -> DefaultStages:
     """Attention store (and with_factors: corpus store and factors) of ``tfvis-site build [--model MODEL] --preset
     PRESET --cache-dir CACHE_DIR``, built into that cache when missing."""
-    from tfvis_site import pipeline
-    from tfvis_site.build_stages import STAGES
+    from tfvis_site.run import build as pipeline
+    from tfvis_site.run.stages import STAGES
     from tfvis_site.cache import StageCache
-    from tfvis_site.config import resolve
+    from tfvis_site.run.config import resolve
     from tfvis_site.progress import Reporter
-    from tfvis_site.stages import run_stages
+    from tfvis_site.run.runner import run_stages
 
     reporter = Reporter.silent()
     config = resolve(None, {"model": model, "preset": preset, "cache_dir": Path(cache_dir), "out": Path(cache_dir) / "unused-site"})

@@ -75,7 +75,7 @@ def _evaluate(est, X, D_true, kind):
         A = est.transform(X)
         Xh = A @ est.components_
     fvu = float(((X - Xh) ** 2).sum() / ((X - X.mean(0)) ** 2).sum())
-    from tfvis_site.factors import max_cosine_recovery
+    from tfvis_site.analysis.factors import max_cosine_recovery
 
     rec = max_cosine_recovery(D_true, est.components_) if D_true is not None else float("nan")
     return rec, fvu, float((A > 0).sum(1).mean()), float(((A > 0).sum(0) == 0).mean())
@@ -84,7 +84,7 @@ def _evaluate(est, X, D_true, kind):
 def main() -> None:
     from sklearn.decomposition import MiniBatchDictionaryLearning
 
-    from tfvis_site.factors import DictionaryLearner, TopKSAE, planted_problem
+    from tfvis_site.analysis.factors import DictionaryLearner, TopKSAE, planted_problem
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--budgets", default="5,10,20,40")
@@ -98,7 +98,7 @@ def main() -> None:
     if args.real:
         from sparse_coding import real_store
 
-        from tfvis_site.factors.pipeline import layer_stats, make_transform
+        from tfvis_site.analysis.factors.statistics import layer_stats, make_transform
         from tfvis_site.progress import Reporter
 
         store = real_store(int(os.environ.get("TFVIS_BENCH_SENTENCES", "4000")))

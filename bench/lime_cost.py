@@ -25,10 +25,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from tfvis_site.extract import ActivationStore  # noqa: E402
-from tfvis_site.factors import FactorResult  # noqa: E402
-from tfvis_site.factors import lime  # noqa: E402
-from tfvis_site.models import load_model  # noqa: E402
+from tfvis_site.capture.extract import ActivationStore  # noqa: E402
+from tfvis_site.analysis.factors import FactorResult  # noqa: E402
+from tfvis_site.analysis.factors import lime  # noqa: E402
+from tfvis_site.model.load import load_model  # noqa: E402
 from tfvis_site.progress import Reporter  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))

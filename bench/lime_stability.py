@@ -60,7 +60,7 @@ class ContextLime:
 
     def activations(self, keep: np.ndarray) -> np.ndarray:
         """keep: (n_copies, n_free) bool -> (n_copies,) the factor's activation in each copy."""
-        from tfvis_site.factors.lime import hidden_states_at
+        from tfvis_site.analysis.factors.lime import hidden_states_at
 
         inputs = self.masker.perturbed(self.lo, self.hi, self.sentence, self.free, keep)
         states = []
@@ -72,7 +72,7 @@ class ContextLime:
     def weights(self, keep: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
         """Token weights from the unperturbed text plus the copies ``keep`` (activations y of
         those rows, original first, when already computed)."""
-        from tfvis_site.factors.lime import lime_weights
+        from tfvis_site.analysis.factors.lime import lime_weights
 
         masks = np.vstack([np.ones((1, keep.shape[1]), bool), keep])
         if y is None:
@@ -103,7 +103,7 @@ def pick_contexts(contexts: list[tuple[int, int, int]], sentence_of: np.ndarray,
 def coverage_table(factors: Any, cfg: Any, sentence_of: np.ndarray, per_factor: list[int], budgets: list[int]) -> list[dict[str, Any]]:
     """Per contexts-per-factor k: the sentences the stage needs for every context, and per
     sentence budget (max_sentences) the contexts it serves and the factors it serves fully / at all."""
-    from tfvis_site.factors.lime import select_contexts
+    from tfvis_site.analysis.factors.lime import select_contexts
 
     rows = []
     for k in per_factor:
@@ -153,7 +153,7 @@ def time_stage(st: Any, overrides: list[str], repeats: int) -> None:
     that machine load hits them alike: compare the ratios, not the seconds."""
     import tempfile
 
-    from tfvis_site.factors.lime import compute_lime
+    from tfvis_site.analysis.factors.lime import compute_lime
     from tfvis_site.progress import Reporter
 
     loaded = st.model.get()
@@ -204,8 +204,8 @@ def main() -> None:
     import torch
 
     from default_build import stages
-    from tfvis_site.attention.normalise import spearman
-    from tfvis_site.factors.lime import TokenMasker, select_contexts
+    from tfvis_site.analysis.attention.normalise import spearman
+    from tfvis_site.analysis.factors.lime import TokenMasker, select_contexts
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     st = stages(args.model, args.cache_dir, args.preset, with_factors=True)

@@ -31,8 +31,8 @@ import pyarrow.parquet as pq  # noqa: E402
 
 def export_folder(cache_root: Path, max_tokens: int) -> Path | None:
     """The live-export stage folder of the site's build (this max_tokens, this code's version)."""
-    from tfvis_site.live.compress import INT8_BLOCK
-    from tfvis_site.live.stage import LIVE_VERSION
+    from tfvis_site.analysis.live.compress import INT8_BLOCK
+    from tfvis_site.analysis.live.stage import LIVE_VERSION
 
     for key_file in sorted((cache_root / "live-export").glob("*/key.json")):
         key = json.loads(key_file.read_text())
@@ -43,8 +43,8 @@ def export_folder(cache_root: Path, max_tokens: int) -> Path | None:
 
 def main() -> None:
     from tfvis_site.cache import StageCache
-    from tfvis_site.layout import MANIFEST, model_dir, pick_model
-    from tfvis_site.live.stage import N_ACCURACY_TEXTS, WEIGHTS, measure_variants, onnx_session
+    from tfvis_site.site.layout import MANIFEST, model_dir, pick_model
+    from tfvis_site.analysis.live.stage import N_ACCURACY_TEXTS, WEIGHTS, measure_variants, onnx_session
     from tfvis_site.probe import site_factors, site_model
     from tfvis_site.progress import Reporter
 

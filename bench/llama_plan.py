@@ -28,7 +28,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from tfvis_site.budget import REFERENCE_BLOCK_PARAMS
+from tfvis_site.run.budget import REFERENCE_BLOCK_PARAMS
 
 #: Llama-3-8B (config.json of meta-llama/Meta-Llama-3-8B): what budget.ModelCost reads.
 LLAMA = {"d_model": 4096, "n_layers": 32, "n_heads": 32, "n_kv_heads": 8, "d_head": 128, "d_ff": 14336}

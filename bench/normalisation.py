@@ -60,7 +60,7 @@ K = 10  # neighbours for trustworthiness and mixing (the brief's choice; the bui
 
 def scale_factor(rule: str, q: np.ndarray, k: np.ndarray, pairs: Any) -> float:
     """c for queries q (n, d) and (already translated) keys k (n, d) under ``rule``."""
-    from tfvis_site.attention.normalise import choose_scale
+    from tfvis_site.analysis.attention.normalise import choose_scale
 
     if rule == "off":
         return 1.0
@@ -90,7 +90,7 @@ def rowwise_picture(dots_of: Any, coords: np.ndarray, offsets: np.ndarray, causa
     """The AttentionViz statistic read off a picture: per query, within its sentence, Spearman
     between q·k_j and the picture distance of q and k_j (Euclidean, coords (2N, dim), queries
     first), over the keys it can see; mean over queries. ``dots_of(lo, hi)`` -> (L, L) q·k."""
-    from tfvis_site.attention.normalise import average_ranks, masked_row_pearson
+    from tfvis_site.analysis.attention.normalise import average_ranks, masked_row_pearson
 
     N = len(coords) // 2
     total, count = 0.0, 0
@@ -125,8 +125,8 @@ def variant_name(v: tuple[bool, str]) -> str:
 
 def run_head(args: tuple[int, np.ndarray, np.ndarray, Any, list[tuple[bool, str]], dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
     """All variants of one head: q, k (N, d) raw -> one dict of measures per variant."""
-    from tfvis_site.attention.normalise import key_translation, spearman_dot_distance
-    from tfvis_site.attention.project import project_head
+    from tfvis_site.analysis.attention.normalise import key_translation, spearman_dot_distance
+    from tfvis_site.analysis.attention.project import project_head
 
     g, q, k, pairs, vs, task = args
     N = len(q)
@@ -168,7 +168,7 @@ def run_head(args: tuple[int, np.ndarray, np.ndarray, Any, list[tuple[bool, str]
 def paper_statistic(store: Any, layer: int, shifts: np.ndarray, cs: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(before, after) AttentionViz statistic of every head of ``layer`` normalised with shifts
     (H, d) and cs (H,): (H,) each."""
-    from tfvis_site.attention.normalise import spearman_paper
+    from tfvis_site.analysis.attention.normalise import spearman_paper
 
     info = store.info
     Q = np.asarray(store.queries(layer), np.float32)
@@ -198,8 +198,8 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
 
     from default_build import stages
-    from tfvis_site.attention.normalise import key_translation, sentence_pairs
-    from tfvis_site.attention.project import _worker_init
+    from tfvis_site.analysis.attention.normalise import key_translation, sentence_pairs
+    from tfvis_site.analysis.attention.project import _worker_init
 
     st = stages(args.model, args.cache_dir, args.preset)
     store, cfg = st.attention_store, st.attention_config

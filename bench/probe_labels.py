@@ -30,8 +30,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def labelled_file(path: Path, n: int) -> None:
     """n examples, half "in", half "on" (first whole-word occurrence, in the first 150
     characters), from the default corpus."""
-    from tfvis_site.concepts import find_target
-    from tfvis_site.corpus import load_corpus
+    from tfvis_site.analysis.concepts import find_target
+    from tfvis_site.corpus.text import load_corpus
 
     texts = load_corpus(None, 20 * n, seed=1).texts
     wanted = {"in": n // 2, "on": n - n // 2}
@@ -56,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from tfvis_site.cache import StageCache
-    from tfvis_site.concepts import SingleFactorProbe, raw_state_probe, read_labels, swapped_scores, target_states, two_fold_split
+    from tfvis_site.analysis.concepts import SingleFactorProbe, raw_state_probe, read_labels, swapped_scores, target_states, two_fold_split
     from tfvis_site.probe import site_factors, site_model
 
     with tempfile.TemporaryDirectory() as tmp:

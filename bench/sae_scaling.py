@@ -25,7 +25,7 @@ import torch  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from tfvis_site.factors.learn import TopKSAE  # noqa: E402
+from tfvis_site.analysis.factors.learn import TopKSAE  # noqa: E402
 
 
 def sae_step_flops(batch: int, d: int, m: int, k: int) -> float:

@@ -26,8 +26,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from tfvis_site.extract import ActivationStore  # noqa: E402
-from tfvis_site.factors import FactorConfig, learn_factors  # noqa: E402
+from tfvis_site.capture.extract import ActivationStore  # noqa: E402
+from tfvis_site.analysis.factors import FactorConfig, learn_factors  # noqa: E402
 from tfvis_site.progress import Reporter  # noqa: E402
 
 

@@ -93,9 +93,9 @@ def child(flags: list[str]) -> dict:
     """Run one build in this process (the child), stages tracked; returns the measurements."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from tfvis_site import pipeline
+    from tfvis_site.run import build as pipeline
     from tfvis_site.cli import make_parser
-    from tfvis_site.config import model_flags, resolve
+    from tfvis_site.run.config import model_flags, resolve
     from tfvis_site.progress import Reporter
 
     args = make_parser().parse_args(["build", *flags])

@@ -48,8 +48,8 @@ def wiki_sentences(n: int, seed: int = 0) -> list[str]:
 
 def real_store(n_sentences: int = 3000):
     """A cached MiniLM activation store over ``n_sentences`` wiki sentences (built on first use)."""
-    from tfvis_site.extract import ActivationStore, ExtractOptions, extract
-    from tfvis_site.models import load_model
+    from tfvis_site.capture.extract import ActivationStore, ExtractOptions, extract
+    from tfvis_site.model.load import load_model
     from tfvis_site.progress import Reporter
 
     path = BENCH_CACHE / f"minilm-{n_sentences}"
@@ -63,7 +63,7 @@ def real_store(n_sentences: int = 3000):
 def _problems(n: int, real: bool):
     import numpy as np
 
-    from tfvis_site.factors import planted_problem
+    from tfvis_site.analysis.factors import planted_problem
 
     d, m = 384, 1536
     out = {}
@@ -100,7 +100,7 @@ def main() -> None:
     from sklearn.linear_model import Lasso
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from tfvis_site.factors import duality_gap, fista_nn, fista_nn_ws
+    from tfvis_site.analysis.factors import duality_gap, fista_nn, fista_nn_ws
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=2000)

@@ -133,7 +133,7 @@ def model_base(site: str | os.PathLike, how: str, slug: str | None = None) -> It
     """The URL (ending in "/") of a model's folder in a built site (its pages: base +
     "factors.html"); ``slug`` None = the site's only model. Over http the site root is served,
     so the shared assets two folders up load too."""
-    from tfvis_site.layout import MODELS, pick_model
+    from tfvis_site.site.layout import MODELS, pick_model
 
     slug = pick_model(Path(site), slug)
     with site_base(site, how) as base:

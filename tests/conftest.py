@@ -49,8 +49,8 @@ ATTENTION_SENTENCES = [
 def stores(tiny_checkpoints, tmp_path_factory):
     """Activation stores with attention capture of the tiny BERT, GPT-2 and Llama (GQA), shared
     by the attention tests of every module."""
-    from tfvis_site.extract import ExtractOptions, extract
-    from tfvis_site.models import load_model
+    from tfvis_site.capture.extract import ExtractOptions, extract
+    from tfvis_site.model.load import load_model
     from tfvis_site.progress import Reporter
 
     out = {}
@@ -64,7 +64,7 @@ def stores(tiny_checkpoints, tmp_path_factory):
 @pytest.fixture(scope="session")
 def pca_results(stores, tmp_path_factory):
     """The attention stage (PCA only) on each of ``stores``."""
-    from tfvis_site.attention import AttentionConfig, analyse_attention
+    from tfvis_site.analysis.attention import AttentionConfig, analyse_attention
     from tfvis_site.progress import Reporter
 
     cfg = AttentionConfig(projections=("pca",), n_jobs=1, trust_sample=200)
@@ -108,7 +108,7 @@ def tiny_image_site(tmp_path_factory) -> Path:
     from tiny import save_tiny_image_checkpoint
 
     from tfvis_site.cli import main
-    from tfvis_site.images import load_image_corpus
+    from tfvis_site.corpus.images import load_image_corpus
 
     root = tmp_path_factory.mktemp("tiny-image-site")
     model = save_tiny_image_checkpoint("dinov2_registers", root / "model", image_size=48)

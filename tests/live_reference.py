@@ -1,5 +1,5 @@
 """What the live probe must show, for tests of the live probe (Python and browser): the Python
-reference computed from the site's files alone (tfvis_site.live.reference), the numbers of
+reference computed from the site's files alone (tfvis_site.analysis.live.reference), the numbers of
 ``tfvis-site probe --factor F --json``, and the PyTorch model's attention weights.
 
     expected = probe_json(site, text, factor, cache_dir)            # the CLI's JSON
@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from tfvis_site.layout import model_dir, pick_model
-from tfvis_site.live.reference import LiveReference
+from tfvis_site.site.layout import model_dir, pick_model
+from tfvis_site.analysis.live.reference import LiveReference
 
 ACTIVATION_TOLERANCE = 0.02  # absolute, issue 14's bar
 MAX_FLIP_SHARE = 0.1  # cells (token, layer) where a top-k boundary flip may switch the factor on or off
@@ -52,7 +52,7 @@ def torch_attentions(checkpoint: Path, text: str, max_tokens: int) -> np.ndarray
     tokenised as the site tokenises it."""
     import torch
 
-    from tfvis_site.models import load_model
+    from tfvis_site.model.load import load_model
 
     loaded = load_model(Path(checkpoint))
     enc = loaded.tokenizer(text, truncation=True, max_length=max_tokens, return_tensors="pt")

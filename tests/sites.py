@@ -1,4 +1,4 @@
-"""Where things are in a built site (layout: generator/tfvis_site/layout.py), for tests: the
+"""Where things are in a built site (layout: generator/tfvis_site/site/layout.py), for tests: the
 gallery at the root, each model's pages and data/ in models/<slug>/."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tfvis_site.layout import MANIFEST, model_dir, site_models
+from tfvis_site.site.layout import MANIFEST, model_dir, site_models
 
 
 def model_folder(site: Path) -> Path:

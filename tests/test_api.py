@@ -10,7 +10,7 @@ from tiny import make_image_model, make_image_processor, make_model, make_tokeni
 import tfvis_site
 from tfvis_site.cache import StageCache
 from tfvis_site.errors import UserError
-from tfvis_site.images import load_image_corpus
+from tfvis_site.corpus.images import load_image_corpus
 from tfvis_site.probe import probe
 
 

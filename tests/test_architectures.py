@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from tiny import IMAGE_ARCHITECTURES, TEXT_ARCHITECTURES, TRAIN_TEXT, attention_from_qk, save_tiny_checkpoint, save_tiny_image_checkpoint
 
-from tfvis_site.capture import HOOKS, INTERFACE
+from tfvis_site.capture.qkv import HOOKS, INTERFACE
 from tfvis_site.cli import main
-from tfvis_site.extract import ActivationStore
-from tfvis_site.models import ENCODER_OF_ENCODER_DECODER, load_model
+from tfvis_site.capture.extract import ActivationStore
+from tfvis_site.model.load import ENCODER_OF_ENCODER_DECODER, load_model
 
 VISION = tuple(kind for kind in IMAGE_ARCHITECTURES if kind != "dinov2_registers")  # registers: conftest's image site
 #: attention modules that compute attention themselves (no transformers attention interface)

@@ -8,7 +8,7 @@ import numpy as np
 from scipy.special import softmax
 import pytest
 
-from tfvis_site.attention import (
+from tfvis_site.analysis.attention import (
     AttentionConfig,
     AttentionResult,
     LabelRule,
@@ -18,10 +18,10 @@ from tfvis_site.attention import (
     sentence_pairs,
     write_attention_bundle,
 )
-from tfvis_site.attention.normalise import average_ranks, spearman_paper
-from tfvis_site.attention.project import TrustworthinessProbe, exact_knn, pca, scale_unit
-from tfvis_site.attention.stats import TEXT_LABELS, LayerAccumulator, decode_sqrt_u16, label_texts
-from tfvis_site.bundles import BundleWriter
+from tfvis_site.analysis.attention.normalise import average_ranks, spearman_paper
+from tfvis_site.analysis.attention.project import TrustworthinessProbe, exact_knn, pca, scale_unit
+from tfvis_site.analysis.attention.stats import TEXT_LABELS, LayerAccumulator, decode_sqrt_u16, label_texts
+from tfvis_site.site.bundles import BundleWriter
 from tfvis_site.errors import UserError
 from tfvis_site.progress import Reporter
 

@@ -6,11 +6,11 @@ Fixtures ``stores`` / ``pca_results`` (tiny BERT, GPT-2, Llama): conftest.py."""
 import numpy as np
 import pytest
 
-from tfvis_site.attention import LabelRule, write_attention_bundle
-from tfvis_site.attention.normalise import spearman_paper_rows
-from tfvis_site.attention.project import pca, scale_unit
-from tfvis_site.attention.stats import LayerAccumulator, decode_sqrt_u16, label_texts
-from tfvis_site.bundles import BundleWriter
+from tfvis_site.analysis.attention import LabelRule, write_attention_bundle
+from tfvis_site.analysis.attention.normalise import spearman_paper_rows
+from tfvis_site.analysis.attention.project import pca, scale_unit
+from tfvis_site.analysis.attention.stats import LayerAccumulator, decode_sqrt_u16, label_texts
+from tfvis_site.site.bundles import BundleWriter
 
 DECODERS = ["gpt2", "llama"]
 

@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from tfvis_site.attention import AttentionConfig, analyse_attention
-from tfvis_site.attention.analyse import BASE_TOKEN_COLUMNS, token_table
-from tfvis_site.attention.stats import (
+from tfvis_site.analysis.attention import AttentionConfig, analyse_attention
+from tfvis_site.analysis.attention.stage import BASE_TOKEN_COLUMNS, token_table
+from tfvis_site.analysis.attention.stats import (
     IMAGE_LABELS,
     LabelRule,
     LayerAccumulator,
@@ -18,9 +18,9 @@ from tfvis_site.attention.stats import (
     decide_image_label,
     label_texts,
 )
-from tfvis_site.extract import ExtractOptions, extract
-from tfvis_site.images import load_image_corpus
-from tfvis_site.models import wrap_model
+from tfvis_site.capture.extract import ExtractOptions, extract
+from tfvis_site.corpus.images import load_image_corpus
+from tfvis_site.model.load import wrap_model
 from tfvis_site.progress import Reporter
 
 from tiny import make_image_model, make_image_processor

@@ -1,7 +1,7 @@
 import pytest
 from transformers import BertConfig, GPT2Config, LlamaConfig
 
-from tfvis_site.budget import REFERENCE_BLOCK_PARAMS, ModelCost, scaled_sizes
+from tfvis_site.run.budget import REFERENCE_BLOCK_PARAMS, ModelCost, scaled_sizes
 
 MINILM = BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)
 SMOLLM2 = LlamaConfig(hidden_size=576, num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3, intermediate_size=1536, hidden_act="silu")
@@ -53,12 +53,12 @@ class _Checkpoint:
 
 
 def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
-    from tfvis_site.attention import AttentionConfig
-    from tfvis_site.config import resolve
-    from tfvis_site.factors import FactorConfig
-    from tfvis_site.factors.lime import LimeConfig
-    from tfvis_site.budget import fit_to_budget
-    from tfvis_site.pipeline import analysis_config
+    from tfvis_site.analysis.attention import AttentionConfig
+    from tfvis_site.run.config import resolve
+    from tfvis_site.analysis.factors import FactorConfig
+    from tfvis_site.analysis.factors.lime import LimeConfig
+    from tfvis_site.run.budget import fit_to_budget
+    from tfvis_site.run.build import analysis_config
     from tfvis_site.stage_config import StageConfigs
     from tfvis_site.progress import Reporter
 

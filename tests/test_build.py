@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from sites import model_folder, read_manifest
 
-from tfvis_site.bundles import read_data_file
+from tfvis_site.site.bundles import read_data_file
 from tfvis_site.cli import main
 
 TEXTS = [
@@ -144,7 +144,7 @@ def test_bad_input_gives_one_line_error_and_exit_2(tmp_path, monkeypatch, capsys
 
 
 def test_config_file_and_flag_precedence(tmp_path):
-    from tfvis_site.config import resolve
+    from tfvis_site.run.config import resolve
 
     cfg = tmp_path / "site.toml"
     cfg.write_text('preset = "quick"\nseed = 5\ncorpus = "texts.txt"\nmax_tokens = 20\n')

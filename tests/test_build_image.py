@@ -13,10 +13,10 @@ from sites import model_folder, read_manifest
 from tiny import IMAGE_ARCHITECTURES, make_image_model, make_image_processor, save_tiny_image_checkpoint
 
 from tfvis_site.cli import main
-from tfvis_site.extract import ExtractOptions, extract
-from tfvis_site.images import load_image_corpus
-from tfvis_site.models import wrap_model
-from tfvis_site.patches import processed_pixels
+from tfvis_site.capture.extract import ExtractOptions, extract
+from tfvis_site.corpus.images import load_image_corpus
+from tfvis_site.model.load import wrap_model
+from tfvis_site.capture.patches import processed_pixels
 from tfvis_site.progress import Reporter
 
 #: Units before the patches: [CLS]; DeiT adds its distillation token, the registers model 2 registers.
@@ -94,7 +94,7 @@ def test_image_names_are_data_not_markup(tiny_image_site):
 
 
 def test_patch_masking_blanks_exactly_the_dropped_patches(tmp_path, synthetic):
-    from tfvis_site.factors.lime import LimeConfig, PatchMasker
+    from tfvis_site.analysis.factors.lime import LimeConfig, PatchMasker
 
     images, names = synthetic
     loaded = wrap_model(make_image_model("dinov2"), None, "d", processor=make_image_processor("dinov2"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tiny import TRAIN_TEXT
 
-import tfvis_site.build_stages
+import tfvis_site.run.stages
 from tfvis_site.cli import main
 from tfvis_site.errors import UserError
 
@@ -65,7 +65,7 @@ def test_exit_codes_of_a_failing_stage(tiny_checkpoints, tmp_path, log_dir, caps
     def failing_stage(*args, **kwargs):
         raise raised
 
-    monkeypatch.setattr(tfvis_site.build_stages, "load_corpus", failing_stage)
+    monkeypatch.setattr(tfvis_site.run.stages, "load_corpus", failing_stage)
     assert main(build_args(tmp_path, tiny_checkpoints["bert"])) == code
     err = capsys.readouterr().err
     if stderr is not None:
@@ -79,7 +79,7 @@ def test_exit_codes_of_a_failing_stage(tiny_checkpoints, tmp_path, log_dir, caps
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the refusal on a machine without CUDA")
 def test_device_cuda_without_cuda_stops_before_any_work(tiny_checkpoints, tmp_path, capsys):
     """The refusal comes first: no stage ran (empty cache), no site, one line naming the cause."""
-    from tfvis_site.models import resolve_device
+    from tfvis_site.model.load import resolve_device
 
     assert main([*build_args(tmp_path, tiny_checkpoints["bert"]), "--device", "cuda"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

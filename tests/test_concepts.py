@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
 from tfvis_site.cache import StageCache
-from tfvis_site.concepts import (
+from tfvis_site.analysis.concepts import (
     MIN_PER_LABEL,
     SingleFactorProbe,
     f1_scores,
@@ -274,7 +274,7 @@ def test_build_writes_the_concepts_data(tiny_concepts_site, tiny_site):
 
 
 def test_build_concepts_stage_is_cached_and_bad_probes_fail_early(tiny_checkpoints, tiny_site, tiny_concepts_site, tmp_path):
-    from tfvis_site.config import resolve
+    from tfvis_site.run.config import resolve
 
     # same factors + same file content: the concepts stage is a cache hit (the file may move)
     moved = tmp_path / "moved.jsonl"
@@ -282,7 +282,7 @@ def test_build_concepts_stage_is_cached_and_bad_probes_fail_early(tiny_checkpoin
     cache = StageCache(tiny_site.parent / "cache")
     config = resolve(None, {"preset": "quick", "model": tiny_checkpoints["bert"], "corpus": tiny_site.parent / "corpus.txt",
                             "out": tmp_path / "again", "cache_dir": cache.root, "probes": [{"name": "x", "file": str(moved)}]})
-    from tfvis_site.pipeline import build
+    from tfvis_site.run.build import build
     from tfvis_site.progress import Reporter
 
     result = build(config, Reporter.silent())

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from tfvis_site.cli import main
-from tfvis_site.config import resolve
-from tfvis_site.corpus import load_corpus
+from tfvis_site.run.config import resolve
+from tfvis_site.corpus.text import load_corpus
 from tfvis_site.errors import UserError
 
 TEXTS = ["Café au lait.", "Naïve art, déjà vu.", "Plain ASCII text."]

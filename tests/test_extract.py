@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from tiny import attention_from_qk
 
-from tfvis_site.extract import ActivationStore, ExtractOptions, extract
-from tfvis_site.models import load_model
+from tfvis_site.capture.extract import ActivationStore, ExtractOptions, extract
+from tfvis_site.model.load import load_model
 from tfvis_site.progress import Reporter
 
 SENTENCES = [
@@ -80,7 +80,7 @@ def test_value_norms_match_the_v_projection(tiny_checkpoints, tmp_path, kind):
 def _tiny(kind):
     from tiny import make_model, make_tokenizer
 
-    from tfvis_site.models import wrap_model
+    from tfvis_site.model.load import wrap_model
 
     tokenizer = make_tokenizer(kind)
     return wrap_model(make_model(kind, len(tokenizer)), tokenizer, name=kind)
@@ -98,7 +98,7 @@ def test_hooks_path_captures_what_the_interface_path_does(kind):
     attention module between its layers: one record per call, not per module."""
     import torch
 
-    from tfvis_site.capture import HOOKS, INTERFACE, AttentionCapture
+    from tfvis_site.capture.qkv import HOOKS, INTERFACE, AttentionCapture
 
     loaded = _tiny(kind)
     inputs, lengths = _batch(loaded)
@@ -125,7 +125,7 @@ def test_hooks_path_refuses_what_it_cannot_reproduce(kind, why):
     weights) and GPT-2 has one fused c_attn: a one-line UserError naming the architecture."""
     import torch
 
-    from tfvis_site.capture import HOOKS, AttentionCapture
+    from tfvis_site.capture.qkv import HOOKS, AttentionCapture
     from tfvis_site.errors import UserError
 
     loaded = _tiny(kind)
@@ -135,7 +135,7 @@ def test_hooks_path_refuses_what_it_cannot_reproduce(kind, why):
 
 
 def test_encoder_decoder_models_are_analysed_through_their_encoder():
-    from tfvis_site.models import ENCODER_OF_ENCODER_DECODER
+    from tfvis_site.model.load import ENCODER_OF_ENCODER_DECODER
 
     loaded = _tiny("t5")
     assert type(loaded.model).__name__ == "T5Stack"

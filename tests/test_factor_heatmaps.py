@@ -10,9 +10,9 @@ import pytest
 
 from sites import model_folder, read_manifest
 
-from tfvis_site.extract import ActivationStore
-from tfvis_site.factors import FactorResult
-from tfvis_site.factors.heatmaps import N_CONTEXTS, compute_heatmaps, map_images
+from tfvis_site.capture.extract import ActivationStore
+from tfvis_site.analysis.factors import FactorResult
+from tfvis_site.analysis.factors.heatmaps import N_CONTEXTS, compute_heatmaps, map_images
 
 
 def _cache_entry(site: Path, stage: str, marker: str) -> Path:

@@ -9,7 +9,7 @@ import pytest
 import torch
 from sklearn.decomposition import sparse_encode
 
-from tfvis_site.factors import (
+from tfvis_site.analysis.factors import (
     DictionaryLearner,
     FactorConfig,
     FactorResult,
@@ -26,7 +26,7 @@ from tfvis_site.factors import (
     planted_problem,
     write_factor_bundle,
 )
-from tfvis_site.factors.inference import _sentence_batches
+from tfvis_site.analysis.factors.inference import _sentence_batches
 
 
 def _objective(X, A, D, alpha):
@@ -183,7 +183,7 @@ class _FakeStore:
 @pytest.mark.parametrize("method,preprocess", [("fista-dl", "center-scale"), ("topk-sae", "center-scale"),
                                                ("fista-dl", "none"), ("topk-sae", "standardize")])
 def test_learn_factors_stage_and_bundle(tmp_path, method, preprocess):
-    from tfvis_site.bundles import BundleWriter
+    from tfvis_site.site.bundles import BundleWriter
     from tfvis_site.progress import Reporter
 
     store = _FakeStore()
@@ -260,9 +260,9 @@ def test_config_presets_and_validation():
 
 def test_learn_factors_on_a_real_activation_store(tiny_checkpoints, tmp_path):
     """The stage on an ActivationStore from extract() (tiny random BERT): all layers, bundle files."""
-    from tfvis_site.bundles import BundleWriter
-    from tfvis_site.extract import ExtractOptions, extract
-    from tfvis_site.models import load_model
+    from tfvis_site.site.bundles import BundleWriter
+    from tfvis_site.capture.extract import ExtractOptions, extract
+    from tfvis_site.model.load import load_model
     from tfvis_site.progress import Reporter
 
     sentences = [f"The {w} sat on the mat number {i}." for i, w in enumerate(["cat", "dog", "bird", "fox"] * 10)]

@@ -16,7 +16,7 @@ Image = pytest.importorskip("PIL.Image")
 
 from tfvis_site import image_files, image_sets, images  # noqa: E402
 from tfvis_site.errors import UserError  # noqa: E402
-from tfvis_site.images import (  # noqa: E402
+from tfvis_site.corpus.images import (  # noqa: E402
     ImageCorpus,
     load_image_corpus,
     patch_boxes,
@@ -218,7 +218,7 @@ def peak_mb():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-from tfvis_site.images import load_image_corpus
+from tfvis_site.corpus.images import load_image_corpus
 before = peak_mb()
 warnings = []
 corpus = load_image_corpus(sys.argv[1], 0, 0, warn=warnings.append)

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from tfvis_site.extract import ExtractOptions, extract
-from tfvis_site.factors.lime import LimeConfig, hidden_states_at, lime_weights
-from tfvis_site.models import load_model
+from tfvis_site.capture.extract import ExtractOptions, extract
+from tfvis_site.analysis.factors.lime import LimeConfig, hidden_states_at, lime_weights
+from tfvis_site.model.load import load_model
 from tfvis_site.progress import Reporter
 
 
@@ -54,8 +54,8 @@ def test_causal_lime_cuts_copies_and_weighs_only_earlier_tokens(tiny_checkpoints
     cut copies, equals the activation coded from the full sentence in the store."""
     import pyarrow.parquet as pq
 
-    from tfvis_site.factors import FactorConfig, learn_factors
-    from tfvis_site.factors.lime import compute_lime
+    from tfvis_site.analysis.factors import FactorConfig, learn_factors
+    from tfvis_site.analysis.factors.lime import compute_lime
 
     loaded = load_model(tiny_checkpoints["llama"])
     assert loaded.info.is_causal

@@ -22,7 +22,7 @@ from live_reference import (
     torch_attentions,
 )
 from sites import model_folder
-from tfvis_site.bundles import js_twin
+from tfvis_site.site.bundles import js_twin
 from tiny import TRAIN_TEXT
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]

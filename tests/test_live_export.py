@@ -14,7 +14,7 @@ from live_reference import assert_activations_match, assert_attentions_match, pr
 from sites import model_folder, read_manifest
 from tiny import TRAIN_TEXT
 
-from tfvis_site.bundles import read_data_file
+from tfvis_site.site.bundles import read_data_file
 from tfvis_site.cli import main, make_parser
 from tfvis_site.errors import UserError
 
@@ -123,7 +123,7 @@ def test_vision_site_says_why_it_has_no_live_probe(tiny_image_site):
 
 
 def test_live_probe_option_values(tmp_path):
-    from tfvis_site.config import resolve
+    from tfvis_site.run.config import resolve
 
     assert resolve(None, {}).live_probe == "auto"
     assert resolve(None, {"live_probe": False}).live_probe == "off"
@@ -140,8 +140,8 @@ def test_live_probe_option_values(tmp_path):
 
 
 def test_unavailable_reasons():
-    from tfvis_site.factors import FactorConfig
-    from tfvis_site.live.stage import AUTO_MAX_PARAMS, unavailable
+    from tfvis_site.analysis.factors import FactorConfig
+    from tfvis_site.analysis.live.stage import AUTO_MAX_PARAMS, unavailable
 
     from tfvis_site.modality import IMAGE, TEXT
 
@@ -160,7 +160,7 @@ def test_unavailable_reasons():
 
 
 def test_int8_weights_error_bound():
-    from tfvis_site.live.compress import quantize_int8
+    from tfvis_site.analysis.live.compress import quantize_int8
 
     rng = np.random.default_rng(0)
     w = rng.normal(size=(128, 48)).astype(np.float32) * np.linspace(0.01, 3, 48, dtype=np.float32)  # columns of very different size
@@ -179,7 +179,7 @@ def test_int8_weights_error_bound():
 def test_encoder_pack_and_numpy_encode_match_factor_result(live_sites):
     """The encoder file reproduces FactorResult.encode on the store's own hidden states."""
     from tfvis_site.cache import StageCache
-    from tfvis_site.live.encoder import encode, encoder_arrays, pack, unpack
+    from tfvis_site.analysis.live.encoder import encode, encoder_arrays, pack, unpack
     from tfvis_site.probe import site_factors
 
     site = live_sites["bert"]

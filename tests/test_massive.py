@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from tfvis_site.extract import ExtractOptions, extract
-from tfvis_site.factors import FactorConfig, learn_factors
-from tfvis_site.factors.inference import InferenceJob, run_inference
-from tfvis_site.factors.pipeline import state_norms
-from tfvis_site.models import load_model
+from tfvis_site.capture.extract import ExtractOptions, extract
+from tfvis_site.analysis.factors import FactorConfig, learn_factors
+from tfvis_site.analysis.factors.inference import InferenceJob, run_inference
+from tfvis_site.analysis.factors.statistics import state_norms
+from tfvis_site.model.load import load_model
 from tfvis_site.progress import Reporter
 
 ANIMALS = ["cat", "dog", "bird", "fox", "horse", "fish"]

@@ -20,9 +20,9 @@ from test_build import site_digest
 
 from browser import skip_without_chromium
 from tfvis_site.cli import main
-from tfvis_site.config import resolve
-from tfvis_site.layout import model_dir, site_models
-from tfvis_site.pipeline import build
+from tfvis_site.run.config import resolve
+from tfvis_site.site.layout import model_dir, site_models
+from tfvis_site.run.build import build
 from tfvis_site.progress import Reporter
 
 STAGES = ("extract", "extract-attention", "factors", "lime", "attention")
@@ -186,7 +186,7 @@ def test_switcher_keeps_the_view_and_gallery_links_work(multi, how):
 
 
 def test_models_table_in_the_config_file(tmp_path):
-    from tfvis_site.config import model_flags
+    from tfvis_site.run.config import model_flags
     from tfvis_site.errors import UserError
 
     (tmp_path / "ckpt").mkdir()
@@ -206,7 +206,7 @@ def test_models_table_in_the_config_file(tmp_path):
 
 
 def test_where_a_page_leads_in_another_model():
-    from tfvis_site.pages.switcher import target_page
+    from tfvis_site.site.pages.switcher import target_page
 
     text = ["index.html", "tokens.html", "factors.html", "factor.html", "quality.html", "attention.html", "attention-head.html"]
     image = text + ["images.html"]

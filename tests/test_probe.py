@@ -6,7 +6,7 @@ from sites import model_folder
 import pyarrow.parquet as pq
 
 from tfvis_site.cache import StageCache
-from tfvis_site.factors import FactorResult
+from tfvis_site.analysis.factors import FactorResult
 from tfvis_site.probe import read_site_record
 
 

@@ -6,7 +6,7 @@ import re
 
 from sites import model_folder, read_manifest
 
-from tfvis_site.render import environment
+from tfvis_site.site.render import environment
 
 
 def text_of(page: str) -> str:

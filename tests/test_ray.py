@@ -17,10 +17,10 @@ from tiny import TRAIN_TEXT
 
 ray = pytest.importorskip("ray")
 
-from tfvis_site.config import resolve  # noqa: E402
+from tfvis_site.run.config import resolve  # noqa: E402
 from tfvis_site.errors import UserError  # noqa: E402
 from tfvis_site.executor import LocalExecutor, RayExecutor  # noqa: E402
-from tfvis_site.pipeline import build  # noqa: E402
+from tfvis_site.run.build import build  # noqa: E402
 from tfvis_site.progress import Reporter  # noqa: E402
 
 
@@ -105,10 +105,10 @@ def test_lime_on_ray_actors_equals_local(builds):
 def test_store_and_inference_were_sharded(builds):
     store = _stage_dir(builds, "cache-ray", "extract")
     assert len(json.loads((store / "meta.json").read_text())["shards"]) >= 4  # several per actor
-    from tfvis_site.extract import ActivationStore
-    from tfvis_site.factors import FactorConfig
-    from tfvis_site.factors.inference import inference_shards
-    from tfvis_site.memory import MemoryBudget
+    from tfvis_site.capture.extract import ActivationStore
+    from tfvis_site.analysis.factors import FactorConfig
+    from tfvis_site.analysis.factors.inference import inference_shards
+    from tfvis_site.run.memory import MemoryBudget
 
     opened = ActivationStore(store)
     per_shard = MemoryBudget.from_option("256K").inference_shard_tokens(opened.info.n_layers + 1, opened.info.d_model)

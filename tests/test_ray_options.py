@@ -9,7 +9,7 @@ import pytest
 from tiny import TRAIN_TEXT
 
 from tfvis_site.cli import main
-from tfvis_site.config import resolve
+from tfvis_site.run.config import resolve
 from tfvis_site.errors import UserError
 
 
@@ -58,7 +58,7 @@ def test_executor_options_in_toml_are_checked_and_stay_out_of_the_site(tmp_path)
     bad.write_text("workers = \"two\"\n")
     with pytest.raises(UserError, match="'workers' must be an integer"):
         resolve(bad, {})
-    from tfvis_site.site_data import public_config as _public_config
+    from tfvis_site.site.model_data import public_config as _public_config
 
     public = _public_config(config)
     assert not {"executor", "ray_address", "workers"} & set(public)  # where a site was built is no part of it

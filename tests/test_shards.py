@@ -1,4 +1,4 @@
-"""The sharded activation store and sharded factor inference (extract.py, factors/inference.py):
+"""The sharded activation store and sharded factor inference (capture/extract.py, factors/inference.py):
 shard plans, reads across shards, skipped finished shards, and partial results that merge
 exactly into the single-pass result whatever the grouping."""
 
@@ -7,13 +7,13 @@ from functools import reduce
 import numpy as np
 import pytest
 
-from tfvis_site.extract import ExtractOptions, extract, extract_shard, finish_store, make_units, plan_shards, prepare_store, shard_dir
-from tfvis_site.factors import FactorConfig
-from tfvis_site.factors.inference import finish_inference, infer_shard, inference_shards, merge_partials, run_inference
-from tfvis_site.factors.pipeline import Encoder, layer_stats, make_transform
-from tfvis_site.factors.learn import TopKSAE
-from tfvis_site.memory import MemoryBudget, parse_size
-from tfvis_site.models import load_model
+from tfvis_site.capture.extract import ExtractOptions, extract, extract_shard, finish_store, make_units, plan_shards, prepare_store, shard_dir
+from tfvis_site.analysis.factors import FactorConfig
+from tfvis_site.analysis.factors.inference import finish_inference, infer_shard, inference_shards, merge_partials, run_inference
+from tfvis_site.analysis.factors.statistics import Encoder, layer_stats, make_transform
+from tfvis_site.analysis.factors.learn import TopKSAE
+from tfvis_site.run.memory import MemoryBudget, parse_size
+from tfvis_site.model.load import load_model
 from tfvis_site.progress import Reporter
 
 #: 40 texts of varied length; the CLS rows of layer 0 are equal in every text (ties in the top-k).

@@ -5,9 +5,9 @@ import pyarrow.parquet as pq
 
 from sites import model_folder, read_manifest
 
-from tfvis_site.attention.bundle import sample_rows
-from tfvis_site.extract import ActivationStore
-from tfvis_site.factors import FactorResult
+from tfvis_site.analysis.attention.bundle import sample_rows
+from tfvis_site.capture.extract import ActivationStore
+from tfvis_site.analysis.factors import FactorResult
 
 
 def _only(folder):

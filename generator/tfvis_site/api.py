@@ -29,8 +29,8 @@ from .errors import UserError
 
 if TYPE_CHECKING:
     from torch import nn
-    from .models import LoadedModel
-    from .pipeline import BuildResult
+    from .model.load import LoadedModel
+    from .run.build import BuildResult
 
 
 class InMemoryModel:
@@ -42,8 +42,8 @@ class InMemoryModel:
     dir = None  # no checkpoint folder: ``tfvis-site probe`` cannot reload it
 
     def __init__(self, model: nn.Module, tokenizer: Any, processor: Any, device: str):
-        from .models import wrap_model
-        from .registry import slugify
+        from .model.load import wrap_model
+        from .model.registry import slugify
 
         if tokenizer is None and processor is None:
             raise UserError("build(model=<object>): pass its tokenizer= (text model) or processor= (vision model)")
@@ -72,9 +72,9 @@ class InMemoryModel:
 def build(model: str | Path | nn.Module | None = None, corpus: str | Path | list[Any] | None = None, *, tokenizer: Any = None, processor: Any = None, out: str | Path = "site",
           config: str | Path | None = None, progress: bool = False, **options: Any) -> BuildResult:
     """Build a site; returns the ``BuildResult`` (out, manifest, timings, cache_hits)."""
-    from .config import resolve
+    from .run.config import resolve
     from .modality import corpus_from_python
-    from .pipeline import build as run_build
+    from .run.build import build as run_build
     from .progress import Reporter
 
     flags: dict[str, Any] = {**options, "out": Path(out)}

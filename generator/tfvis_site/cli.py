@@ -18,7 +18,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from . import __version__  # noqa: E402
+from .version import __version__  # noqa: E402
 from .errors import UserError, internal_error_message  # noqa: E402
 
 DESCRIPTION = """\
@@ -117,12 +117,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             return _build(args)
         if args.command == "models":
-            from .registry import list_models, print_models
+            from .model.registry import list_models, print_models
 
             print_models(list_models())
             return 0
         if args.command == "serve":
-            from .serve import serve
+            from .site.serve import serve
 
             return serve(args.dir, args.host, args.port, args.model)
         if args.command == "probe":
@@ -144,8 +144,8 @@ def _build(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from .pipeline import build
-    from .config import model_flags, resolve
+    from .run.build import build
+    from .run.config import model_flags, resolve
     from .progress import Reporter
 
     flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "quiet", "lime", "model")}

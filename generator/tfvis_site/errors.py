@@ -29,7 +29,7 @@ def first_line(e: BaseException, limit: int = 200) -> str:
 def log_internal_error(e: BaseException, argv: list[str]) -> Path | None:
     """Write the traceback of ``e``, the command line and versions to a new file under
     ``$TMPDIR/tfvis-site/``; returns its path, or None when nothing can be written there."""
-    from . import __version__
+    from .version import __version__
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     try:

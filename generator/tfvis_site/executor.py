@@ -33,7 +33,7 @@ from typing import Any, TYPE_CHECKING
 from .errors import UserError, first_line
 
 if TYPE_CHECKING:
-    from .models import LoadedModel
+    from .model.load import LoadedModel
 
 EXECUTORS = ("local", "ray")
 RAY_MISSING = "--executor ray needs Ray, an optional extra: pip install -e '.[ray]' (or pip install 'tfvis-site[ray]')"
@@ -415,12 +415,12 @@ class ModelLoader:
     device: str = "cpu"
 
     def __call__(self) -> Any:
-        from .models import load_model
+        from .model.load import load_model
 
         return load_model(self.folder, self.device)
 
     def preprocessing(self) -> Any:
-        from .models import LoadedModel, load_preprocessing
+        from .model.load import LoadedModel, load_preprocessing
 
         _, tokenizer, processor = load_preprocessing(self.folder)
         return LoadedModel(model=None, tokenizer=tokenizer, info=None, device=self.device, processor=processor)

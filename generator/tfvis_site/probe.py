@@ -16,7 +16,7 @@ import numpy as np
 
 from .cache import StageCache, stable_hash
 from .errors import UserError
-from .layout import MANIFEST, model_dir, pick_model
+from .site.layout import MANIFEST, model_dir, pick_model
 
 
 def site_record_path(cache: StageCache, site_dir: Path) -> Path:
@@ -46,7 +46,7 @@ def read_site_record(cache: StageCache, site_dir: Path, slug: str | None = None)
 def site_factors(site_dir: Path, cache: StageCache, model: str | None = None) -> tuple[dict[str, Any], Any]:
     """(build record, FactorResult) of the text model ``model`` (a slug; None: the only one) of a
     site built on this machine, or a one-line UserError."""
-    from .factors import FactorResult
+    from .analysis.factors import FactorResult
     from .modality import site_modality
 
     slug = pick_model(site_dir, model)
@@ -61,7 +61,7 @@ def site_factors(site_dir: Path, cache: StageCache, model: str | None = None) ->
 
 def site_model(record: dict[str, Any], device: str) -> Any:
     """The site's model (models.LoadedModel), loaded from the folder its build record names."""
-    from .models import load_model
+    from .model.load import load_model
 
     return load_model(Path(record["model"]) if record["model"] else None, device)
 
@@ -133,7 +133,7 @@ def probe_labels(site_dir: Path, labels_file: Path, cache: StageCache, layer: in
     """The concept probe (concepts.py) of a labelled JSONL file on a built site: per layer the
     single factor that best separates the labels vs the raw hidden state. Returns
     (concepts.ConceptResult, the level of every factor (m,))."""
-    from .concepts import probe_concepts, read_labels
+    from .analysis.concepts import probe_concepts, read_labels
 
     record, factors = site_factors(site_dir, cache, model)
     n_layers = factors.is_.shape[1]

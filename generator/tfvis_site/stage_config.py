@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
-    from .attention.config import AttentionConfig
-    from .factors.config import FactorConfig
-    from .factors.lime import LimeConfig
+    from .analysis.attention.config import AttentionConfig
+    from .analysis.factors.config import FactorConfig
+    from .analysis.factors.lime import LimeConfig
 
 C = TypeVar("C", bound="StageConfig")
 

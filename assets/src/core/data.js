@@ -60,7 +60,7 @@ export function loadFloat32(name) {
 }
 
 /** What the site was built from: "image" (an image model) or "text"; the one test of the
- * modality the pages make (generator/tfvis_site/pages/core.py site_kind writes the same). */
+ * modality the pages make (generator/tfvis_site/site/pages/core.py site_kind writes the same). */
 export function siteKind(m) {
   return m && m.modality === 'image' && m.image ? 'image' : 'text';
 }

@@ -1,6 +1,6 @@
 /*
  * The model switcher in every page's header (templates/_model_switch.html,
- * generator/tfvis_site/pages/switcher.py). Each link's href is the other model's page for this
+ * generator/tfvis_site/site/pages/switcher.py). Each link's href is the other model's page for this
  * view without URL state (what works without JavaScript); just before the link is followed,
  * opened in a new tab or copied, this adds the current view's state that means the same in the
  * other model (data-keep: URL parameters) and sends a head the other model does not have

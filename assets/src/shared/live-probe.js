@@ -16,7 +16,7 @@
  * The encoder runs inside onnxruntime too, as a 5-node ONNX graph (ENCODER_ONNX below: z = (h -
  * mean) / scale; pre = (z - b_dec) @ W_enc + b_enc, for all layers in one call): its SIMD MatMul
  * is ~10x faster than a JavaScript loop over 3,072 factors. Top-k and ReLU are done here, exactly
- * as FactorResult.encode does them (factors/pipeline.py, Encoder.codes).
+ * as FactorResult.encode does them (analysis/factors/statistics.py, Encoder.codes).
  *
  * For tests and benches only (no page code reads it): wireForm() puts {load, timings} on the live
  * card (#live-card).inspect.

@@ -11,7 +11,7 @@ The Protocols below are structural: ``TextModality`` / ``ImageModality`` (and th
 maskers they hand out) satisfy them without inheriting from them.
 
 The registry (``register``, ``modality_for``, ``modality_named``) lives here, apart from the
-implementations: the modules the implementations hand work to (extract.py, factors/,
+implementations: the modules the implementations hand work to (capture/extract.py, factors/,
 attention/) look a modality up by name through this module, which imports none of them, so no
 import cycle runs through the seam. ``modality/__init__.py`` registers the built-in ones.
 """
@@ -26,15 +26,15 @@ import numpy as np
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ..attention.stats import HeadStatistics
-    from ..bundles import BundleWriter
-    from ..config import BuildConfig
-    from ..extract import ActivationStore, ExtractOptions
-    from ..factors.bundle import FactorContexts
-    from ..factors.lime import LimeConfig
-    from ..models import LoadedModel
+    from ..analysis.attention.stats import HeadStatistics
+    from ..site.bundles import BundleWriter
+    from ..run.config import BuildConfig
+    from ..capture.extract import ActivationStore, ExtractOptions
+    from ..analysis.factors.bundle import FactorContexts
+    from ..analysis.factors.lime import LimeConfig
+    from ..model.load import LoadedModel
     from ..progress import Reporter
-    from ..site_data import Analyses
+    from ..site.model_data import Analyses
     from ..stage_config import StageConfigs
 
 

@@ -13,17 +13,17 @@ import numpy as np
 from ..errors import UserError, first_line
 
 if TYPE_CHECKING:
-    from ..images import ImageCorpus
-    from ..attention.stats import HeadStatistics
-    from ..bundles import BundleWriter
-    from ..extract import ExtractOptions
-    from ..factors.bundle import FactorContexts
-    from ..factors.lime import LimeConfig
-    from ..site_data import Analyses
+    from ..corpus.images import ImageCorpus
+    from ..analysis.attention.stats import HeadStatistics
+    from ..site.bundles import BundleWriter
+    from ..capture.extract import ExtractOptions
+    from ..analysis.factors.bundle import FactorContexts
+    from ..analysis.factors.lime import LimeConfig
+    from ..site.model_data import Analyses
     from .base import Masker, Units
-    from ..config import BuildConfig
-    from ..extract import ActivationStore
-    from ..models import LoadedModel
+    from ..run.config import BuildConfig
+    from ..capture.extract import ActivationStore
+    from ..model.load import LoadedModel
     from ..progress import Reporter
     from ..stage_config import StageConfigs
     from .base import ModelSourceLike
@@ -109,7 +109,7 @@ class ImageModality:
         return bool(items) and not isinstance(items[0], str)
 
     def load_corpus(self, spec: str | Path | None, config: BuildConfig, reporter: Reporter) -> ImageCorpus:
-        from ..images import load_image_corpus
+        from ..corpus.images import load_image_corpus
 
         if spec is not None and not Path(spec).is_dir():
             spec = str(spec)  # a built-in set name, not a path
@@ -117,7 +117,7 @@ class ImageModality:
 
     def corpus_from_python(self, items: list[Any], config: BuildConfig) -> ImageCorpus:
         """An ImageCorpus from PIL images given in Python (all of them, converted to RGB)."""
-        from ..images import ImageCorpus
+        from ..corpus.images import ImageCorpus
 
         if not items or not all(hasattr(im, "convert") and hasattr(im, "size") for im in items):
             raise UserError("corpus: a list of texts or of PIL images is required")
@@ -143,34 +143,34 @@ class ImageModality:
         return h.hexdigest()[:20]
 
     def make_units(self, loaded: LoadedModel, inputs: list[Any], options: ExtractOptions, names: list[str] | None = None) -> Units:
-        from ..patches import ImageUnits
+        from ..capture.patches import ImageUnits
 
         return ImageUnits(loaded, inputs, names or [f"image {i}" for i in range(len(inputs))], options.batch_size)
 
     def make_masker(self, loaded: LoadedModel, store: ActivationStore, cfg: LimeConfig) -> Masker:
-        from ..factors.lime import PatchMasker
+        from ..analysis.factors.lime import PatchMasker
 
         return PatchMasker(loaded, store, cfg)
 
     def head_statistics(self) -> HeadStatistics:
-        from ..attention.stats import ImageHeadStatistics
+        from ..analysis.attention.stats import ImageHeadStatistics
 
         return ImageHeadStatistics()
 
     def factor_contexts(self) -> FactorContexts:
-        from ..factors.bundle import PatchContexts
+        from ..analysis.factors.bundle import PatchContexts
 
         return PatchContexts()
 
     def write_search_index(self, bundle: BundleWriter, section: dict[str, Any]) -> dict[str, Any]:
         """Units are patches named "patch r,c": no words to index; the factors by image instead."""
-        from ..factors.search import write_image_index
+        from ..analysis.factors.search import write_image_index
 
         return {"file": None, "rows": 0, "skipped": "image model: units are patches, there are no words to search",
                 "by_image": write_image_index(bundle, section)}
 
     def write_bundles(self, manifest: dict[str, Any], analyses: Analyses, bundle: BundleWriter) -> None:
         """The processed images as sprite sheets (patches.write_image_bundle)."""
-        from ..patches import write_image_bundle
+        from ..capture.patches import write_image_bundle
 
         manifest["image"] = write_image_bundle(analyses.store, bundle)

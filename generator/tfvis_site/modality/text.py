@@ -12,17 +12,17 @@ from ..cache import stable_hash
 from ..errors import UserError, first_line
 
 if TYPE_CHECKING:
-    from ..corpus import Corpus as TextCorpus
-    from ..attention.stats import HeadStatistics
-    from ..bundles import BundleWriter
-    from ..extract import ExtractOptions
-    from ..factors.bundle import FactorContexts
-    from ..factors.lime import LimeConfig
-    from ..site_data import Analyses
+    from ..corpus.text import Corpus as TextCorpus
+    from ..analysis.attention.stats import HeadStatistics
+    from ..site.bundles import BundleWriter
+    from ..capture.extract import ExtractOptions
+    from ..analysis.factors.bundle import FactorContexts
+    from ..analysis.factors.lime import LimeConfig
+    from ..site.model_data import Analyses
     from .base import Masker, Units
-    from ..config import BuildConfig
-    from ..extract import ActivationStore
-    from ..models import LoadedModel
+    from ..run.config import BuildConfig
+    from ..capture.extract import ActivationStore
+    from ..model.load import LoadedModel
     from ..progress import Reporter
     from ..stage_config import StageConfigs
     from .base import ModelSourceLike
@@ -66,7 +66,7 @@ class TextModality:
     def fit_sizes(self, config: BuildConfig, model: ModelSourceLike, configs: StageConfigs,
                   reporter: Reporter) -> tuple[BuildConfig, StageConfigs]:
         """The text presets are sized for MiniLM: a bigger model gets smaller samples (budget.py)."""
-        from ..budget import fit_to_budget
+        from ..run.budget import fit_to_budget
 
         return fit_to_budget(config, model, configs, reporter)
 
@@ -77,12 +77,12 @@ class TextModality:
         return True  # asked last, like claims_corpus
 
     def load_corpus(self, spec: str | Path | None, config: BuildConfig, reporter: Reporter) -> TextCorpus:
-        from ..corpus import load_corpus
+        from ..corpus.text import load_corpus
 
         return load_corpus(spec, config.n_sentences, config.seed, config.encoding)
 
     def corpus_from_python(self, items: list[Any], config: BuildConfig) -> TextCorpus:
-        from ..corpus import corpus_from_texts
+        from ..corpus.text import corpus_from_texts
 
         return corpus_from_texts(list(items), config.n_sentences, config.seed)
 
@@ -96,34 +96,34 @@ class TextModality:
         return stable_hash([corpus.texts[i] for i in indices])
 
     def make_units(self, loaded: LoadedModel, inputs: list[Any], options: ExtractOptions, names: list[str] | None = None) -> Units:
-        from ..extract import TextUnits
+        from ..capture.extract import TextUnits
 
         return TextUnits(loaded, inputs, options.max_tokens)
 
     def make_masker(self, loaded: LoadedModel, store: ActivationStore, cfg: LimeConfig) -> Masker:
-        from ..factors.lime import TokenMasker
+        from ..analysis.factors.lime import TokenMasker
 
         return TokenMasker(loaded, store, cfg)
 
     def head_statistics(self) -> HeadStatistics:
-        from ..attention.stats import TextHeadStatistics
+        from ..analysis.attention.stats import TextHeadStatistics
 
         return TextHeadStatistics()
 
     def factor_contexts(self) -> FactorContexts:
-        from ..factors.bundle import TokenContexts
+        from ..analysis.factors.bundle import TokenContexts
 
         return TokenContexts()
 
     def write_search_index(self, bundle: BundleWriter, section: dict[str, Any]) -> dict[str, Any]:
-        from ..factors.search import write_word_index
+        from ..analysis.factors.search import write_word_index
 
         return write_word_index(bundle, section)
 
     def write_bundles(self, manifest: dict[str, Any], analyses: Analyses, bundle: BundleWriter) -> None:
         """The strongest factors of each attention-sample token: links tokens <-> factors."""
-        from ..attention.bundle import sample_rows
-        from ..factors.token_factors import write_token_factors
+        from ..analysis.attention.bundle import sample_rows
+        from ..analysis.factors.token_factors import write_token_factors
 
         rows = sample_rows(analyses.attention_store, analyses.attention.tokens)
         manifest["attention"]["token_factors"] = write_token_factors(analyses.factors, analyses.attention_store, rows, bundle,

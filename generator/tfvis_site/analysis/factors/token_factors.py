@@ -1,0 +1,61 @@
+"""The strongest factors of each attention-sample token, per hidden-state layer (issue 12).
+
+The attention pages, the factor pages and the token browser link tokens to factors through one
+small file, ``attention/token_factors.u16`` (layout in docs/data-contract.md): the attention sample
+is ~200 texts, so coding it again costs seconds, while coding every corpus token would repeat the
+whole factor inference and ship ~9 MB on a default site.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ...site.bundles import BundleWriter
+    from ...capture.extract import ActivationStore
+    from .stage import FactorResult
+
+#: Factors kept per (layer, token): enough for a details panel, 4 * TOP_FACTORS bytes a token-layer.
+TOP_FACTORS = 3
+NONE = 65535  # factor id of an empty slot (fewer than TOP_FACTORS active factors)
+
+
+def top_factors(res: FactorResult, store: ActivationStore, rows: np.ndarray, n_top: int = TOP_FACTORS) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the store's tokens ``rows`` (N,) at every hidden-state layer, via ``res.encode``.
+
+    Returns ids (L+1, N, n_top) int64, strongest first (-1 where fewer factors are active), and
+    their activations (L+1, N, n_top) float32 (0 there).
+    """
+    n_layers = res.mean.shape[0]
+    ids = np.full((n_layers, len(rows), n_top), -1, np.int64)
+    values = np.zeros((n_layers, len(rows), n_top), np.float32)
+    for layer in range(n_layers):
+        codes = res.encode(store.hidden(layer)[rows], layer)  # (N, m): only those rows are read
+        top = np.argsort(-codes, axis=1, kind="stable")[:, :n_top]
+        vals = np.take_along_axis(codes, top, axis=1)
+        active = vals > 0
+        ids[layer] = np.where(active, top, -1)
+        values[layer] = np.where(active, vals, 0.0)
+    return ids, values
+
+
+def write_token_factors(res: FactorResult, store: ActivationStore, rows: np.ndarray, bundle: BundleWriter, name: str) -> dict[str, Any]:
+    """Write ``name``: uint16 (L+1, N, n_top, 2) = (factor id or 65535, round(activation / scale)),
+    for the store's tokens ``rows`` (the attention sample's token order). Returns the manifest entry."""
+    if res.n_components >= NONE:
+        raise ValueError(f"{res.n_components} factors do not fit uint16 factor ids")
+    ids, values = top_factors(res, store, rows)
+    scale = float(values.max()) / 65534 if values.size and values.max() > 0 else 1.0
+    packed = np.stack([np.where(ids < 0, NONE, ids), np.round(values / scale)], axis=-1).astype("<u2")
+    bundle.add_bytes(name, packed.tobytes(), "uint16", shape=list(packed.shape), scale=scale, missing=NONE)
+    return {
+        "file": name,
+        "top": int(ids.shape[2]),
+        "scale": scale,
+        "missing": NONE,
+        "layers": "hidden-state layers 0..n_layers (0 = embeddings); attention layer l reads hidden state l, its block's input",
+        "layout": "uint16 (n_layers + 1, n_tokens, top, 2): [layer, token, rank] = (factor id, 65535 = none; "
+        "activation = value * scale), strongest first; token = row of attention/tokens.parquet",
+    }

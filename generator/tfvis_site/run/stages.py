@@ -1,0 +1,153 @@
+"""The list of a model's build stages, in order (stages.py runs them): corpus, extract,
+extract-attention, factors, factor-maps, lime, concepts, attention, live-export, live-choice,
+site. Each entry says the key of its inputs, how it runs and how its result loads; adding a
+stage is adding an entry (docs/architecture.md, "The stage list")."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..analysis.attention import AttentionResult, analyse_attention
+from ..analysis.concepts import CONCEPT_STAGE
+from ..executor import model_loader
+from ..capture.extract import ActivationStore, ExtractOptions, extract
+from ..analysis.factors import FactorResult, learn_factors
+from ..analysis.factors.lime import compute_lime
+from ..analysis.live import LIVE_STAGES
+from ..modality import load_corpus
+from ..capture.sharded import extract_on_workers, infer_on_workers
+from ..site.model_data import write_model_data
+from .runner import ModelRun, Stage
+
+# Bump when the extraction output format or maths changes, to invalidate old cache entries.
+EXTRACT_VERSION = 5  # 2: image patches (image columns, images.npy); 3: value_norms.npy; 4: meta "capture" (capture.py); 5: sharded store
+
+
+def _load_corpus(run: ModelRun, item: Any, folder: Path | None) -> Any:
+    return run.corpus or load_corpus(run.modality, run.config.corpus, run.config, run.reporter)
+
+
+CORPUS_STAGE = Stage(
+    "corpus", key=lambda run, item: None, build=_load_corpus,
+    log=lambda run, item, corpus, cached: f"corpus: {len(run.modality.corpus_items(corpus)):,} {run.modality.item_noun} from {corpus.name}",
+)
+
+
+def extract_stage(name: str, indices: Any, options: Any) -> Stage:
+    """The extraction of the corpus items ``indices(run)`` ((n,) int) with ``options(run)``
+    (ExtractOptions) into an activation store: in this process, or in shards on the executor's
+    workers, which load the model themselves."""
+
+    def key(run: ModelRun, item: Any) -> dict[str, Any]:
+        return {"v": EXTRACT_VERSION, "model": run.model.key, "texts": run.modality.corpus_fingerprint(run.results["corpus"], indices(run)),
+                "options": options(run).to_dict()}
+
+    def build(run: ModelRun, item: Any, folder: Path | None) -> None:
+        chosen_indices = indices(run)
+        items = run.items()
+        chosen = [items[i] for i in chosen_indices]
+        names = run.modality.item_names(run.results["corpus"], chosen_indices)
+        if run.executor.in_process:
+            extract(run.model.get(), chosen, folder, options(run), run.reporter, names)
+        else:
+            extract_on_workers(run.executor, model_loader(run.model), chosen, folder, options(run), run.reporter, names)
+
+    def load(run: ModelRun, item: Any, folder: Path) -> ActivationStore:
+        store = ActivationStore(folder)
+        store.max_read_bytes = run.memory.budget // 32
+        return store
+
+    def log(run: ModelRun, item: Any, store: ActivationStore, cached: bool) -> str:
+        units = run.modality.unit_noun  # "tokens", "units (patches + prefix tokens)"
+        return f"{name}: {store.n_tokens:,} {units} x {store.info.n_layers + 1} layers" + (" (cached)" if cached else "")
+
+    return Stage(name, key=key, build=build, load=load, log=log, timing="extract", resumable=True)
+
+
+def _store_options(run: ModelRun) -> ExtractOptions:
+    c = run.config
+    return ExtractOptions(max_tokens=c.max_tokens, batch_size=c.batch_size, dtype=c.store_dtype, shard_tokens=c.shard_tokens)
+
+
+def _attention_options(run: ModelRun) -> ExtractOptions:
+    """The attention sample is small: its q, k, attention weights and hidden states stay float32."""
+    c = run.config
+    return ExtractOptions(max_tokens=c.max_tokens, batch_size=c.batch_size, capture_attention=True, shard_tokens=c.shard_tokens)
+
+
+def _learn_factors(run: ModelRun, item: Any, folder: Path | None) -> None:
+    store, cfg = run.results["extract"], run.configs.factors
+    d_model, n_layers = store.info.d_model, store.info.n_layers + 1
+    run.memory.check({"the factor training sample": 2 * min(cfg.n_train, store.n_tokens * n_layers) * d_model * 4},
+                     {"the factor training sample": "[factors] n_train"})
+    shard_tokens = run.memory.inference_shard_tokens(n_layers, d_model)
+    runner = None if run.executor.in_process else partial(infer_on_workers, run.executor)  # the inference shards on actors
+    learn_factors(store, cfg, folder, run.reporter, shard_tokens, runner)
+
+
+FACTORS_STAGE = Stage(
+    "factors", key=lambda run, item: {"extract": run.keys["extract"], "config": run.configs.factors.cache_key()},
+    build=_learn_factors, load=lambda run, item, folder: FactorResult.load(folder), resumable=True,
+    log=lambda run, item, factors, cached: "factors: " + ("cached" if cached else "learned"),
+)
+
+
+def _factor_maps(run: ModelRun, item: Any, folder: Path | None) -> None:
+    from ..analysis.factors.heatmaps import save_heatmaps
+
+    save_heatmaps(run.results["factors"], run.results["extract"], folder)
+
+
+def _load_factor_maps(run: ModelRun, item: Any, folder: Path) -> dict[str, np.ndarray]:
+    from ..analysis.factors.heatmaps import load_heatmaps
+
+    return load_heatmaps(folder)
+
+
+#: Each factor's activation over its top images: the factor pages' heat maps (units on a grid).
+FACTOR_MAPS_STAGE = Stage(
+    "factor-maps", key=lambda run, item: {"factors": run.keys["factors"]}, build=_factor_maps, load=_load_factor_maps,
+    timing="factor maps", applies=lambda run: run.modality.unit_grid,
+)
+
+
+def _lime(run: ModelRun, item: Any, folder: Path | None) -> None:
+    """LIME in this process with the model loaded here, or on workers that load it themselves
+    (this process then reads only the tokenizer or image processor)."""
+    store, factors, cfg = run.results["extract"], run.results["factors"], run.configs.lime
+    if run.executor.in_process:
+        compute_lime(run.model.get(), store, factors, cfg, folder, run.reporter, run.executor)
+        return
+    loader = model_loader(run.model)
+    compute_lime(loader.preprocessing(), store, factors, cfg, folder, run.reporter, run.executor, loader)
+
+
+LIME_STAGE = Stage("lime", key=lambda run, item: {"factors": run.keys["factors"], "config": run.configs.lime.cache_key()}, build=_lime)
+
+ATTENTION_STAGE = Stage(
+    "attention", key=lambda run, item: {"extract": run.keys["extract-attention"], "config": run.configs.attention.cache_key()},
+    build=lambda run, item, folder: analyse_attention(run.results["extract-attention"], run.configs.attention, folder, run.reporter, run.executor),
+    load=lambda run, item, folder: AttentionResult.load(folder),
+    log=lambda run, item, attention, cached: "attention: " + ("cached" if cached else "analysed"),
+)
+
+
+SITE_STAGE = Stage("site", key=lambda run, item: None, build=lambda run, item, folder: write_model_data(run))
+
+#: Every stage of a model's build, in order.
+STAGES: list[Stage] = [
+    CORPUS_STAGE,
+    extract_stage("extract", lambda run: np.arange(len(run.items())), _store_options),
+    extract_stage("extract-attention", ModelRun.attention_sample, _attention_options),
+    FACTORS_STAGE,
+    FACTOR_MAPS_STAGE,
+    LIME_STAGE,
+    CONCEPT_STAGE,
+    ATTENTION_STAGE,
+    *LIVE_STAGES,
+    SITE_STAGE,
+]
