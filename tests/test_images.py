@@ -14,7 +14,7 @@ import pytest
 
 Image = pytest.importorskip("PIL.Image")
 
-from tfvis_site import image_files, image_sets, images  # noqa: E402
+from tfvis_site.corpus import image_files, image_sets, images  # noqa: E402
 from tfvis_site.errors import UserError  # noqa: E402
 from tfvis_site.corpus.images import (  # noqa: E402
     ImageCorpus,

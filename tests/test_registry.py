@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tfvis_site import gguf, registry  # gguf: where a GGUF file is converted
+from tfvis_site.model import gguf, registry  # gguf: where a GGUF file is converted
 from tfvis_site.errors import UserError
 from tfvis_site.model.registry import ResolvedModel, list_models, resolve_model
 
