@@ -1,0 +1,273 @@
+"""What the circuit analyses share: factor directions in the residual stream, sparse codes of a
+store's sentences, running top-k over pair matrices, model inputs and forward hooks."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from .weights import Family
+
+
+# ----------------------------------------------------------------------------- factor geometry
+
+
+def factor_directions(result: Any, layer: int) -> np.ndarray:
+    """(m, d) float64: factor i's direction in hidden state ``layer``'s residual stream,
+    scale_l ⊙ φ_i: one unit of activation moves the state by this much (x̂ = offset_l +
+    scale_l ⊙ (a @ components))."""
+    return np.asarray(result.scale[layer], np.float64) * np.asarray(result.components, np.float64)
+
+
+def factor_offset(result: Any, layer: int) -> np.ndarray:
+    """(d,) float64: the point every reconstruction of hidden state ``layer`` starts from, shared
+    by all factors: mean_l (+ scale_l ⊙ b_dec for a TopK SAE). The circuit scores fold what the
+    projections make of it into their biases."""
+    offset = np.asarray(result.mean[layer], np.float64)
+    if getattr(result, "sae", None) is not None:
+        offset = offset + np.asarray(result.scale[layer], np.float64) * np.asarray(result.sae["b_dec"], np.float64)
+    return offset
+
+
+def active_factors(result: Any, layer: int) -> np.ndarray:
+    """(m',) int: the factors the dictionary coded at least once at ``layer`` over the build's
+    corpus (FactorResult.active); all factors when that is unknown or empty."""
+    active = getattr(result, "active", None)
+    if active is not None and np.ndim(active) == 2 and layer < np.shape(active)[1]:
+        idx = np.flatnonzero(np.asarray(active)[:, layer] > 0)
+        if len(idx):
+            return idx
+    return np.arange(result.n_components)
+
+
+def top_pairs(score_rows: Callable[[np.ndarray], np.ndarray], rows: np.ndarray, cols: np.ndarray, top: int,
+              block: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """The ``top`` largest entries of a (len(rows), len(cols)) matrix whose row block ``b``
+    (indices into ``rows``) ``score_rows`` returns as (len(b), len(cols)): only one block is held.
+    Returns (pairs (k, 2) int [row factor, col factor], scores (k,)), best first; ties broken by
+    the lower (row, col)."""
+    best_s = np.empty(0)
+    best_p = np.empty((0, 2), np.int64)
+    for lo in range(0, len(rows), block):
+        b = np.arange(lo, min(lo + block, len(rows)))
+        S = np.asarray(score_rows(b), np.float64)
+        flat = S.ravel()
+        # once ``top`` are held, only entries at least as large as the worst of them can enter
+        idx = np.flatnonzero(flat >= best_s[-1]) if len(best_s) >= top else np.arange(flat.size)
+        if len(idx) > top:
+            idx = idx[np.argpartition(-flat[idx], top - 1)[:top]]
+        r, c = np.divmod(idx, S.shape[1])
+        best_s = np.concatenate([best_s, flat[idx]])
+        best_p = np.concatenate([best_p, np.stack([rows[b[r]], cols[c]], 1)])
+        order = np.lexsort((best_p[:, 1], best_p[:, 0], -best_s))[:top]
+        best_s, best_p = best_s[order], best_p[order]
+    return best_p, best_s
+
+
+# ----------------------------------------------------------------------------- codes of a store
+
+
+@dataclass
+class SampleCodes:
+    """Factor activations of the sentences of an attention sample at one layer.
+
+    codes: scipy CSR (n_tokens, m) float64 (massive activations: no codes); offsets
+    (n_sentences + 1,) token rows of each sentence within ``codes``; sentences (n_sentences,) the
+    store's sentence indices."""
+
+    layer: int
+    codes: Any
+    offsets: np.ndarray
+    sentences: np.ndarray
+
+    def sentence(self, i: int) -> Any:
+        """CSR (L, m): the codes of the i-th sentence of the sample."""
+        return self.codes[self.offsets[i] : self.offsets[i + 1]]
+
+    def active_in(self, factor: int) -> np.ndarray:
+        """(n,) positions i (into ``sentences``) of the sentences where ``factor`` is active at
+        some token."""
+        col = self.codes[:, [factor]].tocoo()
+        rows = col.row[col.data > 0]
+        return np.unique(np.searchsorted(self.offsets, rows, side="right") - 1)
+
+
+def sample_codes(store: Any, result: Any, layer: int, sentences: np.ndarray | None = None) -> SampleCodes:
+    """Code hidden state ``layer`` of the store's ``sentences`` (None: all) with the dictionary
+    (FactorResult.encode, the build's own coding)."""
+    from scipy import sparse
+
+    sentences = np.arange(store.n_sentences) if sentences is None else np.asarray(sentences, np.int64)
+    off = store.sentence_offsets
+    rows = np.concatenate([np.arange(off[s], off[s + 1]) for s in sentences]) if len(sentences) else np.zeros(0, np.int64)
+    lengths = np.array([off[s + 1] - off[s] for s in sentences], np.int64)
+    states = store.hidden(layer)[rows] if len(rows) else np.zeros((0, store.info.d_model), np.float32)
+    codes = sparse.csr_matrix(result.encode(states, layer).astype(np.float64)) if len(rows) else sparse.csr_matrix((0, result.n_components))
+    return SampleCodes(layer, codes, np.concatenate([[0], np.cumsum(lengths)]), sentences)
+
+
+# ----------------------------------------------------------------------------- model inputs
+
+
+class StoreTokens:
+    """Model inputs of a text store's sentences from the token ids it holds (exactly the tokens
+    its states were extracted from): the ``Units`` protocol's ``model_inputs``. Image stores hold
+    processed pixels, not the model's inputs: pass the modality's units (``make_units``)."""
+
+    def __init__(self, store: Any, pad_token_id: int = 0):
+        if store.info.modality != "text":
+            raise ValueError("StoreTokens reads a text store; give an image store's units (modality.make_units)")
+        self.ids = store.tokens.column("token_id").to_numpy().astype(np.int64)
+        self.offsets = store.sentence_offsets
+        self.lengths = np.diff(self.offsets)
+        self.pad = int(pad_token_id)
+
+    def model_inputs(self, batch: np.ndarray) -> dict[str, Any]:
+        import torch
+
+        width = int(self.lengths[batch].max())
+        ids = torch.full((len(batch), width), self.pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, s in enumerate(batch):
+            n = int(self.lengths[s])
+            ids[row, :n] = torch.from_numpy(self.ids[self.offsets[s] : self.offsets[s + 1]])
+            mask[row, :n] = 1
+        return {"input_ids": ids, "attention_mask": mask}
+
+
+def batch_lengths(inputs: dict[str, Any], units: Any, batch: np.ndarray) -> np.ndarray:
+    """(B,) the unpadded length of each batch row."""
+    if "attention_mask" in inputs:
+        return inputs["attention_mask"].sum(1).cpu().numpy().astype(np.int64)
+    return np.asarray(units.lengths)[batch].astype(np.int64)
+
+
+def batches(items: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    for lo in range(0, len(items), size):
+        yield items[lo : lo + size]
+
+
+def to_device(inputs: dict[str, Any], device: str) -> dict[str, Any]:
+    return {k: v.to(device) if hasattr(v, "to") else v for k, v in inputs.items()}
+
+
+# ----------------------------------------------------------------------------- hooks
+
+
+def state_module(family: Family, model: Any, layer: int) -> Any:
+    """The module whose output is hidden state ``layer`` (0: the embeddings; l: block l - 1's
+    output; a decoder's last state: its final norm's output)."""
+    blocks = family.blocks(model)
+    if layer == 0:
+        return family.embedding_output(model)
+    if layer == len(blocks) and family.last_state_normed:
+        return family.final_norm_module(model)
+    return blocks[layer - 1]
+
+
+def _first(output: Any) -> Any:
+    return output[0] if isinstance(output, tuple) else output
+
+
+def _replace_first(output: Any, value: Any) -> Any:
+    return (value, *output[1:]) if isinstance(output, tuple) else value
+
+
+class _Stop(Exception):
+    pass
+
+
+@contextmanager
+def ablate_head(family: Family, model: Any, layer: int, head: int, d_head: int):
+    """Within the block, head ``head`` of block ``layer`` outputs zeros: a pre-hook zeroes its
+    columns [head·d_head, (head+1)·d_head) of the output projection's input."""
+
+    def pre(module, args, kwargs):
+        x = args[0].clone()
+        x[..., head * d_head : (head + 1) * d_head] = 0
+        return (x, *args[1:]), kwargs
+
+    handle = family.output_projection(model, layer).register_forward_pre_hook(pre, with_kwargs=True)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+@contextmanager
+def replace_state(family: Family, model: Any, layer: int, value: Callable[[Any], Any]):
+    """Within the block, hidden state ``layer`` is ``value(state)`` (a (B, T, d) tensor ->
+    tensor of the same shape) and the model runs on from there."""
+
+    def hook(module, args, output):
+        return _replace_first(output, value(_first(output)))
+
+    handle = state_module(family, model, layer).register_forward_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+@contextmanager
+def capture_state(family: Family, model: Any, layer: int):
+    """Within the block, forward passes append hidden state ``layer`` (detached) to the yielded list."""
+    got: list[Any] = []
+
+    def hook(module, args, output):
+        got.append(_first(output).detach())
+
+    handle = state_module(family, model, layer).register_forward_hook(hook)
+    try:
+        yield got
+    finally:
+        handle.remove()
+
+
+@contextmanager
+def start_at(family: Family, model: Any, layer: int, state: Any):
+    """Within the block, a forward pass does not compute blocks 0 … layer - 1: block layer - 1
+    returns ``state`` (B, T, d), the given hidden state ``layer``, and the blocks before it return
+    their input unchanged (their ``forward`` is swapped for the duration). The embeddings, masks
+    and position embeddings are still made by the model's own forward, so block ``layer`` sees
+    exactly what it sees in a full pass whose hidden state ``layer`` is ``state``. Layer 0:
+    nothing is skipped."""
+    blocks = family.blocks(model)
+
+    def passthrough(*args, **kwargs):
+        return args[0] if args else kwargs["hidden_states"]
+
+    patched = []
+    try:
+        for k in range(layer):
+            blocks[k].forward = (lambda *args, **kwargs: state) if k == layer - 1 else passthrough
+            patched.append(blocks[k])
+        yield
+    finally:
+        for block in patched:
+            del block.forward
+
+
+def hidden_state(family: Family, model: Any, inputs: dict[str, Any], layer: int) -> Any:
+    """(B, T, d) hidden state ``layer`` of a forward pass on ``inputs``; the layers after it are
+    not run."""
+    import torch
+
+    got: list[Any] = []
+
+    def hook(module, args, output):
+        got.append(_first(output).detach())
+        raise _Stop
+
+    handle = state_module(family, model, layer).register_forward_hook(hook)
+    try:
+        with torch.inference_mode():
+            model(**inputs)
+    except _Stop:
+        pass
+    finally:
+        handle.remove()
+    return got[0]

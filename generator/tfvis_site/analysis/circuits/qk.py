@@ -1,0 +1,253 @@
+"""QK in factors: which factor on a query token makes a head attend to which factor on a key token.
+
+**Weights.** Hidden state l (the input of block l) is coded as x = x0_l + Σ_i a_i scale_l ⊙ φ_i,
+with x0_l = mean_l (+ scale_l ⊙ b_dec for a TopK SAE) shared by every token. Factor i's
+direction in that residual stream is scale_l ⊙ φ_i. For head h of block l::
+
+    q_i = n(scale_l ⊙ φ_i) @ W_Q[h] + b'_Q[h],   b'_Q[h] = (n(x0_l) + β) @ W_Q[h] + b_Q[h]
+    k_j = n(scale_l ⊙ φ_j) @ W_K[kv(h)] + b'_K[h]  (the same folding)
+    s_ij = scaling · q_i · k_j                      (scaling = 1/√d_head)
+
+n is the linear part of what the block applies before its projections (LayerWeights.read):
+a pre-norm model's RMSNorm gain (Llama, Mistral), or LayerNorm gain and centring (GPT-2,
+DINOv2), β the LayerNorm bias; nothing for a post-norm encoder (BERT). The norm also divides
+each token by its RMS / standard deviation: a positive factor per token, left out, so s_ij is
+the score of the states x0_l + scale_l ⊙ φ_i and x0_l + scale_l ⊙ φ_j with that division set to 1.
+So s_ij = scaling · q(x_i) · k(x_j) where q(x) = σ(x)(q_model(x) - c) + c, c the query of a
+token whose normalised part is zero: exactly what the tests compute from the model's modules.
+RoPE models (Llama, Mistral): q and k are rotated by position after the projections; s_ij is
+the content term, the score at relative distance 0 (both rotations cancel). Grouped-query heads
+use their key/value head's W_K.
+
+**Data.** Over the attention sample, the share of head h's attention that flows from tokens
+where i is active (query) to tokens where j is active (key):
+D_ij = Σ_{t,s} A_h[t,s] a_i(t) a_j(s) / Σ_{t,s} A_h[t,s] ‖a(t)‖₁ ‖a(s)‖₁, sums over the tokens
+of each sentence, a the dictionary's codes of hidden state l (non-negative; Σ_ij D_ij = 1).
+A massive activation gets no codes (‖a‖₁ = 0), so attention to or from it (a decoder's
+attention sink on its first token) is in neither sum: D shares out the attention between coded
+tokens only.
+
+Note for reading s: softmax over keys ignores whatever depends on the query alone, so of
+s_ij = q_i · k_j only the key-dependent part (q_i · (k_j - b'_K)) changes where a query with
+factor i attends; the query-only part q_i · b'_K shifts a whole row of s. s is kept as the issue
+defines it (both biases), which ranks pairs across different query factors by that full score.
+
+**Agreement.** Spearman's rank correlation of s and D over the union of both top lists. When s
+and D are unrelated this is negative, not 0: a pair in the union is there because one measure
+ranks it high, which says nothing of the other, so the two groups sit in opposite corners (a
+selection effect). ``agreement_null`` gives the value to read it against: the same statistic
+with D's factor labels shuffled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .common import SampleCodes, active_factors, factor_directions, factor_offset, sample_codes, top_pairs
+from .weights import LayerWeights
+
+
+def qk_vectors(lw: LayerWeights, result: Any, head: int, factors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(Q (m', d_head), K (m', d_head)) float64: the query and key of one unit of each factor in
+    ``factors`` (None: all) for head ``head`` of block ``lw.layer``, the shared offset folded into
+    the biases (module docstring). s = lw.scaling · Q @ K.T."""
+    layer = lw.layer
+    dirs = factor_directions(result, layer)
+    if factors is not None:
+        dirs = dirs[np.asarray(factors)]
+    read = lw.read(dirs)
+    x0 = lw.read_offset(factor_offset(result, layer))
+    W_K, b_K = lw.k(head)
+    Q = read @ lw.W_Q[head] + (x0 @ lw.W_Q[head] + lw.b_Q[head])
+    K = read @ W_K + (x0 @ W_K + b_K)
+    return Q, K
+
+
+def qk_weight_scores(lw: LayerWeights, result: Any, head: int, pairs: np.ndarray) -> np.ndarray:
+    """(n,) s_ij of the (query factor, key factor) ``pairs`` (n, 2)."""
+    pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+    Q, K = qk_vectors(lw, result, head)
+    return lw.scaling * np.einsum("nd,nd->n", Q[pairs[:, 0]], K[pairs[:, 1]])
+
+
+def top_qk_weight_pairs(lw: LayerWeights, result: Any, head: int, top: int = 20, factors: np.ndarray | None = None,
+                        block: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """The ``top`` (query factor, key factor) pairs of head ``head`` by s_ij: (pairs (top, 2),
+    scores (top,)), best first. Candidates: ``factors`` for both roles (None: the factors the
+    dictionary codes at this layer, common.active_factors). Holds one (block, m') slice of the
+    m' × m' score matrix at a time."""
+    factors = active_factors(result, lw.layer) if factors is None else np.asarray(factors, np.int64)
+    Q, K = qk_vectors(lw, result, head, factors)
+    return top_pairs(lambda b: lw.scaling * (Q[b] @ K.T), factors, factors, top, block)
+
+
+@dataclass
+class DataShares:
+    """D of one head: ``numerator`` scipy CSR (m, m) Σ A a_i(t) a_j(s), ``denominator`` the
+    scalar Σ A ‖a(t)‖₁ ‖a(s)‖₁; ``share(pairs)`` and ``top(k)`` read it."""
+
+    numerator: Any
+    denominator: float
+
+    def share(self, pairs: np.ndarray) -> np.ndarray:
+        pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+        if self.denominator <= 0:
+            return np.zeros(len(pairs))
+        return np.asarray(self.numerator[pairs[:, 0], pairs[:, 1]]).ravel() / self.denominator
+
+    def top(self, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
+        """(pairs (≤k, 2), shares (≤k,)), best first (only pairs that carry attention); ties by
+        the lower (query, key). Remembered per k (the null asks for it once per shuffle)."""
+        cache = self.__dict__.setdefault("_top", {})
+        if k not in cache:
+            coo = self.numerator.tocoo()
+            keep = coo.data > 0
+            r, c, v = coo.row[keep], coo.col[keep], coo.data[keep]
+            if len(v) > k:  # only the entries at least as large as the k-th can be in the list
+                cut = np.partition(v, len(v) - k)[len(v) - k]
+                sel = v >= cut
+                r, c, v = r[sel], c[sel], v[sel]
+            order = np.lexsort((c, r, -v))[:k]
+            pairs = np.stack([r[order], c[order]], 1).astype(np.int64)
+            cache[k] = (pairs, v[order] / self.denominator if self.denominator > 0 else np.zeros(len(order)))
+        pairs, shares = cache[k]
+        return pairs.copy(), shares.copy()
+
+
+def qk_data_shares(store: Any, codes: SampleCodes, heads: list[int] | None = None, flush: int = 4_000_000) -> dict[int, DataShares]:
+    """D for each head in ``heads`` (None: all) of block ``codes.layer``, from the store's
+    attention weights of the sampled sentences and their ``codes`` (common.sample_codes).
+    Per sentence only the factors active in it enter (a k × k block per head, k = its active
+    factors); the blocks are summed into one sparse (m, m) matrix per head whenever ``flush``
+    entries have piled up."""
+    from scipy import sparse
+
+    layer = codes.layer
+    heads = list(range(store.info.n_heads)) if heads is None else list(heads)
+    m = codes.codes.shape[1]
+    num = {h: sparse.csr_matrix((m, m)) for h in heads}
+    den = np.zeros(len(heads))
+    pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (rows, cols, (H', k·k) values)
+
+    def consolidate() -> None:
+        if not pending:
+            return
+        rows = np.concatenate([p[0] for p in pending])
+        cols = np.concatenate([p[1] for p in pending])
+        values = np.concatenate([p[2] for p in pending], axis=1)
+        for n, h in enumerate(heads):
+            num[h] = num[h] + sparse.coo_matrix((values[n], (rows, cols)), shape=(m, m)).tocsr()
+        pending.clear()
+
+    n_pending = 0
+    for i, s in enumerate(codes.sentences):
+        a = codes.sentence(i)
+        cols = np.unique(a.indices)
+        if len(cols) == 0:
+            continue
+        dense = a[:, cols].toarray()  # (L, k)
+        l1 = dense.sum(1)  # codes are non-negative
+        A = store.attention(layer, int(s)).astype(np.float64)[heads]  # (H', L, L)
+        blocks = np.einsum("ti,htu,uj->hij", dense, A, dense, optimize=True)  # (H', k, k)
+        rr, cc = np.meshgrid(cols, cols, indexing="ij")
+        pending.append((rr.ravel(), cc.ravel(), blocks.reshape(len(heads), -1)))
+        den += np.einsum("t,htu,u->h", l1, A, l1)
+        n_pending += rr.size
+        if n_pending >= flush:
+            consolidate()
+            n_pending = 0
+    consolidate()
+    return {h: DataShares(num[h], float(den[n])) for n, h in enumerate(heads)}
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rho (average ranks for ties); nan when either side is constant or n < 2."""
+    from scipy.stats import spearmanr
+
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(spearmanr(x, y).statistic)
+
+
+def union_agreement(score_of: Any, data: DataShares, weight_pairs: np.ndarray, top: int = 20,
+                    relabel: np.ndarray | None = None) -> float:
+    """Spearman of s (``score_of(pairs)``) and D over the union of ``weight_pairs`` and D's top
+    ``top`` pairs. ``relabel`` (m,) a permutation π of the factors: the agreement with D'_ij =
+    D_π(i)π(j) instead (D's factor labels shuffled), computed from D's own top list: D' has the
+    same values, at the pairs π⁻¹(top pairs of D)."""
+    data_pairs, _ = data.top(top)
+    if relabel is not None:
+        data_pairs = np.argsort(relabel)[data_pairs]
+    union = np.unique(np.concatenate([np.asarray(weight_pairs, np.int64).reshape(-1, 2), data_pairs]), axis=0)
+    shares = data.share(union if relabel is None else relabel[union])
+    return spearman(score_of(union), shares)
+
+
+def agreement_null(score_of: Any, data: DataShares, weight_pairs: np.ndarray, factors: np.ndarray, m: int, top: int = 20,
+                   n: int = 20, seed: Any = 0) -> np.ndarray:
+    """(n,) the agreement when D's factor labels are shuffled among ``factors`` (seeded): what
+    the agreement is when weights and data are unrelated. Spearman over the union of two top
+    lists is negative then, not 0 (a pair picked by one measure is, by that choice, low on the
+    other), so an observed agreement reads against this null, not against 0."""
+    rng = np.random.default_rng(seed)
+    factors = np.asarray(factors, np.int64)
+    out = np.empty(n)
+    for t in range(n):
+        relabel = np.arange(m)
+        relabel[factors] = rng.permutation(factors)
+        out[t] = union_agreement(score_of, data, weight_pairs, top, relabel)
+    return out
+
+
+@dataclass
+class HeadQK:
+    """QK of one head in factors.
+
+    weight_pairs (k, 2) [query factor, key factor] with weight_scores (k,) s_ij and their
+    data_shares_of_weight_pairs (k,) D_ij; data_pairs (k', 2) with data_shares (k',) D_ij and
+    weight_scores_of_data_pairs (k',); agreement: Spearman of s and D over the union of both
+    lists (nan when undefined); agreement_null (n_null,): the same with D's factor labels
+    shuffled (agreement_null above)."""
+
+    layer: int
+    head: int
+    weight_pairs: np.ndarray
+    weight_scores: np.ndarray
+    data_shares_of_weight_pairs: np.ndarray
+    data_pairs: np.ndarray
+    data_shares: np.ndarray
+    weight_scores_of_data_pairs: np.ndarray
+    agreement: float
+    agreement_null: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def qk_in_factors(lw: LayerWeights, store: Any, result: Any, top: int = 20, factors: np.ndarray | None = None,
+                  sentences: np.ndarray | None = None, codes: SampleCodes | None = None, n_null: int = 20,
+                  seed: int = 0) -> list[HeadQK]:
+    """QK of every head of block ``lw.layer``: the top ``top`` pairs by weights and by data,
+    their agreement and its null (``n_null`` shuffles, seeded by (seed, layer, head)).
+    ``store``: the attention sample (an ActivationStore with attention); ``sentences``: which of
+    its sentences (None: all); ``codes``: their codes at this layer if already computed;
+    ``factors``: candidates of the weight ranking and of the shuffles (None: the factors the
+    dictionary codes at this layer)."""
+    codes = sample_codes(store, result, lw.layer, sentences) if codes is None else codes
+    factors = active_factors(result, lw.layer) if factors is None else np.asarray(factors, np.int64)
+    data = qk_data_shares(store, codes)
+    out = []
+    for h in range(lw.n_heads):
+        Q, K = qk_vectors(lw, result, h)  # every factor, once per head
+
+        def score_of(pairs: np.ndarray) -> np.ndarray:
+            pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+            return lw.scaling * np.einsum("nd,nd->n", Q[pairs[:, 0]], K[pairs[:, 1]])
+
+        Qf, Kf = Q[factors], K[factors]
+        wp, ws = top_pairs(lambda b: lw.scaling * (Qf[b] @ Kf.T), factors, factors, top)
+        dp, ds = data[h].top(top)
+        null = agreement_null(score_of, data[h], wp, factors, result.n_components, top, n_null, seed=[seed, lw.layer, h])
+        out.append(HeadQK(lw.layer, h, wp, ws, data[h].share(wp), dp, ds, score_of(dp), union_agreement(score_of, data[h], wp, top), null))
+    return out

@@ -1,0 +1,147 @@
+"""QK in factors (circuits/qk.py): the weight score s_ij equals q·k/√d_head of the states
+mean_l + scale_l ⊙ φ (+ the SAE's b_dec) as the model's own modules project them (the norm's
+per-token division set to 1), for a post-norm BERT, pre-LayerNorm GPT-2 and DINOv2, and Llama /
+Mistral with GQA and RoPE (at relative distance 0); the data share and its top list equal a
+brute-force computation over the store's attention weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_circuits_common import FAMILIES, LLAMA_LIKE, fitted_to, synthetic_factors, tiny, unnormalised
+
+from tfvis_site.analysis.circuits.common import factor_offset, sample_codes
+from tfvis_site.analysis.circuits.qk import DataShares, qk_data_shares, qk_in_factors, qk_weight_scores, spearman, top_qk_weight_pairs, union_agreement
+from tfvis_site.analysis.circuits.weights import model_weights
+
+
+def direct_scores(kind: str, model, result, layer: int, head: int) -> np.ndarray:
+    """(m, m) q(x_i)·k(x_j)/√d_head from the model's modules, x_i = offset_l + scale_l ⊙ φ_i;
+    RoPE models: q and k rotated by the model's own rotary embedding at one same position."""
+    offset = factor_offset(result, layer)  # mean_l + scale_l ⊙ b_dec: the dictionary's own origin
+    x = torch.from_numpy((offset + result.scale[layer] * result.components).astype(np.float32))
+    q, k, _ = unnormalised(kind, model, layer, x)
+    n_heads, n_kv, d_head = q.shape[1], k.shape[1], q.shape[2]
+    q, k = q[:, head], k[:, head // (n_heads // n_kv)]
+    if kind in LLAMA_LIKE:
+        from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
+        position = torch.full((1, len(x)), 7)
+        cos, sin = model.rotary_emb(q[None], position)
+        q_rot, k_rot = apply_rotary_pos_emb(q[None, None], k[None, None], cos, sin)
+        assert not torch.allclose(q_rot[0, 0], q)  # the rotation does something ...
+        q, k = q_rot[0, 0], k_rot[0, 0]  # ... and cancels at relative distance 0
+    return (q.double() @ k.double().T).detach().numpy() / np.sqrt(d_head)
+
+
+@pytest.mark.parametrize("kind", FAMILIES)
+def test_weight_scores_equal_the_models_own_projections(kind):
+    model = tiny(kind)
+    w = model_weights(model)
+    result = synthetic_factors(32, w.n_layers + 1)
+    m = result.n_components
+    all_pairs = np.stack(np.meshgrid(np.arange(m), np.arange(m), indexing="ij"), -1).reshape(-1, 2)
+    for layer in range(w.n_layers):
+        for head in range(w.layers[layer].n_heads):
+            expected = direct_scores(kind, model, result, layer, head)
+            got = qk_weight_scores(w.layers[layer], result, head, all_pairs).reshape(m, m)
+            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+            # the top list, found block by block, is the top of the full matrix
+            pairs, scores = top_qk_weight_pairs(w.layers[layer], result, head, top=20, block=5)
+            order = np.argsort(-expected, axis=None, kind="stable")[:20]
+            np.testing.assert_allclose(scores, expected.ravel()[order], rtol=1e-4, atol=1e-4)
+            np.testing.assert_array_equal(pairs, np.stack(np.unravel_index(order, (m, m)), 1))
+
+
+def test_top_pairs_keep_to_the_candidate_factors():
+    model = tiny("gpt2")
+    lw = model_weights(model).layers[1]
+    result = synthetic_factors(32, 3)
+    result.active[::2, 1] = 0  # even factors never coded at layer 1
+    pairs, _ = top_qk_weight_pairs(lw, result, 0, top=20)
+    assert (pairs % 2 == 1).all()
+    pairs, _ = top_qk_weight_pairs(lw, result, 0, top=20, factors=np.arange(24))
+    assert (pairs % 2 == 0).any()
+
+
+def brute_force_shares(store, result, layer: int, head: int) -> np.ndarray:
+    """(m, m) D by dense sums over every sentence of the store."""
+    m = result.n_components
+    num, den = np.zeros((m, m)), 0.0
+    off = store.sentence_offsets
+    for s in range(store.n_sentences):
+        a = result.encode(store.hidden(layer)[off[s] : off[s + 1]], layer).astype(np.float64)
+        A = store.attention(layer, s)[head].astype(np.float64)
+        for t in range(len(a)):
+            for u in range(len(a)):
+                num += A[t, u] * np.outer(a[t], a[u])
+                den += A[t, u] * a[t].sum() * a[u].sum()
+    return num / den
+
+
+@pytest.mark.parametrize("kind", ["bert", "llama"])
+def test_data_shares_equal_a_brute_force_sum(kind, stores):
+    store = stores[kind]
+    result = fitted_to(synthetic_factors(32, store.info.n_layers + 1, seed=2), store)
+    layer, head = 1, 2
+    codes = sample_codes(store, result, layer)
+    shares = qk_data_shares(store, codes, heads=[head])[head]
+    expected = brute_force_shares(store, result, layer, head)
+    np.testing.assert_allclose(shares.numerator.toarray() / shares.denominator, expected, atol=1e-9)
+    assert abs(expected.sum() - 1) < 1e-9  # a share of the head's attention
+    every_sentence = qk_data_shares(store, codes, heads=[0, head], flush=1)[head]  # summed sentence by sentence
+    np.testing.assert_allclose(every_sentence.numerator.toarray() / every_sentence.denominator, expected, atol=1e-9)
+    pairs, values = shares.top(20)
+    order = np.argsort(-expected, axis=None, kind="stable")[:20]
+    assert len(pairs) == 20 and expected.ravel()[order[-1]] > 0
+    np.testing.assert_allclose(values, expected.ravel()[order], atol=1e-9)
+    np.testing.assert_allclose(shares.share(pairs), values)
+
+
+def test_qk_in_factors_reports_both_lists_and_their_spearman(stores, tiny_checkpoints):
+    from tfvis_site.model.load import load_model
+
+    store = stores["llama"]
+    model = load_model(tiny_checkpoints["llama"]).model
+    lw = model_weights(model).layers[0]
+    result = fitted_to(synthetic_factors(32, store.info.n_layers + 1, seed=3), store)
+    heads = qk_in_factors(lw, store, result, top=20)
+    assert [h.head for h in heads] == list(range(store.info.n_heads))
+    from scipy.stats import spearmanr
+
+    for h in heads:
+        assert h.weight_pairs.shape == (20, 2) and len(h.data_pairs) == 20
+        assert (np.diff(h.weight_scores) <= 0).all() and (np.diff(h.data_shares) <= 0).all()
+        np.testing.assert_allclose(h.weight_scores_of_data_pairs, qk_weight_scores(lw, result, h.head, h.data_pairs))
+        union = {tuple(p) for p in h.weight_pairs} | {tuple(p) for p in h.data_pairs}
+        s = {tuple(p): v for p, v in zip(h.weight_pairs, h.weight_scores)} | {tuple(p): v for p, v in zip(h.data_pairs, h.weight_scores_of_data_pairs)}
+        d = {tuple(p): v for p, v in zip(h.weight_pairs, h.data_shares_of_weight_pairs)} | {tuple(p): v for p, v in zip(h.data_pairs, h.data_shares)}
+        keys = sorted(union)
+        expected = spearmanr([s[p] for p in keys], [d[p] for p in keys]).statistic
+        assert h.agreement == pytest.approx(expected)
+    assert np.isnan(spearman([1, 2, 3], [5, 5, 5]))
+
+
+def test_the_null_shuffles_the_data_labels(stores):
+    """The shuffled agreement, computed from D's own top list, equals the agreement of D with its
+    rows and columns explicitly permuted; on a random model (weights and data unrelated) the
+    observed agreement lies within its null, which is negative (the selection effect)."""
+    store = stores["gpt2"]
+    result = fitted_to(synthetic_factors(32, store.info.n_layers + 1, seed=7), store)
+    model = tiny("gpt2")
+    lw = model_weights(model).layers[1]
+    codes = sample_codes(store, result, 1)
+    data = qk_data_shares(store, codes, heads=[3])[3]
+    pairs, _ = top_qk_weight_pairs(lw, result, 3)
+
+    def score_of(p):
+        return qk_weight_scores(lw, result, 3, p)
+
+    perm = np.random.default_rng(0).permutation(result.n_components)
+    explicit = DataShares(data.numerator[perm][:, perm], data.denominator)
+    assert union_agreement(score_of, data, pairs, relabel=perm) == pytest.approx(union_agreement(score_of, explicit, pairs))
+    heads = qk_in_factors(lw, store, result, n_null=30)
+    for h in heads:
+        assert len(h.agreement_null) == 30 and np.median(h.agreement_null) < 0
+        assert h.agreement_null.min() - 0.2 <= h.agreement <= h.agreement_null.max() + 0.2
