@@ -31,6 +31,7 @@ with the members of ``Family`` and one entry in ``FAMILIES``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -240,6 +241,13 @@ def read_lm_head(checkpoint: str | Path | None, key: str = "lm_head.weight") -> 
     return None
 
 
+def _qkv_heads(projections: tuple[Any, Any, Any], n_heads: int, n_kv: int, d_head: int) -> tuple[np.ndarray, ...]:
+    """W_Q, b_Q (n_heads, d_model, d_head), (n_heads, d_head), then W_K, b_K, W_V, b_V with
+    ``n_kv`` heads, from three nn.Linear projections (query, key, value)."""
+    q, k, v = (_heads_in(*_linear(module), n, d_head) for module, n in zip(projections, (n_heads, n_kv, n_kv)))
+    return (*q, *k, *v)
+
+
 class BertFamily:
     """Post-norm encoders (BERT, RoBERTa): the block reads its input as is; the attention output
     goes through attention.output.LayerNorm (with the residual) and the block's output LayerNorm."""
@@ -255,9 +263,7 @@ class BertFamily:
         n_heads, _, d_head = _dims(model)
         block = model.encoder.layer[layer]
         att = block.attention.self
-        W_Q, b_Q = _heads_in(*_linear(att.query), n_heads, d_head)
-        W_K, b_K = _heads_in(*_linear(att.key), n_heads, d_head)
-        W_V, b_V = _heads_in(*_linear(att.value), n_heads, d_head)
+        W_Q, b_Q, W_K, b_K, W_V, b_V = _qkv_heads((att.query, att.key, att.value), n_heads, n_heads, d_head)
         dense = block.attention.output.dense
         return LayerWeights(layer, W_Q, b_Q, W_K, b_K, W_V, b_V, _heads_out(_np(dense.weight), n_heads, d_head), _np(dense.bias),
                             np.arange(n_heads), None, (_layernorm(block.attention.output.LayerNorm), _layernorm(block.output.LayerNorm)),
@@ -282,13 +288,37 @@ class BertFamily:
         return None
 
 
-class GPT2Family:
+class _DecoderEnds:
+    """The two ends of a decoder, named per family (``EMBEDDING``, ``FINAL_NORM`` and how that
+    norm is read): the token embedding, the final norm, and the unembedding, which is the
+    embedding when tied, else lm_head.weight from the checkpoint."""
+
+    EMBEDDING: str
+    FINAL_NORM: str
+    read_norm: Callable[[Any], Norm]
+
+    def final_norm_module(self, model: Any) -> Any:
+        return getattr(model, self.FINAL_NORM)
+
+    def final_norm(self, model: Any) -> Norm | None:
+        return self.read_norm(self.final_norm_module(model))
+
+    def embedding(self, model: Any) -> np.ndarray | None:
+        return _np(getattr(model, self.EMBEDDING).weight)
+
+    def unembedding(self, model: Any, checkpoint: str | Path | None) -> np.ndarray | None:
+        W = self.embedding(model) if _tied(model) else read_lm_head(checkpoint)
+        return None if W is None else np.ascontiguousarray(W.T)
+
+
+class GPT2Family(_DecoderEnds):
     """GPT-2: pre-LayerNorm (ln_1), a fused Conv1D c_attn (d_model -> [q | k | v]) and Conv1D
     c_proj (weights stored (in, out), so no transpose); ln_f before the (tied) unembedding."""
 
     name = "gpt2"
     model_types = ("gpt2",)
     last_state_normed = True
+    EMBEDDING, FINAL_NORM, read_norm = "wte", "ln_f", staticmethod(_layernorm)
 
     def blocks(self, model: Any) -> list[Any]:
         return list(model.h)
@@ -315,21 +345,9 @@ class GPT2Family:
     def embedding_output(self, model: Any) -> Any:
         return model.drop  # wte + wpe, then dropout (identity in eval): hidden state 0
 
-    def final_norm(self, model: Any) -> Norm | None:
-        return _layernorm(model.ln_f)
-
-    def final_norm_module(self, model: Any) -> Any:
-        return model.ln_f
-
-    def embedding(self, model: Any) -> np.ndarray | None:
-        return _np(model.wte.weight)
-
-    def unembedding(self, model: Any, checkpoint: str | Path | None) -> np.ndarray | None:
-        W = _np(model.wte.weight) if _tied(model) else read_lm_head(checkpoint)
-        return None if W is None else np.ascontiguousarray(W.T)
 
 
-class LlamaFamily:
+class LlamaFamily(_DecoderEnds):
     """Llama-likes (Llama, SmolLM2, Mistral, Qwen2): RMSNorm (input_layernorm) before attention,
     separate q/k/v/o projections (biases where the model has them), grouped-query attention,
     rotary position embedding applied to q and k after the projections; ``norm`` before the
@@ -338,6 +356,7 @@ class LlamaFamily:
     name = "llama"
     model_types = ("llama", "mistral", "qwen2")
     last_state_normed = True
+    EMBEDDING, FINAL_NORM, read_norm = "embed_tokens", "norm", staticmethod(_rmsnorm)
 
     def blocks(self, model: Any) -> list[Any]:
         return list(model.layers)
@@ -346,9 +365,7 @@ class LlamaFamily:
         n_heads, n_kv, d_head = _dims(model)
         block = model.layers[layer]
         att = block.self_attn
-        W_Q, b_Q = _heads_in(*_linear(att.q_proj), n_heads, d_head)
-        W_K, b_K = _heads_in(*_linear(att.k_proj), n_kv, d_head)
-        W_V, b_V = _heads_in(*_linear(att.v_proj), n_kv, d_head)
+        W_Q, b_Q, W_K, b_K, W_V, b_V = _qkv_heads((att.q_proj, att.k_proj, att.v_proj), n_heads, n_kv, d_head)
         o_w, o_b = _linear(att.o_proj)
         b_O = np.zeros(o_w.shape[0], np.float32) if o_b is None else o_b
         last = layer == len(model.layers) - 1
@@ -361,19 +378,6 @@ class LlamaFamily:
 
     def embedding_output(self, model: Any) -> Any:
         return model.embed_tokens
-
-    def final_norm(self, model: Any) -> Norm | None:
-        return _rmsnorm(model.norm)
-
-    def final_norm_module(self, model: Any) -> Any:
-        return model.norm
-
-    def embedding(self, model: Any) -> np.ndarray | None:
-        return _np(model.embed_tokens.weight)
-
-    def unembedding(self, model: Any, checkpoint: str | Path | None) -> np.ndarray | None:
-        W = _np(model.embed_tokens.weight) if _tied(model) else read_lm_head(checkpoint)
-        return None if W is None else np.ascontiguousarray(W.T)
 
 
 class Dinov2Family:
@@ -392,9 +396,7 @@ class Dinov2Family:
         n_heads, _, d_head = _dims(model)
         block = model.encoder.layer[layer]
         att = block.attention
-        W_Q, b_Q = _heads_in(*_linear(att.q_proj), n_heads, d_head)
-        W_K, b_K = _heads_in(*_linear(att.k_proj), n_heads, d_head)
-        W_V, b_V = _heads_in(*_linear(att.v_proj), n_heads, d_head)
+        W_Q, b_Q, W_K, b_K, W_V, b_V = _qkv_heads((att.q_proj, att.k_proj, att.v_proj), n_heads, n_heads, d_head)
         o_w, o_b = _linear(att.o_proj)
         lam = _np(block.layer_scale1.lambda1)
         W_O = _heads_out(o_w, n_heads, d_head) * lam
