@@ -2638,6 +2638,7 @@
     queue: Promise.resolve()
     // the chain every state change joins
   };
+  var hooks = { apply: null };
   function initState() {
     byIds(S, {
       status: "att-status",
@@ -2833,6 +2834,206 @@
     };
   }
 
+  // assets/src/attention/single/screen.js
+  function stageSize() {
+    return { w: Math.max(1, Math.round(S.stage.clientWidth)), h: Math.max(1, Math.round(S.stage.clientHeight)) };
+  }
+  var scratch = [0, 0];
+  function screenPos(i) {
+    if (S.view.dim === 3) {
+      return S.three.project(i, scratch) ? [scratch[0], scratch[1]] : null;
+    }
+    var p = S.scatter.getScreenPosition(i);
+    return p ? [p[0], p[1]] : null;
+  }
+
+  // assets/src/attention/single/overlay.js
+  var overlayPending = false;
+  var labelCache = null;
+  var thumbCache = null;
+  function invalidate() {
+    labelCache = null;
+    if (thumbCache) thumbCache.stale = true;
+  }
+  function scheduleOverlay() {
+    invalidate();
+    if (overlayPending) return;
+    overlayPending = true;
+    window.requestAnimationFrame(function() {
+      overlayPending = false;
+      drawOverlay();
+    });
+  }
+  function drawOverlay() {
+    if (!S.view || !S.head) return;
+    var s = stageSize(), dpr = window.devicePixelRatio || 1;
+    if (S.overlay.width !== Math.round(s.w * dpr) || S.overlay.height !== Math.round(s.h * dpr)) {
+      S.overlay.width = Math.round(s.w * dpr);
+      S.overlay.height = Math.round(s.h * dpr);
+    }
+    var ctx = S.overlay.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, s.w, s.h);
+    if (S.view.dim === 3) {
+      if (!S.three) return;
+      S.three.updateProjection();
+    } else if (!S.scatter || !S.scatter.get("isPointsDrawn")) return;
+    var fg = cssVar("--fg", "#1d1f23"), bg = cssVar("--card", "#ffffff");
+    if (S.geo) drawImageLayer(ctx, s, fg);
+    if (S.match.count) {
+      ctx.strokeStyle = fg;
+      ctx.lineWidth = 1.5;
+      for (var t = 0; t < S.N; t++) {
+        if (!S.match.flags[t]) continue;
+        [t, S.N + t].forEach(function(i) {
+          var p = screenPos(i);
+          if (!p) return;
+          ctx.beginPath();
+          ctx.arc(p[0], p[1], 6, 0, 2 * Math.PI);
+          ctx.stroke();
+        });
+      }
+    }
+    var lines = [];
+    if (S.view.s !== null && S.view.t !== null) {
+      var tp = S.sentences.token_offset[S.view.s] + Math.min(S.view.t, S.sentences.n_tokens[S.view.s] - 1);
+      lines = lines.concat(linesFor(tp));
+    }
+    if (S.hovered >= 0) lines = lines.concat(linesFor(S.hovered));
+    ctx.lineWidth = 2.5;
+    lines.forEach(function(l) {
+      var a = screenPos(l[0]), b = screenPos(l[1]);
+      if (!a || !b) return;
+      ctx.strokeStyle = fg;
+      ctx.globalAlpha = Math.max(0.15, Math.min(1, l[2]));
+      ctx.beginPath();
+      ctx.moveTo(a[0], a[1]);
+      ctx.lineTo(b[0], b[1]);
+      ctx.stroke();
+      ctx.globalAlpha = 1;
+      ctx.fillStyle = fg;
+      ctx.beginPath();
+      ctx.arc(b[0], b[1], 3, 0, 2 * Math.PI);
+      ctx.fill();
+    });
+    if (S.hovered >= 0) {
+      var hp = screenPos(S.hovered);
+      if (hp) {
+        ctx.lineWidth = 2;
+        ctx.strokeStyle = bg;
+        ctx.beginPath();
+        ctx.arc(hp[0], hp[1], 7, 0, 2 * Math.PI);
+        ctx.stroke();
+        ctx.strokeStyle = fg;
+        ctx.beginPath();
+        ctx.arc(hp[0], hp[1], 5.5, 0, 2 * Math.PI);
+        ctx.stroke();
+      }
+    }
+    drawLabels(ctx, s, fg, bg);
+  }
+  function drawImageLayer(ctx, size, fg) {
+    if (S.view.dim === 2 && S.sheetsReady) {
+      if (!thumbCache || thumbCache.stale) thumbCache = buildThumbs(size);
+      if (thumbCache.count) ctx.drawImage(thumbCache.canvas, 0, 0, size.w, size.h);
+    }
+    var np = S.geo.n_prefix_tokens;
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = fg;
+    for (var s = 0; s < S.sec.n_sentences; s++) {
+      var start2 = S.sentences.token_offset[s];
+      for (var j = 0; j < np; j++) {
+        [start2 + j, S.N + start2 + j].forEach(function(i) {
+          var p = screenPos(i);
+          if (p) ctx.strokeRect(p[0] - 5, p[1] - 5, 10, 10);
+        });
+      }
+    }
+  }
+  function buildThumbs(size) {
+    var inView = S.view.dim === 2 && S.scatter ? S.scatter.get("pointsInView") : null;
+    if (!inView || !inView.length || inView.length > THUMB_MAX_POINTS) {
+      document.body.dataset.attThumbs = "0";
+      return { canvas: thumbCache && thumbCache.canvas, count: 0, empty: true };
+    }
+    var dpr = window.devicePixelRatio || 1;
+    var cv = thumbCache && thumbCache.canvas ? thumbCache.canvas : document.createElement("canvas");
+    cv.width = Math.round(size.w * dpr);
+    cv.height = Math.round(size.h * dpr);
+    var c = cv.getContext("2d");
+    c.setTransform(dpr, 0, 0, dpr, 0, 0);
+    c.clearRect(0, 0, size.w, size.h);
+    c.imageSmoothingEnabled = false;
+    var side = inView.length > 150 ? THUMB_SIDE : Math.round(THUMB_SIDE * 1.5);
+    var list = Array.prototype.slice.call(inView).sort(function(a, b) {
+      return (S.sentencePts && S.sentencePts.has(a) ? 1 : 0) - (S.sentencePts && S.sentencePts.has(b) ? 1 : 0);
+    });
+    var drawn = 0;
+    for (var k = 0; k < list.length; k++) {
+      var i = list[k], t = i < S.N ? i : i - S.N, p = screenPos(i);
+      if (!p || p[0] < -side || p[1] < -side || p[0] > size.w + side || p[1] > size.h + side) continue;
+      var image = imageOf(S.tokens.sentence[t]);
+      if (drawThumb(c, S.geo, image, S.tokens.position[t], p[0], p[1], side, i < S.N ? QUERY : KEY)) drawn++;
+    }
+    thumbCache = { canvas: cv, count: drawn };
+    document.body.dataset.attThumbs = String(drawn);
+    return thumbCache;
+  }
+  function drawLabels(ctx, size, fg, bg) {
+    if (S.view.dim === 3) return;
+    if (S.geo && thumbCache && thumbCache.count) return;
+    ctx.font = "11px " + cssVar("--mono", "monospace");
+    ctx.textBaseline = "middle";
+    if (!labelCache) labelCache = placeLabels(ctx, size);
+    ctx.lineWidth = 3;
+    for (var k = 0; k < labelCache.length; k++) {
+      var L = labelCache[k];
+      ctx.strokeStyle = bg;
+      ctx.strokeText(L[0], L[1], L[2]);
+      ctx.fillStyle = L[3] ? "#276419" : "#8e0152";
+      ctx.fillText(L[0], L[1], L[2]);
+    }
+  }
+  function placeLabels(ctx, size) {
+    var cand = [], out = [];
+    var i;
+    var inView = S.scatter.get("pointsInView");
+    if (!inView || inView.length > LABEL_MAX_POINTS) return out;
+    for (var k = 0; k < inView.length; k++) {
+      i = inView[k];
+      var t = i < S.N ? i : i - S.N;
+      var prio = (S.match.flags[t] ? 4 : 0) + (S.sentencePts && S.sentencePts.has(i) ? 2 : 0) + S.head.unit[i];
+      cand.push([prio, i]);
+    }
+    cand.sort(function(a, b2) {
+      return b2[0] - a[0];
+    });
+    var placed = [];
+    for (var c = 0; c < cand.length && placed.length < LABEL_LIMIT; c++) {
+      i = cand[c][1];
+      var p = screenPos(i);
+      if (!p || p[0] < 0 || p[1] < 0 || p[0] > size.w || p[1] > size.h) continue;
+      var tok = S.tokens.text[i < S.N ? i : i - S.N];
+      var text2 = (i < S.N ? "q " : "k ") + tok;
+      var w = ctx.measureText(text2).width + 4, h = 13;
+      var box = null;
+      var spots = [[6, -h / 2], [-w - 6, -h / 2], [-w / 2, -h - 4], [-w / 2, 5]];
+      for (var sidx = 0; sidx < spots.length && !box; sidx++) {
+        var b = [p[0] + spots[sidx][0], p[1] + spots[sidx][1], w, h];
+        var free = true;
+        for (var j = 0; j < placed.length && free; j++) {
+          var o = placed[j];
+          if (b[0] < o[0] + o[2] && b[0] + b[2] > o[0] && b[1] < o[1] + o[3] && b[1] + b[3] > o[1]) free = false;
+        }
+        if (free) box = b;
+      }
+      if (!box) continue;
+      placed.push(box);
+      out.push([text2, box[0] + 2, box[1] + h / 2, i < S.N]);
+    }
+    return out;
+  }
+
   // assets/src/attention/points3d.js
   var VERTEX = [
     "attribute vec3 acolor;",
@@ -3009,365 +3210,6 @@
     this.requestRender();
   };
 
-  // assets/src/attention/aggregate.js
-  function aggregateView(canvas, legendNode, readout, agg, count, g, maxLen2, causal) {
-    var L = maxLen2;
-    var base = g * L * L;
-    var used = 0;
-    for (var i = 0; i < L; i++) for (var j = 0; j < L; j++) if (count[i * L + j] > 0) used = Math.max(used, i + 1, j + 1);
-    L = Math.max(1, used);
-    var vmax = 0;
-    for (var a = causal && L > 1 ? 1 : 0; a < L; a++) for (var b = 0; b < L; b++) vmax = Math.max(vmax, agg[base + a * maxLen2 + b]);
-    vmax = vmax || 1;
-    var ramp = lerpRamp(VIRIDIS, 64).map(hexToRgb);
-    canvas.width = L;
-    canvas.height = L;
-    var ctx = canvas.getContext("2d");
-    var img = ctx.createImageData(L, L);
-    for (var q = 0; q < L; q++) {
-      for (var k = 0; k < L; k++) {
-        var o = 4 * (q * L + k);
-        if (causal && k > q) continue;
-        if (count[q * maxLen2 + k] <= 0) {
-          img.data[o] = img.data[o + 1] = img.data[o + 2] = 200;
-          img.data[o + 3] = 255;
-          continue;
-        }
-        var c = ramp[Math.min(63, Math.floor(Math.sqrt(Math.min(1, agg[base + q * maxLen2 + k] / vmax)) * 63.999))];
-        img.data[o] = c[0];
-        img.data[o + 1] = c[1];
-        img.data[o + 2] = c[2];
-        img.data[o + 3] = 255;
-      }
-    }
-    ctx.putImageData(img, 0, 0);
-    legend(legendNode, {
-      title: "mean attention weight, square-root colour scale (grey: no sentence has both positions" + (causal ? "; empty above the diagonal: a causal model's query cannot see a later key)" : ")"),
-      ramps: [{ label: "", colors: VIRIDIS }],
-      min: "0",
-      max: vmax.toFixed(2)
-    });
-    canvas.onmousemove = function(e) {
-      var r = canvas.getBoundingClientRect();
-      var k2 = Math.floor((e.clientX - r.left) / r.width * L), q2 = Math.floor((e.clientY - r.top) / r.height * L);
-      if (q2 < 0 || k2 < 0 || q2 >= L || k2 >= L) return;
-      var n = count[q2 * maxLen2 + k2];
-      readout.textContent = "query position " + q2 + " → key position " + k2 + ": " + (causal && k2 > q2 ? "masked (a later key)" : n > 0 ? "mean " + agg[base + q2 * maxLen2 + k2].toFixed(3) + " over " + n + " sentences" : "no sentence");
-    };
-    readout.textContent = "Rows: query position 0–" + (L - 1) + " (top to bottom); columns: key position 0–" + (L - 1) + " (left to right). Hover for values.";
-  }
-
-  // assets/src/attention/single/panels.js
-  function showHeader(v) {
-    var info = S.sec.heads[v.g] || {};
-    document.title = "L" + v.l + " H" + v.h + " · attention · tfvis-site";
-    clear(byId("att-title")).appendChild(document.createTextNode("Layer " + v.l + ", head " + v.h + " "));
-    byId("att-title").appendChild(el(
-      "span",
-      { class: "att-badge att-lab-" + (info.label || "other"), title: info.label_text || "" },
-      info.label_text || info.label || ""
-    ));
-    byId("att-layer").value = String(v.l);
-    byId("att-head").value = String(v.h);
-    byId("att-prev-head").disabled = v.g === 0;
-    byId("att-prev-layer").disabled = v.l === 0;
-    byId("att-next-head").disabled = v.g === S.G - 1;
-    byId("att-next-layer").disabled = v.l === S.sec.model.n_layers - 1;
-    var back = new URLSearchParams();
-    ["proj", "dim", "color", "size", "q"].forEach(function(k) {
-      var val = query()[k];
-      if (val) back.set(k, val);
-    });
-    byId("att-back").setAttribute("href", "attention.html" + (back.toString() ? "?" + back.toString() : ""));
-    showMetrics(info, v);
-  }
-  function showMetrics(h, v) {
-    var dl = clear(byId("att-metrics"));
-    var row = function(k, val, title, warn) {
-      dl.appendChild(el("div", { title: title || null }, el("dt", null, k), el("dd", { class: warn ? "att-warn" : null }, val)));
-    };
-    var stat = h.label_stat || {};
-    row(
-      "Label",
-      (h.label_text || h.label || "n/a") + (stat.name ? " (" + stat.name + " " + fmt(stat.value) + ", threshold " + fmt(stat.threshold) + ")" : ""),
-      "automatic label from the attention statistics"
-    );
-    var after = h.spearman_after;
-    row("Spearman before", fmt(h.spearman_before), "Spearman correlation of q·k with the q–k distance, raw q and k (−1 = distance explains attention)");
-    row("Spearman after", fmt(after), "the same after key translation and norm scaling", after !== void 0 && after > -0.5);
-    var proj = v.entry.name;
-    var sp = h.spearman_projected && h.spearman_projected[proj];
-    if (sp !== void 0) row("Spearman in picture", fmt(sp), "the same correlation measured on the " + proj + " coordinates shown", sp > -0.3);
-    var tw = h.trustworthiness && h.trustworthiness[proj];
-    row("Trustworthiness", fmt(tw), "scikit-learn trustworthiness of this projection (k = " + S.sec.config.trust_k + "; 1 = no false neighbours)", tw !== void 0 && tw < 0.8);
-    row("Scale c", fmt(h.c, 3), "queries × c, keys ÷ c (dot products unchanged)");
-    row("Norm gap", fmt(h.norm_gap), "mean query norm − mean key norm, before normalisation (" + fmt(h.q_norm_mean) + " − " + fmt(h.k_norm_mean) + ")");
-    row("Entropy", fmt(h.entropy_norm) + " (normalised)", "mean attention entropy / log(length)");
-    if (h.spearman_paper_after !== void 0 || h.spearman_paper_before !== void 0) {
-      var stext = (S.sec.statistics || {}).spearman_paper_before || "AttentionViz statistic: per query, Spearman(q·k, cosine distance) over its keys, then the mean over queries";
-      row("AttentionViz ρ", fmt(h.spearman_paper_before) + " → " + fmt(h.spearman_paper_after) + " (before → after)", stext);
-    }
-    if (h.mass) {
-      row(
-        "Attention mass",
-        ["prev", "next", "self", "sink", "local", "local2d"].filter(function(k) {
-          return h.mass[k] !== void 0;
-        }).map(function(k) {
-          return k + " " + fmt(h.mass[k]);
-        }).join(" · "),
-        S.geo ? "share of attention on the patch itself, [CLS] / registers, the 8 neighbouring patches" : "share of attention on the previous / next token, itself, [CLS]/[SEP], a ±2 window"
-      );
-    }
-    if (h.similarity) {
-      row(
-        "Similarity",
-        Object.keys(h.similarity).map(function(k) {
-          return k + " " + fmt(h.similarity[k]);
-        }).join(" · "),
-        "how much attention follows similar units (by hue, brightness, position)"
-      );
-    }
-    var weak = after !== void 0 && after > -0.5 || tw !== void 0 && tw < 0.8;
-    if (weak) {
-      dl.appendChild(el("p", { class: "att-warn" }, "Distances in this picture are a weak guide to attention for this head: check the " + (S.geo ? "image" : "sentence") + " view."));
-    }
-  }
-  var HIDE = ["cls", "sep", "first"];
-  function showValueToggle() {
-    var box = byId("att-vnorm");
-    box.checked = S.view.vnorm;
-    box.disabled = !S.vnorms;
-    if (!S.vnorms) box.parentNode.title = "this site was built without value norms";
-  }
-  function showSentence() {
-    if (!S.view || !S.view.layerData) return;
-    var s = S.view.s === null ? S.sentencePts ? 0 : 0 : S.view.s;
-    byId("att-s").value = String(s);
-    byId("att-prev-s").disabled = s <= 0;
-    byId("att-next-s").disabled = s >= S.sec.n_sentences - 1;
-    HIDE.forEach(function(k) {
-      if (byId("att-hide-" + k)) byId("att-hide-" + k).checked = S.view.hide[k];
-    });
-    showValueToggle();
-    var textNode = clear(byId("att-sentence-text"));
-    textNode.appendChild(el("span", null, "Sentence " + s + ": "));
-    textNode.appendChild(el("q", null, S.sentences.text[s]));
-    if (S.linker) {
-      var id = S.linker(s);
-      if (id !== null) {
-        textNode.appendChild(document.createTextNode(" "));
-        textNode.appendChild(el("a", { href: "tokens.html?s=" + id + (S.view.t !== null ? "&t=" + S.view.t : "") }, "open in the token browser"));
-      } else {
-        textNode.appendChild(el("span", { class: "muted" }, " (not in the token browser's sample)"));
-      }
-    }
-    sentenceView(byId("att-sentence"), {
-      sec: S.sec,
-      tokens: S.tokens,
-      sentences: S.sentences,
-      layerData: S.view.layerData,
-      head: S.view.h,
-      s,
-      hide: S.view.hide,
-      vrow: S.view.vnorm ? valueRow(S.sec, S.sentences, S.vnorms, S.view.g, s) : null,
-      current: S.view.s === s ? S.view.t : null,
-      onSelect: function(pos) {
-        apply(setQuery({ s, t: pos }, true));
-      }
-    });
-    if (tokenFactors) {
-      var shown = S.view;
-      tokenFactors().then(function(links) {
-        if (S.view === shown) tokenFactorsView(byId("att-token-factors"), links, S.tokens, S.sentences, s, S.view.s === s ? S.view.t : null, S.view.l);
-      });
-    }
-  }
-  function showImage() {
-    if (!S.view || !S.view.layerData) return Promise.resolve();
-    var s = S.view.s === null ? 0 : S.view.s;
-    byId("att-s").value = String(s);
-    byId("att-prev-s").disabled = s <= 0;
-    byId("att-next-s").disabled = s >= S.sec.n_sentences - 1;
-    byId("att-heat").checked = S.view.heat;
-    byId("att-arrows").checked = S.view.arrows;
-    showValueToggle();
-    var textNode = clear(byId("att-sentence-text"));
-    textNode.appendChild(el("span", null, "Image " + s + " of the sample: "));
-    textNode.appendChild(el("q", { class: "att-image-name" }, S.sentences.text[s]));
-    if (S.linker) {
-      var id = S.linker(s);
-      if (id !== null) {
-        textNode.appendChild(document.createTextNode(" "));
-        textNode.appendChild(el("a", { href: "images.html?i=" + id + (S.view.t !== null && S.view.s === s ? "&p=" + S.view.t : "") }, "open in the image browser"));
-      }
-    }
-    var v = imageView(byId("att-image"), {
-      sec: S.sec,
-      geo: S.geo,
-      tokens: S.tokens,
-      sentences: S.sentences,
-      layerData: S.view.layerData,
-      head: S.view.h,
-      s,
-      t: S.view.s === s ? S.view.t : null,
-      key: S.view.key,
-      heat: S.view.heat,
-      arrows: S.view.arrows,
-      vrow: S.view.vnorm ? valueRow(S.sec, S.sentences, S.vnorms, S.view.g, s) : null,
-      onSelect: function(pos, asKey) {
-        apply(setQuery({ s, t: pos, key: asKey ? 1 : null }, true), "image_select");
-      }
-    });
-    return v.ready.then(function() {
-      mark("image_drawn");
-    });
-  }
-  var offsetHead = -1;
-  function showAggregate() {
-    if (S.geo) {
-      if (S.view && S.view.layerData && offsetHead !== S.view.g) {
-        offsetHead = S.view.g;
-        offsetView(byId("att-agg"), byId("att-agg-legend"), byId("att-agg-read"), S.sec, S.geo, S.sentences, S.view.layerData, S.view.h);
-      }
-      return;
-    }
-    if (!S.aggregate || !S.view) return;
-    aggregateView(byId("att-agg"), byId("att-agg-legend"), byId("att-agg-read"), S.aggregate[0], S.aggregate[1], S.view.g, S.sec.max_len, !!S.sec.model.is_causal);
-  }
-
-  // assets/src/attention/single/view.js
-  function apply(q, timing) {
-    var t0 = window.performance.now();
-    var next = readState(q);
-    var prev = S.view;
-    S.view = next;
-    showControls(S.sec, next);
-    document.dispatchEvent(new CustomEvent("tfvis:head", { detail: { l: next.l, h: next.h, hide: next.hide } }));
-    if (!timing) {
-      if (!prev || prev.g !== next.g) timing = "switch_head";
-      else if (prev.entry.name !== next.entry.name) timing = "switch_projection";
-      else if (prev.color !== next.color) timing = "switch_color";
-      else timing = "apply";
-    }
-    S.queue = S.queue.then(function() {
-      return Promise.all([
-        S.points[next.entry.name] ? S.points[next.entry.name] : loadPoints(next.entry).then(function(d) {
-          S.points[next.entry.name] = d;
-          return d;
-        }),
-        loadLayer2(next.l)
-      ]);
-    }).then(function(r) {
-      if (S.view !== next) return null;
-      var layerData = r[1];
-      next.layerData = layerData;
-      showHeader(next);
-      buildHead(next);
-      S.match = matchTokens(S.tokens, next.q);
-      showCount();
-      legend(byId("att-legend"), S.head.legend);
-      sizeLegend(byId("att-size-legend"), next.size);
-      S.sentencePts = next.s === null ? null : sentencePoints(next.s);
-      var shown = S.geo ? showImage() : showSentence();
-      showAggregate();
-      return Promise.all([!hasWebGL() ? noWebGL2() : next.dim === 3 ? draw3(next) : draw2(next), shown]);
-    }).then(function() {
-      return new Promise(function(resolve) {
-        window.requestAnimationFrame(function() {
-          resolve();
-        });
-      });
-    }).then(function() {
-      if (S.view !== next) return;
-      invalidate();
-      drawOverlay();
-      mark(timing, timing === "head_drawn" ? 0 : t0);
-      S.status.textContent = S.P.toLocaleString() + " points: " + S.N.toLocaleString() + " queries and " + S.N.toLocaleString() + " keys of " + S.sec.n_sentences + (S.geo ? " images (" : " sentences (") + byId("att-proj").selectedOptions[0].textContent + " " + next.dim + "D).";
-      document.body.dataset.attReady = String(Number(document.body.dataset.attReady || 0) + 1);
-    }).catch(function(err) {
-      fail(S.status, err);
-    });
-    return S.queue;
-  }
-  function goHead(g) {
-    g = Math.max(0, Math.min(S.G - 1, g));
-    apply(setQuery({ l: Math.floor(g / S.H), h: g % S.H, s: S.view.s, t: S.view.t }, true));
-  }
-  function wire() {
-    byId("att-prev-head").addEventListener("click", function() {
-      goHead(S.view.g - 1);
-    });
-    byId("att-next-head").addEventListener("click", function() {
-      goHead(S.view.g + 1);
-    });
-    byId("att-prev-layer").addEventListener("click", function() {
-      goHead(S.view.g - S.H);
-    });
-    byId("att-next-layer").addEventListener("click", function() {
-      goHead(S.view.g + S.H);
-    });
-    byId("att-layer").addEventListener("change", function(e) {
-      goHead(Number(e.target.value) * S.H + S.view.h);
-    });
-    byId("att-head").addEventListener("change", function(e) {
-      goHead(S.view.l * S.H + Number(e.target.value));
-    });
-    var setS = function(s) {
-      s = Math.max(0, Math.min(S.sec.n_sentences - 1, s));
-      apply(setQuery({ s, t: null, key: null }, true));
-    };
-    byId("att-prev-s").addEventListener("click", function() {
-      setS((S.view.s || 0) - 1);
-    });
-    byId("att-next-s").addEventListener("click", function() {
-      setS((S.view.s || 0) + 1);
-    });
-    byId("att-s").addEventListener("change", function(e) {
-      setS(Number(e.target.value));
-    });
-    if (S.geo) {
-      ["heat", "arrows"].forEach(function(k) {
-        byId("att-" + k).addEventListener("change", function(e) {
-          var patch = {};
-          patch[k] = e.target.checked ? null : "0";
-          apply(setQuery(patch, true));
-        });
-      });
-    }
-    if (!S.geo) HIDE.forEach(function(k) {
-      if (!byId("att-hide-" + k)) return;
-      byId("att-hide-" + k).addEventListener("change", function() {
-        var on = HIDE.filter(function(x) {
-          return byId("att-hide-" + x) && byId("att-hide-" + x).checked;
-        });
-        apply(setQuery({ hide: on.length ? on.join(",") : null }, true));
-      });
-    });
-    byId("att-vnorm").addEventListener("change", function(e) {
-      apply(setQuery({ vnorm: e.target.checked ? 1 : null }, true));
-    });
-    document.addEventListener("keydown", function(e) {
-      var tag = e.target && e.target.tagName || "";
-      if (/^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(tag) || e.target.isContentEditable || e.altKey || e.ctrlKey || e.metaKey) return;
-      if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
-        if (e.target.closest && e.target.closest(".att-sentence, .att-image")) return;
-        e.preventDefault();
-        var d = e.key === "ArrowLeft" ? -1 : 1;
-        goHead(S.view.g + d * (e.shiftKey ? S.H : 1));
-      }
-    });
-  }
-  var resizeTimer = null;
-  function onResize() {
-    window.clearTimeout(resizeTimer);
-    resizeTimer = window.setTimeout(function() {
-      var s = stageSize();
-      if (S.scatter) S.scatter.set({ width: s.w, height: s.h });
-      if (S.three) S.three.setSize(s.w, s.h);
-      scheduleOverlay();
-    }, 60);
-  }
-
   // assets/src/attention/single/pointer.js
   function onHover(i) {
     if (i === S.hovered) return;
@@ -3451,7 +3293,7 @@
   function clickPoint(i) {
     var t = i < S.N ? i : i - S.N;
     var s = S.tokens.sentence[t];
-    apply(setQuery({ s, t: S.tokens.position[t], key: S.geo && i >= S.N ? 1 : null }, true), "click_point");
+    hooks.apply(setQuery({ s, t: S.tokens.position[t], key: S.geo && i >= S.N ? 1 : null }, true), "click_point");
   }
   function showLasso(pts) {
     var box = clear(byId("att-lasso"));
@@ -3486,9 +3328,6 @@
 
   // assets/src/attention/single/plot.js
   var sizeArray = [2, 3, 4, 5, 6, 7, 8, 10];
-  function stageSize() {
-    return { w: Math.max(1, Math.round(S.stage.clientWidth)), h: Math.max(1, Math.round(S.stage.clientHeight)) };
-  }
   function hideHoverFromScatter() {
     S.canvas.addEventListener("mouseenter", function(e) {
       e.stopImmediatePropagation();
@@ -3689,200 +3528,365 @@
     tr.render();
     return Promise.resolve();
   }
-  var scratch = [0, 0];
-  function screenPos(i) {
-    if (S.view.dim === 3) {
-      return S.three.project(i, scratch) ? [scratch[0], scratch[1]] : null;
+
+  // assets/src/attention/aggregate.js
+  function aggregateView(canvas, legendNode, readout, agg, count, g, maxLen2, causal) {
+    var L = maxLen2;
+    var base = g * L * L;
+    var used = 0;
+    for (var i = 0; i < L; i++) for (var j = 0; j < L; j++) if (count[i * L + j] > 0) used = Math.max(used, i + 1, j + 1);
+    L = Math.max(1, used);
+    var vmax = 0;
+    for (var a = causal && L > 1 ? 1 : 0; a < L; a++) for (var b = 0; b < L; b++) vmax = Math.max(vmax, agg[base + a * maxLen2 + b]);
+    vmax = vmax || 1;
+    var ramp = lerpRamp(VIRIDIS, 64).map(hexToRgb);
+    canvas.width = L;
+    canvas.height = L;
+    var ctx = canvas.getContext("2d");
+    var img = ctx.createImageData(L, L);
+    for (var q = 0; q < L; q++) {
+      for (var k = 0; k < L; k++) {
+        var o = 4 * (q * L + k);
+        if (causal && k > q) continue;
+        if (count[q * maxLen2 + k] <= 0) {
+          img.data[o] = img.data[o + 1] = img.data[o + 2] = 200;
+          img.data[o + 3] = 255;
+          continue;
+        }
+        var c = ramp[Math.min(63, Math.floor(Math.sqrt(Math.min(1, agg[base + q * maxLen2 + k] / vmax)) * 63.999))];
+        img.data[o] = c[0];
+        img.data[o + 1] = c[1];
+        img.data[o + 2] = c[2];
+        img.data[o + 3] = 255;
+      }
     }
-    var p = S.scatter.getScreenPosition(i);
-    return p ? [p[0], p[1]] : null;
+    ctx.putImageData(img, 0, 0);
+    legend(legendNode, {
+      title: "mean attention weight, square-root colour scale (grey: no sentence has both positions" + (causal ? "; empty above the diagonal: a causal model's query cannot see a later key)" : ")"),
+      ramps: [{ label: "", colors: VIRIDIS }],
+      min: "0",
+      max: vmax.toFixed(2)
+    });
+    canvas.onmousemove = function(e) {
+      var r = canvas.getBoundingClientRect();
+      var k2 = Math.floor((e.clientX - r.left) / r.width * L), q2 = Math.floor((e.clientY - r.top) / r.height * L);
+      if (q2 < 0 || k2 < 0 || q2 >= L || k2 >= L) return;
+      var n = count[q2 * maxLen2 + k2];
+      readout.textContent = "query position " + q2 + " → key position " + k2 + ": " + (causal && k2 > q2 ? "masked (a later key)" : n > 0 ? "mean " + agg[base + q2 * maxLen2 + k2].toFixed(3) + " over " + n + " sentences" : "no sentence");
+    };
+    readout.textContent = "Rows: query position 0–" + (L - 1) + " (top to bottom); columns: key position 0–" + (L - 1) + " (left to right). Hover for values.";
   }
 
-  // assets/src/attention/single/overlay.js
-  var overlayPending = false;
-  var labelCache = null;
-  var thumbCache = null;
-  function invalidate() {
-    labelCache = null;
-    if (thumbCache) thumbCache.stale = true;
+  // assets/src/attention/single/panels.js
+  function showHeader(v) {
+    var info = S.sec.heads[v.g] || {};
+    document.title = "L" + v.l + " H" + v.h + " · attention · tfvis-site";
+    clear(byId("att-title")).appendChild(document.createTextNode("Layer " + v.l + ", head " + v.h + " "));
+    byId("att-title").appendChild(el(
+      "span",
+      { class: "att-badge att-lab-" + (info.label || "other"), title: info.label_text || "" },
+      info.label_text || info.label || ""
+    ));
+    byId("att-layer").value = String(v.l);
+    byId("att-head").value = String(v.h);
+    byId("att-prev-head").disabled = v.g === 0;
+    byId("att-prev-layer").disabled = v.l === 0;
+    byId("att-next-head").disabled = v.g === S.G - 1;
+    byId("att-next-layer").disabled = v.l === S.sec.model.n_layers - 1;
+    var back = new URLSearchParams();
+    ["proj", "dim", "color", "size", "q"].forEach(function(k) {
+      var val = query()[k];
+      if (val) back.set(k, val);
+    });
+    byId("att-back").setAttribute("href", "attention.html" + (back.toString() ? "?" + back.toString() : ""));
+    showMetrics(info, v);
   }
-  function scheduleOverlay() {
-    invalidate();
-    if (overlayPending) return;
-    overlayPending = true;
-    window.requestAnimationFrame(function() {
-      overlayPending = false;
+  function showMetrics(h, v) {
+    var dl = clear(byId("att-metrics"));
+    var row = function(k, val, title, warn) {
+      dl.appendChild(el("div", { title: title || null }, el("dt", null, k), el("dd", { class: warn ? "att-warn" : null }, val)));
+    };
+    var stat = h.label_stat || {};
+    row(
+      "Label",
+      (h.label_text || h.label || "n/a") + (stat.name ? " (" + stat.name + " " + fmt(stat.value) + ", threshold " + fmt(stat.threshold) + ")" : ""),
+      "automatic label from the attention statistics"
+    );
+    var after = h.spearman_after;
+    row("Spearman before", fmt(h.spearman_before), "Spearman correlation of q·k with the q–k distance, raw q and k (−1 = distance explains attention)");
+    row("Spearman after", fmt(after), "the same after key translation and norm scaling", after !== void 0 && after > -0.5);
+    var proj = v.entry.name;
+    var sp = h.spearman_projected && h.spearman_projected[proj];
+    if (sp !== void 0) row("Spearman in picture", fmt(sp), "the same correlation measured on the " + proj + " coordinates shown", sp > -0.3);
+    var tw = h.trustworthiness && h.trustworthiness[proj];
+    row("Trustworthiness", fmt(tw), "scikit-learn trustworthiness of this projection (k = " + S.sec.config.trust_k + "; 1 = no false neighbours)", tw !== void 0 && tw < 0.8);
+    row("Scale c", fmt(h.c, 3), "queries × c, keys ÷ c (dot products unchanged)");
+    row("Norm gap", fmt(h.norm_gap), "mean query norm − mean key norm, before normalisation (" + fmt(h.q_norm_mean) + " − " + fmt(h.k_norm_mean) + ")");
+    row("Entropy", fmt(h.entropy_norm) + " (normalised)", "mean attention entropy / log(length)");
+    if (h.spearman_paper_after !== void 0 || h.spearman_paper_before !== void 0) {
+      var stext = (S.sec.statistics || {}).spearman_paper_before || "AttentionViz statistic: per query, Spearman(q·k, cosine distance) over its keys, then the mean over queries";
+      row("AttentionViz ρ", fmt(h.spearman_paper_before) + " → " + fmt(h.spearman_paper_after) + " (before → after)", stext);
+    }
+    if (h.mass) {
+      row(
+        "Attention mass",
+        ["prev", "next", "self", "sink", "local", "local2d"].filter(function(k) {
+          return h.mass[k] !== void 0;
+        }).map(function(k) {
+          return k + " " + fmt(h.mass[k]);
+        }).join(" · "),
+        S.geo ? "share of attention on the patch itself, [CLS] / registers, the 8 neighbouring patches" : "share of attention on the previous / next token, itself, [CLS]/[SEP], a ±2 window"
+      );
+    }
+    if (h.similarity) {
+      row(
+        "Similarity",
+        Object.keys(h.similarity).map(function(k) {
+          return k + " " + fmt(h.similarity[k]);
+        }).join(" · "),
+        "how much attention follows similar units (by hue, brightness, position)"
+      );
+    }
+    var weak = after !== void 0 && after > -0.5 || tw !== void 0 && tw < 0.8;
+    if (weak) {
+      dl.appendChild(el("p", { class: "att-warn" }, "Distances in this picture are a weak guide to attention for this head: check the " + (S.geo ? "image" : "sentence") + " view."));
+    }
+  }
+  var HIDE = ["cls", "sep", "first"];
+  function showValueToggle() {
+    var box = byId("att-vnorm");
+    box.checked = S.view.vnorm;
+    box.disabled = !S.vnorms;
+    if (!S.vnorms) box.parentNode.title = "this site was built without value norms";
+  }
+  function showSentence() {
+    if (!S.view || !S.view.layerData) return;
+    var s = S.view.s === null ? S.sentencePts ? 0 : 0 : S.view.s;
+    byId("att-s").value = String(s);
+    byId("att-prev-s").disabled = s <= 0;
+    byId("att-next-s").disabled = s >= S.sec.n_sentences - 1;
+    HIDE.forEach(function(k) {
+      if (byId("att-hide-" + k)) byId("att-hide-" + k).checked = S.view.hide[k];
+    });
+    showValueToggle();
+    var textNode = clear(byId("att-sentence-text"));
+    textNode.appendChild(el("span", null, "Sentence " + s + ": "));
+    textNode.appendChild(el("q", null, S.sentences.text[s]));
+    if (S.linker) {
+      var id = S.linker(s);
+      if (id !== null) {
+        textNode.appendChild(document.createTextNode(" "));
+        textNode.appendChild(el("a", { href: "tokens.html?s=" + id + (S.view.t !== null ? "&t=" + S.view.t : "") }, "open in the token browser"));
+      } else {
+        textNode.appendChild(el("span", { class: "muted" }, " (not in the token browser's sample)"));
+      }
+    }
+    sentenceView(byId("att-sentence"), {
+      sec: S.sec,
+      tokens: S.tokens,
+      sentences: S.sentences,
+      layerData: S.view.layerData,
+      head: S.view.h,
+      s,
+      hide: S.view.hide,
+      vrow: S.view.vnorm ? valueRow(S.sec, S.sentences, S.vnorms, S.view.g, s) : null,
+      current: S.view.s === s ? S.view.t : null,
+      onSelect: function(pos) {
+        hooks.apply(setQuery({ s, t: pos }, true));
+      }
+    });
+    if (tokenFactors) {
+      var shown = S.view;
+      tokenFactors().then(function(links) {
+        if (S.view === shown) tokenFactorsView(byId("att-token-factors"), links, S.tokens, S.sentences, s, S.view.s === s ? S.view.t : null, S.view.l);
+      });
+    }
+  }
+  function showImage() {
+    if (!S.view || !S.view.layerData) return Promise.resolve();
+    var s = S.view.s === null ? 0 : S.view.s;
+    byId("att-s").value = String(s);
+    byId("att-prev-s").disabled = s <= 0;
+    byId("att-next-s").disabled = s >= S.sec.n_sentences - 1;
+    byId("att-heat").checked = S.view.heat;
+    byId("att-arrows").checked = S.view.arrows;
+    showValueToggle();
+    var textNode = clear(byId("att-sentence-text"));
+    textNode.appendChild(el("span", null, "Image " + s + " of the sample: "));
+    textNode.appendChild(el("q", { class: "att-image-name" }, S.sentences.text[s]));
+    if (S.linker) {
+      var id = S.linker(s);
+      if (id !== null) {
+        textNode.appendChild(document.createTextNode(" "));
+        textNode.appendChild(el("a", { href: "images.html?i=" + id + (S.view.t !== null && S.view.s === s ? "&p=" + S.view.t : "") }, "open in the image browser"));
+      }
+    }
+    var v = imageView(byId("att-image"), {
+      sec: S.sec,
+      geo: S.geo,
+      tokens: S.tokens,
+      sentences: S.sentences,
+      layerData: S.view.layerData,
+      head: S.view.h,
+      s,
+      t: S.view.s === s ? S.view.t : null,
+      key: S.view.key,
+      heat: S.view.heat,
+      arrows: S.view.arrows,
+      vrow: S.view.vnorm ? valueRow(S.sec, S.sentences, S.vnorms, S.view.g, s) : null,
+      onSelect: function(pos, asKey) {
+        hooks.apply(setQuery({ s, t: pos, key: asKey ? 1 : null }, true), "image_select");
+      }
+    });
+    return v.ready.then(function() {
+      mark("image_drawn");
+    });
+  }
+  var offsetHead = -1;
+  function showAggregate() {
+    if (S.geo) {
+      if (S.view && S.view.layerData && offsetHead !== S.view.g) {
+        offsetHead = S.view.g;
+        offsetView(byId("att-agg"), byId("att-agg-legend"), byId("att-agg-read"), S.sec, S.geo, S.sentences, S.view.layerData, S.view.h);
+      }
+      return;
+    }
+    if (!S.aggregate || !S.view) return;
+    aggregateView(byId("att-agg"), byId("att-agg-legend"), byId("att-agg-read"), S.aggregate[0], S.aggregate[1], S.view.g, S.sec.max_len, !!S.sec.model.is_causal);
+  }
+
+  // assets/src/attention/single/view.js
+  function apply(q, timing) {
+    var t0 = window.performance.now();
+    var next = readState(q);
+    var prev = S.view;
+    S.view = next;
+    showControls(S.sec, next);
+    document.dispatchEvent(new CustomEvent("tfvis:head", { detail: { l: next.l, h: next.h, hide: next.hide } }));
+    if (!timing) {
+      if (!prev || prev.g !== next.g) timing = "switch_head";
+      else if (prev.entry.name !== next.entry.name) timing = "switch_projection";
+      else if (prev.color !== next.color) timing = "switch_color";
+      else timing = "apply";
+    }
+    S.queue = S.queue.then(function() {
+      return Promise.all([
+        S.points[next.entry.name] ? S.points[next.entry.name] : loadPoints(next.entry).then(function(d) {
+          S.points[next.entry.name] = d;
+          return d;
+        }),
+        loadLayer2(next.l)
+      ]);
+    }).then(function(r) {
+      if (S.view !== next) return null;
+      var layerData = r[1];
+      next.layerData = layerData;
+      showHeader(next);
+      buildHead(next);
+      S.match = matchTokens(S.tokens, next.q);
+      showCount();
+      legend(byId("att-legend"), S.head.legend);
+      sizeLegend(byId("att-size-legend"), next.size);
+      S.sentencePts = next.s === null ? null : sentencePoints(next.s);
+      var shown = S.geo ? showImage() : showSentence();
+      showAggregate();
+      return Promise.all([!hasWebGL() ? noWebGL2() : next.dim === 3 ? draw3(next) : draw2(next), shown]);
+    }).then(function() {
+      return new Promise(function(resolve) {
+        window.requestAnimationFrame(function() {
+          resolve();
+        });
+      });
+    }).then(function() {
+      if (S.view !== next) return;
+      invalidate();
       drawOverlay();
+      mark(timing, timing === "head_drawn" ? 0 : t0);
+      S.status.textContent = S.P.toLocaleString() + " points: " + S.N.toLocaleString() + " queries and " + S.N.toLocaleString() + " keys of " + S.sec.n_sentences + (S.geo ? " images (" : " sentences (") + byId("att-proj").selectedOptions[0].textContent + " " + next.dim + "D).";
+      document.body.dataset.attReady = String(Number(document.body.dataset.attReady || 0) + 1);
+    }).catch(function(err) {
+      fail(S.status, err);
     });
+    return S.queue;
   }
-  function drawOverlay() {
-    if (!S.view || !S.head) return;
-    var s = stageSize(), dpr = window.devicePixelRatio || 1;
-    if (S.overlay.width !== Math.round(s.w * dpr) || S.overlay.height !== Math.round(s.h * dpr)) {
-      S.overlay.width = Math.round(s.w * dpr);
-      S.overlay.height = Math.round(s.h * dpr);
-    }
-    var ctx = S.overlay.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, s.w, s.h);
-    if (S.view.dim === 3) {
-      if (!S.three) return;
-      S.three.updateProjection();
-    } else if (!S.scatter || !S.scatter.get("isPointsDrawn")) return;
-    var fg = cssVar("--fg", "#1d1f23"), bg = cssVar("--card", "#ffffff");
-    if (S.geo) drawImageLayer(ctx, s, fg);
-    if (S.match.count) {
-      ctx.strokeStyle = fg;
-      ctx.lineWidth = 1.5;
-      for (var t = 0; t < S.N; t++) {
-        if (!S.match.flags[t]) continue;
-        [t, S.N + t].forEach(function(i) {
-          var p = screenPos(i);
-          if (!p) return;
-          ctx.beginPath();
-          ctx.arc(p[0], p[1], 6, 0, 2 * Math.PI);
-          ctx.stroke();
+  function goHead(g) {
+    g = Math.max(0, Math.min(S.G - 1, g));
+    apply(setQuery({ l: Math.floor(g / S.H), h: g % S.H, s: S.view.s, t: S.view.t }, true));
+  }
+  function wire() {
+    hooks.apply = apply;
+    byId("att-prev-head").addEventListener("click", function() {
+      goHead(S.view.g - 1);
+    });
+    byId("att-next-head").addEventListener("click", function() {
+      goHead(S.view.g + 1);
+    });
+    byId("att-prev-layer").addEventListener("click", function() {
+      goHead(S.view.g - S.H);
+    });
+    byId("att-next-layer").addEventListener("click", function() {
+      goHead(S.view.g + S.H);
+    });
+    byId("att-layer").addEventListener("change", function(e) {
+      goHead(Number(e.target.value) * S.H + S.view.h);
+    });
+    byId("att-head").addEventListener("change", function(e) {
+      goHead(S.view.l * S.H + Number(e.target.value));
+    });
+    var setS = function(s) {
+      s = Math.max(0, Math.min(S.sec.n_sentences - 1, s));
+      apply(setQuery({ s, t: null, key: null }, true));
+    };
+    byId("att-prev-s").addEventListener("click", function() {
+      setS((S.view.s || 0) - 1);
+    });
+    byId("att-next-s").addEventListener("click", function() {
+      setS((S.view.s || 0) + 1);
+    });
+    byId("att-s").addEventListener("change", function(e) {
+      setS(Number(e.target.value));
+    });
+    if (S.geo) {
+      ["heat", "arrows"].forEach(function(k) {
+        byId("att-" + k).addEventListener("change", function(e) {
+          var patch = {};
+          patch[k] = e.target.checked ? null : "0";
+          apply(setQuery(patch, true));
         });
-      }
+      });
     }
-    var lines = [];
-    if (S.view.s !== null && S.view.t !== null) {
-      var tp = S.sentences.token_offset[S.view.s] + Math.min(S.view.t, S.sentences.n_tokens[S.view.s] - 1);
-      lines = lines.concat(linesFor(tp));
-    }
-    if (S.hovered >= 0) lines = lines.concat(linesFor(S.hovered));
-    ctx.lineWidth = 2.5;
-    lines.forEach(function(l) {
-      var a = screenPos(l[0]), b = screenPos(l[1]);
-      if (!a || !b) return;
-      ctx.strokeStyle = fg;
-      ctx.globalAlpha = Math.max(0.15, Math.min(1, l[2]));
-      ctx.beginPath();
-      ctx.moveTo(a[0], a[1]);
-      ctx.lineTo(b[0], b[1]);
-      ctx.stroke();
-      ctx.globalAlpha = 1;
-      ctx.fillStyle = fg;
-      ctx.beginPath();
-      ctx.arc(b[0], b[1], 3, 0, 2 * Math.PI);
-      ctx.fill();
-    });
-    if (S.hovered >= 0) {
-      var hp = screenPos(S.hovered);
-      if (hp) {
-        ctx.lineWidth = 2;
-        ctx.strokeStyle = bg;
-        ctx.beginPath();
-        ctx.arc(hp[0], hp[1], 7, 0, 2 * Math.PI);
-        ctx.stroke();
-        ctx.strokeStyle = fg;
-        ctx.beginPath();
-        ctx.arc(hp[0], hp[1], 5.5, 0, 2 * Math.PI);
-        ctx.stroke();
-      }
-    }
-    drawLabels(ctx, s, fg, bg);
-  }
-  function drawImageLayer(ctx, size, fg) {
-    if (S.view.dim === 2 && S.sheetsReady) {
-      if (!thumbCache || thumbCache.stale) thumbCache = buildThumbs(size);
-      if (thumbCache.count) ctx.drawImage(thumbCache.canvas, 0, 0, size.w, size.h);
-    }
-    var np = S.geo.n_prefix_tokens;
-    ctx.lineWidth = 1.5;
-    ctx.strokeStyle = fg;
-    for (var s = 0; s < S.sec.n_sentences; s++) {
-      var start2 = S.sentences.token_offset[s];
-      for (var j = 0; j < np; j++) {
-        [start2 + j, S.N + start2 + j].forEach(function(i) {
-          var p = screenPos(i);
-          if (p) ctx.strokeRect(p[0] - 5, p[1] - 5, 10, 10);
+    if (!S.geo) HIDE.forEach(function(k) {
+      if (!byId("att-hide-" + k)) return;
+      byId("att-hide-" + k).addEventListener("change", function() {
+        var on = HIDE.filter(function(x) {
+          return byId("att-hide-" + x) && byId("att-hide-" + x).checked;
         });
-      }
-    }
-  }
-  function buildThumbs(size) {
-    var inView = S.view.dim === 2 && S.scatter ? S.scatter.get("pointsInView") : null;
-    if (!inView || !inView.length || inView.length > THUMB_MAX_POINTS) {
-      document.body.dataset.attThumbs = "0";
-      return { canvas: thumbCache && thumbCache.canvas, count: 0, empty: true };
-    }
-    var dpr = window.devicePixelRatio || 1;
-    var cv = thumbCache && thumbCache.canvas ? thumbCache.canvas : document.createElement("canvas");
-    cv.width = Math.round(size.w * dpr);
-    cv.height = Math.round(size.h * dpr);
-    var c = cv.getContext("2d");
-    c.setTransform(dpr, 0, 0, dpr, 0, 0);
-    c.clearRect(0, 0, size.w, size.h);
-    c.imageSmoothingEnabled = false;
-    var side = inView.length > 150 ? THUMB_SIDE : Math.round(THUMB_SIDE * 1.5);
-    var list = Array.prototype.slice.call(inView).sort(function(a, b) {
-      return (S.sentencePts && S.sentencePts.has(a) ? 1 : 0) - (S.sentencePts && S.sentencePts.has(b) ? 1 : 0);
+        apply(setQuery({ hide: on.length ? on.join(",") : null }, true));
+      });
     });
-    var drawn = 0;
-    for (var k = 0; k < list.length; k++) {
-      var i = list[k], t = i < S.N ? i : i - S.N, p = screenPos(i);
-      if (!p || p[0] < -side || p[1] < -side || p[0] > size.w + side || p[1] > size.h + side) continue;
-      var image = imageOf(S.tokens.sentence[t]);
-      if (drawThumb(c, S.geo, image, S.tokens.position[t], p[0], p[1], side, i < S.N ? QUERY : KEY)) drawn++;
-    }
-    thumbCache = { canvas: cv, count: drawn };
-    document.body.dataset.attThumbs = String(drawn);
-    return thumbCache;
-  }
-  function drawLabels(ctx, size, fg, bg) {
-    if (S.view.dim === 3) return;
-    if (S.geo && thumbCache && thumbCache.count) return;
-    ctx.font = "11px " + cssVar("--mono", "monospace");
-    ctx.textBaseline = "middle";
-    if (!labelCache) labelCache = placeLabels(ctx, size);
-    ctx.lineWidth = 3;
-    for (var k = 0; k < labelCache.length; k++) {
-      var L = labelCache[k];
-      ctx.strokeStyle = bg;
-      ctx.strokeText(L[0], L[1], L[2]);
-      ctx.fillStyle = L[3] ? "#276419" : "#8e0152";
-      ctx.fillText(L[0], L[1], L[2]);
-    }
-  }
-  function placeLabels(ctx, size) {
-    var cand = [], out = [];
-    var i;
-    var inView = S.scatter.get("pointsInView");
-    if (!inView || inView.length > LABEL_MAX_POINTS) return out;
-    for (var k = 0; k < inView.length; k++) {
-      i = inView[k];
-      var t = i < S.N ? i : i - S.N;
-      var prio = (S.match.flags[t] ? 4 : 0) + (S.sentencePts && S.sentencePts.has(i) ? 2 : 0) + S.head.unit[i];
-      cand.push([prio, i]);
-    }
-    cand.sort(function(a, b2) {
-      return b2[0] - a[0];
+    byId("att-vnorm").addEventListener("change", function(e) {
+      apply(setQuery({ vnorm: e.target.checked ? 1 : null }, true));
     });
-    var placed = [];
-    for (var c = 0; c < cand.length && placed.length < LABEL_LIMIT; c++) {
-      i = cand[c][1];
-      var p = screenPos(i);
-      if (!p || p[0] < 0 || p[1] < 0 || p[0] > size.w || p[1] > size.h) continue;
-      var tok = S.tokens.text[i < S.N ? i : i - S.N];
-      var text2 = (i < S.N ? "q " : "k ") + tok;
-      var w = ctx.measureText(text2).width + 4, h = 13;
-      var box = null;
-      var spots = [[6, -h / 2], [-w - 6, -h / 2], [-w / 2, -h - 4], [-w / 2, 5]];
-      for (var sidx = 0; sidx < spots.length && !box; sidx++) {
-        var b = [p[0] + spots[sidx][0], p[1] + spots[sidx][1], w, h];
-        var free = true;
-        for (var j = 0; j < placed.length && free; j++) {
-          var o = placed[j];
-          if (b[0] < o[0] + o[2] && b[0] + b[2] > o[0] && b[1] < o[1] + o[3] && b[1] + b[3] > o[1]) free = false;
-        }
-        if (free) box = b;
+    document.addEventListener("keydown", function(e) {
+      var tag = e.target && e.target.tagName || "";
+      if (/^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(tag) || e.target.isContentEditable || e.altKey || e.ctrlKey || e.metaKey) return;
+      if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+        if (e.target.closest && e.target.closest(".att-sentence, .att-image")) return;
+        e.preventDefault();
+        var d = e.key === "ArrowLeft" ? -1 : 1;
+        goHead(S.view.g + d * (e.shiftKey ? S.H : 1));
       }
-      if (!box) continue;
-      placed.push(box);
-      out.push([text2, box[0] + 2, box[1] + h / 2, i < S.N]);
-    }
-    return out;
+    });
+  }
+  var resizeTimer = null;
+  function onResize() {
+    window.clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(function() {
+      var s = stageSize();
+      if (S.scatter) S.scatter.set({ width: s.w, height: s.h });
+      if (S.three) S.three.setSize(s.w, s.h);
+      scheduleOverlay();
+    }, 60);
   }
 
   // assets/src/pages/attention-head.js

@@ -1,7 +1,7 @@
 /*
  * attention-head.html: one head. The plot of its queries and keys (attention/single/plot.js: 2D
- * regl-scatterplot or 3D three.js) under a 2D overlay of attention lines, search rings and labels
- * (overlay.js); around it the head's metrics, the sentence view (text sites) or the image view
+ * regl-scatterplot or 3D three.js; screen.js: where a point is on screen) under a 2D overlay of
+ * attention lines, search rings and labels (overlay.js); around it the head's metrics, the sentence view (text sites) or the image view
  * (image sites), the aggregate (panels.js); on text sites with a live probe, the reader's own
  * sentence (attention/live.js). State: attention/single/state.js; the view: single/view.js.
  *
@@ -19,8 +19,9 @@ import { initLiveAttention } from '../attention/live.js';
 import { fail, mark, section, site } from '../attention/site.js';
 import { loadLayer, readState, topKeys } from '../attention/single/data.js';
 import { drawOverlay, invalidate } from '../attention/single/overlay.js';
-import { pick2, screenPos } from '../attention/single/plot.js';
+import { pick2 } from '../attention/single/plot.js';
 import { onHover } from '../attention/single/pointer.js';
+import { screenPos } from '../attention/single/screen.js';
 import { showAggregate } from '../attention/single/panels.js';
 import { HOVER_RADIUS, S, initState } from '../attention/single/state.js';
 import { apply, onResize, wire } from '../attention/single/view.js';

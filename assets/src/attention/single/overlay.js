@@ -7,7 +7,7 @@ import { cssVar } from '../site.js';
 import { KEY, QUERY } from '../../core/palette.js';
 import { drawThumb } from '../image-offset.js';
 import { imageOf, linesFor } from './data.js';
-import { screenPos, stageSize } from './plot.js';
+import { screenPos, stageSize } from './screen.js';
 import { LABEL_LIMIT, LABEL_MAX_POINTS, S, THUMB_MAX_POINTS, THUMB_SIDE } from './state.js';
 
 var overlayPending = false;

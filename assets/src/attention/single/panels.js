@@ -1,7 +1,8 @@
 /*
  * The panels around the plot: the head's title, navigation state and metrics ("how far to trust
  * this picture"), the sentence view (text sites) or the image view (image sites) with the
- * selected token's factors, and the aggregate.
+ * selected token's factors, and the aggregate. A selection in the sentence / image view changes
+ * the view through hooks.apply (state.js), which view.js fills: this module does not import the view.
  */
 import { byId, clear, el, query, setQuery } from '../../core/data.js';
 import { tokenFactors } from '../../shared/token-factors.js';
@@ -11,8 +12,7 @@ import { aggregateView } from '../aggregate.js';
 import { sentenceView, tokenFactorsView } from '../sentence.js';
 import { imageView } from '../image-view.js';
 import { offsetView } from '../image-offset.js';
-import { apply } from './view.js';
-import { S } from './state.js';
+import { S, hooks } from './state.js';
 
 export function showHeader(v) {
   var info = S.sec.heads[v.g] || {};
@@ -110,7 +110,7 @@ export function showSentence() {
     sec: S.sec, tokens: S.tokens, sentences: S.sentences, layerData: S.view.layerData, head: S.view.h, s: s, hide: S.view.hide,
     vrow: S.view.vnorm ? valueRow(S.sec, S.sentences, S.vnorms, S.view.g, s) : null,
     current: S.view.s === s ? S.view.t : null,
-    onSelect: function (pos) { apply(setQuery({ s: s, t: pos }, true)); },
+    onSelect: function (pos) { hooks.apply(setQuery({ s: s, t: pos }, true)); },
   });
   if (tokenFactors) {
     var shown = S.view;
@@ -144,7 +144,7 @@ export function showImage() {
     sec: S.sec, geo: S.geo, tokens: S.tokens, sentences: S.sentences, layerData: S.view.layerData, head: S.view.h, s: s,
     t: S.view.s === s ? S.view.t : null, key: S.view.key, heat: S.view.heat, arrows: S.view.arrows,
     vrow: S.view.vnorm ? valueRow(S.sec, S.sentences, S.vnorms, S.view.g, s) : null,
-    onSelect: function (pos, asKey) { apply(setQuery({ s: s, t: pos, key: asKey ? 1 : null }, true), 'image_select'); },
+    onSelect: function (pos, asKey) { hooks.apply(setQuery({ s: s, t: pos, key: asKey ? 1 : null }, true), 'image_select'); },
   });
   return v.ready.then(function () { mark('image_drawn'); });
 }

@@ -1,7 +1,8 @@
 /*
  * The plot of one head: 2D with regl-scatterplot (window.ReglScatterplot: pan, zoom, click,
- * lasso; hover picked here), 3D with three.js (orbit controls, screen-space picking), and the
- * screen position of any point (what the overlay and the tests draw on).
+ * lasso; hover picked here), 3D with three.js (orbit controls, screen-space picking). The
+ * canvases' events go to the pointer's handlers (pointer.js) and the overlay (overlay.js); the
+ * screen position of a point is in screen.js.
  */
 import { el, setQuery } from '../../core/data.js';
 import { cssVar, noWebGL as noWebGLNote } from '../site.js';
@@ -10,13 +11,10 @@ import { Points3D } from '../points3d.js';
 import { readState } from './data.js';
 import { drawOverlay, scheduleOverlay } from './overlay.js';
 import { clickPoint, onHover, showLasso } from './pointer.js';
+import { stageSize } from './screen.js';
 import { HOVER_RADIUS, S } from './state.js';
 
 var sizeArray = [2, 3, 4, 5, 6, 7, 8, 10];
-
-export function stageSize() {
-  return { w: Math.max(1, Math.round(S.stage.clientWidth)), h: Math.max(1, Math.round(S.stage.clientHeight)) };
-}
 
 // regl-scatterplot highlights a hovered point by redrawing the whole plot (about 35 ms a frame
 // under software WebGL) and has no option to turn that off. So it never learns that the mouse
@@ -193,15 +191,3 @@ export function draw3(v) {
   tr.render();
   return Promise.resolve();
 }
-
-// ------------------------------------------------------------------ screen positions + overlay
-
-var scratch = [0, 0];
-export function screenPos(i) {
-  if (S.view.dim === 3) {
-    return S.three.project(i, scratch) ? [scratch[0], scratch[1]] : null;
-  }
-  var p = S.scatter.getScreenPosition(i);
-  return p ? [p[0], p[1]] : null;
-}
-

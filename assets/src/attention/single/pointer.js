@@ -1,6 +1,7 @@
 /*
  * The pointer on the plot: the hover tooltip (with its latency, measured for bench/), a click on
- * a point (its sentence / image), the lasso's list, the search count.
+ * a point (its sentence / image), the lasso's list, the search count. A click changes the view
+ * through hooks.apply (state.js), which view.js fills: this module does not import the view.
  */
 import { byId, clear, el, setQuery } from '../../core/data.js';
 import { drawThumb } from '../image-offset.js';
@@ -8,9 +9,8 @@ import { KEY, QUERY } from '../../core/palette.js';
 import { fmt, snippet } from '../site.js';
 import { imageOf, topKeys } from './data.js';
 import { drawOverlay } from './overlay.js';
-import { screenPos, stageSize } from './plot.js';
-import { apply } from './view.js';
-import { LINES, S } from './state.js';
+import { screenPos, stageSize } from './screen.js';
+import { LINES, S, hooks } from './state.js';
 
 export function onHover(i) {
   if (i === S.hovered) return;
@@ -82,7 +82,7 @@ export function clickPoint(i) {
   var t = i < S.N ? i : i - S.N;
   var s = S.tokens.sentence[t];
   // image sites: a key point shows which queries attend to that key
-  apply(setQuery({ s: s, t: S.tokens.position[t], key: S.geo && i >= S.N ? 1 : null }, true), 'click_point');
+  hooks.apply(setQuery({ s: s, t: S.tokens.position[t], key: S.geo && i >= S.N ? 1 : null }, true), 'click_point');
 }
 
 export function showLasso(pts) {

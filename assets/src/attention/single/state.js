@@ -34,6 +34,14 @@ export const S = {
   queue: Promise.resolve(), // the chain every state change joins
 };
 
+/**
+ * Callbacks up the layers: the modules below view.js (pointer.js, panels.js) change the view through
+ * hooks.apply(q, timing), which view.js sets at start-up (wire()), before the first drawing; they
+ * never import view.js. Import order: state, data, screen, overlay, pointer, plot, panels, view;
+ * a module imports only the ones before it.
+ */
+export const hooks = { apply: null };
+
 /** Find the page's elements (the page bundle runs at the end of <body>). */
 export function initState() {
   byIds(S, {

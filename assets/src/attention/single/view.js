@@ -12,10 +12,11 @@ import { loadPoints } from '../data.js';
 import { legend, matchTokens, showControls, sizeLegend } from '../controls.js';
 import { buildHead, loadLayer, readState, sentencePoints } from './data.js';
 import { drawOverlay, invalidate, scheduleOverlay } from './overlay.js';
-import { draw2, draw3, noWebGL, stageSize } from './plot.js';
+import { draw2, draw3, noWebGL } from './plot.js';
 import { HIDE, showAggregate, showHeader, showImage, showSentence } from './panels.js';
 import { showCount } from './pointer.js';
-import { S } from './state.js';
+import { stageSize } from './screen.js';
+import { S, hooks } from './state.js';
 
 // ------------------------------------------------------------------ apply a state
 
@@ -74,7 +75,9 @@ export function goHead(g) {
   apply(setQuery({ l: Math.floor(g / S.H), h: g % S.H, s: S.view.s, t: S.view.t }, true));
 }
 
+/** Start-up: hand apply to the modules below (hooks, state.js), wire the navigation. */
 export function wire() {
+  hooks.apply = apply;
   byId('att-prev-head').addEventListener('click', function () { goHead(S.view.g - 1); });
   byId('att-next-head').addEventListener('click', function () { goHead(S.view.g + 1); });
   byId('att-prev-layer').addEventListener('click', function () { goHead(S.view.g - S.H); });
