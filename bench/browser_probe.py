@@ -32,7 +32,7 @@ from tfvis_site.site.layout import MANIFEST, model_dir, pick_model
 SENTENCE = ("The old lighthouse keeper walked slowly along the rocky shore at dawn, counting the ships "
             "that had sailed past the harbour during the long and stormy winter night.")
 
-#: The live card's inspection handle (assets/src/shared/live-probe.js wireForm: for tests and benches).
+#: The live card's inspection handle (assets/src/lib/live-probe.js wireForm: for tests and benches).
 PROBE = "document.getElementById('live-card').inspect"
 
 LOAD = """() => { const t0 = performance.now(), probe = document.getElementById('live-card').inspect;

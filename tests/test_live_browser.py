@@ -219,7 +219,7 @@ def test_model_without_live_probe_says_so(live_sites, browser, tmp_path):
 
 
 def test_encoder_graph_is_the_documented_one(tmp_path):
-    """The live probe (assets/src/shared/live-probe.js, shipped in the factor page's bundle) embeds the
+    """The live probe (assets/src/lib/live-probe.js, shipped in the factor page's bundle) embeds the
     encoder's ONNX graph as base64: these are the bytes onnx.helper makes
     of z = (h - mean) / scale; pre = (z - b_dec) @ W_enc + b_enc, and onnxruntime agrees with numpy."""
     import re

@@ -1,4 +1,4 @@
-"""The live probe's tokenizer (assets/src/shared/tokenizer.js, bundled for this test into
+"""The live probe's tokenizer (assets/src/lib/tokenizer.js, bundled for this test into
 tests/js/tokenizer.js) in Chromium gives the same ids, offsets and special-token mask as the Python
 fast tokenizer (extract.tokenize: add_special_tokens=True, truncation to max_tokens) on
 1,000 texts of the default corpus plus hand-picked hard cases, for the tiny test tokenizers

@@ -1410,7 +1410,7 @@
     return { canvas, ready };
   }
 
-  // assets/src/shared/tokenizer/strings.js
+  // assets/src/lib/tokenizer/strings.js
   var RE_WHITE = /^\p{White_Space}$/u;
   var RE_MN = /^\p{Mn}$/u;
   var RE_OTHER = /^\p{C}$/u;
@@ -1565,7 +1565,7 @@
     return out;
   }
 
-  // assets/src/shared/tokenizer/normalizers.js
+  // assets/src/lib/tokenizer/normalizers.js
   function normalizer(spec) {
     if (!spec) return function(ns) {
       return ns;
@@ -1664,7 +1664,7 @@
     });
   }
 
-  // assets/src/shared/tokenizer/pre-tokenizers.js
+  // assets/src/lib/tokenizer/pre-tokenizers.js
   function preTokenizer(spec) {
     if (!spec) return function(splits) {
       return splits;
@@ -1750,7 +1750,7 @@
     }
   }
 
-  // assets/src/shared/tokenizer/models.js
+  // assets/src/lib/tokenizer/models.js
   function model(spec) {
     var vocab = new Map(Object.keys(spec.vocab).map(function(k) {
       return [k, spec.vocab[k]];
@@ -1860,7 +1860,7 @@
     throw unsupported("model", spec);
   }
 
-  // assets/src/shared/tokenizer/post-processors.js
+  // assets/src/lib/tokenizer/post-processors.js
   function postProcessor(spec) {
     if (!spec) return { added: 0, apply: function(e) {
       return e;
@@ -1955,7 +1955,7 @@
     return { ids: e.ids, tokens: e.tokens, offsets, special: e.special };
   }
 
-  // assets/src/shared/tokenizer.js
+  // assets/src/lib/tokenizer.js
   function Tokenizer(json) {
     this.normalize = normalizer(json.normalizer);
     this.preTokenize = preTokenizer(json.pre_tokenizer);
@@ -2044,7 +2044,7 @@
     return enc.special[i] || o[1] <= o[0] ? enc.tokens[i] : enc.chars.slice(o[0], o[1]).join("");
   };
 
-  // assets/src/shared/live-probe.js
+  // assets/src/lib/live-probe.js
   var ENCODER_ONNX = "CAgSCnRmdmlzLXNpdGU6uQIKEQoBaAoEbWVhbhIBYyIDU3ViChIKAWMKBXNjYWxlEgF6IgNEaXYKEwoBegoFYl9kZWMSAnpjIgNTdWIKFgoCemMKBVdfZW5jEgFwIgZNYXRNdWwKFAoBcAoFYl9lbmMSA3ByZSIDQWRkEg10ZnZpc19lbmNvZGVyWhoKAWgSFQoTCAESDwoDEgFMCgMSAVQKAxIBZFodCgRtZWFuEhUKEwgBEg8KAxIBTAoCCAEKBBICZDJaHgoFc2NhbGUSFQoTCAESDwoDEgFMCgIIAQoEEgJkM1oUCgViX2RlYxILCgkIARIFCgMSAWRaGQoFV19lbmMSEAoOCAESCgoDEgFkCgMSAW1aFAoFYl9lbmMSCwoJCAESBQoDEgFtYhwKA3ByZRIVChMIARIPCgMSAUwKAxIBVAoDEgFtQgQKABAN";
   var ASSETS = (() => {
     const s = document.currentScript && document.currentScript.src;
@@ -2343,7 +2343,7 @@
     }).catch((err) => say("Could not load the data: " + err.message, "error"));
   }
 
-  // assets/src/shared/token-factors.js
+  // assets/src/lib/token-factors.js
   var loaded = null;
   function tokenFactors() {
     if (!loaded) loaded = manifest().then(build);

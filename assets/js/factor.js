@@ -431,7 +431,7 @@
     return m && m.modality === "image" && m.image ? "image" : "text";
   }
 
-  // assets/src/shared/token-factors.js
+  // assets/src/lib/token-factors.js
   var loaded = null;
   function tokenFactors() {
     if (!loaded) loaded = manifest().then(build);
@@ -1504,7 +1504,7 @@
     });
   }
 
-  // assets/src/shared/tokenizer/strings.js
+  // assets/src/lib/tokenizer/strings.js
   var RE_WHITE = /^\p{White_Space}$/u;
   var RE_MN = /^\p{Mn}$/u;
   var RE_OTHER = /^\p{C}$/u;
@@ -1659,7 +1659,7 @@
     return out;
   }
 
-  // assets/src/shared/tokenizer/normalizers.js
+  // assets/src/lib/tokenizer/normalizers.js
   function normalizer(spec) {
     if (!spec) return function(ns) {
       return ns;
@@ -1758,7 +1758,7 @@
     });
   }
 
-  // assets/src/shared/tokenizer/pre-tokenizers.js
+  // assets/src/lib/tokenizer/pre-tokenizers.js
   function preTokenizer(spec) {
     if (!spec) return function(splits) {
       return splits;
@@ -1844,7 +1844,7 @@
     }
   }
 
-  // assets/src/shared/tokenizer/models.js
+  // assets/src/lib/tokenizer/models.js
   function model(spec) {
     var vocab = new Map(Object.keys(spec.vocab).map(function(k) {
       return [k, spec.vocab[k]];
@@ -1954,7 +1954,7 @@
     throw unsupported("model", spec);
   }
 
-  // assets/src/shared/tokenizer/post-processors.js
+  // assets/src/lib/tokenizer/post-processors.js
   function postProcessor(spec) {
     if (!spec) return { added: 0, apply: function(e) {
       return e;
@@ -2049,7 +2049,7 @@
     return { ids: e.ids, tokens: e.tokens, offsets, special: e.special };
   }
 
-  // assets/src/shared/tokenizer.js
+  // assets/src/lib/tokenizer.js
   function Tokenizer(json) {
     this.normalize = normalizer(json.normalizer);
     this.preTokenize = preTokenizer(json.pre_tokenizer);
@@ -2138,7 +2138,7 @@
     return enc.special[i] || o[1] <= o[0] ? enc.tokens[i] : enc.chars.slice(o[0], o[1]).join("");
   };
 
-  // assets/src/shared/live-probe.js
+  // assets/src/lib/live-probe.js
   var ENCODER_ONNX = "CAgSCnRmdmlzLXNpdGU6uQIKEQoBaAoEbWVhbhIBYyIDU3ViChIKAWMKBXNjYWxlEgF6IgNEaXYKEwoBegoFYl9kZWMSAnpjIgNTdWIKFgoCemMKBVdfZW5jEgFwIgZNYXRNdWwKFAoBcAoFYl9lbmMSA3ByZSIDQWRkEg10ZnZpc19lbmNvZGVyWhoKAWgSFQoTCAESDwoDEgFMCgMSAVQKAxIBZFodCgRtZWFuEhUKEwgBEg8KAxIBTAoCCAEKBBICZDJaHgoFc2NhbGUSFQoTCAESDwoDEgFMCgIIAQoEEgJkM1oUCgViX2RlYxILCgkIARIFCgMSAWRaGQoFV19lbmMSEAoOCAESCgoDEgFkCgMSAW1aFAoFYl9lbmMSCwoJCAESBQoDEgFtYhwKA3ByZRIVChMIARIPCgMSAUwKAxIBVAoDEgFtQgQKABAN";
   var ASSETS = (() => {
     const s = document.currentScript && document.currentScript.src;

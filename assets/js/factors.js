@@ -471,7 +471,7 @@
     ctx.restore();
   }
 
-  // assets/src/shared/pager.js
+  // assets/src/lib/pager.js
   function wirePager(go, top) {
     const turn = (delta) => {
       const page = Number(query().page || 0) + delta;

@@ -415,7 +415,7 @@
   }
   var littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-  // assets/src/shared/token-factors.js
+  // assets/src/lib/token-factors.js
   var loaded = null;
   function tokenFactors() {
     if (!loaded) loaded = manifest().then(build);
@@ -471,7 +471,7 @@
     return span2;
   }
 
-  // assets/src/shared/tokenizer/strings.js
+  // assets/src/lib/tokenizer/strings.js
   var RE_WHITE = /^\p{White_Space}$/u;
   var RE_MN = /^\p{Mn}$/u;
   var RE_OTHER = /^\p{C}$/u;
@@ -626,7 +626,7 @@
     return out;
   }
 
-  // assets/src/shared/tokenizer/normalizers.js
+  // assets/src/lib/tokenizer/normalizers.js
   function normalizer(spec) {
     if (!spec) return function(ns) {
       return ns;
@@ -725,7 +725,7 @@
     });
   }
 
-  // assets/src/shared/tokenizer/pre-tokenizers.js
+  // assets/src/lib/tokenizer/pre-tokenizers.js
   function preTokenizer(spec) {
     if (!spec) return function(splits) {
       return splits;
@@ -811,7 +811,7 @@
     }
   }
 
-  // assets/src/shared/tokenizer/models.js
+  // assets/src/lib/tokenizer/models.js
   function model(spec) {
     var vocab = new Map(Object.keys(spec.vocab).map(function(k) {
       return [k, spec.vocab[k]];
@@ -921,7 +921,7 @@
     throw unsupported("model", spec);
   }
 
-  // assets/src/shared/tokenizer/post-processors.js
+  // assets/src/lib/tokenizer/post-processors.js
   function postProcessor(spec) {
     if (!spec) return { added: 0, apply: function(e) {
       return e;
@@ -1016,7 +1016,7 @@
     return { ids: e.ids, tokens: e.tokens, offsets, special: e.special };
   }
 
-  // assets/src/shared/tokenizer.js
+  // assets/src/lib/tokenizer.js
   function Tokenizer(json) {
     this.normalize = normalizer(json.normalizer);
     this.preTokenize = preTokenizer(json.pre_tokenizer);
@@ -1105,7 +1105,7 @@
     return enc.special[i] || o[1] <= o[0] ? enc.tokens[i] : enc.chars.slice(o[0], o[1]).join("");
   };
 
-  // assets/src/shared/live-probe.js
+  // assets/src/lib/live-probe.js
   var ENCODER_ONNX = "CAgSCnRmdmlzLXNpdGU6uQIKEQoBaAoEbWVhbhIBYyIDU3ViChIKAWMKBXNjYWxlEgF6IgNEaXYKEwoBegoFYl9kZWMSAnpjIgNTdWIKFgoCemMKBVdfZW5jEgFwIgZNYXRNdWwKFAoBcAoFYl9lbmMSA3ByZSIDQWRkEg10ZnZpc19lbmNvZGVyWhoKAWgSFQoTCAESDwoDEgFMCgMSAVQKAxIBZFodCgRtZWFuEhUKEwgBEg8KAxIBTAoCCAEKBBICZDJaHgoFc2NhbGUSFQoTCAESDwoDEgFMCgIIAQoEEgJkM1oUCgViX2RlYxILCgkIARIFCgMSAWRaGQoFV19lbmMSEAoOCAESCgoDEgFkCgMSAW1aFAoFYl9lbmMSCwoJCAESBQoDEgFtYhwKA3ByZRIVChMIARIPCgMSAUwKAxIBVAoDEgFtQgQKABAN";
   var ASSETS = (() => {
     const s = document.currentScript && document.currentScript.src;
@@ -1491,7 +1491,7 @@
   // assets/src/factors/common.js
   var factRow = (k, v) => el("div", null, el("dt", null, k), el("dd", null, v));
 
-  // assets/src/shared/pager.js
+  // assets/src/lib/pager.js
   function wirePager(go, top) {
     const turn = (delta) => {
       const page = Number(query().page || 0) + delta;

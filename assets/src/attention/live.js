@@ -1,12 +1,12 @@
 /*
  * "Attention of your own sentence" on attention-head.html (issue 14): the sentence view of the
  * head shown (sentence.js's drawing) on the reader's text, with the model's own attention weights
- * computed in the browser (shared/live-probe.js; causal models: a query sees only itself and
+ * computed in the browser (lib/live-probe.js; causal models: a query sees only itself and
  * earlier tokens). Follows the head through the "tfvis:head" event the head view dispatches.
  * URL: attention-head.html?l=&h=&live=<text>. Text goes in as text nodes only.
  */
 import { byId, clear, el, query } from '../core/data.js';
-import { wireForm } from '../shared/live-probe.js';
+import { wireForm } from '../lib/live-probe.js';
 import { sentenceView } from './sentence.js';
 
 /** Wire the live card, when the page has one (text sites whose build wrote a live section). */

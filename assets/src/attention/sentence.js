@@ -5,7 +5,7 @@
  * <text> nodes via el().
  */
 import { clear, el } from '../core/data.js';
-import { factorLinks } from '../shared/token-factors.js';
+import { factorLinks } from '../lib/token-factors.js';
 import { blockWeights, reweight } from './data.js';
 
 var ROW = 20, TOP = 26, GAP = 150, MIN_W = 0.004;
@@ -13,7 +13,7 @@ var ROW = 20, TOP = 26, GAP = 150, MIN_W = 0.004;
 /**
  * The selected token's strongest factors at the input of attention layer ``layer`` (hidden state
  * ``layer``, which its queries and keys are computed from), each a link to the factor page.
- * ``links`` is tokenFactors()'s result (shared/token-factors.js); t null = no token selected.
+ * ``links`` is tokenFactors()'s result (lib/token-factors.js); t null = no token selected.
  */
 export function tokenFactorsView(container, links, tokens, sentences, s, t, layer) {
   clear(container);

@@ -5,7 +5,7 @@
  */
 import { byId as $, clear, el, onState, query, setQuery } from '../core/data.js';
 import { loadAll } from '../core/images.js';
-import { wirePager } from '../shared/pager.js';
+import { wirePager } from '../lib/pager.js';
 import { factorIndex, factorSparkline, fail, fmt, geometry, isCurve, key, levelBadge, pct, randomFactor, section } from './common.js';
 import { renderImageSearch, thumbsCell } from './index-images.js';
 import { renderSearch, wireWordSearch } from './index-words.js';

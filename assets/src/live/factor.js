@@ -1,13 +1,13 @@
 /*
  * "Try this factor on your text" on factor.html (issue 14). The reader's text goes through the
- * site's model and dictionary in the browser (shared/live-probe.js); shown like
+ * site's model and dictionary in the browser (lib/live-probe.js); shown like
  * `tfvis-site probe --factor F`: the text tinted by the factor's activation at the page's layer,
  * and a token x layer table whose every activation cell carries data-activation.
  * URL: factor.html?f=&l=&text=... (the factor page owns f and l and announces them with the
  * "tfvis:factor" event; the text is this view's). Typed text reaches the DOM as text nodes only.
  */
 import { clear, el } from '../core/data.js';
-import { highlight } from '../shared/live-probe.js';
+import { highlight } from '../lib/live-probe.js';
 import { liveTable, wireLive } from './view.js';
 
 export function startLiveFactor() {

@@ -5,7 +5,7 @@
  * Typed text reaches the DOM as text nodes only.
  */
 import { clear, el, onState, query, setQuery } from '../core/data.js';
-import { factorLinks } from '../shared/token-factors.js';
+import { factorLinks } from '../lib/token-factors.js';
 import { liveTable, wireLive } from './view.js';
 
 const TOP = 3, MAX_COLUMNS = 8;

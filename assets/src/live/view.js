@@ -1,7 +1,7 @@
 /* What the live probe's views share (live/factor.js, live/tokens.js): wiring the card's form and
  * the token x layer table. */
 import { byId as $, clear, el } from '../core/data.js';
-import { wireForm } from '../shared/live-probe.js';
+import { wireForm } from '../lib/live-probe.js';
 
 
 /**

@@ -5,9 +5,9 @@
  * On an image site this page only forwards ?s=<image>&t=<unit> to images.html?i=&p=.
  */
 import { byId as $, clear, el, loadColumns, manifest, onState, query, setQuery } from '../core/data.js';
-import { factorLinks, tokenFactors } from '../shared/token-factors.js';
+import { factorLinks, tokenFactors } from '../lib/token-factors.js';
 import { factRow } from '../factors/common.js';
-import { wirePager } from '../shared/pager.js';
+import { wirePager } from '../lib/pager.js';
 
 const PAGE_SIZE = 50;
 

@@ -5,7 +5,7 @@
  * the view through hooks.apply (state.js), which view.js fills: this module does not import the view.
  */
 import { byId, clear, el, query, setQuery } from '../../core/data.js';
-import { tokenFactors } from '../../shared/token-factors.js';
+import { tokenFactors } from '../../lib/token-factors.js';
 import { fmt, mark } from '../site.js';
 import { valueRow } from '../data.js';
 import { aggregateView } from '../aggregate.js';

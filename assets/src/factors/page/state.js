@@ -7,7 +7,7 @@
  * and layer through the "tfvis:factor" event.
  */
 import { loadColumns, onState, query, setQuery } from '../../core/data.js';
-import { tokenFactors } from '../../shared/token-factors.js';
+import { tokenFactors } from '../../lib/token-factors.js';
 import { chunkOf, factorIndex, fail, geometry, randomFactor, section } from '../common.js';
 import { $, page } from './context.js';
 import { chunkData } from './data.js';

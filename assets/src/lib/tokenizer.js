@@ -1,5 +1,5 @@
 /*
- * shared/tokenizer.js: a Hugging Face fast tokenizer (tokenizer.json) interpreted in the browser, for the
+ * lib/tokenizer.js: a Hugging Face fast tokenizer (tokenizer.json) interpreted in the browser, for the
  * live probe (docs/live-probe.md). ES module; exports Tokenizer (parts in tokenizer/).
  *
  *   var tok = new Tokenizer(JSON.parse(text));
