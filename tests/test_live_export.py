@@ -189,3 +189,46 @@ def test_encoder_pack_and_numpy_encode_match_factor_result(live_sites):
     assert all(spec["offset"] % 4 == 0 for spec in layout.values())
     x = np.random.default_rng(1).normal(size=(40, 32)).astype(np.float32) * factors.scale[1] + factors.mean[1]
     assert np.allclose(encode(arrays, factors.config.sae_k, x, 1), factors.encode(x, 1), atol=1e-5)
+
+
+def _failing_export(*args, **kwargs):
+    raise RuntimeError("cannot trace this graph")
+
+
+def test_a_failed_export_is_a_warning_the_manifest_and_the_overview_keep(tiny_checkpoints, tmp_path, monkeypatch, capsys):
+    """--quiet too: the failure reaches stderr as one warning line, the site is built without the
+    probe, and its manifest and overview page say why."""
+    from tfvis_site.analysis.live import stage
+    from tfvis_site.cli import main
+
+    monkeypatch.setattr(stage, "export_onnx", _failing_export)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join([*TRAIN_TEXT, "One more text about the river."]) + "\n", encoding="utf-8")
+    site = tmp_path / "site"
+    args = ["build", "--quiet", "--preset", "quick", "--model", str(tiny_checkpoints["bert"]), "--corpus", str(corpus), "--out", str(site),
+            "--cache-dir", str(tmp_path / "cache"), "--max-tokens", str(MAX_TOKENS)]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "live probe: left out: the ONNX export failed (RuntimeError: cannot trace this graph)" in warnings[0]
+    manifest = read_manifest(site)
+    assert "live" not in manifest and manifest["live_unavailable"] == "the ONNX export failed (RuntimeError: cannot trace this graph)"
+    overview = next(site.glob("models/*/index.html")).read_text(encoding="utf-8")
+    assert "No live probe for this model: the ONNX export failed (RuntimeError: cannot trace this graph)" in overview
+
+
+def test_a_failed_export_stops_a_build_that_asked_for_the_probe(tiny_checkpoints, tmp_path, monkeypatch, capsys):
+    from tfvis_site.analysis.live import stage
+    from tfvis_site.cli import main
+
+    monkeypatch.setattr(stage, "export_onnx", _failing_export)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(TRAIN_TEXT) + "\n", encoding="utf-8")
+    site = tmp_path / "site"
+    args = ["build", "--quiet", "--preset", "quick", "--live-probe", "--model", str(tiny_checkpoints["bert"]), "--corpus", str(corpus),
+            "--out", str(site), "--cache-dir", str(tmp_path / "cache"), "--max-tokens", str(MAX_TOKENS)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["tfvis-site: error: --live-probe: the ONNX export failed (RuntimeError: cannot trace this graph); "
+                   "build without --live-probe to leave the live probe out"]
+    assert not site.exists()  # no half-written site

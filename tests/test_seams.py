@@ -69,13 +69,14 @@ def test_stages_left_out_run_per_item_or_do_not_apply(tmp_path):
     stages = [
         Stage("never", key=lambda run, item: None, build=fail, applies=lambda run: False),
         Stage("skipped", key=lambda run, item: None, build=fail, skip=lambda run: "too big", label="the probe"),
-        Stage("fragile", key=lambda run, item: {"v": 1}, build=fail, tolerate=lambda e: f"failed ({e})"),
+        Stage("fragile", key=lambda run, item: {"v": 1}, build=fail, tolerate=lambda run, e: f"failed ({e})"),
         Stage("per-item", key=lambda run, item: {"item": item}, items=lambda run: ["a", "b"],
               build=lambda run, item, folder: (folder / "x").write_text(item), load=lambda run, item, folder: (folder / "x").read_text()),
     ]
     run = run_stages(stages, _run(tmp_path))
     assert run.left_out == {"skipped": "too big", "fragile": "failed (cannot trace)"}
-    assert run.reporter.messages == ["the probe: left out: too big", "fragile: left out: failed (cannot trace)"]
+    assert run.reporter.messages == ["the probe: left out: too big", f"warning: {run.slug}: fragile: left out: failed (cannot trace)"]
+    assert run.reporter.warnings == [f"{run.slug}: fragile: left out: failed (cannot trace)"]  # a failure warns; a skip only logs
     assert run.results == {"per-item": ["a", "b"]} and run.keys["per-item"] == [{"item": "a"}, {"item": "b"}]
     with pytest.raises(RuntimeError, match="cannot trace"):  # a failure no stage tolerates stops the build
         run_stages([Stage("strict", key=lambda run, item: {"v": 2}, build=fail)], _run(tmp_path))

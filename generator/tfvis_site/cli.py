@@ -155,7 +155,10 @@ def _build(args: argparse.Namespace) -> int:
     config = resolve(args.config, flags)
     console = Console(stderr=True)
     if args.quiet:
-        result = build(config, Reporter.silent())
+        reporter = Reporter.silent()
+        result = build(config, reporter)
+        for line in reporter.warnings:  # shown with progress bars as they happen; here at the end
+            print(f"warning: {line}", file=sys.stderr)
     else:
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
         with Progress(*columns, console=console, transient=False) as progress:

@@ -26,6 +26,7 @@ class Reporter:
 
     progress: object | None = None
     messages: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def silent(cls) -> "Reporter":
@@ -52,3 +53,10 @@ class Reporter:
         self.messages.append(message)
         if self.progress is not None:
             self.progress.console.print(message)
+
+    def warn(self, message: str) -> None:
+        """Something the build worked around and the user should know (a stage left out after a
+        failure): logged like a message and kept in ``warnings``, which the command line prints
+        after a build without progress bars (--quiet) too."""
+        self.warnings.append(message)
+        self.log(f"warning: {message}")

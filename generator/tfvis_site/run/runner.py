@@ -104,7 +104,8 @@ class Stage:
     log(run, item, result, cached): its progress line, or None;
     applies(run): whether the stage belongs to this model's build at all;
     skip(run): why it is left out this time (logged, kept in ``run.left_out``), or None;
-    tolerate(error): why a failure leaves the stage out instead of stopping the build, or None;
+    tolerate(run, error): why a failure leaves the stage out instead of stopping the build (a
+      warning in every output mode), or None (the error stops the build);
     items(run): run once per item (one concept probe per labelled file): the result is a list;
     resumable: build in a fixed partial folder that a killed build continues (cache.py).
     """
@@ -118,7 +119,7 @@ class Stage:
     timing: str = ""
     applies: Callable[[ModelRun], bool] = _always
     skip: Callable[[ModelRun], str | None] = _never
-    tolerate: Callable[[Exception], str | None] = lambda error: None
+    tolerate: Callable[[ModelRun, Exception], str | None] = lambda run, error: None
     items: Callable[[ModelRun], list[Any]] | None = None
     resumable: bool = False
 
@@ -145,10 +146,10 @@ def _run_stage(stage: Stage, run: ModelRun) -> None:
         try:
             result = _cached(stage, run, item, key)
         except Exception as error:
-            reason = stage.tolerate(error)
+            reason = stage.tolerate(run, error)
             if reason is None:
                 raise
-            _leave_out(stage, run, reason)
+            _leave_out(stage, run, reason, failed=True)
             return
         line = stage.log(run, item, result, bool(run.cache.hits.get(stage.name)))
         if line:
@@ -165,6 +166,12 @@ def _cached(stage: Stage, run: ModelRun, item: Any, key: Any) -> Any:
     return stage.load(run, item, folder)
 
 
-def _leave_out(stage: Stage, run: ModelRun, reason: str) -> None:
+def _leave_out(stage: Stage, run: ModelRun, reason: str, failed: bool = False) -> None:
+    """Keep why ``stage`` is not in this model's site (for the manifest); a stage that failed is
+    a warning, which the command line shows even with --quiet."""
     run.left_out[stage.name] = reason
-    run.reporter.log(f"{stage.label or stage.name}: left out: {reason}")
+    line = f"{stage.label or stage.name}: left out: {reason}"
+    if failed:
+        run.reporter.warn(f"{run.slug}: {line}")
+    else:
+        run.reporter.log(line)

@@ -100,14 +100,18 @@ def _export_key(run: ModelRun, item: Any) -> dict[str, Any]:
             "torch": torch.__version__, "transformers": transformers.__version__, "onnxruntime": onnxruntime.__version__}
 
 
-def _export_failed(error: Exception) -> str | None:
-    """An architecture the exporter cannot trace: the site is built without the probe (a
-    UserError still stops the build)."""
+def _export_failed(run: ModelRun, error: Exception) -> str | None:
+    """An architecture the exporter cannot trace: the site is built without the probe, with a
+    warning and the reason in the manifest; with ``--live-probe`` (mode "on", asked for) the
+    build stops with that reason. A UserError stops the build as it is."""
     from ...errors import UserError, first_line
 
     if isinstance(error, UserError):
         return None
-    return f"the ONNX export failed ({type(error).__name__}: {first_line(error)})"
+    reason = f"the ONNX export failed ({type(error).__name__}: {first_line(error)})"
+    if run.config.live_probe == "on":
+        raise UserError(f"--live-probe: {reason}; build without --live-probe to leave the live probe out") from None
+    return reason
 
 
 def _accuracy_texts(run: ModelRun) -> list[str]:
