@@ -46,6 +46,11 @@ def model_inputs(kind: str, batch: int = 2, length: int = 7, seed: int = 0) -> d
     return {"input_ids": torch.randint(1, VOCAB, (batch, length), generator=g)}
 
 
+def every_pair(m: int) -> np.ndarray:
+    """(m * m, 2) every (i, j) factor pair, row-major: scores over them reshape to (m, m)."""
+    return np.stack(np.meshgrid(np.arange(m), np.arange(m), indexing="ij"), -1).reshape(-1, 2)
+
+
 def synthetic_factors(d: int, n_states: int, m: int = 24, k: int = 4, seed: int = 0, massive_norm: float = np.inf) -> FactorResult:
     """A TopK-SAE dictionary of m unit rows for ``n_states`` hidden states (layers + 1) of width
     d, with a per-dimension scale (so scale_l ⊙ φ differs from φ in direction) and a b_dec."""

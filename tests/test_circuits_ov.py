@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from scipy import sparse
-from test_circuits_common import FAMILIES, LLAMA_LIKE, POST_NORM, fitted_to, perturbed, synthetic_factors, tiny, unnormalised
+from test_circuits_common import FAMILIES, LLAMA_LIKE, POST_NORM, every_pair, fitted_to, perturbed, synthetic_factors, tiny, unnormalised
 
 from tfvis_site.analysis.circuits.common import SampleCodes, StoreTokens, factor_offset, sample_codes
 from tfvis_site.analysis.circuits.ov import ablation_drops, ov_in_factors, ov_weights, top_ov_pairs
@@ -64,11 +64,10 @@ def test_virtual_weights_equal_the_models_own_projections(kind):
     w = model_weights(model)
     result = synthetic_factors(32, w.n_layers + 1)
     m = result.n_components
-    all_pairs = np.stack(np.meshgrid(np.arange(m), np.arange(m), indexing="ij"), -1).reshape(-1, 2)
     for layer in range(w.n_layers):
         for head in (0, w.layers[layer].n_heads - 1):
             expected = direct_ov(kind, model, result, layer, head)
-            got = ov_weights(w.layers[layer], result, head, all_pairs).reshape(m, m)
+            got = ov_weights(w.layers[layer], result, head, every_pair(m)).reshape(m, m)
             np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
             pairs, weights = top_ov_pairs(w.layers[layer], result, head, top=20, block=7)
             order = np.argsort(-expected, axis=None, kind="stable")[:20]

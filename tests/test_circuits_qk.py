@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_circuits_common import FAMILIES, LLAMA_LIKE, fitted_to, synthetic_factors, tiny, unnormalised
+from test_circuits_common import FAMILIES, LLAMA_LIKE, every_pair, fitted_to, synthetic_factors, tiny, unnormalised
 
 from tfvis_site.analysis.circuits.common import factor_offset, sample_codes
 from tfvis_site.analysis.circuits.qk import DataShares, qk_data_shares, qk_in_factors, qk_weight_scores, spearman, top_qk_weight_pairs, union_agreement
@@ -41,11 +41,10 @@ def test_weight_scores_equal_the_models_own_projections(kind):
     w = model_weights(model)
     result = synthetic_factors(32, w.n_layers + 1)
     m = result.n_components
-    all_pairs = np.stack(np.meshgrid(np.arange(m), np.arange(m), indexing="ij"), -1).reshape(-1, 2)
     for layer in range(w.n_layers):
         for head in range(w.layers[layer].n_heads):
             expected = direct_scores(kind, model, result, layer, head)
-            got = qk_weight_scores(w.layers[layer], result, head, all_pairs).reshape(m, m)
+            got = qk_weight_scores(w.layers[layer], result, head, every_pair(m)).reshape(m, m)
             np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
             # the top list, found block by block, is the top of the full matrix
             pairs, scores = top_qk_weight_pairs(w.layers[layer], result, head, top=20, block=5)

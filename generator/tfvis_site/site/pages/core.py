@@ -82,10 +82,11 @@ def _kind_counts(corpus: dict[str, Any]) -> list[tuple[str, int]]:
 
 
 def render(env: jinja2.Environment, site_dir: Path, manifest: dict[str, Any]) -> None:
+    kind = kind_context(manifest)
     ctx: dict[str, Any] = {
         "manifest": manifest,
-        **kind_context(manifest),
-        "explore_text": EXPLORE[site_kind(manifest)],
+        **kind,
+        "explore_text": EXPLORE[kind["site_kind"]],
         "method_names": METHOD_NAMES,
         "paper_spearman": PAPER_SPEARMAN,
         "kind_counts": _kind_counts(manifest.get("corpus", {})),  # only image sets count kinds (hue sweeps, gratings, ...)
