@@ -1,4 +1,4 @@
-"""The one base of every stage's settings (FactorConfig, LimeConfig, AttentionConfig, ...): a
+"""The one base of every stage's settings (FactorConfig, LimeConfig, AttentionConfig, CircuitsConfig): a
 frozen dataclass that can be copied with changes (``replace``), written out (``to_dict``) and
 hashed into the stage's cache key (``cache_key``). docs/architecture.md, "The stage list"."""
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
     from .analysis.attention.config import AttentionConfig
+    from .analysis.circuits.config import CircuitsConfig
     from .analysis.factors.config import FactorConfig
     from .analysis.factors.lime import LimeConfig
 
@@ -46,3 +47,4 @@ class StageConfigs:
     factors: FactorConfig
     lime: LimeConfig
     attention: AttentionConfig
+    circuits: CircuitsConfig

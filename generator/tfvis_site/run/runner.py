@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..capture.extract import ExtractOptions
+
 if TYPE_CHECKING:
     from ..cache import StageCache
     from .config import BuildConfig
@@ -77,6 +79,16 @@ class ModelRun:
         from ..analysis.attention.config import sample_sentences
 
         return sample_sentences(len(self.items()), self.configs.attention.n_sentences, self.config.seed)
+
+    def store_options(self) -> ExtractOptions:
+        """How the corpus sample is extracted: hidden states only, in the build's store dtype."""
+        c = self.config
+        return ExtractOptions(max_tokens=c.max_tokens, batch_size=c.batch_size, dtype=c.store_dtype, shard_tokens=c.shard_tokens)
+
+    def attention_options(self) -> ExtractOptions:
+        """The attention sample is small: its q, k, attention weights and hidden states stay float32."""
+        c = self.config
+        return ExtractOptions(max_tokens=c.max_tokens, batch_size=c.batch_size, capture_attention=True, shard_tokens=c.shard_tokens)
 
 
 def _always(run: ModelRun) -> bool:

@@ -1,7 +1,7 @@
 """The list of a model's build stages, in order (stages.py runs them): corpus, extract,
-extract-attention, factors, factor-maps, lime, concepts, attention, live-export, live-choice,
-site. Each entry says the key of its inputs, how it runs and how its result loads; adding a
-stage is adding an entry (docs/architecture.md, "The stage list")."""
+extract-attention, factors, factor-maps, lime, concepts, attention, induction, circuits,
+output-tokens, splice, live-export, live-choice, site. Each entry says the key of its inputs,
+how it runs and how its result loads; adding a stage is adding an entry (docs/architecture.md, "The stage list")."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 
 from ..analysis.attention import AttentionResult, analyse_attention
+from ..analysis.circuits.stage import CIRCUIT_STAGES
 from ..analysis.concepts import CONCEPT_STAGE
 from ..executor import model_loader
-from ..capture.extract import ActivationStore, ExtractOptions, extract
+from ..capture.extract import ActivationStore, extract
 from ..analysis.factors import FactorResult, learn_factors
 from ..analysis.factors.lime import compute_lime
 from ..analysis.live import LIVE_STAGES
@@ -66,17 +67,6 @@ def extract_stage(name: str, indices: Any, options: Any) -> Stage:
         return f"{name}: {store.n_tokens:,} {units} x {store.info.n_layers + 1} layers" + (" (cached)" if cached else "")
 
     return Stage(name, key=key, build=build, load=load, log=log, timing="extract", resumable=True)
-
-
-def _store_options(run: ModelRun) -> ExtractOptions:
-    c = run.config
-    return ExtractOptions(max_tokens=c.max_tokens, batch_size=c.batch_size, dtype=c.store_dtype, shard_tokens=c.shard_tokens)
-
-
-def _attention_options(run: ModelRun) -> ExtractOptions:
-    """The attention sample is small: its q, k, attention weights and hidden states stay float32."""
-    c = run.config
-    return ExtractOptions(max_tokens=c.max_tokens, batch_size=c.batch_size, capture_attention=True, shard_tokens=c.shard_tokens)
 
 
 def _learn_factors(run: ModelRun, item: Any, folder: Path | None) -> None:
@@ -141,13 +131,14 @@ SITE_STAGE = Stage("site", key=lambda run, item: None, build=lambda run, item, f
 #: Every stage of a model's build, in order.
 STAGES: list[Stage] = [
     CORPUS_STAGE,
-    extract_stage("extract", lambda run: np.arange(len(run.items())), _store_options),
-    extract_stage("extract-attention", ModelRun.attention_sample, _attention_options),
+    extract_stage("extract", lambda run: np.arange(len(run.items())), ModelRun.store_options),
+    extract_stage("extract-attention", ModelRun.attention_sample, ModelRun.attention_options),
     FACTORS_STAGE,
     FACTOR_MAPS_STAGE,
     LIME_STAGE,
     CONCEPT_STAGE,
     ATTENTION_STAGE,
+    *CIRCUIT_STAGES,
     *LIVE_STAGES,
     SITE_STAGE,
 ]

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..version import __version__
 from ..analysis.attention import AttentionResult, write_attention_bundle
+from ..analysis.circuits.bundle import CircuitResults, write_circuits_bundle
 from .bundles import BundleWriter
 from ..analysis.concepts import write_concepts_bundle
 from ..capture.extract import ActivationStore
@@ -41,6 +42,7 @@ class Analyses:
     concepts: list[ConceptResult] = field(default_factory=list)  # per [[probes]] table
     live: LiveExport | None = None  # the live probe's export, or None
     live_unavailable: str | None = None  # why the model has no live probe (None: it has one, or --no-live-probe)
+    circuits: CircuitResults | None = None  # heads x factors x outputs (None: [circuits] enabled = false)
 
     @classmethod
     def of(cls, run: ModelRun) -> Analyses:
@@ -48,7 +50,10 @@ class Analyses:
         r = run.results
         return cls(store=r["extract"], factors=r["factors"], factor_maps=r.get("factor-maps"), lime=r["lime"],
                    attention_store=r["extract-attention"], attention=r["attention"], attention_sample=run.attention_sample(),
-                   concepts=r.get("concepts", []), live=r.get("live-choice"), live_unavailable=run.left_out.get("live-export"))
+                   concepts=r.get("concepts", []), live=r.get("live-choice"), live_unavailable=run.left_out.get("live-export"),
+                   circuits=CircuitResults(run.configs.circuits, r.get("circuits"), r.get("output-tokens"), r.get("splice"), r.get("induction"),
+                                           run.left_out.get("circuits"))
+                   if run.configs.circuits.enabled else None)
 
 
 def write_model_data(run: ModelRun) -> dict[str, Any]:
@@ -88,6 +93,8 @@ def write_model_data(run: ModelRun) -> dict[str, Any]:
     if analyses.concepts:
         manifest["concepts"] = write_concepts_bundle(config.probes, analyses.concepts, bundle)
     store.modality.write_bundles(manifest, analyses, bundle)
+    if analyses.circuits is not None:
+        write_circuits_bundle(analyses.circuits, manifest, bundle)
     if analyses.live is not None:
         manifest["live"] = write_live_bundle(analyses.live, analyses.factors, store.info, config.max_tokens, bundle)
     elif analyses.live_unavailable:

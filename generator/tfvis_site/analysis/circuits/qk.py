@@ -86,63 +86,51 @@ def top_qk_weight_pairs(lw: LayerWeights, result: Any, head: int, top: int = 20,
 
 @dataclass
 class DataShares:
-    """D of one head: ``numerator`` scipy CSR (m, m) Σ A a_i(t) a_j(s), ``denominator`` the
+    """D of one head: ``numerator`` (m, m) float64 Σ A a_i(t) a_j(s), ``denominator`` the
     scalar Σ A ‖a(t)‖₁ ‖a(s)‖₁; ``share(pairs)`` and ``top(k)`` read it."""
 
-    numerator: Any
+    numerator: np.ndarray
     denominator: float
 
     def share(self, pairs: np.ndarray) -> np.ndarray:
         pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
         if self.denominator <= 0:
             return np.zeros(len(pairs))
-        return np.asarray(self.numerator[pairs[:, 0], pairs[:, 1]]).ravel() / self.denominator
+        return self.numerator[pairs[:, 0], pairs[:, 1]] / self.denominator
 
     def top(self, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
         """(pairs (≤k, 2), shares (≤k,)), best first (only pairs that carry attention); ties by
         the lower (query, key). Remembered per k (the null asks for it once per shuffle)."""
         cache = self.__dict__.setdefault("_top", {})
         if k not in cache:
-            coo = self.numerator.tocoo()
-            keep = coo.data > 0
-            r, c, v = coo.row[keep], coo.col[keep], coo.data[keep]
-            if len(v) > k:  # only the entries at least as large as the k-th can be in the list
-                cut = np.partition(v, len(v) - k)[len(v) - k]
-                sel = v >= cut
-                r, c, v = r[sel], c[sel], v[sel]
-            order = np.lexsort((c, r, -v))[:k]
+            flat = self.numerator.ravel()
+            idx = np.flatnonzero(flat > 0)
+            if len(idx) > k:  # only the entries at least as large as the k-th can be in the list
+                cut = np.partition(flat[idx], len(idx) - k)[len(idx) - k]
+                idx = idx[flat[idx] >= cut]
+            r, c = np.divmod(idx, self.numerator.shape[1])
+            order = np.lexsort((c, r, -flat[idx]))[:k]
             pairs = np.stack([r[order], c[order]], 1).astype(np.int64)
-            cache[k] = (pairs, v[order] / self.denominator if self.denominator > 0 else np.zeros(len(order)))
+            cache[k] = (pairs, flat[idx[order]] / self.denominator if self.denominator > 0 else np.zeros(len(order)))
         pairs, shares = cache[k]
         return pairs.copy(), shares.copy()
 
 
-def qk_data_shares(store: Any, codes: SampleCodes, heads: list[int] | None = None, flush: int = 4_000_000) -> dict[int, DataShares]:
+#: Bytes of (m, m) numerators qk_in_factors holds at once: heads go in groups of this size.
+DATA_SHARE_BYTES = 320 << 20
+
+
+def qk_data_shares(store: Any, codes: SampleCodes, heads: list[int] | None = None) -> dict[int, DataShares]:
     """D for each head in ``heads`` (None: all) of block ``codes.layer``, from the store's
     attention weights of the sampled sentences and their ``codes`` (common.sample_codes).
-    Per sentence only the factors active in it enter (a k × k block per head, k = its active
-    factors); the blocks are summed into one sparse (m, m) matrix per head whenever ``flush``
-    entries have piled up."""
-    from scipy import sparse
-
+    Per sentence only the factors active in it enter: a k × k block per head (k = its active
+    factors), added into a dense (m, m) numerator per head (8 m² bytes each: ask for a few heads
+    at a time when m is large, as qk_in_factors does)."""
     layer = codes.layer
     heads = list(range(store.info.n_heads)) if heads is None else list(heads)
     m = codes.codes.shape[1]
-    num = {h: sparse.csr_matrix((m, m)) for h in heads}
+    num = np.zeros((len(heads), m, m))
     den = np.zeros(len(heads))
-    pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (rows, cols, (H', k·k) values)
-
-    def consolidate() -> None:
-        if not pending:
-            return
-        rows = np.concatenate([p[0] for p in pending])
-        cols = np.concatenate([p[1] for p in pending])
-        values = np.concatenate([p[2] for p in pending], axis=1)
-        for n, h in enumerate(heads):
-            num[h] = num[h] + sparse.coo_matrix((values[n], (rows, cols)), shape=(m, m)).tocsr()
-        pending.clear()
-
-    n_pending = 0
     for i, s in enumerate(codes.sentences):
         a = codes.sentence(i)
         cols = np.unique(a.indices)
@@ -151,16 +139,9 @@ def qk_data_shares(store: Any, codes: SampleCodes, heads: list[int] | None = Non
         dense = a[:, cols].toarray()  # (L, k)
         l1 = dense.sum(1)  # codes are non-negative
         A = store.attention(layer, int(s)).astype(np.float64)[heads]  # (H', L, L)
-        blocks = np.einsum("ti,htu,uj->hij", dense, A, dense, optimize=True)  # (H', k, k)
-        rr, cc = np.meshgrid(cols, cols, indexing="ij")
-        pending.append((rr.ravel(), cc.ravel(), blocks.reshape(len(heads), -1)))
+        num[:, cols[:, None], cols[None, :]] += np.einsum("ti,htu,uj->hij", dense, A, dense, optimize=True)  # cols are unique
         den += np.einsum("t,htu,u->h", l1, A, l1)
-        n_pending += rr.size
-        if n_pending >= flush:
-            consolidate()
-            n_pending = 0
-    consolidate()
-    return {h: DataShares(num[h], float(den[n])) for n, h in enumerate(heads)}
+    return {h: DataShares(num[n], float(den[n])) for n, h in enumerate(heads)}
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -236,18 +217,24 @@ def qk_in_factors(lw: LayerWeights, store: Any, result: Any, top: int = 20, fact
     dictionary codes at this layer)."""
     codes = sample_codes(store, result, lw.layer, sentences) if codes is None else codes
     factors = active_factors(result, lw.layer) if factors is None else np.asarray(factors, np.int64)
-    data = qk_data_shares(store, codes)
+    group = max(1, DATA_SHARE_BYTES // (8 * result.n_components**2))
     out = []
-    for h in range(lw.n_heads):
-        Q, K = qk_vectors(lw, result, h)  # every factor, once per head
-
-        def score_of(pairs: np.ndarray) -> np.ndarray:
-            pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
-            return lw.scaling * np.einsum("nd,nd->n", Q[pairs[:, 0]], K[pairs[:, 1]])
-
-        Qf, Kf = Q[factors], K[factors]
-        wp, ws = top_pairs(lambda b: lw.scaling * (Qf[b] @ Kf.T), factors, factors, top)
-        dp, ds = data[h].top(top)
-        null = agreement_null(score_of, data[h], wp, factors, result.n_components, top, n_null, seed=[seed, lw.layer, h])
-        out.append(HeadQK(lw.layer, h, wp, ws, data[h].share(wp), dp, ds, score_of(dp), union_agreement(score_of, data[h], wp, top), null))
+    for lo in range(0, lw.n_heads, group):
+        data = qk_data_shares(store, codes, list(range(lo, min(lo + group, lw.n_heads))))
+        for h, shares in data.items():
+            out.append(_head_qk(lw, result, h, shares, factors, top, n_null, seed))
     return out
+
+
+def _head_qk(lw: LayerWeights, result: Any, h: int, data: DataShares, factors: np.ndarray, top: int, n_null: int, seed: int) -> HeadQK:
+    Q, K = qk_vectors(lw, result, h)  # every factor, once per head
+
+    def score_of(pairs: np.ndarray) -> np.ndarray:
+        pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+        return lw.scaling * np.einsum("nd,nd->n", Q[pairs[:, 0]], K[pairs[:, 1]])
+
+    Qf, Kf = Q[factors], K[factors]
+    wp, ws = top_pairs(lambda b: lw.scaling * (Qf[b] @ Kf.T), factors, factors, top)
+    dp, ds = data.top(top)
+    null = agreement_null(score_of, data, wp, factors, result.n_components, top, n_null, seed=[seed, lw.layer, h])
+    return HeadQK(lw.layer, h, wp, ws, data.share(wp), dp, ds, score_of(dp), union_agreement(score_of, data, wp, top), null)

@@ -426,14 +426,21 @@ class Dinov2Family:
 FAMILIES: tuple[Family, ...] = (BertFamily(), GPT2Family(), LlamaFamily(), Dinov2Family())
 
 
+def unsupported(model_type: str) -> str | None:
+    """Why the circuit analyses cannot read a model of this type, or None when they can."""
+    if any(model_type in family.model_types for family in FAMILIES):
+        return None
+    known = ", ".join(t for f in FAMILIES for t in f.model_types)
+    return f"no weight reader for model type {model_type!r} (one of {known})"
+
+
 def family_of(model: Any) -> Family:
     """The family of a transformers model (its base model, as LoadedModel.model holds it)."""
     model_type = str(model.config.model_type)
     for family in FAMILIES:
         if model_type in family.model_types:
             return family
-    known = ", ".join(t for f in FAMILIES for t in f.model_types)
-    raise ValueError(f"circuits: no weight accessor for model type {model_type!r} (one of {known})")
+    raise ValueError(f"circuits: {unsupported(model_type)}")
 
 
 @dataclass
@@ -449,6 +456,7 @@ class ModelWeights:
     W_U: np.ndarray | None
     final_norm: Norm | None
     last_state_normed: bool
+    rope: bool = False  # q and k rotated by position after the projections: QK scores are the content term
 
     @property
     def n_layers(self) -> int:
@@ -471,4 +479,4 @@ def model_weights(model: Any, checkpoint: str | Path | None = None) -> ModelWeig
     family = family_of(model)
     layers = [family.layer_weights(model, i) for i in range(len(family.blocks(model)))]
     return ModelWeights(family.name, layers, family.embedding(model), family.unembedding(model, checkpoint),
-                        family.final_norm(model), family.last_state_normed)
+                        family.final_norm(model), family.last_state_normed, family.name == LlamaFamily.name)
