@@ -97,6 +97,23 @@ def tiny_site(tiny_checkpoints, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def tiny_decoder_site(tmp_path_factory) -> Path:
+    """A site built once from a tiny Llama (GQA, RoPE) with its language-model head, on the same
+    corpus as ``tiny_site``; its checkpoint is ``site.parent / "model"``."""
+    from tfvis_site.cli import main
+
+    root = tmp_path_factory.mktemp("tiny-llama-site")
+    model = save_tiny_checkpoint("llama", root / "model", lm_head=True)
+    corpus = root / "corpus.txt"
+    corpus.write_text("\n".join(HOSTILE_TEXTS) + "\n")
+    out = root / "site"
+    code = main(["build", "--quiet", "--preset", "quick", "--model", str(model), "--corpus", str(corpus),
+                 "--out", str(out), "--cache-dir", str(root / "cache")])
+    assert code == 0
+    return out
+
+
 #: File names of the tiny image corpus: one of them is HTML, which must stay text on every page.
 HOSTILE_IMAGE_NAME = "<img src=x onerror=alert(1)>.png"
 

@@ -21,19 +21,8 @@ LAYER, HEAD, SENTENCE = 1, 3, 2
 
 
 @pytest.fixture(scope="module")
-def llama_site(tiny_checkpoints, tmp_path_factory):
-    from conftest import HOSTILE_TEXTS
-
-    from tfvis_site.cli import main
-
-    root = tmp_path_factory.mktemp("tiny-llama-site")
-    corpus = root / "corpus.txt"
-    corpus.write_text("\n".join(HOSTILE_TEXTS) + "\n")
-    out = root / "site"
-    code = main(["build", "--quiet", "--preset", "quick", "--model", str(tiny_checkpoints["llama"]), "--corpus", str(corpus),
-                 "--out", str(out), "--cache-dir", str(root / "cache")])
-    assert code == 0
-    return out
+def llama_site(tiny_decoder_site):
+    return tiny_decoder_site
 
 
 def site_data(site):

@@ -101,19 +101,20 @@ def _text_config(kind: str, vocab_size: int):
     raise ValueError(kind)
 
 
-def make_model(kind: str, vocab_size: int, seed: int = 0):
-    """A 2-layer random model of the given architecture (one of TEXT_ARCHITECTURES)."""
+def make_model(kind: str, vocab_size: int, seed: int = 0, lm_head: bool = False):
+    """A 2-layer random model of the given architecture (one of TEXT_ARCHITECTURES); ``lm_head``:
+    with its (untied) language-model head, as a causal LM checkpoint holds it."""
     import torch
-    from transformers import AutoModel
+    from transformers import AutoModel, AutoModelForCausalLM
 
     torch.manual_seed(seed)
-    return AutoModel.from_config(_text_config(kind, vocab_size), attn_implementation="eager")
+    return (AutoModelForCausalLM if lm_head else AutoModel).from_config(_text_config(kind, vocab_size), attn_implementation="eager")
 
 
-def save_tiny_checkpoint(kind: str, folder: Path) -> Path:
+def save_tiny_checkpoint(kind: str, folder: Path, lm_head: bool = False) -> Path:
     """Write a tiny checkpoint folder usable as ``--model folder``."""
     tokenizer = make_tokenizer(kind)
-    model = make_model(kind, vocab_size=len(tokenizer))
+    model = make_model(kind, vocab_size=len(tokenizer), lm_head=lm_head)
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)

@@ -126,6 +126,52 @@ def print_probe(result: dict[str, Any]) -> None:
     console.print(table)
 
 
+def print_head(result: dict[str, Any]) -> None:
+    """``probe --head`` as tables: the head's QK pairs by weights and its OV pairs."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    induction = result["induction_score"]
+    console.print(f"layer {result['layer']} head {result['head']}: {result['label']}"
+                  + (f", induction score {induction:.3f}" if induction is not None else ""))
+    qk = Table(title=f"reads (QK, top pairs by weights); agreement with the data {_fmt(result['qk_agreement'])}")
+    for name in ("query factor", "key factor", "weight score", "data share"):
+        qk.add_column(name, justify="right")
+    for p in result["qk_pairs"]:
+        qk.add_row(str(p["query_factor"]), str(p["key_factor"]), _fmt(p["weight_score"]), _fmt(p["data_share"]))
+    ov = result["ov_ablation"]
+    table = Table(title=f"writes (OV, top pairs); mean ablation drop {_fmt(ov['top_pairs_drop'])} (random pairs {_fmt(ov['random_pairs_drop'])})")
+    for name in ("read factor", "written factor", "weight", "ablation drop"):
+        table.add_column(name, justify="right")
+    for p in result["ov_pairs"]:
+        table.add_row(str(p["read_factor"]), str(p["write_factor"]), _fmt(p["weight"]), _fmt(p["ablation_drop"]))
+    console.print(qk)
+    console.print(table)
+
+
+def print_output_tokens(result: dict[str, Any]) -> None:
+    """``probe --factor F`` without text: the factor's output tokens."""
+    from rich.console import Console
+
+    out = result["output_tokens"]
+    console = Console()
+    if out is None:
+        console.print(f"factor {result['factor']}: the site was built without output tokens (rebuild it)")
+    elif out["kind"] is None:
+        console.print(f"factor {result['factor']}: no output tokens: {out['reason']}")
+    else:
+        what = {"unembedding": "through the unembedding (logit per unit)", "embedding": "nearest input embeddings (cosine)"}[out["kind"]]
+        console.print(f"factor {result['factor']} at layer {out['layer']}, {what}")
+        for side in ("promoted", "suppressed"):
+            if out[side]:
+                console.print(f"  {side}: " + "  ".join(f"{token} {value:+.3f}" for token, value in out[side]), markup=False)
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.4g}"
+
+
 # ----------------------------------------------------------------------------- --labels: concept probes
 
 def probe_labels(site_dir: Path, labels_file: Path, cache: StageCache, layer: int | None, device: str = "cpu", seed: int = 0,
