@@ -200,3 +200,56 @@ def test_layer_view_indexes_like_the_array_it_reads(stores):
     mask[[1, 3]] = True
     for index in [(slice(None), 1), (slice(2, 70), 0, 3), (rows, 1), (mask, slice(None), 2), (4, 1), 3, slice(1, 4), rows]:
         np.testing.assert_array_equal(view[index], whole[index], err_msg=str(index))
+
+
+def test_token_factors_and_activation_samples_equal_a_brute_force_coding(inference_inputs):
+    """The inference pass's by-products (factors/samples.py) against every code computed here:
+    each token's 3 strongest factors, and per (layer, factor, histogram bin) the activations with
+    the 3 lowest priorities (a uniform sample); band_samples draws each band from exactly the
+    lowest-priority activations of its bins."""
+    import math
+
+    import torch
+
+    from tfvis_site.analysis.factors.samples import NO_SAMPLE, band_samples, priorities
+
+    store, cfg, enc, mean, scale = inference_inputs
+    result = finish_inference(infer_shard(store, cfg, enc, mean, scale, (0, store.n_tokens)), cfg)
+    m, bins, L1 = enc.D.shape[0], cfg.hist_bins, store.info.n_layers + 1
+    log_lo, span = math.log(cfg.hist_min), math.log(cfg.hist_max) - math.log(cfg.hist_min)
+    checked_bands = 0
+    for layer in range(L1):
+        z = (torch.from_numpy(np.asarray(store.hidden(layer), np.float32)) - torch.as_tensor(mean[layer])) / torch.as_tensor(scale[layer])
+        r, c, v = (t.numpy() for t in enc.sparse_codes(z))
+        codes = np.zeros((store.n_tokens, m), np.float32)
+        codes[r, c] = v
+        order = np.argsort(-codes, axis=1, kind="stable")[:, :3]
+        top = np.take_along_axis(codes, order, 1)
+        np.testing.assert_array_equal(result["token_top_ids"][layer], np.where(top > 0, order, -1))
+        np.testing.assert_array_equal(result["token_top_values"][layer], top)
+        b = np.clip(np.floor((np.log(v) - log_lo) / span * bins), 0, bins - 1).astype(np.int64)
+        p = priorities(r.astype(np.int64), c, layer, m, L1)
+        for factor in np.unique(c)[:6]:
+            for bin_ in range(bins):
+                here = np.flatnonzero((c == factor) & (b == bin_))
+                lowest = here[np.lexsort((r[here], p[here]))][:3]
+                slot = factor * bins + bin_
+                kept = result["sample_row"][layer, slot]
+                np.testing.assert_array_equal(kept[kept >= 0], r[lowest])
+                assert (result["sample_priority"][layer, slot][len(lowest):] == NO_SAMPLE).all()
+            hist = result["hist"]  # (m, L1, bins) after finish_inference
+            for row in band_samples(hist, result["hist_edges"], result, factor, layer):
+                assert row["band_lo"] <= row["value"] * (1 + 1e-6) or row["band_lo"] == result["hist_edges"][0]
+                assert row["value"] <= row["band_hi"] * (1 + 1e-6) or row["band_hi"] == result["hist_edges"][-1]
+                checked_bands += 1
+            counts = np.bincount(b[c == factor], minlength=bins)
+            assert (hist[factor, layer] == counts).all()
+            # each band's draw: the lowest priorities among all activations of the band's bins
+            drawn = band_samples(hist, result["hist_edges"], result, factor, layer)
+            middle = np.cumsum(counts) - counts / 2
+            band_of_bin = np.minimum((middle / max(counts.sum(), 1) * 5).astype(np.int64), 4)
+            for band in {row["band"] for row in drawn}:
+                here = np.flatnonzero((c == factor) & (band_of_bin[b] == band))
+                lowest = set(r[here[np.lexsort((r[here], p[here]))][:3]].tolist())
+                assert {row["row"] for row in drawn if row["band"] == band} == lowest
+    assert checked_bands > 0

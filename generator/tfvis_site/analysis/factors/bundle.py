@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pyarrow as pa
 
+from .samples import N_BANDS, PER_BIN, band_samples
 from .statistics import FORMULAS, OBJECTIVES
+from .token_factors import pack_token_factors
 
 if TYPE_CHECKING:
     from ...site.bundles import BundleWriter
@@ -168,7 +170,26 @@ def _chunk_files(res: FactorResult, bundle: BundleWriter, cs: int, sent_of: np.n
             "value": pa.array(val[layer_i, fac_i, rank_i].astype(np.float32)),
         }))
         bundle.add_float32(f"factors/hist-{ch:03d}.f32", res.hist[lo:hi].astype(np.float32))
+        if res.samples is not None:
+            bundle.add_table(f"factors/quantiles-{ch:03d}.parquet", _quantile_table(res, range(lo, hi), sent_of, offsets))
     return n_chunks
+
+
+QUANTILE_TYPES = {"factor": pa.int32(), "layer": pa.int8(), "band": pa.int8(), "band_lo": pa.float32(), "band_hi": pa.float32(),
+                  "rank": pa.int8(), "sentence_id": pa.int32(), "position": pa.int16(), "value": pa.float32()}
+
+
+def _quantile_table(res: FactorResult, factors: range, sent_of: np.ndarray, offsets: np.ndarray) -> pa.Table:
+    """Contexts of each factor and layer per activation band (samples.band_samples)."""
+    columns: dict[str, list[Any]] = {name: [] for name in QUANTILE_TYPES}
+    for factor in factors:
+        for layer in range(res.is_.shape[1]):
+            for row in band_samples(res.hist, res.hist_edges, res.samples, factor, layer):
+                sid = int(sent_of[row["row"]])
+                item = {**row, "factor": factor, "layer": layer, "sentence_id": sid, "position": row["row"] - int(offsets[sid])}
+                for name in QUANTILE_TYPES:
+                    columns[name].append(item[name])
+    return pa.table({name: pa.array(values, QUANTILE_TYPES[name]) for name, values in columns.items()})
 
 
 def write_factor_bundle(res: FactorResult, store: ActivationStore, bundle: BundleWriter,
@@ -202,6 +223,16 @@ def write_factor_bundle(res: FactorResult, store: ActivationStore, bundle: Bundl
     n_chunks = _chunk_files(res, bundle, cs, sent_of, offsets)
 
     extra = contexts.section(res, store, bundle, heatmaps)
+    if res.samples is not None:
+        extra["quantiles"] = {
+            "file": "factors/quantiles-{chunk:03d}.parquet", "bands": N_BANDS, "per_band": PER_BIN,
+            "layout": "per factor and layer, contexts drawn uniformly at random from each of `bands` activation bands of equal "
+            "count (band 0 the weakest): factor, layer, band, band_lo / band_hi (the band's activation range, cut at the "
+            "histogram's bin edges hist_edges, the outer bins open-ended), rank (by value), sentence_id, position, value",
+        }
+    if res.token_top_ids is not None:
+        extra["token_factors"] = pack_token_factors(res.token_top_ids, res.token_top_values, bundle, "factors/token_factors.u16",
+                                                    "row of tokens.parquet (every text of the site)")
     q = res.metrics["quality"]
     section = {
         "method": cfg.method,

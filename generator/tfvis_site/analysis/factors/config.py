@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, ClassVar
 
 from ...stage_config import StageConfig
+
+#: Version of what the factor stage writes; part of cache_key(), so a new version never reuses an
+#: older result. 2: stats.npz holds each token's strongest factors and the activation samples.
+RESULT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ class FactorConfig(StageConfig):
     chunk_size: factors per data file in the bundle.
     seed, device.
     """
+
+    KEY_EXTRA: ClassVar[dict[str, Any]] = {"result_version": RESULT_VERSION}
 
     method: str = "topk-sae"
     n_components: int = 3072

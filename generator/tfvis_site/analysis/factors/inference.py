@@ -16,6 +16,7 @@ import torch
 
 from ...progress import Reporter
 from .config import FactorConfig
+from .samples import TOKEN_TOP, add_samples, empty_samples, merge_samples, priorities, token_top
 from .statistics import Encoder, state_norms
 
 
@@ -89,10 +90,13 @@ def _merge_topk(topv: torch.Tensor, topi: torch.Tensor, c: torch.Tensor, v: torc
     topi[u] = torch.gather(mi, 1, si[:, :k])
 
 
-def _partial_arrays(L1: int, m: int, k: int, bins: int, nb: int, d: int) -> dict[str, Any]:
+def _partial_arrays(L1: int, m: int, k: int, bins: int, nb: int, d: int, n_tokens: int) -> dict[str, Any]:
     """The zeroed sums and counts of one shard's partial (``infer_shard`` says what each holds),
     torch tensors where they are updated with torch, numpy arrays where with numpy."""
     return {
+        "token_top_ids": np.full((L1, n_tokens, TOKEN_TOP), -1, np.int32),
+        "token_top_values": np.zeros((L1, n_tokens, TOKEN_TOP), np.float32),
+        **empty_samples((L1, m * bins)),
         "err_scaled": np.zeros((nb, L1)),
         "err_orig": np.zeros((nb, L1)),
         "norm_scaled": np.zeros((nb, L1)),
@@ -126,6 +130,10 @@ def infer_shard(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scale:
       active, act_nonlast, pairs (m, L1) int64: tokens where the factor is active; active with a
           next token in the same sentence; active there too
       hist (L1, m, bins) int64 counts on the fixed log edges of cfg; l0_hist (L1, m + 1) int64
+      token_first, token_length (1,) int64: the shard's token rows; token_top_ids (L1, n, TOKEN_TOP)
+          int32, token_top_values float32: each token's strongest factors (samples.py)
+      sample_priority, sample_row (L1, m * bins, PER_BIN) int64, sample_value float32: the
+          activation samples per (layer, factor, bin) (samples.py)
       seconds () float64
     """
     L1 = store.info.n_layers + 1
@@ -141,7 +149,7 @@ def infer_shard(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scale:
     log_lo, log_span = math.log(cfg.hist_min), math.log(cfg.hist_max) - math.log(cfg.hist_min)
     nb, d = len(batches), store.info.d_model
 
-    out = _partial_arrays(L1, m, k, cfg.hist_bins, nb, d)
+    out = _partial_arrays(L1, m, k, cfg.hist_bins, nb, d, hi_shard - lo_shard)
     topv, topi, active, act_nonlast, pairs, hist = (out[n] for n in ("topk_values", "topk_token", "active", "act_nonlast", "pairs", "hist"))
     l0_hist, err_scaled, norm_scaled, sum_scaled, err_orig = (out[n] for n in ("l0_hist", "err_scaled", "norm_scaled", "sum_scaled", "err_orig"))
     t0 = time.perf_counter()
@@ -179,12 +187,27 @@ def infer_shard(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scale:
             b = ((torch.log(v) - log_lo) / log_span * cfg.hist_bins).floor().clamp_(0, cfg.hist_bins - 1).long()
             hist[layer].view(-1).index_add_(0, c * cfg.hist_bins + b, torch.ones_like(b))
             _merge_topk(topv[layer], topi[layer], c, v, r + lo)
+            _add_by_products(out, layer, lo - lo_shard, n_b, r.numpy(), c.numpy(), v.numpy(), (c * cfg.hist_bins + b).numpy(), lo, m, L1)
     return {
         "batch_start": np.asarray([lo for lo, _ in batches], dtype=np.int64),
+        "token_first": np.asarray([lo_shard], dtype=np.int64),
+        "token_length": np.asarray([hi_shard - lo_shard], dtype=np.int64),
         **{name: a.numpy() if isinstance(a, torch.Tensor) else a for name, a in out.items()},
         "topk_values": topv.numpy().astype(np.float32),
         "seconds": np.float64(time.perf_counter() - t0),
     }
+
+
+def _add_by_products(out: dict[str, Any], layer: int, at: int, n_rows: int, r: np.ndarray, c: np.ndarray, v: np.ndarray,
+                     slots: np.ndarray, lo: int, m: int, L1: int) -> None:
+    """One batch's token factors (rows ``at`` .. ``at + n_rows`` of the shard) and activation
+    samples (slots = factor * bins + bin) into the shard's partial."""
+    ids, values = token_top(r, c, v, n_rows)
+    out["token_top_ids"][layer, at : at + n_rows] = ids
+    out["token_top_values"][layer, at : at + n_rows] = values
+    rows = r.astype(np.int64) + lo
+    add_samples(out["sample_priority"][layer], out["sample_row"][layer], out["sample_value"][layer], slots,
+                priorities(rows, c, layer, m, L1), rows, v.astype(np.float32))
 
 
 #: Partial fields that add up (integer counts), and those kept per batch (float sums, summed in
@@ -210,8 +233,22 @@ def merge_partials(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[s
     best = np.lexsort((rows, -values), axis=2)[:, :, :k]  # empty slots (-1) sort last
     out["topk_values"] = np.take_along_axis(values, best, 2)
     out["topk_token"] = np.take_along_axis(rows, best, 2)
+    out.update(merge_samples(a, b))
+    out.update(_merge_token_runs(a, b))
     out["seconds"] = np.float64(a["seconds"] + b["seconds"])
     return out
+
+
+def _merge_token_runs(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The token factors of two partials, in token order: each holds runs of tokens
+    (``token_first``, ``token_length``), disjoint between partials."""
+    first = np.concatenate([a["token_first"], b["token_first"]])
+    length = np.concatenate([a["token_length"], b["token_length"]])
+    at = np.concatenate([[0], np.cumsum(length)[:-1]])  # where each run sits in the joined arrays
+    order = np.argsort(first, kind="stable")
+    index = np.concatenate([np.arange(at[i], at[i] + length[i]) for i in order])
+    out = {name: np.concatenate([a[name], b[name]], axis=1)[:, index] for name in ("token_top_ids", "token_top_values")}
+    return {**out, "token_first": first[order], "token_length": length[order]}
 
 
 def finish_inference(partial: dict[str, np.ndarray], cfg: FactorConfig) -> dict[str, Any]:
@@ -237,6 +274,7 @@ def finish_inference(partial: dict[str, np.ndarray], cfg: FactorConfig) -> dict[
         "hist_edges": np.geomspace(cfg.hist_min, cfg.hist_max, cfg.hist_bins + 1),
         "max_act": np.ascontiguousarray(topv[:, :, 0].T),
         "l0_hist": partial["l0_hist"],
+        **{name: partial[name] for name in ("token_top_ids", "token_top_values", "sample_priority", "sample_row", "sample_value")},
         **{name: in_batch_order(partial[name]) for name in _PER_BATCH},
         "seconds": float(partial["seconds"]),
     }

@@ -88,6 +88,7 @@ def _save_stats(out_dir: Path, raw: dict[str, Any], stats: dict[str, np.ndarray]
         neighbors=nbr,
         neighbor_cos=nbr_cos,
         levels=levels,
+        **{name: raw[name] for name in BY_PRODUCTS},
     )
 
 
@@ -160,6 +161,10 @@ def learn_factors(store: ActivationStore, cfg: FactorConfig, out_dir: Path, repo
     return FactorResult.load(out_dir)
 
 
+#: The inference pass's by-products kept in stats.npz (samples.py): token factors, then samples.
+BY_PRODUCTS = ("token_top_ids", "token_top_values", "sample_priority", "sample_row", "sample_value")
+
+
 @dataclass
 class FactorResult:
     """Everything the factor stage produced (arrays as numpy).
@@ -171,7 +176,10 @@ class FactorResult:
     of tokens active per layer (``density_all`` (m,) over all layers); spread (m, L+1);
     hist (m, L+1, bins) counts of positive activations in log bins ``hist_edges`` (bins+1,);
     l0_hist (L+1, m+1); max_act (m, L+1); topk_values (L+1, m, k), topk_token (L+1, m, k)
-    global token rows (-1 = none); neighbors / neighbor_cos (m, 10); metrics (dict).
+    global token rows (-1 = none); neighbors / neighbor_cos (m, 10); metrics (dict);
+    token_top_ids (L+1, n_tokens, 3) int32 / token_top_values float32: each token's strongest
+    factors; samples: activation samples per (layer, factor, bin) (samples.py); both None in a
+    result written before they existed.
     """
 
     config: FactorConfig
@@ -194,6 +202,9 @@ class FactorResult:
     neighbors: np.ndarray
     neighbor_cos: np.ndarray
     metrics: dict[str, Any]
+    token_top_ids: np.ndarray | None = None
+    token_top_values: np.ndarray | None = None
+    samples: dict[str, np.ndarray] | None = None
     path: Path | None = None
     _encoder: Any = field(default=None, repr=False)
 
@@ -211,6 +222,8 @@ class FactorResult:
             hist=s["hist"], hist_edges=s["hist_edges"], l0_hist=s["l0_hist"], max_act=s["max_act"],
             topk_values=s["topk_values"], topk_token=s["topk_token"], neighbors=s["neighbors"],
             neighbor_cos=s["neighbor_cos"], metrics=json.loads((path / "metrics.json").read_text()), path=path,
+            **({"token_top_ids": s["token_top_ids"], "token_top_values": s["token_top_values"],
+                "samples": {name: s[name] for name in BY_PRODUCTS[2:]}} if "token_top_ids" in s.files else {}),
         )
 
     @property

@@ -42,11 +42,18 @@ def top_factors(res: FactorResult, store: ActivationStore, rows: np.ndarray, n_t
 
 
 def write_token_factors(res: FactorResult, store: ActivationStore, rows: np.ndarray, bundle: BundleWriter, name: str) -> dict[str, Any]:
-    """Write ``name``: uint16 (L+1, N, n_top, 2) = (factor id or 65535, round(activation / scale)),
-    for the store's tokens ``rows`` (the attention sample's token order). Returns the manifest entry."""
-    if res.n_components >= NONE:
-        raise ValueError(f"{res.n_components} factors do not fit uint16 factor ids")
+    """Write ``name`` (pack_token_factors) for the store's tokens ``rows`` (the attention
+    sample's token order), coded again here. Returns the manifest entry."""
     ids, values = top_factors(res, store, rows)
+    return pack_token_factors(ids, values, bundle, name, "row of attention/tokens.parquet")
+
+
+def pack_token_factors(ids: np.ndarray, values: np.ndarray, bundle: BundleWriter, name: str, token: str) -> dict[str, Any]:
+    """Write ``name``: uint16 (L+1, N, n_top, 2) = (factor id or 65535, round(activation /
+    scale)) from ``ids`` (L+1, N, n_top) (-1: none) and ``values``; ``token`` says what indexes N.
+    Returns the manifest entry."""
+    if ids.size and ids.max() >= NONE:
+        raise ValueError(f"factor id {int(ids.max())} does not fit uint16 factor ids")
     scale = float(values.max()) / 65534 if values.size and values.max() > 0 else 1.0
     packed = np.stack([np.where(ids < 0, NONE, ids), np.round(values / scale)], axis=-1).astype("<u2")
     bundle.add_bytes(name, packed.tobytes(), "uint16", shape=list(packed.shape), scale=scale, missing=NONE)
@@ -57,5 +64,5 @@ def write_token_factors(res: FactorResult, store: ActivationStore, rows: np.ndar
         "missing": NONE,
         "layers": "hidden-state layers 0..n_layers (0 = embeddings); attention layer l reads hidden state l, its block's input",
         "layout": "uint16 (n_layers + 1, n_tokens, top, 2): [layer, token, rank] = (factor id, 65535 = none; "
-        "activation = value * scale), strongest first; token = row of attention/tokens.parquet",
+        f"activation = value * scale), strongest first; token = {token}",
     }

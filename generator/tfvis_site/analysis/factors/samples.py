@@ -1,0 +1,119 @@
+"""Two by-products of the factor inference pass (inference.py), merged across shards exactly as
+its statistics are (any grouping, any order, the same bits):
+
+* **token factors**: the ``TOKEN_TOP`` strongest factors of every token at every layer, for the
+  token browser (every text of the corpus, not only the attention sample).
+* **activation samples**: for each (layer, factor, histogram bin) the ``PER_BIN`` activations
+  with the lowest priority, a hash of (token row, factor, layer). The lowest-priority k of a set
+  are a uniform random sample of it, and the lowest k of a union of bins are among the lowest k
+  of each bin, so any band made of whole bins gets an exact uniform sample of its activations:
+  ``band_samples`` cuts each factor's histogram into equal-count bands (activation quantiles,
+  as SAE dashboards show them) and draws ``PER_BIN`` contexts from each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+TOKEN_TOP = 3
+PER_BIN = 3
+N_BANDS = 5
+NO_SAMPLE = np.iinfo(np.int64).max  # priority of an empty slot
+
+
+def token_top(rows: np.ndarray, factors: np.ndarray, values: np.ndarray, n_rows: int, top: int = TOKEN_TOP) -> tuple[np.ndarray, np.ndarray]:
+    """(ids (n_rows, top) int32, -1 where fewer are active; values (n_rows, top) float32) the
+    strongest factors of each row from a batch's non-zeros (rows, factors, values)."""
+    ids = np.full((n_rows, top), -1, np.int32)
+    vals = np.zeros((n_rows, top), np.float32)
+    order = np.lexsort((factors, -values, rows))  # per row: value desc, then factor asc
+    rows, factors, values = rows[order], factors[order], values[order]
+    first = np.searchsorted(rows, rows, side="left")
+    rank = np.arange(len(rows)) - first
+    keep = rank < top
+    ids[rows[keep], rank[keep]] = factors[keep]
+    vals[rows[keep], rank[keep]] = values[keep]
+    return ids, vals
+
+
+def priorities(rows: np.ndarray, factors: np.ndarray, layer: int, n_factors: int, n_layers: int) -> np.ndarray:
+    """(n,) int64 >= 0: splitmix64 of (row, factor, layer), a fixed pseudo-random order that does
+    not depend on how the tokens were split into shards."""
+    x = (rows.astype(np.uint64) * np.uint64(n_factors) + factors.astype(np.uint64)) * np.uint64(n_layers) + np.uint64(layer)
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return ((x ^ (x >> np.uint64(31))) >> np.uint64(1)).astype(np.int64)
+
+
+def empty_samples(shape: tuple[int, ...], k: int = PER_BIN) -> dict[str, np.ndarray]:
+    """Sample slots of ``shape`` (e.g. (L+1, m * bins)), ``k`` each, all empty."""
+    return {"sample_priority": np.full((*shape, k), NO_SAMPLE, np.int64), "sample_row": np.full((*shape, k), -1, np.int64),
+            "sample_value": np.zeros((*shape, k), np.float32)}
+
+
+def _lowest(priority: np.ndarray, row: np.ndarray, value: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The k lowest (priority, row) of each slot along the last axis."""
+    order = np.lexsort((row, priority), axis=-1)[..., :k]
+    return (np.take_along_axis(priority, order, -1), np.take_along_axis(row, order, -1), np.take_along_axis(value, order, -1))
+
+
+def add_samples(priority: np.ndarray, row: np.ndarray, value: np.ndarray, keys: np.ndarray, cand_priority: np.ndarray,
+                cand_row: np.ndarray, cand_value: np.ndarray) -> None:
+    """Merge candidates (slot ``keys``) into one layer's slots (n_slots, k), in place."""
+    k = priority.shape[1]
+    order = np.lexsort((cand_row, cand_priority, keys))
+    keys, cand_priority, cand_row, cand_value = keys[order], cand_priority[order], cand_row[order], cand_value[order]
+    rank = np.arange(len(keys)) - np.searchsorted(keys, keys, side="left")
+    keep = rank < k
+    slots = np.unique(keys[keep])
+    new = empty_samples((len(slots),), k)
+    at = np.searchsorted(slots, keys[keep])
+    new["sample_priority"][at, rank[keep]] = cand_priority[keep]
+    new["sample_row"][at, rank[keep]] = cand_row[keep]
+    new["sample_value"][at, rank[keep]] = cand_value[keep]
+    merged = _lowest(np.concatenate([priority[slots], new["sample_priority"]], 1), np.concatenate([row[slots], new["sample_row"]], 1),
+                     np.concatenate([value[slots], new["sample_value"]], 1), k)
+    priority[slots], row[slots], value[slots] = merged
+
+
+def merge_samples(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Slot-wise lowest k of two partials' samples (associative, commutative)."""
+    k = a["sample_priority"].shape[-1]
+    names = ("sample_priority", "sample_row", "sample_value")
+    merged = _lowest(*(np.concatenate([a[n], b[n]], -1) for n in names), k)
+    return dict(zip(names, merged))
+
+
+def band_samples(hist: np.ndarray, edges: np.ndarray, samples: dict[str, np.ndarray], factor: int, layer: int,
+                 n_bands: int = N_BANDS, per_band: int = PER_BIN) -> list[dict[str, Any]]:
+    """Contexts of one factor at one layer from each of ``n_bands`` activation bands of equal
+    count (quantiles of its activations, cut at the histogram's bin edges: a bin goes to the band
+    its middle count falls in). ``hist`` (m, L+1, bins) counts on ``edges`` (bins + 1,);
+    ``samples`` (L+1, m * bins, k) as inference merged them. Rows: band (0 = weakest), band_lo,
+    band_hi (activation range of the band's bins), rank, row (token row), value."""
+    counts = hist[factor, layer].astype(np.float64)
+    total = counts.sum()
+    if total <= 0:
+        return []
+    bins = len(counts)
+    middle = np.cumsum(counts) - counts / 2
+    band_of_bin = np.minimum((middle / total * n_bands).astype(np.int64), n_bands - 1)
+    slot = factor * bins
+    priority = samples["sample_priority"][layer, slot : slot + bins]
+    rows = samples["sample_row"][layer, slot : slot + bins]
+    values = samples["sample_value"][layer, slot : slot + bins]
+    out = []
+    for band in range(n_bands):
+        in_band = np.flatnonzero((band_of_bin == band) & (counts > 0))
+        if not len(in_band):
+            continue
+        p, r, v = priority[in_band].ravel(), rows[in_band].ravel(), values[in_band].ravel()
+        chosen = [i for i in np.lexsort((r, p)) if p[i] != NO_SAMPLE][:per_band]
+        for rank, i in enumerate(sorted(chosen, key=lambda i: (-v[i], r[i]))):
+            out.append({"band": band, "band_lo": float(edges[in_band[0]]), "band_hi": float(edges[in_band[-1] + 1]), "rank": rank,
+                        "row": int(r[i]), "value": float(v[i])})
+    return out
