@@ -101,3 +101,34 @@ def test_architecture_builds_a_site_and_its_captured_qk_give_its_attention(kind,
     assert manifest["model"]["component"] == (ENCODER_OF_ENCODER_DECODER if kind == "t5" else "")
     overview = (manifest_file.parent.parent / "index.html").read_text()
     assert (ENCODER_OF_ENCODER_DECODER in overview) == (kind == "t5")
+
+
+def test_a_t5_encoder_checkpoint_loads_as_its_own_class_and_quietly(tmp_path):
+    """A checkpoint whose config names ``T5EncoderModel`` (the usual form of T5 text encoders)
+    is that class, not the encoder-decoder ``T5Model`` with a random decoder; transformers' load
+    report never reaches the user."""
+    import subprocess
+    import sys
+
+    import torch
+    from tiny import _text_config, make_tokenizer
+    from transformers import T5EncoderModel
+
+    torch.manual_seed(0)
+    tok = make_tokenizer("t5")
+    model = T5EncoderModel(_text_config("t5", len(tok)))
+    model.save_pretrained(tmp_path / "model")
+    tok.save_pretrained(tmp_path / "model")
+    assert json.loads((tmp_path / "model" / "config.json").read_text())["architectures"] == ["T5EncoderModel"]
+    (tmp_path / "corpus.txt").write_text("\n".join(TRAIN_TEXT) + "\n")
+    loaded = load_model(tmp_path / "model")
+    assert type(loaded.model).__name__ == "T5EncoderModel"
+    for name, weight in model.state_dict().items():  # every weight is the checkpoint's, none re-initialised
+        assert torch.equal(loaded.model.state_dict()[name], weight), name
+    proc = subprocess.run([sys.executable, "-m", "tfvis_site", "build", "--quiet", "--preset", "quick", "--model", str(tmp_path / "model"),
+                           "--corpus", str(tmp_path / "corpus.txt"), "--out", str(tmp_path / "site"), "--cache-dir", str(tmp_path / "cache")],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "MISSING" not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+    manifest = json.loads((tmp_path / "site" / "models" / "model" / "data" / "manifest.json").read_text())
+    assert manifest["model"]["architecture"] == "T5EncoderModel"

@@ -7,6 +7,8 @@ the text. What its attention computes is captured by capture.py.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,16 +107,44 @@ def resolve_device(device: str) -> str:
 
 def load_model(model_dir: Path | None, device: str = "cpu") -> LoadedModel:
     """Load weights + fast tokenizer from a local checkpoint folder (None = the default model)."""
-    from transformers import AutoModel
-
     name = DEFAULT_MODEL_NAME if model_dir is None else Path(model_dir).resolve().name
     model_dir, tokenizer, processor = load_preprocessing(model_dir)
     device = resolve_device(device)
+    model_class = base_model_class(read_config(model_dir))
     try:
-        model = AutoModel.from_pretrained(model_dir, local_files_only=True, attn_implementation="eager")
+        with quiet_transformers():
+            model = model_class.from_pretrained(model_dir, local_files_only=True, attn_implementation="eager")
     except Exception as e:  # transformers raises many types; the user needs the one-liner
         raise UserError(f"{model_dir}: cannot load model weights ({first_line(e)})") from None
     return wrap_model(model, tokenizer, name=name, path=model_dir, device=device, processor=processor)
+
+
+def base_model_class(config: dict[str, Any]) -> Any:
+    """The checkpoint's own base-model class when its config names one (``T5EncoderModel``:
+    AutoModel would build the whole encoder-decoder ``T5Model`` around it, with a random
+    decoder); else AutoModel, which loads a checkpoint saved with a head (``LlamaForCausalLM``)
+    as its base model."""
+    import transformers
+
+    for name in config.get("architectures") or []:
+        cls = getattr(transformers, str(name), None) if str(name).endswith("Model") and "For" not in str(name) else None
+        if cls is not None:
+            return cls
+    return transformers.AutoModel
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """transformers' own reports (the load report's table of missing and unexpected weights)
+    stay out of the build's output: the one-line errors and warnings are ours."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
 
 
 def load_preprocessing(model_dir: Path | None) -> tuple[Path, Any, Any]:
