@@ -57,7 +57,7 @@ def test_reference_from_site_files_matches_probe_and_torch(live_sites, tiny_chec
         factor = int(np.abs(acts).max(axis=(0, 1)).argmax())  # the factor that responds most: not a trivial all-zero match
         assert acts[:, :, factor].max() > 0
         assert_activations_match(acts[:, :, factor], probe_json(site, text, factor, site.parent / "cache"))
-        assert_activations_match(acts[:, :, 0], expected_all)
+        assert_activations_match(acts[:, :, 0], expected_all, require_active=False)  # factor 0 whatever it does
         assert_attentions_match(attentions, torch_attentions(tiny_checkpoints[kind], text, MAX_TOKENS))
     assert len(ref.token_ids(NEW_TEXTS[-1])) == MAX_TOKENS  # truncated like the site's texts
 
