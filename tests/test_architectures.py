@@ -75,18 +75,39 @@ def relative_scores(model, kind: str, layer: int, q, k):
     raise ValueError(kind)
 
 
+def model_attentions(loaded, store, sentence: int) -> list:
+    """The model's own attention weights of one store sentence: a forward pass with
+    output_attentions on the token ids the store holds, independent of capture. One
+    (n_heads, L, L) float64 array per layer."""
+    import torch
+
+    lo, hi = store.sentence_offsets[sentence], store.sentence_offsets[sentence + 1]
+    ids = torch.from_numpy(store.tokens.column("token_id").to_numpy()[lo:hi].astype(np.int64))[None]
+    with torch.no_grad():
+        out = loaded.model(input_ids=ids, output_attentions=True)
+    return [a[0].double().numpy() for a in out.attentions]
+
+
 @pytest.mark.parametrize("kind", TEXT_ARCHITECTURES + VISION)
 def test_architecture_builds_a_site_and_its_captured_qk_give_its_attention(kind, matrix_inputs):
+    """The captured attention weights equal the model's own (a separate forward pass with
+    output_attentions; text models), and softmax of the captured q·k (plus the model's own
+    relative-position term, causal mask and sliding window) gives them back."""
     import torch
 
     model_dir, cache = build_quick_site(kind, matrix_inputs)
     (store_dir,) = (cache / "extract-attention").iterdir()
     store = ActivationStore(store_dir)
     assert store.capture["path"] == (HOOKS if kind in HOOKED else INTERFACE)
-    assert store.capture["qk_reproduce_attention"] == (kind not in RELATIVE)
-    model = load_model(model_dir).model if kind in RELATIVE else None
-    for layer in range(store.info.n_layers):
-        for sentence in range(store.n_sentences):
+    # Mistral's sliding window (4, shorter than the sentences) is a mask q and k do not hold
+    assert store.capture["qk_reproduce_attention"] == (kind not in RELATIVE and kind != "mistral")
+    loaded = load_model(model_dir)
+    model = loaded.model if kind in RELATIVE else None
+    window = getattr(loaded.model.config, "sliding_window", None) if kind == "mistral" else None
+    windowed = 0
+    for sentence in range(store.n_sentences):
+        own = model_attentions(loaded, store, sentence) if kind not in VISION else None
+        for layer in range(store.info.n_layers):
             extra = None
             if model is not None:
                 lo, hi = store.sentence_offsets[sentence], store.sentence_offsets[sentence + 1]
@@ -94,7 +115,17 @@ def test_architecture_builds_a_site_and_its_captured_qk_give_its_attention(kind,
                 k = torch.from_numpy(np.array(store.keys(layer)[lo:hi])).transpose(0, 1)
                 with torch.no_grad():
                     extra = relative_scores(model, kind, layer, q, k).double().numpy()
-            np.testing.assert_allclose(attention_from_qk(store, layer, sentence, extra), store.attention(layer, sentence), atol=1e-5)
+            captured = store.attention(layer, sentence)
+            if own is not None:
+                np.testing.assert_allclose(captured, own[layer], atol=1e-5, err_msg=f"{kind} layer {layer} sentence {sentence}")
+            if window is not None:  # keys more than `window` - 1 positions back are out of the query's sight
+                n = captured.shape[-1]
+                far = np.tril(np.ones((n, n), bool), -window)
+                windowed += int(far.sum())
+                assert (captured[:, far] == 0).all()
+                extra = np.where(far, -np.inf, 0.0)[None]
+            np.testing.assert_allclose(attention_from_qk(store, layer, sentence, extra), captured, atol=1e-5)
+    assert windowed > 0 or kind != "mistral"  # the sliding window was exercised
 
     (manifest_file,) = (matrix_inputs["root"] / kind / "site").rglob("manifest.json")
     manifest = json.loads(manifest_file.read_text())
