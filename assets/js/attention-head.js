@@ -2344,43 +2344,53 @@
   }
 
   // assets/src/lib/token-factors.js
+  var sample = null;
   var loaded = null;
+  function attentionSample() {
+    if (!sample) sample = manifest().then(readSample);
+    return sample;
+  }
+  function readSample(m) {
+    const att = m.attention;
+    const out = { sampleRow: /* @__PURE__ */ new Map(), nLayers: att ? att.model.n_layers : 0, s: null };
+    if (!att || !att.files || !att.files.sentences) return out;
+    return loadColumns(att.files.sentences, ["sentence_id", "token_offset", "n_tokens"]).then((s) => {
+      if (s.sentence_id) for (let i = 0; i < s.sentence_id.length; i++) out.sampleRow.set(Number(s.sentence_id[i]), i);
+      out.s = s;
+      return out;
+    });
+  }
+  function decoder(bytes, tf, nTok) {
+    const packed = new Uint16Array(bytes);
+    const top = tf.top;
+    const nHidden = packed.length / (nTok * top * 2);
+    const atRow = (hidden, row) => {
+      const list = [];
+      const base = (hidden * nTok + row) * top * 2;
+      for (let k = 0; k < top; k++) {
+        const f = packed[base + 2 * k];
+        if (f !== tf.missing) list.push({ factor: f, value: packed[base + 2 * k + 1] * tf.scale });
+      }
+      return list;
+    };
+    return { nHidden, top, atRow };
+  }
   function tokenFactors() {
-    if (!loaded) loaded = manifest().then(build);
+    if (!loaded) loaded = Promise.all([manifest(), attentionSample()]).then(build);
     return loaded;
   }
-  function build(m) {
-    const att = m.attention;
-    const tf = att && att.token_factors;
-    const out = {
-      sampleRow: /* @__PURE__ */ new Map(),
-      nLayers: att ? att.model.n_layers : 0,
-      nHidden: 0,
-      top: 0,
-      at: () => null,
-      atSample: () => null
-    };
-    if (!att || !att.files || !att.files.sentences) return out;
-    return Promise.all([
-      loadColumns(att.files.sentences, ["sentence_id", "token_offset", "n_tokens"]),
-      tf ? loadBytes(tf.file) : null
-    ]).then(([s, bytes]) => {
-      if (s.sentence_id) for (let i = 0; i < s.sentence_id.length; i++) out.sampleRow.set(Number(s.sentence_id[i]), i);
-      if (!bytes) return out;
-      const packed = new Uint16Array(bytes);
-      const top = tf.top;
-      const nTok = att.n_tokens;
-      out.top = top;
-      out.nHidden = packed.length / (nTok * top * 2);
+  function build([m, sampled]) {
+    const tf = m.attention && m.attention.token_factors;
+    const { sampleRow, nLayers, s } = sampled;
+    const out = { sampleRow, nLayers, nHidden: 0, top: 0, at: () => null, atSample: () => null };
+    if (!s || !tf) return out;
+    return loadBytes(tf.file).then((bytes) => {
+      const d = decoder(bytes, tf, m.attention.n_tokens);
+      out.top = d.top;
+      out.nHidden = d.nHidden;
       out.atSample = (hidden, row, pos) => {
         if (row === void 0 || row === null || pos >= s.n_tokens[row] || hidden < 0 || hidden >= out.nHidden) return null;
-        const base = (hidden * nTok + s.token_offset[row] + pos) * top * 2;
-        const list = [];
-        for (let k = 0; k < top; k++) {
-          const f = packed[base + 2 * k];
-          if (f !== tf.missing) list.push({ factor: f, value: packed[base + 2 * k + 1] * tf.scale });
-        }
-        return list;
+        return d.atRow(hidden, s.token_offset[row] + pos);
       };
       out.at = (hidden, sid, pos) => out.atSample(hidden, out.sampleRow.get(sid), pos);
       return out;

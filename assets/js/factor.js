@@ -277,15 +277,15 @@
     }
     return null;
   }
-  function hasNull(chunks2) {
-    return chunks2.some((c) => !ArrayBuffer.isView(c.data) && c.data.some((v) => v === null || v === void 0));
+  function hasNull(chunks3) {
+    return chunks3.some((c) => !ArrayBuffer.isView(c.data) && c.data.some((v) => v === null || v === void 0));
   }
-  function assemble(chunks2, numRows, element) {
-    chunks2.sort((a, b) => a.rowStart - b.rowStart);
+  function assemble(chunks3, numRows, element) {
+    chunks3.sort((a, b) => a.rowStart - b.rowStart);
     let ctor = columnCtor(element);
-    if (ctor && hasNull(chunks2)) ctor = null;
+    if (ctor && hasNull(chunks3)) ctor = null;
     const out = ctor ? new ctor(numRows) : new Array(numRows);
-    for (const { data, rowStart } of chunks2) {
+    for (const { data, rowStart } of chunks3) {
       if (ctor && ArrayBuffer.isView(data) && !(data instanceof BigInt64Array || data instanceof BigUint64Array)) {
         out.set(data, rowStart);
       } else {
@@ -308,22 +308,22 @@
       wanted.forEach((col) => {
         if (names.indexOf(col) === -1) throw new Error('TFVIS: column "' + col + '" not found in "' + name + '"');
       });
-      const chunks2 = {};
+      const chunks3 = {};
       wanted.forEach((col) => {
-        chunks2[col] = [];
+        chunks3[col] = [];
       });
       return hp.parquetRead({
         file: buf,
         metadata,
         columns: wanted,
         onChunk(chunk) {
-          const list = chunks2[chunk.columnName];
+          const list = chunks3[chunk.columnName];
           if (list) list.push({ rowStart: chunk.rowStart, data: chunk.columnData });
         }
       }).then(() => {
         const out = {};
         wanted.forEach((col) => {
-          out[col] = assemble(chunks2[col], numRows, elements[col]);
+          out[col] = assemble(chunks3[col], numRows, elements[col]);
         });
         return out;
       });
@@ -432,43 +432,53 @@
   }
 
   // assets/src/lib/token-factors.js
+  var sample = null;
   var loaded = null;
+  function attentionSample() {
+    if (!sample) sample = manifest().then(readSample);
+    return sample;
+  }
+  function readSample(m) {
+    const att = m.attention;
+    const out = { sampleRow: /* @__PURE__ */ new Map(), nLayers: att ? att.model.n_layers : 0, s: null };
+    if (!att || !att.files || !att.files.sentences) return out;
+    return loadColumns(att.files.sentences, ["sentence_id", "token_offset", "n_tokens"]).then((s) => {
+      if (s.sentence_id) for (let i = 0; i < s.sentence_id.length; i++) out.sampleRow.set(Number(s.sentence_id[i]), i);
+      out.s = s;
+      return out;
+    });
+  }
+  function decoder(bytes, tf, nTok) {
+    const packed = new Uint16Array(bytes);
+    const top = tf.top;
+    const nHidden = packed.length / (nTok * top * 2);
+    const atRow = (hidden, row) => {
+      const list = [];
+      const base = (hidden * nTok + row) * top * 2;
+      for (let k = 0; k < top; k++) {
+        const f = packed[base + 2 * k];
+        if (f !== tf.missing) list.push({ factor: f, value: packed[base + 2 * k + 1] * tf.scale });
+      }
+      return list;
+    };
+    return { nHidden, top, atRow };
+  }
   function tokenFactors() {
-    if (!loaded) loaded = manifest().then(build);
+    if (!loaded) loaded = Promise.all([manifest(), attentionSample()]).then(build);
     return loaded;
   }
-  function build(m) {
-    const att = m.attention;
-    const tf = att && att.token_factors;
-    const out = {
-      sampleRow: /* @__PURE__ */ new Map(),
-      nLayers: att ? att.model.n_layers : 0,
-      nHidden: 0,
-      top: 0,
-      at: () => null,
-      atSample: () => null
-    };
-    if (!att || !att.files || !att.files.sentences) return out;
-    return Promise.all([
-      loadColumns(att.files.sentences, ["sentence_id", "token_offset", "n_tokens"]),
-      tf ? loadBytes(tf.file) : null
-    ]).then(([s, bytes]) => {
-      if (s.sentence_id) for (let i = 0; i < s.sentence_id.length; i++) out.sampleRow.set(Number(s.sentence_id[i]), i);
-      if (!bytes) return out;
-      const packed = new Uint16Array(bytes);
-      const top = tf.top;
-      const nTok = att.n_tokens;
-      out.top = top;
-      out.nHidden = packed.length / (nTok * top * 2);
+  function build([m, sampled]) {
+    const tf = m.attention && m.attention.token_factors;
+    const { sampleRow, nLayers, s } = sampled;
+    const out = { sampleRow, nLayers, nHidden: 0, top: 0, at: () => null, atSample: () => null };
+    if (!s || !tf) return out;
+    return loadBytes(tf.file).then((bytes) => {
+      const d = decoder(bytes, tf, m.attention.n_tokens);
+      out.top = d.top;
+      out.nHidden = d.nHidden;
       out.atSample = (hidden, row, pos) => {
         if (row === void 0 || row === null || pos >= s.n_tokens[row] || hidden < 0 || hidden >= out.nHidden) return null;
-        const base = (hidden * nTok + s.token_offset[row] + pos) * top * 2;
-        const list = [];
-        for (let k = 0; k < top; k++) {
-          const f = packed[base + 2 * k];
-          if (f !== tf.missing) list.push({ factor: f, value: packed[base + 2 * k + 1] * tf.scale });
-        }
-        return list;
+        return d.atRow(hidden, s.token_offset[row] + pos);
       };
       out.at = (hidden, sid, pos) => out.atSample(hidden, out.sampleRow.get(sid), pos);
       return out;
@@ -1414,6 +1424,127 @@
     return span2;
   }
 
+  // assets/src/factors/page/quantiles.js
+  var CROP2 = 112;
+  var chunks2 = /* @__PURE__ */ new Map();
+  function quantileChunk(q, chunk) {
+    let p = chunks2.get(chunk);
+    if (!p) {
+      p = loadColumns(chunkFile(q.file, chunk)).then((c) => ({ c, at: ranges(c.factor, (i) => c.factor[i] + "," + c.layer[i]) }));
+      chunks2.set(chunk, p);
+      p.catch(() => chunks2.delete(chunk));
+    }
+    return p;
+  }
+  function renderQuantiles(f, l, cd) {
+    const box = byId("quantiles");
+    if (!box) return;
+    delete box.dataset.ready;
+    const q = page.fs.quantiles;
+    const done = () => {
+      box.dataset.ready = f + "," + l;
+    };
+    if (!q) {
+      clear(box).appendChild(el("p", { class: "muted" }, "This site was built before activation quantiles: rebuild it with this version of tfvis-site to see contexts of weak and middling activations."));
+      done();
+      return;
+    }
+    const seq = page.seq;
+    if (box.dataset.shown !== f + "," + l) clear(box).appendChild(el("p", { class: "muted" }, "Loading the quantile contexts…"));
+    quantileChunk(q, chunkOf(page.fs, f)).then(({ c, at }) => {
+      if (seq !== page.seq) return null;
+      box.dataset.shown = f + "," + l;
+      clear(box).appendChild(el("p", { class: "muted small" }, "The activations of this factor at layer " + l + " cut into " + q.bands + " bands of equal count (quantiles; cut at the histogram's bins, so a band can hold more than its share), " + q.per_band + " contexts drawn at random from each, strongest band first: what a weak activation looks like next to the top contexts. Bars are on the scale of the strongest top context at this layer."));
+      const range = at.get(f + "," + l);
+      if (!range) {
+        box.appendChild(el("p", { class: "muted" }, "This factor is never active at layer " + l + "."));
+        return [];
+      }
+      const waits = [];
+      bands(c, range).forEach((rows) => box.appendChild(bandBlock(f, l, cd, c, rows, waits)));
+      return Promise.all(waits);
+    }).then((drawn) => {
+      if (drawn && seq === page.seq) done();
+    }).catch((err) => {
+      clear(box).appendChild(el("p", { class: "error" }, "Could not load the quantile contexts: " + (err && err.message ? err.message : err)));
+    });
+  }
+  function bands(c, range) {
+    const out = /* @__PURE__ */ new Map();
+    for (let i = range[0]; i < range[1]; i++) {
+      if (!out.has(c.band[i])) out.set(c.band[i], []);
+      out.get(c.band[i]).push(i);
+    }
+    return [...out.keys()].sort((a, b) => b - a).map((b) => out.get(b));
+  }
+  function share(f, l, cd, lo, hi) {
+    const edges = page.fs.hist_edges;
+    const n = edges.length - 1;
+    const off = ((f - chunkOf(page.fs, f) * page.fs.chunk_size) * page.fs.n_layers + l) * n;
+    let inBand = 0, total = 0;
+    for (let b = 0; b < n; b++) {
+      const count = cd.hist[off + b];
+      const mid = Math.sqrt(edges[b] * edges[b + 1]);
+      total += count;
+      if (mid > lo && mid < hi) inBand += count;
+    }
+    return { share: total ? inBand / total : 0, first: lo <= edges[0] * (1 + 1e-6), last: hi >= edges[n] * (1 - 1e-6) };
+  }
+  function bandBlock(f, l, cd, c, rows, waits) {
+    const q = page.fs.quantiles;
+    const band = c.band[rows[0]];
+    const lo = c.band_lo[rows[0]], hi = c.band_hi[rows[0]];
+    const s = share(f, l, cd, lo, hi);
+    const where = s.first ? "below " + fmt(hi) : s.last ? "above " + fmt(lo) : "between " + fmt(lo) + " and " + fmt(hi);
+    const name = "Band " + (band + 1) + " of " + q.bands + (band === q.bands - 1 ? " (strongest)" : band === 0 ? " (weakest)" : "");
+    const vmax = contextRange(cd, f, l, "all").vmax;
+    const list = el("ol", { class: page.geo ? "contexts img-contexts" : "contexts", "aria-label": name });
+    rows.forEach((i) => list.appendChild(page.geo ? imageItem(c, i, vmax, waits) : textItem(c, i, l, vmax)));
+    return el(
+      "div",
+      { class: "q-band", dataset: { band } },
+      el(
+        "h3",
+        { class: "q-band-h" },
+        el("span", { class: "q-band-name" }, name),
+        " ",
+        el("span", { class: "q-band-share" }, pct(s.share) + " of activations " + where)
+      ),
+      list
+    );
+  }
+  function textItem(c, i, l, vmax) {
+    const sid = c.sentence_id[i], pos = c.position[i], value = c.value[i];
+    const W = byId("window").value === "all" ? Infinity : parseInt(byId("window").value, 10);
+    return el(
+      "li",
+      { class: "ctx", dataset: { s: sid, t: pos } },
+      el("span", { class: "ctx-rank" }),
+      valueBar(value, vmax),
+      contextText(sid, pos, W, null, value),
+      el("a", { class: "ctx-link", href: "tokens.html?s=" + sid + "&t=" + pos, title: "Text #" + sid + ", token " + pos + " in the token browser" }, "#" + sid),
+      attentionLink(sid, pos, l)
+    );
+  }
+  function imageItem(c, i, vmax, waits) {
+    const sid = c.sentence_id[i], pos = c.position[i], value = c.value[i];
+    const view = unitView(sid, pos, byId("view").value === "full", CROP2, null, null);
+    waits.push(view.ready);
+    const unit = unitName(page.geo, pos);
+    return el(
+      "li",
+      { class: "ctx-img", dataset: { image: sid, pos } },
+      el("a", {
+        class: "ctx-tile",
+        href: "images.html?i=" + sid + "&p=" + pos,
+        title: unit + " of " + imageName(sid) + " · activation " + fmt(value) + " · open in the image browser"
+      }, view.canvas),
+      el("div", { class: "ctx-meta" }, el("span"), valueBar(value, vmax)),
+      el("div", { class: "ctx-name", title: imageName(sid) }, imageName(sid)),
+      el("div", { class: "ctx-unit muted" }, unit)
+    );
+  }
+
   // assets/src/factors/page/state.js
   function start() {
     const status = byId("status");
@@ -1462,6 +1593,7 @@
         renderFacts(f, l, cd);
         if (page.geo) renderImageContexts(f, l, cd, state);
         else renderContexts(f, l, cd);
+        renderQuantiles(f, l, cd);
         status.textContent = "";
         document.body.dataset.ready = f + "," + l;
       }).catch(fail);

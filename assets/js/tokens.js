@@ -416,47 +416,85 @@
   var littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
   // assets/src/lib/token-factors.js
+  var sample = null;
   var loaded = null;
+  var site = null;
+  function attentionSample() {
+    if (!sample) sample = manifest().then(readSample);
+    return sample;
+  }
+  function readSample(m) {
+    const att = m.attention;
+    const out = { sampleRow: /* @__PURE__ */ new Map(), nLayers: att ? att.model.n_layers : 0, s: null };
+    if (!att || !att.files || !att.files.sentences) return out;
+    return loadColumns(att.files.sentences, ["sentence_id", "token_offset", "n_tokens"]).then((s) => {
+      if (s.sentence_id) for (let i = 0; i < s.sentence_id.length; i++) out.sampleRow.set(Number(s.sentence_id[i]), i);
+      out.s = s;
+      return out;
+    });
+  }
+  function decoder(bytes, tf, nTok) {
+    const packed = new Uint16Array(bytes);
+    const top = tf.top;
+    const nHidden = packed.length / (nTok * top * 2);
+    const atRow = (hidden, row) => {
+      const list = [];
+      const base = (hidden * nTok + row) * top * 2;
+      for (let k = 0; k < top; k++) {
+        const f = packed[base + 2 * k];
+        if (f !== tf.missing) list.push({ factor: f, value: packed[base + 2 * k + 1] * tf.scale });
+      }
+      return list;
+    };
+    return { nHidden, top, atRow };
+  }
   function tokenFactors() {
-    if (!loaded) loaded = manifest().then(build);
+    if (!loaded) loaded = Promise.all([manifest(), attentionSample()]).then(build);
     return loaded;
   }
-  function build(m) {
-    const att = m.attention;
-    const tf = att && att.token_factors;
-    const out = {
-      sampleRow: /* @__PURE__ */ new Map(),
-      nLayers: att ? att.model.n_layers : 0,
-      nHidden: 0,
-      top: 0,
-      at: () => null,
-      atSample: () => null
-    };
-    if (!att || !att.files || !att.files.sentences) return out;
-    return Promise.all([
-      loadColumns(att.files.sentences, ["sentence_id", "token_offset", "n_tokens"]),
-      tf ? loadBytes(tf.file) : null
-    ]).then(([s, bytes]) => {
-      if (s.sentence_id) for (let i = 0; i < s.sentence_id.length; i++) out.sampleRow.set(Number(s.sentence_id[i]), i);
-      if (!bytes) return out;
-      const packed = new Uint16Array(bytes);
-      const top = tf.top;
-      const nTok = att.n_tokens;
-      out.top = top;
-      out.nHidden = packed.length / (nTok * top * 2);
+  function build([m, sampled]) {
+    const tf = m.attention && m.attention.token_factors;
+    const { sampleRow, nLayers, s } = sampled;
+    const out = { sampleRow, nLayers, nHidden: 0, top: 0, at: () => null, atSample: () => null };
+    if (!s || !tf) return out;
+    return loadBytes(tf.file).then((bytes) => {
+      const d = decoder(bytes, tf, m.attention.n_tokens);
+      out.top = d.top;
+      out.nHidden = d.nHidden;
       out.atSample = (hidden, row, pos) => {
         if (row === void 0 || row === null || pos >= s.n_tokens[row] || hidden < 0 || hidden >= out.nHidden) return null;
-        const base = (hidden * nTok + s.token_offset[row] + pos) * top * 2;
-        const list = [];
-        for (let k = 0; k < top; k++) {
-          const f = packed[base + 2 * k];
-          if (f !== tf.missing) list.push({ factor: f, value: packed[base + 2 * k + 1] * tf.scale });
-        }
-        return list;
+        return d.atRow(hidden, s.token_offset[row] + pos);
       };
       out.at = (hidden, sid, pos) => out.atSample(hidden, out.sampleRow.get(sid), pos);
       return out;
     });
+  }
+  function siteTokenFactorBytes(m) {
+    const tf = m.factors && m.factors.token_factors;
+    if (!tf) return null;
+    const entry = m.files && m.files[tf.file];
+    return entry && entry.bytes ? entry.bytes : 0;
+  }
+  function siteTokenFactors() {
+    if (!site) {
+      site = manifest().then((m) => {
+        const tf = m.factors && m.factors.token_factors;
+        if (!tf) return null;
+        return Promise.all([loadColumns("sentences.parquet", ["token_offset", "n_tokens"]), loadBytes(tf.file)]).then(([s, bytes]) => {
+          const nTok = s.n_tokens.length ? Number(s.token_offset[s.n_tokens.length - 1]) + s.n_tokens[s.n_tokens.length - 1] : 0;
+          const d = decoder(bytes, tf, nTok);
+          const at = (hidden, sid, pos) => {
+            if (!(sid >= 0 && sid < s.n_tokens.length) || !(pos >= 0 && pos < s.n_tokens[sid]) || !(hidden >= 0 && hidden < d.nHidden)) return null;
+            return d.atRow(hidden, Number(s.token_offset[sid]) + pos);
+          };
+          return { nHidden: d.nHidden, top: d.top, at };
+        });
+      });
+      site.catch(() => {
+        site = null;
+      });
+    }
+    return site;
   }
   function factorLinks(list, hidden, options = {}) {
     if (!list.length) return el("span", { class: "muted" }, options.empty || "no active factor");
@@ -1514,7 +1552,7 @@
     return true;
   }
   function startTokens() {
-    let sentences, tokens, links, factorsBuilt = false;
+    let sentences, tokens, links, factorsBuilt = false, siteBytes = null;
     const tokenCount = /* @__PURE__ */ new Map();
     const list = byId("sentences");
     const detail = byId("token-detail");
@@ -1522,7 +1560,8 @@
     const input = byId("q");
     const attentionIndex = manifest().then((m) => {
       factorsBuilt = Boolean(m.factors && m.factors.n_factors);
-      return tokenFactors();
+      siteBytes = siteTokenFactorBytes(m);
+      return attentionSample();
     });
     Promise.all([loadColumns("sentences.parquet"), loadColumns("tokens.parquet"), attentionIndex]).then((tables) => {
       [sentences, tokens, links] = tables;
@@ -1628,18 +1667,31 @@
       ));
     }
     function strongestFactors(sid, pos) {
-      if (!factorsBuilt || !links.nHidden) return document.createTextNode("");
+      if (!factorsBuilt) return document.createTextNode("");
       const box = el("div", { id: "token-factors" }, el("h3", null, "Strongest factors of this token"));
-      if (!links.at(0, sid, pos)) {
-        box.appendChild(el("p", { class: "muted" }, "Stored for the " + links.sampleRow.size.toLocaleString() + " texts of the attention sample only; this text is not one of them (search the factors by word above)."));
-        return box;
-      }
-      const dl = el("dl", { class: "facts" });
-      for (let l = 0; l < links.nHidden; l++) {
-        dl.appendChild(factRow("Layer " + l + (l === 0 ? " (embeddings)" : ""), factorLinks(links.at(l, sid, pos), l)));
-      }
-      box.appendChild(el("p", { class: "muted" }, "Top " + links.top + " factor activations of its hidden state at each layer (layer l = the input of attention layer l)."));
-      box.appendChild(dl);
+      const wait = el("p", { class: "muted", role: "status" }, siteBytes === null ? "Loading the factors of the attention sample…" : "Loading the strongest factors of every token of the site" + (siteBytes ? " (" + sizeText2(siteBytes) + ", once per visit)" : "") + "…");
+      box.appendChild(wait);
+      const source = siteBytes === null ? tokenFactors() : siteTokenFactors();
+      source.then((tf) => {
+        wait.remove();
+        if (!tf || !tf.nHidden) {
+          box.appendChild(el("p", { class: "muted" }, "This site has no per-token factors."));
+          return;
+        }
+        if (!tf.at(0, sid, pos)) {
+          box.appendChild(el("p", { class: "muted" }, tf.sampleRow ? "Stored for the " + tf.sampleRow.size.toLocaleString() + " texts of the attention sample only (this site was built before every token's factors were); this text is not one of them (search the factors by word above)." : "No factors are stored for this token."));
+          return;
+        }
+        const dl = el("dl", { class: "facts" });
+        for (let l = 0; l < tf.nHidden; l++) {
+          dl.appendChild(factRow("Layer " + l + (l === 0 ? " (embeddings)" : ""), factorLinks(tf.at(l, sid, pos), l)));
+        }
+        box.appendChild(el("p", { class: "muted" }, "Top " + tf.top + " factor activations of its hidden state at each layer (layer l = the input of attention layer l)."));
+        box.appendChild(dl);
+      }).catch((err) => {
+        wait.className = "error";
+        wait.textContent = "Could not load the token factors: " + (err && err.message ? err.message : err);
+      });
       return box;
     }
     function explore(sid, pos, word) {
@@ -1656,6 +1708,9 @@
       }
       return items.length ? el("ul", { class: "explore-links" }, items) : document.createTextNode("");
     }
+  }
+  function sizeText2(bytes) {
+    return bytes < 1e6 ? Math.max(1, Math.round(bytes / 1e3)) + " kB" : (bytes / 1e6).toFixed(1) + " MB";
   }
 
   // assets/src/pages/tokens.js

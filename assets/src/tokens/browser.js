@@ -5,7 +5,7 @@
  * On an image site this page only forwards ?s=<image>&t=<unit> to images.html?i=&p=.
  */
 import { byId as $, clear, el, loadColumns, manifest, onState, query, setQuery } from '../core/data.js';
-import { factorLinks, tokenFactors } from '../lib/token-factors.js';
+import { attentionSample, factorLinks, siteTokenFactorBytes, siteTokenFactors, tokenFactors } from '../lib/token-factors.js';
 import { factRow } from '../factors/common.js';
 import { wirePager } from '../lib/pager.js';
 
@@ -23,17 +23,18 @@ export function forwardImages() {
 }
 
 export function startTokens() {
-  let sentences, tokens, links, factorsBuilt = false;
+  let sentences, tokens, links, factorsBuilt = false, siteBytes = null;
   const tokenCount = new Map();
   const list = $('sentences');
   const detail = $('token-detail');
   const status = $('status');
   const input = $('q');
 
-  // which texts the attention pages show, their tokens' strongest factors
+  // which texts the attention pages show (the tokens' strongest factors load when a token is selected)
   const attentionIndex = manifest().then((m) => {
     factorsBuilt = Boolean(m.factors && m.factors.n_factors);
-    return tokenFactors();
+    siteBytes = siteTokenFactorBytes(m);
+    return attentionSample();
   });
   Promise.all([loadColumns('sentences.parquet'), loadColumns('tokens.parquet'), attentionIndex])
     .then((tables) => {
@@ -135,21 +136,42 @@ export function startTokens() {
       strongestFactors(sid, pos)));
   }
 
-  /** The token's strongest factors at every hidden-state layer, when its text is in the attention sample. */
+  /**
+   * The token's strongest factors at every hidden-state layer: from factors/token_factors.u16
+   * (every text; loaded on the first selection, once), or on sites built before it from the
+   * attention sample's file (its texts only). Filled in when loaded; a newer selection replaces the box.
+   */
   function strongestFactors(sid, pos) {
-    if (!factorsBuilt || !links.nHidden) return document.createTextNode('');
+    if (!factorsBuilt) return document.createTextNode('');
     const box = el('div', { id: 'token-factors' }, el('h3', null, 'Strongest factors of this token'));
-    if (!links.at(0, sid, pos)) {
-      box.appendChild(el('p', { class: 'muted' }, 'Stored for the ' + links.sampleRow.size.toLocaleString() +
-        ' texts of the attention sample only; this text is not one of them (search the factors by word above).'));
-      return box;
-    }
-    const dl = el('dl', { class: 'facts' });
-    for (let l = 0; l < links.nHidden; l++) {
-      dl.appendChild(factRow('Layer ' + l + (l === 0 ? ' (embeddings)' : ''), factorLinks(links.at(l, sid, pos), l)));
-    }
-    box.appendChild(el('p', { class: 'muted' }, 'Top ' + links.top + ' factor activations of its hidden state at each layer (layer l = the input of attention layer l).'));
-    box.appendChild(dl);
+    const wait = el('p', { class: 'muted', role: 'status' }, siteBytes === null
+      ? 'Loading the factors of the attention sample…'
+      : 'Loading the strongest factors of every token of the site' + (siteBytes ? ' (' + sizeText(siteBytes) + ', once per visit)' : '') + '…');
+    box.appendChild(wait);
+    const source = siteBytes === null ? tokenFactors() : siteTokenFactors();
+    source.then((tf) => {
+      wait.remove();
+      if (!tf || !tf.nHidden) {
+        box.appendChild(el('p', { class: 'muted' }, 'This site has no per-token factors.'));
+        return;
+      }
+      if (!tf.at(0, sid, pos)) {
+        box.appendChild(el('p', { class: 'muted' }, tf.sampleRow
+          ? 'Stored for the ' + tf.sampleRow.size.toLocaleString() + ' texts of the attention sample only (this site was built before ' +
+            'every token\'s factors were); this text is not one of them (search the factors by word above).'
+          : 'No factors are stored for this token.'));
+        return;
+      }
+      const dl = el('dl', { class: 'facts' });
+      for (let l = 0; l < tf.nHidden; l++) {
+        dl.appendChild(factRow('Layer ' + l + (l === 0 ? ' (embeddings)' : ''), factorLinks(tf.at(l, sid, pos), l)));
+      }
+      box.appendChild(el('p', { class: 'muted' }, 'Top ' + tf.top + ' factor activations of its hidden state at each layer (layer l = the input of attention layer l).'));
+      box.appendChild(dl);
+    }).catch((err) => {
+      wait.className = 'error';
+      wait.textContent = 'Could not load the token factors: ' + (err && err.message ? err.message : err);
+    });
     return box;
   }
 
@@ -165,4 +187,9 @@ export function startTokens() {
     }
     return items.length ? el('ul', { class: 'explore-links' }, items) : document.createTextNode('');
   }
+}
+
+/** A file size in words: "453 kB", "9.1 MB". */
+function sizeText(bytes) {
+  return bytes < 1e6 ? Math.max(1, Math.round(bytes / 1e3)) + ' kB' : (bytes / 1e6).toFixed(1) + ' MB';
 }

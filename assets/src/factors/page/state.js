@@ -16,6 +16,7 @@ import { renderFacts } from './facts.js';
 import { renderHeader } from './header.js';
 import { renderImageContexts } from './image-contexts.js';
 import { renderNeighbors } from './neighbors.js';
+import { renderQuantiles } from './quantiles.js';
 import { renderContexts } from './text-contexts.js';
 
 export function start() {
@@ -70,6 +71,7 @@ export function start() {
       renderFacts(f, l, cd);
       if (page.geo) renderImageContexts(f, l, cd, state);
       else renderContexts(f, l, cd);
+      renderQuantiles(f, l, cd);
       status.textContent = '';
       document.body.dataset.ready = f + ',' + l;
     }).catch(fail);

@@ -56,7 +56,7 @@ function textLegend(contexts) {
  * Link to the token in the attention head view when its text is in the attention sample: hidden
  * state l is the input of attention layer l (the last one, l = n_layers, links to the last layer).
  */
-function attentionLink(sid, pos, l) {
+export function attentionLink(sid, pos, l) {
   const links = page.links;
   const row = links ? links.sampleRow.get(sid) : undefined;
   if (row === undefined || !links.nLayers) return null;
@@ -65,7 +65,7 @@ function attentionLink(sid, pos, l) {
     title: 'This token in the attention view of layer ' + layer + ' (text ' + row + ' of the attention sample)' }, 'attention');
 }
 
-function contextText(sid, pos, W, lime, value) {
+export function contextText(sid, pos, W, lime, value) {
   const { tokens, sentences } = page;
   const start = sentences.token_offset[sid];
   const end = start + sentences.n_tokens[sid];
