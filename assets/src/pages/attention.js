@@ -1,11 +1,11 @@
 /*
  * attention.html: the matrix view. Every head at once, layers as rows and heads as columns,
- * drawn in ONE WebGL context: one regl-scatterplot whose points are laid out in grid cells, drawn
- * a band of rows at a time, the bands in view first (2D, attention/matrix/bands.js), or one
- * three.js renderer drawing each cell into its own viewport (3D, attention/matrix/view.js).
+ * drawn a row of cells at a time into one 2D canvas on the CPU, the rows in view first (2D,
+ * attention/matrix/bands.js), or by one three.js renderer drawing each cell into its own
+ * viewport (3D, attention/matrix/view.js).
  *
  * For tests and the benchmark only (no page code reads it): the plot element #att-plot carries
- * `inspect` = {state(), scatter(), three(), timings}.
+ * `inspect` = {state(), three(), timings}.
  */
 import { byId, onState, query, setQuery } from '../core/data.js';
 import { startPage } from '../core/page.js';
@@ -23,7 +23,6 @@ function start() {
   initState();
   M.plot.inspect = {
     state: function () { return M.view; },
-    scatter: function () { return M.scatter; },
     three: function () { return M.three; },
     timings: site.timings,
   };
