@@ -1159,6 +1159,9 @@
   var keys = { pix: null, colour: null, size: null, stamps: null };
   var anchors = {};
   var sizes = null;
+  function currentDots() {
+    return dots;
+  }
   function pointFlags() {
     var m = M.match;
     if (!m || !m.count) return null;
@@ -1774,6 +1777,7 @@
       three: function() {
         return M.three;
       },
+      dots: currentDots,
       timings: site.timings
     };
     wireControls(function(patch, push) {

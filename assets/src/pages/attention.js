@@ -5,7 +5,7 @@
  * viewport (3D, attention/matrix/view.js).
  *
  * For tests and the benchmark only (no page code reads it): the plot element #att-plot carries
- * `inspect` = {state(), three(), timings}.
+ * `inspect` = {state(), three(), dots(), timings}.
  */
 import { byId, onState, query, setQuery } from '../core/data.js';
 import { startPage } from '../core/page.js';
@@ -15,6 +15,7 @@ import { normUnit } from '../attention/colours.js';
 import { fail, mark, section, site } from '../attention/site.js';
 import { onScroll } from '../attention/matrix/bands.js';
 import { buildLayout } from '../attention/matrix/layout.js';
+import { currentDots } from '../attention/matrix/paint.js';
 import { M, initState } from '../attention/matrix/state.js';
 import { apply, onResize, wireCells } from '../attention/matrix/view.js';
 
@@ -24,6 +25,7 @@ function start() {
   M.plot.inspect = {
     state: function () { return M.view; },
     three: function () { return M.three; },
+    dots: currentDots,
     timings: site.timings,
   };
   // The controls work while the data loads: a choice made then is in the URL, which the first

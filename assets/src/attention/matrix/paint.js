@@ -20,6 +20,11 @@ var keys = { pix: null, colour: null, size: null, stamps: null };
 var anchors = {}; // projection name -> {key, pix}: the pixel anchors of its dots at one plot size
 var sizes = null; // stamp of every dot when sized by norm (the norms never change)
 
+/** The dots as last brought up to date (for the page's inspect handle: tests compare them with a fresh page's). */
+export function currentDots() {
+  return dots;
+}
+
 /** Search matches per point of a head (queries, then keys; computed once per search), or null when nothing matches. */
 export function pointFlags() {
   var m = M.match;
