@@ -180,7 +180,7 @@ def matrix_rows(site: Site) -> list[tuple[str, list[float], str]]:
     return [
         (f"matrix drawn from navigation ({site.G} heads x {att['n_points']:,} points; rows in view)", m["drawn"], "< 3000"),
         ("matrix: every row drawn, from navigation (rows out of view: when idle)", m["complete"], ""),
-        ("matrix: other 2D projections drawn in the background (after)", m["preload"], ""),
+        ("matrix: other 2D projections ready in the background (after)", m["preload"], ""),
         ("matrix: switch projection " + " <-> ".join(site.methods[:2]), m["proj"], "< 500"),
         ("matrix: switch colour (" + ", ".join(site.colours) + ")", m["color"], "< 500"),
         ("matrix: dot size by norm", m["size"], "< 500"),

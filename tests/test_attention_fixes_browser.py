@@ -1,6 +1,8 @@
 """Attention pages in Debian chromium. The matrix drawn band by band (issue 10): a tall matrix
 (8 layers x 2 heads, each row higher than a band) shows its rows in view at once and every row,
 first to last, once the rest is drawn in the background; a colour switch redraws every row.
+The matrix redraws only what a switch changed (colours, dot sizes, search, plot size): after each
+switch its canvas holds exactly the pixels of a page opened in that state.
 Without WebGL (issue 12): a plain note instead of the scatterplots, and the rest (cells, search
 counts, metrics, sentence view, aggregate, head navigation) works. No console errors."""
 
@@ -73,6 +75,64 @@ def test_tall_matrix_draws_rows_in_view_first_then_every_row(tall_site):
         page.wait_for_timeout(200)
         assert page.evaluate("document.body.dataset.attPending") == "0"
         assert page.evaluate(ROWS, LAYERS)[-1] == after[-1]
+
+
+#: The whole matrix canvas: [width, height, hash of every pixel, pixels unlike the background (its top-left
+#: corner)], and what its dots were drawn with (per-point colours, sizes, draw order; assets/src/attention/matrix/paint.js).
+CANVAS = """() => { const c = document.querySelector('#att-canvas'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const hash = (a) => { if (!a) return null; let h = a.length; for (let i = 0; i < a.length; i++) h = (Math.imul(h, 31) + a[i]) | 0; return h; };
+  let ink = 0; for (let i = 0; i < d.length; i += 4) if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) ink++;
+  const dots = document.getElementById('att-plot').inspect.dots();
+  return [c.width, c.height, hash(d), ink, dots.key, hash(dots.colour), hash(dots.size), hash(dots.order), hash(dots.pix)]; }"""
+
+
+def drawn(page, width=None):
+    """The matrix canvas once every row is drawn (at the plot's width in pixels, when given)."""
+    if width is not None:
+        page.wait_for_function(f"document.querySelector('#att-canvas').width === {width}", timeout=30_000)
+    page.wait_for_function("document.body.dataset.attPending === '0'", timeout=60_000)
+    return page.evaluate(CANVAS)
+
+
+def test_matrix_switches_draw_what_a_fresh_page_draws(tall_site):
+    """Each switch updates only what changed (a colour buffer, the dot sizes, the search's fading and
+    order, the size of the plot): the canvas, rows in view and out of view, must then hold the very
+    pixels of a page opened directly in that state, drawn from the same per-point buffers. A switch
+    that left a buffer stale differs."""
+    with open_site(tall_site, "file") as (page, base):
+        page.set_viewport_size({"width": 1000, "height": 700})
+        page.goto(base + "attention.html")
+        ready(page)
+        seen = {page.url: drawn(page)}
+
+        def switch(action):
+            n = count(page)
+            action()
+            ready(page, n + 1)
+            seen[page.url] = drawn(page)
+
+        switch(lambda: page.select_option("#att-color", "position"))
+        switch(lambda: page.check("#att-size"))
+        switch(lambda: (page.fill("#att-q", "the"), page.press("#att-q", "Enter")))
+        switch(lambda: page.select_option("#att-color", "norm"))  # per-head colours, searched
+        switch(lambda: page.uncheck("#att-size"))
+        switch(lambda: page.check("input[name=dim][value='3']"))  # colour changed in 3D, then back to 2D
+        switch(lambda: page.select_option("#att-color", "punct"))
+        switch(lambda: page.check("input[name=dim][value='2']"))
+        switch(lambda: (page.fill("#att-q", ""), page.press("#att-q", "Enter")))
+        page.set_viewport_size({"width": 760, "height": 700})  # the plot's size changes: every row again
+        resized = (page.url, drawn(page, page.evaluate("Math.round(document.querySelector('#att-plot').clientWidth)")))
+        assert resized[1][:2] != seen[page.url][:2]
+        states = [(url, sig) for url, sig in seen.items() if "dim=3" not in url]
+        assert len({sig[2] for _, sig in states}) == len(states) >= 8, states  # every switch changed the picture
+        dots = read_manifest(tall_site)["attention"]["n_points"] * LAYERS * HEADS
+        assert all(sig[3] >= 2 * dots for _, sig in states), states  # every dot drawn, not an empty canvas
+        for width, cases in ((1000, states), (760, [resized])):  # each state opened afresh (a new document)
+            page.set_viewport_size({"width": width, "height": 700})
+            for url, sig in cases:
+                page.goto(url)
+                ready(page)
+                assert drawn(page) == sig, f"{url}: after the switch {sig}, opened so {drawn(page)}"
 
 
 #: The aggregate canvas: distinct colours (a heat map, not a blank canvas).

@@ -167,15 +167,15 @@
     }
     return null;
   }
-  function hasNull(chunks2) {
-    return chunks2.some((c) => !ArrayBuffer.isView(c.data) && c.data.some((v) => v === null || v === void 0));
+  function hasNull(chunks) {
+    return chunks.some((c) => !ArrayBuffer.isView(c.data) && c.data.some((v) => v === null || v === void 0));
   }
-  function assemble(chunks2, numRows, element) {
-    chunks2.sort((a, b) => a.rowStart - b.rowStart);
+  function assemble(chunks, numRows, element) {
+    chunks.sort((a, b) => a.rowStart - b.rowStart);
     let ctor = columnCtor(element);
-    if (ctor && hasNull(chunks2)) ctor = null;
+    if (ctor && hasNull(chunks)) ctor = null;
     const out = ctor ? new ctor(numRows) : new Array(numRows);
-    for (const { data, rowStart } of chunks2) {
+    for (const { data, rowStart } of chunks) {
       if (ctor && ArrayBuffer.isView(data) && !(data instanceof BigInt64Array || data instanceof BigUint64Array)) {
         out.set(data, rowStart);
       } else {
@@ -194,26 +194,26 @@
         elements[c.element.name] = c.element;
         return c.element.name;
       });
-      const wanted2 = columns ? columns.slice() : names;
-      wanted2.forEach((col) => {
+      const wanted = columns ? columns.slice() : names;
+      wanted.forEach((col) => {
         if (names.indexOf(col) === -1) throw new Error('TFVIS: column "' + col + '" not found in "' + name + '"');
       });
-      const chunks2 = {};
-      wanted2.forEach((col) => {
-        chunks2[col] = [];
+      const chunks = {};
+      wanted.forEach((col) => {
+        chunks[col] = [];
       });
       return hp.parquetRead({
         file: buf,
         metadata,
-        columns: wanted2,
+        columns: wanted,
         onChunk(chunk) {
-          const list = chunks2[chunk.columnName];
+          const list = chunks[chunk.columnName];
           if (list) list.push({ rowStart: chunk.rowStart, data: chunk.columnData });
         }
       }).then(() => {
         const out = {};
-        wanted2.forEach((col) => {
-          out[col] = assemble(chunks2[col], numRows, elements[col]);
+        wanted.forEach((col) => {
+          out[col] = assemble(chunks[col], numRows, elements[col]);
         });
         return out;
       });
@@ -404,10 +404,10 @@
       page = d.fallback;
       keep = d.fallbackKeep;
     }
-    const keys = keep ? keep.split(",") : [];
+    const keys2 = keep ? keep.split(",") : [];
     const kept = new URLSearchParams();
     Object.keys(state).forEach((key) => {
-      if (keys.indexOf(key) !== -1) kept.set(key, state[key]);
+      if (keys2.indexOf(key) !== -1) kept.set(key, state[key]);
     });
     const search = kept.toString();
     return d.base + page + (search ? "?" + search : "");
@@ -978,7 +978,6 @@
     normUnit: null,
     view: null,
     // current view state
-    scatter: null,
     three: null,
     canvas3: null,
     layout: {},
@@ -986,7 +985,11 @@
     colors: null,
     // {key, palette, legend, cat + categories (token modes) or byB (norm)}
     match: null,
-    // {flags, count}
+    // {q, flags, count, exact}: the current search's matches (+ pointFlags, pointHits, order: paint.js)
+    hitsShown: null,
+    // projection | search whose counts the cells show
+    legends: null,
+    // colour mode | dot size the legends show
     drawing: Promise.resolve()
     // the chain every redraw joins
   };
@@ -1052,9 +1055,7 @@
       };
     } else {
       var c = colorCategories(mode, M.tokens, M.N, M.norms.subarray(0, M.P));
-      var perPoint = new Array(M.P);
-      for (var p = 0; p < M.P; p++) perPoint[p] = c.palette[c.cat[p]];
-      M.colors = { key: mode, cat: c.cat, categories: c.palette, palette: perPoint, legend: c.legend };
+      M.colors = { key: mode, cat: c.cat, categories: c.palette, legend: c.legend };
     }
     return M.colors;
   }
@@ -1078,35 +1079,6 @@
   function background() {
     return cssVar("--card", "#ffffff");
   }
-  function searchPalette(c) {
-    if (!M.match || !M.match.count || c.byB) return c.palette;
-    var bg = hexToRgb(toHex(background()));
-    var out = new Array(M.P);
-    for (var p = 0; p < M.P; p++) {
-      var rgb = hexToRgb(c.palette[p]);
-      if (M.match.flags[p < M.N ? p : p - M.N]) {
-        out[p] = c.palette[p];
-        continue;
-      }
-      out[p] = [0, 1, 2].map(function(k) {
-        return (rgb[k] * 0.14 + bg[k] * 0.86) / 255;
-      }).concat([1]);
-    }
-    return out;
-  }
-  function searchOrder(chunk) {
-    if (!M.match || !M.match.count) return null;
-    var heads = chunk.n * M.COLS, order = new Array(heads * M.P), lo = 0, hi, nHit = 0, g, p;
-    for (p = 0; p < M.P; p++) if (M.match.flags[p < M.N ? p : p - M.N]) nHit++;
-    hi = heads * (M.P - nHit);
-    for (g = 0; g < heads; g++) {
-      for (p = 0; p < M.P; p++) {
-        if (M.match.flags[p < M.N ? p : p - M.N]) order[hi++] = g * M.P + p;
-        else order[lo++] = g * M.P + p;
-      }
-    }
-    return order;
-  }
   function toHex(css) {
     if (/^#[0-9a-f]{6}$/i.test(css)) return css;
     var m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(css);
@@ -1116,234 +1088,216 @@
       return h.length < 2 ? "0" + h : h;
     }).join("");
   }
-  function selectedIndices(b) {
-    if (!M.match || !M.match.count) return [];
-    var out = [], first = (b.r0 - b.chunk.r0) * M.COLS;
-    for (var g = first; g < first + b.n * M.COLS; g++) {
-      for (var t = 0; t < M.N; t++) {
-        if (M.match.flags[t]) out.push(g * M.P + t, g * M.P + M.N + t);
+
+  // assets/src/attention/matrix/raster.js
+  function pixel(rgb) {
+    return (4278190080 | rgb[2] << 16 | rgb[1] << 8 | rgb[0]) >>> 0;
+  }
+  function stamp(d, W, opacity) {
+    var c = Math.round(d) % 2 ? 0.5 : 0, R = Math.ceil(d / 2) + 1, px = [];
+    for (var y = -R; y <= R; y++) {
+      for (var x = -R; x <= R; x++) {
+        var cover = Math.min(1, Math.max(0, d + 0.5 - 2 * Math.hypot(x + 0.5 - c, y + 0.5 - c)));
+        var k = Math.round(cover * opacity * 256);
+        if (k > 0) px.push([y * W + x, k]);
       }
     }
+    px.sort(function(p, q) {
+      return q[1] - p[1] || p[0] - q[0];
+    });
+    var off = Int32Array.from(px, function(p) {
+      return p[0];
+    }), w = Int32Array.from(px, function(p) {
+      return p[1];
+    });
+    return {
+      off,
+      w,
+      full: w.filter(function(k2) {
+        return k2 === w[0];
+      }).length,
+      lo: Math.min.apply(null, off),
+      hi: Math.max.apply(null, off)
+    };
+  }
+  function drawDots(out, origin, dots2, a, z, P) {
+    var pix = dots2.pix, colour = dots2.colour, size = dots2.size, stamps = dots2.stamps, order = dots2.order, n = out.length;
+    var s = stamps[0], k, q, d, wa, wb;
+    for (var head = a; head < z; head += P) {
+      for (var j = 0; j < P; j++) {
+        var i = head + (order ? order[j] : j), o = pix[i];
+        if (o < 0) continue;
+        o -= origin;
+        if (size) s = stamps[size[i]];
+        if (o + s.lo < 0 || o + s.hi >= n) continue;
+        var c = colour[i], rb = c & 16711935, g = c & 65280, off = s.off, w = s.w;
+        wa = w[0];
+        wb = 256 - wa;
+        var rbw = rb * wa, gw = g * wa;
+        for (k = 0; k < s.full; k++) {
+          q = o + off[k];
+          d = out[q];
+          out[q] = 4278190080 | rbw + (d & 16711935) * wb >>> 8 & 16711935 | gw + (d & 65280) * wb >>> 8 & 65280;
+        }
+        for (; k < off.length; k++) {
+          q = o + off[k];
+          d = out[q];
+          wa = w[k];
+          wb = 256 - wa;
+          out[q] = 4278190080 | rb * wa + (d & 16711935) * wb >>> 8 & 16711935 | g * wa + (d & 65280) * wb >>> 8 & 65280;
+        }
+      }
+    }
+  }
+
+  // assets/src/attention/matrix/paint.js
+  var SIZES = [1.5, 2, 2.5, 3, 3.5, 4, 5, 6];
+  var SIZE = 2;
+  var OPACITY = 0.8;
+  var FADE = 0.14;
+  var dots = { key: "", pix: null, colour: null, size: null, stamps: null, order: null, bg: 0 };
+  var keys = { pix: null, colour: null, size: null, stamps: null };
+  var anchors = {};
+  var sizes = null;
+  function currentDots() {
+    return dots;
+  }
+  function pointFlags() {
+    var m = M.match;
+    if (!m || !m.count) return null;
+    if (!m.pointFlags) {
+      m.pointFlags = new Uint8Array(M.P);
+      m.pointFlags.set(m.flags, 0);
+      m.pointFlags.set(m.flags, M.N);
+    }
+    return m.pointFlags;
+  }
+  function searchOrder() {
+    var m = M.match, flags = pointFlags(), hits = pointHits();
+    if (!m.order) {
+      m.order = new Int32Array(M.P);
+      for (var p = 0, k = 0; p < M.P; p++) if (!flags[p]) m.order[k++] = p;
+      m.order.set(hits, M.P - hits.length);
+    }
+    return m.order;
+  }
+  function pointHits() {
+    var m = M.match, flags = pointFlags();
+    if (!flags) return new Int32Array(0);
+    if (!m.pointHits) {
+      m.pointHits = new Int32Array(2 * m.count);
+      for (var p = 0, k = 0; p < M.P; p++) if (flags[p]) m.pointHits[k++] = p;
+    }
+    return m.pointHits;
+  }
+  function updateDots(v, geo) {
+    var bg = toHex(background()), flags = pointFlags();
+    var want = {
+      pix: v.entry.name + "@" + geo.W + "x" + geo.H,
+      colour: v.color + "|" + (flags ? v.q : "") + "|" + bg,
+      size: v.size ? "norm" : "constant",
+      stamps: (v.size ? "norm" : "constant") + "@" + geo.W + "/" + geo.dpr
+    };
+    if (keys.pix !== want.pix) dots.pix = anchorsOf(v.entry.name, geo);
+    if (keys.colour !== want.colour) fillColours(v, hexToRgb(bg), flags);
+    if (keys.size !== want.size) dots.size = v.size ? sizes || (sizes = sizeIndex()) : null;
+    if (keys.stamps !== want.stamps) {
+      dots.stamps = (v.size ? SIZES : [SIZE]).map(function(d) {
+        return stamp(d * geo.dpr, geo.W, OPACITY);
+      });
+    }
+    keys = want;
+    dots.order = flags ? searchOrder() : null;
+    dots.bg = pixel(hexToRgb(bg));
+    dots.key = [want.pix, want.colour, want.size, want.stamps].join("|");
+    return dots;
+  }
+  function anchorsOf(name, geo) {
+    var key = geo.W + "x" + geo.H, a = anchors[name];
+    if (a && a.key === key) return a.pix;
+    var lay = M.layout[name], n = M.G * M.P, pix = new Int32Array(n), W = geo.W, H = geo.H;
+    for (var i = 0; i < n; i++) {
+      var x = Math.round((lay.x[i] + 1) / 2 * W), y = Math.round((1 - lay.y[i]) / 2 * H);
+      pix[i] = x >= 0 && x < W && y >= 0 && y < H ? y * W + x : -1;
+    }
+    anchors[name] = { key, pix };
+    return pix;
+  }
+  function fillColours(v, bg, flags) {
+    var c = colorsFor(v.color), P = M.P, g, p;
+    var out = dots.colour || (dots.colour = new Uint32Array(M.G * P));
+    var faded = function(rgb2) {
+      return pixel(rgb2.map(function(x, k) {
+        return Math.round(x * FADE + bg[k] * (1 - FADE));
+      }));
+    };
+    if (c.byB) {
+      var rgb = c.palette.map(hexToRgb), ramp = rgb.map(pixel), dim = rgb.map(faded), nb = ramp.length - 1;
+      for (g = 0; g < M.G * P; g += P) {
+        for (p = 0; p < P; p++) out[g + p] = (flags && !flags[p] ? dim : ramp)[Math.floor(M.normUnit[g + p] * nb)];
+      }
+      return;
+    }
+    var rgbs = c.categories.map(hexToRgb), full = rgbs.map(pixel), dims = rgbs.map(faded), one = new Uint32Array(P);
+    for (p = 0; p < P; p++) one[p] = flags && !flags[p] ? dims[c.cat[p]] : full[c.cat[p]];
+    for (g = 0; g < M.G; g++) out.set(one, g * P);
+  }
+  function sizeIndex() {
+    var n = M.G * M.P, out = new Uint8Array(n), k = SIZES.length;
+    for (var i = 0; i < n; i++) out[i] = Math.floor(M.normUnit[i] * (k - 1));
     return out;
   }
 
   // assets/src/attention/matrix/bands.js
-  var sizeArray = [1.5, 2, 2.5, 3, 3.5, 4, 5, 6];
-  var pointIndex = null;
-  var BAND_PX = 240;
-  var CHUNK_PX = 1e3;
-  var bands = null;
-  var chunks = null;
-  var bandRows = 1;
-  var renderer = null;
-  var emptyIndex = null;
-  var plots = {};
+  var shown = [];
+  var strip = null;
+  var ctx = null;
   var pumping = false;
   var completeMarked = false;
-  function makeBands() {
-    var rowPx = Math.max(1, M.plot.clientHeight / M.ROWS);
-    bandRows = Math.max(1, Math.min(M.ROWS, Math.floor(BAND_PX / rowPx)));
-    var chunkRows = bandRows * Math.max(1, Math.floor(CHUNK_PX / rowPx / bandRows));
-    chunks = [];
-    bands = [];
-    for (var c0 = 0; c0 < M.ROWS; c0 += chunkRows) {
-      var chunk = { index: chunks.length, r0: c0, n: Math.min(chunkRows, M.ROWS - c0) };
-      chunk.start = c0 * M.COLS * M.P;
-      chunk.count = chunk.n * M.COLS * M.P;
-      chunks.push(chunk);
-      for (var r0 = c0; r0 < c0 + chunk.n; r0 += bandRows) {
-        var n = Math.min(bandRows, c0 + chunk.n - r0), points = new Array(n * M.COLS * M.P), first = (r0 - c0) * M.COLS * M.P;
-        for (var i = 0; i < points.length; i++) points[i] = first + i;
-        bands.push({ index: bands.length, r0, n, chunk, points });
-      }
+  function prepare() {
+    var s = plotSize(), dpr = Math.min(2, window.devicePixelRatio || 1), W = Math.round(s.w * dpr), H = Math.round(s.h * dpr);
+    if (M.canvas.width !== W || M.canvas.height !== H) {
+      M.canvas.width = W;
+      M.canvas.height = H;
+      shown = [];
     }
-    pointIndex = new Float32Array(Math.max.apply(null, chunks.map(function(k) {
-      return k.count;
-    })));
-    for (var p = 0; p < pointIndex.length; p++) pointIndex[p] = p % M.P;
+    ctx = ctx || M.canvas.getContext("2d");
+    return updateDots(M.view, { W, H, dpr });
   }
-  function geometry() {
-    var s = plotSize(), dpr = window.devicePixelRatio || 1;
-    var W = Math.round(s.w * dpr), H = Math.round(s.h * dpr);
-    return { W, H, h: Math.min(H, Math.ceil(bandRows * H / M.ROWS) + 1), dpr };
+  function bandTop(r) {
+    return Math.round(r * M.canvas.height / M.ROWS);
   }
-  function bandView(b, geo) {
-    var top = Math.round(b.r0 * geo.H / M.ROWS);
-    return { top, target: [0, 1 - 2 * (top + geo.h / 2) / geo.H], distance: geo.h / geo.H };
+  function drawBand(r, d) {
+    var W = M.canvas.width, top = bandTop(r), h = bandTop(r + 1) - top;
+    if (!strip || strip.img.width !== W || strip.img.height < h) {
+      var img = ctx.createImageData(W, Math.ceil(M.canvas.height / M.ROWS) + 1);
+      strip = { img, buf: new Uint32Array(img.data.buffer) };
+    }
+    var buf = strip.buf.subarray(0, W * h), a = r * M.COLS * M.P, z = a + M.COLS * M.P;
+    buf.fill(d.bg);
+    drawDots(buf, top * W, d, a, z, M.P);
+    ctx.putImageData(strip.img, 0, top, 0, 0, W, h);
+    shown[r] = d.key;
   }
   function bandsByDistance() {
-    var r = M.plot.getBoundingClientRect(), rowPx = r.height / M.ROWS, vh = window.innerHeight;
-    var dist = function(b) {
-      var top = r.top + b.r0 * rowPx, bottom = top + b.n * rowPx;
-      return bottom <= 0 ? -bottom : top >= vh ? top - vh : 0;
-    };
-    return bands.map(function(b) {
-      return { b, d: dist(b) };
-    }).sort(function(x, y) {
-      return x.d - y.d || x.b.index - y.b.index;
-    });
-  }
-  function visibleBands() {
-    return bandsByDistance().filter(function(x) {
-      return x.d === 0;
-    }).map(function(x) {
-      return x.b;
-    });
-  }
-  function styleProps(v, c) {
-    return {
-      pointColor: searchPalette(c),
-      colorBy: c.byB ? "valueB" : "valueA",
-      sizeBy: v.size ? "valueB" : null,
-      pointSize: v.size ? sizeArray : 2
-    };
-  }
-  function wanted() {
-    var c = colorsFor(M.view.color), geo = geometry();
-    var searching = M.match && M.match.count ? M.view.q : "";
-    var w = {
-      geo,
-      colors: c,
-      sizeKey: geo.W + "x" + geo.H + "/" + geo.h,
-      styleKey: c.key + "|" + (M.view.size ? 1 : 0) + "|" + searching,
-      orderKey: searching,
-      selKey: c.byB ? searching : ""
-    };
-    w.key = [w.sizeKey, w.styleKey, w.orderKey, w.selKey].join("|");
-    return w;
-  }
-  function plotFor(name) {
-    var entry = plots[name];
-    if (!entry) {
-      var cv = Object.keys(plots).length === 0 ? M.canvas : el("canvas", { class: "att-canvas2", "aria-hidden": "true", hidden: true });
-      if (cv !== M.canvas) M.plot.insertBefore(cv, M.cellsEl);
-      entry = plots[name] = { name, canvas: cv, ctx: cv.getContext("2d"), W: 0, H: 0, shown: [], parts: [] };
+    var rect = M.plot.getBoundingClientRect(), rowPx = rect.height / M.ROWS, vh = window.innerHeight, out = [];
+    for (var r = 0; r < M.ROWS; r++) {
+      var top = rect.top + r * rowPx, bottom = top + rowPx;
+      out.push({ r, d: bottom <= 0 ? -bottom : top >= vh ? top - vh : 0 });
     }
-    var geo = geometry();
-    if (entry.W !== geo.W || entry.H !== geo.H) {
-      entry.canvas.width = entry.W = geo.W;
-      entry.canvas.height = entry.H = geo.H;
-      entry.shown = [];
-    }
-    return entry;
-  }
-  function fitRenderer() {
-    var geo = geometry();
-    if (!renderer) {
-      var cv = document.createElement("canvas");
-      cv.width = geo.W;
-      cv.height = geo.h;
-      renderer = window.ReglScatterplot.createRenderer({ canvas: cv });
-      emptyIndex = window.ReglScatterplot.createSpatialIndex([[0, 0]], false);
-    }
-    if (renderer.canvas.width !== geo.W || renderer.canvas.height !== geo.h) renderer.resize(geo.W / geo.dpr, geo.h / geo.dpr);
-  }
-  function drawBand(entry, b) {
-    var part = entry.parts[b.chunk.index] || createPart(entry, b);
-    return part.created.then(function() {
-      var want = wanted();
-      if (entry.shown[b.index] === want.key) return null;
-      fitRenderer();
-      var props = {}, sp = part.sp, settled = null;
-      if (part.styleKey !== want.styleKey) Object.assign(props, styleProps(M.view, want.colors));
-      if (part.orderKey !== want.orderKey) props.pointOrder = want.orderKey ? searchOrder(b.chunk) : null;
-      if (part.sizeKey !== want.sizeKey) {
-        Object.assign(props, { width: want.geo.W / want.geo.dpr, height: want.geo.h / want.geo.dpr, aspectRatio: want.geo.W / want.geo.H });
-        part.key = "";
-        settled = sp.set(props);
-      } else if (Object.keys(props).length) {
-        sp.set(props);
-      }
-      part.sizeKey = want.sizeKey;
-      part.styleKey = want.styleKey;
-      part.orderKey = want.orderKey;
-      return Promise.resolve(settled).then(function() {
-        var v = bandView(b, want.geo), cam = sp.get("camera");
-        cam.lookAt(v.target, v.distance, cam.rotation);
-        part.top = v.top;
-        if (part.band !== b.index) {
-          sp.filter(b.points, { preventEvent: true });
-          part.band = b.index;
-        }
-        if (want.selKey) sp.select(selectedIndices(b), { preventEvent: true });
-        else if (sp.get("selectedPoints").length) sp.deselect({ preventEvent: true });
-        part.key = want.key;
-        var drawn = nextDraw(part);
-        sp.redraw();
-        return drawn;
-      });
+    return out.sort(function(x, y) {
+      return x.d - y.d || x.r - y.r;
     });
   }
-  function createPart(entry, b) {
-    fitRenderer();
-    var chunk = b.chunk, want = wanted(), v = bandView(b, want.geo);
-    var dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
-    var cv = document.createElement("canvas");
-    var sp = window.ReglScatterplot.createScatterplot(Object.assign({
-      canvas: cv,
-      renderer,
-      width: want.geo.W / want.geo.dpr,
-      height: want.geo.h / want.geo.dpr,
-      aspectRatio: want.geo.W / want.geo.H,
-      cameraTarget: v.target,
-      cameraDistance: v.distance,
-      cameraIsFixed: true,
-      pointScaleMode: "constant",
-      // the camera zooms onto a band: the dots keep their size
-      backgroundColor: background(),
-      pointSize: 2,
-      opacity: 0.8,
-      pointColorActive: dark ? "#ffffff" : "#111111",
-      pointOutlineWidth: 1,
-      pointSizeSelected: 1,
-      opacityInactiveScale: 0.2,
-      deselectOnDblClick: false,
-      deselectOnEscape: false,
-      pointOrder: want.orderKey ? searchOrder(chunk) : null
-    }, styleProps(M.view, want.colors)));
-    var part = entry.parts[chunk.index] = {
-      sp,
-      top: v.top,
-      band: b.index,
-      key: want.key,
-      sizeKey: want.sizeKey,
-      styleKey: want.styleKey,
-      orderKey: want.orderKey
-    };
-    sp.subscribe("drawing", function() {
-      if (!cv.width || !cv.height) return;
-      entry.ctx.clearRect(0, part.top, cv.width, cv.height);
-      entry.ctx.drawImage(cv, 0, part.top);
-      if (part.key) entry.shown[part.band] = part.key;
+  function drawVisible(extra) {
+    var d = prepare(), more = extra || 0, left = 0;
+    bandsByDistance().forEach(function(x, k) {
+      if (shown[x.r] === d.key) return;
+      if (x.d === 0 || k === 0 || more-- > 0) drawBand(x.r, d);
+      else left++;
     });
-    var lay = M.layout[entry.name], a = chunk.start, z = chunk.start + chunk.count;
-    part.created = emptyIndex.then(function(index) {
-      return sp.draw({ x: lay.x.subarray(a, z), y: lay.y.subarray(a, z), valueA: pointIndex.subarray(0, chunk.count), valueB: M.normUnit.subarray(a, z) }, {
-        zDataType: "categorical",
-        wDataType: "continuous",
-        spatialIndex: index,
-        filter: b.points,
-        select: want.selKey ? selectedIndices(b) : void 0
-      });
-    });
-    if (!M.scatter) M.scatter = sp;
-    return part;
-  }
-  function nextDraw(part) {
-    return new Promise(function(resolve) {
-      part.sp.subscribe("drawing", resolve, 1);
-    });
-  }
-  function drawVisible() {
-    var entry = plotFor(M.view.entry.name), list = visibleBands();
-    return (list.length ? list : [bandsByDistance()[0].b]).reduce(function(done, b) {
-      return done.then(function() {
-        return drawBand(entry, b);
-      });
-    }, Promise.resolve());
-  }
-  function isFresh(entry, b) {
-    return entry.shown[b.index] === wanted().key;
+    document.body.dataset.attPending = String(left);
+    return left;
   }
   function pump() {
     if (pumping) return;
@@ -1352,44 +1306,31 @@
       return window.setTimeout(fn, 30);
     };
     var t0 = window.performance.now();
-    var nextJob = function() {
-      if (!M.view || M.view.dim !== 2) return null;
-      var name = M.view.entry.name, entry = plotFor(name), i, k;
-      var stale = bandsByDistance().filter(function(x) {
-        return !isFresh(entry, x.b);
-      });
-      document.body.dataset.attPending = String(stale.length);
-      if (stale.length) return drawBand.bind(null, entry, stale[0].b);
-      if (!completeMarked) {
-        completeMarked = true;
-        mark("matrix_complete");
-        document.body.dataset.attComplete = "1";
-      }
-      var others = M.sec.projections.filter(function(p2) {
-        return p2.dim === 2 && p2.name !== name;
-      });
-      for (i = 0; i < others.length; i++) {
-        var p = others[i];
-        if (!M.layout[p.name]) return loadLayout.bind(null, p);
-        var other = plotFor(p.name);
-        for (k = 0; k < bands.length; k++) if (!other.shown[k]) return drawBand.bind(null, other, bands[k]);
-      }
-      if (document.body.dataset.attPreloaded !== "1") {
-        mark("matrix_preloaded", t0);
-        document.body.dataset.attPreloaded = "1";
-      }
-      return null;
-    };
     var step = function() {
       M.drawing = M.drawing.then(function() {
-        var job = nextJob();
-        if (!job) {
+        if (!M.view || M.view.dim !== 2) {
           pumping = false;
-          return;
+          return null;
         }
-        return job().then(function() {
+        if (drawVisible(1)) return idle(step);
+        if (!completeMarked) {
+          completeMarked = true;
+          mark("matrix_complete");
+          document.body.dataset.attComplete = "1";
+        }
+        var other = M.sec.projections.filter(function(p) {
+          return p.dim === 2 && !M.layout[p.name];
+        })[0];
+        if (other) return loadPoints(other).then(function(data) {
+          M.layout[other.name] = buildLayout(other, data);
           idle(step);
         });
+        if (document.body.dataset.attPreloaded !== "1") {
+          mark("matrix_preloaded", t0);
+          document.body.dataset.attPreloaded = "1";
+        }
+        pumping = false;
+        return null;
       }).catch(function(err) {
         pumping = false;
         fail(M.status, err);
@@ -1397,48 +1338,37 @@
     };
     idle(step);
   }
-  function loadLayout(p) {
-    return loadPoints(p).then(function(d) {
-      M.layout[p.name] = buildLayout(p, d);
-    });
-  }
   var scrollQueued = false;
   function onScroll() {
-    if (scrollQueued || !M.view || M.view.dim !== 2 || !plots[M.view.entry.name]) return;
+    if (scrollQueued || !M.view || M.view.dim !== 2 || !ctx) return;
     scrollQueued = true;
     window.requestAnimationFrame(function() {
       scrollQueued = false;
-      var entry = plots[M.view.entry.name];
-      if (visibleBands().every(function(b) {
-        return isFresh(entry, b);
-      })) return;
-      M.drawing = M.drawing.then(drawVisible).then(pump).catch(function(err) {
+      M.drawing = M.drawing.then(function() {
+        if (M.view.dim === 2) {
+          drawVisible();
+          pump();
+        }
+      }).catch(function(err) {
         fail(M.status, err);
       });
     });
   }
-  function draw2d(name) {
-    if (!bands) makeBands();
-    var entry = plotFor(name);
-    Object.keys(plots).forEach(function(k) {
-      plots[k].canvas.hidden = plots[k] !== entry;
-    });
-    return drawVisible().then(function() {
-      document.body.dataset.attPending = String(bands.filter(function(b) {
-        return !isFresh(entry, b);
-      }).length);
-      pump();
-    });
+  function draw2d() {
+    M.canvas.hidden = false;
+    drawVisible();
+    pump();
+    return Promise.resolve();
   }
   function hide2d() {
-    Object.keys(plots).forEach(function(k) {
-      plots[k].canvas.hidden = true;
-    });
+    M.canvas.hidden = true;
   }
   function resize2d() {
-    if (!bands) return;
-    fitRenderer();
-    if (M.view.dim === 2) M.drawing = M.drawing.then(drawVisible).then(pump).catch(function(err) {
+    if (!ctx || M.view.dim !== 2) return;
+    M.drawing = M.drawing.then(function() {
+      drawVisible();
+      pump();
+    }).catch(function(err) {
       fail(M.status, err);
     });
   }
@@ -1619,6 +1549,62 @@
     this.requestRender();
   };
 
+  // assets/src/attention/matrix/hits.js
+  function showHits() {
+    var lay = M.layout[M.view.entry.name];
+    var count = byId("att-count");
+    var key = M.view.entry.name + "|" + M.view.q;
+    if (M.hitsShown === key) return;
+    M.hitsShown = key;
+    if (!M.match.count) {
+      count.textContent = M.view.q ? 'no token matches "' + M.view.q + '"' : "";
+      M.cellLinks.forEach(function(a) {
+        clear(a.querySelector(".att-hits"));
+        a.classList.remove("att-has-hits");
+      });
+      return;
+    }
+    count.textContent = M.match.count + (M.match.exact ? " tokens" : ' tokens containing "' + M.view.q + '"') + " highlighted in every head (" + 2 * M.match.count + " points per head: queries and keys)";
+    M.cellLinks.forEach(function(a) {
+      var g = Number(a.dataset.g);
+      var spread = headSpread(lay, g);
+      var hits = a.querySelector(".att-hits");
+      hits.textContent = 2 * M.match.count + " · sp " + fmt(spread, 2);
+      hits.title = "matching points in this head, and their mean distance to their centroid relative to all points (lower = tighter cluster)";
+      a.classList.add("att-has-hits");
+    });
+  }
+  function spreadOf(lay, g, idx) {
+    var three = lay.dim === 3, st = three ? 3 : 1, X = three ? lay.xyz : lay.x, Y = three ? lay.xyz : lay.y, oy = three ? 1 : 0;
+    var n = idx ? idx.length : M.P, cx = 0, cy = 0, cz = 0, d = 0, i, j, dx, dy, dz;
+    if (!n) return 0;
+    for (j = 0; j < n; j++) {
+      i = (g * M.P + (idx ? idx[j] : j)) * st;
+      cx += X[i];
+      cy += Y[i + oy];
+      cz += three ? X[i + 2] : 0;
+    }
+    cx /= n;
+    cy /= n;
+    cz /= n;
+    for (j = 0; j < n; j++) {
+      i = (g * M.P + (idx ? idx[j] : j)) * st;
+      dx = X[i] - cx;
+      dy = Y[i + oy] - cy;
+      dz = three ? X[i + 2] - cz : 0;
+      d += Math.sqrt(dx * dx + dy * dy + dz * dz);
+    }
+    return d / n;
+  }
+  function headSpread(lay, g) {
+    allSpreads(lay);
+    return spreadOf(lay, g, pointHits()) / (lay.all[g] || 1);
+  }
+  function allSpreads(lay) {
+    lay.all = lay.all || {};
+    for (var g = 0; g < M.G; g++) if (lay.all[g] === void 0) lay.all[g] = spreadOf(lay, g, null);
+  }
+
   // assets/src/attention/matrix/view.js
   function ensureThree() {
     if (M.three) return M.three;
@@ -1652,10 +1638,13 @@
       });
     }).then(function() {
       if (M.view !== next) return null;
-      M.match = matchTokens(M.tokens, next.q);
+      if (!M.match || M.match.q !== next.q) M.match = Object.assign(matchTokens(M.tokens, next.q), { q: next.q });
       var c = colorsFor(next.color);
-      legend(byId("att-legend"), c.legend);
-      sizeLegend(byId("att-size-legend"), next.size);
+      if (M.legends !== c.key + "|" + next.size) {
+        M.legends = c.key + "|" + next.size;
+        legend(byId("att-legend"), c.legend);
+        sizeLegend(byId("att-size-legend"), next.size);
+      }
       showHits();
       if (!hasWebGL()) return noWebGL2();
       return next.dim === 3 ? draw3(next, c) : draw2(next);
@@ -1671,6 +1660,9 @@
       var methodName = byId("att-proj").selectedOptions[0] ? byId("att-proj").selectedOptions[0].textContent : next.proj;
       M.status.textContent = M.G + " heads × " + M.P.toLocaleString() + " points (" + M.N.toLocaleString() + " queries + " + M.N.toLocaleString() + " keys), " + methodName + " " + next.dim + "D.";
       document.body.dataset.attReady = String(Number(document.body.dataset.attReady || 0) + 1);
+      (window.requestIdleCallback || window.setTimeout)(function() {
+        allSpreads(M.layout[next.entry.name]);
+      });
     }).catch(function(err) {
       fail(M.status, err);
     });
@@ -1683,7 +1675,7 @@
   function draw2(v) {
     if (M.three) M.canvas3.hidden = true;
     M.cellsEl.classList.remove("att-orbit");
-    return draw2d(v.entry.name);
+    return draw2d();
   }
   function draw3(v, c) {
     M.canvas.hidden = true;
@@ -1707,12 +1699,12 @@
       tr.touch("acolor");
       tr._color = c.key;
     }
-    var sizes = tr.geometry.getAttribute("asize").array;
+    var sizes2 = tr.geometry.getAttribute("asize").array;
     var alpha = tr.geometry.getAttribute("aalpha").array;
     var searching = M.match.count > 0;
     for (var i = 0; i < n; i++) {
       var hit = searching && M.match.flags[i % M.P < M.N ? i % M.P : i % M.P - M.N];
-      sizes[i] = (v.size ? 1.2 + M.normUnit[i] * 4 : 2) + (hit ? 2 : 0);
+      sizes2[i] = (v.size ? 1.2 + M.normUnit[i] * 4 : 2) + (hit ? 2 : 0);
       alpha[i] = searching ? hit ? 1 : 0.12 : 0.8;
     }
     tr.touch("asize");
@@ -1720,74 +1712,6 @@
     tr.setCells(cellRects());
     tr.render();
     return Promise.resolve();
-  }
-  function showHits() {
-    var lay = M.layout[M.view.entry.name];
-    var count = byId("att-count");
-    if (!M.match.count) {
-      count.textContent = M.view.q ? 'no token matches "' + M.view.q + '"' : "";
-      M.cellLinks.forEach(function(a) {
-        clear(a.querySelector(".att-hits"));
-        a.classList.remove("att-has-hits");
-      });
-      return;
-    }
-    count.textContent = M.match.count + (M.match.exact ? " tokens" : ' tokens containing "' + M.view.q + '"') + " highlighted in every head (" + 2 * M.match.count + " points per head: queries and keys)";
-    M.cellLinks.forEach(function(a) {
-      var g = Number(a.dataset.g);
-      var spread = headSpread(lay, g);
-      var hits = a.querySelector(".att-hits");
-      hits.textContent = 2 * M.match.count + " · sp " + fmt(spread, 2);
-      hits.title = "matching points in this head, and their mean distance to their centroid relative to all points (lower = tighter cluster)";
-      a.classList.add("att-has-hits");
-    });
-  }
-  function spreadOf(lay, g, sel) {
-    var dim = lay.dim, base = g * M.P, cx = 0, cy = 0, cz = 0, n = 0, p, o;
-    var X = lay.x, Y = lay.y, Z = lay.xyz;
-    for (p = 0; p < M.P; p++) {
-      if (sel && !sel[p]) continue;
-      if (dim === 2) {
-        cx += X[base + p];
-        cy += Y[base + p];
-      } else {
-        o = (base + p) * 3;
-        cx += Z[o];
-        cy += Z[o + 1];
-        cz += Z[o + 2];
-      }
-      n++;
-    }
-    if (!n) return 0;
-    cx /= n;
-    cy /= n;
-    cz /= n;
-    var d = 0, dx, dy, dz;
-    for (p = 0; p < M.P; p++) {
-      if (sel && !sel[p]) continue;
-      if (dim === 2) {
-        dx = X[base + p] - cx;
-        dy = Y[base + p] - cy;
-        dz = 0;
-      } else {
-        o = (base + p) * 3;
-        dx = Z[o] - cx;
-        dy = Z[o + 1] - cy;
-        dz = Z[o + 2] - cz;
-      }
-      d += Math.sqrt(dx * dx + dy * dy + dz * dz);
-    }
-    return d / n;
-  }
-  function headSpread(lay, g) {
-    lay.all = lay.all || {};
-    if (lay.all[g] === void 0) lay.all[g] = spreadOf(lay, g, null);
-    if (!M.match.pointFlags) {
-      M.match.pointFlags = new Uint8Array(M.P);
-      M.match.pointFlags.set(M.match.flags, 0);
-      M.match.pointFlags.set(M.match.flags, M.N);
-    }
-    return spreadOf(lay, g, M.match.pointFlags) / (lay.all[g] || 1);
   }
   function updateLinks() {
     var extra = new URLSearchParams();
@@ -1850,12 +1774,10 @@
       state: function() {
         return M.view;
       },
-      scatter: function() {
-        return M.scatter;
-      },
       three: function() {
         return M.three;
       },
+      dots: currentDots,
       timings: site.timings
     };
     wireControls(function(patch, push) {

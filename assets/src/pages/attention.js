@@ -1,11 +1,11 @@
 /*
  * attention.html: the matrix view. Every head at once, layers as rows and heads as columns,
- * drawn in ONE WebGL context: one regl-scatterplot whose points are laid out in grid cells, drawn
- * a band of rows at a time, the bands in view first (2D, attention/matrix/bands.js), or one
- * three.js renderer drawing each cell into its own viewport (3D, attention/matrix/view.js).
+ * drawn a row of cells at a time into one 2D canvas on the CPU, the rows in view first (2D,
+ * attention/matrix/bands.js), or by one three.js renderer drawing each cell into its own
+ * viewport (3D, attention/matrix/view.js).
  *
  * For tests and the benchmark only (no page code reads it): the plot element #att-plot carries
- * `inspect` = {state(), scatter(), three(), timings}.
+ * `inspect` = {state(), three(), dots(), timings}.
  */
 import { byId, onState, query, setQuery } from '../core/data.js';
 import { startPage } from '../core/page.js';
@@ -15,6 +15,7 @@ import { normUnit } from '../attention/colours.js';
 import { fail, mark, section, site } from '../attention/site.js';
 import { onScroll } from '../attention/matrix/bands.js';
 import { buildLayout } from '../attention/matrix/layout.js';
+import { currentDots } from '../attention/matrix/paint.js';
 import { M, initState } from '../attention/matrix/state.js';
 import { apply, onResize, wireCells } from '../attention/matrix/view.js';
 
@@ -23,8 +24,8 @@ function start() {
   initState();
   M.plot.inspect = {
     state: function () { return M.view; },
-    scatter: function () { return M.scatter; },
     three: function () { return M.three; },
+    dots: currentDots,
     timings: site.timings,
   };
   // The controls work while the data loads: a choice made then is in the URL, which the first

@@ -1,7 +1,6 @@
 /*
  * Where the matrix puts each head's points (its grid cell) and what colour they get: the
- * layout of a projection, the cells' rectangles, the colours of a mode, the search's palette,
- * draw order and selection.
+ * layout of a projection, the cells' rectangles, the colours of a mode.
  */
 import { colorCategories, rgbFromCategories } from '../colours.js';
 import { hexToRgb, VIRIDIS } from '../../core/palette.js';
@@ -51,9 +50,9 @@ export function cellRects() {
 // ------------------------------------------------------------------ colours
 
 /**
- * Colours of a mode without redrawing the points: the scatterplot's valueA is the point's index
- * within its head (the same in every cell), so a token-based mode is just a palette of P colours;
- * the per-head norm mode colours by valueB (norm scaled per head) through a continuous ramp.
+ * Colours of a mode: a token-based mode gives the P points of a head categories (the same in
+ * every head, cat) and their colours (categories); the norm mode (byB) colours each point by its
+ * norm scaled per head through a ramp (palette).
  */
 export function colorsFor(mode) {
   if (M.colors && M.colors.key === mode) return M.colors;
@@ -63,9 +62,7 @@ export function colorsFor(mode) {
       legend: Object.assign({}, ramp.legend, { min: 'low', max: 'high' }) };
   } else {
     var c = colorCategories(mode, M.tokens, M.N, M.norms.subarray(0, M.P));
-    var perPoint = new Array(M.P);
-    for (var p = 0; p < M.P; p++) perPoint[p] = c.palette[c.cat[p]];
-    M.colors = { key: mode, cat: c.cat, categories: c.palette, palette: perPoint, legend: c.legend };
+    M.colors = { key: mode, cat: c.cat, categories: c.palette, legend: c.legend };
   }
   return M.colors;
 }
@@ -91,51 +88,10 @@ export function background() {
   return cssVar('--card', '#ffffff');
 }
 
-/** Palette with the search applied: matches keep their colour, the rest fade towards the background. */
-export function searchPalette(c) {
-  if (!M.match || !M.match.count || c.byB) return c.palette;
-  var bg = hexToRgb(toHex(background()));
-  var out = new Array(M.P);
-  for (var p = 0; p < M.P; p++) {
-    var rgb = hexToRgb(c.palette[p]);
-    if (M.match.flags[p < M.N ? p : p - M.N]) { out[p] = c.palette[p]; continue; }
-    out[p] = [0, 1, 2].map(function (k) { return (rgb[k] * 0.14 + bg[k] * 0.86) / 255; }).concat([1]);
-  }
-  return out;
-}
-
-/** Draw order of a chunk's points (indices in the chunk) with the search matches last (on top), or null. */
-export function searchOrder(chunk) {
-  if (!M.match || !M.match.count) return null;
-  var heads = chunk.n * M.COLS, order = new Array(heads * M.P), lo = 0, hi, nHit = 0, g, p;
-  for (p = 0; p < M.P; p++) if (M.match.flags[p < M.N ? p : p - M.N]) nHit++;
-  hi = heads * (M.P - nHit);
-  for (g = 0; g < heads; g++) {
-    for (p = 0; p < M.P; p++) {
-      if (M.match.flags[p < M.N ? p : p - M.N]) order[hi++] = g * M.P + p;
-      else order[lo++] = g * M.P + p;
-    }
-  }
-  return order;
-}
-
-function toHex(css) {
+/** A CSS colour (#rrggbb or rgb()) as #rrggbb. */
+export function toHex(css) {
   if (/^#[0-9a-f]{6}$/i.test(css)) return css;
   var m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(css);
   if (!m) return '#ffffff';
   return '#' + [m[1], m[2], m[3]].map(function (x) { var h = Number(x).toString(16); return h.length < 2 ? '0' + h : h; }).join('');
 }
-
-/** The search matches in band b (point indices in its chunk): queries and keys of the matching tokens. */
-export function selectedIndices(b) {
-  if (!M.match || !M.match.count) return [];
-  var out = [], first = (b.r0 - b.chunk.r0) * M.COLS;
-  for (var g = first; g < first + b.n * M.COLS; g++) {
-    for (var t = 0; t < M.N; t++) {
-      if (M.match.flags[t]) out.push(g * M.P + t, g * M.P + M.N + t);
-    }
-  }
-  return out;
-}
-
-/** Per cell: number of matches and how tightly they cluster in that head (spread, 1 = like all points). */

@@ -14,10 +14,12 @@ export const M = {
   sec: null, tokens: null, N: 0, P: 0, G: 0,
   norms: null, normUnit: null,
   view: null, // current view state
-  scatter: null, three: null, canvas3: null,
+  three: null, canvas3: null,
   layout: {}, // projection name -> {x, y} (2D) or {xyz} (3D)
   colors: null, // {key, palette, legend, cat + categories (token modes) or byB (norm)}
-  match: null, // {flags, count}
+  match: null, // {q, flags, count, exact}: the current search's matches (+ pointFlags, pointHits, order: paint.js)
+  hitsShown: null, // projection | search whose counts the cells show
+  legends: null, // colour mode | dot size the legends show
   drawing: Promise.resolve(), // the chain every redraw joins
 };
 

@@ -1,15 +1,16 @@
 /*
  * The matrix view: bring the page to a view state (apply), the 3D matrix (three.js, one viewport
- * per cell), the search counts in the cells, the cells' links and keys, resizing.
+ * per cell), the cells' links and keys, resizing.
  * The cell labels are HTML links laid over the canvas (keyboard focusable; a click opens the head).
  * URL state: ?proj=<method>&dim=<2|3>&color=<mode>&size=1&q=<token search>.
  */
-import { byId, clear, el } from '../../core/data.js';
-import { fail, fmt, hasWebGL, mark, noWebGL as noWebGLNote } from '../site.js';
+import { byId, el } from '../../core/data.js';
+import { fail, hasWebGL, mark, noWebGL as noWebGLNote } from '../site.js';
 import { loadPoints } from '../data.js';
 import { legend, matchTokens, showControls, sizeLegend, viewState } from '../controls.js';
 import { Points3D } from '../points3d.js';
 import { draw2d, hide2d, resize2d } from './bands.js';
+import { allSpreads, showHits } from './hits.js';
 import { background, buildLayout, cellRects, colorsFor, plotSize, rgbAll } from './layout.js';
 import { M } from './state.js';
 
@@ -47,10 +48,13 @@ export function apply(q, timing) {
     });
   }).then(function () {
     if (M.view !== next) return null; // superseded by a newer state
-    M.match = matchTokens(M.tokens, next.q);
+    if (!M.match || M.match.q !== next.q) M.match = Object.assign(matchTokens(M.tokens, next.q), { q: next.q }); // once per search
     var c = colorsFor(next.color);
-    legend(byId('att-legend'), c.legend);
-    sizeLegend(byId('att-size-legend'), next.size);
+    if (M.legends !== c.key + '|' + next.size) { // (rebuilt only when they change: a new DOM means a new layout)
+      M.legends = c.key + '|' + next.size;
+      legend(byId('att-legend'), c.legend);
+      sizeLegend(byId('att-size-legend'), next.size);
+    }
     showHits();
     if (!hasWebGL()) return noWebGL();
     return next.dim === 3 ? draw3(next, c) : draw2(next);
@@ -63,6 +67,8 @@ export function apply(q, timing) {
     M.status.textContent = M.G + ' heads × ' + M.P.toLocaleString() + ' points (' + M.N.toLocaleString() + ' queries + ' +
       M.N.toLocaleString() + ' keys), ' + methodName + ' ' + next.dim + 'D.';
     document.body.dataset.attReady = String(Number(document.body.dataset.attReady || 0) + 1);
+    // the spreads of every head's points, which a search's counts divide by: when the browser is idle
+    (window.requestIdleCallback || window.setTimeout)(function () { allSpreads(M.layout[next.entry.name]); });
   }).catch(function (err) { fail(M.status, err); });
   return M.drawing;
 }
@@ -76,7 +82,7 @@ function noWebGL() {
 function draw2(v) {
   if (M.three) M.canvas3.hidden = true;
   M.cellsEl.classList.remove('att-orbit');
-  return draw2d(v.entry.name);
+  return draw2d();
 }
 
 function draw3(v, c) {
@@ -114,58 +120,6 @@ function draw3(v, c) {
   tr.setCells(cellRects());
   tr.render();
   return Promise.resolve();
-}
-
-/** Per cell: number of matches and how tightly they cluster in that head (spread, 1 = like all points). */
-function showHits() {
-  var lay = M.layout[M.view.entry.name];
-  var count = byId('att-count');
-  if (!M.match.count) {
-    count.textContent = M.view.q ? 'no token matches "' + M.view.q + '"' : '';
-    M.cellLinks.forEach(function (a) { clear(a.querySelector('.att-hits')); a.classList.remove('att-has-hits'); });
-    return;
-  }
-  count.textContent = M.match.count + (M.match.exact ? ' tokens' : ' tokens containing "' + M.view.q + '"') +
-    ' highlighted in every head (' + (2 * M.match.count) + ' points per head: queries and keys)';
-  M.cellLinks.forEach(function (a) {
-    var g = Number(a.dataset.g);
-    var spread = headSpread(lay, g);
-    var hits = a.querySelector('.att-hits');
-    hits.textContent = (2 * M.match.count) + ' · sp ' + fmt(spread, 2);
-    hits.title = 'matching points in this head, and their mean distance to their centroid relative to all points (lower = tighter cluster)';
-    a.classList.add('att-has-hits');
-  });
-}
-
-/** Mean distance of the selected points of head g to their centroid (sel: Uint8Array(P) or null = all). */
-function spreadOf(lay, g, sel) {
-  var dim = lay.dim, base = g * M.P, cx = 0, cy = 0, cz = 0, n = 0, p, o;
-  var X = lay.x, Y = lay.y, Z = lay.xyz;
-  for (p = 0; p < M.P; p++) {
-    if (sel && !sel[p]) continue;
-    if (dim === 2) { cx += X[base + p]; cy += Y[base + p]; } else { o = (base + p) * 3; cx += Z[o]; cy += Z[o + 1]; cz += Z[o + 2]; }
-    n++;
-  }
-  if (!n) return 0;
-  cx /= n; cy /= n; cz /= n;
-  var d = 0, dx, dy, dz;
-  for (p = 0; p < M.P; p++) {
-    if (sel && !sel[p]) continue;
-    if (dim === 2) { dx = X[base + p] - cx; dy = Y[base + p] - cy; dz = 0; } else { o = (base + p) * 3; dx = Z[o] - cx; dy = Z[o + 1] - cy; dz = Z[o + 2] - cz; }
-    d += Math.sqrt(dx * dx + dy * dy + dz * dz);
-  }
-  return d / n;
-}
-
-function headSpread(lay, g) {
-  lay.all = lay.all || {};
-  if (lay.all[g] === undefined) lay.all[g] = spreadOf(lay, g, null);
-  if (!M.match.pointFlags) {
-    M.match.pointFlags = new Uint8Array(M.P);
-    M.match.pointFlags.set(M.match.flags, 0);
-    M.match.pointFlags.set(M.match.flags, M.N);
-  }
-  return spreadOf(lay, g, M.match.pointFlags) / (lay.all[g] || 1);
 }
 
 // ------------------------------------------------------------------ cells (links)
