@@ -213,7 +213,8 @@ def test_probe_labels_bad_input_exits_2(tiny_site, tmp_path):
         (["--labels", str(tmp_path / "none.jsonl")], "none.jsonl: labelled examples file does not exist"),
         (["some text", "--labels", str(TINY_LABELS)], "takes no text argument"),
         (["--labels", str(TINY_LABELS), "--layer", "7"], "--layer 7: the site has layers 0..2"),
-        (["--factor", "1"], "give the text to probe"),
+        (["--top", "2"], "give the text to probe"),
+        (["--factor", "99999"], "--factor 99999: the site has factors 0.."),  # without text: its output tokens
     ]:
         proc = _probe_cli(tiny_site, *args)
         assert proc.returncode == 2, (args, proc.stderr)

@@ -69,6 +69,9 @@ def factor_output_tokens(site_dir: Path, factor: int, slug: str | None = None) -
     """{"kind", "layer", "promoted": [[token, value]], "suppressed": [...]} of one factor, with
     "reason" when the model has no output side; None for a site built before circuits."""
     data_dir, manifest = _manifest(site_dir, slug)
+    n_factors = manifest["factors"]["n_factors"]
+    if not 0 <= factor < n_factors:
+        raise UserError(f"--factor {factor}: the site has factors 0..{n_factors - 1}")
     section = manifest["factors"].get("output_tokens")
     if section is None:
         return None
