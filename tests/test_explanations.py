@@ -1,7 +1,10 @@
 """Rule explanations (issue 25): a factor planted to fire on one token, on a token after another
 or on the first token gets that rule with a held-out score near 1; a factor active at random
 gets a rule that fits the half it was chosen on and scores about 0.5 on the half it was not;
-the image features find a planted "top rows and blue" factor."""
+the image features find a planted "top rows and blue" factor; the tiny text and image builds
+write factors/explanations.parquet and its manifest section, whose feature definitions
+reproduce the stage's labels from tokens.parquet alone; the [explanations] table configures
+the stage."""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ import json
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from sites import model_folder, read_manifest
 
 from tfvis_site.analysis.explanations import ExplanationConfig, explain_factors, image_rule_features, text_rule_features
 from tfvis_site.progress import Reporter
@@ -180,3 +185,111 @@ def test_image_features_find_a_patch_in_the_top_rows_with_blue_hue():
     assert got[0]["text"] == "a patch in the top rows (0-1) with blue hue" and got[0]["score"] >= 0.95
     assert got[0]["one_token_score"] == got[0]["score"]  # a patch's features all read the patch itself
     assert got[1]["text"] == "the [CLS] token" and got[1]["score"] >= 0.95
+
+
+# ----------------------------------------------------------------------------- the builds
+
+
+def reference_labels(tokens: pa.Table, name: str, spec: dict) -> list:
+    """A feature's labels computed from tokens.parquet and the manifest's spec alone (what the
+    pages will do to mark a rule's matches)."""
+    t = tokens.to_pydict()
+    n = len(t["text"])
+
+    def label(i: int) -> str:
+        text = t["text"][i]
+        if spec.get("special_as_written") and t["is_special"][i]:
+            return text
+        text = text.strip() if spec.get("trim") else text
+        return text.lower() if spec.get("lowercase") else text
+
+    same = [i > 0 and t["sentence_id"][i] == t["sentence_id"][i - 1] for i in range(n)]
+    kind = spec["kind"]
+    if kind == "text":
+        return [label(i) if spec["offset"] == 0 else (label(i - 1) if same[i] and not (spec["none_if_special"] and t["is_special"][i - 1]) else None) for i in range(n)]
+    if kind in ("first", "last"):
+        plain = [i for i in range(n) if not t["is_special"][i]]
+        ends = {}
+        for i in plain:
+            s = t["sentence_id"][i]
+            ends.setdefault(s, [i, i])[1] = i
+        marked = {v[0 if kind == "first" else 1] for v in ends.values()}
+        return ["yes" if i in marked else None for i in range(n)]
+    if kind == "after_punctuation":
+        return ["yes" if same[i] and not t["is_special"][i - 1] and t["text"][i - 1].strip()
+                and not any(ch.isalnum() for ch in t["text"][i - 1]) else None for i in range(n)]
+    if kind == "word":
+        out, start = [None] * n, 0
+        for i in range(n + 1):
+            if i < n and i > start and same[i] and not t["space_before"][i] and not t["is_special"][i] and not t["is_special"][i - 1] \
+                    and t["text"][i].strip().isalnum() and t["text"][i - 1].strip().isalnum():
+                continue
+            if i - start >= 2:
+                out[start:i] = ["".join(t["text"][j].strip().lower() for j in range(start, i))] * (i - start)
+            start = i
+        return out
+    if kind == "cuts":
+        assert spec["none_when"] == "is_special"
+        values = t[spec["column"]]
+        return [None if t["is_special"][i] else spec["labels"][sum(v >= c for c in spec["cuts"])] for i, v in enumerate(values)]
+    if kind == "hue":
+        assert spec["none_when"] == "is_special"
+        return [None if t["is_special"][i] else "grey" if t["saturation"][i] < spec["grey_below"]
+                else spec["sectors"][int(np.floor(t["hue"][i] * 6 + 0.5)) % 6] for i in range(n)]
+    raise AssertionError(f"unknown feature kind {kind}")
+
+
+@pytest.mark.parametrize("fixture", ["tiny_site", "tiny_image_site"])
+def test_the_build_writes_the_explanations(fixture, request):
+    from tfvis_site.modality import modality_named
+
+    site = request.getfixturevalue(fixture)
+    manifest = read_manifest(site)
+    section = manifest["factors"]["explanations"]
+    data = model_folder(site) / "data"
+    table = pq.read_table(data / section["file"])
+    assert (data / (section["file"] + ".js")).exists() and section["file"] in manifest["files"]
+    assert {"factor", "layer", "text", "kind", "score", "one_token_score", "rule", "n_scored"} <= set(table.column_names)
+    rows = table.to_pylist()
+    m = manifest["factors"]["n_factors"]
+    index = pq.read_table(data / "factors/index.parquet").to_pylist()
+    peaks = {(r["factor"], r["layer"]) for r in rows if r["peak"]}
+    assert peaks == {(r["factor"], r["peak_layer"]) for r in index} and len(peaks) == m
+    scored = [r for r in rows if r["score"] is not None]
+    assert scored and all(0 <= r["score"] <= 1 and 0 <= r["one_token_score"] <= 1 and r["n_scored"] > 0 for r in scored)
+    assert all(r["kind"] == "rule" and r["text"] for r in rows)
+    assert all(r["explained"] == (r["score"] >= section["thresholds"]["explained"]) for r in scored)
+    summary = section["summary"]
+    assert summary["factors"] == m and summary["scored"] == len([r for r in scored if r["peak"]])
+    assert summary["score"]["q1"] <= summary["score"]["median"] <= summary["score"]["q3"]
+    # every rule names features the manifest defines, and their labels computed from tokens.parquet
+    # alone are the stage's labels: the rule's matches can be found from the site's data
+    tokens = pq.read_table(data / "tokens.parquet")
+    kind = modality_named(manifest["modality"])
+    features = text_rule_features(tokens) if kind.reads_text else image_rule_features(tokens, tuple(manifest["image"]["grid"]))
+    assert set(section["features"]) == {f.name for f in features.features}
+    for f in features.features:
+        want = [f.labels[c] if c >= 0 else None for c in f.codes]
+        assert reference_labels(tokens, f.name, section["features"][f.name]) == want, f.name
+    assert any(r["rule"] is not None for r in scored)
+    for r in scored:
+        for condition in json.loads(r["rule"] or '{"all": []}')["all"]:
+            f = features.features[features.named(condition["feature"])]
+            assert set(condition["values"]) <= set(f.labels)
+
+
+def test_the_explanations_table_of_the_config(tmp_path):
+    from tfvis_site.errors import UserError
+    from tfvis_site.run.build import analysis_config
+    from tfvis_site.run.config import resolve
+
+    (tmp_path / "a.toml").write_text("[explanations]\nthreshold = 0.75\nenabled = false\n")
+    config = resolve(tmp_path / "a.toml", {})
+    cfg = analysis_config(ExplanationConfig, "explanations", config)
+    assert (cfg.threshold, cfg.enabled, cfg.seed) == (0.75, False, config.seed)
+    (tmp_path / "b.toml").write_text("[explanations]\nthreshold = 0.4\n")
+    with pytest.raises(UserError, match=r"\[explanations\]: threshold"):
+        analysis_config(ExplanationConfig, "explanations", resolve(tmp_path / "b.toml", {}))
+    (tmp_path / "c.toml").write_text("[explanations]\nnope = 1\n")
+    with pytest.raises(UserError, match=r"\[explanations\]"):
+        analysis_config(ExplanationConfig, "explanations", resolve(tmp_path / "c.toml", {}))
