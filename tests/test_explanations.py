@@ -3,12 +3,15 @@ or on the first token gets that rule with a held-out score near 1; a factor acti
 gets a rule that fits the half it was chosen on and scores about 0.5 on the half it was not;
 the image features find a planted "top rows and blue" factor; the tiny text and image builds
 write factors/explanations.parquet and its manifest section, whose feature definitions
-reproduce the stage's labels from tokens.parquet alone; the [explanations] table configures
-the stage."""
+reproduce the stage's labels from tokens.parquet alone; ``probe --factor F --json`` prints the
+peak layer's explanation."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -276,6 +279,24 @@ def test_the_build_writes_the_explanations(fixture, request):
         for condition in json.loads(r["rule"] or '{"all": []}')["all"]:
             f = features.features[features.named(condition["feature"])]
             assert set(condition["values"]) <= set(f.labels)
+
+
+def probe(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tfvis_site", "probe", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_probe_prints_the_peak_layers_explanation(tiny_site):
+    manifest = read_manifest(tiny_site)
+    rows = pq.read_table(model_folder(tiny_site) / "data" / manifest["factors"]["explanations"]["file"]).to_pylist()
+    row = next(r for r in rows if r["peak"] and r["score"] is not None)
+    proc = probe(str(tiny_site), "--factor", str(row["factor"]), "--json")
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)["explanation"]
+    assert got == {"text": row["text"], "kind": "rule", "score": pytest.approx(row["score"]),
+                   "one_token_score": pytest.approx(row["one_token_score"]), "layer": row["layer"]}
+    text = probe(str(tiny_site), "--factor", str(row["factor"]))
+    printed = " ".join(text.stdout.split())  # rich wraps lines at the terminal's width
+    assert text.returncode == 0 and row["text"] in printed and f"score {row['score']:.2f}" in printed
 
 
 def test_the_explanations_table_of_the_config(tmp_path):
