@@ -108,6 +108,7 @@ def print_probe(result: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = Console()
+    print_explanation(console, result)  # what the factor's rule says, before its numbers on this text
     if "factor" in result:
         table = Table(title=f"factor {result['factor']} ({result['level']}) activation per token and layer")
         table.add_column("token")
@@ -116,7 +117,6 @@ def print_probe(result: dict[str, Any]) -> None:
         peak = max((max(row) for row in result["activations"]), default=0.0) or 1.0
         for token, row in zip(result["tokens"], result["activations"]):
             table.add_row(token, *[(f"[bold]{v:.3f}[/bold]" if v >= 0.5 * peak and v > 0 else f"{v:.3f}" if v > 0 else "·") for v in row])
-        print_explanation(console, result)
     else:
         table = Table(title="strongest factors per token (factor:activation)")
         table.add_column("token")
