@@ -12,7 +12,7 @@ Hugging Face cache) or a transformers model object with its ``tokenizer`` (a fas
 for a vision model, its image ``processor``. ``corpus``: anything ``--corpus`` takes, or a list
 of texts, or a list of PIL images. Other keyword arguments are the build options (``preset``,
 ``n_sentences``, ``max_tokens``, ``n_images``, ``seed``, ``cache_dir``, ``no_cache``, ``title``,
-``factors={...}``, ``lime={...}``, ``attention={...}``, ``circuits={...}``, ``probes=[{"name": ..., "file": ...}]``,
+``factors={...}``, ``lime={...}``, ``attention={...}``, ``circuits={...}``, ``explanations={...}``, ``probes=[{"name": ..., "file": ...}]``,
 ``executor="ray"``, ``ray_address=...``, ``workers=N``; see docs/configuration.md and
 docs/scale.md), checked like the command line's. Bad input raises ``tfvis_site.errors.UserError``.
 With ``executor="ray"`` in a session where ``ray.init`` already ran, the build uses that Ray

@@ -89,10 +89,10 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     s.add_argument("--model", metavar="SLUG", help="print the address of this model's pages (the site root serves the gallery of all its models)")
-    pr = sub.add_parser("probe", help="factor activations of a built site on new text, or a concept probe", description="Print, per token and layer, the activation of a factor (or the strongest factors) of a built site on any text, with the site's cached model and dictionary; or, with --labels, find per layer the single factor that best separates labelled examples of a word (docs/factors.md, Concept probes).", epilog='examples:\n  tfvis-site probe site --factor 12 "The cat sat on the mat."\n  tfvis-site probe site --top 3 --layer 4 "Turn left at the park."\n  tfvis-site probe site --labels left.jsonl     # lines: {"text": "...", "target": "left", "label": "verb"}\n  tfvis-site probe site --head 3 7 --json       # what head 7 of layer 3 reads and writes, in factors\n  tfvis-site probe site --factor 12 --json      # without text: the factor\'s output tokens\n  tfvis-site probe site --model smollm2 --top 3 "A site of several models: name one."', formatter_class=argparse.RawDescriptionHelpFormatter)
+    pr = sub.add_parser("probe", help="factor activations of a built site on new text, or a concept probe", description="Print, per token and layer, the activation of a factor (or the strongest factors) of a built site on any text, with the site's cached model and dictionary; or, with --labels, find per layer the single factor that best separates labelled examples of a word (docs/factors.md, Concept probes).", epilog='examples:\n  tfvis-site probe site --factor 12 "The cat sat on the mat."\n  tfvis-site probe site --top 3 --layer 4 "Turn left at the park."\n  tfvis-site probe site --labels left.jsonl     # lines: {"text": "...", "target": "left", "label": "verb"}\n  tfvis-site probe site --head 3 7 --json       # what head 7 of layer 3 reads and writes, in factors\n  tfvis-site probe site --factor 12 --json      # without text: the factor\'s explanation and output tokens\n  tfvis-site probe site --model smollm2 --top 3 "A site of several models: name one."', formatter_class=argparse.RawDescriptionHelpFormatter)
     pr.add_argument("site", type=Path, help="a site folder built on this machine")
     pr.add_argument("--model", metavar="SLUG", help="which model of the site (required when it holds several: its folders under models/)")
-    pr.add_argument("text", nargs="?", help="the text to probe (with --top; with --factor: without text, only its output tokens)")
+    pr.add_argument("text", nargs="?", help="the text to probe (with --top; with --factor: without text, only its explanation and output tokens)")
     what = pr.add_mutually_exclusive_group(required=True)
     what.add_argument("--factor", type=int, metavar="C", help="show factor C at every layer")
     what.add_argument("--top", type=int, metavar="N", help="show the N strongest factors per token")
@@ -181,7 +181,7 @@ def _probe(args: argparse.Namespace) -> int:
 
     from .cache import StageCache
     from .probe import print_head, print_output_tokens, print_probe, probe
-    from .site.circuits_query import factor_output_tokens, head_circuits
+    from .site.circuits_query import factor_explanation, factor_output_tokens, head_circuits
 
     if args.labels is not None:
         return _probe_labels(args)
@@ -192,7 +192,8 @@ def _probe(args: argparse.Namespace) -> int:
         print(json.dumps(result)) if args.json else print_head(result)
         return 0
     if args.factor is not None and args.text is None:
-        result = {"factor": args.factor, "output_tokens": factor_output_tokens(args.site, args.factor, args.model)}
+        result = {"factor": args.factor, "explanation": factor_explanation(args.site, args.factor, args.model),
+                  "output_tokens": factor_output_tokens(args.site, args.factor, args.model)}
         print(json.dumps(result)) if args.json else print_output_tokens(result)
         return 0
     if args.text is None:
@@ -201,6 +202,7 @@ def _probe(args: argparse.Namespace) -> int:
         raise UserError("--top must be at least 1")
     result = probe(args.site, args.text, StageCache(args.cache_dir), args.factor, args.top or 0, args.layer, args.device, args.model)
     if args.factor is not None:
+        result["explanation"] = factor_explanation(args.site, args.factor, args.model)
         result["output_tokens"] = factor_output_tokens(args.site, args.factor, args.model)
     if args.json:
         print(json.dumps(result))

@@ -108,6 +108,7 @@ def print_probe(result: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = Console()
+    print_explanation(console, result)  # what the factor's rule says, before its numbers on this text
     if "factor" in result:
         table = Table(title=f"factor {result['factor']} ({result['level']}) activation per token and layer")
         table.add_column("token")
@@ -124,6 +125,15 @@ def print_probe(result: dict[str, Any]) -> None:
         for token, per_layer in zip(result["tokens"], result["top"]):
             table.add_row(token, *[" ".join(f"{c}:{v:.2f}" for c, v in per_layer[str(l)]) or "·" for l in result["layers"]])
     console.print(table)
+
+
+def print_explanation(console: Any, result: dict[str, Any]) -> None:
+    """The factor's rule explanation at its peak layer, with its held-out score (if the site has one)."""
+    e = result.get("explanation")
+    if e is None:
+        return
+    score = "not scored" if e["score"] is None else f"score {e['score']:.2f}, its token alone {_fmt(e['one_token_score'])}"
+    console.print(f"factor {result['factor']} at layer {e['layer']}: {e['text']} ({score})", markup=False)
 
 
 def print_head(result: dict[str, Any]) -> None:
@@ -156,6 +166,7 @@ def print_output_tokens(result: dict[str, Any]) -> None:
 
     out = result["output_tokens"]
     console = Console()
+    print_explanation(console, result)
     if out is None:
         console.print(f"factor {result['factor']}: the site was built without output tokens (rebuild it)")
     elif out["kind"] is None:

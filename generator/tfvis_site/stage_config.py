@@ -1,6 +1,6 @@
-"""The one base of every stage's settings (FactorConfig, LimeConfig, AttentionConfig, CircuitsConfig): a
-frozen dataclass that can be copied with changes (``replace``), written out (``to_dict``) and
-hashed into the stage's cache key (``cache_key``). docs/architecture.md, "The stage list"."""
+"""The one base of every stage's settings (FactorConfig, LimeConfig, AttentionConfig, CircuitsConfig,
+ExplanationConfig): a frozen dataclass that can be copied with changes (``replace``), written out
+(``to_dict``) and hashed into the stage's cache key (``cache_key``). docs/architecture.md, "The stage list"."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 if TYPE_CHECKING:
     from .analysis.attention.config import AttentionConfig
     from .analysis.circuits.config import CircuitsConfig
+    from .analysis.explanations.config import ExplanationConfig
     from .analysis.factors.config import FactorConfig
     from .analysis.factors.lime import LimeConfig
 
@@ -48,3 +49,4 @@ class StageConfigs:
     lime: LimeConfig
     attention: AttentionConfig
     circuits: CircuitsConfig
+    explanations: ExplanationConfig

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from ..analysis.attention.stats import HeadStatistics
+    from ..analysis.explanations.features import RuleFeatures
     from ..site.bundles import BundleWriter
     from ..run.config import BuildConfig
     from ..capture.extract import ActivationStore, ExtractOptions
@@ -209,6 +210,12 @@ class Modality(Protocol):
 
     def write_search_index(self, bundle: BundleWriter, section: dict[str, Any]) -> dict[str, Any]:
         """The factor search index -> manifest["factors"]["search"]."""
+        ...
+
+    def rule_features(self, store: ActivationStore) -> RuleFeatures:
+        """What a factor's rule explanation may test of each of the store's units (the token, its
+        neighbour, its word, its position; a patch's place, hue, brightness, frequency):
+        analysis/explanations/features.py."""
         ...
 
     def write_bundles(self, manifest: dict[str, Any], analyses: Analyses, bundle: BundleWriter) -> None:

@@ -15,6 +15,7 @@ from ..errors import UserError, first_line
 if TYPE_CHECKING:
     from ..corpus.images import ImageCorpus
     from ..analysis.attention.stats import HeadStatistics
+    from ..analysis.explanations.features import RuleFeatures
     from ..site.bundles import BundleWriter
     from ..capture.extract import ExtractOptions
     from ..analysis.factors.bundle import FactorContexts
@@ -168,6 +169,13 @@ class ImageModality:
 
         return {"file": None, "rows": 0, "skipped": "image model: units are patches, there are no words to search",
                 "by_image": write_image_index(bundle, section)}
+
+    def rule_features(self, store: ActivationStore) -> RuleFeatures:
+        """The unit itself (patch place, [CLS], a register), its row and column band, hue,
+        brightness and spatial frequency (the patch columns of the store's token table)."""
+        from ..analysis.explanations.features import image_rule_features
+
+        return image_rule_features(store.tokens, tuple(store.image["grid"]))
 
     def write_bundles(self, manifest: dict[str, Any], analyses: Analyses, bundle: BundleWriter) -> None:
         """The processed images as sprite sheets (patches.write_image_bundle)."""

@@ -14,6 +14,7 @@ from ..errors import UserError, first_line
 if TYPE_CHECKING:
     from ..corpus.text import Corpus as TextCorpus
     from ..analysis.attention.stats import HeadStatistics
+    from ..analysis.explanations.features import RuleFeatures
     from ..site.bundles import BundleWriter
     from ..capture.extract import ExtractOptions
     from ..analysis.factors.bundle import FactorContexts
@@ -119,6 +120,12 @@ class TextModality:
         from ..analysis.factors.search import write_word_index
 
         return write_word_index(bundle, section)
+
+    def rule_features(self, store: ActivationStore) -> RuleFeatures:
+        """The token, the word it is part of, the token before it, first / last / after punctuation."""
+        from ..analysis.explanations.features import text_rule_features
+
+        return text_rule_features(store.tokens)
 
     def write_bundles(self, manifest: dict[str, Any], analyses: Analyses, bundle: BundleWriter) -> None:
         """The strongest factors of each attention-sample token: links tokens <-> factors."""

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from ..site import layout
 from ..analysis.attention import AttentionConfig
 from ..analysis.circuits.config import CircuitsConfig
+from ..analysis.explanations.config import ExplanationConfig
 from .stages import STAGES
 from ..cache import StageCache, file_fingerprint
 from ..analysis.concepts import read_probe_sets
@@ -194,7 +195,7 @@ def model_run(config: BuildConfig, model: ModelSourceLike, cache: StageCache, re
     smaller samples), unless the user set them."""
     configs = StageConfigs(*(analysis_config(cls, section, config) for cls, section in
                              ((FactorConfig, "factors"), (LimeConfig, "lime"), (AttentionConfig, "attention"),
-                              (CircuitsConfig, "circuits"))))
+                              (CircuitsConfig, "circuits"), (ExplanationConfig, "explanations"))))
     config, configs = model.modality.fit_sizes(config, model, configs, reporter)
     return ModelRun(config=config, model=model, configs=configs, cache=cache, reporter=reporter, executor=executor or LocalExecutor(),
                     memory=MemoryBudget.from_option(config.memory_budget), out=model_dir, slug=slug, corpus=corpus)

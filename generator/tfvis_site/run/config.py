@@ -1,7 +1,7 @@
 """One BuildConfig from presets, a TOML file and command-line flags (later wins), validated up front.
 
-TOML keys are the field names below; the ``[factors]``, ``[lime]``, ``[attention]`` and ``[circuits]``
-tables hold the options of those analyses (see docs/configuration.md). A ``[[models]]`` list (or ``--model``
+TOML keys are the field names below; the ``[factors]``, ``[lime]``, ``[attention]``, ``[circuits]`` and
+``[explanations]`` tables hold the options of those analyses (see docs/configuration.md). A ``[[models]]`` list (or ``--model``
 given several times) puts several models in one site: each entry names its ``model`` and may
 set its own ``corpus``, ``title`` and ``slug``; every other option is shared.
 """
@@ -53,6 +53,7 @@ class BuildConfig:
     lime: dict[str, Any] = field(default_factory=dict)
     attention: dict[str, Any] = field(default_factory=dict)
     circuits: dict[str, Any] = field(default_factory=dict)
+    explanations: dict[str, Any] = field(default_factory=dict)
     #: Top-level options set in the config file or on the command line (not from the preset):
     #: the pipeline never resizes those for a bigger model (budget.py).
     user_set: frozenset[str] = frozenset()
@@ -86,7 +87,7 @@ _PATH_FIELDS = {"model", "corpus", "out", "cache_dir"}
 #: What a [[models]] entry may set (the rest is shared by every model of the site).
 MODEL_ENTRY_KEYS = ("model", "corpus", "title", "slug")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_SECTIONS = ("factors", "lime", "attention", "circuits")  # TOML tables: options of one analysis each
+_SECTIONS = ("factors", "lime", "attention", "circuits", "explanations")  # TOML tables: options of one analysis each
 _CHOICES = {"device": ("cpu", "cuda", "auto"), "preset": tuple(PRESETS), "store_dtype": ("float32", "float16"), "executor": ("local", "ray")}
 
 

@@ -1,5 +1,5 @@
 """The list of a model's build stages, in order (stages.py runs them): corpus, extract,
-extract-attention, factors, factor-maps, lime, concepts, attention, induction, circuits,
+extract-attention, factors, factor-maps, explanations, lime, concepts, attention, induction, circuits,
 output-tokens, splice, live-export, live-choice, site. Each entry says the key of its inputs,
 how it runs and how its result loads; adding a stage is adding an entry (docs/architecture.md, "The stage list")."""
 
@@ -14,6 +14,7 @@ import numpy as np
 from ..analysis.attention import AttentionResult, analyse_attention
 from ..analysis.circuits.stage import CIRCUIT_STAGES
 from ..analysis.concepts import CONCEPT_STAGE
+from ..analysis.explanations import EXPLANATIONS_STAGE
 from ..executor import model_loader
 from ..capture.extract import ActivationStore, extract
 from ..analysis.factors import FactorResult, learn_factors
@@ -135,6 +136,7 @@ STAGES: list[Stage] = [
     extract_stage("extract-attention", ModelRun.attention_sample, ModelRun.attention_options),
     FACTORS_STAGE,
     FACTOR_MAPS_STAGE,
+    EXPLANATIONS_STAGE,
     LIME_STAGE,
     CONCEPT_STAGE,
     ATTENTION_STAGE,

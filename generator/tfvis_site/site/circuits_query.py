@@ -1,6 +1,7 @@
-"""What a built site says of one head or one factor's outputs, read from its data files alone
-(no cache, no model): ``tfvis-site probe SITE --head L H`` and the ``output_tokens`` of
-``--factor F``. The JSON shapes are those of docs/data-contract.md, "Circuits"."""
+"""What a built site says of one head or one factor, read from its data files alone (no cache,
+no model): ``tfvis-site probe SITE --head L H``, and the ``output_tokens`` and ``explanation``
+of ``--factor F``. The JSON shapes are those of docs/data-contract.md, "Circuits" and
+"Explanations"."""
 
 from __future__ import annotations
 
@@ -80,3 +81,19 @@ def factor_output_tokens(site_dir: Path, factor: int, slug: str | None = None) -
     rows = _rows(data_dir, section["file"], factor=factor)
     side = {name: [[r["token"], _number(r["value"])] for r in rows if r["side"] == name] for name in ("promoted", "suppressed")}
     return {"kind": section["kind"], "layer": rows[0]["layer"] if rows else None, **side}
+
+
+def factor_explanation(site_dir: Path, factor: int, slug: str | None = None) -> dict[str, Any] | None:
+    """{"text", "kind", "score", "one_token_score", "layer"} of one factor at its peak layer
+    (factors/explanations.parquet; score null when it was not scored); None for a site built
+    without explanations or a factor it does not have."""
+    data_dir, manifest = _manifest(site_dir, slug)
+    section = manifest["factors"].get("explanations")
+    if section is None:
+        return None
+    rows = _rows(data_dir, section["file"], factor=factor, peak=True)
+    if not rows:
+        return None
+    row = rows[0]
+    return {"text": row["text"], "kind": row["kind"], "score": _number(row["score"]), "one_token_score": _number(row["one_token_score"]),
+            "layer": row["layer"]}

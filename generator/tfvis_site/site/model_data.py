@@ -17,11 +17,13 @@ from ..analysis.concepts import write_concepts_bundle
 from ..capture.extract import ActivationStore
 from ..analysis.factors import FactorResult, write_factor_bundle
 from ..analysis.factors.lime import write_lime_bundle
+from ..analysis.explanations.bundle import write_explanations_bundle
 from ..analysis.live import write_live_bundle
 from ..model.registry import builtin_models
 
 if TYPE_CHECKING:
     from ..analysis.concepts import ConceptResult
+    from ..analysis.explanations import ExplanationResult
     from ..run.config import BuildConfig
     from ..analysis.live import LiveExport
     from ..modality.base import ModelSourceLike
@@ -43,6 +45,7 @@ class Analyses:
     live: LiveExport | None = None  # the live probe's export, or None
     live_unavailable: str | None = None  # why the model has no live probe (None: it has one, or --no-live-probe)
     circuits: CircuitResults | None = None  # heads x factors x outputs (None: [circuits] enabled = false)
+    explanations: ExplanationResult | None = None  # a rule per factor and layer (None: [explanations] enabled = false)
 
     @classmethod
     def of(cls, run: ModelRun) -> Analyses:
@@ -53,7 +56,8 @@ class Analyses:
                    concepts=r.get("concepts", []), live=r.get("live-choice"), live_unavailable=run.left_out.get("live-export"),
                    circuits=CircuitResults(run.configs.circuits, r.get("circuits"), r.get("output-tokens"), r.get("splice"), r.get("induction"),
                                            run.left_out.get("circuits"))
-                   if run.configs.circuits.enabled else None)
+                   if run.configs.circuits.enabled else None,
+                   explanations=r.get("explanations"))
 
 
 def write_model_data(run: ModelRun) -> dict[str, Any]:
@@ -103,10 +107,13 @@ def write_model_data(run: ModelRun) -> dict[str, Any]:
 
 
 def _factor_files(analyses: Analyses, bundle: BundleWriter) -> dict[str, Any]:
-    """Factor bundle, LIME and the search index (derived from the first two files) -> manifest["factors"]."""
+    """Factor bundle, LIME, the search index (derived from the first two files) and the
+    explanations -> manifest["factors"]."""
     section = _without(write_factor_bundle(analyses.factors, analyses.store, bundle, analyses.factor_maps), "timings")
     section["lime"] = write_lime_bundle(analyses.lime, analyses.factors.config.chunk_size, bundle)
     section["search"] = analyses.store.modality.write_search_index(bundle, section)
+    if analyses.explanations is not None:
+        section["explanations"] = write_explanations_bundle(analyses.explanations, bundle)
     return section
 
 
