@@ -3612,6 +3612,11 @@
       (h.label_text || h.label || "n/a") + (stat.name ? " (" + stat.name + " " + fmt(stat.value) + ", threshold " + fmt(stat.threshold) + ")" : ""),
       "automatic label from the attention statistics"
     );
+    if (h.induction_score !== void 0 && h.induction_score !== null) {
+      var ind = S.sec.induction || {};
+      if (h.pattern_label) row("Pattern label", S.sec.labels[h.pattern_label] || h.pattern_label, "the label of its attention pattern, before the induction score");
+      row("Induction score", fmt(h.induction_score) + " (labelled induction from " + ind.threshold + ")", ind.statistic || "induction score");
+    }
     var after = h.spearman_after;
     row("Spearman before", fmt(h.spearman_before), "Spearman correlation of q·k with the q–k distance, raw q and k (−1 = distance explains attention)");
     row("Spearman after", fmt(after), "the same after key translation and norm scaling", after !== void 0 && after > -0.5);
