@@ -2584,6 +2584,79 @@
     });
   }
 
+  // assets/src/attention/single/factor-colour.js
+  var BINS = 6;
+  var Q = lerpRamp(Q_RAMP.slice(1), BINS);
+  var K = lerpRamp(K_RAMP.slice(1), BINS);
+  var NOT_TOP = "#d0d0d0";
+  function commonFactor(tf, tokens, N, hidden) {
+    var counts = /* @__PURE__ */ new Map(), best = null, bestN = 0;
+    for (var t = 0; t < N; t++) {
+      var list = tf.atSample(hidden, tokens.sentence[t], tokens.position[t]);
+      if (!list || !list.length) continue;
+      var f = list[0].factor, n = (counts.get(f) || 0) + 1;
+      counts.set(f, n);
+      if (n > bestN) {
+        bestN = n;
+        best = f;
+      }
+    }
+    return best === null ? 0 : best;
+  }
+  function factorValues(tf, tokens, N, hidden, f) {
+    var values = new Float32Array(N);
+    for (var t = 0; t < N; t++) {
+      var list = tf.atSample(hidden, tokens.sentence[t], tokens.position[t]) || [];
+      for (var k = 0; k < list.length; k++) if (list[k].factor === f) values[t] = list[k].value;
+    }
+    return values;
+  }
+  function factorCategories(tf, tokens, N, hidden, f) {
+    var values = factorValues(tf, tokens, N, hidden, f), max = 0, active = 0, t;
+    for (t = 0; t < N; t++) {
+      if (values[t] > max) max = values[t];
+      if (values[t] > 0) active++;
+    }
+    var cat = new Uint8Array(2 * N), grey = 2 * BINS;
+    for (t = 0; t < N; t++) {
+      var b = values[t] > 0 ? Math.min(BINS - 1, Math.floor(values[t] / max * BINS)) : -1;
+      cat[t] = b < 0 ? grey : b;
+      cat[N + t] = b < 0 ? grey : BINS + b;
+    }
+    var order = [];
+    for (t = 0; t < N; t++) if (!values[t]) order.push(t, N + t);
+    var lit = [];
+    for (t = 0; t < N; t++) if (values[t]) lit.push(t);
+    lit.sort(function(a, c) {
+      return values[a] - values[c];
+    });
+    lit.forEach(function(i) {
+      order.push(i, N + i);
+    });
+    return { cat, palette: Q.concat(K, [NOT_TOP]), order, values, legend: {
+      title: "factor " + f + " at hidden state " + hidden + " (the input of this layer): its activation on each token; " + active + " of " + N + " tokens have it among their 3 strongest factors",
+      items: [{ color: NOT_TOP, label: "not among the token's 3 strongest factors (inactive, or weaker than those): counted as 0" }],
+      ramps: [{ label: "queries", colors: Q }, { label: "keys", colors: K }],
+      min: "0",
+      max: fmt(max)
+    } };
+  }
+  function showFactorControl(v) {
+    var box = byId("att-cf-box");
+    if (!box) return;
+    box.hidden = v.color !== "factor";
+    var input = byId("att-cf");
+    if (v.cf !== null && document.activeElement !== input) input.value = String(v.cf);
+  }
+  function wireFactorControl(onChange) {
+    var input = byId("att-cf");
+    if (!input) return;
+    input.addEventListener("change", function() {
+      var f = parseInt(input.value, 10), max = parseInt(input.max, 10);
+      if (f >= 0 && (!(max >= 0) || f <= max)) onChange({ color: "factor", cf: f }, true);
+    });
+  }
+
   // assets/src/attention/single/state.js
   var LINE_MIN2 = 0.05;
   var LINES2 = 2;
@@ -2608,6 +2681,10 @@
     norms: null,
     vnorms: null,
     linker: null,
+    factorColour: null,
+    // {n_factors} when the plot can be coloured by a factor (text sites with token factors), else null
+    tf: null,
+    // tokenFactors() once loaded (the factor colour mode)
     N: 0,
     P: 0,
     H: 0,
@@ -2661,6 +2738,11 @@
   }
   function readState(q) {
     var v = viewState(S.sec, q);
+    v.cf = null;
+    if (q.color === "factor" && S.factorColour) {
+      v.color = "factor";
+      v.cf = clampInt(q.cf, 0, S.factorColour.n_factors - 1, null);
+    }
     v.l = clampInt(q.l, 0, S.sec.model.n_layers - 1, 0);
     v.h = clampInt(q.h, 0, S.H - 1, 0);
     v.g = v.l * S.H + v.h;
@@ -2679,7 +2761,7 @@
     var all = S.points[entry.name];
     var coords = all.subarray(v.g * entry.head_stride, v.g * entry.head_stride + S.P * dim);
     var hn = S.norms.subarray(v.g * S.P, (v.g + 1) * S.P);
-    var c = colorCategories(v.color, S.tokens, S.N, hn);
+    var c = v.color === "factor" ? factorCategories(S.tf, S.tokens, S.N, v.l, v.cf) : colorCategories(v.color, S.tokens, S.N, hn);
     var unit = new Float32Array(S.P);
     normUnit(hn, unit, 0);
     S.head = {
@@ -2693,8 +2775,12 @@
       legend: c.legend,
       unit,
       layerData: v.layerData,
-      key: entry.name + "|" + v.g
+      key: entry.name + "|" + v.g,
+      order: c.order || null
     };
+  }
+  function colourKey(v) {
+    return v.color === "factor" ? "factor:" + v.cf : v.color;
   }
   function sentencePoints(s) {
     var set = /* @__PURE__ */ new Set();
@@ -3445,28 +3531,31 @@
     if (S.three) S.canvas3.hidden = true;
     S.canvas.hidden = false;
     var sp = ensureScatter();
-    var styleKey = S.head.key + "|" + v.color + "|" + (v.size ? 1 : 0);
+    var styleKey = S.head.key + "|" + colourKey(v) + "|" + (v.size ? 1 : 0);
     if (sp._styleKey !== styleKey) {
       sp.set({ pointColor: S.head.palette, colorBy: "valueA", sizeBy: v.size ? "valueB" : null, pointSize: v.size ? sizeArray : 4 });
       sp._styleKey = styleKey;
     }
     var step;
-    if (sp._key !== S.head.key + "|" + v.color) {
+    if (sp._key !== S.head.key + "|" + colourKey(v)) {
       var x = new Float32Array(S.P), y = new Float32Array(S.P), c = S.head.coords;
       for (var p = 0; p < S.P; p++) {
         x[p] = c[2 * p];
         y[p] = c[2 * p + 1];
       }
-      var order = new Array(S.P);
-      for (var t = 0; t < S.N; t++) {
-        order[2 * t] = t;
-        order[2 * t + 1] = S.N + t;
+      var order = S.head.order;
+      if (!order) {
+        order = new Array(S.P);
+        for (var t = 0; t < S.N; t++) {
+          order[2 * t] = t;
+          order[2 * t + 1] = S.N + t;
+        }
       }
       var opts = { zDataType: "categorical", wDataType: "continuous" };
       if (sp._xyKey === S.head.key && sp._spatial) opts.spatialIndex = sp._spatial;
       step = sp.draw({ x, y, valueA: S.head.cat, valueB: S.head.unit }, opts).then(function() {
         sp.set({ pointOrder: order });
-        sp._key = S.head.key + "|" + v.color;
+        sp._key = S.head.key + "|" + colourKey(v);
         if (sp._xyKey !== S.head.key) {
           sp._xyKey = S.head.key;
           sp._spatial = sp.get("spatialIndex");
@@ -3771,7 +3860,7 @@
     if (!timing) {
       if (!prev || prev.g !== next.g) timing = "switch_head";
       else if (prev.entry.name !== next.entry.name) timing = "switch_projection";
-      else if (prev.color !== next.color) timing = "switch_color";
+      else if (colourKey(prev) !== colourKey(next)) timing = "switch_color";
       else timing = "apply";
     }
     S.queue = S.queue.then(function() {
@@ -3780,12 +3869,18 @@
           S.points[next.entry.name] = d;
           return d;
         }),
-        loadLayer2(next.l)
+        loadLayer2(next.l),
+        next.color === "factor" ? tokenFactors() : null
       ]);
     }).then(function(r) {
       if (S.view !== next) return null;
       var layerData = r[1];
       next.layerData = layerData;
+      if (r[2]) {
+        S.tf = r[2];
+        if (next.cf === null) next.cf = commonFactor(S.tf, S.tokens, S.N, next.l);
+      }
+      showFactorControl(next);
       showHeader(next);
       buildHead(next);
       S.match = matchTokens(S.tokens, next.q);
@@ -3903,6 +3998,10 @@
       scatter: function() {
         return S.scatter;
       },
+      /** The drawn head: {g, l, h, cat (colour category of each point), palette, legend, ...}. */
+      head: function() {
+        return S.head;
+      },
       three: function() {
         return S.three;
       },
@@ -3936,10 +4035,12 @@
     initState();
     S.stage.inspect = inspect();
     initLiveAttention();
-    wireControls(function(patch, push) {
+    var change = function(patch, push) {
       var q = setQuery(patch, push);
       if (S.tokens) apply(q);
-    });
+    };
+    wireControls(change);
+    wireFactorControl(change);
     return section().then(function(s) {
       S.sec = s;
       S.N = s.n_tokens;
@@ -3948,6 +4049,8 @@
       S.K = s.top_k;
       S.G = s.model.n_layers * S.H;
       S.geo = site.image;
+      var factors = site.manifest.factors;
+      S.factorColour = s.token_factors && factors && !S.geo ? { n_factors: factors.n_factors } : null;
       if (S.geo) {
         loadAll(S.geo).then(function() {
           S.sheetsReady = true;

@@ -8,7 +8,7 @@ import { el, setQuery } from '../../core/data.js';
 import { cssVar, noWebGL as noWebGLNote } from '../site.js';
 import { rgbFromCategories } from '../colours.js';
 import { Points3D } from '../points3d.js';
-import { readState } from './data.js';
+import { colourKey, readState } from './data.js';
 import { drawOverlay, scheduleOverlay } from './overlay.js';
 import { clickPoint, onHover, showLasso } from './pointer.js';
 import { stageSize } from './screen.js';
@@ -121,22 +121,25 @@ export function draw2(v) {
   S.canvas.hidden = false;
   var sp = ensureScatter();
   // every set() redraws the plot (~0.1-0.3 s under software WebGL): only when the style changed
-  var styleKey = S.head.key + '|' + v.color + '|' + (v.size ? 1 : 0);
+  var styleKey = S.head.key + '|' + colourKey(v) + '|' + (v.size ? 1 : 0);
   if (sp._styleKey !== styleKey) {
     sp.set({ pointColor: S.head.palette, colorBy: 'valueA', sizeBy: v.size ? 'valueB' : null, pointSize: v.size ? sizeArray : 4 });
     sp._styleKey = styleKey;
   }
   var step;
-  if (sp._key !== S.head.key + '|' + v.color) {
+  if (sp._key !== S.head.key + '|' + colourKey(v)) {
     var x = new Float32Array(S.P), y = new Float32Array(S.P), c = S.head.coords;
     for (var p = 0; p < S.P; p++) { x[p] = c[2 * p]; y[p] = c[2 * p + 1]; }
-    var order = new Array(S.P); // interleave queries and keys so neither hides the other
-    for (var t = 0; t < S.N; t++) { order[2 * t] = t; order[2 * t + 1] = S.N + t; }
+    var order = S.head.order; // the factor mode: its active points on top
+    if (!order) {
+      order = new Array(S.P); // interleave queries and keys so neither hides the other
+      for (var t = 0; t < S.N; t++) { order[2 * t] = t; order[2 * t + 1] = S.N + t; }
+    }
     var opts = { zDataType: 'categorical', wDataType: 'continuous' };
     if (sp._xyKey === S.head.key && sp._spatial) opts.spatialIndex = sp._spatial;
     step = sp.draw({ x: x, y: y, valueA: S.head.cat, valueB: S.head.unit }, opts).then(function () {
       sp.set({ pointOrder: order });
-      sp._key = S.head.key + '|' + v.color;
+      sp._key = S.head.key + '|' + colourKey(v);
       if (sp._xyKey !== S.head.key) { sp._xyKey = S.head.key; sp._spatial = sp.get('spatialIndex'); }
     });
   } else {

@@ -10,7 +10,9 @@ import { byId, setQuery } from '../../core/data.js';
 import { fail, hasWebGL, mark } from '../site.js';
 import { loadPoints } from '../data.js';
 import { legend, matchTokens, showControls, sizeLegend } from '../controls.js';
-import { buildHead, loadLayer, readState, sentencePoints } from './data.js';
+import { tokenFactors } from '../../lib/token-factors.js';
+import { buildHead, colourKey, loadLayer, readState, sentencePoints } from './data.js';
+import { commonFactor, showFactorControl } from './factor-colour.js';
 import { drawOverlay, invalidate, scheduleOverlay } from './overlay.js';
 import { draw2, draw3, noWebGL } from './plot.js';
 import { HIDE, showAggregate, showHeader, showImage, showSentence } from './panels.js';
@@ -32,18 +34,24 @@ export function apply(q, timing) {
   if (!timing) {
     if (!prev || prev.g !== next.g) timing = 'switch_head';
     else if (prev.entry.name !== next.entry.name) timing = 'switch_projection';
-    else if (prev.color !== next.color) timing = 'switch_color';
+    else if (colourKey(prev) !== colourKey(next)) timing = 'switch_color';
     else timing = 'apply';
   }
   S.queue = S.queue.then(function () {
     return Promise.all([
       S.points[next.entry.name] ? S.points[next.entry.name] : loadPoints(next.entry).then(function (d) { S.points[next.entry.name] = d; return d; }),
       loadLayer(next.l),
+      next.color === 'factor' ? tokenFactors() : null,
     ]);
   }).then(function (r) {
     if (S.view !== next) return null;
     var layerData = r[1];
     next.layerData = layerData;
+    if (r[2]) {
+      S.tf = r[2];
+      if (next.cf === null) next.cf = commonFactor(S.tf, S.tokens, S.N, next.l);
+    }
+    showFactorControl(next);
     showHeader(next);
     buildHead(next);
     S.match = matchTokens(S.tokens, next.q);
