@@ -16,6 +16,7 @@ import { commonFactor, showFactorControl } from './factor-colour.js';
 import { drawOverlay, invalidate, scheduleOverlay } from './overlay.js';
 import { draw2, draw3, noWebGL } from './plot.js';
 import { HIDE, showAggregate, showHeader, showImage, showSentence } from './panels.js';
+import { showCircuits } from './circuits.js';
 import { showCount } from './pointer.js';
 import { stageSize } from './screen.js';
 import { S, hooks } from './state.js';
@@ -69,6 +70,7 @@ export function apply(q, timing) {
     invalidate();
     drawOverlay();
     mark(timing, timing === 'head_drawn' ? 0 : t0);
+    showCircuits(next); // after the plot: its tables load on first use, never before the points
     S.status.textContent = S.P.toLocaleString() + ' points: ' + S.N.toLocaleString() + ' queries and ' + S.N.toLocaleString() +
       ' keys of ' + S.sec.n_sentences + (S.geo ? ' images (' : ' sentences (') + byId('att-proj').selectedOptions[0].textContent + ' ' + next.dim + 'D).';
     document.body.dataset.attReady = String(Number(document.body.dataset.attReady || 0) + 1);
