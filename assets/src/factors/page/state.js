@@ -17,6 +17,8 @@ import { renderHeader } from './header.js';
 import { renderImageContexts } from './image-contexts.js';
 import { renderNeighbors } from './neighbors.js';
 import { renderContexts } from './text-contexts.js';
+import { renderHeads } from './heads.js';
+import { renderOutputs } from './outputs.js';
 
 export function start() {
   const status = $('status');
@@ -72,6 +74,9 @@ export function start() {
       else renderContexts(f, l, cd);
       status.textContent = '';
       document.body.dataset.ready = f + ',' + l;
+      // the circuit tables load after the contexts, on the first factor shown
+      renderOutputs(f);
+      renderHeads(f, l);
     }).catch(fail);
   }
 
