@@ -2589,6 +2589,7 @@
   var Q = lerpRamp(Q_RAMP.slice(1), BINS);
   var K = lerpRamp(K_RAMP.slice(1), BINS);
   var NOT_TOP = "#d0d0d0";
+  var SIZES = [3, 3, 3, 3, 3, 6, 7, 8, 9, 10];
   function commonFactor(tf, tokens, N, hidden) {
     var counts = /* @__PURE__ */ new Map(), best = null, bestN = 0;
     for (var t = 0; t < N; t++) {
@@ -2623,6 +2624,8 @@
       cat[t] = b < 0 ? grey : b;
       cat[N + t] = b < 0 ? grey : BINS + b;
     }
+    var size = new Float32Array(2 * N);
+    for (t = 0; t < N; t++) if (values[t] > 0) size[t] = size[N + t] = 0.55 + 0.45 * values[t] / max;
     var order = [];
     for (t = 0; t < N; t++) if (!values[t]) order.push(t, N + t);
     var lit = [];
@@ -2633,7 +2636,7 @@
     lit.forEach(function(i) {
       order.push(i, N + i);
     });
-    return { cat, palette: Q.concat(K, [NOT_TOP]), order, values, legend: {
+    return { cat, palette: Q.concat(K, [NOT_TOP]), order, values, size, pointSizes: SIZES, legend: {
       title: "factor " + f + " at hidden state " + hidden + " (the input of this layer): its activation on each token; " + active + " of " + N + " tokens have it among their 3 strongest factors",
       items: [{ color: NOT_TOP, label: "not among the token's 3 strongest factors (inactive, or weaker than those): counted as 0" }],
       ramps: [{ label: "queries", colors: Q }, { label: "keys", colors: K }],
@@ -2641,10 +2644,14 @@
       max: fmt(max)
     } };
   }
+  function factorSizeLegend(node) {
+    clear(node).appendChild(el("p", { class: "att-legend-title" }, "dot size: larger on the tokens that have the factor among their 3 strongest, by activation"));
+  }
   function showFactorControl(v) {
     var box = byId("att-cf-box");
     if (!box) return;
     box.hidden = v.color !== "factor";
+    byId("att-size").disabled = v.color === "factor";
     var input = byId("att-cf");
     if (v.cf !== null && document.activeElement !== input) input.value = String(v.cf);
   }
@@ -2776,7 +2783,9 @@
       unit,
       layerData: v.layerData,
       key: entry.name + "|" + v.g,
-      order: c.order || null
+      order: c.order || null,
+      size: c.size || null,
+      pointSizes: c.pointSizes || null
     };
   }
   function colourKey(v) {
@@ -3533,7 +3542,8 @@
     var sp = ensureScatter();
     var styleKey = S.head.key + "|" + colourKey(v) + "|" + (v.size ? 1 : 0);
     if (sp._styleKey !== styleKey) {
-      sp.set({ pointColor: S.head.palette, colorBy: "valueA", sizeBy: v.size ? "valueB" : null, pointSize: v.size ? sizeArray : 4 });
+      var sized = S.head.size ? S.head.pointSizes : v.size ? sizeArray : null;
+      sp.set({ pointColor: S.head.palette, colorBy: "valueA", sizeBy: sized ? "valueB" : null, pointSize: sized || 4 });
       sp._styleKey = styleKey;
     }
     var step;
@@ -3553,7 +3563,7 @@
       }
       var opts = { zDataType: "categorical", wDataType: "continuous" };
       if (sp._xyKey === S.head.key && sp._spatial) opts.spatialIndex = sp._spatial;
-      step = sp.draw({ x, y, valueA: S.head.cat, valueB: S.head.unit }, opts).then(function() {
+      step = sp.draw({ x, y, valueA: S.head.cat, valueB: S.head.size || S.head.unit }, opts).then(function() {
         sp.set({ pointOrder: order });
         sp._key = S.head.key + "|" + colourKey(v);
         if (sp._xyKey !== S.head.key) {
@@ -3608,7 +3618,7 @@
     var sizes = tr.geometry.getAttribute("asize").array, alpha = tr.geometry.getAttribute("aalpha").array;
     for (var i = 0; i < S.P; i++) {
       var inS = !S.sentencePts || S.sentencePts.has(i);
-      sizes[i] = (v.size ? 2 + S.head.unit[i] * 7 : 4) + (S.sentencePts && inS ? 2 : 0);
+      sizes[i] = (S.head.size ? S.head.size[i] ? 2 + S.head.size[i] * 7 : 3 : v.size ? 2 + S.head.unit[i] * 7 : 4) + (S.sentencePts && inS ? 2 : 0);
       alpha[i] = inS ? 0.9 : 0.25;
     }
     tr.touch("acolor");
@@ -4116,7 +4126,8 @@
       S.match = matchTokens(S.tokens, next.q);
       showCount();
       legend(byId("att-legend"), S.head.legend);
-      sizeLegend(byId("att-size-legend"), next.size);
+      if (next.color === "factor") factorSizeLegend(byId("att-size-legend"));
+      else sizeLegend(byId("att-size-legend"), next.size);
       S.sentencePts = next.s === null ? null : sentencePoints(next.s);
       var shown2 = S.geo ? showImage() : showSentence();
       showAggregate();

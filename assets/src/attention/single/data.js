@@ -53,7 +53,8 @@ export function buildHead(v) {
   var unit = new Float32Array(S.P);
   normUnit(hn, unit, 0);
   S.head = { g: v.g, l: v.l, h: v.h, dim: dim, coords: coords, cat: c.cat, palette: c.palette, legend: c.legend, unit: unit,
-    layerData: v.layerData, key: entry.name + '|' + v.g, order: c.order || null };
+    layerData: v.layerData, key: entry.name + '|' + v.g, order: c.order || null,
+    size: c.size || null, pointSizes: c.pointSizes || null }; // the factor mode sets the dot sizes
 }
 
 /** What the points' colours depend on besides the head: the mode (and its factor). */

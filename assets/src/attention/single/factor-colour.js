@@ -5,13 +5,15 @@
  * attention/token_factors.u16 (lib/token-factors.js), which holds each token's 3 strongest factors
  * per hidden state only: a token whose top 3 do not include the factor is drawn grey and counts as 0.
  */
-import { byId } from '../../core/data.js';
+import { byId, clear, el } from '../../core/data.js';
 import { K_RAMP, Q_RAMP, lerpRamp } from '../../core/palette.js';
 import { fmt } from '../site.js';
 
 var BINS = 6;
 var Q = lerpRamp(Q_RAMP.slice(1), BINS), K = lerpRamp(K_RAMP.slice(1), BINS);
 export var NOT_TOP = '#d0d0d0';
+/** Dot sizes (px) along valueB in [0, 1]: inactive tokens 0 (small), active ones 0.55-1 (larger by activation). */
+var SIZES = [3, 3, 3, 3, 3, 6, 7, 8, 9, 10];
 
 /** The factor that is the strongest on most tokens at hidden state `hidden` (the default of cf). */
 export function commonFactor(tf, tokens, N, hidden) {
@@ -49,24 +51,33 @@ export function factorCategories(tf, tokens, N, hidden, f) {
     cat[t] = b < 0 ? grey : b;
     cat[N + t] = b < 0 ? grey : BINS + b;
   }
+  var size = new Float32Array(2 * N);
+  for (t = 0; t < N; t++) if (values[t] > 0) size[t] = size[N + t] = 0.55 + 0.45 * values[t] / max;
   var order = [];
   for (t = 0; t < N; t++) if (!values[t]) order.push(t, N + t);
   var lit = [];
   for (t = 0; t < N; t++) if (values[t]) lit.push(t);
   lit.sort(function (a, c) { return values[a] - values[c]; });
   lit.forEach(function (i) { order.push(i, N + i); });
-  return { cat: cat, palette: Q.concat(K, [NOT_TOP]), order: order, values: values, legend: {
+  return { cat: cat, palette: Q.concat(K, [NOT_TOP]), order: order, values: values, size: size, pointSizes: SIZES, legend: {
     title: 'factor ' + f + ' at hidden state ' + hidden + ' (the input of this layer): its activation on each token; ' +
       active + ' of ' + N + ' tokens have it among their 3 strongest factors',
     items: [{ color: NOT_TOP, label: 'not among the token\'s 3 strongest factors (inactive, or weaker than those): counted as 0' }],
     ramps: [{ label: 'queries', colors: Q }, { label: 'keys', colors: K }], min: '0', max: fmt(max) } };
 }
 
-/** The factor box beside the colour select (#att-cf): shown in factor mode, holding v.cf. */
+/** The size legend in factor mode (the dots of the tokens that have the factor are larger). */
+export function factorSizeLegend(node) {
+  clear(node).appendChild(el('p', { class: 'att-legend-title' }, 'dot size: larger on the tokens that have the factor among their 3 strongest, by activation'));
+}
+
+/** The factor box beside the colour select (#att-cf): shown in factor mode, holding v.cf; the factor
+ * sets the dot sizes then, so "dot size by norm" is off. */
 export function showFactorControl(v) {
   var box = byId('att-cf-box');
   if (!box) return;
   box.hidden = v.color !== 'factor';
+  byId('att-size').disabled = v.color === 'factor';
   var input = byId('att-cf');
   if (v.cf !== null && document.activeElement !== input) input.value = String(v.cf);
 }

@@ -123,7 +123,8 @@ export function draw2(v) {
   // every set() redraws the plot (~0.1-0.3 s under software WebGL): only when the style changed
   var styleKey = S.head.key + '|' + colourKey(v) + '|' + (v.size ? 1 : 0);
   if (sp._styleKey !== styleKey) {
-    sp.set({ pointColor: S.head.palette, colorBy: 'valueA', sizeBy: v.size ? 'valueB' : null, pointSize: v.size ? sizeArray : 4 });
+    var sized = S.head.size ? S.head.pointSizes : v.size ? sizeArray : null;
+    sp.set({ pointColor: S.head.palette, colorBy: 'valueA', sizeBy: sized ? 'valueB' : null, pointSize: sized || 4 });
     sp._styleKey = styleKey;
   }
   var step;
@@ -137,7 +138,7 @@ export function draw2(v) {
     }
     var opts = { zDataType: 'categorical', wDataType: 'continuous' };
     if (sp._xyKey === S.head.key && sp._spatial) opts.spatialIndex = sp._spatial;
-    step = sp.draw({ x: x, y: y, valueA: S.head.cat, valueB: S.head.unit }, opts).then(function () {
+    step = sp.draw({ x: x, y: y, valueA: S.head.cat, valueB: S.head.size || S.head.unit }, opts).then(function () {
       sp.set({ pointOrder: order });
       sp._key = S.head.key + '|' + colourKey(v);
       if (sp._xyKey !== S.head.key) { sp._xyKey = S.head.key; sp._spatial = sp.get('spatialIndex'); }
@@ -187,7 +188,7 @@ export function draw3(v) {
   var sizes = tr.geometry.getAttribute('asize').array, alpha = tr.geometry.getAttribute('aalpha').array;
   for (var i = 0; i < S.P; i++) {
     var inS = !S.sentencePts || S.sentencePts.has(i);
-    sizes[i] = (v.size ? 2 + S.head.unit[i] * 7 : 4) + (S.sentencePts && inS ? 2 : 0);
+    sizes[i] = (S.head.size ? (S.head.size[i] ? 2 + S.head.size[i] * 7 : 3) : v.size ? 2 + S.head.unit[i] * 7 : 4) + (S.sentencePts && inS ? 2 : 0);
     alpha[i] = inS ? 0.9 : 0.25;
   }
   tr.touch('acolor'); tr.touch('asize'); tr.touch('aalpha');

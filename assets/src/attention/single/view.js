@@ -12,7 +12,7 @@ import { loadPoints } from '../data.js';
 import { legend, matchTokens, showControls, sizeLegend } from '../controls.js';
 import { tokenFactors } from '../../lib/token-factors.js';
 import { buildHead, colourKey, loadLayer, readState, sentencePoints } from './data.js';
-import { commonFactor, showFactorControl } from './factor-colour.js';
+import { commonFactor, factorSizeLegend, showFactorControl } from './factor-colour.js';
 import { drawOverlay, invalidate, scheduleOverlay } from './overlay.js';
 import { draw2, draw3, noWebGL } from './plot.js';
 import { HIDE, showAggregate, showHeader, showImage, showSentence } from './panels.js';
@@ -58,7 +58,8 @@ export function apply(q, timing) {
     S.match = matchTokens(S.tokens, next.q);
     showCount();
     legend(byId('att-legend'), S.head.legend);
-    sizeLegend(byId('att-size-legend'), next.size);
+    if (next.color === 'factor') factorSizeLegend(byId('att-size-legend'));
+    else sizeLegend(byId('att-size-legend'), next.size);
     S.sentencePts = next.s === null ? null : sentencePoints(next.s);
     var shown = S.geo ? showImage() : showSentence();
     showAggregate();
