@@ -1451,12 +1451,20 @@
     Object.keys(extra || {}).forEach((k) => q.set(k, String(extra[k])));
     return "attention-head.html?" + q.toString();
   }
-  var factorLink = (f, hidden) => el("a", {
-    class: "circ-factor",
-    href: factorHref(f, hidden),
-    title: "factor " + f + " at hidden state " + hidden
-  }, "#" + f);
+  function factorLink(f, hidden, top) {
+    const text2 = top && top[f] ? String(top[f]) : "";
+    const short = Array.from(text2.matchAll(/(.*?) \(\d+\)(?:, |$)/g), (x) => x[1]).slice(0, 2).join(" · ");
+    return [
+      el("a", {
+        class: "circ-factor",
+        href: factorHref(f, hidden),
+        title: "factor " + f + " at hidden state " + hidden + (text2 ? "; its top tokens at its peak layer: " + text2 : "")
+      }, "#" + f),
+      short ? el("span", { class: "circ-words", "aria-hidden": "true" }, short) : null
+    ];
+  }
   function sig(x) {
+    if (x === 0) return "0";
     const a = Math.abs(x);
     return fmt(x, a >= 1e-3 && a < 1e5 ? Math.max(0, 2 - Math.floor(Math.log10(a))) : void 0);
   }
@@ -1538,7 +1546,7 @@
           headCell(l, qk.head[i], colour),
           el("td", null, "by " + qk.ranked_by[i]),
           el("td", { class: "num" }, String(qk.rank[i] + 1)),
-          el("td", { class: "circ-f" }, factorLink(qk[other][i], l)),
+          el("td", { class: "circ-f" }, factorLink(qk[other][i], l, page.index.top_tokens)),
           num(qk.weight_score[i]),
           num(qk.data_share[i])
         ),
@@ -1562,7 +1570,7 @@
       null,
       headCell(layer, ov.head[i], extra),
       el("td", { class: "num" }, String(ov.rank[i] + 1)),
-      el("td", { class: "circ-f" }, factorLink(ov[factorCol][i], hidden)),
+      el("td", { class: "circ-f" }, factorLink(ov[factorCol][i], hidden, page.index.top_tokens)),
       num(ov.weight[i]),
       dropCell(ov.ablation_drop[i]),
       el("td", { class: "num" }, String(ov.n_sentences[i]))
@@ -1571,10 +1579,10 @@
     if (l === 0) box.appendChild(el("p", { class: "muted small" }, "Hidden state 0 is the embeddings: no head writes it."));
     else {
       const rows2 = rowsWhere(ov, (i) => ov.kind[i] === "top" && ov.layer[i] === l - 1 && ov.write_factor[i] === f).sort((a, b) => ov.rank[a] - ov.rank[b]);
-      heads[2] = ["reads (hidden state " + (l - 1) + ")"];
+      heads[2] = ["reads", null, "factor read on the key token, at hidden state " + (l - 1)];
       capped(
         box,
-        "Written into hidden state " + l + " (heads of layer " + (l - 1) + ")",
+        "Written into hidden state " + l + " by heads of layer " + (l - 1) + " (reading hidden state " + (l - 1) + ")",
         heads.slice(),
         rows2,
         ovRow(l - 1, "read_factor", l - 1),
@@ -1584,10 +1592,10 @@
     }
     if (l >= nLayers) return;
     const rows = rowsWhere(ov, (i) => ov.kind[i] === "top" && ov.layer[i] === l && ov.read_factor[i] === f).sort((a, b) => ov.rank[a] - ov.rank[b]);
-    heads[2] = ["writes (hidden state " + (l + 1) + ")"];
+    heads[2] = ["writes", null, "factor written into hidden state " + (l + 1)];
     capped(
       box,
-      "Read here and written on (heads of layer " + l + ")",
+      "Read here by heads of layer " + l + ", written on into hidden state " + (l + 1),
       heads,
       rows,
       ovRow(l, "write_factor", l + 1, { color: "factor", cf: f }),

@@ -60,12 +60,29 @@ export function headHref(l, h, extra) {
   return 'attention-head.html?' + q.toString();
 }
 
-/** A link "#f" to factor f at hidden state `hidden`. */
-export const factorLink = (f, hidden) => el('a', { class: 'circ-factor', href: factorHref(f, hidden),
-  title: 'factor ' + f + ' at hidden state ' + hidden }, '#' + f);
+let words = null;
+/** Promise of each factor's top tokens ("tok (count), ..." at its peak layer: the index's top_tokens), or null. */
+export function factorWords(m) {
+  if (!words) {
+    const index = m.factors && m.factors.files && m.factors.files.index;
+    words = index ? loadColumns(index, ['top_tokens']).then((c) => c.top_tokens, () => null) : Promise.resolve(null);
+  }
+  return words;
+}
+
+/** A link "#f" to factor f at hidden state `hidden`, and its first two top tokens when `top` (top_tokens) is given. */
+export function factorLink(f, hidden, top) {
+  const text = top && top[f] ? String(top[f]) : '';
+  // "tok (count), tok (count), ...": a token may itself be "," or "(", so the counts delimit it
+  const short = Array.from(text.matchAll(/(.*?) \(\d+\)(?:, |$)/g), (x) => x[1]).slice(0, 2).join(' · ');
+  return [el('a', { class: 'circ-factor', href: factorHref(f, hidden),
+    title: 'factor ' + f + ' at hidden state ' + hidden + (text ? '; its top tokens at its peak layer: ' + text : '') }, '#' + f),
+  short ? el('span', { class: 'circ-words', 'aria-hidden': 'true' }, short) : null];
+}
 
 /** x with 3 significant digits (the factor pages' fmt, which writes the very small and large with an exponent). */
 export function sig(x) {
+  if (x === 0) return '0';
   const a = Math.abs(x);
   return fmt(x, a >= 0.001 && a < 1e5 ? Math.max(0, 2 - Math.floor(Math.log10(a))) : undefined);
 }

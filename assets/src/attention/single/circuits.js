@@ -6,12 +6,13 @@
  * buttons colour the plot by a factor (factor-colour.js) through hooks.apply (state.js).
  */
 import { byId, clear, el, setQuery } from '../../core/data.js';
-import { circuitTable, circuitsMissing, factorLink, num, rowsWhere, sig, table } from '../../lib/circuits.js';
+import { circuitTable, circuitsMissing, factorLink, factorWords, num, rowsWhere, sig, table } from '../../lib/circuits.js';
 import { fmt } from '../../factors/common.js';
 import { site } from '../site.js';
 import { S, hooks } from './state.js';
 
 var shown = null; // what the card shows: "g|cf"
+var top = null; // each factor's top tokens (factors/index.parquet), or null
 
 /** Fill #att-reads and #att-writes for the view's head (again only when the head or factor changed). */
 export function showCircuits(v) {
@@ -26,8 +27,9 @@ export function showCircuits(v) {
     byId('att-circuits').dataset.ready = 'missing';
     return Promise.resolve();
   }
-  return Promise.all([circuitTable(m, 'heads'), circuitTable(m, 'qk'), circuitTable(m, 'ov')]).then(function (t) {
+  return Promise.all([circuitTable(m, 'heads'), circuitTable(m, 'qk'), circuitTable(m, 'ov'), factorWords(m)]).then(function (t) {
     if (shown !== key) return;
+    top = t[3];
     var at = function (cols) { return function (i) { return cols.layer[i] === v.l && cols.head[i] === v.h; }; };
     var head = rowsWhere(t[0], at(t[0]))[0];
     showReads(clear(reads), m.circuits, v, t[0], head, t[1], rowsWhere(t[1], at(t[1])));
@@ -46,7 +48,7 @@ function factorCell(f, hidden, v) {
     title: 'Colour the plot by factor ' + f + '\'s activation on each token', 'aria-label': 'colour the plot by factor ' + f,
     onclick: function () { paintBy(f); },
   }, '◐') : null;
-  return el('td', { class: 'circ-f' }, factorLink(f, hidden), paint);
+  return el('td', { class: 'circ-f' }, factorLink(f, hidden, top), paint);
 }
 
 function paintBy(f) {
@@ -142,12 +144,13 @@ function showWrites(box, c, v, heads, hi, ov, rows) {
       ' random pairs ' + sig(r)), (r > 0 && t > 0 ? ' (' + fmt(t / r, 1) + ' ×)' : '') + '. Zeroing removes the whole head, so a drop ' +
       'mixes the pair with everything else the head writes: the random pairs are the baseline.'));
   }
-  var heads2 = [['#', 'num'], ['reads (hidden state ' + v.l + ')'], ['writes (hidden state ' + (v.l + 1) + ')'], ['w', 'num', 'virtual weight'],
+  var heads2 = [['#', 'num'], ['reads', null, 'factor read on the key token, at hidden state ' + v.l],
+    ['writes', null, 'factor written into hidden state ' + (v.l + 1)], ['w', 'num', 'virtual weight'],
     ['drop', 'num', 'ablation drop'], ['sentences', 'num', 'sentences where the read factor is active (of those ablated)']];
-  box.appendChild(table('Top ' + top.length + ' pairs by virtual weight', heads2, top.map(function (i) {
+  box.appendChild(table('Top ' + top.length + ' pairs by virtual weight: read at hidden state ' + v.l + ', written into ' + (v.l + 1), heads2, top.map(function (i) {
     var drop = ov.ablation_drop[i];
     return el('tr', null, el('td', { class: 'num' }, String(ov.rank[i] + 1)), factorCell(ov.read_factor[i], v.l, v),
-      el('td', { class: 'circ-f' }, factorLink(ov.write_factor[i], v.l + 1)), num(ov.weight[i]),
+      el('td', { class: 'circ-f' }, factorLink(ov.write_factor[i], v.l + 1, top)), num(ov.weight[i]),
       drop === null || drop === undefined || isNaN(drop) ? el('td', { class: 'num muted', title: 'the read factor is active in none of the ablated sentences' }, 'not active')
         : num(drop), el('td', { class: 'num' }, String(ov.n_sentences[i])));
   }), 'circ-ov'));

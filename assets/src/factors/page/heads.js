@@ -71,7 +71,7 @@ function showReads(box, qk, f, l, nLayers) {
     capped(box, 'As a ' + role, [['head'], ['list', null, 'which top list: by weights or by data'], ['#', 'num'], [otherRole + ' factor'],
       ['s_ij', 'num', 'weight score'], ['D_ij', 'num', 'data share']], rows, (i) => el('tr', null,
       headCell(l, qk.head[i], colour), el('td', null, 'by ' + qk.ranked_by[i]), el('td', { class: 'num' }, String(qk.rank[i] + 1)),
-      el('td', { class: 'circ-f' }, factorLink(qk[other][i], l)), num(qk.weight_score[i]), num(qk.data_share[i])),
+      el('td', { class: 'circ-f' }, factorLink(qk[other][i], l, page.index.top_tokens)), num(qk.weight_score[i]), num(qk.data_share[i])),
     'As a ' + role + ': in no head\'s top pairs at this layer.', 'circ-read-' + role);
   });
 }
@@ -83,20 +83,20 @@ function showWrites(box, ov, f, l, nLayers) {
   const heads = [['head'], ['#', 'num', 'rank by virtual weight'], null, ['w', 'num', 'virtual weight'], ['drop', 'num', 'ablation drop'],
     ['sentences', 'num', 'sentences where the read factor is active (of those ablated)']];
   const ovRow = (layer, factorCol, hidden, extra) => (i) => el('tr', null, headCell(layer, ov.head[i], extra),
-    el('td', { class: 'num' }, String(ov.rank[i] + 1)), el('td', { class: 'circ-f' }, factorLink(ov[factorCol][i], hidden)),
+    el('td', { class: 'num' }, String(ov.rank[i] + 1)), el('td', { class: 'circ-f' }, factorLink(ov[factorCol][i], hidden, page.index.top_tokens)),
     num(ov.weight[i]), dropCell(ov.ablation_drop[i]), el('td', { class: 'num' }, String(ov.n_sentences[i])));
   box.appendChild(el('p', { class: 'small' }, 'Top pairs of each head by virtual weight w (the direct path through W_V and W_O) from a factor ' +
     'read on the key token to a factor written into the next hidden state; drop: how much the written factor falls when the head is zeroed.'));
   if (l === 0) box.appendChild(el('p', { class: 'muted small' }, 'Hidden state 0 is the embeddings: no head writes it.'));
   else {
     const rows = rowsWhere(ov, (i) => ov.kind[i] === 'top' && ov.layer[i] === l - 1 && ov.write_factor[i] === f).sort((a, b) => ov.rank[a] - ov.rank[b]);
-    heads[2] = ['reads (hidden state ' + (l - 1) + ')'];
-    capped(box, 'Written into hidden state ' + l + ' (heads of layer ' + (l - 1) + ')', heads.slice(), rows, ovRow(l - 1, 'read_factor', l - 1),
+    heads[2] = ['reads', null, 'factor read on the key token, at hidden state ' + (l - 1)];
+    capped(box, 'Written into hidden state ' + l + ' by heads of layer ' + (l - 1) + ' (reading hidden state ' + (l - 1) + ')', heads.slice(), rows, ovRow(l - 1, 'read_factor', l - 1),
       'Written by no head\'s top pairs of layer ' + (l - 1) + '.', 'circ-written');
   }
   if (l >= nLayers) return;
   const rows = rowsWhere(ov, (i) => ov.kind[i] === 'top' && ov.layer[i] === l && ov.read_factor[i] === f).sort((a, b) => ov.rank[a] - ov.rank[b]);
-  heads[2] = ['writes (hidden state ' + (l + 1) + ')'];
-  capped(box, 'Read here and written on (heads of layer ' + l + ')', heads, rows, ovRow(l, 'write_factor', l + 1, { color: 'factor', cf: f }),
+  heads[2] = ['writes', null, 'factor written into hidden state ' + (l + 1)];
+  capped(box, 'Read here by heads of layer ' + l + ', written on into hidden state ' + (l + 1), heads, rows, ovRow(l, 'write_factor', l + 1, { color: 'factor', cf: f }),
     'Read through OV by no head\'s top pairs of layer ' + l + '.', 'circ-read-ov');
 }
