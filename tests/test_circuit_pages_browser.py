@@ -115,6 +115,12 @@ def check_head_tables(page, site, layer, head):
     return qk
 
 
+def visible(token):
+    """A vocabulary string as the factor page shows it: byte-level BPE's Ġ (space) and Ċ (newline) and
+    SentencePiece's ▁ as ␣ and ↵."""
+    return token.replace("Ġ", "␣").replace("▁", "␣").replace("Ċ", "↵")
+
+
 def token_top3(site, hidden):
     """(n_tokens, top) factor ids of every attention-sample token at a hidden state (65535: none);
     hidden = slice(None): all of them, (n_hidden, n_tokens, top)."""
@@ -204,7 +210,7 @@ def test_factor_page_heads_and_nearest_embeddings(tiny_site, tmp_path):
         box = page.locator("#circ-outputs").inner_text()
         assert "Nearest input embeddings (cosine)" in box and "not tokens it predicts" in box
         shown = page.locator("#circ-outputs .circ-tok").all_text_contents()
-        assert shown == [r["token"] for r in sorted(outputs, key=lambda r: r["rank"])] and shown
+        assert shown == [visible(r["token"]) for r in sorted(outputs, key=lambda r: r["rank"])] and shown
         page.screenshot(path=str(artifacts(tmp_path) / "circuits-factor.png"), full_page=True)
         # a head link opens the head page coloured by this factor
         page.locator(".circ-read-query tbody a.circ-head").first.click()
@@ -257,7 +263,7 @@ def test_decoder_induction_label_tables_and_output_tokens(decoder_site, tmp_path
         page.wait_for_selector(f"#circ-outputs[data-ready='{f}']")
         for side in ("promoted", "suppressed"):
             want = [r for r in sorted(out, key=lambda r: r["rank"]) if r["side"] == side]
-            assert page.locator(f".circ-{side} .circ-tok").all_text_contents() == [r["token"] for r in want] and want
+            assert page.locator(f".circ-{side} .circ-tok").all_text_contents() == [visible(r["token"]) for r in want] and want
             assert close(number(page.locator(f".circ-{side} .num").first.inner_text()), want[0]["value"])
         assert "Through the unembedding" in page.locator("#circ-outputs").inner_text()
     with open_site(decoder_site, "file", root=True) as (page, base):  # the gallery counts the label

@@ -1627,11 +1627,12 @@
       clear(box).appendChild(el("p", { class: "error" }, "Could not load the output tokens: " + (err && err.message ? err.message : err)));
     });
   }
+  var visible = (s) => String(s).replace(/[Ġ▁]/g, "␣").replace(/Ċ/g, "↵");
   function tokenList(t, rows, cls) {
     return el("ol", { class: ["circ-tokens", cls] }, rows.map((i) => el(
       "li",
-      { title: "token id " + t.token_id[i] },
-      el("span", { class: "circ-tok" }, t.token[i]),
+      { title: "token id " + t.token_id[i] + ": " + t.token[i] },
+      el("span", { class: "circ-tok" }, visible(t.token[i])),
       el("span", { class: "num" }, sig(t.value[i]))
     )));
   }
@@ -1655,6 +1656,7 @@
     box.appendChild(tokenList(t, side("promoted"), "circ-promoted"));
     box.appendChild(el("h3", null, "Suppressed"));
     box.appendChild(tokenList(t, side("suppressed"), "circ-suppressed"));
+    if (rows.some((i) => /[Ġ▁Ċ]/.test(t.token[i]))) box.appendChild(el("p", { class: "muted small" }, "␣ a space before the token, ↵ a newline."));
   }
 
   // assets/src/factors/page/state.js

@@ -35,9 +35,13 @@ export function renderOutputs(f) {
   });
 }
 
+// The vocabulary's own strings: byte-level BPE writes a space before a token as Ġ and a newline
+// as Ċ, SentencePiece a space as ▁; shown as ␣ and ↵ (the raw string is in the title).
+const visible = (s) => String(s).replace(/[Ġ▁]/g, '␣').replace(/Ċ/g, '↵');
+
 function tokenList(t, rows, cls) {
-  return el('ol', { class: ['circ-tokens', cls] }, rows.map((i) => el('li', { title: 'token id ' + t.token_id[i] },
-    el('span', { class: 'circ-tok' }, t.token[i]), el('span', { class: 'num' }, sig(t.value[i])))));
+  return el('ol', { class: ['circ-tokens', cls] }, rows.map((i) => el('li', { title: 'token id ' + t.token_id[i] + ': ' + t.token[i] },
+    el('span', { class: 'circ-tok' }, visible(t.token[i])), el('span', { class: 'num' }, sig(t.value[i])))));
 }
 
 function show(box, out, t, f) {
@@ -62,4 +66,5 @@ function show(box, out, t, f) {
   box.appendChild(tokenList(t, side('promoted'), 'circ-promoted'));
   box.appendChild(el('h3', null, 'Suppressed'));
   box.appendChild(tokenList(t, side('suppressed'), 'circ-suppressed'));
+  if (rows.some((i) => /[Ġ▁Ċ]/.test(t.token[i]))) box.appendChild(el('p', { class: 'muted small' }, '␣ a space before the token, ↵ a newline.'));
 }
