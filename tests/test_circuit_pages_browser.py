@@ -105,6 +105,11 @@ def check_head_tables(page, site, layer, head):
         assert close(number(cells[3]), r["weight"]) and cells[5] == str(r["n_sentences"])
         drop = r["ablation_drop"]
         assert cells[4] == "not active" if drop is None or np.isnan(drop) else close(number(cells[4]), drop), (cells, drop)
+    # every factor link names that factor's top tokens (factors/index.parquet), read and written alike
+    top_tokens = pq.read_table(data(site) / "factors/index.parquet", columns=["top_tokens"]).column(0).to_pylist()
+    titles = page.evaluate("Array.from(document.querySelectorAll('.circ-ov a.circ-factor')).map(a => a.title)")
+    wanted = [f for r in ov for f in (r["read_factor"], r["write_factor"])]
+    assert len(titles) == len(wanted) and all(t.endswith(": " + top_tokens[f]) for t, f in zip(titles, wanted) if top_tokens[f])
     h = next(r for r in table(site, "heads") if (r["layer"], r["head"]) == (layer, head))
     agree = page.locator(".circ-agree").inner_text()
     assert f"ρ = {h['qk_agreement']:.2f}" in agree and f"median {h['qk_agreement_null_median']:.2f}" in agree

@@ -693,11 +693,11 @@
     ]).then(function(b) {
       var keys = sec.topk_key_missing > 255 ? u16(b[1]) : new Uint8Array(b[1]);
       var enc = sec.weights_encoding, w = enc === "sqrt-u8" ? new Uint8Array(b[0]) : u16(b[0]);
-      var top2 = enc === "sqrt-u8" ? 255 : 65535;
+      var top = enc === "sqrt-u8" ? 255 : 65535;
       var weightAt = enc === "u16" ? function(i) {
         return w[i] / 65535;
       } : function(i) {
-        var v = w[i] / top2;
+        var v = w[i] / top;
         return v * v;
       };
       return { weights: w, weightAt, topKeys: keys, topWeights: u16(b[2]), missingKey: sec.topk_key_missing };
@@ -1232,12 +1232,12 @@
       ctx.drawImage(src.img, src.x, src.y, W, H, 0, 0, W, H);
       var px = 1 / scale;
       if (opts.heat && sel !== null && vmax > 0) {
-        var top2 = Math.sqrt(vmax), cols = geo.grid[1];
+        var top = Math.sqrt(vmax), cols = geo.grid[1];
         for (var p3 = 0; p3 < nPatch; p3++) {
-          ctx.fillStyle = "rgba(0,0,0," + (0.72 * (1 - sq[p3] / top2)).toFixed(3) + ")";
+          ctx.fillStyle = "rgba(0,0,0," + (0.72 * (1 - sq[p3] / top)).toFixed(3) + ")";
           ctx.fillRect(p3 % cols * ps, Math.floor(p3 / cols) * ps, ps, ps);
         }
-        heatmap(ctx, geo, sq, top2, asKey ? Q_RGB : K_RGB, 0.45);
+        heatmap(ctx, geo, sq, top, asKey ? Q_RGB : K_RGB, 0.45);
       }
       if (opts.arrows) drawArrows(px);
       if (sel !== null) drawPartners(px);
@@ -2368,15 +2368,15 @@
       if (s.sentence_id) for (let i = 0; i < s.sentence_id.length; i++) out.sampleRow.set(Number(s.sentence_id[i]), i);
       if (!bytes) return out;
       const packed = new Uint16Array(bytes);
-      const top2 = tf.top;
+      const top = tf.top;
       const nTok = att.n_tokens;
-      out.top = top2;
-      out.nHidden = packed.length / (nTok * top2 * 2);
+      out.top = top;
+      out.nHidden = packed.length / (nTok * top * 2);
       out.atSample = (hidden, row, pos) => {
         if (row === void 0 || row === null || pos >= s.n_tokens[row] || hidden < 0 || hidden >= out.nHidden) return null;
-        const base = (hidden * nTok + s.token_offset[row] + pos) * top2 * 2;
+        const base = (hidden * nTok + s.token_offset[row] + pos) * top * 2;
         const list = [];
-        for (let k = 0; k < top2; k++) {
+        for (let k = 0; k < top; k++) {
           const f = packed[base + 2 * k];
           if (f !== tf.missing) list.push({ factor: f, value: packed[base + 2 * k + 1] * tf.scale });
         }
@@ -3403,14 +3403,14 @@
       var key = S.geo ? S.tokens.row && S.tokens.row[t] < 0 ? S.tokens.text[t] : "image " + S.tokens.sentence[t] + ": " + S.sentences.text[S.tokens.sentence[t]] : S.tokens.text[t];
       counts.set(key, (counts.get(key) || 0) + 1);
     });
-    var top2 = Array.from(counts.entries()).sort(function(a, b) {
+    var top = Array.from(counts.entries()).sort(function(a, b) {
       return b[1] - a[1];
     });
     box.appendChild(el("p", null, pts.length + " points selected: " + q + " queries, " + (pts.length - q) + " keys, " + counts.size + (S.geo ? " images / prefix tokens." : " distinct tokens.")));
-    box.appendChild(el("ol", null, top2.slice(0, 60).map(function(e) {
+    box.appendChild(el("ol", null, top.slice(0, 60).map(function(e) {
       return el("li", null, el("span", { class: "tok" }, e[0]), " × " + e[1]);
     })));
-    if (top2.length > 60) box.appendChild(el("p", { class: "muted" }, "… and " + (top2.length - 60) + " more tokens"));
+    if (top.length > 60) box.appendChild(el("p", { class: "muted" }, "… and " + (top.length - 60) + " more tokens"));
   }
   function showCount() {
     var c = byId("att-count");
@@ -3897,8 +3897,8 @@
     }
     return words;
   }
-  function factorLink(f, hidden, top2) {
-    const text2 = top2 && top2[f] ? String(top2[f]) : "";
+  function factorLink(f, hidden, top) {
+    const text2 = top && top[f] ? String(top[f]) : "";
     const short = Array.from(text2.matchAll(/(.*?) \(\d+\)(?:, |$)/g), (x) => x[1]).slice(0, 2).join(" · ");
     return [
       el("a", {
@@ -3927,7 +3927,7 @@
 
   // assets/src/attention/single/circuits.js
   var shown = null;
-  var top = null;
+  var topTokens = null;
   function showCircuits(v) {
     var reads = byId("att-reads"), writes = byId("att-writes");
     if (!reads) return Promise.resolve();
@@ -3944,7 +3944,7 @@
     }
     return Promise.all([circuitTable(m, "heads"), circuitTable(m, "qk"), circuitTable(m, "ov"), factorWords(m)]).then(function(t) {
       if (shown !== key) return;
-      top = t[3];
+      topTokens = t[3];
       var at = function(cols) {
         return function(i) {
           return cols.layer[i] === v.l && cols.head[i] === v.h;
@@ -3970,7 +3970,7 @@
         paintBy(f);
       }
     }, "◐") : null;
-    return el("td", { class: "circ-f" }, factorLink(f, hidden, top), paint);
+    return el("td", { class: "circ-f" }, factorLink(f, hidden, topTokens), paint);
   }
   function paintBy(f) {
     hooks.apply(setQuery({ color: "factor", cf: f }, true));
@@ -4072,12 +4072,12 @@
     );
   }
   function showWrites(box, c, v, heads, hi, ov, rows) {
-    var top2 = rows.filter(function(i) {
+    var pairs = rows.filter(function(i) {
       return ov.kind[i] === "top";
     }).sort(function(a, b) {
       return ov.rank[a] - ov.rank[b];
     });
-    var nRandom = rows.length - top2.length;
+    var nRandom = rows.length - pairs.length;
     box.appendChild(el("p", { class: "circ-lede" }, "Pairs of a factor the head reads on the key token (hidden state " + v.l + ") → a factor it writes into hidden state " + (v.l + 1) + ", ranked by virtual weight w (the direct path through W_V and W_O). Ablation drop: how much the written factor's activation falls when the head is zeroed, over the sentences where the read factor is active."));
     if (hi !== void 0) {
       var t = heads.ov_top_pairs_drop[hi], r = heads.ov_random_pairs_drop[hi];
@@ -4091,14 +4091,14 @@
       ["drop", "num", "ablation drop"],
       ["sentences", "num", "sentences where the read factor is active (of those ablated)"]
     ];
-    box.appendChild(table("Top " + top2.length + " pairs by virtual weight: read at hidden state " + v.l + ", written into " + (v.l + 1), heads2, top2.map(function(i) {
+    box.appendChild(table("Top " + pairs.length + " pairs by virtual weight: read at hidden state " + v.l + ", written into " + (v.l + 1), heads2, pairs.map(function(i) {
       var drop = ov.ablation_drop[i];
       return el(
         "tr",
         null,
         el("td", { class: "num" }, String(ov.rank[i] + 1)),
         factorCell(ov.read_factor[i], v.l, v),
-        el("td", { class: "circ-f" }, factorLink(ov.write_factor[i], v.l + 1, top2)),
+        el("td", { class: "circ-f" }, factorLink(ov.write_factor[i], v.l + 1, topTokens)),
         num(ov.weight[i]),
         drop === null || drop === void 0 || isNaN(drop) ? el("td", { class: "num muted", title: "the read factor is active in none of the ablated sentences" }, "not active") : num(drop),
         el("td", { class: "num" }, String(ov.n_sentences[i]))

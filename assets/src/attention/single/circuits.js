@@ -12,7 +12,7 @@ import { site } from '../site.js';
 import { S, hooks } from './state.js';
 
 var shown = null; // what the card shows: "g|cf"
-var top = null; // each factor's top tokens (factors/index.parquet), or null
+var topTokens = null; // each factor's top tokens (factors/index.parquet), or null
 
 /** Fill #att-reads and #att-writes for the view's head (again only when the head or factor changed). */
 export function showCircuits(v) {
@@ -29,7 +29,7 @@ export function showCircuits(v) {
   }
   return Promise.all([circuitTable(m, 'heads'), circuitTable(m, 'qk'), circuitTable(m, 'ov'), factorWords(m)]).then(function (t) {
     if (shown !== key) return;
-    top = t[3];
+    topTokens = t[3];
     var at = function (cols) { return function (i) { return cols.layer[i] === v.l && cols.head[i] === v.h; }; };
     var head = rowsWhere(t[0], at(t[0]))[0];
     showReads(clear(reads), m.circuits, v, t[0], head, t[1], rowsWhere(t[1], at(t[1])));
@@ -48,7 +48,7 @@ function factorCell(f, hidden, v) {
     title: 'Colour the plot by factor ' + f + '\'s activation on each token', 'aria-label': 'colour the plot by factor ' + f,
     onclick: function () { paintBy(f); },
   }, '◐') : null;
-  return el('td', { class: 'circ-f' }, factorLink(f, hidden, top), paint);
+  return el('td', { class: 'circ-f' }, factorLink(f, hidden, topTokens), paint);
 }
 
 function paintBy(f) {
@@ -133,8 +133,8 @@ function agreement(heads, i, c) {
 // ------------------------------------------------------------------ writes (OV)
 
 function showWrites(box, c, v, heads, hi, ov, rows) {
-  var top = rows.filter(function (i) { return ov.kind[i] === 'top'; }).sort(function (a, b) { return ov.rank[a] - ov.rank[b]; });
-  var nRandom = rows.length - top.length;
+  var pairs = rows.filter(function (i) { return ov.kind[i] === 'top'; }).sort(function (a, b) { return ov.rank[a] - ov.rank[b]; });
+  var nRandom = rows.length - pairs.length;
   box.appendChild(el('p', { class: 'circ-lede' }, 'Pairs of a factor the head reads on the key token (hidden state ' + v.l + ') → a factor ' +
     'it writes into hidden state ' + (v.l + 1) + ', ranked by virtual weight w (the direct path through W_V and W_O). Ablation drop: ' +
     'how much the written factor\'s activation falls when the head is zeroed, over the sentences where the read factor is active.'));
@@ -147,10 +147,10 @@ function showWrites(box, c, v, heads, hi, ov, rows) {
   var heads2 = [['#', 'num'], ['reads', null, 'factor read on the key token, at hidden state ' + v.l],
     ['writes', null, 'factor written into hidden state ' + (v.l + 1)], ['w', 'num', 'virtual weight'],
     ['drop', 'num', 'ablation drop'], ['sentences', 'num', 'sentences where the read factor is active (of those ablated)']];
-  box.appendChild(table('Top ' + top.length + ' pairs by virtual weight: read at hidden state ' + v.l + ', written into ' + (v.l + 1), heads2, top.map(function (i) {
+  box.appendChild(table('Top ' + pairs.length + ' pairs by virtual weight: read at hidden state ' + v.l + ', written into ' + (v.l + 1), heads2, pairs.map(function (i) {
     var drop = ov.ablation_drop[i];
     return el('tr', null, el('td', { class: 'num' }, String(ov.rank[i] + 1)), factorCell(ov.read_factor[i], v.l, v),
-      el('td', { class: 'circ-f' }, factorLink(ov.write_factor[i], v.l + 1, top)), num(ov.weight[i]),
+      el('td', { class: 'circ-f' }, factorLink(ov.write_factor[i], v.l + 1, topTokens)), num(ov.weight[i]),
       drop === null || drop === undefined || isNaN(drop) ? el('td', { class: 'num muted', title: 'the read factor is active in none of the ablated sentences' }, 'not active')
         : num(drop), el('td', { class: 'num' }, String(ov.n_sentences[i])));
   }), 'circ-ov'));
