@@ -1548,12 +1548,12 @@
     return applyBehavior(ns, ranges, behavior || "Removed");
   }
   var BYTE_CHAR = (function() {
-    var table = new Array(256), n = 0;
+    var table2 = new Array(256), n = 0;
     for (var b = 0; b < 256; b++) {
       var printable = b >= 33 && b <= 126 || b >= 161 && b <= 172 || b >= 174 && b <= 255;
-      table[b] = String.fromCodePoint(printable ? b : 256 + n++);
+      table2[b] = String.fromCodePoint(printable ? b : 256 + n++);
     }
-    return table;
+    return table2;
   })();
   var utf82 = new TextEncoder();
   function toByteChars(ns) {
@@ -2277,7 +2277,7 @@
   function wireForm(opts) {
     const param = opts.param || "text";
     const status = opts.status;
-    let shown = null;
+    let shown2 = null;
     let seq = 0;
     const card = opts.form.closest(".live-card") || opts.form;
     card.inspect = { load, timings: () => ({ loadMs: Object.assign({}, timings.loadMs), sessionMs: timings.sessionMs }) };
@@ -2287,19 +2287,19 @@
     };
     const sync = (text2) => {
       if (text2 === void 0 || text2 === "") {
-        shown = null;
+        shown2 = null;
         opts.input.value = "";
         say("", "muted");
         if (opts.onClear) opts.onClear();
         return;
       }
-      if (text2 === shown) return;
+      if (text2 === shown2) return;
       opts.input.value = text2;
       go(text2);
     };
     const go = (text2) => {
       const my = ++seq;
-      shown = text2;
+      shown2 = text2;
       opts.form.setAttribute("aria-busy", "true");
       say("Loading…", "muted live-loading");
       load((msg) => {
@@ -2594,6 +2594,86 @@
     });
   }
 
+  // assets/src/attention/single/factor-colour.js
+  var BINS = 6;
+  var Q = lerpRamp(Q_RAMP.slice(1), BINS);
+  var K = lerpRamp(K_RAMP.slice(1), BINS);
+  var NOT_TOP = "#d0d0d0";
+  var SIZES = [3, 3, 3, 3, 3, 6, 7, 8, 9, 10];
+  function commonFactor(tf, tokens, N, hidden) {
+    var counts = /* @__PURE__ */ new Map(), best = null, bestN = 0;
+    for (var t = 0; t < N; t++) {
+      var list = tf.atSample(hidden, tokens.sentence[t], tokens.position[t]);
+      if (!list || !list.length) continue;
+      var f = list[0].factor, n = (counts.get(f) || 0) + 1;
+      counts.set(f, n);
+      if (n > bestN) {
+        bestN = n;
+        best = f;
+      }
+    }
+    return best === null ? 0 : best;
+  }
+  function factorValues(tf, tokens, N, hidden, f) {
+    var values = new Float32Array(N);
+    for (var t = 0; t < N; t++) {
+      var list = tf.atSample(hidden, tokens.sentence[t], tokens.position[t]) || [];
+      for (var k = 0; k < list.length; k++) if (list[k].factor === f) values[t] = list[k].value;
+    }
+    return values;
+  }
+  function factorCategories(tf, tokens, N, hidden, f) {
+    var values = factorValues(tf, tokens, N, hidden, f), max = 0, active = 0, t;
+    for (t = 0; t < N; t++) {
+      if (values[t] > max) max = values[t];
+      if (values[t] > 0) active++;
+    }
+    var cat = new Uint8Array(2 * N), grey = 2 * BINS;
+    for (t = 0; t < N; t++) {
+      var b = values[t] > 0 ? Math.min(BINS - 1, Math.floor(values[t] / max * BINS)) : -1;
+      cat[t] = b < 0 ? grey : b;
+      cat[N + t] = b < 0 ? grey : BINS + b;
+    }
+    var size = new Float32Array(2 * N);
+    for (t = 0; t < N; t++) if (values[t] > 0) size[t] = size[N + t] = 0.55 + 0.45 * values[t] / max;
+    var order = [];
+    for (t = 0; t < N; t++) if (!values[t]) order.push(t, N + t);
+    var lit = [];
+    for (t = 0; t < N; t++) if (values[t]) lit.push(t);
+    lit.sort(function(a, c) {
+      return values[a] - values[c];
+    });
+    lit.forEach(function(i) {
+      order.push(i, N + i);
+    });
+    return { cat, palette: Q.concat(K, [NOT_TOP]), order, values, size, pointSizes: SIZES, legend: {
+      title: "factor " + f + " at hidden state " + hidden + " (the input of this layer): its activation on each token; " + active + " of " + N + " tokens have it among their 3 strongest factors",
+      items: [{ color: NOT_TOP, label: "not among the token's 3 strongest factors (inactive, or weaker than those): counted as 0" }],
+      ramps: [{ label: "queries", colors: Q }, { label: "keys", colors: K }],
+      min: "0",
+      max: fmt(max)
+    } };
+  }
+  function factorSizeLegend(node) {
+    clear(node).appendChild(el("p", { class: "att-legend-title" }, "dot size: larger on the tokens that have the factor among their 3 strongest, by activation"));
+  }
+  function showFactorControl(v) {
+    var box = byId("att-cf-box");
+    if (!box) return;
+    box.hidden = v.color !== "factor";
+    byId("att-size").disabled = v.color === "factor";
+    var input = byId("att-cf");
+    if (v.cf !== null && document.activeElement !== input) input.value = String(v.cf);
+  }
+  function wireFactorControl(onChange) {
+    var input = byId("att-cf");
+    if (!input) return;
+    input.addEventListener("change", function() {
+      var f = parseInt(input.value, 10), max = parseInt(input.max, 10);
+      if (f >= 0 && (!(max >= 0) || f <= max)) onChange({ color: "factor", cf: f }, true);
+    });
+  }
+
   // assets/src/attention/single/state.js
   var LINE_MIN2 = 0.05;
   var LINES2 = 2;
@@ -2618,6 +2698,10 @@
     norms: null,
     vnorms: null,
     linker: null,
+    factorColour: null,
+    // {n_factors} when the plot can be coloured by a factor (text sites with token factors), else null
+    tf: null,
+    // tokenFactors() once loaded (the factor colour mode)
     N: 0,
     P: 0,
     H: 0,
@@ -2671,6 +2755,11 @@
   }
   function readState(q) {
     var v = viewState(S.sec, q);
+    v.cf = null;
+    if (q.color === "factor" && S.factorColour) {
+      v.color = "factor";
+      v.cf = clampInt(q.cf, 0, S.factorColour.n_factors - 1, null);
+    }
     v.l = clampInt(q.l, 0, S.sec.model.n_layers - 1, 0);
     v.h = clampInt(q.h, 0, S.H - 1, 0);
     v.g = v.l * S.H + v.h;
@@ -2689,7 +2778,7 @@
     var all = S.points[entry.name];
     var coords = all.subarray(v.g * entry.head_stride, v.g * entry.head_stride + S.P * dim);
     var hn = S.norms.subarray(v.g * S.P, (v.g + 1) * S.P);
-    var c = colorCategories(v.color, S.tokens, S.N, hn);
+    var c = v.color === "factor" ? factorCategories(S.tf, S.tokens, S.N, v.l, v.cf) : colorCategories(v.color, S.tokens, S.N, hn);
     var unit = new Float32Array(S.P);
     normUnit(hn, unit, 0);
     S.head = {
@@ -2703,8 +2792,14 @@
       legend: c.legend,
       unit,
       layerData: v.layerData,
-      key: entry.name + "|" + v.g
+      key: entry.name + "|" + v.g,
+      order: c.order || null,
+      size: c.size || null,
+      pointSizes: c.pointSizes || null
     };
+  }
+  function colourKey(v) {
+    return v.color === "factor" ? "factor:" + v.cf : v.color;
   }
   function sentencePoints(s) {
     var set = /* @__PURE__ */ new Set();
@@ -3455,28 +3550,32 @@
     if (S.three) S.canvas3.hidden = true;
     S.canvas.hidden = false;
     var sp = ensureScatter();
-    var styleKey = S.head.key + "|" + v.color + "|" + (v.size ? 1 : 0);
+    var styleKey = S.head.key + "|" + colourKey(v) + "|" + (v.size ? 1 : 0);
     if (sp._styleKey !== styleKey) {
-      sp.set({ pointColor: S.head.palette, colorBy: "valueA", sizeBy: v.size ? "valueB" : null, pointSize: v.size ? sizeArray : 4 });
+      var sized = S.head.size ? S.head.pointSizes : v.size ? sizeArray : null;
+      sp.set({ pointColor: S.head.palette, colorBy: "valueA", sizeBy: sized ? "valueB" : null, pointSize: sized || 4 });
       sp._styleKey = styleKey;
     }
     var step;
-    if (sp._key !== S.head.key + "|" + v.color) {
+    if (sp._key !== S.head.key + "|" + colourKey(v)) {
       var x = new Float32Array(S.P), y = new Float32Array(S.P), c = S.head.coords;
       for (var p = 0; p < S.P; p++) {
         x[p] = c[2 * p];
         y[p] = c[2 * p + 1];
       }
-      var order = new Array(S.P);
-      for (var t = 0; t < S.N; t++) {
-        order[2 * t] = t;
-        order[2 * t + 1] = S.N + t;
+      var order = S.head.order;
+      if (!order) {
+        order = new Array(S.P);
+        for (var t = 0; t < S.N; t++) {
+          order[2 * t] = t;
+          order[2 * t + 1] = S.N + t;
+        }
       }
       var opts = { zDataType: "categorical", wDataType: "continuous" };
       if (sp._xyKey === S.head.key && sp._spatial) opts.spatialIndex = sp._spatial;
-      step = sp.draw({ x, y, valueA: S.head.cat, valueB: S.head.unit }, opts).then(function() {
+      step = sp.draw({ x, y, valueA: S.head.cat, valueB: S.head.size || S.head.unit }, opts).then(function() {
         sp.set({ pointOrder: order });
-        sp._key = S.head.key + "|" + v.color;
+        sp._key = S.head.key + "|" + colourKey(v);
         if (sp._xyKey !== S.head.key) {
           sp._xyKey = S.head.key;
           sp._spatial = sp.get("spatialIndex");
@@ -3529,7 +3628,7 @@
     var sizes = tr.geometry.getAttribute("asize").array, alpha = tr.geometry.getAttribute("aalpha").array;
     for (var i = 0; i < S.P; i++) {
       var inS = !S.sentencePts || S.sentencePts.has(i);
-      sizes[i] = (v.size ? 2 + S.head.unit[i] * 7 : 4) + (S.sentencePts && inS ? 2 : 0);
+      sizes[i] = (S.head.size ? S.head.size[i] ? 2 + S.head.size[i] * 7 : 3 : v.size ? 2 + S.head.unit[i] * 7 : 4) + (S.sentencePts && inS ? 2 : 0);
       alpha[i] = inS ? 0.9 : 0.25;
     }
     tr.touch("acolor");
@@ -3622,6 +3721,11 @@
       (h.label_text || h.label || "n/a") + (stat.name ? " (" + stat.name + " " + fmt(stat.value) + ", threshold " + fmt(stat.threshold) + ")" : ""),
       "automatic label from the attention statistics"
     );
+    if (h.induction_score !== void 0 && h.induction_score !== null) {
+      var ind = S.sec.induction || {};
+      if (h.pattern_label) row("Pattern label", S.sec.labels[h.pattern_label] || h.pattern_label, "the label of its attention pattern, before the induction score");
+      row("Induction score", fmt(h.induction_score) + " (labelled induction from " + ind.threshold + ")", ind.statistic || "induction score");
+    }
     var after = h.spearman_after;
     row("Spearman before", fmt(h.spearman_before), "Spearman correlation of q·k with the q–k distance, raw q and k (−1 = distance explains attention)");
     row("Spearman after", fmt(after), "the same after key translation and norm scaling", after !== void 0 && after > -0.5);
@@ -3706,9 +3810,9 @@
       }
     });
     if (tokenFactors) {
-      var shown = S.view;
+      var shown2 = S.view;
       tokenFactors().then(function(links) {
-        if (S.view === shown) tokenFactorsView(byId("att-token-factors"), links, S.tokens, S.sentences, s, S.view.s === s ? S.view.t : null, S.view.l);
+        if (S.view === shown2) tokenFactorsView(byId("att-token-factors"), links, S.tokens, S.sentences, s, S.view.s === s ? S.view.t : null, S.view.l);
       });
     }
   }
@@ -3765,6 +3869,254 @@
     aggregateView(byId("att-agg"), byId("att-agg-legend"), byId("att-agg-read"), S.aggregate[0], S.aggregate[1], S.view.g, S.sec.max_len, !!S.sec.model.is_causal);
   }
 
+  // assets/src/factors/common.js
+  function fmt2(x, digits) {
+    if (x === null || x === void 0 || isNaN(x)) return "–";
+    const a = Math.abs(x);
+    if (a !== 0 && (a < 1e-3 || a >= 1e5)) return x.toExponential(1);
+    return x.toFixed(digits === void 0 ? a >= 100 ? 0 : a >= 10 ? 1 : 3 : digits);
+  }
+
+  // assets/src/lib/circuits.js
+  function circuitsMissing(m) {
+    if (m.circuits && m.circuits.files) return null;
+    if (m.circuits_unavailable) return "The circuit analyses could not read this model: " + m.circuits_unavailable + ".";
+    return "This site was built without the circuit analyses ([circuits] enabled = false, or a version of tfvis-site before them).";
+  }
+  var tables = /* @__PURE__ */ new Map();
+  function circuitTable(m, name) {
+    if (!tables.has(name)) {
+      const p = loadColumns(m.circuits.files[name]);
+      p.catch(() => tables.delete(name));
+      tables.set(name, p);
+    }
+    return tables.get(name);
+  }
+  function rowsWhere(cols, keep) {
+    const out = [];
+    const n = cols.layer.length;
+    for (let i = 0; i < n; i++) if (keep(i)) out.push(i);
+    return out;
+  }
+  var factorHref = (f, hidden) => "factor.html?f=" + f + "&l=" + hidden;
+  var words = null;
+  function factorWords(m) {
+    if (!words) {
+      const index = m.factors && m.factors.files && m.factors.files.index;
+      words = index ? loadColumns(index, ["top_tokens"]).then((c) => c.top_tokens, () => null) : Promise.resolve(null);
+    }
+    return words;
+  }
+  function factorLink(f, hidden, top) {
+    const text2 = top && top[f] ? String(top[f]) : "";
+    const short = Array.from(text2.matchAll(/(.*?) \(\d+\)(?:, |$)/g), (x) => x[1]).slice(0, 2).join(" · ");
+    return [
+      el("a", {
+        class: "circ-factor",
+        href: factorHref(f, hidden),
+        title: "factor " + f + " at hidden state " + hidden + (text2 ? "; its top tokens at its peak layer: " + text2 : "")
+      }, "#" + f),
+      short ? el("span", { class: "circ-words", "aria-hidden": "true" }, short) : null
+    ];
+  }
+  function sig(x) {
+    if (x === 0) return "0";
+    const a = Math.abs(x);
+    return fmt2(x, a >= 1e-3 && a < 1e5 ? Math.max(0, 2 - Math.floor(Math.log10(a))) : void 0);
+  }
+  var num = (x) => el("td", { class: "num" }, sig(x));
+  function table(caption, heads, rows, cls) {
+    return el(
+      "table",
+      { class: ["circ-table", cls] },
+      caption ? el("caption", null, caption) : null,
+      el("thead", null, el("tr", null, heads.map(([text2, c, title]) => el("th", { scope: "col", class: c || null, title: title || null }, text2)))),
+      el("tbody", null, rows)
+    );
+  }
+
+  // assets/src/attention/single/circuits.js
+  var shown = null;
+  var topTokens = null;
+  function showCircuits(v) {
+    var reads = byId("att-reads"), writes = byId("att-writes");
+    if (!reads) return Promise.resolve();
+    var key = v.g + "|" + (v.color === "factor" ? v.cf : "");
+    if (shown === key) return Promise.resolve();
+    shown = key;
+    var m = site.manifest, missing = circuitsMissing(m);
+    if (missing) {
+      [reads, writes].forEach(function(box) {
+        clear(box).appendChild(el("p", { class: "muted circ-missing" }, missing));
+      });
+      byId("att-circuits").dataset.ready = "missing";
+      return Promise.resolve();
+    }
+    return Promise.all([circuitTable(m, "heads"), circuitTable(m, "qk"), circuitTable(m, "ov"), factorWords(m)]).then(function(t) {
+      if (shown !== key) return;
+      topTokens = t[3];
+      var at = function(cols) {
+        return function(i) {
+          return cols.layer[i] === v.l && cols.head[i] === v.h;
+        };
+      };
+      var head = rowsWhere(t[0], at(t[0]))[0];
+      showReads(clear(reads), m.circuits, v, t[0], head, t[1], rowsWhere(t[1], at(t[1])));
+      showWrites(clear(writes), m.circuits, v, t[0], head, t[2], rowsWhere(t[2], at(t[2])));
+      byId("att-circuits").dataset.ready = v.l + "," + v.h;
+    }).catch(function(err) {
+      shown = null;
+      clear(reads).appendChild(el("p", { class: "error" }, "Could not load the circuit tables: " + (err && err.message ? err.message : err)));
+    });
+  }
+  function factorCell(f, hidden, v) {
+    var paint = S.factorColour && hidden === v.l ? el("button", {
+      type: "button",
+      class: "circ-paint",
+      "aria-pressed": v.color === "factor" && v.cf === f ? "true" : "false",
+      title: "Colour the plot by factor " + f + "'s activation on each token",
+      "aria-label": "colour the plot by factor " + f,
+      onclick: function() {
+        paintBy(f);
+      }
+    }, "◐") : null;
+    return el("td", { class: "circ-f" }, factorLink(f, hidden, topTokens), paint);
+  }
+  function paintBy(f) {
+    hooks.apply(setQuery({ color: "factor", cf: f }, true));
+    var r = S.stage.getBoundingClientRect();
+    if (r.bottom < 0 || r.top > window.innerHeight) S.stage.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  }
+  function formulas(c, names) {
+    var f = c.formulas || {};
+    return el(
+      "details",
+      { class: "circ-formulas" },
+      el("summary", null, "Formulas"),
+      el("dl", null, names.filter(function(k) {
+        return f[k];
+      }).map(function(k) {
+        return [el("dt", null, k.replace("_", " ")), el("dd", null, el("code", null, f[k]))];
+      }))
+    );
+  }
+  function showReads(box, c, v, heads, hi, qk, rows) {
+    box.appendChild(el("p", { class: "circ-lede" }, "Pairs of factors of hidden state " + v.l + " (the input of this layer): a factor on the query token → a factor on the key token, ranked two ways: by the weights (s_ij, the score W_Q and W_K give one unit of each) and by the data (D_ij, the share of this head's attention that flows between tokens carrying them, over the attention sample)." + (c.rope ? " This model rotates queries and keys by position (RoPE): s_ij is the content term only, the score at relative distance 0 (no rotation)." : "")));
+    if (hi !== void 0) box.appendChild(agreement(heads, hi, c));
+    var pairs = function(by) {
+      return rows.filter(function(i) {
+        return qk.ranked_by[i] === by;
+      }).sort(function(a, b) {
+        return qk.rank[a] - qk.rank[b];
+      });
+    };
+    var byW = pairs("weights"), byD = pairs("data");
+    var keyOf = function(i) {
+      return qk.query_factor[i] + "," + qk.key_factor[i];
+    };
+    var inW = new Set(byW.map(keyOf)), inD = new Set(byD.map(keyOf));
+    var heads2 = [
+      ["#", "num"],
+      ["query", null, "factor on the query token"],
+      ["key", null, "factor on the key token"],
+      ["s_ij", "num", "weight score"],
+      ["D_ij", "num", "data share"]
+    ];
+    var rowOf = function(other, otherName) {
+      return function(i) {
+        var both = other.has(keyOf(i));
+        return el(
+          "tr",
+          { class: both ? "circ-both" : null, title: both ? "also among the top pairs by " + otherName : null },
+          el("td", { class: "num" }, String(qk.rank[i] + 1) + (both ? " ★" : "")),
+          factorCell(qk.query_factor[i], v.l, v),
+          factorCell(qk.key_factor[i], v.l, v),
+          num(qk.weight_score[i]),
+          num(qk.data_share[i])
+        );
+      };
+    };
+    box.appendChild(el(
+      "div",
+      { class: "circ-two" },
+      table("Top " + byW.length + " pairs by weights (s_ij)", heads2, byW.map(rowOf(inD, "data")), "circ-qk-weights"),
+      table("Top " + byD.length + " pairs by data (D_ij)", heads2, byD.map(rowOf(inW, "weights")), "circ-qk-data")
+    ));
+    box.appendChild(el("p", { class: "muted small" }, "★ the pair is in both lists. " + (S.factorColour ? "◐ colours the plot above by that factor's activation on each token (hidden state " + v.l + ")." : "Colouring the plot by a factor needs the per-token factors, which this site does not store.")));
+    box.appendChild(formulas(c, ["weight_score", "data_share"]));
+  }
+  function agreement(heads, i, c) {
+    var rho = heads.qk_agreement[i], med = heads.qk_agreement_null_median[i];
+    var lo = heads.qk_agreement_null_low[i], hi = heads.qk_agreement_null_high[i];
+    var W = 320, H = 34, x = function(r) {
+      return 8 + (Math.max(-1, Math.min(1, r)) + 1) / 2 * (W - 16);
+    };
+    var svg = el(
+      "svg:svg",
+      {
+        class: "circ-strip",
+        viewBox: "0 0 " + W + " " + H,
+        width: W,
+        height: H,
+        role: "img",
+        "aria-label": "agreement " + fmt2(rho, 2) + "; shuffled null median " + fmt2(med, 2) + ", 5 to 95 % from " + fmt2(lo, 2) + " to " + fmt2(hi, 2)
+      },
+      el("svg:line", { class: "circ-axis", x1: x(-1), x2: x(1), y1: 14, y2: 14 })
+    );
+    [-1, 0, 1].forEach(function(t) {
+      svg.appendChild(el("svg:line", { class: "circ-axis", x1: x(t), x2: x(t), y1: 10, y2: 18 }));
+      svg.appendChild(el("svg:text", { x: x(t), y: 31, "text-anchor": "middle" }, t ? t < 0 ? "−1" : "1" : "0"));
+    });
+    if (isFinite(lo) && isFinite(hi)) {
+      svg.appendChild(el("svg:rect", { class: "circ-null", x: x(lo), y: 8, width: Math.max(2, x(hi) - x(lo)), height: 12 }));
+      svg.appendChild(el("svg:line", { class: "circ-null-med", x1: x(med), x2: x(med), y1: 6, y2: 22 }));
+    }
+    if (isFinite(rho)) svg.appendChild(el("svg:circle", { class: "circ-rho", cx: x(rho), cy: 14, r: 5 }));
+    var verdict = !isFinite(rho) ? "undefined (too few distinct pairs)" : rho > hi ? "above the null's 95th percentile: the pairs the weights favour carry more of the attention than chance" : rho < lo ? "below the null's 5th percentile: weights and data rank the pairs less alike than chance" : "inside the null's 5–95 % range: no sign that weights and data rank the pairs alike";
+    return el(
+      "div",
+      { class: "circ-agree" },
+      el("p", null, el("strong", null, "Agreement ρ = " + fmt2(rho, 2)), " (Spearman of s_ij and D_ij over the union of both top lists); shuffled null (" + (c.config && c.config.n_null) + " shuffles of the data's factor labels): median " + fmt2(med, 2) + ", 5–95 % " + fmt2(lo, 2) + " to " + fmt2(hi, 2) + ": " + verdict + "."),
+      svg,
+      el("p", { class: "muted small" }, "How to read it: a Spearman over the union of two top lists is negative even when the two measures are unrelated (a pair is in the union because one of them ranks it high), so compare ρ (dot) with the shuffled null (band, median tick), not with 0.")
+    );
+  }
+  function showWrites(box, c, v, heads, hi, ov, rows) {
+    var pairs = rows.filter(function(i) {
+      return ov.kind[i] === "top";
+    }).sort(function(a, b) {
+      return ov.rank[a] - ov.rank[b];
+    });
+    var nRandom = rows.length - pairs.length;
+    box.appendChild(el("p", { class: "circ-lede" }, "Pairs of a factor the head reads on the key token (hidden state " + v.l + ") → a factor it writes into hidden state " + (v.l + 1) + ", ranked by virtual weight w (the direct path through W_V and W_O). Ablation drop: how much the written factor's activation falls when the head is zeroed, over the sentences where the read factor is active."));
+    if (hi !== void 0) {
+      var t = heads.ov_top_pairs_drop[hi], r = heads.ov_random_pairs_drop[hi];
+      box.appendChild(el("p", { class: "circ-drops" }, el("strong", null, "Mean ablation drop: top pairs " + sig(t) + " vs " + nRandom + " random pairs " + sig(r)), (r > 0 && t > 0 ? " (" + fmt2(t / r, 1) + " ×)" : "") + ". Zeroing removes the whole head, so a drop mixes the pair with everything else the head writes: the random pairs are the baseline."));
+    }
+    var heads2 = [
+      ["#", "num"],
+      ["reads", null, "factor read on the key token, at hidden state " + v.l],
+      ["writes", null, "factor written into hidden state " + (v.l + 1)],
+      ["w", "num", "virtual weight"],
+      ["drop", "num", "ablation drop"],
+      ["sentences", "num", "sentences where the read factor is active (of those ablated)"]
+    ];
+    box.appendChild(table("Top " + pairs.length + " pairs by virtual weight: read at hidden state " + v.l + ", written into " + (v.l + 1), heads2, pairs.map(function(i) {
+      var drop = ov.ablation_drop[i];
+      return el(
+        "tr",
+        null,
+        el("td", { class: "num" }, String(ov.rank[i] + 1)),
+        factorCell(ov.read_factor[i], v.l, v),
+        el("td", { class: "circ-f" }, factorLink(ov.write_factor[i], v.l + 1, topTokens)),
+        num(ov.weight[i]),
+        drop === null || drop === void 0 || isNaN(drop) ? el("td", { class: "num muted", title: "the read factor is active in none of the ablated sentences" }, "not active") : num(drop),
+        el("td", { class: "num" }, String(ov.n_sentences[i]))
+      );
+    }), "circ-ov"));
+    box.appendChild(formulas(c, ["ov_weight", "ablation_drop"]));
+  }
+
   // assets/src/attention/single/view.js
   function apply(q, timing) {
     var t0 = window.performance.now();
@@ -3776,7 +4128,7 @@
     if (!timing) {
       if (!prev || prev.g !== next.g) timing = "switch_head";
       else if (prev.entry.name !== next.entry.name) timing = "switch_projection";
-      else if (prev.color !== next.color) timing = "switch_color";
+      else if (colourKey(prev) !== colourKey(next)) timing = "switch_color";
       else timing = "apply";
     }
     S.queue = S.queue.then(function() {
@@ -3785,22 +4137,29 @@
           S.points[next.entry.name] = d;
           return d;
         }),
-        loadLayer2(next.l)
+        loadLayer2(next.l),
+        next.color === "factor" ? tokenFactors() : null
       ]);
     }).then(function(r) {
       if (S.view !== next) return null;
       var layerData = r[1];
       next.layerData = layerData;
+      if (r[2]) {
+        S.tf = r[2];
+        if (next.cf === null) next.cf = commonFactor(S.tf, S.tokens, S.N, next.l);
+      }
+      showFactorControl(next);
       showHeader(next);
       buildHead(next);
       S.match = matchTokens(S.tokens, next.q);
       showCount();
       legend(byId("att-legend"), S.head.legend);
-      sizeLegend(byId("att-size-legend"), next.size);
+      if (next.color === "factor") factorSizeLegend(byId("att-size-legend"));
+      else sizeLegend(byId("att-size-legend"), next.size);
       S.sentencePts = next.s === null ? null : sentencePoints(next.s);
-      var shown = S.geo ? showImage() : showSentence();
+      var shown2 = S.geo ? showImage() : showSentence();
       showAggregate();
-      return Promise.all([!hasWebGL() ? noWebGL2() : next.dim === 3 ? draw3(next) : draw2(next), shown]);
+      return Promise.all([!hasWebGL() ? noWebGL2() : next.dim === 3 ? draw3(next) : draw2(next), shown2]);
     }).then(function() {
       return new Promise(function(resolve) {
         window.requestAnimationFrame(function() {
@@ -3812,6 +4171,7 @@
       invalidate();
       drawOverlay();
       mark(timing, timing === "head_drawn" ? 0 : t0);
+      showCircuits(next);
       S.status.textContent = S.P.toLocaleString() + " points: " + S.N.toLocaleString() + " queries and " + S.N.toLocaleString() + " keys of " + S.sec.n_sentences + (S.geo ? " images (" : " sentences (") + byId("att-proj").selectedOptions[0].textContent + " " + next.dim + "D).";
       document.body.dataset.attReady = String(Number(document.body.dataset.attReady || 0) + 1);
     }).catch(function(err) {
@@ -3908,6 +4268,10 @@
       scatter: function() {
         return S.scatter;
       },
+      /** The drawn head: {g, l, h, cat (colour category of each point), palette, legend, ...}. */
+      head: function() {
+        return S.head;
+      },
       three: function() {
         return S.three;
       },
@@ -3941,10 +4305,12 @@
     initState();
     S.stage.inspect = inspect();
     initLiveAttention();
-    wireControls(function(patch, push) {
+    var change = function(patch, push) {
       var q = setQuery(patch, push);
       if (S.tokens) apply(q);
-    });
+    };
+    wireControls(change);
+    wireFactorControl(change);
     return section().then(function(s) {
       S.sec = s;
       S.N = s.n_tokens;
@@ -3953,6 +4319,8 @@
       S.K = s.top_k;
       S.G = s.model.n_layers * S.H;
       S.geo = site.image;
+      var factors = site.manifest.factors;
+      S.factorColour = s.token_factors && factors && !S.geo ? { n_factors: factors.n_factors } : null;
       if (S.geo) {
         loadAll(S.geo).then(function() {
           S.sheetsReady = true;

@@ -1545,6 +1545,251 @@
     );
   }
 
+  // assets/src/lib/circuits.js
+  function circuitsMissing(m) {
+    if (m.circuits && m.circuits.files) return null;
+    if (m.circuits_unavailable) return "The circuit analyses could not read this model: " + m.circuits_unavailable + ".";
+    return "This site was built without the circuit analyses ([circuits] enabled = false, or a version of tfvis-site before them).";
+  }
+  var tables = /* @__PURE__ */ new Map();
+  function circuitTable(m, name) {
+    if (!tables.has(name)) {
+      const p = loadColumns(m.circuits.files[name]);
+      p.catch(() => tables.delete(name));
+      tables.set(name, p);
+    }
+    return tables.get(name);
+  }
+  function outputTable(m) {
+    const out = m.factors && m.factors.output_tokens;
+    if (!out || !out.file) return Promise.resolve(null);
+    if (!tables.has("output_tokens")) {
+      const p = loadColumns(out.file);
+      p.catch(() => tables.delete("output_tokens"));
+      tables.set("output_tokens", p);
+    }
+    return tables.get("output_tokens");
+  }
+  function rowsWhere(cols, keep) {
+    const out = [];
+    const n = cols.layer.length;
+    for (let i = 0; i < n; i++) if (keep(i)) out.push(i);
+    return out;
+  }
+  var factorHref = (f, hidden) => "factor.html?f=" + f + "&l=" + hidden;
+  function headHref(l, h, extra) {
+    const q = new URLSearchParams({ l: String(l), h: String(h) });
+    Object.keys(extra || {}).forEach((k) => q.set(k, String(extra[k])));
+    return "attention-head.html?" + q.toString();
+  }
+  function factorLink(f, hidden, top) {
+    const text2 = top && top[f] ? String(top[f]) : "";
+    const short = Array.from(text2.matchAll(/(.*?) \(\d+\)(?:, |$)/g), (x) => x[1]).slice(0, 2).join(" · ");
+    return [
+      el("a", {
+        class: "circ-factor",
+        href: factorHref(f, hidden),
+        title: "factor " + f + " at hidden state " + hidden + (text2 ? "; its top tokens at its peak layer: " + text2 : "")
+      }, "#" + f),
+      short ? el("span", { class: "circ-words", "aria-hidden": "true" }, short) : null
+    ];
+  }
+  function sig(x) {
+    if (x === 0) return "0";
+    const a = Math.abs(x);
+    return fmt(x, a >= 1e-3 && a < 1e5 ? Math.max(0, 2 - Math.floor(Math.log10(a))) : void 0);
+  }
+  var num = (x) => el("td", { class: "num" }, sig(x));
+  function table(caption, heads, rows, cls) {
+    return el(
+      "table",
+      { class: ["circ-table", cls] },
+      caption ? el("caption", null, caption) : null,
+      el("thead", null, el("tr", null, heads.map(([text2, c, title]) => el("th", { scope: "col", class: c || null, title: title || null }, text2)))),
+      el("tbody", null, rows)
+    );
+  }
+
+  // assets/src/factors/page/heads.js
+  var MAX_ROWS = 30;
+  function renderHeads(f, l) {
+    const reads = byId("circ-reads");
+    const writes = byId("circ-writes");
+    if (!reads) return Promise.resolve();
+    const seq = page.seq;
+    return manifest().then((m) => {
+      const missing = circuitsMissing(m);
+      if (missing) {
+        [reads, writes].forEach((box) => clear(box).appendChild(el("p", { class: "muted circ-missing" }, missing)));
+        return "missing";
+      }
+      return Promise.all([circuitTable(m, "qk"), circuitTable(m, "ov")]).then(([qk, ov]) => {
+        if (seq !== page.seq) return null;
+        const nLayers = m.model.n_layers;
+        showReads(clear(reads), qk, f, l, nLayers);
+        showWrites(clear(writes), ov, f, l, nLayers);
+        return f + "," + l;
+      });
+    }).then((ready) => {
+      if (ready) byId("circ-heads").dataset.ready = ready;
+    }).catch((err) => {
+      clear(reads).appendChild(el("p", { class: "error" }, "Could not load the circuit tables: " + (err && err.message ? err.message : err)));
+    });
+  }
+  var headCell = (layer, head, extra) => el(
+    "td",
+    null,
+    el("a", { class: "circ-head", href: headHref(layer, head, extra), title: "attention layer " + layer + ", head " + head }, "L" + layer + " H" + head)
+  );
+  function capped(box, caption, heads, rows, rowOf, empty, cls) {
+    if (!rows.length) {
+      box.appendChild(el("p", { class: "muted small" }, empty));
+      return;
+    }
+    box.appendChild(el("div", { class: "circ-scroll" }, table(caption, heads, rows.slice(0, MAX_ROWS).map(rowOf), cls)));
+    if (rows.length > MAX_ROWS) box.appendChild(el("p", { class: "muted small" }, "… and " + (rows.length - MAX_ROWS) + " more."));
+  }
+  var byList = (qk) => (a, b) => qk.ranked_by[a] === qk.ranked_by[b] ? qk.rank[a] - qk.rank[b] : qk.ranked_by[a] === "weights" ? -1 : 1;
+  function showReads(box, qk, f, l, nLayers) {
+    if (l >= nLayers) {
+      box.appendChild(el("p", { class: "muted" }, "No attention layer reads hidden state " + l + ": it is the last one, the model's output."));
+      return;
+    }
+    box.appendChild(el("p", { class: "small" }, "Heads of attention layer " + l + " (which reads hidden state " + l + ") that have this factor in one of their top pairs, by the weights (s_ij) or by the data (D_ij): the factor on the query token makes the head look for the key factor, or the factor on the key token is what the query factor looks for. A head link opens it coloured by this factor."));
+    const colour = { color: "factor", cf: f };
+    [["query", "query_factor", "key_factor", "key"], ["key", "key_factor", "query_factor", "query"]].forEach(([role, own, other, otherRole]) => {
+      const rows = rowsWhere(qk, (i) => qk.layer[i] === l && qk[own][i] === f).sort(byList(qk));
+      capped(
+        box,
+        "As a " + role,
+        [
+          ["head"],
+          ["list", null, "which top list: by weights or by data"],
+          ["#", "num"],
+          [otherRole + " factor"],
+          ["s_ij", "num", "weight score"],
+          ["D_ij", "num", "data share"]
+        ],
+        rows,
+        (i) => el(
+          "tr",
+          null,
+          headCell(l, qk.head[i], colour),
+          el("td", null, "by " + qk.ranked_by[i]),
+          el("td", { class: "num" }, String(qk.rank[i] + 1)),
+          el("td", { class: "circ-f" }, factorLink(qk[other][i], l, page.index.top_tokens)),
+          num(qk.weight_score[i]),
+          num(qk.data_share[i])
+        ),
+        "As a " + role + ": in no head's top pairs at this layer.",
+        "circ-read-" + role
+      );
+    });
+  }
+  var dropCell = (drop) => drop === null || drop === void 0 || isNaN(drop) ? el("td", { class: "num muted", title: "the read factor is active in none of the ablated sentences" }, "not active") : num(drop);
+  function showWrites(box, ov, f, l, nLayers) {
+    const heads = [
+      ["head"],
+      ["#", "num", "rank by virtual weight"],
+      null,
+      ["w", "num", "virtual weight"],
+      ["drop", "num", "ablation drop"],
+      ["sentences", "num", "sentences where the read factor is active (of those ablated)"]
+    ];
+    const ovRow = (layer, factorCol, hidden, extra) => (i) => el(
+      "tr",
+      null,
+      headCell(layer, ov.head[i], extra),
+      el("td", { class: "num" }, String(ov.rank[i] + 1)),
+      el("td", { class: "circ-f" }, factorLink(ov[factorCol][i], hidden, page.index.top_tokens)),
+      num(ov.weight[i]),
+      dropCell(ov.ablation_drop[i]),
+      el("td", { class: "num" }, String(ov.n_sentences[i]))
+    );
+    box.appendChild(el("p", { class: "small" }, "Top pairs of each head by virtual weight w (the direct path through W_V and W_O) from a factor read on the key token to a factor written into the next hidden state; drop: how much the written factor falls when the head is zeroed."));
+    if (l === 0) box.appendChild(el("p", { class: "muted small" }, "Hidden state 0 is the embeddings: no head writes it."));
+    else {
+      const rows2 = rowsWhere(ov, (i) => ov.kind[i] === "top" && ov.layer[i] === l - 1 && ov.write_factor[i] === f).sort((a, b) => ov.rank[a] - ov.rank[b]);
+      heads[2] = ["reads", null, "factor read on the key token, at hidden state " + (l - 1)];
+      capped(
+        box,
+        "Written into hidden state " + l + " by heads of layer " + (l - 1) + " (reading hidden state " + (l - 1) + ")",
+        heads.slice(),
+        rows2,
+        ovRow(l - 1, "read_factor", l - 1),
+        "Written by no head's top pairs of layer " + (l - 1) + ".",
+        "circ-written"
+      );
+    }
+    if (l >= nLayers) return;
+    const rows = rowsWhere(ov, (i) => ov.kind[i] === "top" && ov.layer[i] === l && ov.read_factor[i] === f).sort((a, b) => ov.rank[a] - ov.rank[b]);
+    heads[2] = ["writes", null, "factor written into hidden state " + (l + 1)];
+    capped(
+      box,
+      "Read here by heads of layer " + l + ", written on into hidden state " + (l + 1),
+      heads,
+      rows,
+      ovRow(l, "write_factor", l + 1, { color: "factor", cf: f }),
+      "Read through OV by no head's top pairs of layer " + l + ".",
+      "circ-read-ov"
+    );
+  }
+
+  // assets/src/factors/page/outputs.js
+  var MISSING = "This site was built without the output side of the factors ([circuits] enabled = false, or a version of tfvis-site before it).";
+  function renderOutputs(f) {
+    const box = byId("circ-outputs");
+    if (!box) return Promise.resolve();
+    const seq = page.seq;
+    return manifest().then((m) => {
+      const out = m.factors.output_tokens;
+      if (!out || !out.kind) {
+        clear(box).appendChild(el("p", { class: "muted circ-missing" }, out ? "No output tokens: " + out.reason + "." : MISSING));
+        return "none";
+      }
+      return outputTable(m).then((t) => {
+        if (seq !== page.seq) return null;
+        show(clear(box), out, t, f);
+        return String(f);
+      });
+    }).then((ready) => {
+      if (ready) box.dataset.ready = ready;
+    }).catch((err) => {
+      clear(box).appendChild(el("p", { class: "error" }, "Could not load the output tokens: " + (err && err.message ? err.message : err)));
+    });
+  }
+  var visible = (s) => String(s).replace(/[Ġ▁]/g, "␣").replace(/Ċ/g, "↵");
+  function tokenList(t, rows, cls) {
+    return el("ol", { class: ["circ-tokens", cls] }, rows.map((i) => el(
+      "li",
+      { title: "token id " + t.token_id[i] + ": " + t.token[i] },
+      el("span", { class: "circ-tok" }, visible(t.token[i])),
+      el("span", { class: "num" }, sig(t.value[i]))
+    )));
+  }
+  function show(box, out, t, f) {
+    const rows = rowsWhere(t, (i) => t.factor[i] === f);
+    const side = (s) => rows.filter((i) => t.side[i] === s).sort((a, b) => t.rank[a] - t.rank[b]);
+    const peak = rows.length ? t.layer[rows[0]] : page.index.peak_layer[f];
+    if (!rows.length) {
+      box.appendChild(el("p", { class: "muted" }, "No output tokens recorded for this factor (it is never active)."));
+      return;
+    }
+    const at = " at its peak layer, hidden state " + peak + (page.current.l !== peak ? " (not the layer shown above)" : "");
+    if (out.kind === "embedding") {
+      box.appendChild(el("p", { class: "small" }, "Nearest input embeddings by cosine" + at + ". This encoder has no language-model head, so these are not tokens it predicts: they are the input tokens whose embeddings point most nearly the way the factor does."));
+      box.appendChild(el("h3", null, "Nearest input embeddings (cosine)"));
+      box.appendChild(tokenList(t, side("promoted"), "circ-embedding"));
+      return;
+    }
+    box.appendChild(el("p", { class: "small" }, "Through the unembedding" + at + ": the direct path only (the later layers are not run); value = logit change per unit of activation."));
+    box.appendChild(el("h3", null, "Promoted"));
+    box.appendChild(tokenList(t, side("promoted"), "circ-promoted"));
+    box.appendChild(el("h3", null, "Suppressed"));
+    box.appendChild(tokenList(t, side("suppressed"), "circ-suppressed"));
+    if (rows.some((i) => /[Ġ▁Ċ]/.test(t.token[i]))) box.appendChild(el("p", { class: "muted small" }, "␣ a space before the token, ↵ a newline."));
+  }
+
   // assets/src/factors/page/state.js
   function start() {
     const status = byId("status");
@@ -1562,10 +1807,10 @@
     }).catch(() => {
     });
     page.selectLayer = (l) => {
-      if (l !== page.current.l) show(setQuery({ f: page.current.f, l, c: null }, true));
+      if (l !== page.current.l) show2(setQuery({ f: page.current.f, l, c: null }, true));
     };
-    page.change = (obj) => show(setQuery(obj, false));
-    function show(state) {
+    page.change = (obj) => show2(setQuery(obj, false));
+    function show2(state) {
       const seq = ++page.seq;
       const { fs, index } = page;
       const f = state.f === void 0 ? 0 : parseInt(state.f, 10);
@@ -1596,13 +1841,15 @@
         renderQuantiles(f, l, cd);
         status.textContent = "";
         document.body.dataset.ready = f + "," + l;
+        renderOutputs(f);
+        renderHeads(f, l);
       }).catch(fail);
     }
     Promise.all([manifestP, indexP, neighborsP]).then(([m, index, neighbors]) => {
       Object.assign(page, { fs: m.factors, geo: geometry(m), index, neighbors });
-      wire(show);
-      onState(show);
-      return show(query());
+      wire(show2);
+      onState(show2);
+      return show2(query());
     }).catch(fail);
   }
   function syncControls(state) {
@@ -1613,9 +1860,9 @@
     }
     byId("shown").value = ["20", "50"].indexOf(state.n) !== -1 ? state.n : "all";
   }
-  function wire(show) {
+  function wire(show2) {
     const { index } = page;
-    const go = (f) => show(setQuery({ f, l: null, c: null }, true));
+    const go = (f) => show2(setQuery({ f, l: null, c: null }, true));
     byId("prev").addEventListener("click", () => go((page.current.f - 1 + index.n) % index.n));
     byId("next").addEventListener("click", () => go((page.current.f + 1) % index.n));
     byId("jump").addEventListener("submit", (e) => {
@@ -1774,12 +2021,12 @@
     return applyBehavior(ns, ranges2, behavior || "Removed");
   }
   var BYTE_CHAR = (function() {
-    var table = new Array(256), n = 0;
+    var table2 = new Array(256), n = 0;
     for (var b = 0; b < 256; b++) {
       var printable = b >= 33 && b <= 126 || b >= 161 && b <= 172 || b >= 174 && b <= 255;
-      table[b] = String.fromCodePoint(printable ? b : 256 + n++);
+      table2[b] = String.fromCodePoint(printable ? b : 256 + n++);
     }
-    return table;
+    return table2;
   })();
   var utf82 = new TextEncoder();
   function toByteChars(ns) {

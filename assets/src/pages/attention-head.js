@@ -6,7 +6,7 @@
  * sentence (attention/live.js). State: attention/single/state.js; the view: single/view.js.
  *
  * For tests and the benchmark only (no page code reads it): the stage element #att-stage carries
- * `inspect` = {state(), scatter(), three(), screenPos(i), pick(x, y), topKeys(t, count), hover(i),
+ * `inspect` = {state(), scatter(), head(), three(), screenPos(i), pick(x, y), topKeys(t, count), hover(i),
  * hoverLatency, hoverParts, redrawOverlay(), timings, imageHooks, plainImage(i)}.
  */
 import { byId, onState, query, setQuery } from '../core/data.js';
@@ -25,11 +25,14 @@ import { screenPos } from '../attention/single/screen.js';
 import { showAggregate } from '../attention/single/panels.js';
 import { HOVER_RADIUS, S, initState } from '../attention/single/state.js';
 import { apply, onResize, wire } from '../attention/single/view.js';
+import { wireFactorControl } from '../attention/single/factor-colour.js';
 
 function inspect() {
   return {
     state: function () { return S.view; },
     scatter: function () { return S.scatter; },
+    /** The drawn head: {g, l, h, cat (colour category of each point), palette, legend, ...}. */
+    head: function () { return S.head; },
     three: function () { return S.three; },
     screenPos: screenPos,
     pick: function (x, y) { return pick2(x, y, HOVER_RADIUS); },
@@ -55,15 +58,20 @@ function start() {
   initLiveAttention();
   // The controls work while the data loads: a choice made then is in the URL, which the first
   // drawing reads.
-  wireControls(function (patch, push) {
+  var change = function (patch, push) {
     var q = setQuery(patch, push);
     if (S.tokens) apply(q);
-  });
+  };
+  wireControls(change);
+  wireFactorControl(change);
   return section().then(function (s) {
     S.sec = s;
     S.N = s.n_tokens; S.P = s.n_points; S.H = s.model.n_heads; S.K = s.top_k;
     S.G = s.model.n_layers * S.H;
     S.geo = site.image;
+    // the plot can be coloured by a factor where the sample's tokens have their factors (text sites)
+    var factors = site.manifest.factors;
+    S.factorColour = s.token_factors && factors && !S.geo ? { n_factors: factors.n_factors } : null;
     if (S.geo) {
       IMG.loadAll(S.geo).then(function () { S.sheetsReady = true; invalidate(); drawOverlay(); })
         .catch(function (err) { if (window.console) window.console.warn(err); });

@@ -5,6 +5,7 @@
 import { blockWeights, loadLayer as readLayer, reweight, topOfRow, valueRow } from '../data.js';
 import { colorCategories, normUnit } from '../colours.js';
 import { viewState } from '../controls.js';
+import { factorCategories } from './factor-colour.js';
 import { LINE_MIN, LINES, S } from './state.js';
 
 export function loadLayer(l) {
@@ -20,6 +21,13 @@ export function clampInt(v, lo, hi, dflt) {
 
 export function readState(q) {
   var v = viewState(S.sec, q);
+  // colour by a factor's activation (factor-colour.js): text sites with token factors only;
+  // cf null = the factor strongest on most tokens, chosen once the token factors are loaded
+  v.cf = null;
+  if (q.color === 'factor' && S.factorColour) {
+    v.color = 'factor';
+    v.cf = clampInt(q.cf, 0, S.factorColour.n_factors - 1, null);
+  }
   v.l = clampInt(q.l, 0, S.sec.model.n_layers - 1, 0);
   v.h = clampInt(q.h, 0, S.H - 1, 0);
   v.g = v.l * S.H + v.h;
@@ -41,11 +49,17 @@ export function buildHead(v) {
   var all = S.points[entry.name];
   var coords = all.subarray(v.g * entry.head_stride, v.g * entry.head_stride + S.P * dim);
   var hn = S.norms.subarray(v.g * S.P, (v.g + 1) * S.P);
-  var c = colorCategories(v.color, S.tokens, S.N, hn);
+  var c = v.color === 'factor' ? factorCategories(S.tf, S.tokens, S.N, v.l, v.cf) : colorCategories(v.color, S.tokens, S.N, hn);
   var unit = new Float32Array(S.P);
   normUnit(hn, unit, 0);
   S.head = { g: v.g, l: v.l, h: v.h, dim: dim, coords: coords, cat: c.cat, palette: c.palette, legend: c.legend, unit: unit,
-    layerData: v.layerData, key: entry.name + '|' + v.g };
+    layerData: v.layerData, key: entry.name + '|' + v.g, order: c.order || null,
+    size: c.size || null, pointSizes: c.pointSizes || null }; // the factor mode sets the dot sizes
+}
+
+/** What the points' colours depend on besides the head: the mode (and its factor). */
+export function colourKey(v) {
+  return v.color === 'factor' ? 'factor:' + v.cf : v.color;
 }
 
 export function sentencePoints(s) {

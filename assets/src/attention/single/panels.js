@@ -43,6 +43,11 @@ export function showMetrics(h, v) {
   var stat = h.label_stat || {};
   row('Label', (h.label_text || h.label || 'n/a') + (stat.name ? ' (' + stat.name + ' ' + fmt(stat.value) + ', threshold ' + fmt(stat.threshold) + ')' : ''),
     'automatic label from the attention statistics');
+  if (h.induction_score !== undefined && h.induction_score !== null) { // decoders (issue 22)
+    var ind = S.sec.induction || {};
+    if (h.pattern_label) row('Pattern label', S.sec.labels[h.pattern_label] || h.pattern_label, 'the label of its attention pattern, before the induction score');
+    row('Induction score', fmt(h.induction_score) + ' (labelled induction from ' + ind.threshold + ')', ind.statistic || 'induction score');
+  }
   var after = h.spearman_after;
   row('Spearman before', fmt(h.spearman_before), 'Spearman correlation of q·k with the q–k distance, raw q and k (−1 = distance explains attention)');
   row('Spearman after', fmt(after), 'the same after key translation and norm scaling', after !== undefined && after > -0.5);

@@ -8,7 +8,7 @@ import { el, setQuery } from '../../core/data.js';
 import { cssVar, noWebGL as noWebGLNote } from '../site.js';
 import { rgbFromCategories } from '../colours.js';
 import { Points3D } from '../points3d.js';
-import { readState } from './data.js';
+import { colourKey, readState } from './data.js';
 import { drawOverlay, scheduleOverlay } from './overlay.js';
 import { clickPoint, onHover, showLasso } from './pointer.js';
 import { stageSize } from './screen.js';
@@ -121,22 +121,26 @@ export function draw2(v) {
   S.canvas.hidden = false;
   var sp = ensureScatter();
   // every set() redraws the plot (~0.1-0.3 s under software WebGL): only when the style changed
-  var styleKey = S.head.key + '|' + v.color + '|' + (v.size ? 1 : 0);
+  var styleKey = S.head.key + '|' + colourKey(v) + '|' + (v.size ? 1 : 0);
   if (sp._styleKey !== styleKey) {
-    sp.set({ pointColor: S.head.palette, colorBy: 'valueA', sizeBy: v.size ? 'valueB' : null, pointSize: v.size ? sizeArray : 4 });
+    var sized = S.head.size ? S.head.pointSizes : v.size ? sizeArray : null;
+    sp.set({ pointColor: S.head.palette, colorBy: 'valueA', sizeBy: sized ? 'valueB' : null, pointSize: sized || 4 });
     sp._styleKey = styleKey;
   }
   var step;
-  if (sp._key !== S.head.key + '|' + v.color) {
+  if (sp._key !== S.head.key + '|' + colourKey(v)) {
     var x = new Float32Array(S.P), y = new Float32Array(S.P), c = S.head.coords;
     for (var p = 0; p < S.P; p++) { x[p] = c[2 * p]; y[p] = c[2 * p + 1]; }
-    var order = new Array(S.P); // interleave queries and keys so neither hides the other
-    for (var t = 0; t < S.N; t++) { order[2 * t] = t; order[2 * t + 1] = S.N + t; }
+    var order = S.head.order; // the factor mode: its active points on top
+    if (!order) {
+      order = new Array(S.P); // interleave queries and keys so neither hides the other
+      for (var t = 0; t < S.N; t++) { order[2 * t] = t; order[2 * t + 1] = S.N + t; }
+    }
     var opts = { zDataType: 'categorical', wDataType: 'continuous' };
     if (sp._xyKey === S.head.key && sp._spatial) opts.spatialIndex = sp._spatial;
-    step = sp.draw({ x: x, y: y, valueA: S.head.cat, valueB: S.head.unit }, opts).then(function () {
+    step = sp.draw({ x: x, y: y, valueA: S.head.cat, valueB: S.head.size || S.head.unit }, opts).then(function () {
       sp.set({ pointOrder: order });
-      sp._key = S.head.key + '|' + v.color;
+      sp._key = S.head.key + '|' + colourKey(v);
       if (sp._xyKey !== S.head.key) { sp._xyKey = S.head.key; sp._spatial = sp.get('spatialIndex'); }
     });
   } else {
@@ -184,7 +188,7 @@ export function draw3(v) {
   var sizes = tr.geometry.getAttribute('asize').array, alpha = tr.geometry.getAttribute('aalpha').array;
   for (var i = 0; i < S.P; i++) {
     var inS = !S.sentencePts || S.sentencePts.has(i);
-    sizes[i] = (v.size ? 2 + S.head.unit[i] * 7 : 4) + (S.sentencePts && inS ? 2 : 0);
+    sizes[i] = (S.head.size ? (S.head.size[i] ? 2 + S.head.size[i] * 7 : 3) : v.size ? 2 + S.head.unit[i] * 7 : 4) + (S.sentencePts && inS ? 2 : 0);
     alpha[i] = inS ? 0.9 : 0.25;
   }
   tr.touch('acolor'); tr.touch('asize'); tr.touch('aalpha');

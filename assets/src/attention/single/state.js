@@ -17,6 +17,8 @@ export const S = {
   geo: null, // the image geometry on image sites, else null
   sheetsReady: false, // image sites: the sprite sheets are decoded (thumbnails can be drawn)
   sec: null, tokens: null, sentences: null, norms: null, vnorms: null, linker: null,
+  factorColour: null, // {n_factors} when the plot can be coloured by a factor (text sites with token factors), else null
+  tf: null, // tokenFactors() once loaded (the factor colour mode)
   N: 0, P: 0, H: 0, K: 0, G: 0,
   points: {}, // projection name -> Float32Array (all heads)
   layers: {}, // layer -> promise of layer data

@@ -10,10 +10,13 @@ import { byId, setQuery } from '../../core/data.js';
 import { fail, hasWebGL, mark } from '../site.js';
 import { loadPoints } from '../data.js';
 import { legend, matchTokens, showControls, sizeLegend } from '../controls.js';
-import { buildHead, loadLayer, readState, sentencePoints } from './data.js';
+import { tokenFactors } from '../../lib/token-factors.js';
+import { buildHead, colourKey, loadLayer, readState, sentencePoints } from './data.js';
+import { commonFactor, factorSizeLegend, showFactorControl } from './factor-colour.js';
 import { drawOverlay, invalidate, scheduleOverlay } from './overlay.js';
 import { draw2, draw3, noWebGL } from './plot.js';
 import { HIDE, showAggregate, showHeader, showImage, showSentence } from './panels.js';
+import { showCircuits } from './circuits.js';
 import { showCount } from './pointer.js';
 import { stageSize } from './screen.js';
 import { S, hooks } from './state.js';
@@ -32,24 +35,31 @@ export function apply(q, timing) {
   if (!timing) {
     if (!prev || prev.g !== next.g) timing = 'switch_head';
     else if (prev.entry.name !== next.entry.name) timing = 'switch_projection';
-    else if (prev.color !== next.color) timing = 'switch_color';
+    else if (colourKey(prev) !== colourKey(next)) timing = 'switch_color';
     else timing = 'apply';
   }
   S.queue = S.queue.then(function () {
     return Promise.all([
       S.points[next.entry.name] ? S.points[next.entry.name] : loadPoints(next.entry).then(function (d) { S.points[next.entry.name] = d; return d; }),
       loadLayer(next.l),
+      next.color === 'factor' ? tokenFactors() : null,
     ]);
   }).then(function (r) {
     if (S.view !== next) return null;
     var layerData = r[1];
     next.layerData = layerData;
+    if (r[2]) {
+      S.tf = r[2];
+      if (next.cf === null) next.cf = commonFactor(S.tf, S.tokens, S.N, next.l);
+    }
+    showFactorControl(next);
     showHeader(next);
     buildHead(next);
     S.match = matchTokens(S.tokens, next.q);
     showCount();
     legend(byId('att-legend'), S.head.legend);
-    sizeLegend(byId('att-size-legend'), next.size);
+    if (next.color === 'factor') factorSizeLegend(byId('att-size-legend'));
+    else sizeLegend(byId('att-size-legend'), next.size);
     S.sentencePts = next.s === null ? null : sentencePoints(next.s);
     var shown = S.geo ? showImage() : showSentence();
     showAggregate();
@@ -61,6 +71,7 @@ export function apply(q, timing) {
     invalidate();
     drawOverlay();
     mark(timing, timing === 'head_drawn' ? 0 : t0);
+    showCircuits(next); // after the plot: its tables load on first use, never before the points
     S.status.textContent = S.P.toLocaleString() + ' points: ' + S.N.toLocaleString() + ' queries and ' + S.N.toLocaleString() +
       ' keys of ' + S.sec.n_sentences + (S.geo ? ' images (' : ' sentences (') + byId('att-proj').selectedOptions[0].textContent + ' ' + next.dim + 'D).';
     document.body.dataset.attReady = String(Number(document.body.dataset.attReady || 0) + 1);

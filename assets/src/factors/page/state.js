@@ -18,6 +18,8 @@ import { renderImageContexts } from './image-contexts.js';
 import { renderNeighbors } from './neighbors.js';
 import { renderQuantiles } from './quantiles.js';
 import { renderContexts } from './text-contexts.js';
+import { renderHeads } from './heads.js';
+import { renderOutputs } from './outputs.js';
 
 export function start() {
   const status = $('status');
@@ -74,6 +76,9 @@ export function start() {
       renderQuantiles(f, l, cd);
       status.textContent = '';
       document.body.dataset.ready = f + ',' + l;
+      // the circuit tables load after the contexts, on the first factor shown
+      renderOutputs(f);
+      renderHeads(f, l);
     }).catch(fail);
   }
 

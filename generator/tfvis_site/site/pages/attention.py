@@ -34,6 +34,7 @@ LABEL_BADGES = {
     "local2d": "2D-local",
     "colour": "colour",
     "broad": "broad",
+    "induction": "induction",
     "other": "other",
 }
 
