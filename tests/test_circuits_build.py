@@ -70,6 +70,7 @@ def test_every_head_has_pairs_whose_weight_scores_are_the_models_own(fixture, ki
             random_ov = [r for r in ov if (r["layer"], r["head"], r["kind"]) == (layer, head, "random")]
             assert len(top_ov) == circuits["config"]["top"] and len(random_ov) == circuits["config"]["ov_random"]
             assert all(r["ablation_drop"] is None or np.isfinite(r["ablation_drop"]) for r in top_ov + random_ov)
+            assert all((r["n_sentences"] > 0) == (r["ablation_drop"] is not None) for r in top_ov + random_ov)  # random pairs too
 
 
 def test_a_decoders_induction_scores_and_output_tokens(tiny_decoder_site):

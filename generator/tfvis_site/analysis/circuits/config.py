@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from ...stage_config import StageConfig
 
 #: Version of what the circuit stages write; part of cache_key().
-RESULT_VERSION = 1
+RESULT_VERSION = 2  # 2: random pairs keep their sentence counts; NaN written as null
 
 
 @dataclass(frozen=True)

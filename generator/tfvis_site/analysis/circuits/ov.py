@@ -27,7 +27,7 @@ made once per block and shared by its heads (``CleanRuns``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -162,7 +162,8 @@ def random_pairs(codes: SampleCodes, write_factors: np.ndarray, n: int, rng: np.
 class HeadOV:
     """OV of one head: ``pairs`` (k, 2) [read factor, written factor] with ``weights`` (k,)
     virtual weights, ``drops`` (k,) their ablation drops (nan: read factor never active in the
-    sample) over ``n_sentences`` (k,) sentences; the same for ``random_pairs`` (r, 2); per head
+    sample) over ``n_sentences`` (k,) sentences; the same for ``random_pairs`` (r, 2) (drops
+    ``random_drops``, ``random_n_sentences``); per head
     the means ``top_pairs_drop`` and ``random_pairs_drop`` (nan-ignoring; nan if none)."""
 
     layer: int
@@ -175,6 +176,7 @@ class HeadOV:
     random_drops: np.ndarray
     top_pairs_drop: float
     random_pairs_drop: float
+    random_n_sentences: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def _mean(x: np.ndarray) -> float:
@@ -201,5 +203,5 @@ def ov_in_factors(model: Any, family: Family, lw: LayerWeights, units: Any, stor
         drops, counts = ablation_drops(model, family, units, codes, result, h, lw.d_head, np.concatenate([pairs, rand]),
                                        max_sentences, batch_size, device, clean)
         k = len(pairs)
-        out.append(HeadOV(lw.layer, h, pairs, weights, drops[:k], counts[:k], rand, drops[k:], _mean(drops[:k]), _mean(drops[k:])))
+        out.append(HeadOV(lw.layer, h, pairs, weights, drops[:k], counts[:k], rand, drops[k:], _mean(drops[:k]), _mean(drops[k:]), counts[k:]))
     return out

@@ -132,7 +132,8 @@ def _pair_rows(columns: dict[str, list[Any]], layer: int, head: int, label_key: 
 
 
 def _table(columns: dict[str, list[Any]], types: dict[str, pa.DataType]) -> pa.Table:
-    return pa.table({name: pa.array(columns.get(name, []), t) for name, t in types.items()})
+    """NaN (undefined: an agreement without variance, a drop without sentences) is written as null."""
+    return pa.table({name: pa.array(columns.get(name, []), t, from_pandas=True) for name, t in types.items()})
 
 
 HEAD_TYPES = {"layer": pa.int16(), "head": pa.int16(), "qk_agreement": pa.float32(), "qk_agreement_null_median": pa.float32(),
@@ -187,7 +188,7 @@ def _head_circuits(run: ModelRun, item: Any, folder: Path | None) -> None:
                            {"weight": o.weights, "ablation_drop": o.drops, "n_sentences": o.n_sentences})
                 _pair_rows(ov, layer, h, "kind", "random", o.random_pairs, names,
                            {"weight": ov_weights(lw, result, h, o.random_pairs), "ablation_drop": o.random_drops,
-                            "n_sentences": np.zeros(len(o.random_pairs))})
+                            "n_sentences": o.random_n_sentences})
             task.advance()
     ov["n_sentences"] = [int(n) for n in ov.get("n_sentences", [])]
     HeadCircuits(_table(heads, HEAD_TYPES), _table(qk, QK_TYPES), _table(ov, OV_TYPES), weights.family, weights.rope).save(folder)
