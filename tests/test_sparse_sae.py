@@ -100,3 +100,11 @@ def test_sparse_fit_is_deterministic():
     b = TopKSAE(24, random_state=7, **kw).fit(X)
     assert all(np.array_equal(getattr(a, n), getattr(b, n)) for n in ("components_", "W_enc_", "b_enc_", "b_dec_"))
 
+
+def test_factor_cache_key_holds_the_result_version():
+    """A new version of what the stage learns never reuses an old cached dictionary."""
+    from tfvis_site.analysis.factors.config import RESULT_VERSION, FactorConfig
+
+    cfg = FactorConfig()
+    assert cfg.cache_key()["result_version"] == RESULT_VERSION >= 2
+    assert FactorConfig.from_dict(cfg.to_dict()) == cfg  # the version is not a setting
