@@ -7,9 +7,12 @@ from typing import Any, ClassVar
 
 from ...stage_config import StageConfig
 
-#: Version of what the factor stage writes; part of cache_key(), so a new version never reuses an
-#: older result. 2: stats.npz holds each token's strongest factors and the activation samples.
-RESULT_VERSION = 2
+#: Version of what the stage learns and writes; part of cache_key(), so a new version never
+#: reuses an older cached result (nor the LIME stage, whose key holds the factors key).
+#: 2: stats.npz holds each token's strongest factors and the activation samples.
+#: 3: the TopK SAE's encoder gradient from the k active latents only (learn._TopKEncoder): the
+#: same dictionary up to float rounding, not bit for bit.
+RESULT_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class FactorConfig(StageConfig):
     chunk_size: int = 32
     seed: int = 0
     device: str = "cpu"
+
+    KEY_EXTRA: ClassVar[dict[str, Any]] = {"result_version": RESULT_VERSION}
 
     def __post_init__(self) -> None:
         if self.method not in ("fista-dl", "topk-sae"):

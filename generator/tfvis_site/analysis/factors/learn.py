@@ -12,7 +12,8 @@ rows (the paper's Phi is ``components_.T``) and return non-negative codes of sha
   curvature along atom j), and renormalises the rows.
 * :class:`TopKSAE`: a TopK sparse autoencoder (Gao et al. 2024): z = TopK(ReLU((x - b_dec)
   W_enc + b_enc)), x_hat = z D + b_dec, trained with Adam on the squared error, rows of D kept
-  unit norm.
+  unit norm. Only the encoder's forward product is dense: the decoder and both weight
+  gradients touch the k active latents of each vector only.
 
 Dead factors (active on fewer than ``dead_threshold`` of the recent samples) are re-initialised
 every ``resample_every`` steps from the worst-reconstructed vectors of the current batch.
@@ -176,23 +177,68 @@ class DictionaryLearner(_Base):
         return self.fit(X).transform(X)
 
 
+class _TopKEncoder(torch.autograd.Function):
+    """vals, top = TopK_k(x W + b), with a backward that touches only the k chosen latents.
+
+    forward: x (B, d), W (d, m), b (m,), k -> vals (B, k) pre-activations, top (B, k) int64.
+    backward: grad_vals (B, k) -> grad_x (B, d), grad_W (d, m), grad_b (m,). Only the chosen
+    columns of W and entries of b get a gradient, so instead of the dense x.T @ grad_pre
+    (B·d·m multiply-adds over a (B, m) gradient that is zero but for B·k entries) the B·k
+    (sample, latent) pairs are grouped by latent and summed with one embedding_bag: B·k·d.
+    The forward product stays dense: every latent's pre-activation is needed to pick the top k.
+    """
+
+    @staticmethod
+    def forward(ctx, x, W, b, k):
+        # the dense path's exact expression; addmm adds the bias inside the product, which
+        # saves a pass over the (B, m) pre-activations
+        vals, top = torch.topk(torch.addmm(b, x, W), k, dim=1)
+        ctx.save_for_backward(x, W, top)
+        ctx.mark_non_differentiable(top)
+        return vals, top
+
+    @staticmethod
+    def backward(ctx, grad_vals, _grad_top):
+        x, W, top = ctx.saved_tensors
+        B, k = top.shape
+        m = W.shape[1]
+        flat, g = top.reshape(-1), grad_vals.reshape(-1)
+        # group the pairs by latent; stable, so each latent sums its samples in batch order
+        # and the result does not depend on the threads (determinism given the seed)
+        order = torch.argsort(flat, stable=True)
+        counts = torch.bincount(flat, minlength=m)
+        offsets = counts.cumsum(0) - counts  # (m,) start of each latent's bag, empty bags give 0
+        gW = torch.nn.functional.embedding_bag(torch.div(order, k, rounding_mode="floor"), x, offsets,
+                                               mode="sum", per_sample_weights=g[order])  # (m, d)
+        gb = torch.zeros(m, dtype=g.dtype, device=g.device).index_add_(0, flat, g)
+        gx = None
+        if ctx.needs_input_grad[0]:  # not in fit (b_dec is detached there), kept for a true backward
+            gx = torch.nn.functional.embedding_bag(top, W.T.contiguous(), mode="sum", per_sample_weights=grad_vals)
+        return gx, gW.T, gb, None  # autograd copies gW.T into W's (d, m) layout
+
+
 class TopKSAE(_Base):
     """TopK sparse autoencoder with a unit-norm decoder (the dictionary).
 
     Parameters: ``n_components`` m; ``k`` active latents per vector; ``n_steps``,
     ``batch_size``; ``lr`` Adam step; ``resample_every``/``dead_threshold`` as for
-    DictionaryLearner. Attributes after fit: ``components_`` (m, d) decoder rows (unit norm),
-    ``W_enc_`` (d, m), ``b_enc_`` (m,), ``b_dec_`` (d,).
+    DictionaryLearner; ``sparse``: True forms the encoder's weight and bias gradients from the k
+    active latents only (_TopKEncoder), False from the dense (B, m) gradient of the
+    pre-activations (the earlier path, kept as the tests' reference; same result to float
+    tolerance). The decoder is a gather of the k active rows either way.
+    Attributes after fit: ``components_`` (m, d) decoder rows (unit norm), ``W_enc_`` (d, m),
+    ``b_enc_`` (m,), ``b_dec_`` (d,).
     ``transform(X)`` returns the (n, m) TopK codes (non-negative, at most k non-zero per row);
     ``inverse_transform(A)`` = A @ components_ + b_dec_.
     """
 
     def __init__(self, n_components: int = 1536, k: int = 32, *, n_steps: int = 2000, batch_size: int = 1024,
                  lr: float = 3e-3, resample_every: int = 100, dead_threshold: float = 1e-3,
-                 random_state: int = 0, device: str = "cpu",
+                 random_state: int = 0, device: str = "cpu", sparse: bool = True,
                  callback: Callable[[int, "TopKSAE"], None] | None = None):
         self.n_components = n_components
         self.k = k
+        self.sparse = sparse
         self.n_steps = n_steps
         self.batch_size = batch_size
         self.lr = lr
@@ -209,6 +255,24 @@ class TopKSAE(_Base):
         A = torch.zeros_like(pre)
         A.scatter_(1, idx, torch.relu(vals))
         return A
+
+    def _loss(self, Xb: torch.Tensor, D, W_enc, b_enc, b_dec):
+        """One step's forward. Xb (B, d); D (m, d), W_enc (d, m), b_enc (m,), b_dec (d,).
+
+        Returns loss (scalar: mean over the batch of ||x_hat - x||^2), Xhat (B, d), and the
+        codes as top (B, k) latent indices with vals (B, k) their ReLU'd activations.
+        """
+        kk = min(self.k, D.shape[0])
+        x = Xb - b_dec.detach()
+        if self.sparse:
+            vals, top = _TopKEncoder.apply(x, W_enc, b_enc, kk)
+        else:  # autograd through topk: a dense (B, m) gradient, then x.T @ it
+            vals, top = torch.topk(torch.addmm(b_enc, x, W_enc), kk, dim=1)
+        vals = torch.relu(vals)
+        # the decoder gathers the k chosen rows of D; its backward touches only those rows
+        Xhat = torch.nn.functional.embedding_bag(top, D, per_sample_weights=vals, mode="sum") + b_dec
+        loss = ((Xhat - Xb) ** 2).sum(1).mean()
+        return loss, Xhat, top, vals
 
     def fit(self, X, y=None) -> "TopKSAE":
         X = torch.as_tensor(np.asarray(X, dtype=np.float32) if not torch.is_tensor(X) else X, dtype=torch.float32)
@@ -227,16 +291,10 @@ class TopKSAE(_Base):
         usage = torch.full((self.n_components,), min(1.0, self.k / self.n_components), device=dev)
         self.n_resampled_ = 0
         t0 = time.perf_counter()
-        kk = min(self.k, self.n_components)
         for step, idx in enumerate(_batches(X.shape[0], min(self.batch_size, X.shape[0]), self.n_steps, gen)):
             Xb = X[idx].to(dev)
-            # encoder: one dense matmul; decoder: embedding_bag over the k chosen rows of D (its
-            # backward touches only those rows), so a step costs ~2 dense matmuls, not 6
-            pre = (Xb - b_dec.detach()) @ W_enc + b_enc
-            vals, top = torch.topk(pre, kk, dim=1)
-            vals = torch.relu(vals)
-            Xhat = torch.nn.functional.embedding_bag(top, D, per_sample_weights=vals, mode="sum") + b_dec
-            loss = ((Xhat - Xb) ** 2).sum(1).mean()
+            # sparse: one dense matmul (the encoder's forward), the rest touches the k chosen latents
+            loss, Xhat, top, vals = self._loss(Xb, D, W_enc, b_enc, b_dec)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             with torch.no_grad():  # keep the decoder rows on the sphere: drop the radial gradient
