@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import pytest  # noqa: E402
 
+from shared import shared_folder  # noqa: E402
 from tiny import save_tiny_checkpoint  # noqa: E402
 
 
@@ -30,8 +31,14 @@ def browser():
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory) -> dict[str, Path]:
     """Tiny random BERT, GPT-2 and Llama (GQA) checkpoint folders."""
-    root = tmp_path_factory.mktemp("checkpoints")
-    return {kind: save_tiny_checkpoint(kind, root / kind) for kind in ("bert", "gpt2", "llama")}
+    kinds = ("bert", "gpt2", "llama")
+
+    def make(root):
+        for kind in kinds:
+            save_tiny_checkpoint(kind, root / kind)
+
+    root = shared_folder(tmp_path_factory, "checkpoints", make)
+    return {kind: root / kind for kind in kinds}
 
 
 #: Sentences of the tiny attention stores (test_attention*.py).
@@ -50,25 +57,34 @@ def stores(tiny_checkpoints, tmp_path_factory):
     """Activation stores with attention capture of the tiny BERT, GPT-2 and Llama (GQA), shared
     by the attention tests of every module."""
     from tfvis_site.capture.extract import ExtractOptions, extract
+    from tfvis_site.capture.store import ActivationStore
     from tfvis_site.model.load import load_model
     from tfvis_site.progress import Reporter
 
-    out = {}
-    for kind in ("bert", "gpt2", "llama"):
-        path = tmp_path_factory.mktemp(f"store-{kind}")
-        loaded = load_model(tiny_checkpoints[kind])
-        out[kind] = extract(loaded, ATTENTION_SENTENCES, path, ExtractOptions(max_tokens=24, batch_size=4, capture_attention=True), Reporter.silent())
-    return out
+    def make(root):
+        for kind in tiny_checkpoints:
+            path = root / f"store-{kind}"
+            path.mkdir()
+            loaded = load_model(tiny_checkpoints[kind])
+            extract(loaded, ATTENTION_SENTENCES, path, ExtractOptions(max_tokens=24, batch_size=4, capture_attention=True), Reporter.silent())
+
+    root = shared_folder(tmp_path_factory, "stores", make)
+    return {kind: ActivationStore(root / f"store-{kind}") for kind in tiny_checkpoints}
 
 
 @pytest.fixture(scope="session")
 def pca_results(stores, tmp_path_factory):
     """The attention stage (PCA only) on each of ``stores``."""
-    from tfvis_site.analysis.attention import AttentionConfig, analyse_attention
+    from tfvis_site.analysis.attention import AttentionConfig, AttentionResult, analyse_attention
     from tfvis_site.progress import Reporter
 
-    cfg = AttentionConfig(projections=("pca",), n_jobs=1, trust_sample=200)
-    return {kind: analyse_attention(store, cfg, tmp_path_factory.mktemp(f"attn-{kind}"), Reporter.silent()) for kind, store in stores.items()}
+    def make(root):
+        cfg = AttentionConfig(projections=("pca",), n_jobs=1, trust_sample=200)
+        for kind, store in stores.items():
+            analyse_attention(store, cfg, root / f"attn-{kind}", Reporter.silent())
+
+    root = shared_folder(tmp_path_factory, "pca-results", make)
+    return {kind: AttentionResult.load(root / f"attn-{kind}") for kind in stores}
 
 
 HOSTILE_TEXTS = [
@@ -88,13 +104,13 @@ def tiny_site(tiny_checkpoints, tmp_path_factory) -> Path:
     """A site built once from the tiny BERT on a small corpus that includes HTML-looking text."""
     from tfvis_site.cli import main
 
-    root = tmp_path_factory.mktemp("tiny-site")
-    corpus = root / "corpus.txt"
-    corpus.write_text("\n".join(HOSTILE_TEXTS) + "\n")
-    out = root / "site"
-    code = main(["build", "--quiet", "--preset", "quick", "--model", str(tiny_checkpoints["bert"]), "--corpus", str(corpus), "--out", str(out), "--cache-dir", str(root / "cache")])
-    assert code == 0
-    return out
+    def make(root):
+        corpus = root / "corpus.txt"
+        corpus.write_text("\n".join(HOSTILE_TEXTS) + "\n")
+        code = main(["build", "--quiet", "--preset", "quick", "--model", str(tiny_checkpoints["bert"]), "--corpus", str(corpus), "--out", str(root / "site"), "--cache-dir", str(root / "cache")])
+        assert code == 0
+
+    return shared_folder(tmp_path_factory, "tiny-site", make) / "site"
 
 
 @pytest.fixture(scope="session")
@@ -127,18 +143,18 @@ def tiny_image_site(tmp_path_factory) -> Path:
     from tfvis_site.cli import main
     from tfvis_site.corpus.images import load_image_corpus
 
-    root = tmp_path_factory.mktemp("tiny-image-site")
-    model = save_tiny_image_checkpoint("dinov2_registers", root / "model", image_size=48)
-    folder = root / "images"
-    (folder / "sub").mkdir(parents=True)
-    corpus = load_image_corpus("synthetic", 16, seed=0)
-    for i, (image, name) in enumerate(zip(corpus.images, corpus.names)):
-        target = folder / (HOSTILE_IMAGE_NAME if i == 3 else f"sub/{name}.png" if i % 2 else f"{name}.png")
-        image.resize((64, 56)).save(target)
-    out = root / "site"
-    code = main(["build", "--quiet", "--preset", "quick", "--model", str(model), "--corpus", str(folder), "--out", str(out), "--cache-dir", str(root / "cache")])
-    assert code == 0
-    return out
+    def make(root):
+        model = save_tiny_image_checkpoint("dinov2_registers", root / "model", image_size=48)
+        folder = root / "images"
+        (folder / "sub").mkdir(parents=True)
+        corpus = load_image_corpus("synthetic", 16, seed=0)
+        for i, (image, name) in enumerate(zip(corpus.images, corpus.names)):
+            target = folder / (HOSTILE_IMAGE_NAME if i == 3 else f"sub/{name}.png" if i % 2 else f"{name}.png")
+            image.resize((64, 56)).save(target)
+        code = main(["build", "--quiet", "--preset", "quick", "--model", str(model), "--corpus", str(folder), "--out", str(root / "site"), "--cache-dir", str(root / "cache")])
+        assert code == 0
+
+    return shared_folder(tmp_path_factory, "tiny-image-site", make) / "site"
 
 
 def pytest_sessionfinish(session, exitstatus):
