@@ -1,4 +1,6 @@
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -128,6 +130,26 @@ def tiny_decoder_site(tmp_path_factory) -> Path:
                  "--out", str(out), "--cache-dir", str(root / "cache")])
     assert code == 0
     return out
+
+
+def minilm_quick_command(folder: Path) -> list[str]:
+    """The default model's quick build as a user runs it: the CLI in a fresh interpreter, with
+    nothing but --preset quick and where to write (``folder``/site, ``folder``/cache)."""
+    return [sys.executable, "-m", "tfvis_site", "build", "--preset", "quick", "--out", str(folder / "site"), "--cache-dir", str(folder / "cache")]
+
+
+@pytest.fixture(scope="session")
+def minilm_quick_site(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The default model (all-MiniLM-L6-v2) on the default Wikipedia corpus, --preset quick, built
+    once per test run by ``minilm_quick_command`` (in the folder, as its working directory):
+    (the folder, with site/ and cache/; that build's exit code and output, which tests assert)."""
+
+    def make(root):
+        run = subprocess.run(minilm_quick_command(root), capture_output=True, text=True, cwd=root)
+        (root / "build.json").write_text(json.dumps({"args": run.args, "returncode": run.returncode, "stdout": run.stdout, "stderr": run.stderr}))
+
+    root = shared_folder(tmp_path_factory, "minilm-quick", make)
+    return root, subprocess.CompletedProcess(**json.loads((root / "build.json").read_text()))
 
 
 #: File names of the tiny image corpus: one of them is HTML, which must stay text on every page.
