@@ -121,15 +121,15 @@ def tiny_decoder_site(tmp_path_factory) -> Path:
     corpus as ``tiny_site``; its checkpoint is ``site.parent / "model"``."""
     from tfvis_site.cli import main
 
-    root = tmp_path_factory.mktemp("tiny-llama-site")
-    model = save_tiny_checkpoint("llama", root / "model", lm_head=True)
-    corpus = root / "corpus.txt"
-    corpus.write_text("\n".join(HOSTILE_TEXTS) + "\n")
-    out = root / "site"
-    code = main(["build", "--quiet", "--preset", "quick", "--model", str(model), "--corpus", str(corpus),
-                 "--out", str(out), "--cache-dir", str(root / "cache")])
-    assert code == 0
-    return out
+    def make(root):
+        model = save_tiny_checkpoint("llama", root / "model", lm_head=True)
+        corpus = root / "corpus.txt"
+        corpus.write_text("\n".join(HOSTILE_TEXTS) + "\n")
+        code = main(["build", "--quiet", "--preset", "quick", "--model", str(model), "--corpus", str(corpus),
+                     "--out", str(root / "site"), "--cache-dir", str(root / "cache")])
+        assert code == 0
+
+    return shared_folder(tmp_path_factory, "tiny-llama-site", make) / "site"
 
 
 def minilm_quick_command(folder: Path) -> list[str]:
