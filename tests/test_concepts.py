@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from shared import shared_folder
 from sites import model_folder
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
@@ -238,16 +239,18 @@ def build_concepts_site(tiny_checkpoints, tiny_site, out: Path, probes: str) -> 
 
 @pytest.fixture(scope="session")
 def tiny_concepts_site(tiny_checkpoints, tiny_site, tmp_path_factory):
-    """The tiny site with two concept probes: the 2-label animals set and a 3-label copy of it."""
-    root = tmp_path_factory.mktemp("concepts-site")
-    three = root / "three.jsonl"
-    places = ["park", "river", "mill", "school", "sea", "Moon", "capital", "first time", "fox", "children", HOSTILE]
-    extra = [json.dumps({"text": f"The mat by the {w} was old.", "target": "mat", "label": "mat"}) for w in places]
-    three.write_text(TINY_LABELS.read_text() + "\n".join(extra) + "\n")
-    probes = f'[[probes]]\nname = "cat or dog <b>"\nfile = "{TINY_LABELS}"\n\n[[probes]]\nname = "three"\nfile = "three.jsonl"\n'
-    code, out = build_concepts_site(tiny_checkpoints, tiny_site, root / "site", probes)
-    assert code == 0
-    return out
+    """The tiny site with two concept probes: the 2-label animals set and a 3-label copy of it
+    (built once per test run: test_concepts_browser.py imports this fixture too)."""
+    def make(root):
+        three = root / "three.jsonl"
+        places = ["park", "river", "mill", "school", "sea", "Moon", "capital", "first time", "fox", "children", HOSTILE]
+        extra = [json.dumps({"text": f"The mat by the {w} was old.", "target": "mat", "label": "mat"}) for w in places]
+        three.write_text(TINY_LABELS.read_text() + "\n".join(extra) + "\n")
+        probes = f'[[probes]]\nname = "cat or dog <b>"\nfile = "{TINY_LABELS}"\n\n[[probes]]\nname = "three"\nfile = "three.jsonl"\n'
+        code, _ = build_concepts_site(tiny_checkpoints, tiny_site, root / "site", probes)
+        assert code == 0
+
+    return shared_folder(tmp_path_factory, "concepts-site", make) / "site"
 
 
 def test_build_writes_the_concepts_data(tiny_concepts_site, tiny_site):

@@ -259,14 +259,14 @@ def test_encoder_graph_is_the_documented_one(tmp_path):
 
 
 @pytest.mark.slow
-def test_minilm_live_probe_matches_probe(browser, tmp_path_factory):
+@pytest.mark.xdist_group("minilm")
+def test_minilm_live_probe_matches_probe(browser, minilm_quick_site):
     """The real MiniLM (quick preset, int8 weights): the factor page on one sentence equals probe --json,
-    the attention weights the Python reference of the same ONNX file."""
-    from tfvis_site.cli import main
-
-    root = tmp_path_factory.mktemp("live-minilm")
+    the attention weights the Python reference of the same ONNX file. The site: the default
+    model's quick build (conftest.minilm_quick_site, shared with test_default_model.py)."""
+    root, built = minilm_quick_site
+    assert built.returncode == 0, built.stderr[-2000:]
     site = root / "site"
-    assert main(["build", "--quiet", "--preset", "quick", "--out", str(site), "--cache-dir", str(root / "cache")]) == 0
     text = "The old lighthouse keeper walked slowly along the rocky shore at dawn."
     factor = strongest_factor(site, text)
     page = browser.new_page()
