@@ -849,8 +849,10 @@
       if (seq !== searchSeq) return;
       clear(box);
       const r = s.ranges.get(q);
+      const mentions = explanationHits(ix, q);
       if (!r) {
         count.textContent = "No factor has “" + q + "” among its top contexts.";
+        if (mentions) box.appendChild(mentions);
         const near = prefixMatches(s, q.slice(0, Math.max(1, Math.min(q.length, 3))), 12);
         if (near.length) {
           box.appendChild(el(
@@ -883,9 +885,34 @@
           el("td", { class: "tokens-cell" }, index.top_tokens[f])
         );
       });
+      if (mentions) box.appendChild(mentions);
     }).catch((err) => {
       count.textContent = "Search unavailable: " + err.message;
     });
+  }
+  var MAX_MENTIONS = 30;
+  var escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  function explanationHits(ix, q) {
+    const { index } = ix;
+    if (!index.expl_text) return null;
+    const word = new RegExp("(^|[^\\p{L}\\p{N}])" + escapeRegExp(q) + "($|[^\\p{L}\\p{N}])", "u");
+    const ids = [];
+    for (let f = 0; f < index.n; f++) if (word.test(index.expl_text[f].toLowerCase())) ids.push(f);
+    if (!ids.length) return null;
+    ids.sort((a, b) => index.expl_ok[b] - index.expl_ok[a] || (index.expl_score[b] || 0) - (index.expl_score[a] || 0) || a - b);
+    const shown = ids.slice(0, MAX_MENTIONS);
+    return el(
+      "div",
+      { class: "expl-hits small" },
+      el("p", null, "Factors whose explanation names “" + q + "”" + (ids.length > shown.length ? " (the first " + shown.length + " of " + ids.length + ")" : "") + ":"),
+      el("ul", null, shown.map((f) => el(
+        "li",
+        null,
+        el("a", { href: "factor.html?f=" + f }, "#" + f),
+        " ",
+        el("span", { class: index.expl_ok[f] ? null : "muted" }, index.expl_text[f])
+      )))
+    );
   }
 
   // assets/src/factors/index-table.js
