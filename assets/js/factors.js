@@ -1033,7 +1033,11 @@
     clear(byId("ftbody")).appendChild(frag);
   }
   function addExplanations(index, ex) {
-    if (!ex) return;
+    if (!ex) {
+      document.querySelectorAll("#ftable th.col-score, #ftable th.col-expl").forEach((th) => th.remove());
+      if (!byId("expl-none")) byId("table-count").after(el("span", { id: "expl-none", class: "muted small" }, " · This site was built without explanations."));
+      return;
+    }
     index.expl_text = new Array(index.n).fill("");
     index.expl_score = new Float64Array(index.n).fill(NaN);
     index.expl_ok = new Array(index.n).fill(false);

@@ -133,7 +133,12 @@ function renderTable(ix, state) {
 /** index.expl_text / expl_score: the explanation of each factor at its peak layer (none on a site
  * built without explanations: the table has no such columns). */
 function addExplanations(index, ex) {
-  if (!ex) return;
+  if (!ex) {
+    // pages rendered for explanations over data without them: drop the columns, say so once
+    document.querySelectorAll('#ftable th.col-score, #ftable th.col-expl').forEach((th) => th.remove());
+    if (!$('expl-none')) $('table-count').after(el('span', { id: 'expl-none', class: 'muted small' }, ' · This site was built without explanations.'));
+    return;
+  }
   index.expl_text = new Array(index.n).fill('');
   index.expl_score = new Float64Array(index.n).fill(NaN);
   index.expl_ok = new Array(index.n).fill(false);
