@@ -1759,17 +1759,22 @@
     Object.keys(extra || {}).forEach((k) => q.set(k, String(extra[k])));
     return "attention-head.html?" + q.toString();
   }
-  function factorLink(f, hidden, top) {
+  function factorLink(f, hidden, top, ex) {
     const text2 = top && top[f] ? String(top[f]) : "";
+    const row = ex ? ex.at(f, hidden) || ex.peak(f) : null;
+    const link = el("a", {
+      class: "circ-factor",
+      href: factorHref(f, hidden),
+      title: "factor " + f + " at hidden state " + hidden + (text2 ? "; its top tokens at its peak layer: " + text2 : "")
+    }, "#" + f);
+    if (row && row.explained) {
+      return [link, el("span", {
+        class: "circ-words circ-expl",
+        title: row.text + " (explanation at layer " + row.layer + ", detection score " + score(row.score) + ")"
+      }, row.text)];
+    }
     const short = Array.from(text2.matchAll(/(.*?) \(\d+\)(?:, |$)/g), (x) => x[1]).slice(0, 2).join(" · ");
-    return [
-      el("a", {
-        class: "circ-factor",
-        href: factorHref(f, hidden),
-        title: "factor " + f + " at hidden state " + hidden + (text2 ? "; its top tokens at its peak layer: " + text2 : "")
-      }, "#" + f),
-      short ? el("span", { class: "circ-words", "aria-hidden": "true" }, short) : null
-    ];
+    return [link, short ? el("span", { class: "circ-words", "aria-hidden": "true" }, short) : null];
   }
   function sig(x) {
     if (x === 0) return "0";
