@@ -168,3 +168,27 @@ def test_a_site_without_explanations_says_so(site_without_explanations):
         page.wait_for_selector("#ftbody tr")
         assert "This site was built without explanations." in page.locator("#expl-none").inner_text()
         assert page.locator("#ftable th.col-score, #ftbody td.expl-cell").count() == 0
+
+
+def test_head_page_lists_factors_with_their_explanations(tiny_site):
+    """Each factor of the head page's tables: its explanation at the hidden state listed (else at
+    its peak layer) beside its number when it explains the factor, the full text in the title."""
+    rows = _rows(tiny_site)
+    peak = {r["factor"]: r for r in rows.values() if r["peak"]}
+    with open_site(tiny_site, "file") as (page, base):
+        page.goto(base + "attention-head.html?l=1&h=2")
+        page.wait_for_selector("#att-circuits[data-ready='1,2']")
+        cells = page.locator("td.circ-f").evaluate_all(
+            "tds => tds.map(td => { const s = td.querySelector('.circ-expl'); "
+            "return [td.querySelector('a.circ-factor').getAttribute('href'), s ? s.textContent : null, s ? s.title : null]; })")
+        assert cells
+        n_explained = 0
+        for href, text, title in cells:
+            f, hidden = map(int, re.fullmatch(r"factor\.html\?f=(\d+)&l=(\d+)", href).groups())
+            row = rows.get((f, hidden)) or peak[f]
+            if row["explained"]:
+                n_explained += 1
+                assert text == row["text"] and title == f"{row['text']} (explanation at layer {row['layer']}, detection score {js_fixed(row['score'], 2)})"
+            else:
+                assert text is None
+        assert n_explained > 0
