@@ -3877,6 +3877,50 @@
     return x.toFixed(digits === void 0 ? a >= 100 ? 0 : a >= 10 ? 1 : 3 : digits);
   }
 
+  // assets/src/factors/explanations.js
+  var rowsP = null;
+  function explanations(fs) {
+    const section2 = fs && fs.explanations;
+    if (!section2 || !section2.file) return Promise.resolve(null);
+    if (!rowsP) {
+      rowsP = loadColumns(section2.file).then((c) => {
+        const byKey = /* @__PURE__ */ new Map();
+        const peaks = /* @__PURE__ */ new Map();
+        for (let i = 0; i < c.factor.length; i++) {
+          const row = {
+            factor: c.factor[i],
+            layer: c.layer[i],
+            peak: !!c.peak[i],
+            text: c.text[i],
+            kind: c.kind[i],
+            score: c.score[i],
+            one_token_score: c.one_token_score[i],
+            explained: !!c.explained[i],
+            rule: parseRule(c.rule[i]),
+            one_token_text: c.one_token_text ? c.one_token_text[i] : null
+          };
+          byKey.set(row.factor + "," + row.layer, row);
+          if (row.peak) peaks.set(row.factor, row);
+        }
+        return { section: section2, at: (f, l) => byKey.get(f + "," + l) || null, peak: (f) => peaks.get(f) || null };
+      });
+      rowsP.catch(() => {
+        rowsP = null;
+      });
+    }
+    return rowsP;
+  }
+  function parseRule(json) {
+    if (!json) return null;
+    try {
+      const r = JSON.parse(json);
+      return r && Array.isArray(r.all) ? r : null;
+    } catch (e) {
+      return null;
+    }
+  }
+  var score = (x) => x === null || x === void 0 || isNaN(x) ? "–" : Number(x).toFixed(2);
+
   // assets/src/lib/circuits.js
   function circuitsMissing(m) {
     if (m.circuits && m.circuits.files) return null;
@@ -3907,17 +3951,23 @@
     }
     return words;
   }
-  function factorLink(f, hidden, top) {
+  var factorExplanations = (m) => explanations(m.factors).catch(() => null);
+  function factorLink(f, hidden, top, ex) {
     const text2 = top && top[f] ? String(top[f]) : "";
+    const row = ex ? ex.at(f, hidden) || ex.peak(f) : null;
+    const link = el("a", {
+      class: "circ-factor",
+      href: factorHref(f, hidden),
+      title: "factor " + f + " at hidden state " + hidden + (text2 ? "; its top tokens at its peak layer: " + text2 : "")
+    }, "#" + f);
+    if (row && row.explained) {
+      return [link, el("span", {
+        class: "circ-words circ-expl",
+        title: row.text + " (explanation at layer " + row.layer + ", detection score " + score(row.score) + ")"
+      }, row.text)];
+    }
     const short = Array.from(text2.matchAll(/(.*?) \(\d+\)(?:, |$)/g), (x) => x[1]).slice(0, 2).join(" · ");
-    return [
-      el("a", {
-        class: "circ-factor",
-        href: factorHref(f, hidden),
-        title: "factor " + f + " at hidden state " + hidden + (text2 ? "; its top tokens at its peak layer: " + text2 : "")
-      }, "#" + f),
-      short ? el("span", { class: "circ-words", "aria-hidden": "true" }, short) : null
-    ];
+    return [link, short ? el("span", { class: "circ-words", "aria-hidden": "true" }, short) : null];
   }
   function sig(x) {
     if (x === 0) return "0";
@@ -3938,6 +3988,7 @@
   // assets/src/attention/single/circuits.js
   var shown = null;
   var topTokens = null;
+  var explained = null;
   function showCircuits(v) {
     var reads = byId("att-reads"), writes = byId("att-writes");
     if (!reads) return Promise.resolve();
@@ -3952,9 +4003,10 @@
       byId("att-circuits").dataset.ready = "missing";
       return Promise.resolve();
     }
-    return Promise.all([circuitTable(m, "heads"), circuitTable(m, "qk"), circuitTable(m, "ov"), factorWords(m)]).then(function(t) {
+    return Promise.all([circuitTable(m, "heads"), circuitTable(m, "qk"), circuitTable(m, "ov"), factorWords(m), factorExplanations(m)]).then(function(t) {
       if (shown !== key) return;
       topTokens = t[3];
+      explained = t[4];
       var at = function(cols) {
         return function(i) {
           return cols.layer[i] === v.l && cols.head[i] === v.h;
@@ -3980,7 +4032,7 @@
         paintBy(f);
       }
     }, "◐") : null;
-    return el("td", { class: "circ-f" }, factorLink(f, hidden, topTokens), paint);
+    return el("td", { class: "circ-f" }, factorLink(f, hidden, topTokens, explained), paint);
   }
   function paintBy(f) {
     hooks.apply(setQuery({ color: "factor", cf: f }, true));
@@ -4108,7 +4160,7 @@
         null,
         el("td", { class: "num" }, String(ov.rank[i] + 1)),
         factorCell(ov.read_factor[i], v.l, v),
-        el("td", { class: "circ-f" }, factorLink(ov.write_factor[i], v.l + 1, topTokens)),
+        el("td", { class: "circ-f" }, factorLink(ov.write_factor[i], v.l + 1, topTokens, explained)),
         num(ov.weight[i]),
         drop === null || drop === void 0 || isNaN(drop) ? el("td", { class: "num muted", title: "the read factor is active in none of the ablated sentences" }, "not active") : num(drop),
         el("td", { class: "num" }, String(ov.n_sentences[i]))

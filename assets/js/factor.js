@@ -605,6 +605,116 @@
     return [a, b];
   }
 
+  // assets/src/factors/explanations.js
+  var rowsP = null;
+  function explanations(fs) {
+    const section2 = fs && fs.explanations;
+    if (!section2 || !section2.file) return Promise.resolve(null);
+    if (!rowsP) {
+      rowsP = loadColumns(section2.file).then((c) => {
+        const byKey = /* @__PURE__ */ new Map();
+        const peaks = /* @__PURE__ */ new Map();
+        for (let i = 0; i < c.factor.length; i++) {
+          const row = {
+            factor: c.factor[i],
+            layer: c.layer[i],
+            peak: !!c.peak[i],
+            text: c.text[i],
+            kind: c.kind[i],
+            score: c.score[i],
+            one_token_score: c.one_token_score[i],
+            explained: !!c.explained[i],
+            rule: parseRule(c.rule[i]),
+            one_token_text: c.one_token_text ? c.one_token_text[i] : null
+          };
+          byKey.set(row.factor + "," + row.layer, row);
+          if (row.peak) peaks.set(row.factor, row);
+        }
+        return { section: section2, at: (f, l) => byKey.get(f + "," + l) || null, peak: (f) => peaks.get(f) || null };
+      });
+      rowsP.catch(() => {
+        rowsP = null;
+      });
+    }
+    return rowsP;
+  }
+  function parseRule(json) {
+    if (!json) return null;
+    try {
+      const r = JSON.parse(json);
+      return r && Array.isArray(r.all) ? r : null;
+    } catch (e) {
+      return null;
+    }
+  }
+  var LETTER_OR_DIGIT = /^[\p{L}\p{N}]+$/u;
+  var HAS_LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+  function textLabel(spec, tokens, j) {
+    const raw = String(tokens[spec.column || "text"][j]);
+    if (tokens.is_special[j] && spec.special_as_written) return raw;
+    let s = spec.trim ? raw.trim() : raw;
+    if (spec.lowercase) s = s.toLowerCase();
+    return s;
+  }
+  function featureLabels(spec, tokens, start2, end) {
+    const n = end - start2;
+    const out = new Array(n).fill(null);
+    const special = (j) => !!tokens.is_special[j];
+    const plain = (j) => String(tokens.text[j]).trim().toLowerCase();
+    if (spec.kind === "text") {
+      const offset = spec.offset || 0;
+      for (let i = start2; i < end; i++) {
+        const j = i + offset;
+        if (j < start2 || j >= end) continue;
+        if (spec.none_if_special && special(j)) continue;
+        out[i - start2] = textLabel(spec, tokens, j);
+      }
+    } else if (spec.kind === "word") {
+      let a = start2;
+      for (let i = start2; i <= end; i++) {
+        const joins = i < end && i > a && !tokens.space_before[i] && !special(i) && !special(i - 1) && LETTER_OR_DIGIT.test(plain(i)) && LETTER_OR_DIGIT.test(plain(i - 1));
+        if (joins) continue;
+        if (i - a >= 2) {
+          let word = "";
+          for (let k = a; k < i; k++) word += plain(k);
+          for (let k = a; k < i; k++) out[k - start2] = word;
+        }
+        a = i;
+      }
+    } else if (spec.kind === "first" || spec.kind === "last") {
+      const units = [];
+      for (let i = start2; i < end; i++) if (!special(i)) units.push(i);
+      if (units.length) out[(spec.kind === "first" ? units[0] : units[units.length - 1]) - start2] = "yes";
+    } else if (spec.kind === "after_punctuation") {
+      for (let i = start2 + 1; i < end; i++) {
+        const prev = plain(i - 1);
+        if (!special(i - 1) && prev && !HAS_LETTER_OR_DIGIT.test(prev)) out[i - start2] = "yes";
+      }
+    } else {
+      return void 0;
+    }
+    return out;
+  }
+  function ruleMatches(rule, features, tokens, start2, end) {
+    if (!rule || !features || !rule.all.length) return null;
+    const hold = new Array(end - start2).fill(true);
+    for (const cond of rule.all) {
+      const spec = features[cond.feature];
+      const labels = spec ? featureLabels(spec, tokens, start2, end) : void 0;
+      if (!labels) return null;
+      const values = new Set(cond.values);
+      labels.forEach((lab, k) => {
+        if (lab === null || !values.has(lab)) hold[k] = false;
+      });
+    }
+    const out = /* @__PURE__ */ new Set();
+    hold.forEach((h, k) => {
+      if (h) out.add(start2 + k);
+    });
+    return out;
+  }
+  var score = (x) => x === null || x === void 0 || isNaN(x) ? "–" : Number(x).toFixed(2);
+
   // assets/src/factors/page/context.js
   var page = {
     fs: null,
@@ -621,6 +731,8 @@
     // tokens.parquet (text sites)
     links: null,
     // tokenFactors(): which texts the attention pages show (text sites)
+    rule: null,
+    // {rule, features, layer}: the explanation whose matches the contexts outline (explanation.js)
     current: { f: null, l: null },
     seq: 0,
     // render sequence: a view drawn for an older state drops its result
@@ -802,6 +914,69 @@
     const v = index.is[layer][f];
     const peak = index.peak_layer[f];
     hoverInfo.textContent = (i === null ? "Selected: " : "") + "layer " + layer + (layer === 0 ? " (embeddings)" : "") + " · IS " + fmt(v) + " · " + (index.is[peak][f] > 0 ? Math.round(100 * v / index.is[peak][f]) + "% of the peak" : "") + (layer === peak ? " · peak" : "");
+  }
+
+  // assets/src/factors/page/explanation.js
+  function renderExplanation(f, l, ex) {
+    const box = byId("fexplain");
+    page.rule = null;
+    if (!box) return;
+    clear(box);
+    if (!ex) {
+      box.appendChild(el("span", { class: "muted" }, "This site was built without explanations."));
+      return;
+    }
+    const here = ex.at(f, l);
+    const row = here || ex.peak(f);
+    if (!row) {
+      box.appendChild(el("span", { class: "muted" }, "No explanation of this factor."));
+      return;
+    }
+    const where = here ? "at layer " + l : "at its peak layer " + row.layer + " (layer " + l + " is not explained)";
+    box.dataset.layer = String(row.layer);
+    box.appendChild(el("span", { class: "fx-label" }, "Explanation " + where + ": "));
+    box.appendChild(el("span", { class: "fx-text" + (row.explained ? "" : " muted") }, row.text));
+    if (row.score !== null && row.score !== void 0) {
+      const thr = ex.section.thresholds || {};
+      const adds = row.score - row.one_token_score;
+      box.appendChild(el(
+        "span",
+        { class: "fx-scores" },
+        el(
+          "span",
+          {
+            class: "fx-score",
+            dataset: { value: String(row.score) },
+            title: 'Balanced accuracy of "the rule holds" predicting "active" on held-out contexts (0.5 = chance, 1 = perfect)' + (thr.explained !== void 0 ? "; explained at ≥ " + score(thr.explained) : "")
+          },
+          "detection score " + score(row.score)
+        ),
+        el(
+          "span",
+          {
+            class: "fx-one",
+            dataset: { value: String(row.one_token_score) },
+            title: "The same for the best rule that reads the token alone" + (row.one_token_text ? ": " + row.one_token_text : "")
+          },
+          "one token alone " + score(row.one_token_score)
+        ),
+        el("span", { class: "fx-adds muted" }, "context adds " + (adds >= 0 ? "+" : "−") + Math.abs(adds).toFixed(2))
+      ));
+    }
+    const features = ex.section.features;
+    if (row.rule && !page.geo && row.explained) {
+      page.rule = { rule: row.rule, features, layer: row.layer };
+      box.appendChild(el(
+        "span",
+        { class: "fx-legend muted small" },
+        el("span", { class: "ctok rule" }, "outlined"),
+        " tokens in the contexts below are where the rule holds"
+      ));
+    }
+  }
+  function ruleHolds(start2, end) {
+    const r = page.rule;
+    return r ? ruleMatches(r.rule, r.features, page.tokens, start2, end) : null;
   }
 
   // assets/src/factors/page/facts.js
@@ -1273,6 +1448,7 @@
         wmax = Math.max(wmax, Math.abs(lime.weights[k]));
       });
     }
+    const holds = ruleHolds(start2, end);
     const title = (i, w) => tokens.piece[i] + (w !== void 0 ? " · LIME weight " + fmt(w) : "");
     const p = el("p", { class: "ctx-text" });
     let first = true;
@@ -1286,6 +1462,7 @@
       if (isHit) cls += " hit";
       else if (i >= word[0] && i <= word[1]) cls += " hitword";
       if (tokens.is_special[i]) cls += " special";
+      if (holds && holds.has(i)) cls += " rule";
       const attrs = { class: cls };
       const w = weights.get(i - start2);
       if (w !== void 0) {
@@ -1293,7 +1470,7 @@
         attrs.style = { "background-color": (w >= 0 ? "rgba(220, 38, 38, " : "rgba(22, 163, 74, ") + alpha.toFixed(3) + ")" };
         attrs.dataset = { w: w.toFixed(4) };
       }
-      attrs.title = isHit ? "activating token · " + title(i, w) + " · activation " + fmt(value) : title(i, w);
+      attrs.title = (isHit ? "activating token · " + title(i, w) + " · activation " + fmt(value) : title(i, w)) + (holds && holds.has(i) ? " · the rule holds" : "");
       p.appendChild(el("span", attrs, tokens.text[i]));
     }
     if (b < end - 1 && !(b === end - 2 && tokens.is_special[end - 1])) p.appendChild(el("span", { class: "ell" }, " …"));
@@ -1582,17 +1759,22 @@
     Object.keys(extra || {}).forEach((k) => q.set(k, String(extra[k])));
     return "attention-head.html?" + q.toString();
   }
-  function factorLink(f, hidden, top) {
+  function factorLink(f, hidden, top, ex) {
     const text2 = top && top[f] ? String(top[f]) : "";
+    const row = ex ? ex.at(f, hidden) || ex.peak(f) : null;
+    const link = el("a", {
+      class: "circ-factor",
+      href: factorHref(f, hidden),
+      title: "factor " + f + " at hidden state " + hidden + (text2 ? "; its top tokens at its peak layer: " + text2 : "")
+    }, "#" + f);
+    if (row && row.explained) {
+      return [link, el("span", {
+        class: "circ-words circ-expl",
+        title: row.text + " (explanation at layer " + row.layer + ", detection score " + score(row.score) + ")"
+      }, row.text)];
+    }
     const short = Array.from(text2.matchAll(/(.*?) \(\d+\)(?:, |$)/g), (x) => x[1]).slice(0, 2).join(" · ");
-    return [
-      el("a", {
-        class: "circ-factor",
-        href: factorHref(f, hidden),
-        title: "factor " + f + " at hidden state " + hidden + (text2 ? "; its top tokens at its peak layer: " + text2 : "")
-      }, "#" + f),
-      short ? el("span", { class: "circ-words", "aria-hidden": "true" }, short) : null
-    ];
+    return [link, short ? el("span", { class: "circ-words", "aria-hidden": "true" }, short) : null];
   }
   function sig(x) {
     if (x === 0) return "0";
@@ -1831,10 +2013,11 @@
       if (factorChanged) renderNeighbors(f);
       status.textContent = "Loading contexts…";
       status.className = "muted";
-      return Promise.all([chunkData(chunkOf(fs, f)), textP, page.geo ? null : tokenFactors()]).then(([cd, text2, links]) => {
+      return Promise.all([chunkData(chunkOf(fs, f)), textP, page.geo ? null : tokenFactors(), explanations(fs)]).then(([cd, text2, links, ex]) => {
         if (seq !== page.seq) return;
         [page.sentences, page.tokens] = text2;
         page.links = links;
+        renderExplanation(f, l, ex);
         renderFacts(f, l, cd);
         if (page.geo) renderImageContexts(f, l, cd, state);
         else renderContexts(f, l, cd);

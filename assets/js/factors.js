@@ -584,6 +584,50 @@
   }
   var key = (text) => String(text || "").trim().toLowerCase();
 
+  // assets/src/factors/explanations.js
+  var rowsP = null;
+  function explanations(fs) {
+    const section2 = fs && fs.explanations;
+    if (!section2 || !section2.file) return Promise.resolve(null);
+    if (!rowsP) {
+      rowsP = loadColumns(section2.file).then((c) => {
+        const byKey = /* @__PURE__ */ new Map();
+        const peaks = /* @__PURE__ */ new Map();
+        for (let i = 0; i < c.factor.length; i++) {
+          const row = {
+            factor: c.factor[i],
+            layer: c.layer[i],
+            peak: !!c.peak[i],
+            text: c.text[i],
+            kind: c.kind[i],
+            score: c.score[i],
+            one_token_score: c.one_token_score[i],
+            explained: !!c.explained[i],
+            rule: parseRule(c.rule[i]),
+            one_token_text: c.one_token_text ? c.one_token_text[i] : null
+          };
+          byKey.set(row.factor + "," + row.layer, row);
+          if (row.peak) peaks.set(row.factor, row);
+        }
+        return { section: section2, at: (f, l) => byKey.get(f + "," + l) || null, peak: (f) => peaks.get(f) || null };
+      });
+      rowsP.catch(() => {
+        rowsP = null;
+      });
+    }
+    return rowsP;
+  }
+  function parseRule(json) {
+    if (!json) return null;
+    try {
+      const r = JSON.parse(json);
+      return r && Array.isArray(r.all) ? r : null;
+    } catch (e) {
+      return null;
+    }
+  }
+  var score = (x) => x === null || x === void 0 || isNaN(x) ? "–" : Number(x).toFixed(2);
+
   // assets/src/factors/results.js
   var MAX_RESULTS = 60;
   function resultsTable(box, heads, range, row) {
@@ -805,8 +849,10 @@
       if (seq !== searchSeq) return;
       clear(box);
       const r = s.ranges.get(q);
+      const mentions = explanationHits(ix, q);
       if (!r) {
         count.textContent = "No factor has “" + q + "” among its top contexts.";
+        if (mentions) box.appendChild(mentions);
         const near = prefixMatches(s, q.slice(0, Math.max(1, Math.min(q.length, 3))), 12);
         if (near.length) {
           box.appendChild(el(
@@ -839,9 +885,34 @@
           el("td", { class: "tokens-cell" }, index.top_tokens[f])
         );
       });
+      if (mentions) box.appendChild(mentions);
     }).catch((err) => {
       count.textContent = "Search unavailable: " + err.message;
     });
+  }
+  var MAX_MENTIONS = 30;
+  var escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  function explanationHits(ix, q) {
+    const { index } = ix;
+    if (!index.expl_text) return null;
+    const word = new RegExp("(^|[^\\p{L}\\p{N}])" + escapeRegExp(q) + "($|[^\\p{L}\\p{N}])", "u");
+    const ids = [];
+    for (let f = 0; f < index.n; f++) if (word.test(index.expl_text[f].toLowerCase())) ids.push(f);
+    if (!ids.length) return null;
+    ids.sort((a, b) => index.expl_ok[b] - index.expl_ok[a] || (index.expl_score[b] || 0) - (index.expl_score[a] || 0) || a - b);
+    const shown = ids.slice(0, MAX_MENTIONS);
+    return el(
+      "div",
+      { class: "expl-hits small" },
+      el("p", null, "Factors whose explanation names “" + q + "”" + (ids.length > shown.length ? " (the first " + shown.length + " of " + ids.length + ")" : "") + ":"),
+      el("ul", null, shown.map((f) => el(
+        "li",
+        null,
+        el("a", { href: "factor.html?f=" + f }, "#" + f),
+        " ",
+        el("span", { class: index.expl_ok[f] ? null : "muted" }, index.expl_text[f])
+      )))
+    );
   }
 
   // assets/src/factors/index-table.js
@@ -853,9 +924,10 @@
       ix.fs = m.factors;
       ix.geo = geometry(m);
       if (ix.geo) ix.sheetsP = loadAll(ix.geo);
-      return factorIndex(ix.fs);
-    }).then((index) => {
+      return Promise.all([factorIndex(ix.fs), explanations(ix.fs)]);
+    }).then(([index, ex]) => {
       ix.index = index;
+      addExplanations(index, ex);
       index.peak_is = new Float32Array(index.n);
       for (let i = 0; i < index.n; i++) index.peak_is[i] = index.is[index.peak_layer[i]][i];
       byId("status").textContent = "";
@@ -908,14 +980,14 @@
     for (let i = 0; i < index.n; i++) {
       if (level && index.level[i] !== level) continue;
       if (layer !== null && index.peak_layer[i] !== layer) continue;
-      if (tok && index.top_tokens[i].toLowerCase().indexOf(tok) === -1) continue;
+      if (tok && index.top_tokens[i].toLowerCase().indexOf(tok) === -1 && !(index.expl_text && index.expl_text[i].toLowerCase().indexOf(tok) !== -1)) continue;
       ids.push(i);
     }
     const sort = state.sort || "factor";
     const dir = state.dir === "desc" ? -1 : 1;
     const col = sort === "level" ? null : index[sort];
     if (sort === "level") ids.sort((a, b) => dir * (LEVEL_ORDER[index.level[a]] - LEVEL_ORDER[index.level[b]]) || a - b);
-    else if (col) ids.sort((a, b) => dir * (col[a] - col[b]) || a - b);
+    else if (col) ids.sort((a, b) => isNaN(col[a]) - isNaN(col[b]) || dir * (col[a] - col[b]) || a - b);
     document.querySelectorAll("#ftable th[data-sort]").forEach((th) => {
       if (th.dataset.sort === sort) th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
       else th.removeAttribute("aria-sort");
@@ -953,11 +1025,37 @@
         el("td", { class: "num" }, pct(index.density[f])),
         el("td", { class: "num col-max" }, fmt(index.max_activation[f])),
         el("td", { class: "num col-spread" }, fmt(index.spread[f], 2)),
+        index.expl_text ? explanationCells(index, f) : null,
         geo ? thumbsCell(ix, f, onError) : el("td", { class: "tokens-cell" }, index.top_tokens[f])
       ));
     });
-    if (!ids.length) frag.appendChild(el("tr", null, el("td", { colspan: 8, class: "muted" }, "No factor matches these filters.")));
+    if (!ids.length) frag.appendChild(el("tr", null, el("td", { colspan: index.expl_text ? 10 : 8, class: "muted" }, "No factor matches these filters.")));
     clear(byId("ftbody")).appendChild(frag);
+  }
+  function addExplanations(index, ex) {
+    if (!ex) {
+      document.querySelectorAll("#ftable th.col-score, #ftable th.col-expl").forEach((th) => th.remove());
+      if (!byId("expl-none")) byId("table-count").after(el("span", { id: "expl-none", class: "muted small" }, " · This site was built without explanations."));
+      return;
+    }
+    index.expl_text = new Array(index.n).fill("");
+    index.expl_score = new Float64Array(index.n).fill(NaN);
+    index.expl_ok = new Array(index.n).fill(false);
+    for (let f = 0; f < index.n; f++) {
+      const row = ex.peak(f);
+      if (!row) continue;
+      index.expl_text[f] = row.text || "";
+      if (row.score !== null && row.score !== void 0) index.expl_score[f] = row.score;
+      index.expl_ok[f] = row.explained;
+    }
+  }
+  function explanationCells(index, f) {
+    const s = index.expl_score[f];
+    const text = index.expl_text[f];
+    return [
+      el("td", { class: "num col-score", dataset: isNaN(s) ? {} : { value: String(s) } }, isNaN(s) ? "–" : score(s)),
+      el("td", { class: "expl-cell" + (index.expl_ok[f] ? "" : " muted") }, text)
+    ];
   }
 
   // assets/src/pages/factors.js

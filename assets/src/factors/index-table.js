@@ -7,6 +7,7 @@ import { byId as $, clear, el, onState, query, setQuery } from '../core/data.js'
 import { loadAll } from '../core/images.js';
 import { wirePager } from '../lib/pager.js';
 import { factorIndex, factorSparkline, fail, fmt, geometry, isCurve, key, levelBadge, pct, randomFactor, section } from './common.js';
+import { explanations, score } from './explanations.js';
 import { renderImageSearch, thumbsCell } from './index-images.js';
 import { renderSearch, wireWordSearch } from './index-words.js';
 
@@ -20,10 +21,11 @@ export function startIndex() {
       ix.fs = m.factors;
       ix.geo = geometry(m);
       if (ix.geo) ix.sheetsP = loadAll(ix.geo);
-      return factorIndex(ix.fs);
+      return Promise.all([factorIndex(ix.fs), explanations(ix.fs)]);
     })
-    .then((index) => {
+    .then(([index, ex]) => {
       ix.index = index;
+      addExplanations(index, ex);
       index.peak_is = new Float32Array(index.n);
       for (let i = 0; i < index.n; i++) index.peak_is[i] = index.is[index.peak_layer[i]][i];
       $('status').textContent = '';
@@ -80,14 +82,16 @@ function selection(index, state) {
   for (let i = 0; i < index.n; i++) {
     if (level && index.level[i] !== level) continue;
     if (layer !== null && index.peak_layer[i] !== layer) continue;
-    if (tok && index.top_tokens[i].toLowerCase().indexOf(tok) === -1) continue;
+    if (tok && index.top_tokens[i].toLowerCase().indexOf(tok) === -1 &&
+      !(index.expl_text && index.expl_text[i].toLowerCase().indexOf(tok) !== -1)) continue;
     ids.push(i);
   }
   const sort = state.sort || 'factor';
   const dir = state.dir === 'desc' ? -1 : 1;
   const col = sort === 'level' ? null : index[sort];
   if (sort === 'level') ids.sort((a, b) => dir * (LEVEL_ORDER[index.level[a]] - LEVEL_ORDER[index.level[b]]) || a - b);
-  else if (col) ids.sort((a, b) => dir * (col[a] - col[b]) || a - b);
+  // factors without a value (an explanation not scored) go last either way
+  else if (col) ids.sort((a, b) => (isNaN(col[a]) - isNaN(col[b])) || dir * (col[a] - col[b]) || a - b);
   document.querySelectorAll('#ftable th[data-sort]').forEach((th) => {
     if (th.dataset.sort === sort) th.setAttribute('aria-sort', dir === 1 ? 'ascending' : 'descending');
     else th.removeAttribute('aria-sort');
@@ -119,8 +123,38 @@ function renderTable(ix, state) {
       el('td', { class: 'num' }, pct(index.density[f])),
       el('td', { class: 'num col-max' }, fmt(index.max_activation[f])),
       el('td', { class: 'num col-spread' }, fmt(index.spread[f], 2)),
+      index.expl_text ? explanationCells(index, f) : null,
       geo ? thumbsCell(ix, f, onError) : el('td', { class: 'tokens-cell' }, index.top_tokens[f])));
   });
-  if (!ids.length) frag.appendChild(el('tr', null, el('td', { colspan: 8, class: 'muted' }, 'No factor matches these filters.')));
+  if (!ids.length) frag.appendChild(el('tr', null, el('td', { colspan: index.expl_text ? 10 : 8, class: 'muted' }, 'No factor matches these filters.')));
   clear($('ftbody')).appendChild(frag);
+}
+
+/** index.expl_text / expl_score: the explanation of each factor at its peak layer (none on a site
+ * built without explanations: the table has no such columns). */
+function addExplanations(index, ex) {
+  if (!ex) {
+    // pages rendered for explanations over data without them: drop the columns, say so once
+    document.querySelectorAll('#ftable th.col-score, #ftable th.col-expl').forEach((th) => th.remove());
+    if (!$('expl-none')) $('table-count').after(el('span', { id: 'expl-none', class: 'muted small' }, ' · This site was built without explanations.'));
+    return;
+  }
+  index.expl_text = new Array(index.n).fill('');
+  index.expl_score = new Float64Array(index.n).fill(NaN);
+  index.expl_ok = new Array(index.n).fill(false);
+  for (let f = 0; f < index.n; f++) {
+    const row = ex.peak(f);
+    if (!row) continue;
+    index.expl_text[f] = row.text || '';
+    if (row.score !== null && row.score !== undefined) index.expl_score[f] = row.score;
+    index.expl_ok[f] = row.explained;
+  }
+}
+
+function explanationCells(index, f) {
+  const s = index.expl_score[f];
+  const text = index.expl_text[f];
+  return [
+    el('td', { class: 'num col-score', dataset: isNaN(s) ? {} : { value: String(s) } }, isNaN(s) ? '–' : score(s)),
+    el('td', { class: 'expl-cell' + (index.expl_ok[f] ? '' : ' muted') }, text)];
 }

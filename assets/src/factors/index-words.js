@@ -62,8 +62,10 @@ export function renderSearch(ix, q, show) {
     if (seq !== searchSeq) return;
     clear(box);
     const r = s.ranges.get(q);
+    const mentions = explanationHits(ix, q);
     if (!r) {
       count.textContent = 'No factor has “' + q + '” among its top contexts.';
+      if (mentions) box.appendChild(mentions);
       const near = prefixMatches(s, q.slice(0, Math.max(1, Math.min(q.length, 3))), 12);
       if (near.length) {
         box.appendChild(el('p', { class: 'small' }, 'Words in the index that start like it: ',
@@ -86,7 +88,28 @@ export function renderSearch(ix, q, show) {
         el('td', null, factorSparkline(index, f)),
         el('td', { class: 'tokens-cell' }, index.top_tokens[f]));
     });
+    if (mentions) box.appendChild(mentions);
   }).catch((err) => {
     count.textContent = 'Search unavailable: ' + err.message;
   });
+}
+
+const MAX_MENTIONS = 30;
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The factors whose explanation (at the peak layer) names the word, as a paragraph of links
+ * (explained ones first, best score first), or null. */
+function explanationHits(ix, q) {
+  const { index } = ix;
+  if (!index.expl_text) return null;
+  const word = new RegExp('(^|[^\\p{L}\\p{N}])' + escapeRegExp(q) + '($|[^\\p{L}\\p{N}])', 'u');
+  const ids = [];
+  for (let f = 0; f < index.n; f++) if (word.test(index.expl_text[f].toLowerCase())) ids.push(f);
+  if (!ids.length) return null;
+  ids.sort((a, b) => (index.expl_ok[b] - index.expl_ok[a]) || (index.expl_score[b] || 0) - (index.expl_score[a] || 0) || a - b);
+  const shown = ids.slice(0, MAX_MENTIONS);
+  return el('div', { class: 'expl-hits small' },
+    el('p', null, 'Factors whose explanation names “' + q + '”' + (ids.length > shown.length ? ' (the first ' + shown.length + ' of ' + ids.length + ')' : '') + ':'),
+    el('ul', null, shown.map((f) => el('li', null, el('a', { href: 'factor.html?f=' + f }, '#' + f), ' ',
+      el('span', { class: index.expl_ok[f] ? null : 'muted' }, index.expl_text[f])))));
 }

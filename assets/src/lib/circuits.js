@@ -10,6 +10,7 @@
  */
 import { el, loadColumns } from '../core/data.js';
 import { fmt } from '../factors/common.js';
+import { explanations, score } from '../factors/explanations.js';
 
 /** Why this site has no head circuits (one line), or null when it has them. */
 export function circuitsMissing(m) {
@@ -70,14 +71,24 @@ export function factorWords(m) {
   return words;
 }
 
-/** A link "#f" to factor f at hidden state `hidden`, and its first two top tokens when `top` (top_tokens) is given. */
-export function factorLink(f, hidden, top) {
+/** Promise of the site's explanations (factors/explanations.js), or null (none, or not loadable). */
+export const factorExplanations = (m) => explanations(m.factors).catch(() => null);
+
+/** A link "#f" to factor f at hidden state `hidden`, and beside it its explanation there (or at its
+ * peak layer) when `ex` has one that explains it, else its first two top tokens when `top`
+ * (top_tokens) is given; the full text in the title. */
+export function factorLink(f, hidden, top, ex) {
   const text = top && top[f] ? String(top[f]) : '';
+  const row = ex ? ex.at(f, hidden) || ex.peak(f) : null;
+  const link = el('a', { class: 'circ-factor', href: factorHref(f, hidden),
+    title: 'factor ' + f + ' at hidden state ' + hidden + (text ? '; its top tokens at its peak layer: ' + text : '') }, '#' + f);
+  if (row && row.explained) {
+    return [link, el('span', { class: 'circ-words circ-expl',
+      title: row.text + ' (explanation at layer ' + row.layer + ', detection score ' + score(row.score) + ')' }, row.text)];
+  }
   // "tok (count), tok (count), ...": a token may itself be "," or "(", so the counts delimit it
   const short = Array.from(text.matchAll(/(.*?) \(\d+\)(?:, |$)/g), (x) => x[1]).slice(0, 2).join(' · ');
-  return [el('a', { class: 'circ-factor', href: factorHref(f, hidden),
-    title: 'factor ' + f + ' at hidden state ' + hidden + (text ? '; its top tokens at its peak layer: ' + text : '') }, '#' + f),
-  short ? el('span', { class: 'circ-words', 'aria-hidden': 'true' }, short) : null];
+  return [link, short ? el('span', { class: 'circ-words', 'aria-hidden': 'true' }, short) : null];
 }
 
 /** x with 3 significant digits (the factor pages' fmt, which writes the very small and large with an exponent). */

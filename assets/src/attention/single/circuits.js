@@ -6,13 +6,14 @@
  * buttons colour the plot by a factor (factor-colour.js) through hooks.apply (state.js).
  */
 import { byId, clear, el, setQuery } from '../../core/data.js';
-import { circuitTable, circuitsMissing, factorLink, factorWords, num, rowsWhere, sig, table } from '../../lib/circuits.js';
+import { circuitTable, circuitsMissing, factorExplanations, factorLink, factorWords, num, rowsWhere, sig, table } from '../../lib/circuits.js';
 import { fmt } from '../../factors/common.js';
 import { site } from '../site.js';
 import { S, hooks } from './state.js';
 
 var shown = null; // what the card shows: "g|cf"
 var topTokens = null; // each factor's top tokens (factors/index.parquet), or null
+var explained = null; // the site's explanations (factors/explanations.js), or null
 
 /** Fill #att-reads and #att-writes for the view's head (again only when the head or factor changed). */
 export function showCircuits(v) {
@@ -27,9 +28,10 @@ export function showCircuits(v) {
     byId('att-circuits').dataset.ready = 'missing';
     return Promise.resolve();
   }
-  return Promise.all([circuitTable(m, 'heads'), circuitTable(m, 'qk'), circuitTable(m, 'ov'), factorWords(m)]).then(function (t) {
+  return Promise.all([circuitTable(m, 'heads'), circuitTable(m, 'qk'), circuitTable(m, 'ov'), factorWords(m), factorExplanations(m)]).then(function (t) {
     if (shown !== key) return;
     topTokens = t[3];
+    explained = t[4];
     var at = function (cols) { return function (i) { return cols.layer[i] === v.l && cols.head[i] === v.h; }; };
     var head = rowsWhere(t[0], at(t[0]))[0];
     showReads(clear(reads), m.circuits, v, t[0], head, t[1], rowsWhere(t[1], at(t[1])));
@@ -48,7 +50,7 @@ function factorCell(f, hidden, v) {
     title: 'Colour the plot by factor ' + f + '\'s activation on each token', 'aria-label': 'colour the plot by factor ' + f,
     onclick: function () { paintBy(f); },
   }, '◐') : null;
-  return el('td', { class: 'circ-f' }, factorLink(f, hidden, topTokens), paint);
+  return el('td', { class: 'circ-f' }, factorLink(f, hidden, topTokens, explained), paint);
 }
 
 function paintBy(f) {
@@ -150,7 +152,7 @@ function showWrites(box, c, v, heads, hi, ov, rows) {
   box.appendChild(table('Top ' + pairs.length + ' pairs by virtual weight: read at hidden state ' + v.l + ', written into ' + (v.l + 1), heads2, pairs.map(function (i) {
     var drop = ov.ablation_drop[i];
     return el('tr', null, el('td', { class: 'num' }, String(ov.rank[i] + 1)), factorCell(ov.read_factor[i], v.l, v),
-      el('td', { class: 'circ-f' }, factorLink(ov.write_factor[i], v.l + 1, topTokens)), num(ov.weight[i]),
+      el('td', { class: 'circ-f' }, factorLink(ov.write_factor[i], v.l + 1, topTokens, explained)), num(ov.weight[i]),
       drop === null || drop === undefined || isNaN(drop) ? el('td', { class: 'num muted', title: 'the read factor is active in none of the ablated sentences' }, 'not active')
         : num(drop), el('td', { class: 'num' }, String(ov.n_sentences[i])));
   }), 'circ-ov'));

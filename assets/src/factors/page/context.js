@@ -11,6 +11,7 @@ export const page = {
   sentences: null, // sentences.parquet (image sites: the image names in .text)
   tokens: null, // tokens.parquet (text sites)
   links: null, // tokenFactors(): which texts the attention pages show (text sites)
+  rule: null, // {rule, features, layer}: the explanation whose matches the contexts outline (explanation.js)
   current: { f: null, l: null },
   seq: 0, // render sequence: a view drawn for an older state drops its result
   /** Show layer l of the current factor (a history entry). */

@@ -9,9 +9,11 @@
 import { loadColumns, onState, query, setQuery } from '../../core/data.js';
 import { tokenFactors } from '../../lib/token-factors.js';
 import { chunkOf, factorIndex, fail, geometry, randomFactor, section } from '../common.js';
+import { explanations } from '../explanations.js';
 import { $, page } from './context.js';
 import { chunkData } from './data.js';
 import { renderCurve } from './curve.js';
+import { renderExplanation } from './explanation.js';
 import { renderFacts } from './facts.js';
 import { renderHeader } from './header.js';
 import { renderImageContexts } from './image-contexts.js';
@@ -66,10 +68,11 @@ export function start() {
     if (factorChanged) renderNeighbors(f);
     status.textContent = 'Loading contexts…';
     status.className = 'muted';
-    return Promise.all([chunkData(chunkOf(fs, f)), textP, page.geo ? null : tokenFactors()]).then(([cd, text, links]) => {
+    return Promise.all([chunkData(chunkOf(fs, f)), textP, page.geo ? null : tokenFactors(), explanations(fs)]).then(([cd, text, links, ex]) => {
       if (seq !== page.seq) return;
       [page.sentences, page.tokens] = text;
       page.links = links;
+      renderExplanation(f, l, ex);
       renderFacts(f, l, cd);
       if (page.geo) renderImageContexts(f, l, cd, state);
       else renderContexts(f, l, cd);

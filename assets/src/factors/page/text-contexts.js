@@ -4,6 +4,7 @@ import { clear, el } from '../../core/data.js';
 import { fmt, wordSpan } from '../common.js';
 import { $, page } from './context.js';
 import { contextRange, limeOf } from './data.js';
+import { ruleHolds } from './explanation.js';
 import { limeScale, plural, renderLimeNote } from './lime.js';
 
 export function renderContexts(f, l, cd) {
@@ -85,6 +86,7 @@ export function contextText(sid, pos, W, lime, value) {
       wmax = Math.max(wmax, Math.abs(lime.weights[k]));
     });
   }
+  const holds = ruleHolds(start, end);
   const title = (i, w) => tokens.piece[i] + (w !== undefined ? ' · LIME weight ' + fmt(w) : '');
   const p = el('p', { class: 'ctx-text' });
   let first = true;
@@ -98,6 +100,7 @@ export function contextText(sid, pos, W, lime, value) {
     if (isHit) cls += ' hit';
     else if (i >= word[0] && i <= word[1]) cls += ' hitword';
     if (tokens.is_special[i]) cls += ' special';
+    if (holds && holds.has(i)) cls += ' rule';
     const attrs = { class: cls };
     const w = weights.get(i - start);
     if (w !== undefined) {
@@ -105,7 +108,8 @@ export function contextText(sid, pos, W, lime, value) {
       attrs.style = { 'background-color': (w >= 0 ? 'rgba(220, 38, 38, ' : 'rgba(22, 163, 74, ') + alpha.toFixed(3) + ')' };
       attrs.dataset = { w: w.toFixed(4) };
     }
-    attrs.title = isHit ? 'activating token · ' + title(i, w) + ' · activation ' + fmt(value) : title(i, w);
+    attrs.title = (isHit ? 'activating token · ' + title(i, w) + ' · activation ' + fmt(value) : title(i, w)) +
+      (holds && holds.has(i) ? ' · the rule holds' : '');
     p.appendChild(el('span', attrs, tokens.text[i]));
   }
   if (b < end - 1 && !(b === end - 2 && tokens.is_special[end - 1])) p.appendChild(el('span', { class: 'ell' }, ' …'));

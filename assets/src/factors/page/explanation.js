@@ -1,0 +1,52 @@
+/* The factor page's explanation (factors/explanations.js): the rule of the layer shown (or of the
+ * peak layer, said so), its detection score beside the one-token score, and page.rule, which the
+ * text contexts read to outline the tokens where the rule holds. */
+import { clear, el } from '../../core/data.js';
+import { ruleMatches, score } from '../explanations.js';
+import { $, page } from './context.js';
+
+export function renderExplanation(f, l, ex) {
+  const box = $('fexplain');
+  page.rule = null;
+  if (!box) return;
+  clear(box);
+  if (!ex) {
+    box.appendChild(el('span', { class: 'muted' }, 'This site was built without explanations.'));
+    return;
+  }
+  const here = ex.at(f, l);
+  const row = here || ex.peak(f);
+  if (!row) {
+    box.appendChild(el('span', { class: 'muted' }, 'No explanation of this factor.'));
+    return;
+  }
+  const where = here ? 'at layer ' + l : 'at its peak layer ' + row.layer + ' (layer ' + l + ' is not explained)';
+  box.dataset.layer = String(row.layer);
+  box.appendChild(el('span', { class: 'fx-label' }, 'Explanation ' + where + ': '));
+  box.appendChild(el('span', { class: 'fx-text' + (row.explained ? '' : ' muted') }, row.text));
+  if (row.score !== null && row.score !== undefined) {
+    const thr = ex.section.thresholds || {};
+    const adds = row.score - row.one_token_score;
+    box.appendChild(el('span', { class: 'fx-scores' },
+      el('span', { class: 'fx-score', dataset: { value: String(row.score) },
+        title: 'Balanced accuracy of "the rule holds" predicting "active" on held-out contexts (0.5 = chance, 1 = perfect)' +
+          (thr.explained !== undefined ? '; explained at ≥ ' + score(thr.explained) : '') },
+      'detection score ' + score(row.score)),
+      el('span', { class: 'fx-one', dataset: { value: String(row.one_token_score) },
+        title: 'The same for the best rule that reads the token alone' + (row.one_token_text ? ': ' + row.one_token_text : '') },
+      'one token alone ' + score(row.one_token_score)),
+      el('span', { class: 'fx-adds muted' }, 'context adds ' + (adds >= 0 ? '+' : '−') + Math.abs(adds).toFixed(2))));
+  }
+  const features = ex.section.features;
+  if (row.rule && !page.geo && row.explained) {
+    page.rule = { rule: row.rule, features, layer: row.layer };
+    box.appendChild(el('span', { class: 'fx-legend muted small' },
+      el('span', { class: 'ctok rule' }, 'outlined'), ' tokens in the contexts below are where the rule holds'));
+  }
+}
+
+/** The tokens of text [start, end) where the current rule holds (a Set), or null. */
+export function ruleHolds(start, end) {
+  const r = page.rule;
+  return r ? ruleMatches(r.rule, r.features, page.tokens, start, end) : null;
+}
