@@ -81,8 +81,6 @@ class FactorConfig(StageConfig):
     seed: int = 0
     device: str = "cpu"
 
-    KEY_EXTRA: ClassVar[dict[str, Any]] = {"result_version": RESULT_VERSION}
-
     def __post_init__(self) -> None:
         if self.method not in ("fista-dl", "topk-sae"):
             raise ValueError(f"factors.method must be 'fista-dl' or 'topk-sae', not {self.method!r}")
