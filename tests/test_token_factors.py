@@ -10,15 +10,22 @@ from tfvis_site.capture.extract import ActivationStore
 from tfvis_site.analysis.factors import FactorResult
 
 
-def _only(folder):
-    (path,) = [p for p in folder.iterdir() if (p / ".complete").exists()]
-    return path
+def site_stores(site):
+    """(the attention store, the factors) the site was built from. The cache may hold other
+    entries (another test builds the same corpus with a smaller attention sample into it): the
+    build record names the factors, the manifest's sample size picks the store."""
+    from tfvis_site.cache import StageCache
+    from tfvis_site.probe import read_site_record
+
+    cache = site.parent / "cache"
+    attention = read_manifest(site)["attention"]
+    stores = [ActivationStore(p) for p in (cache / "extract-attention").iterdir() if (p / ".complete").exists()]
+    (store,) = [s for s in stores if (s.n_sentences, s.n_tokens) == (attention["n_sentences"], attention["n_tokens"])]
+    return store, FactorResult.load(read_site_record(StageCache(cache), site)["factors"])
 
 
 def test_stored_top_factors_are_the_encoder_codes_of_the_sample(tiny_site):
-    cache = tiny_site.parent / "cache"
-    store = ActivationStore(_only(cache / "extract-attention"))
-    factors = FactorResult.load(_only(cache / "factors"))
+    store, factors = site_stores(tiny_site)
     entry = read_manifest(tiny_site)["attention"]["token_factors"]
     data = model_folder(tiny_site) / "data"
     tokens = pq.read_table(data / "attention/tokens.parquet")
