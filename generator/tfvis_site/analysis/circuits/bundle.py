@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..quartiles import quartiles
+
 from .config import RESULT_VERSION, CircuitsConfig
 from .stage import FactorOutputs, HeadCircuits
 
@@ -61,15 +63,6 @@ class CircuitResults:
     unavailable: str | None = None  # why the model's circuits were left out (an architecture they cannot read)
 
 
-def _quartiles(x: np.ndarray) -> dict[str, float] | None:
-    x = np.asarray(x, np.float64)
-    x = x[np.isfinite(x)]
-    if not len(x):
-        return None
-    q1, median, q3 = np.percentile(x, [25, 50, 75])
-    return {"median": float(median), "q1": float(q1), "q3": float(q3), "n": int(len(x))}
-
-
 def _column(table: Any, name: str) -> np.ndarray:
     return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
 
@@ -82,12 +75,12 @@ def head_summary(heads: HeadCircuits) -> dict[str, Any]:
     ratio = np.where(rand > 0, top / np.where(rand > 0, rand, 1), np.nan)
     return {
         "heads": t.num_rows,
-        "qk_agreement": _quartiles(_column(t, "qk_agreement")),
-        "qk_agreement_null": _quartiles(_column(t, "qk_agreement_null_median")),
+        "qk_agreement": quartiles(_column(t, "qk_agreement")),
+        "qk_agreement_null": quartiles(_column(t, "qk_agreement_null_median")),
         "qk_above_null": int((_column(t, "qk_agreement") > _column(t, "qk_agreement_null_high")).sum()),
-        "ov_top_pairs_drop": _quartiles(top),
-        "ov_random_pairs_drop": _quartiles(rand),
-        "ov_drop_ratio": _quartiles(ratio),
+        "ov_top_pairs_drop": quartiles(top),
+        "ov_random_pairs_drop": quartiles(rand),
+        "ov_drop_ratio": quartiles(ratio),
         "ov_top_at_least_twice_random": int((top >= 2 * rand).sum()),
     }
 

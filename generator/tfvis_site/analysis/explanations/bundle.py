@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..quartiles import quartiles
 from .config import RESULT_VERSION
 from .stage import KIND, ExplanationResult
 
@@ -38,15 +39,6 @@ LAYOUT = (
 )
 
 
-def _quartiles(x: np.ndarray) -> dict[str, float] | None:
-    x = np.asarray(x, np.float64)
-    x = x[np.isfinite(x)]
-    if not len(x):
-        return None
-    q1, median, q3 = np.percentile(x, [25, 50, 75])
-    return {"median": float(median), "q1": float(q1), "q3": float(q3), "n": int(len(x))}
-
-
 def summary(result: ExplanationResult, threshold: float, good: float) -> dict[str, Any]:
     """Over the factors at their peak layers: score and one-token score quartiles, the shares at
     or above ``good`` (share_good) and ``threshold`` (share_explained), and how many were not
@@ -61,13 +53,13 @@ def summary(result: ExplanationResult, threshold: float, good: float) -> dict[st
         "factors": peak.num_rows,
         "scored": n,
         "not_scored": peak.num_rows - n,
-        "score": _quartiles(score),
-        "one_token_score": _quartiles(own),
+        "score": quartiles(score),
+        "one_token_score": quartiles(own),
         "share_good": float(np.mean(score[scored] >= good)) if n else None,
         "share_explained": float(np.mean(score[scored] >= threshold)) if n else None,
-        "context_adds": _quartiles(score - own),
+        "context_adds": quartiles(score - own),
         "factor_layers": result.table.num_rows,
-        "score_all_layers": _quartiles(all_scores),
+        "score_all_layers": quartiles(all_scores),
     }
 
 
