@@ -51,6 +51,7 @@ def wiki_sentences() -> list[str]:
 def make_store(n_sentences: int, out_dir: Path, seed: int = 0):
     from tfvis_site.analysis.attention import sample_sentences
     from tfvis_site.capture.extract import ActivationStore, ExtractOptions, extract
+    from tfvis_site.modality import TEXT
     from tfvis_site.model.load import load_model
     from tfvis_site.progress import Reporter
 
@@ -59,7 +60,8 @@ def make_store(n_sentences: int, out_dir: Path, seed: int = 0):
     out_dir.mkdir(parents=True, exist_ok=True)
     sents = wiki_sentences()
     sample = [sents[i] for i in sample_sentences(len(sents), n_sentences, seed)]
-    return extract(load_model(None), sample, out_dir, ExtractOptions(max_tokens=64, batch_size=32, capture_attention=True), Reporter.silent())
+    return extract(load_model(None, modality=TEXT), sample, out_dir, ExtractOptions(max_tokens=64, batch_size=32, capture_attention=True), Reporter.silent(),
+                   modality=TEXT)
 
 
 class Clock:
@@ -178,6 +180,7 @@ def main() -> None:
     from threadpoolctl import threadpool_info
 
     from tfvis_site.analysis.attention import AttentionConfig, analyse_attention
+    from tfvis_site.modality import TEXT
     from tfvis_site.progress import Reporter
 
     cfg = AttentionConfig()
@@ -218,7 +221,7 @@ def main() -> None:
             rep = Reporter.silent()
             t0, c0 = time.perf_counter(), time.process_time()
             ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            res = analyse_attention(store, cfg, Path(tmp) / "attn", rep)
+            res = analyse_attention(store, cfg, Path(tmp) / "attn", rep, statistics=TEXT.head_statistics())
             ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             wall = time.perf_counter() - t0
             cpu = time.process_time() - c0 + (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)

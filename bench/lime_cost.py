@@ -28,6 +28,7 @@ from rich.table import Table  # noqa: E402
 from tfvis_site.capture.extract import ActivationStore  # noqa: E402
 from tfvis_site.analysis.factors import FactorResult  # noqa: E402
 from tfvis_site.analysis.factors import lime  # noqa: E402
+from tfvis_site.modality import TEXT  # noqa: E402
 from tfvis_site.model.load import load_model  # noqa: E402
 from tfvis_site.progress import Reporter  # noqa: E402
 
@@ -57,14 +58,14 @@ def main() -> None:
     args = parser.parse_args()
     store = ActivationStore(only(args.cache / "extract", "activation store"))
     factors = FactorResult.load(only(args.cache / "factors", "dictionary"))
-    loaded = load_model(only(args.cache / "models", "model") if (args.cache / "models").exists() else Path(store.info.path))
+    loaded = load_model(only(args.cache / "models", "model") if (args.cache / "models").exists() else Path(store.info.path), modality=TEXT)
     spent: dict[str, float] = {}
     timed(lime, "hidden_states_at", spent)
     timed(FactorResult, "encode", spent)
     config = lime.LimeConfig.for_preset("default", max_sentences=args.sentences, samples=args.samples)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        lime.compute_lime(loaded, store, factors, config, Path(tmp), Reporter.silent())
+        lime.compute_lime(loaded, store, factors, config, Path(tmp), Reporter.silent(), modality=TEXT)
         seconds = time.perf_counter() - start
         summary = __import__("json").loads((Path(tmp) / "lime.json").read_text())
 

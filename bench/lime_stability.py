@@ -164,7 +164,7 @@ def time_stage(st: Any, overrides: list[str], repeats: int) -> None:
         for i, cfg in enumerate(configs):
             with tempfile.TemporaryDirectory(prefix="lime-stage-") as tmp:
                 t0 = time.perf_counter()
-                compute_lime(loaded, st.store, st.factors, cfg, Path(tmp), Reporter.silent())
+                compute_lime(loaded, st.store, st.factors, cfg, Path(tmp), Reporter.silent(), modality=st.model.modality)
                 seconds[i].append(time.perf_counter() - t0)
                 summaries.append(json.loads((Path(tmp) / "lime.json").read_text()))
             print(f"  {overrides[i]}: {seconds[i][-1]:.1f}s (load avg {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)

@@ -49,6 +49,7 @@ def wiki_sentences(n: int, seed: int = 0) -> list[str]:
 def real_store(n_sentences: int = 3000):
     """A cached MiniLM activation store over ``n_sentences`` wiki sentences (built on first use)."""
     from tfvis_site.capture.extract import ActivationStore, ExtractOptions, extract
+    from tfvis_site.modality import TEXT
     from tfvis_site.model.load import load_model
     from tfvis_site.progress import Reporter
 
@@ -56,8 +57,8 @@ def real_store(n_sentences: int = 3000):
     if (path / "meta.json").exists():
         return ActivationStore(path)
     path.mkdir(parents=True, exist_ok=True)
-    loaded = load_model(None)
-    return extract(loaded, wiki_sentences(n_sentences), path, ExtractOptions(max_tokens=64, batch_size=32), Reporter.silent())
+    loaded = load_model(None, modality=TEXT)
+    return extract(loaded, wiki_sentences(n_sentences), path, ExtractOptions(max_tokens=64, batch_size=32), Reporter.silent(), modality=TEXT)
 
 
 def _problems(n: int, real: bool):

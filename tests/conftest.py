@@ -60,6 +60,7 @@ def stores(tiny_checkpoints, tmp_path_factory):
     by the attention tests of every module."""
     from tfvis_site.capture.extract import ExtractOptions, extract
     from tfvis_site.capture.store import ActivationStore
+    from tfvis_site.modality import TEXT
     from tfvis_site.model.load import load_model
     from tfvis_site.progress import Reporter
 
@@ -67,8 +68,9 @@ def stores(tiny_checkpoints, tmp_path_factory):
         for kind in tiny_checkpoints:
             path = root / f"store-{kind}"
             path.mkdir()
-            loaded = load_model(tiny_checkpoints[kind])
-            extract(loaded, ATTENTION_SENTENCES, path, ExtractOptions(max_tokens=24, batch_size=4, capture_attention=True), Reporter.silent())
+            loaded = load_model(tiny_checkpoints[kind], modality=TEXT)
+            extract(loaded, ATTENTION_SENTENCES, path, ExtractOptions(max_tokens=24, batch_size=4, capture_attention=True), Reporter.silent(),
+                    modality=TEXT)
 
     root = shared_folder(tmp_path_factory, "stores", make)
     return {kind: ActivationStore(root / f"store-{kind}") for kind in tiny_checkpoints}
@@ -78,12 +80,13 @@ def stores(tiny_checkpoints, tmp_path_factory):
 def pca_results(stores, tmp_path_factory):
     """The attention stage (PCA only) on each of ``stores``."""
     from tfvis_site.analysis.attention import AttentionConfig, AttentionResult, analyse_attention
+    from tfvis_site.modality import TEXT
     from tfvis_site.progress import Reporter
 
     def make(root):
         cfg = AttentionConfig(projections=("pca",), n_jobs=1, trust_sample=200)
         for kind, store in stores.items():
-            analyse_attention(store, cfg, root / f"attn-{kind}", Reporter.silent())
+            analyse_attention(store, cfg, root / f"attn-{kind}", Reporter.silent(), statistics=TEXT.head_statistics())
 
     root = shared_folder(tmp_path_factory, "pca-results", make)
     return {kind: AttentionResult.load(root / f"attn-{kind}") for kind in stores}

@@ -52,9 +52,10 @@ def torch_attentions(checkpoint: Path, text: str, max_tokens: int) -> np.ndarray
     tokenised as the site tokenises it."""
     import torch
 
+    from tfvis_site.modality import TEXT
     from tfvis_site.model.load import load_model
 
-    loaded = load_model(Path(checkpoint))
+    loaded = load_model(Path(checkpoint), modality=TEXT)
     enc = loaded.tokenizer(text, truncation=True, max_length=max_tokens, return_tensors="pt")
     with torch.inference_mode():
         out = loaded.model(**enc, output_attentions=True)

@@ -17,6 +17,7 @@ from tiny import IMAGE_ARCHITECTURES, TEXT_ARCHITECTURES, TRAIN_TEXT, attention_
 from tfvis_site.capture.qkv import HOOKS, INTERFACE
 from tfvis_site.cli import main
 from tfvis_site.capture.extract import ActivationStore
+from tfvis_site.modality import IMAGE, TEXT
 from tfvis_site.model.load import ENCODER_OF_ENCODER_DECODER, load_model
 
 VISION = tuple(kind for kind in IMAGE_ARCHITECTURES if kind != "dinov2_registers")  # registers: conftest's image site
@@ -101,7 +102,7 @@ def test_architecture_builds_a_site_and_its_captured_qk_give_its_attention(kind,
     assert store.capture["path"] == (HOOKS if kind in HOOKED else INTERFACE)
     # Mistral's sliding window (4, shorter than the sentences) is a mask q and k do not hold
     assert store.capture["qk_reproduce_attention"] == (kind not in RELATIVE and kind != "mistral")
-    loaded = load_model(model_dir)
+    loaded = load_model(model_dir, modality=IMAGE if kind in VISION else TEXT)
     model = loaded.model if kind in RELATIVE else None
     window = getattr(loaded.model.config, "sliding_window", None) if kind == "mistral" else None
     windowed = 0
@@ -152,7 +153,7 @@ def test_a_t5_encoder_checkpoint_loads_as_its_own_class_and_quietly(tmp_path):
     tok.save_pretrained(tmp_path / "model")
     assert json.loads((tmp_path / "model" / "config.json").read_text())["architectures"] == ["T5EncoderModel"]
     (tmp_path / "corpus.txt").write_text("\n".join(TRAIN_TEXT) + "\n")
-    loaded = load_model(tmp_path / "model")
+    loaded = load_model(tmp_path / "model", modality=TEXT)
     assert type(loaded.model).__name__ == "T5EncoderModel"
     for name, weight in model.state_dict().items():  # every weight is the checkpoint's, none re-initialised
         assert torch.equal(loaded.model.state_dict()[name], weight), name

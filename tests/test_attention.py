@@ -20,7 +20,7 @@ from tfvis_site.analysis.attention import (
 )
 from tfvis_site.analysis.attention.normalise import average_ranks, spearman_paper
 from tfvis_site.analysis.attention.project import TrustworthinessProbe, exact_knn, pca, scale_unit
-from tfvis_site.analysis.attention.stats import TEXT_LABELS, LayerAccumulator, decode_sqrt_u16, label_texts
+from tfvis_site.analysis.attention.stats import TEXT_LABELS, LayerAccumulator, TextHeadStatistics, decode_sqrt_u16
 from tfvis_site.site.bundles import BundleWriter
 from tfvis_site.errors import UserError
 from tfvis_site.progress import Reporter
@@ -77,7 +77,7 @@ def test_stage_folder_and_bundle(stores, pca_results, tmp_path):
     # text stores: exactly the text columns (no image columns)
     assert res.tokens.column_names == ["token", "sentence", "source_sentence", "position", "length", "position_norm", "token_id",
                                        "piece", "text", "space_before", "is_special", "is_punct", "frequency"]
-    assert res.meta["modality"] == "text" and res.meta["labels"] == label_texts("text")
+    assert res.meta["modality"] == "text" and res.meta["labels"] == TextHeadStatistics().label_texts(False)
     assert set(res.meta["summary"]["spearman_paper_after"]) == {"mean", "min", "max"}
     assert np.asarray(res.norms()).shape == (G, 2 * N)
     for h in res.heads:
@@ -112,7 +112,7 @@ def test_stage_folder_and_bundle(stores, pca_results, tmp_path):
     np.testing.assert_allclose((np.asarray(agg) * np.asarray(count)).sum(-1), np.broadcast_to(count[:, 0], agg.shape[:2]), atol=1e-3)
 
     bundle = BundleWriter(tmp_path / "site")
-    section = write_attention_bundle(res, store, bundle)
+    section = write_attention_bundle(res, store, bundle, compact_attention=False)
     json.dumps(section, allow_nan=False)
     assert len(section["heads"]) == G
     data = tmp_path / "site" / "data"
@@ -131,8 +131,8 @@ def test_umap_deterministic_and_parallel_equal(stores, tmp_path):
     """Same seed -> same coordinates, whether the heads run in this process or in 2 workers."""
     store = stores["gpt2"]
     cfg = AttentionConfig(projections=("pca", "umap"), umap_n_epochs=30, trust_sample=100, n_jobs=1)
-    a = analyse_attention(store, cfg, tmp_path / "a", Reporter.silent())
-    b = analyse_attention(store, cfg.replace(n_jobs=2), tmp_path / "b", Reporter.silent())
+    a = analyse_attention(store, cfg, tmp_path / "a", Reporter.silent(), statistics=TextHeadStatistics())
+    b = analyse_attention(store, cfg.replace(n_jobs=2), tmp_path / "b", Reporter.silent(), statistics=TextHeadStatistics())
     for name in ("umap2", "umap3"):
         np.testing.assert_array_equal(np.asarray(a.coords(name)), np.asarray(b.coords(name)))
         assert np.isfinite(np.asarray(a.coords(name))).all()

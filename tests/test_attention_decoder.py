@@ -9,7 +9,7 @@ import pytest
 from tfvis_site.analysis.attention import LabelRule, write_attention_bundle
 from tfvis_site.analysis.attention.normalise import spearman_paper_rows
 from tfvis_site.analysis.attention.project import pca, scale_unit
-from tfvis_site.analysis.attention.stats import LayerAccumulator, decode_sqrt_u16, label_texts
+from tfvis_site.analysis.attention.stats import LayerAccumulator, TextHeadStatistics, decode_sqrt_u16
 from tfvis_site.site.bundles import BundleWriter
 
 DECODERS = ["gpt2", "llama"]
@@ -41,12 +41,12 @@ def test_no_statistic_or_file_sees_a_later_key(stores, pca_results, kind, tmp_pa
     agg, count = res.aggregate()
     assert np.all(np.triu(np.asarray(agg), 1) == 0) and np.asarray(count).max() > 0
     labels = res.meta["labels"]
-    assert labels == label_texts("text", causal=True) and "next" not in labels and "first token" in labels["sink"]
+    assert labels == TextHeadStatistics().label_texts(True) and "next" not in labels and "first token" in labels["sink"]
     for h in res.heads:
         assert h["label"] != "next" and "next" not in h["mass"]
         assert h["label_text"] == labels[h["label"]]
     # the page data say so too: the manifest section carries is_causal and the same labels
-    section = write_attention_bundle(res, store, BundleWriter(tmp_path / "data"))
+    section = write_attention_bundle(res, store, BundleWriter(tmp_path / "data"), compact_attention=False)
     assert section["model"]["is_causal"] is True and section["labels"] == labels
 
 
@@ -121,7 +121,7 @@ def test_bundle_writes_the_sample_value_norms_per_kv_head(stores, pca_results, k
     store, res = stores[kind], pca_results[kind]
     info = store.info
     bundle = BundleWriter(tmp_path / "data")
-    section = write_attention_bundle(res, store, bundle)
+    section = write_attention_bundle(res, store, bundle, compact_attention=False)
     name = section["files"]["value_norms"]
     got = np.fromfile(bundle.data_dir / name, "<f4")
     assert bundle.files[name]["shape"] == [info.n_layers, res.n_tokens, info.n_kv_heads]

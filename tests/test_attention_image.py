@@ -15,11 +15,12 @@ from tfvis_site.analysis.attention.stats import (
     LabelRule,
     LayerAccumulator,
     PatchUnits,
+    ImageHeadStatistics,
     decide_image_label,
-    label_texts,
 )
 from tfvis_site.capture.extract import ExtractOptions, extract
 from tfvis_site.corpus.images import load_image_corpus
+from tfvis_site.modality import IMAGE
 from tfvis_site.model.load import wrap_model
 from tfvis_site.progress import Reporter
 
@@ -38,10 +39,11 @@ def image_runs(tmp_path_factory):
     cfg = AttentionConfig(projections=("pca",), dims=(2,), n_jobs=1, trust_sample=100, max_pairs=5_000, min_weight=0.0)
     out = {}
     for kind, (size, patch) in KINDS.items():
-        loaded = wrap_model(make_image_model(kind, image_size=size, patch_size=patch), None, f"tiny-{kind}", processor=make_image_processor(kind, image_size=size))
+        loaded = wrap_model(make_image_model(kind, image_size=size, patch_size=patch), None, f"tiny-{kind}", processor=make_image_processor(kind, image_size=size),
+                            modality=IMAGE)
         store = extract(loaded, corpus.images, tmp_path_factory.mktemp(f"store-{kind}"), ExtractOptions(batch_size=4, capture_attention=True),
-                        Reporter.silent(), names=corpus.names)
-        res = analyse_attention(store, cfg, tmp_path_factory.mktemp(f"attn-{kind}"), Reporter.silent())
+                        Reporter.silent(), names=corpus.names, modality=IMAGE)
+        res = analyse_attention(store, cfg, tmp_path_factory.mktemp(f"attn-{kind}"), Reporter.silent(), statistics=ImageHeadStatistics())
         out[kind] = (store, res)
     return out
 
@@ -50,7 +52,7 @@ def image_runs(tmp_path_factory):
 def test_tokens_table_carries_the_image_columns(image_runs, kind):
     store, res = image_runs[kind]
     tokens, src = res.tokens, store.tokens
-    assert store.modality.unit_grid and tokens.num_rows == store.n_tokens
+    assert store.info.modality == "image" and store.image is not None and tokens.num_rows == store.n_tokens
     extra = [c for c in src.column_names if c not in BASE_TOKEN_COLUMNS]
     assert {"row", "col", "hue", "saturation", "brightness", "frequency", "colour_r", "colour_g", "colour_b"} <= set(extra)
     # text columns first (as for text stores), then the store's unit columns in the store's order
@@ -75,14 +77,14 @@ def test_tokens_table_carries_the_image_columns(image_runs, kind):
 def test_every_head_gets_an_image_label_and_both_statistics(image_runs, kind):
     store, res = image_runs[kind]
     meta = json.loads((res.path / "result.json").read_text())
-    assert meta["modality"] == "image" and meta["labels"] == label_texts("image")
+    assert meta["modality"] == "image" and meta["labels"] == ImageHeadStatistics().label_texts(False)
     assert set(meta["labels"]) == set(IMAGE_LABELS)
     for key in ("spearman_paper_before", "spearman_paper_after"):
         assert set(meta["summary"][key]) == {"mean", "min", "max"} and -1 <= meta["summary"][key]["mean"] <= 1
         assert key in meta["statistics"]
     assert len(res.heads) == store.info.n_layers * store.info.n_heads
     for h in res.heads:
-        assert h["label"] in IMAGE_LABELS and h["label_text"] == label_texts("image")[h["label"]]
+        assert h["label"] in IMAGE_LABELS and h["label_text"] == ImageHeadStatistics().label_texts(False)[h["label"]]
         assert set(h["mass"]) == {"self", "local2d", "sink"}
         assert 0 <= h["mass"]["self"] + h["mass"]["local2d"] + h["mass"]["sink"] <= 1 + 1e-9
         assert set(h["similarity"]) == {"hue", "brightness", "position"}
@@ -164,7 +166,7 @@ def test_image_labels_from_hand_made_attention():
     A[3][np.ix_(p, p)] = rows_following(hue_dist, 25.0)  # similar hue, wherever it is
     A[4][np.ix_(p, p)] = rows_following(bright_dist, 12.0)  # similar brightness
     A[5, p] = 1.0 / L  # uniform: broad
-    acc = LayerAccumulator(6, L, L * L, L, 8, 0.005, modality="image")
+    acc = LayerAccumulator(6, L, L * L, L, 8, 0.005, statistics=ImageHeadStatistics())
     acc.add(A.astype(np.float32), 0, 0, np.arange(L), special, causal=False, window=2, patches=units)
     stats = acc.head_stats(LabelRule())
     assert [s["label"] for s in stats] == ["self", "local2d", "sink", "colour", "colour", "broad"]
@@ -182,7 +184,7 @@ def test_image_labels_from_hand_made_attention():
     # the 2D-local head follows position, not colour
     assert stats[1]["similarity"]["position"] > 0.5 and abs(stats[1]["similarity"]["hue"]) < 0.2
     # masses are means over the patch queries: a mixture gives the mixture's numbers
-    acc2 = LayerAccumulator(1, L, L * L, L, 8, 0.005, modality="image")
+    acc2 = LayerAccumulator(1, L, L * L, L, 8, 0.005, statistics=ImageHeadStatistics())
     acc2.add(((A[0] + A[1] + 2 * A[2]) / 4)[None].astype(np.float32), 0, 0, np.arange(L), special, False, 2, units)
     assert acc2.head_stats(LabelRule())[0]["mass"] == pytest.approx({"self": 0.25, "local2d": 0.25, "sink": 0.5})
 
@@ -199,7 +201,7 @@ def test_a_head_that_follows_position_is_not_colour_even_on_a_hue_sweep():
     A = np.zeros((1, L, L))
     A[0, :PREFIX] = 1.0 / L
     A[0][np.ix_(p, p)] = rows_following(dist, 0.4)  # spread out: below the local2d threshold
-    acc = LayerAccumulator(1, L, L * L, L, 8, 0.005, modality="image")
+    acc = LayerAccumulator(1, L, L * L, L, 8, 0.005, statistics=ImageHeadStatistics())
     acc.add(A.astype(np.float32), 0, 0, np.arange(L), special, False, 2, units)
     (st,) = acc.head_stats(LabelRule())
     assert st["similarity"]["hue"] > 0.5  # follows hue too ...
@@ -212,6 +214,6 @@ def test_a_head_that_follows_position_is_not_colour_even_on_a_hue_sweep():
 
 
 def test_image_accumulator_needs_patch_units():
-    acc = LayerAccumulator(1, 5, 25, 5, 4, 0.005, modality="image")
+    acc = LayerAccumulator(1, 5, 25, 5, 4, 0.005, statistics=ImageHeadStatistics())
     with pytest.raises(ValueError):
         acc.add(np.full((1, 5, 5), 0.2, np.float32), 0, 0, np.arange(5), np.zeros(5, bool), False, 2)

@@ -15,6 +15,7 @@ from tiny import IMAGE_ARCHITECTURES, make_image_model, make_image_processor, sa
 from tfvis_site.cli import main
 from tfvis_site.capture.extract import ExtractOptions, extract
 from tfvis_site.corpus.images import load_image_corpus
+from tfvis_site.modality import IMAGE
 from tfvis_site.model.load import wrap_model
 from tfvis_site.capture.patches import processed_pixels
 from tfvis_site.progress import Reporter
@@ -32,8 +33,8 @@ def synthetic():
 @pytest.mark.parametrize("kind", IMAGE_ARCHITECTURES)
 def test_patch_units_and_attention_recomputed_from_q_k(kind, synthetic, tmp_path):
     images, names = synthetic
-    loaded = wrap_model(make_image_model(kind), None, kind, processor=make_image_processor(kind))
-    store = extract(loaded, images, tmp_path, ExtractOptions(batch_size=2, capture_attention=True), Reporter.silent(), names=names)
+    loaded = wrap_model(make_image_model(kind), None, kind, processor=make_image_processor(kind), modality=IMAGE)
+    store = extract(loaded, images, tmp_path, ExtractOptions(batch_size=2, capture_attention=True), Reporter.silent(), names=names, modality=IMAGE)
     rows, cols = store.image["grid"]
     assert (rows, cols) == (4, 4) and store.image["n_prefix_tokens"] == PREFIX[kind]
     n_units = PREFIX[kind] + rows * cols
@@ -97,8 +98,8 @@ def test_patch_masking_blanks_exactly_the_dropped_patches(tmp_path, synthetic):
     from tfvis_site.analysis.factors.lime import LimeConfig, PatchMasker
 
     images, names = synthetic
-    loaded = wrap_model(make_image_model("dinov2"), None, "d", processor=make_image_processor("dinov2"))
-    store = extract(loaded, images, tmp_path, ExtractOptions(batch_size=4), Reporter.silent(), names=names)
+    loaded = wrap_model(make_image_model("dinov2"), None, "d", processor=make_image_processor("dinov2"), modality=IMAGE)
+    store = extract(loaded, images, tmp_path, ExtractOptions(batch_size=4), Reporter.silent(), names=names, modality=IMAGE)
     masker = PatchMasker(loaded, store, LimeConfig())
     lo, hi = (int(x) for x in store.sentence_offsets[1:3])
     free = masker.free_units(lo, hi)

@@ -89,10 +89,11 @@ def test_scores_equal_a_brute_force_loop_over_the_models_weights(kind):
 
 
 def test_encoders_get_none_and_loaded_models_use_their_tokenizer(tiny_checkpoints):
+    from tfvis_site.modality import TEXT
     from tfvis_site.model.load import load_model
 
     assert induction_scores(tiny("bert"), False, 60) is None
-    assert loaded_induction_scores(load_model(tiny_checkpoints["bert"])) is None
-    gpt2 = load_model(tiny_checkpoints["gpt2"])
+    assert loaded_induction_scores(load_model(tiny_checkpoints["bert"], modality=TEXT)) is None
+    gpt2 = load_model(tiny_checkpoints["gpt2"], modality=TEXT)
     scores = loaded_induction_scores(gpt2, seq_len=80, batch=2)  # 1 + 2·80 > 128 positions: shortened to 63
     assert scores.shape == (2, 4) and np.isfinite(scores).all() and (scores >= 0).all() and (scores <= 1).all()

@@ -88,10 +88,11 @@ def zero_W_O(kind: str, model, layer: int, head: int, d_head: int) -> None:
 
 @pytest.mark.parametrize("kind", ["bert", "gpt2", "llama"])
 def test_ablation_drop_is_zero_exactly_for_a_head_that_writes_nothing(kind, stores, tiny_checkpoints):
+    from tfvis_site.modality import TEXT
     from tfvis_site.model.load import load_model
 
     store = stores[kind]
-    model = perturbed(load_model(tiny_checkpoints[kind]).model)
+    model = perturbed(load_model(tiny_checkpoints[kind], modality=TEXT).model)
     family, w = family_of(model), model_weights(model)
     layer, dead = 0, 1
     zero_W_O(kind, model, layer, dead, w.layers[0].d_head)
@@ -114,10 +115,11 @@ def test_ablation_drop_equals_a_copy_with_the_head_removed(kind, layer, stores, 
     """The hook's drop (the ablated run starting from the clean hidden state l, block l alone)
     equals full runs of the model minus a deep copy of it whose W_O slice is zeroed, averaged by
     hand over the tokens of the sentences where the read factor is active."""
+    from tfvis_site.modality import TEXT
     from tfvis_site.model.load import load_model
 
     store = stores[kind]
-    model = perturbed(load_model(tiny_checkpoints[kind]).model)
+    model = perturbed(load_model(tiny_checkpoints[kind], modality=TEXT).model)
     d_head, head = 8, 2
     removed = copy.deepcopy(model)
     zero_W_O(kind, removed, layer, head, d_head)

@@ -99,10 +99,11 @@ def test_data_shares_equal_a_brute_force_sum(kind, stores):
 
 
 def test_qk_in_factors_reports_both_lists_and_their_spearman(stores, tiny_checkpoints):
+    from tfvis_site.modality import TEXT
     from tfvis_site.model.load import load_model
 
     store = stores["llama"]
-    model = load_model(tiny_checkpoints["llama"]).model
+    model = load_model(tiny_checkpoints["llama"], modality=TEXT).model
     lw = model_weights(model).layers[0]
     result = fitted_to(synthetic_factors(32, store.info.n_layers + 1, seed=3), store)
     heads = qk_in_factors(lw, store, result, top=20)
@@ -125,10 +126,11 @@ def test_qk_in_factors_reports_both_lists_and_their_spearman(stores, tiny_checkp
 def test_heads_in_groups_give_what_all_at_once_gives(stores, tiny_checkpoints, monkeypatch):
     """qk_in_factors holds the dense (m, m) numerators of a few heads at a time when m is large."""
     from tfvis_site.analysis.circuits import qk
+    from tfvis_site.modality import TEXT
     from tfvis_site.model.load import load_model
 
     store = stores["llama"]
-    lw = model_weights(load_model(tiny_checkpoints["llama"]).model).layers[1]
+    lw = model_weights(load_model(tiny_checkpoints["llama"], modality=TEXT).model).layers[1]
     result = fitted_to(synthetic_factors(32, store.info.n_layers + 1, seed=3), store)
     together = qk_in_factors(lw, store, result, n_null=5)
     monkeypatch.setattr(qk, "DATA_SHARE_BYTES", 8 * 32 * 32)  # one head per group

@@ -3,6 +3,7 @@ import pytest
 from tiny import attention_from_qk
 
 from tfvis_site.capture.extract import ActivationStore, ExtractOptions, extract
+from tfvis_site.modality import TEXT
 from tfvis_site.model.load import load_model
 from tfvis_site.progress import Reporter
 
@@ -17,8 +18,8 @@ SENTENCES = [
 
 @pytest.mark.parametrize("kind", ["bert", "gpt2", "llama"])
 def test_captured_qk_reproduce_attention(tiny_checkpoints, tmp_path, kind):
-    loaded = load_model(tiny_checkpoints[kind])
-    store = extract(loaded, SENTENCES, tmp_path, ExtractOptions(max_tokens=16, batch_size=2, capture_attention=True), Reporter.silent())
+    loaded = load_model(tiny_checkpoints[kind], modality=TEXT)
+    store = extract(loaded, SENTENCES, tmp_path, ExtractOptions(max_tokens=16, batch_size=2, capture_attention=True), Reporter.silent(), modality=TEXT)
     info = store.info
     assert info.is_causal == (kind != "bert")
     assert (info.n_kv_heads < info.n_heads) == (kind == "llama")
@@ -29,9 +30,9 @@ def test_captured_qk_reproduce_attention(tiny_checkpoints, tmp_path, kind):
 
 
 def test_batching_does_not_change_activations(tiny_checkpoints, tmp_path):
-    loaded = load_model(tiny_checkpoints["gpt2"])
-    one = extract(loaded, SENTENCES, tmp_path / "a", _mk(tmp_path / "a", 1), Reporter.silent())
-    many = extract(loaded, SENTENCES, tmp_path / "b", _mk(tmp_path / "b", 4), Reporter.silent())
+    loaded = load_model(tiny_checkpoints["gpt2"], modality=TEXT)
+    one = extract(loaded, SENTENCES, tmp_path / "a", _mk(tmp_path / "a", 1), Reporter.silent(), modality=TEXT)
+    many = extract(loaded, SENTENCES, tmp_path / "b", _mk(tmp_path / "b", 4), Reporter.silent(), modality=TEXT)
     for layer in range(one.info.n_layers + 1):
         np.testing.assert_allclose(one.hidden(layer), many.hidden(layer), atol=1e-5)
     reopened = ActivationStore(tmp_path / "b")
@@ -44,8 +45,8 @@ def _mk(path, batch_size):
 
 
 def test_token_table_text_and_truncation(tiny_checkpoints, tmp_path):
-    loaded = load_model(tiny_checkpoints["bert"])
-    store = extract(loaded, SENTENCES, tmp_path, ExtractOptions(max_tokens=8), Reporter.silent())
+    loaded = load_model(tiny_checkpoints["bert"], modality=TEXT)
+    store = extract(loaded, SENTENCES, tmp_path, ExtractOptions(max_tokens=8), Reporter.silent(), modality=TEXT)
     tokens = store.tokens.to_pydict()
     lengths = store.sentences.column("n_tokens").to_pylist()
     assert max(lengths) == 8  # truncated, specials included
@@ -61,8 +62,8 @@ def test_value_norms_match_the_v_projection(tiny_checkpoints, tmp_path, kind):
     kv heads for 4 query heads)."""
     import torch
 
-    loaded = load_model(tiny_checkpoints[kind])
-    store = extract(loaded, SENTENCES, tmp_path, ExtractOptions(max_tokens=16, batch_size=2, capture_attention=True), Reporter.silent())
+    loaded = load_model(tiny_checkpoints[kind], modality=TEXT)
+    store = extract(loaded, SENTENCES, tmp_path, ExtractOptions(max_tokens=16, batch_size=2, capture_attention=True), Reporter.silent(), modality=TEXT)
     info = store.info
     assert store.value_norms(0).shape == (store.n_tokens, info.n_kv_heads)
     for layer in range(info.n_layers):
@@ -83,7 +84,7 @@ def _tiny(kind):
     from tfvis_site.model.load import wrap_model
 
     tokenizer = make_tokenizer(kind)
-    return wrap_model(make_model(kind, len(tokenizer)), tokenizer, name=kind)
+    return wrap_model(make_model(kind, len(tokenizer)), tokenizer, name=kind, modality=TEXT)
 
 
 def _batch(loaded, texts=SENTENCES[:3]):

@@ -26,6 +26,7 @@ from tfvis_site.analysis.factors import (
     planted_problem,
     write_factor_bundle,
 )
+from tfvis_site.analysis.factors.bundle import TokenContexts
 from tfvis_site.analysis.factors.inference import _sentence_batches
 
 
@@ -162,11 +163,8 @@ class _FakeStore:
     def __init__(self, n_sent=60, sent_len=8, d=16, n_layers=2, seed=0):
         import pyarrow as pa
 
-        from tfvis_site.modality import TEXT
-
         rng = np.random.default_rng(seed)
         self.info = _FakeInfo(n_layers, d)
-        self.modality = TEXT  # what the factor bundle asks of a store: its units are tokens
         self.n_sentences = n_sent
         self.n_tokens = n_sent * sent_len
         self.sentence_offsets = np.arange(n_sent + 1, dtype=np.int64) * sent_len
@@ -221,7 +219,7 @@ def test_learn_factors_stage_and_bundle(tmp_path, method, preprocess):
     res2 = FactorResult.load(tmp_path / "f")
     assert np.array_equal(res2.components, res.components)
     bw = BundleWriter(tmp_path / "site")
-    section = write_factor_bundle(res2, store, bw)
+    section = write_factor_bundle(res2, store, bw, contexts=TokenContexts())
     json.dumps(section, allow_nan=False)
     assert section["n_chunks"] == 3
     assert "factors/index.parquet" in bw.files and "factors/topk-002.parquet" in bw.files
@@ -262,19 +260,20 @@ def test_learn_factors_on_a_real_activation_store(tiny_checkpoints, tmp_path):
     """The stage on an ActivationStore from extract() (tiny random BERT): all layers, bundle files."""
     from tfvis_site.site.bundles import BundleWriter
     from tfvis_site.capture.extract import ExtractOptions, extract
+    from tfvis_site.modality import TEXT
     from tfvis_site.model.load import load_model
     from tfvis_site.progress import Reporter
 
     sentences = [f"The {w} sat on the mat number {i}." for i, w in enumerate(["cat", "dog", "bird", "fox"] * 10)]
-    loaded = load_model(tiny_checkpoints["bert"])
+    loaded = load_model(tiny_checkpoints["bert"], modality=TEXT)
     (tmp_path / "store").mkdir()
-    store = extract(loaded, sentences, tmp_path / "store", ExtractOptions(max_tokens=16, batch_size=8), Reporter.silent())
+    store = extract(loaded, sentences, tmp_path / "store", ExtractOptions(max_tokens=16, batch_size=8), Reporter.silent(), modality=TEXT)
     cfg = FactorConfig.for_preset("quick", n_components=16, sae_k=3, sae_n_steps=40, n_train=1000, top_k=4, chunk_size=8)
     res = learn_factors(store, cfg, tmp_path / "f", Reporter.silent())
     L1 = store.info.n_layers + 1
     assert res.is_.shape == (16, L1)
     assert len(res.metrics["quality"]["per_layer"]) == L1
-    section = write_factor_bundle(res, store, BundleWriter(tmp_path / "site"))
+    section = write_factor_bundle(res, store, BundleWriter(tmp_path / "site"), contexts=TokenContexts())
     assert section["n_layers"] == L1 and section["n_chunks"] == 2
     q = section["quality"]["overall"]
     assert 0 <= q["fvu"] < 1.5 and q["l0_mean"] <= 3

@@ -4,6 +4,7 @@ import torch
 
 from tfvis_site.capture.extract import ExtractOptions, extract
 from tfvis_site.analysis.factors.lime import LimeConfig, hidden_states_at, lime_weights
+from tfvis_site.modality import TEXT
 from tfvis_site.model.load import load_model
 from tfvis_site.progress import Reporter
 
@@ -30,8 +31,8 @@ def test_lime_ridge_shrinks_and_locality_weights_near_samples():
 
 @pytest.mark.parametrize("kind", ["bert", "gpt2", "llama"])
 def test_early_stopped_hidden_states_equal_full_forward(tiny_checkpoints, tmp_path, kind):
-    loaded = load_model(tiny_checkpoints[kind])
-    store = extract(loaded, ["The cat sat on the mat.", "A dog ran."], tmp_path, ExtractOptions(max_tokens=16), Reporter.silent())
+    loaded = load_model(tiny_checkpoints[kind], modality=TEXT)
+    store = extract(loaded, ["The cat sat on the mat.", "A dog ran."], tmp_path, ExtractOptions(max_tokens=16), Reporter.silent(), modality=TEXT)
     ids = torch.from_numpy(store.tokens.column("token_id").to_numpy()[: store.sentence_offsets[1]].astype(np.int64))[None]
     inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
     states = hidden_states_at(loaded, inputs, [0, 1, loaded.info.n_layers])
@@ -57,16 +58,16 @@ def test_causal_lime_cuts_copies_and_weighs_only_earlier_tokens(tiny_checkpoints
     from tfvis_site.analysis.factors import FactorConfig, learn_factors
     from tfvis_site.analysis.factors.lime import compute_lime
 
-    loaded = load_model(tiny_checkpoints["llama"])
+    loaded = load_model(tiny_checkpoints["llama"], modality=TEXT)
     assert loaded.info.is_causal
     sentences = [f"The {w} sat on the mat near house number {i} today." for i, w in enumerate(["cat", "dog", "bird", "fox"] * 6)]
     (tmp_path / "store").mkdir()
-    store = extract(loaded, sentences, tmp_path / "store", ExtractOptions(max_tokens=24, batch_size=8), Reporter.silent())
+    store = extract(loaded, sentences, tmp_path / "store", ExtractOptions(max_tokens=24, batch_size=8), Reporter.silent(), modality=TEXT)
     cfg = FactorConfig.for_preset("quick", n_components=16, sae_k=3, sae_n_steps=40, n_train=600, top_k=4, chunk_size=8)
     factors = learn_factors(store, cfg, tmp_path / "f", Reporter.silent())
     lime_cfg = LimeConfig(coverage="all", contexts=2, candidates=4, max_sentences=6, samples=16)
     (tmp_path / "lime").mkdir()
-    compute_lime(loaded, store, factors, lime_cfg, tmp_path / "lime", Reporter.silent())
+    compute_lime(loaded, store, factors, lime_cfg, tmp_path / "lime", Reporter.silent(), modality=TEXT)
     table = pq.read_table(tmp_path / "lime" / "lime.parquet").to_pydict()
     groups: dict[tuple[int, int, int, int], list[tuple[int, float]]] = {}
     for c, layer, s, p, token, act in zip(*(table[k] for k in ("factor", "layer", "sentence_id", "position", "token", "activation"))):

@@ -145,18 +145,18 @@ def test_unavailable_reasons():
 
     from tfvis_site.modality import IMAGE, TEXT
 
-    def store(n_params, image=False):
-        return SimpleNamespace(modality=IMAGE if image else TEXT, info=SimpleNamespace(n_params=n_params, name="m"))
+    def store(n_params):
+        return SimpleNamespace(info=SimpleNamespace(n_params=n_params, name="m"))
 
     sae = SimpleNamespace(config=FactorConfig(), sae={"W_enc": None})
     fista = SimpleNamespace(config=FactorConfig(method="fista-dl"), sae=None)
-    model = SimpleNamespace(name="SmolLM2-135M-Instruct", dir="x", get=lambda: None)
-    assert unavailable("auto", model, store(22_700_000), sae) is None
-    big = unavailable("auto", model, store(134_500_000), sae)
+    model, text = "SmolLM2-135M-Instruct", TEXT.live_probe_unavailable
+    assert unavailable("auto", model, store(22_700_000), sae, text) is None
+    big = unavailable("auto", model, store(134_500_000), sae, text)
     assert "SmolLM2-135M-Instruct has 134 M parameters" in big and "--live-probe" in big
-    assert unavailable("on", model, store(AUTO_MAX_PARAMS * 3), sae) is None  # forced
-    assert "FISTA" in unavailable("auto", model, store(1000), fista)
-    assert "text models" in unavailable("auto", model, store(1000, image=True), sae)
+    assert unavailable("on", model, store(AUTO_MAX_PARAMS * 3), sae, text) is None  # forced
+    assert "FISTA" in unavailable("auto", model, store(1000), fista, text)
+    assert "text models" in unavailable("auto", model, store(1000), sae, IMAGE.live_probe_unavailable)
 
 
 def test_int8_weights_error_bound():

@@ -14,6 +14,7 @@ from tfvis_site.capture.extract import ExtractOptions, extract
 from tfvis_site.analysis.factors import FactorConfig, learn_factors
 from tfvis_site.analysis.factors.inference import InferenceJob, run_inference
 from tfvis_site.analysis.factors.statistics import state_norms
+from tfvis_site.modality import TEXT
 from tfvis_site.model.load import load_model
 from tfvis_site.progress import Reporter
 
@@ -24,11 +25,11 @@ CONFIG = FactorConfig.for_preset("quick", n_components=32, sae_k=4, sae_n_steps=
 
 @pytest.fixture(scope="module")
 def planted(tiny_checkpoints, tmp_path_factory):
-    loaded = load_model(tiny_checkpoints["llama"])
+    loaded = load_model(tiny_checkpoints["llama"], modality=TEXT)
     first = loaded.tokenizer(TEXTS[0])["input_ids"][0]
     with torch.no_grad():
         loaded.model.get_input_embeddings().weight[first] *= 300.0
-    store = extract(loaded, TEXTS, tmp_path_factory.mktemp("store"), ExtractOptions(max_tokens=32, batch_size=8), Reporter.silent())
+    store = extract(loaded, TEXTS, tmp_path_factory.mktemp("store"), ExtractOptions(max_tokens=32, batch_size=8), Reporter.silent(), modality=TEXT)
     factors = learn_factors(store, CONFIG, tmp_path_factory.mktemp("factors"), Reporter.silent())
     return store, factors, first
 

@@ -217,9 +217,10 @@ def test_hub_id_from_the_cache_offline(hub_cache, tiny_checkpoints, tmp_path):
     r = resolve_model("tiny-org/tiny-bert", tmp_path / "cache")
     assert r.folder == snapshot and r.name == "tiny-bert" and r.slug == "tiny-org-tiny-bert" and r.builtin is None
     assert r.source == f"Hugging Face cache: tiny-org/tiny-bert @ {REVISION[:12]}"
+    from tfvis_site.modality import TEXT as TEXT_MODALITY
     from tfvis_site.model.load import load_model
 
-    assert load_model(r.folder).info.n_layers == 2
+    assert load_model(r.folder, modality=TEXT_MODALITY).info.n_layers == 2
 
 
 def test_hub_id_not_cached(hub_cache, tmp_path):
@@ -254,6 +255,7 @@ def tiny_gguf(tmp_path_factory):
 def test_gguf_file_converts_loads_and_matches(tiny_gguf, tmp_path, monkeypatch, capfd):
     import torch
 
+    from tfvis_site.modality import TEXT as TEXT_MODALITY
     from tfvis_site.model.load import load_model
 
     path, reference, ref_tokenizer = tiny_gguf
@@ -265,7 +267,7 @@ def test_gguf_file_converts_loads_and_matches(tiny_gguf, tmp_path, monkeypatch, 
     assert {"config.json", "model.safetensors", "tokenizer.json", registry.SOURCE_FILE} <= set(os.listdir(r.folder))
     assert not [p for p in (tmp_path / "models").iterdir() if p.name.startswith(".")]  # no partial folder left
 
-    loaded = load_model(r.folder)
+    loaded = load_model(r.folder, modality=TEXT_MODALITY)
     assert loaded.tokenizer.is_fast and loaded.info.n_layers == 2 and loaded.info.n_heads == 4 and loaded.info.n_kv_heads == 2
     ids = ref_tokenizer(TEXT)["input_ids"]
     assert loaded.tokenizer(TEXT)["input_ids"] == ids
@@ -332,6 +334,7 @@ def test_smollm2_conversion(tmp_path, monkeypatch):
     pytest.importorskip("gguf")
     import torch
 
+    from tfvis_site.modality import TEXT as TEXT_MODALITY
     from tfvis_site.model.load import load_model
 
     lines = []
@@ -342,7 +345,7 @@ def test_smollm2_conversion(tmp_path, monkeypatch):
     meta = json.loads((r.folder / registry.SOURCE_FILE).read_text())
     assert meta["architecture"] == "llama" and meta["file_type"] == "Q4_1"
 
-    loaded = load_model(r.folder)
+    loaded = load_model(r.folder, modality=TEXT_MODALITY)
     info = loaded.info
     assert (info.model_type, info.n_layers, info.n_heads, info.n_kv_heads, info.d_model) == ("llama", 30, 9, 3, 576)
     assert loaded.tokenizer.is_fast and (r.folder / "tokenizer.json").is_file()

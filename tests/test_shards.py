@@ -13,6 +13,7 @@ from tfvis_site.analysis.factors.inference import finish_inference, infer_shard,
 from tfvis_site.analysis.factors.statistics import Encoder, layer_stats, make_transform
 from tfvis_site.analysis.factors.learn import TopKSAE
 from tfvis_site.run.memory import MemoryBudget, parse_size
+from tfvis_site.modality import TEXT
 from tfvis_site.model.load import load_model
 from tfvis_site.progress import Reporter
 
@@ -33,11 +34,11 @@ def test_plan_shards_covers_every_sentence_within_the_token_limit():
 @pytest.fixture(scope="module")
 def stores(tiny_checkpoints, tmp_path_factory):
     """The same texts extracted as one shard and as many (about 48 tokens each), tiny BERT."""
-    loaded = load_model(tiny_checkpoints["bert"])
+    loaded = load_model(tiny_checkpoints["bert"], modality=TEXT)
     out = {}
     for name, shard_tokens in (("one", 1 << 17), ("many", 48)):
         path = tmp_path_factory.mktemp(f"store-{name}")
-        out[name] = extract(loaded, SENTENCES, path, ExtractOptions(max_tokens=24, batch_size=4, capture_attention=True, shard_tokens=shard_tokens), Reporter.silent())
+        out[name] = extract(loaded, SENTENCES, path, ExtractOptions(max_tokens=24, batch_size=4, capture_attention=True, shard_tokens=shard_tokens), Reporter.silent(), modality=TEXT)
     return out
 
 
@@ -66,8 +67,8 @@ def test_sharded_store_reads_like_one_shard(stores):
 
 
 def test_float16_store_reads_float32_close_to_the_float32_store(tiny_checkpoints, stores, tmp_path):
-    loaded = load_model(tiny_checkpoints["bert"])
-    half = extract(loaded, SENTENCES, tmp_path, ExtractOptions(max_tokens=24, batch_size=4, dtype="float16", shard_tokens=48), Reporter.silent())
+    loaded = load_model(tiny_checkpoints["bert"], modality=TEXT)
+    half = extract(loaded, SENTENCES, tmp_path, ExtractOptions(max_tokens=24, batch_size=4, dtype="float16", shard_tokens=48), Reporter.silent(), modality=TEXT)
     assert (shard_dir(tmp_path, 0) / "hidden.npy").stat().st_size < (shard_dir(stores["many"].path, 0) / "hidden.npy").stat().st_size * 0.6
     x, ref = np.asarray(half.hidden(2)), np.asarray(stores["many"].hidden(2))
     assert x.dtype == np.float32
@@ -75,12 +76,12 @@ def test_float16_store_reads_float32_close_to_the_float32_store(tiny_checkpoints
 
 
 def test_finished_shards_are_skipped_and_not_rewritten(tiny_checkpoints, tmp_path):
-    loaded = load_model(tiny_checkpoints["gpt2"])
-    reference = extract(loaded, SENTENCES, tmp_path, ExtractOptions(max_tokens=24, batch_size=4, shard_tokens=40), Reporter.silent())
+    loaded = load_model(tiny_checkpoints["gpt2"], modality=TEXT)
+    reference = extract(loaded, SENTENCES, tmp_path, ExtractOptions(max_tokens=24, batch_size=4, shard_tokens=40), Reporter.silent(), modality=TEXT)
     tmp_path = tmp_path / "store"
     tmp_path.mkdir()
     options = ExtractOptions(max_tokens=24, batch_size=4, shard_tokens=40)
-    units = make_units(loaded, SENTENCES, options)
+    units = make_units(TEXT, loaded, SENTENCES, options)
     plan = prepare_store(loaded, units, tmp_path, options)
     assert plan == plan_shards(units.lengths, 40) and prepare_store(loaded, units, tmp_path, options) == plan
     assert extract_shard(loaded, units, 1, plan[1], tmp_path, options)

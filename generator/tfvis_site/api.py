@@ -42,7 +42,8 @@ class InMemoryModel:
     dir = None  # no checkpoint folder: ``tfvis-site probe`` cannot reload it
 
     def __init__(self, model: nn.Module, tokenizer: Any, processor: Any, device: str):
-        from .model.load import wrap_model
+        from .modality import modality_for
+        from .model.load import config_dict, wrap_model
         from .model.registry import slugify
 
         if tokenizer is None and processor is None:
@@ -53,8 +54,8 @@ class InMemoryModel:
         self.slug = slugify(self.name)  # its folder in the site: models/<slug>/
         if getattr(model.config, "_attn_implementation", "eager") != "eager":
             model.set_attn_implementation("eager")  # attention weights and q/k are captured
-        self.loaded = wrap_model(model, tokenizer, name=self.name, device=device, processor=processor)
-        self.modality = self.loaded.modality
+        self.modality = modality_for(config_dict(model))  # what its config claims, like a checkpoint's config.json
+        self.loaded = wrap_model(model, tokenizer, name=self.name, device=device, processor=processor, modality=self.modality)
         self.display_source = f"a Python object ({type(model).__name__})"
         weights = hashlib.sha256(model.config.to_json_string().encode())
         for key, tensor in sorted(model.state_dict().items()):

@@ -33,7 +33,7 @@ from typing import Any, TYPE_CHECKING
 from .errors import UserError, first_line
 
 if TYPE_CHECKING:
-    from .model.load import LoadedModel
+    from .model.load import InputKind, LoadedModel
 
 EXECUTORS = ("local", "ray")
 RAY_MISSING = "--executor ray needs Ray, an optional extra: pip install -e '.[ray]' (or pip install 'tfvis-site[ray]')"
@@ -408,21 +408,22 @@ def make_executor(options: ExecutorOptions, cache_root: Path, device: str = "cpu
 @dataclass(frozen=True)
 class ModelLoader:
     """A picklable recipe that loads the model in a worker: its checkpoint folder (None = the
-    default model) and device. ``preprocessing()``: the tokenizer or image processor alone, for
-    a driver that plans the work without holding the weights."""
+    default model), its modality (the build's) and device. ``preprocessing()``: the tokenizer or
+    image processor alone, for a driver that plans the work without holding the weights."""
 
     folder: Path | None
+    modality: InputKind
     device: str = "cpu"
 
     def __call__(self) -> Any:
         from .model.load import load_model
 
-        return load_model(self.folder, self.device)
+        return load_model(self.folder, self.device, modality=self.modality)
 
     def preprocessing(self) -> Any:
         from .model.load import LoadedModel, load_preprocessing
 
-        _, tokenizer, processor = load_preprocessing(self.folder)
+        _, tokenizer, processor = load_preprocessing(self.folder, self.modality)
         return LoadedModel(model=None, tokenizer=tokenizer, info=None, device=self.device, processor=processor)
 
 
@@ -443,4 +444,4 @@ def model_loader(source: Any) -> ModelLoader | InMemoryLoader:
     """The loader of a pipeline's model source (pipeline.ModelSource or api.InMemoryModel)."""
     if getattr(source, "dir", None) is None:
         return InMemoryLoader(source.get())
-    return ModelLoader(None if source.is_default else Path(source.dir), getattr(source, "device", "cpu"))
+    return ModelLoader(None if source.is_default else Path(source.dir), source.modality, getattr(source, "device", "cpu"))

@@ -60,10 +60,12 @@ def site_factors(site_dir: Path, cache: StageCache, model: str | None = None) ->
 
 
 def site_model(record: dict[str, Any], device: str) -> Any:
-    """The site's model (models.LoadedModel), loaded from the folder its build record names."""
+    """The site's model (models.LoadedModel), loaded from the folder its build record names (a
+    text model: ``site_factors`` turns the others away)."""
+    from .modality import TEXT
     from .model.load import load_model
 
-    return load_model(Path(record["model"]) if record["model"] else None, device)
+    return load_model(Path(record["model"]) if record["model"] else None, device, modality=TEXT)
 
 
 def probe(site_dir: Path, text: str, cache: StageCache, factor: int | None, top: int, layer: int | None, device: str = "cpu",

@@ -65,7 +65,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -75,9 +75,6 @@ from .qkv import AttentionCapture, capture_summary
 from ..model.load import LoadedModel, ModelInfo
 from ..progress import Reporter
 from .store import STORE_FORMAT, ActivationStore, shard_dir
-
-if TYPE_CHECKING:
-    from ..modality.base import Units
 
 
 #: Tokens per shard of the store (a shard ends before the sentence that would overflow it).
@@ -155,6 +152,38 @@ def token_table(tokenizer: Any, sentences: list[str], encoded: list[dict[str, An
     )
 
 
+class Units(Protocol):
+    """The units of a store's sequences as extraction reads them (TextUnits: tokens of texts;
+    patches.ImageUnits: prefix tokens + patches of images)."""
+
+    #: (n_sequences,) int64: units per sequence
+    lengths: np.ndarray
+
+    def model_inputs(self, batch: np.ndarray) -> dict[str, Any]:
+        """Keyword inputs of the model for the sequences ``batch`` ((B,) int), padded."""
+        ...
+
+    def tables(self) -> tuple[pa.Table, dict[str, Any]]:
+        """(the units table, extra columns of the sequences table)."""
+        ...
+
+    def write_extra(self, out_dir: Path) -> dict[str, Any]:
+        """Write extra store files; returns extra meta.json entries."""
+        ...
+
+
+class UnitKind(Protocol):
+    """What extraction asks of the model's modality (a ``modality.Modality`` is one, passed down
+    by the build): the units of its inputs and their name in the log."""
+
+    #: what the inputs are, for log lines ("texts", "images")
+    item_noun: str
+
+    def make_units(self, loaded: LoadedModel, inputs: list[Any], options: ExtractOptions, names: list[str] | None = None) -> Units:
+        """The units of ``inputs`` for extraction."""
+        ...
+
+
 class TextUnits:
     """Tokens of texts as units: tokenised up front, batches padded with the pad token."""
 
@@ -183,11 +212,11 @@ class TextUnits:
         return {}
 
 
-def make_units(loaded: LoadedModel, inputs: list[Any], options: ExtractOptions, names: list[str] | None = None) -> Units:
-    """The unit source of ``inputs`` (the model's modality says which: TextUnits for texts,
+def make_units(modality: UnitKind, loaded: LoadedModel, inputs: list[Any], options: ExtractOptions, names: list[str] | None = None) -> Units:
+    """The unit source of ``inputs`` (the model's ``modality`` says which: TextUnits for texts,
     patches.ImageUnits for PIL images with their ``names``). Build it once per process;
     ``extract_shard`` indexes it by sentence."""
-    return loaded.modality.make_units(loaded, inputs, options, names)
+    return modality.make_units(loaded, inputs, options, names)
 
 
 def plan_shards(tokens_per_sentence: np.ndarray, tokens_per_shard: int) -> list[tuple[int, int]]:
@@ -367,15 +396,15 @@ def finish_store(store_dir: Path, loaded_info: ModelInfo | None = None) -> "Acti
 
 
 def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: ExtractOptions, progress: Reporter,
-            names: list[str] | None = None) -> "ActivationStore":
+            names: list[str] | None = None, *, modality: UnitKind) -> "ActivationStore":
     """Run the model over ``inputs`` (texts for a text model; PIL images for an image model, with
-    their ``names``) and write the store into ``out_dir`` (which must exist), shard after shard in
-    this process; finished shards of an interrupted earlier run are kept. (On other processes:
-    sharded.extract_on_workers.)"""
+    their ``names``; ``modality``: the model's) and write the store into ``out_dir`` (which must
+    exist), shard after shard in this process; finished shards of an interrupted earlier run are
+    kept. (On other processes: sharded.extract_on_workers.)"""
     out_dir = Path(out_dir)
-    units = make_units(loaded, inputs, options, names)
+    units = make_units(modality, loaded, inputs, options, names)
     shards = prepare_store(loaded, units, out_dir, options)
-    with progress.task(f"extract: forward passes ({loaded.modality.item_noun})", total=len(inputs)) as task:
+    with progress.task(f"extract: forward passes ({modality.item_noun})", total=len(inputs)) as task:
         todo = pending_shards(out_dir, shards, task)
         for index, shard in todo:
             extract_shard(loaded, units, index, shard, out_dir, options, task)

@@ -25,18 +25,19 @@ from ..progress import Reporter
 
 if TYPE_CHECKING:
     from ..executor import Executor
+    from .extract import UnitKind
 
 
 class ExtractWorker:
     """An actor's state for extraction: the model (loaded once) and the unit source of every
     input (tokenised once), indexed by sentence id like the store."""
 
-    def __init__(self, loader: Any, inputs: list[Any], options: Any, names: list[str] | None):
+    def __init__(self, loader: Any, inputs: list[Any], options: Any, names: list[str] | None, modality: UnitKind):
         from .extract import make_units
 
         self.loaded = loader()
         self.options = options
-        self.units = make_units(self.loaded, inputs, options, names)
+        self.units = make_units(modality, self.loaded, inputs, options, names)
 
 
 def _prepare(worker: ExtractWorker, store_dir: Path) -> list[tuple[int, int]]:
@@ -55,14 +56,15 @@ def _extract_one(store_dir: Path, worker: ExtractWorker, job: tuple[int, tuple[i
 
 
 def extract_on_workers(executor: Executor, loader: Any, inputs: list[Any], out_dir: Path, options: Any, reporter: Reporter,
-                       names: list[str] | None = None) -> Any:
+                       names: list[str] | None = None, *, modality: UnitKind) -> Any:
     """``extract.extract`` with the forward passes on the executor's actors: one of them writes
     the tables and the shard plan, all of them then write shards (finished shards of an
-    interrupted run are skipped), and this process writes the final meta. Returns the store."""
+    interrupted run are skipped), and this process writes the final meta. Returns the store.
+    ``modality`` (the model's) goes to the actors with the loader."""
     from .extract import finish_store, pending_shards
 
     out_dir = Path(out_dir)
-    with executor.actors(partial(ExtractWorker, loader, inputs, options, names)) as pool:
+    with executor.actors(partial(ExtractWorker, loader, inputs, options, names, modality)) as pool:
         (shards,) = pool.map(_prepare, [out_dir])
         unit = "images" if names is not None else "texts"
         with reporter.task(f"extract: forward passes ({unit}; {executor.workers} {executor.name} workers)", total=len(inputs)) as task:

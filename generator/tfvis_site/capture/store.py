@@ -8,16 +8,13 @@ import json
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..model.load import ModelInfo
-
-if TYPE_CHECKING:
-    from ..modality.base import Modality
 
 #: Version of the store layout (meta.json "format"); a store of another format is extracted again.
 STORE_FORMAT = 2
@@ -106,13 +103,6 @@ class ActivationStore(UnitTables):
         #: bytes one read of scattered rows (``take``) maps at most; the build sets it from the
         #: memory budget (memory.py)
         self.max_read_bytes = 64 << 20
-
-    @property
-    def modality(self) -> Modality:
-        """What differs by modality (modality/), for this store's units."""
-        from ..modality.base import modality_named
-
-        return modality_named(self.info.modality)
 
     @property
     def complete(self) -> bool:

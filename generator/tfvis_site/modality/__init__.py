@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from .base import MODALITIES, Corpus, Masker, Modality, ModelSourceLike, Units, modality_for, modality_named, register
+from .base import MODALITIES, Corpus, Modality, ModelSourceLike, modality_for, modality_named, register
 from .image import ImageModality, is_image_config
 from .text import TextModality
 
@@ -23,7 +23,7 @@ from .text import TextModality
 IMAGE = register(ImageModality())
 TEXT = register(TextModality())
 
-__all__ = ["Corpus", "Masker", "Modality", "ModelSourceLike", "Units", "MODALITIES", "TEXT", "IMAGE", "register", "modality_for",
+__all__ = ["Corpus", "Modality", "ModelSourceLike", "MODALITIES", "TEXT", "IMAGE", "register", "modality_for",
            "modality_named", "site_modality", "site_kind", "corpus_owner", "load_corpus", "corpus_from_python", "is_image_config"]
 
 

@@ -7,13 +7,17 @@ factor pages' extra data and the extra bundles. docs/architecture.md, "The modal
 what an implementation owns; a new modality (audio, say) is one more implementation registered
 in ``modality/__init__.py``.
 
-The Protocols below are structural: ``TextModality`` / ``ImageModality`` (and the units and
-maskers they hand out) satisfy them without inheriting from them.
+The Protocols below are structural: ``TextModality`` / ``ImageModality`` satisfy them without
+inheriting from them. A ``Modality`` also satisfies the small Protocols of the layers below that
+take one as an argument (model/load.py ``InputKind``, capture/extract.py ``UnitKind``,
+analysis/factors/lime.py ``MaskerKind``); the units and maskers it hands out are theirs
+(``Units``, ``Masker``).
 
+Dependencies point down: the build chooses the modality (run/: ``modality_for`` on the model's
+config) and passes it, or what it hands out, to model/, capture/ and analysis/, which never
+import modality/ or look a modality up. This module names their types; none of them names it.
 The registry (``register``, ``modality_for``, ``modality_named``) lives here, apart from the
-implementations: the modules the implementations hand work to (capture/extract.py, factors/,
-attention/) look a modality up by name through this module, which imports none of them, so no
-import cycle runs through the seam. ``modality/__init__.py`` registers the built-in ones.
+implementations; ``modality/__init__.py`` registers the built-in ones.
 """
 
 from __future__ import annotations
@@ -24,15 +28,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from ..analysis.attention.stats import HeadStatistics
     from ..analysis.explanations.features import RuleFeatures
     from ..site.bundles import BundleWriter
     from ..run.config import BuildConfig
-    from ..capture.extract import ActivationStore, ExtractOptions
+    from ..capture.extract import ActivationStore, ExtractOptions, Units
     from ..analysis.factors.bundle import FactorContexts
-    from ..analysis.factors.lime import LimeConfig
+    from ..analysis.factors.lime import LimeConfig, Masker
     from ..model.load import LoadedModel
     from ..progress import Reporter
     from ..site.model_data import Analyses
@@ -73,50 +75,6 @@ class ModelSourceLike(Protocol):
 
     @property
     def display_source(self) -> str: ...
-
-
-class Units(Protocol):
-    """The units of a store's sequences as extraction reads them (extract.TextUnits: tokens of
-    texts; patches.ImageUnits: prefix tokens + patches of images)."""
-
-    #: (n_sequences,) int64: units per sequence
-    lengths: np.ndarray
-
-    def model_inputs(self, batch: np.ndarray) -> dict[str, Any]:
-        """Keyword inputs of the model for the sequences ``batch`` ((B,) int), padded."""
-        ...
-
-    def tables(self) -> tuple[pa.Table, dict[str, Any]]:
-        """(the units table, extra columns of the sequences table)."""
-        ...
-
-    def write_extra(self, out_dir: Path) -> dict[str, Any]:
-        """Write extra store files; returns extra meta.json entries."""
-        ...
-
-
-class Masker(Protocol):
-    """How LIME perturbs one sequence (factors/lime.py: TokenMasker, PatchMasker)."""
-
-    #: what the manifest says a weight means ("rather than replaced by ...")
-    meaning: str
-    #: the name of what replaces a dropped unit
-    mask_name: str
-    #: whether later units cannot reach an earlier one (a decoder's tokens): LIME then runs the
-    #: prefix up to the last explained position only and weighs the units up to each position
-    causal: bool
-
-    def free_units(self, lo: int, hi: int) -> np.ndarray:
-        """(n_free,) int: the features of the regression for the sequence at store rows [lo, hi)."""
-        ...
-
-    def unit_weights(self, free: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Regression weights (n_free,) -> (unit positions (n,), their weights (n,))."""
-        ...
-
-    def perturbed(self, lo: int, hi: int, sequence: int, free: np.ndarray, keep: np.ndarray) -> Any:
-        """A function rows -> model inputs of the perturbed copies ``keep[rows]`` ((n_copies, n_free) bool)."""
-        ...
 
 
 class Modality(Protocol):
@@ -193,11 +151,11 @@ class Modality(Protocol):
 
     def make_units(self, loaded: LoadedModel, inputs: list[Any], options: ExtractOptions,
                    names: list[str] | None = None) -> Units:
-        """The units of ``inputs`` for extraction."""
+        """The units of ``inputs`` for extraction (capture/extract.py ``Units``)."""
         ...
 
     def make_masker(self, loaded: LoadedModel, store: ActivationStore, cfg: LimeConfig) -> Masker:
-        """The LIME masker of the store's sequences."""
+        """The LIME masker of the store's sequences (factors/lime.py ``Masker``)."""
         ...
 
     def head_statistics(self) -> HeadStatistics:

@@ -17,11 +17,10 @@ if TYPE_CHECKING:
     from ..analysis.attention.stats import HeadStatistics
     from ..analysis.explanations.features import RuleFeatures
     from ..site.bundles import BundleWriter
-    from ..capture.extract import ExtractOptions
+    from ..capture.extract import ExtractOptions, Units
     from ..analysis.factors.bundle import FactorContexts
-    from ..analysis.factors.lime import LimeConfig
+    from ..analysis.factors.lime import LimeConfig, Masker
     from ..site.model_data import Analyses
-    from .base import Masker, Units
     from ..run.config import BuildConfig
     from ..capture.extract import ActivationStore
     from ..model.load import LoadedModel

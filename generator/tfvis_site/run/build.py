@@ -103,7 +103,7 @@ class ModelSource:
 
     def get(self) -> LoadedModel:
         if self._loaded is None:
-            self._loaded = load_model(None if self.is_default else self.dir, self.device)
+            self._loaded = load_model(None if self.is_default else self.dir, self.device, modality=self.modality)
         return self._loaded
 
     def release(self) -> None:

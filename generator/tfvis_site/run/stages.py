@@ -54,9 +54,9 @@ def extract_stage(name: str, indices: Any, options: Any) -> Stage:
         chosen = [items[i] for i in chosen_indices]
         names = run.modality.item_names(run.results["corpus"], chosen_indices)
         if run.executor.in_process:
-            extract(run.model.get(), chosen, folder, options(run), run.reporter, names)
+            extract(run.model.get(), chosen, folder, options(run), run.reporter, names, modality=run.modality)
         else:
-            extract_on_workers(run.executor, model_loader(run.model), chosen, folder, options(run), run.reporter, names)
+            extract_on_workers(run.executor, model_loader(run.model), chosen, folder, options(run), run.reporter, names, modality=run.modality)
 
     def load(run: ModelRun, item: Any, folder: Path) -> ActivationStore:
         store = ActivationStore(folder)
@@ -111,17 +111,18 @@ def _lime(run: ModelRun, item: Any, folder: Path | None) -> None:
     (this process then reads only the tokenizer or image processor)."""
     store, factors, cfg = run.results["extract"], run.results["factors"], run.configs.lime
     if run.executor.in_process:
-        compute_lime(run.model.get(), store, factors, cfg, folder, run.reporter, run.executor)
+        compute_lime(run.model.get(), store, factors, cfg, folder, run.reporter, run.executor, modality=run.modality)
         return
     loader = model_loader(run.model)
-    compute_lime(loader.preprocessing(), store, factors, cfg, folder, run.reporter, run.executor, loader)
+    compute_lime(loader.preprocessing(), store, factors, cfg, folder, run.reporter, run.executor, loader, modality=run.modality)
 
 
 LIME_STAGE = Stage("lime", key=lambda run, item: {"factors": run.keys["factors"], "config": run.configs.lime.cache_key()}, build=_lime)
 
 ATTENTION_STAGE = Stage(
     "attention", key=lambda run, item: {"extract": run.keys["extract-attention"], "config": run.configs.attention.cache_key()},
-    build=lambda run, item, folder: analyse_attention(run.results["extract-attention"], run.configs.attention, folder, run.reporter, run.executor),
+    build=lambda run, item, folder: analyse_attention(run.results["extract-attention"], run.configs.attention, folder, run.reporter, run.executor,
+                                                      statistics=run.modality.head_statistics()),
     load=lambda run, item, folder: AttentionResult.load(folder),
     log=lambda run, item, attention, cached: "attention: " + ("cached" if cached else "analysed"),
 )

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..analysis.explanations import ExplanationResult
     from ..run.config import BuildConfig
     from ..analysis.live import LiveExport
-    from ..modality.base import ModelSourceLike
+    from ..modality.base import Modality, ModelSourceLike
     from ..run.runner import ModelRun
 
 
@@ -62,7 +62,7 @@ class Analyses:
 
 def write_model_data(run: ModelRun) -> dict[str, Any]:
     """Every data file of one model and its manifest, into ``run.out/data/``; returns the manifest."""
-    config, corpus, model, analyses = run.config, run.results["corpus"], run.model, Analyses.of(run)
+    config, corpus, model, modality, analyses = run.config, run.results["corpus"], run.model, run.modality, Analyses.of(run)
     store = analyses.store
     bundle = BundleWriter(run.out)
     bundle.add_table("sentences.parquet", store.sentences.select(["sentence_id", "text", "n_tokens", "token_offset"]))
@@ -89,14 +89,15 @@ def write_model_data(run: ModelRun) -> dict[str, Any]:
         "heads": store.info.n_heads,
         "build": public_config(config),
         # Run times vary from run to run: they stay out of the site, which must be reproducible.
-        "factors": _factor_files(analyses, bundle),
-        "attention": _without(write_attention_bundle(analyses.attention, analyses.attention_store, bundle, analyses.attention_sample), "seconds"),
+        "factors": _factor_files(analyses, bundle, modality),
+        "attention": _without(write_attention_bundle(analyses.attention, analyses.attention_store, bundle, analyses.attention_sample,
+                                                     compact_attention=modality.compact_attention), "seconds"),
     }
     # the model's display name there too, not its store's folder name ("dinov2-54dd7ea8efa7ab43")
     manifest["attention"]["model"]["name"] = info["name"]
     if analyses.concepts:
         manifest["concepts"] = write_concepts_bundle(config.probes, analyses.concepts, bundle)
-    store.modality.write_bundles(manifest, analyses, bundle)
+    modality.write_bundles(manifest, analyses, bundle)
     if analyses.circuits is not None:
         write_circuits_bundle(analyses.circuits, manifest, bundle)
     if analyses.live is not None:
@@ -106,12 +107,13 @@ def write_model_data(run: ModelRun) -> dict[str, Any]:
     return bundle.write_manifest(manifest)
 
 
-def _factor_files(analyses: Analyses, bundle: BundleWriter) -> dict[str, Any]:
+def _factor_files(analyses: Analyses, bundle: BundleWriter, modality: Modality) -> dict[str, Any]:
     """Factor bundle, LIME, the search index (derived from the first two files) and the
     explanations -> manifest["factors"]."""
-    section = _without(write_factor_bundle(analyses.factors, analyses.store, bundle, analyses.factor_maps), "timings")
+    section = _without(write_factor_bundle(analyses.factors, analyses.store, bundle, analyses.factor_maps,
+                                           contexts=modality.factor_contexts()), "timings")
     section["lime"] = write_lime_bundle(analyses.lime, analyses.factors.config.chunk_size, bundle)
-    section["search"] = analyses.store.modality.write_search_index(bundle, section)
+    section["search"] = modality.write_search_index(bundle, section)
     if analyses.explanations is not None:
         section["explanations"] = write_explanations_bundle(analyses.explanations, bundle)
     return section

@@ -1,9 +1,9 @@
 """Attention analysis: joint query-key embeddings, head metrics and attention data (issue 5).
 
     cfg = AttentionConfig.for_preset("default")
-    res = analyse_attention(store, cfg, out_dir, reporter)   # the stage (cacheable folder)
+    res = analyse_attention(store, cfg, out_dir, reporter, statistics=modality.head_statistics())  # the stage (cacheable folder)
     res = AttentionResult.load(out_dir)
-    section = write_attention_bundle(res, store, bundle)     # data/attention/* + manifest section
+    section = write_attention_bundle(res, store, bundle, compact_attention=modality.compact_attention)  # data/attention/* + manifest
 
 See docs/attention.md for the method, the file layout and measured numbers.
 """

@@ -129,7 +129,8 @@ def _weight_files(res: AttentionResult, bundle: BundleWriter, n_layers: int, H: 
     return topk_key
 
 
-def write_attention_bundle(res: AttentionResult, store: ActivationStore, bundle: BundleWriter, corpus_ids: np.ndarray | None = None) -> dict[str, Any]:
+def write_attention_bundle(res: AttentionResult, store: ActivationStore, bundle: BundleWriter, corpus_ids: np.ndarray | None = None, *,
+                           compact_attention: bool) -> dict[str, Any]:
     """Write the attention data files into ``bundle`` (a ``tfvis_site.site.bundles.BundleWriter``) and
     return the JSON-able dict for ``manifest["attention"]``.
 
@@ -137,7 +138,8 @@ def write_attention_bundle(res: AttentionResult, store: ActivationStore, bundle:
     that the two belong together (same model shape). ``corpus_ids`` (n_store_sentences,) gives,
     for each sentence of that store, its ``sentence_id`` in the site's own sentences.parquet (the
     token browser); with it, sentences.parquet gets a ``sentence_id`` column so the pages link
-    a sample sentence to the token browser exactly.
+    a sample sentence to the token browser exactly. ``compact_attention``: the full matrices as
+    sqrt(w) in uint8 rather than uint16 (the model's modality says, ``Modality.compact_attention``).
     """
     meta = res.meta
     model = meta["model"]
@@ -166,8 +168,7 @@ def write_attention_bundle(res: AttentionResult, store: ActivationStore, bundle:
     files["aggregate"] = PREFIX + "aggregate.f32"
     files["aggregate_count"] = PREFIX + "aggregate_count.f32"
 
-    sqrt_weights = store.modality.compact_attention
-    topk_key = _weight_files(res, bundle, n_layers, H, sqrt_weights, files)
+    topk_key = _weight_files(res, bundle, n_layers, H, compact_attention, files)
     K = topk_key.shape[-1]
 
     heads = []
@@ -182,7 +183,7 @@ def write_attention_bundle(res: AttentionResult, store: ActivationStore, bundle:
         "max_len": meta["max_len"],
         "total_pairs": meta["total_pairs"],
         "top_k": K,
-        "weights_encoding": "sqrt-u8" if sqrt_weights else "sqrt-u16",
+        "weights_encoding": "sqrt-u8" if compact_attention else "sqrt-u16",
         # Key positions are uint8 (255 = none) unless a sequence has more than 255 units.
         "topk_key_missing": int(np.iinfo(topk_key.dtype).max),
         "config": meta["config"],

@@ -243,13 +243,15 @@ class _HeadArrays:
             np.save(out_dir / f"{fname}.npy", arr)
 
 
-def analyse_attention(store: ActivationStore, cfg: AttentionConfig, out_dir: Path, reporter: Reporter, executor: Executor | None = None) -> AttentionResult:
+def analyse_attention(store: ActivationStore, cfg: AttentionConfig, out_dir: Path, reporter: Reporter, executor: Executor | None = None, *,
+                      statistics: HeadStatistics) -> AttentionResult:
     """Run the attention stage on an activation store extracted with attention capture.
 
     store: ``tfvis_site.capture.extract.ActivationStore`` (if it holds more than ``cfg.n_sentences``
     sentences, a deterministic sample of them is used). Writes the stage folder layout described
     in this module's docstring into ``out_dir`` (created if needed) and returns the loaded result.
     ``executor`` (executor.py; None = this machine) runs the heads' projections as tasks.
+    ``statistics``: the head statistics of the model's units (its modality's ``head_statistics()``).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -257,7 +259,6 @@ def analyse_attention(store: ActivationStore, cfg: AttentionConfig, out_dir: Pat
         raise ValueError("attention stage needs a store extracted with capture_attention=True")
     t_start = time.perf_counter()
     info = store.info
-    statistics = store.modality.head_statistics()
     labels_text = statistics.label_texts(info.is_causal)
     sample = _sample(store, cfg, statistics, out_dir)
     pairs = sentence_pairs(sample.local_offs, info.is_causal, cfg.max_pairs, cfg.seed)
@@ -277,7 +278,7 @@ def analyse_attention(store: ActivationStore, cfg: AttentionConfig, out_dir: Pat
     pool_of = executor.tasks if heavy else LocalExecutor().tasks  # PCA only: in this process
     G = info.n_layers * info.n_heads
     with pool_of(workers, initializer=_worker_init) as pool:
-        layer_run = _LayerRun(store, cfg, sample, pairs, labels_text, arrays, seconds, pool, executor.share(task) if heavy else task)
+        layer_run = _LayerRun(store, cfg, statistics, sample, pairs, labels_text, arrays, seconds, pool, executor.share(task) if heavy else task)
         with threadpool_limits(1), reporter.task("attention: statistics + normalisation", total=G) as t_stats, reporter.task(
             f"attention: projections ({', '.join(cfg.projections)}; {workers} worker{'s' if workers > 1 else ''})", total=G
         ) as t_proj:
@@ -307,6 +308,7 @@ class _LayerRun:
 
     store: ActivationStore
     cfg: AttentionConfig
+    statistics: HeadStatistics
     sample: _Sample
     pairs: PairSample
     labels_text: dict[str, str]
@@ -340,7 +342,7 @@ class _LayerRun:
         """The heads' statistics and labels over the sample's sentences (stats.py)."""
         store, sample, cfg, info = self.store, self.sample, self.cfg, self.store.info
         acc = LayerAccumulator(info.n_heads, sample.n_tokens, int(sample.pair_offs[-1]), sample.max_len, cfg.top_k_keys, cfg.min_weight,
-                               info.modality)
+                               self.statistics)
         for i, s in enumerate(sample.sent_ids):
             A = store.attention(layer, int(s))
             lo, hi = sample.local_offs[i], sample.local_offs[i + 1]

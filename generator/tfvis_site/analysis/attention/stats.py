@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 TEXT_LABELS = ("prev", "next", "self", "sink", "positional", "broad", "other")
 IMAGE_LABELS = ("self", "local2d", "sink", "colour", "broad", "other")
 LABELS = TEXT_LABELS[:-2] + ("local2d", "colour") + TEXT_LABELS[-2:]
-#: Every label (text and image). A page of one model should list ``label_texts(modality)``.
+#: Every label (text and image). A page of one model should list its ``HeadStatistics.label_texts``.
 LABEL_TEXT = {
     "prev": "previous token",
     "next": "next token",
@@ -82,19 +82,6 @@ IMAGE_STAT_TEXT = {
 }
 #: The per-head similarity correlations of image models (``head["similarity"]``).
 SIMILARITY_FEATURES = ("hue", "brightness", "position")
-
-
-def label_texts(modality: str = "text", causal: bool = False) -> dict[str, str]:
-    """Label -> description, for the labels a model of this modality can get, in order. A causal
-    text model (decoder) has no "next" label and calls its sink the first token."""
-    return head_statistics(modality).label_texts(causal)
-
-
-def head_statistics(modality: str) -> HeadStatistics:
-    """The head statistics of the units of ``modality`` ("text", "image"), as its seam says."""
-    from ...modality.base import modality_named
-
-    return modality_named(modality).head_statistics()
 
 
 @dataclass
@@ -210,7 +197,8 @@ def topk_key_dtype(max_len: int) -> np.dtype:
 
 class HeadStatistics(Protocol):
     """What a head's statistics are for one modality's units (the modality's
-    ``head_statistics()``): the masses counted, how one sequence adds to them, and the label."""
+    ``head_statistics()``, passed down by the build): the masses counted, how one sequence adds
+    to them, and the label."""
 
     #: the masses a LayerAccumulator sums, per head
     masses: tuple[str, ...]
@@ -329,12 +317,14 @@ class LayerAccumulator:
     """Accumulates statistics, aggregate position×position attention, top-k keys and quantised
     full matrices for the heads of one layer, one sentence at a time.
 
-    The statistics are those of ``modality``'s units (``HeadStatistics``): ``modality="image"``:
-    every ``add`` gets the image's ``PatchUnits`` and the image statistics (module docstring)
-    replace the text ones."""
+    The statistics are ``statistics``, those of the model's units (its modality's
+    ``head_statistics()``; default: TextHeadStatistics): with ImageHeadStatistics every ``add``
+    gets the image's ``PatchUnits`` and the image statistics (module docstring) replace the text
+    ones."""
 
-    def __init__(self, n_heads: int, n_tokens: int, total_pairs: int, max_len: int, top_k: int, min_weight: float, modality: str = "text"):
-        self.kind = head_statistics(modality)
+    def __init__(self, n_heads: int, n_tokens: int, total_pairs: int, max_len: int, top_k: int, min_weight: float,
+                 statistics: HeadStatistics | None = None):
+        self.kind = statistics or TextHeadStatistics()
         self.n_heads = n_heads
         self.top_k = top_k
         self.min_weight = min_weight

@@ -6,7 +6,7 @@ For every factor at its peak layer and at every layer where its importance score
 draws from equal-count activation bands, samples.band_samples, and a random draw from the
 top-k), as many non-activating ones drawn from a seeded pool of token rows coded again at that
 layer, the rule chosen on one half (rules.select) and scored on the other (scoring.py). What a
-rule may test comes from the store's modality (``Modality.rule_features``).
+rule may test comes from the model's modality (``Modality.rule_features``).
 """
 
 from __future__ import annotations
@@ -219,7 +219,7 @@ class ExplanationResult:
 
 def _build(run: ModelRun, item: Any, folder: Path | None) -> None:
     store, cfg = run.results["extract"], run.configs.explanations
-    features = store.modality.rule_features(store)
+    features = run.modality.rule_features(store)
     table = explain_factors(ResultActivity(run.results["factors"], store), features, store.n_tokens, cfg, run.reporter)
     ExplanationResult(table, features.specs(), cfg.to_dict()).save(folder)
 

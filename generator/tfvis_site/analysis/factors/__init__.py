@@ -4,7 +4,7 @@ Public API::
 
     cfg = FactorConfig.for_preset("default")
     res = learn_factors(store, cfg, out_dir, reporter)   # or FactorResult.load(out_dir)
-    section = write_factor_bundle(res, store, bundle)    # -> manifest["factors"]
+    section = write_factor_bundle(res, store, bundle, contexts=modality.factor_contexts())  # -> manifest["factors"]
     res.encode(hidden_states, layer)                     # (n, d) -> (n, m) activations
 
 Estimators (scikit-learn conventions, components_ is (m, d)): NonNegativeFista,

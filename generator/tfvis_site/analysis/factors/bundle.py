@@ -193,14 +193,14 @@ def _quantile_table(res: FactorResult, factors: range, sent_of: np.ndarray, offs
 
 
 def write_factor_bundle(res: FactorResult, store: ActivationStore, bundle: BundleWriter,
-                        heatmaps: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+                        heatmaps: dict[str, np.ndarray] | None = None, *, contexts: FactorContexts) -> dict[str, Any]:
     """Writes data/factors/* through ``bundle`` (a BundleWriter) and returns manifest["factors"].
 
     Files (see docs/factors.md): factors/index.parquet, factors/neighbors.parquet,
     factors/topk-NNN.parquet and factors/hist-NNN.f32 per chunk of ``chunk_size`` factors.
     Contexts refer to tokens.parquet / sentences.parquet by (sentence_id, position). What
     differs by modality (names of the contexts, an image store's thumbnails and activation
-    maps ``heatmaps``) comes from the store's ``FactorContexts``.
+    maps ``heatmaps``) comes from ``contexts``, the model's modality's ``factor_contexts()``.
     """
     cfg = res.config
     m = res.n_components
@@ -208,7 +208,6 @@ def write_factor_bundle(res: FactorResult, store: ActivationStore, bundle: Bundl
     k = res.topk_values.shape[2]
     offsets = store.sentence_offsets
     sent_of = np.repeat(np.arange(store.n_sentences, dtype=np.int32), np.diff(offsets))
-    contexts = store.modality.factor_contexts()
     _index_table(res, store, bundle, contexts, sent_of, offsets)
 
     nn = res.neighbors.shape[1]

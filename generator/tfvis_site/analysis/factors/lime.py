@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from torch import nn
     from ...executor import Executor
     from ...capture.extract import ActivationStore
-    from ...modality.base import Masker
     from ...model.load import LoadedModel
     from .stage import FactorResult
 
@@ -162,6 +161,41 @@ def hidden_states_at(loaded: LoadedModel, inputs: dict[str, Any], layers: list[i
     return captured
 
 
+class Masker(Protocol):
+    """How LIME perturbs one sequence (TokenMasker, PatchMasker)."""
+
+    #: what the manifest says a weight means ("rather than replaced by ...")
+    meaning: str
+    #: the name of what replaces a dropped unit
+    mask_name: str
+    #: whether later units cannot reach an earlier one (a decoder's tokens): LIME then runs the
+    #: prefix up to the last explained position only and weighs the units up to each position
+    causal: bool
+
+    def free_units(self, lo: int, hi: int) -> np.ndarray:
+        """(n_free,) int: the features of the regression for the sequence at store rows [lo, hi)."""
+        ...
+
+    def unit_weights(self, free: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Regression weights (n_free,) -> (unit positions (n,), their weights (n,))."""
+        ...
+
+    def perturbed(self, lo: int, hi: int, sequence: int, free: np.ndarray, keep: np.ndarray) -> Any:
+        """A function rows -> model inputs of the perturbed copies ``keep[rows]`` ((n_copies, n_free) bool)."""
+        ...
+
+
+class MaskerKind(Protocol):
+    """What LIME asks of the model's modality (a ``modality.Modality`` is one, passed down by the
+    build): the masker of its units and what a sequence is called in the log."""
+
+    sequence_noun: str
+
+    def make_masker(self, loaded: LoadedModel, store: ActivationStore, cfg: LimeConfig) -> Masker:
+        """The LIME masker of the store's sequences."""
+        ...
+
+
 def _mask_id(tokenizer: Any, mask_token: str | None) -> int:
     if mask_token is not None:
         tid = tokenizer.convert_tokens_to_ids(mask_token)
@@ -175,7 +209,7 @@ def _mask_id(tokenizer: Any, mask_token: str | None) -> int:
 
 
 class TokenMasker:
-    """Text LIME (a ``modality.Masker``): a dropped token is replaced by the mask token; special
+    """Text LIME (a ``Masker``): a dropped token is replaced by the mask token; special
     tokens always stay. A decoder's tokens are causal: later ones cannot reach an earlier one."""
 
     #: What the manifest says a weight means.
@@ -212,7 +246,7 @@ class TokenMasker:
 
 
 class PatchMasker:
-    """Image LIME (a ``modality.Masker``) by masking square blocks of patches: a dropped block is set to the normalised
+    """Image LIME (a ``Masker``) by masking square blocks of patches: a dropped block is set to the normalised
     value 0, the image processor's mean colour (a neutral grey). Patches rather than
     superpixels: they are the model's own units, every perturbation is exactly what the model
     can see, and no segmentation is needed. Blocks of b x b patches (b chosen so that an image
@@ -308,20 +342,20 @@ def select_contexts(factors: FactorResult, cfg: LimeConfig, sentence_of: np.ndar
 
 class LimeWorker:
     """What explaining a sentence needs, built once per worker: the model, the masker of the
-    store's units and the factors' encoder."""
+    store's units (from the model's ``modality``) and the factors' encoder."""
 
-    def __init__(self, loaded: LoadedModel, store: ActivationStore, factors: FactorResult, cfg: LimeConfig):
+    def __init__(self, loaded: LoadedModel, store: ActivationStore, factors: FactorResult, cfg: LimeConfig, modality: MaskerKind):
         self.loaded, self.factors, self.cfg = loaded, factors, cfg
-        self.masker: Masker = store.modality.make_masker(loaded, store, cfg)
+        self.masker: Masker = modality.make_masker(loaded, store, cfg)
 
 
-def lime_worker_from_paths(loader: Any, store_path: Path, factors_path: Path, cfg: LimeConfig) -> LimeWorker:
+def lime_worker_from_paths(loader: Any, store_path: Path, factors_path: Path, cfg: LimeConfig, modality: MaskerKind) -> LimeWorker:
     """A LimeWorker in another process (a Ray actor): the model from its loader, the store and
     the factors from the cache folder (shared storage on a cluster)."""
     from ...capture.extract import ActivationStore
     from .stage import FactorResult
 
-    return LimeWorker(loader(), ActivationStore(store_path), FactorResult.load(factors_path), cfg)
+    return LimeWorker(loader(), ActivationStore(store_path), FactorResult.load(factors_path), cfg, modality)
 
 
 def explain_sentence(worker: LimeWorker, job: tuple[int, int, int, list[tuple[int, int, int]], np.ndarray]) -> dict[str, np.ndarray]:
@@ -362,7 +396,8 @@ def explain_sentence(worker: LimeWorker, job: tuple[int, int, int, list[tuple[in
     return {k: np.asarray(v, np.float32 if k in ("weight", "activation") else np.int64) for k, v in cols.items()}
 
 
-def compute_lime(loaded: LoadedModel, store: ActivationStore, factors: FactorResult, cfg: LimeConfig, out_dir: Path, reporter: Reporter, executor: Executor | None = None, loader: Any = None) -> None:
+def compute_lime(loaded: LoadedModel, store: ActivationStore, factors: FactorResult, cfg: LimeConfig, out_dir: Path, reporter: Reporter, executor: Executor | None = None, loader: Any = None,
+                 *, modality: MaskerKind) -> None:
     """Write ``lime.parquet`` (one row per (factor, context, token)) and ``lime.json`` into out_dir.
 
     Columns: factor int32, layer int8, sentence_id int32, position int32 (the context token),
@@ -373,7 +408,8 @@ def compute_lime(loaded: LoadedModel, store: ActivationStore, factors: FactorRes
     perturbations are drawn here, in sentence order, so the result never depends on where or on
     how many workers they ran. Workers in other processes load the model with ``loader``
     (executor.ModelLoader) and the store and factors from their folders; ``loaded`` then needs
-    only its tokenizer or image processor (``loader.preprocessing()``)."""
+    only its tokenizer or image processor (``loader.preprocessing()``). ``modality``: the model's
+    (its units' masker)."""
     from ...executor import LocalExecutor
 
     executor = executor or LocalExecutor()
@@ -385,7 +421,7 @@ def compute_lime(loaded: LoadedModel, store: ActivationStore, factors: FactorRes
     for c, layer, row in contexts:
         s = int(sentence_of[row])
         by_sentence[s].append((c, layer, row - int(offsets[s])))
-    masker = store.modality.make_masker(loaded, store, cfg)
+    masker = modality.make_masker(loaded, store, cfg)
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0x11AE]))
 
     def jobs():
@@ -399,10 +435,10 @@ def compute_lime(loaded: LoadedModel, store: ActivationStore, factors: FactorRes
             yield s, lo, hi, targets, np.vstack([np.ones((1, len(free)), bool), keep])  # row 0: the original sentence
 
     if executor.in_process:
-        make_worker: Any = lambda: LimeWorker(loaded, store, factors, cfg)  # noqa: E731
+        make_worker: Any = lambda: LimeWorker(loaded, store, factors, cfg, modality)  # noqa: E731
     else:
-        make_worker = partial(lime_worker_from_paths, loader, store.path, factors.path, cfg)
-    with reporter.task(f"lime: {len(contexts):,} contexts in {len(by_sentence):,} {store.modality.sequence_noun}", total=len(by_sentence)) as task:
+        make_worker = partial(lime_worker_from_paths, loader, store.path, factors.path, cfg, modality)
+    with reporter.task(f"lime: {len(contexts):,} contexts in {len(by_sentence):,} {modality.sequence_noun}", total=len(by_sentence)) as task:
         parts = executor.actor_map(make_worker, explain_sentence, jobs(), on_result=lambda _: task.advance())
     cols = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.int64)
             for k in ("factor", "layer", "sentence_id", "position", "token", "weight", "activation")}

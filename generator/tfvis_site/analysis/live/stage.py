@@ -37,7 +37,6 @@ from .export import OPSET, export_onnx
 from .runtime import onnx_session, run_live
 
 if TYPE_CHECKING:
-    from ...modality.base import ModelSourceLike
     from ...capture.extract import ActivationStore
     from ..factors.stage import FactorResult
     from ...model.load import LoadedModel
@@ -77,14 +76,15 @@ class LiveExport:
         return json.loads((self.folder / "tokenizer_meta.json").read_text())
 
 
-def unavailable(mode: str, model: ModelSourceLike, store: ActivationStore, factors: FactorResult) -> str | None:
-    """Why this model of the site gets no live probe in mode "auto" / "on", or None."""
-    reason = store.modality.live_probe_unavailable or unavailable_reason(factors)
+def unavailable(mode: str, model_name: str, store: ActivationStore, factors: FactorResult, modality_reason: str | None) -> str | None:
+    """Why this model of the site (``model_name``) gets no live probe in mode "auto" / "on", or
+    None; ``modality_reason``: why its modality has none (``Modality.live_probe_unavailable``)."""
+    reason = modality_reason or unavailable_reason(factors)
     if reason:
         return reason
     n_params = store.info.n_params
     if mode == "auto" and n_params > AUTO_MAX_PARAMS:
-        return (f"{getattr(model, 'name', store.info.name)} has {n_params / 1e6:.0f} M parameters: its int8 model would add about "
+        return (f"{model_name} has {n_params / 1e6:.0f} M parameters: its int8 model would add about "
                 f"{n_params * 4 / 3 / 1e6:.0f} MB to the site (the live probe is on by default up to "
                 f"{AUTO_MAX_PARAMS / 1e6:.0f} M; build with --live-probe to include it)")
     return None
@@ -148,7 +148,8 @@ LIVE_STAGES = [
     Stage("live-export", key=_export_key, label="live probe", timing="live", tolerate=_export_failed,
           build=lambda run, item, folder: export_all(run.model.get(), run.config.max_tokens, folder, run.reporter),
           applies=lambda run: run.config.live_probe != "off",
-          skip=lambda run: unavailable(run.config.live_probe, run.model, run.results["extract"], run.results["factors"])),
+          skip=lambda run: unavailable(run.config.live_probe, run.model.name, run.results["extract"], run.results["factors"],
+                                       run.modality.live_probe_unavailable)),
     Stage("live-choice", key=_choice_key, build=_choose, load=_load_choice, log=_choice_log, timing="live",
           applies=lambda run: "live-export" in run.results),
 ]
