@@ -1,7 +1,9 @@
-"""The list of a model's build stages, in order (stages.py runs them): corpus, extract,
+"""The list of a model's build stages, in order (runner.py runs them): corpus, extract,
 extract-attention, factors, factor-maps, explanations, lime, concepts, attention, induction, circuits,
 output-tokens, splice, live-export, live-choice, site. Each entry says the key of its inputs,
-how it runs and how its result loads; adding a stage is adding an entry (docs/architecture.md, "The stage list")."""
+how it runs and how its result loads, and hands the work to capture/, analysis/ or site/ with
+what it reads of the ``ModelRun`` (those never import run/); adding a stage is adding an entry
+(docs/architecture.md, "The stage list")."""
 
 from __future__ import annotations
 
@@ -13,13 +15,13 @@ import numpy as np
 
 from ..analysis.attention import AttentionResult, analyse_attention
 from ..analysis.circuits.stage import CIRCUIT_STAGES
-from ..analysis.concepts import CONCEPT_STAGE
+from ..analysis.concepts import ConceptResult, concept_key, concept_log, probe_concepts, read_probe_sets
 from ..analysis.explanations import EXPLANATIONS_STAGE
 from ..executor import model_loader
 from ..capture.extract import ActivationStore, extract
 from ..analysis.factors import FactorResult, learn_factors
 from ..analysis.factors.lime import compute_lime
-from ..analysis.live import LIVE_STAGES
+from ..analysis.live import stage as live
 from ..modality import load_corpus
 from ..capture.sharded import extract_on_workers, infer_on_workers
 from ..site.model_data import write_model_data
@@ -119,6 +121,16 @@ def _lime(run: ModelRun, item: Any, folder: Path | None) -> None:
 
 LIME_STAGE = Stage("lime", key=lambda run, item: {"factors": run.keys["factors"], "config": run.configs.lime.cache_key()}, build=_lime)
 
+#: One cached stage run per [[probes]] labelled file, on the site's text models (analysis/concepts/).
+CONCEPT_STAGE = Stage(
+    "concepts", key=lambda run, labelled: concept_key(run.keys["factors"], labelled, run.config.max_tokens, run.config.seed),
+    items=lambda run: read_probe_sets(run.config.probes, 1), log=lambda run, labelled, result, cached: concept_log(labelled, result, cached),
+    build=lambda run, labelled, folder: probe_concepts(run.model.get(), run.results["factors"], labelled, None, run.config.max_tokens,
+                                                        run.config.seed).save(folder),
+    load=lambda run, labelled, folder: ConceptResult.load(folder),
+    applies=lambda run: run.modality.reads_text and bool(run.config.probes),
+)
+
 ATTENTION_STAGE = Stage(
     "attention", key=lambda run, item: {"extract": run.keys["extract-attention"], "config": run.configs.attention.cache_key()},
     build=lambda run, item, folder: analyse_attention(run.results["extract-attention"], run.configs.attention, folder, run.reporter, run.executor,
@@ -127,6 +139,27 @@ ATTENTION_STAGE = Stage(
     log=lambda run, item, attention, cached: "attention: " + ("cached" if cached else "analysed"),
 )
 
+
+def _accuracy_texts(run: ModelRun) -> list[str]:
+    return live.accuracy_texts(run.items())
+
+
+#: The model in ONNX + the encoder, for the pages' "try your own text" (analysis/live/): export
+#: (cached per model + max_tokens), then the choice of weights (cached per export + dictionary + texts).
+LIVE_STAGES = [
+    Stage("live-export", key=lambda run, item: live.export_key(run.model.key, run.config.max_tokens), label="live probe", timing="live",
+          tolerate=lambda run, error: live.export_failed(error, run.config.live_probe),
+          build=lambda run, item, folder: live.export_all(run.model.get(), run.config.max_tokens, folder, run.reporter),
+          applies=lambda run: run.config.live_probe != "off",
+          skip=lambda run: live.unavailable(run.config.live_probe, run.model.name, run.results["extract"], run.results["factors"],
+                                            run.modality.live_probe_unavailable)),
+    Stage("live-choice", key=lambda run, item: live.choice_key(run.keys["live-export"], run.keys["factors"], _accuracy_texts(run)),
+          build=lambda run, item, folder: live.choose_weights(run.model.get(), run.results["factors"], run.results["live-export"], _accuracy_texts(run),
+                                                              run.config.max_tokens, folder, run.reporter),
+          load=lambda run, item, folder: live.load_choice(folder, run.results["live-export"]),
+          log=lambda run, item, result, cached: live.choice_log(result, cached), timing="live",
+          applies=lambda run: "live-export" in run.results),
+]
 
 SITE_STAGE = Stage("site", key=lambda run, item: None, build=lambda run, item, folder: write_model_data(run))
 

@@ -35,14 +35,15 @@ C = 1): with two labels one logit ``w x + b`` (the other is 0), with K > 2 label
 method (:func:`fit_logistic_1d`, tested against scikit-learn).
 
 The package: labels.py (the labelled files), estimator.py (the logistic regressions and
-probes), probe.py (one probe on one model), stage.py (the build's stage and the site's files).
+probes), probe.py (one probe on one model), stage.py (the build stage's key and the site's files).
 """
 
 from .estimator import C, SingleFactorProbe, f1_scores, fit_logistic_1d, predict_logistic_1d, raw_state_probe, swapped_scores, two_fold_split
 from .labels import MIN_PER_LABEL, Example, LabelledSet, find_target, probe_specs, read_labels, read_probe_sets
 from .probe import ConceptResult, TargetStates, probe_concepts, segment_mean, target_states
-from .stage import CONCEPT_STAGE, CONCEPTS_VERSION, METHOD, write_concepts_bundle
+from .stage import CONCEPTS_VERSION, METHOD, concept_key, concept_log, write_concepts_bundle
 
-__all__ = ["C", "CONCEPT_STAGE", "CONCEPTS_VERSION", "METHOD", "MIN_PER_LABEL", "ConceptResult", "Example", "LabelledSet", "SingleFactorProbe",
-           "TargetStates", "f1_scores", "find_target", "fit_logistic_1d", "predict_logistic_1d", "probe_concepts", "probe_specs", "raw_state_probe",
-           "read_labels", "read_probe_sets", "segment_mean", "swapped_scores", "target_states", "two_fold_split", "write_concepts_bundle"]
+__all__ = ["C", "CONCEPTS_VERSION", "METHOD", "MIN_PER_LABEL", "ConceptResult", "Example", "LabelledSet", "SingleFactorProbe",
+           "TargetStates", "concept_key", "concept_log", "f1_scores", "find_target", "fit_logistic_1d", "predict_logistic_1d", "probe_concepts",
+           "probe_specs", "raw_state_probe", "read_labels", "read_probe_sets", "segment_mean", "swapped_scores", "target_states", "two_fold_split",
+           "write_concepts_bundle"]

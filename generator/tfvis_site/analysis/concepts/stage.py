@@ -1,43 +1,31 @@
-"""The concept probes in a build: one cached stage run per ``[[probes]]`` labelled file
-(``CONCEPT_STAGE``, in build_stages.STAGES) and their data files on the site."""
+"""The concept probes in a build: the key and log line of their cached stage (one run per
+``[[probes]]`` labelled file; its entry, ``CONCEPT_STAGE``, is in run/stages.py) and their data
+files on the site."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...run.runner import Stage
-from .labels import LabelledSet, MIN_PER_LABEL, read_probe_sets
-from .probe import METHOD, ConceptResult, probe_concepts
+from .labels import LabelledSet, MIN_PER_LABEL
+from .probe import METHOD, ConceptResult
 
 if TYPE_CHECKING:
     from ...site.bundles import BundleWriter
-    from ...run.runner import ModelRun
 
 #: Bump when the method or the saved result changes, to invalidate cached concept stages.
 CONCEPTS_VERSION = 1
 
 
-def _concept_key(run: ModelRun, labelled: LabelledSet) -> dict[str, Any]:
+def concept_key(factors_key: Any, labelled: LabelledSet, max_tokens: int, seed: int) -> dict[str, Any]:
     """The factors' key and the labelled file's content (and what the probe reads of the model)."""
-    return {"v": CONCEPTS_VERSION, "factors": run.keys["factors"], "labels": labelled.sha256, "max_tokens": run.config.max_tokens,
-            "seed": run.config.seed}
+    return {"v": CONCEPTS_VERSION, "factors": factors_key, "labels": labelled.sha256, "max_tokens": max_tokens, "seed": seed}
 
 
-def _concept_log(run: ModelRun, labelled: LabelledSet, result: ConceptResult, cached: bool) -> str:
+def concept_log(labelled: LabelledSet, result: ConceptResult, cached: bool) -> str:
     best = max(result.layers, key=lambda r: r["f1"])
     return (f"concepts: {labelled.path.name}: best layer {best['layer']} (factor {best['factor']}, {result.metric} {best['f1']:.3f}; "
             f"raw state {best['f1_raw']:.3f}; majority {result.majority_f1:.3f})" + (" (cached)" if cached else ""))
-
-
-#: One cached stage run per [[probes]] labelled file, on the site's text models.
-CONCEPT_STAGE = Stage(
-    "concepts", key=_concept_key, items=lambda run: read_probe_sets(run.config.probes, 1), log=_concept_log,
-    build=lambda run, labelled, folder: probe_concepts(run.model.get(), run.results["factors"], labelled, None, run.config.max_tokens,
-                                                        run.config.seed).save(folder),
-    load=lambda run, labelled, folder: ConceptResult.load(folder),
-    applies=lambda run: run.modality.reads_text and bool(run.config.probes),
-)
 
 
 def write_concepts_bundle(specs: list[dict[str, str]], results: list[ConceptResult], bundle: BundleWriter) -> dict[str, Any]:

@@ -1,6 +1,6 @@
-"""The live-probe stages of a build: export the model (cached per model + max_tokens), then
-measure the compressed variants on the site's corpus and choose one (cached per export +
-dictionary + texts).
+"""What the live-probe stages of a build do (their entries, run/stages.py LIVE_STAGES): export
+the model (cached per model + max_tokens), then measure the compressed variants on the site's
+corpus and choose one (cached per export + dictionary + texts).
 
 The choice: the smallest weights (int8, then fp16, then fp32) whose factor activations stay
 within ACTIVATION_TOLERANCE of the fp32 PyTorch model's, measured as
@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...cache import stable_hash
-from ...run.runner import Stage
 from .compress import INT8_BLOCK, WEIGHTS, compress_onnx
 from .encoder import encoder_arrays, unavailable_reason
 from .export import OPSET, export_onnx
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
     from ..factors.stage import FactorResult
     from ...model.load import LoadedModel
     from ...progress import Reporter
-    from ...run.runner import ModelRun
 
 LIVE_VERSION = 2  # bump when the exported graph or the files of the export stage change (2: int8 in blocks of 64)
 MEASURE_VERSION = 3  # bump when the accuracy measurement or the choice changes (2: boundary flips apart; 3: stop at the first that passes)
@@ -90,69 +88,53 @@ def unavailable(mode: str, model_name: str, store: ActivationStore, factors: Fac
     return None
 
 
-def _export_key(run: ModelRun, item: Any) -> dict[str, Any]:
-    """The model, its max_tokens and the exporter's versions."""
+def export_key(model_key: Any, max_tokens: int) -> dict[str, Any]:
+    """The export stage's key: the model (its part of every key), its max_tokens and the
+    exporter's versions."""
     import onnxruntime
     import torch
     import transformers
 
-    return {"v": LIVE_VERSION, "model": run.model.key, "max_tokens": run.config.max_tokens, "opset": OPSET, "int8_block": INT8_BLOCK,
+    return {"v": LIVE_VERSION, "model": model_key, "max_tokens": max_tokens, "opset": OPSET, "int8_block": INT8_BLOCK,
             "torch": torch.__version__, "transformers": transformers.__version__, "onnxruntime": onnxruntime.__version__}
 
 
-def _export_failed(run: ModelRun, error: Exception) -> str | None:
+def export_failed(error: Exception, mode: str) -> str | None:
     """An architecture the exporter cannot trace: the site is built without the probe, with a
-    warning and the reason in the manifest; with ``--live-probe`` (mode "on", asked for) the
+    warning and the reason in the manifest; with ``--live-probe`` (``mode`` "on", asked for) the
     build stops with that reason. A UserError stops the build as it is."""
     from ...errors import UserError, first_line
 
     if isinstance(error, UserError):
         return None
     reason = f"the ONNX export failed ({type(error).__name__}: {first_line(error)})"
-    if run.config.live_probe == "on":
+    if mode == "on":
         raise UserError(f"--live-probe: {reason}; build without --live-probe to leave the live probe out") from None
     return reason
 
 
-def _accuracy_texts(run: ModelRun) -> list[str]:
-    return run.items()[:N_ACCURACY_TEXTS]
+def accuracy_texts(items: list[str]) -> list[str]:
+    """The corpus texts the choice measures on."""
+    return items[:N_ACCURACY_TEXTS]
 
 
-def _choice_key(run: ModelRun, item: Any) -> dict[str, Any]:
-    """The export, the dictionary and the texts measured on."""
-    return {"v": MEASURE_VERSION, "export": run.keys["live-export"], "factors": run.keys["factors"], "texts": stable_hash(_accuracy_texts(run)),
-            "tolerance": ACTIVATION_TOLERANCE}
+def choice_key(export_key: Any, factors_key: Any, texts: list[str]) -> dict[str, Any]:
+    """The choice stage's key: the export, the dictionary and the texts measured on."""
+    return {"v": MEASURE_VERSION, "export": export_key, "factors": factors_key, "texts": stable_hash(texts), "tolerance": ACTIVATION_TOLERANCE}
 
 
-def _choose(run: ModelRun, item: Any, folder: Path | None) -> None:
-    choose_weights(run.model.get(), run.results["factors"], run.results["live-export"], _accuracy_texts(run), run.config.max_tokens, folder,
-                   run.reporter)
-
-
-def _load_choice(run: ModelRun, item: Any, folder: Path) -> LiveExport:
+def load_choice(folder: Path, export_folder: Path) -> LiveExport:
+    """The chosen export from the choice stage's ``folder`` and the export stage's."""
     accuracy = json.loads((folder / "accuracy.json").read_text())
     weights = accuracy.pop("weights")
-    return LiveExport(folder=run.results["live-export"], weights=weights, accuracy=accuracy)
+    return LiveExport(folder=export_folder, weights=weights, accuracy=accuracy)
 
 
-def _choice_log(run: ModelRun, item: Any, live: LiveExport, cached: bool) -> str:
+def choice_log(live: LiveExport, cached: bool) -> str:
     cand = live.accuracy["candidates"][live.weights]
     return (f"live probe: {live.weights} weights, activations within {cand['relative']:.2%} of fp32 "
             f"(max abs {cand['max_abs_activation_error']:.4f}; top-k boundary flips in {cand['flip_rows']:.2%} of token-layers), "
             f"attention within {cand['attention_max_abs_error']:.1e}" + (" (cached)" if cached else ""))
-
-
-#: The model in ONNX + the encoder, for the pages' "try your own text": export (cached per
-#: model + max_tokens), then the choice of weights (cached per export + dictionary + texts).
-LIVE_STAGES = [
-    Stage("live-export", key=_export_key, label="live probe", timing="live", tolerate=_export_failed,
-          build=lambda run, item, folder: export_all(run.model.get(), run.config.max_tokens, folder, run.reporter),
-          applies=lambda run: run.config.live_probe != "off",
-          skip=lambda run: unavailable(run.config.live_probe, run.model.name, run.results["extract"], run.results["factors"],
-                                       run.modality.live_probe_unavailable)),
-    Stage("live-choice", key=_choice_key, build=_choose, load=_load_choice, log=_choice_log, timing="live",
-          applies=lambda run: "live-export" in run.results),
-]
 
 
 def export_all(loaded: LoadedModel, max_tokens: int, out: Path, reporter: Reporter) -> None:
