@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..analysis.attention import AttentionResult, analyse_attention
-from ..analysis.circuits.stage import CIRCUIT_STAGES
+from ..analysis.circuits import stage as circuits
+from ..analysis.circuits.weights import unsupported
 from ..analysis.concepts import ConceptResult, concept_key, concept_log, probe_concepts, read_probe_sets
 from ..analysis.explanations import EXPLANATIONS_STAGE
 from ..executor import model_loader
@@ -138,6 +139,58 @@ ATTENTION_STAGE = Stage(
     load=lambda run, item, folder: AttentionResult.load(folder),
     log=lambda run, item, attention, cached: "attention: " + ("cached" if cached else "analysed"),
 )
+
+
+def _circuits_enabled(run: ModelRun) -> bool:
+    return run.configs.circuits.enabled
+
+
+def _circuits_unsupported(run: ModelRun) -> str | None:
+    """Why this model's circuits are left out (logged, and said in the manifest), or None."""
+    return unsupported(str(run.results["extract-attention"].info.model_type))
+
+
+def _circuits_key(run: ModelRun) -> dict[str, Any]:
+    return run.configs.circuits.cache_key()
+
+
+def _sample_units(run: ModelRun, loaded: Any) -> Any:
+    """The model inputs of the attention sample's sentences, indexed as its store is."""
+    items = run.items()
+    chosen = run.attention_sample()
+    names = run.modality.item_names(run.results["corpus"], chosen)
+    return run.modality.make_units(loaded, [items[i] for i in chosen], run.attention_options(), names)
+
+
+def _on_attention_sample(work: Any) -> Any:
+    """A circuit stage's build that reads the model, the attention sample's inputs, store and the factors."""
+    def build(run: ModelRun, item: Any, folder: Path | None) -> None:
+        loaded = run.model.get()
+        work(loaded, _sample_units(run, loaded), run.results["extract-attention"], run.results["factors"], run.configs.circuits, folder,
+             run.reporter)
+    return build
+
+
+#: Heads x factors x outputs (analysis/circuits/), after the attention stage, on its sample.
+CIRCUIT_STAGES = [
+    Stage("induction", key=lambda run, item: {"model": run.model.key, "config": _circuits_key(run)},
+          build=lambda run, item, folder: circuits.induction(run.model.get(), run.configs.circuits, folder),
+          load=lambda run, item, folder: circuits.load_induction(folder),
+          applies=lambda run: _circuits_enabled(run) and run.results["extract-attention"].info.is_causal,
+          log=lambda run, item, scores, cached: circuits.induction_log(scores, run.configs.circuits.induction_threshold, cached),
+          skip=_circuits_unsupported),
+    Stage("circuits", key=lambda run, item: {"factors": run.keys["factors"], "extract": run.keys["extract-attention"], "config": _circuits_key(run)},
+          build=_on_attention_sample(circuits.head_circuits), load=lambda run, item, folder: circuits.HeadCircuits.load(folder),
+          applies=_circuits_enabled, log=lambda run, item, result, cached: circuits.circuits_log(result, cached), skip=_circuits_unsupported),
+    Stage("output-tokens", key=lambda run, item: {"factors": run.keys["factors"], "model": run.model.key, "config": _circuits_key(run)},
+          build=lambda run, item, folder: circuits.factor_outputs(run.model.get(), run.results["factors"], run.configs.circuits, folder),
+          load=lambda run, item, folder: circuits.FactorOutputs.load(folder), applies=_circuits_enabled,
+          log=lambda run, item, out, cached: f"output tokens: {out.kind or 'none'}" + (" (cached)" if cached else ""),
+          skip=_circuits_unsupported),
+    Stage("splice", key=lambda run, item: {"factors": run.keys["factors"], "extract": run.keys["extract-attention"], "config": _circuits_key(run)},
+          build=_on_attention_sample(circuits.splice), load=lambda run, item, folder: circuits.load_splice(folder), applies=_circuits_enabled,
+          log=lambda run, item, layers, cached: circuits.splice_log(layers, cached), skip=_circuits_unsupported),
+]
 
 
 def _accuracy_texts(run: ModelRun) -> list[str]:

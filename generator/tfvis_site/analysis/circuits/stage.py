@@ -1,4 +1,4 @@
-"""The circuit stages of a build (run/stages.py lists them): heads x factors x outputs.
+"""What the circuit stages of a build do (their entries are in run/stages.py): heads x factors x outputs.
 
 induction      (decoders) every head's induction score            -> induction.npy (L, H)
 circuits       per head: top QK pairs by weights and by data, their agreement and its null;
@@ -25,63 +25,42 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ...run.runner import Stage
 from .common import sample_codes
 from .induction import loaded_induction_scores
 from .output import output_kind, output_tokens
 from .ov import ov_in_factors, ov_weights
 from .qk import qk_in_factors
 from .splice import splice_quality
-from .weights import family_of, model_weights, unsupported
+from .weights import ModelWeights, family_of, model_weights
 
 if TYPE_CHECKING:
-    from ...run.runner import ModelRun
+    from ...capture.extract import ActivationStore, Units
+    from ...model.load import LoadedModel
+    from ...progress import Reporter
+    from ..factors.stage import FactorResult
+    from .config import CircuitsConfig
 
 
-def _enabled(run: ModelRun) -> bool:
-    return run.configs.circuits.enabled
-
-
-def _unsupported(run: ModelRun) -> str | None:
-    """Why this model's circuits are left out (logged, and said in the manifest), or None."""
-    return unsupported(str(run.results["extract-attention"].info.model_type))
-
-
-def _config_key(run: ModelRun) -> dict[str, Any]:
-    return run.configs.circuits.cache_key()
-
-
-def _loaded_weights(run: ModelRun) -> tuple[Any, Any]:
-    """(LoadedModel, ModelWeights) of the run's model: its weights read once per stage."""
-    loaded = run.model.get()
-    return loaded, model_weights(loaded.model, loaded.info.path)
-
-
-def _sample_units(run: ModelRun, loaded: Any) -> Any:
-    """The model inputs of the attention sample's sentences, indexed as its store is."""
-    items = run.items()
-    chosen = run.attention_sample()
-    names = run.modality.item_names(run.results["corpus"], chosen)
-    return run.modality.make_units(loaded, [items[i] for i in chosen], run.attention_options(), names)
+def _weights(loaded: LoadedModel) -> ModelWeights:
+    """The model's ModelWeights: read once per stage."""
+    return model_weights(loaded.model, loaded.info.path)
 
 
 # ----------------------------------------------------------------------------- induction
 
 
-def _induction(run: ModelRun, item: Any, folder: Path | None) -> None:
-    cfg = run.configs.circuits
-    scores = loaded_induction_scores(run.model.get(), cfg.induction_seq_len, cfg.induction_batch, cfg.seed)
+def induction(loaded: LoadedModel, cfg: CircuitsConfig, folder: Path) -> None:
+    """Every head's induction score -> ``folder``/induction.npy (L, H)."""
+    scores = loaded_induction_scores(loaded, cfg.induction_seq_len, cfg.induction_batch, cfg.seed)
     np.save(folder / "induction.npy", np.asarray(scores, np.float32))
 
 
-INDUCTION_STAGE = Stage(
-    "induction", key=lambda run, item: {"model": run.model.key, "config": _config_key(run)},
-    build=_induction, load=lambda run, item, folder: np.load(folder / "induction.npy"),
-    applies=lambda run: _enabled(run) and run.results["extract-attention"].info.is_causal,
-    log=lambda run, item, scores, cached: f"induction: {int((scores >= run.configs.circuits.induction_threshold).sum())} heads score "
-    f">= {run.configs.circuits.induction_threshold}" + (" (cached)" if cached else ""),
-    skip=_unsupported,
-)
+def load_induction(folder: Path) -> np.ndarray:
+    return np.load(folder / "induction.npy")
+
+
+def induction_log(scores: np.ndarray, threshold: float, cached: bool) -> str:
+    return f"induction: {int((scores >= threshold).sum())} heads score >= {threshold}" + (" (cached)" if cached else "")
 
 
 # ----------------------------------------------------------------------------- heads in factors
@@ -154,16 +133,17 @@ def _null_summary(null: np.ndarray) -> tuple[float, float, float]:
     return float(median), float(low), float(high)
 
 
-def _head_circuits(run: ModelRun, item: Any, folder: Path | None) -> None:
-    cfg = run.configs.circuits
-    store, result = run.results["extract-attention"], run.results["factors"]
-    loaded, weights = _loaded_weights(run)
-    family, units = family_of(loaded.model), _sample_units(run, loaded)
+def head_circuits(loaded: LoadedModel, units: Units, store: ActivationStore, result: FactorResult, cfg: CircuitsConfig, folder: Path,
+                  reporter: Reporter) -> None:
+    """What every head reads and writes in factors (HeadCircuits) -> ``folder``, on the attention
+    sample ``store`` whose model inputs are ``units``."""
+    weights = _weights(loaded)
+    family = family_of(loaded.model)
     ov_sentences = np.arange(min(cfg.ov_sentences, store.n_sentences))
     heads: dict[str, list[Any]] = {}
     qk: dict[str, list[Any]] = {}
     ov: dict[str, list[Any]] = {}
-    with run.reporter.task(f"circuits: QK and OV of {len(weights.layers) * weights.layers[0].n_heads} heads in factors",
+    with reporter.task(f"circuits: QK and OV of {len(weights.layers) * weights.layers[0].n_heads} heads in factors",
                            total=len(weights.layers)) as task:
         for lw in weights.layers:
             layer = lw.layer
@@ -194,7 +174,7 @@ def _head_circuits(run: ModelRun, item: Any, folder: Path | None) -> None:
     HeadCircuits(_table(heads, HEAD_TYPES), _table(qk, QK_TYPES), _table(ov, OV_TYPES), weights.family, weights.rope).save(folder)
 
 
-def _circuits_log(run: ModelRun, item: Any, result: HeadCircuits, cached: bool) -> str:
+def circuits_log(result: HeadCircuits, cached: bool) -> str:
     heads = {name: result.heads.column(name).to_numpy(zero_copy_only=False) for name in HEAD_TYPES}
     ratio = heads["ov_top_pairs_drop"] / np.maximum(np.abs(heads["ov_random_pairs_drop"]), 1e-12)
     return (f"circuits: {result.heads.num_rows} heads; median QK agreement {_nanmedian(heads['qk_agreement']):.2f} "
@@ -205,13 +185,6 @@ def _circuits_log(run: ModelRun, item: Any, result: HeadCircuits, cached: bool) 
 def _nanmedian(x: np.ndarray) -> float:
     x = np.asarray(x, np.float64)
     return float(np.median(x[np.isfinite(x)])) if np.isfinite(x).any() else float("nan")
-
-
-CIRCUITS_STAGE = Stage(
-    "circuits", key=lambda run, item: {"factors": run.keys["factors"], "extract": run.keys["extract-attention"], "config": _config_key(run)},
-    build=_head_circuits, load=lambda run, item, folder: HeadCircuits.load(folder), applies=_enabled, log=_circuits_log,
-    skip=_unsupported,
-)
 
 
 # ----------------------------------------------------------------------------- output side of factors
@@ -241,13 +214,13 @@ OUTPUT_TYPES = {"factor": pa.int32(), "layer": pa.int16(), "side": pa.string(), 
                 "token": pa.string(), "value": pa.float32()}
 
 
-def _factor_outputs(run: ModelRun, item: Any, folder: Path | None) -> None:
-    loaded, weights = _loaded_weights(run)
-    result = run.results["factors"]
+def factor_outputs(loaded: LoadedModel, result: FactorResult, cfg: CircuitsConfig, folder: Path) -> None:
+    """Each factor's output side (FactorOutputs) -> ``folder``."""
+    weights = _weights(loaded)
     kind, reason = output_kind(weights)
     columns: dict[str, list[Any]] = {}
     if kind is not None:
-        for out in output_tokens(weights, result, k=run.configs.circuits.output_k, tokenizer=loaded.tokenizer):
+        for out in output_tokens(weights, result, k=cfg.output_k, tokenizer=loaded.tokenizer):
             for side, ranked in (("promoted", out.promoted), ("suppressed", out.suppressed)):
                 for rank, (token_id, value) in enumerate(ranked):
                     _rows(columns, factor=out.factor, layer=out.layer, side=side, rank=rank, token_id=token_id,
@@ -255,24 +228,17 @@ def _factor_outputs(run: ModelRun, item: Any, folder: Path | None) -> None:
     FactorOutputs(kind, reason, _table(columns, OUTPUT_TYPES)).save(folder)
 
 
-OUTPUT_STAGE = Stage(
-    "output-tokens", key=lambda run, item: {"factors": run.keys["factors"], "model": run.model.key, "config": _config_key(run)},
-    build=_factor_outputs, load=lambda run, item, folder: FactorOutputs.load(folder), applies=_enabled,
-    log=lambda run, item, out, cached: f"output tokens: {out.kind or 'none'}" + (" (cached)" if cached else ""),
-    skip=_unsupported,
-)
-
-
 # ----------------------------------------------------------------------------- the dictionary spliced in
 
 
-def _splice(run: ModelRun, item: Any, folder: Path | None) -> None:
-    cfg = run.configs.circuits
-    store, result = run.results["extract-attention"], run.results["factors"]
-    loaded, weights = _loaded_weights(run)
+def splice(loaded: LoadedModel, units: Units, store: ActivationStore, result: FactorResult, cfg: CircuitsConfig, folder: Path,
+           reporter: Reporter) -> None:
+    """The dictionary spliced in for each hidden state (SpliceLayer's) -> ``folder``/splice.json,
+    on the attention sample ``store`` whose model inputs are ``units``."""
+    weights = _weights(loaded)
     sequences = np.arange(min(cfg.splice_sequences, store.n_sentences))
-    with run.reporter.task(f"splice: the dictionary in place of each of {weights.n_layers + 1} hidden states", total=None):
-        layers = splice_quality(loaded.model, family_of(loaded.model), weights, _sample_units(run, loaded), sequences,
+    with reporter.task(f"splice: the dictionary in place of each of {weights.n_layers + 1} hidden states", total=None):
+        layers = splice_quality(loaded.model, family_of(loaded.model), weights, units, sequences,
                                 store.info.is_causal, result, batch_size=cfg.batch_size, device=loaded.device)
     (folder / "splice.json").write_text(json.dumps([vars(s) for s in layers]))
 
@@ -282,13 +248,6 @@ def load_splice(folder: Path) -> list[dict[str, Any]]:
     return json.loads((folder / "splice.json").read_text())
 
 
-SPLICE_STAGE = Stage(
-    "splice", key=lambda run, item: {"factors": run.keys["factors"], "extract": run.keys["extract-attention"], "config": _config_key(run)},
-    build=_splice, load=lambda run, item, folder: load_splice(folder), applies=_enabled,
-    log=lambda run, item, layers, cached: "splice: " + ", ".join(
-        f"{s['layer']}: {s['recovered'] if s['mode'] == 'loss' else s['final_cosine']:.2f}" for s in layers) + (" (cached)" if cached else ""),
-    skip=_unsupported,
-)
-
-#: The circuit stages, in order; they run after the attention stage.
-CIRCUIT_STAGES = [INDUCTION_STAGE, CIRCUITS_STAGE, OUTPUT_STAGE, SPLICE_STAGE]
+def splice_log(layers: list[dict[str, Any]], cached: bool) -> str:
+    return "splice: " + ", ".join(
+        f"{s['layer']}: {s['recovered'] if s['mode'] == 'loss' else s['final_cosine']:.2f}" for s in layers) + (" (cached)" if cached else "")
