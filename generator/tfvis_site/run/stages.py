@@ -17,7 +17,7 @@ from ..analysis.attention import AttentionResult, analyse_attention
 from ..analysis.circuits import stage as circuits
 from ..analysis.circuits.weights import unsupported
 from ..analysis.concepts import ConceptResult, concept_key, concept_log, probe_concepts, read_probe_sets
-from ..analysis.explanations import EXPLANATIONS_STAGE
+from ..analysis import explanations
 from ..executor import model_loader
 from ..capture.extract import ActivationStore, extract
 from ..analysis.factors import FactorResult, learn_factors
@@ -119,6 +119,17 @@ def _lime(run: ModelRun, item: Any, folder: Path | None) -> None:
     loader = model_loader(run.model)
     compute_lime(loader.preprocessing(), store, factors, cfg, folder, run.reporter, run.executor, loader, modality=run.modality)
 
+
+#: A rule per factor and layer (analysis/explanations/): after the factors (and their maps), before LIME.
+EXPLANATIONS_STAGE = Stage(
+    "explanations", key=lambda run, item: {"factors": run.keys["factors"], "config": run.configs.explanations.cache_key()},
+    build=lambda run, item, folder: explanations.explain(run.results["factors"], run.results["extract"],
+                                                         run.modality.rule_features(run.results["extract"]), run.configs.explanations,
+                                                         folder, run.reporter),
+    load=lambda run, item, folder: explanations.ExplanationResult.load(folder),
+    log=lambda run, item, result, cached: explanations.explanations_log(result, run.configs.explanations.good, cached),
+    applies=lambda run: run.configs.explanations.enabled,
+)
 
 LIME_STAGE = Stage("lime", key=lambda run, item: {"factors": run.keys["factors"], "config": run.configs.lime.cache_key()}, build=_lime)
 

@@ -5,7 +5,7 @@ config.py    ExplanationConfig, the [explanations] table
 features.py  the candidate rule features of a store's units (what the modality gives)
 rules.py     rules of one or two conditions, their words and JSON, the search on the selection half
 scoring.py   the halves, balanced accuracy on the scoring half
-stage.py     the build stage: contexts per factor and layer -> explanations.parquet
+stage.py     the build stage's work: contexts per factor and layer -> explanations.parquet
 bundle.py    factors/explanations.parquet and manifest["factors"]["explanations"]
 """
 
@@ -13,10 +13,10 @@ from .config import ExplanationConfig
 from .features import Feature, RuleFeatures, image_rule_features, text_rule_features
 from .rules import Rule, balanced_accuracy, select
 from .scoring import Explanation, explain_contexts, split_halves
-from .stage import EXPLANATIONS_STAGE, ExplanationResult, FactorActivity, ResultActivity, explain_factors
+from .stage import ExplanationResult, FactorActivity, ResultActivity, explain, explain_factors, explanations_log
 
 __all__ = [
-    "EXPLANATIONS_STAGE", "Explanation", "ExplanationConfig", "ExplanationResult", "FactorActivity", "Feature", "ResultActivity",
-    "Rule", "RuleFeatures", "balanced_accuracy", "explain_contexts", "explain_factors", "image_rule_features", "select",
+    "Explanation", "ExplanationConfig", "ExplanationResult", "FactorActivity", "Feature", "ResultActivity",
+    "Rule", "RuleFeatures", "balanced_accuracy", "explain", "explain_contexts", "explain_factors", "explanations_log", "image_rule_features", "select",
     "split_halves", "text_rule_features",
 ]

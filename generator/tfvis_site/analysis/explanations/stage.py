@@ -1,5 +1,5 @@
-"""The explanations stage (run/stages.py lists it): a short rule per factor and layer, scored by
-detection on held-out contexts (docs/factors.md, "Explanations").
+"""What the explanations stage does (its entry is in run/stages.py): a short rule per factor and
+layer, scored by detection on held-out contexts (docs/factors.md, "Explanations").
 
 For every factor at its peak layer and at every layer where its importance score is at least
 ``layer_fraction`` of the peak's: activating contexts from the factor inference pass (uniform
@@ -21,7 +21,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ...progress import Reporter
-from ...run.runner import Stage
 from ..factors.samples import band_samples
 from .config import ExplanationConfig
 from .features import RuleFeatures
@@ -29,7 +28,6 @@ from .scoring import Explanation, explain_contexts
 
 if TYPE_CHECKING:
     from ...capture.extract import ActivationStore
-    from ...run.runner import ModelRun
     from ..factors.stage import FactorResult
 
 KIND = "rule"
@@ -217,25 +215,18 @@ class ExplanationResult:
         return cls(pq.read_table(folder / "explanations.parquet"), meta["features"], meta["config"])
 
 
-def _build(run: ModelRun, item: Any, folder: Path | None) -> None:
-    store, cfg = run.results["extract"], run.configs.explanations
-    features = run.modality.rule_features(store)
-    table = explain_factors(ResultActivity(run.results["factors"], store), features, store.n_tokens, cfg, run.reporter)
+def explain(factors: FactorResult, store: ActivationStore, features: RuleFeatures, cfg: ExplanationConfig, folder: Path,
+            reporter: Reporter) -> None:
+    """The stage's result (ExplanationResult) -> ``folder``: every factor of ``factors`` explained
+    on the corpus sample ``store`` by rules over ``features`` (its modality's ``rule_features``)."""
+    table = explain_factors(ResultActivity(factors, store), features, store.n_tokens, cfg, reporter)
     ExplanationResult(table, features.specs(), cfg.to_dict()).save(folder)
 
 
-def _log(run: ModelRun, item: Any, result: ExplanationResult, cached: bool) -> str:
+def explanations_log(result: ExplanationResult, good: float, cached: bool) -> str:
     peak = result.table.filter(result.table.column("peak"))
     scores = peak.column("score").to_numpy(zero_copy_only=False)
     scores = scores[np.isfinite(scores)]
-    good = run.configs.explanations.good
     summary = f"median held-out score {np.median(scores):.2f}, {np.mean(scores >= good):.0%} >= {good:g}" if len(scores) else "no factor scored"
     return f"explanations: {peak.num_rows:,} factors ({result.table.num_rows:,} factor-layers); {summary}" + (" (cached)" if cached else "")
 
-
-#: The stage entry of run/stages.py: after the factors (and their maps), before LIME.
-EXPLANATIONS_STAGE = Stage(
-    "explanations", key=lambda run, item: {"factors": run.keys["factors"], "config": run.configs.explanations.cache_key()},
-    build=_build, load=lambda run, item, folder: ExplanationResult.load(folder), log=_log,
-    applies=lambda run: run.configs.explanations.enabled,
-)
