@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from ..analysis.factors.lime import LimeConfig, Masker
     from ..model.load import LoadedModel
     from ..progress import Reporter
-    from ..site.model_data import Analyses
+    from ..analysis.results import Analyses
     from ..stage_config import StageConfigs
 
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..capture.extract import ExtractOptions, Units
     from ..analysis.factors.bundle import FactorContexts
     from ..analysis.factors.lime import LimeConfig, Masker
-    from ..site.model_data import Analyses
+    from ..analysis.results import Analyses
     from ..run.config import BuildConfig
     from ..capture.extract import ActivationStore
     from ..model.load import LoadedModel

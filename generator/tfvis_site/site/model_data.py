@@ -1,68 +1,46 @@
 """A model's data files and manifest (``data/`` of models/<slug>/), written from what its stages
-made: the last stage of its build (build_stages.SITE_STAGE)."""
+made: the last stage of its build (run/stages.py SITE_STAGE)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..version import __version__
-from ..analysis.attention import AttentionResult, write_attention_bundle
+from ..analysis.attention import write_attention_bundle
 from ..analysis.circuits.bundle import CircuitResults, write_circuits_bundle
 from .bundles import BundleWriter
 from ..analysis.concepts import write_concepts_bundle
-from ..capture.extract import ActivationStore
-from ..analysis.factors import FactorResult, write_factor_bundle
+from ..analysis.factors import write_factor_bundle
 from ..analysis.factors.lime import write_lime_bundle
 from ..analysis.explanations.bundle import write_explanations_bundle
 from ..analysis.live import write_live_bundle
+from ..analysis.results import Analyses
 from ..model.registry import builtin_models
 
 if TYPE_CHECKING:
-    from ..analysis.concepts import ConceptResult
-    from ..analysis.explanations import ExplanationResult
     from ..run.config import BuildConfig
-    from ..analysis.live import LiveExport
     from ..modality.base import Modality, ModelSourceLike
     from ..run.runner import ModelRun
 
 
-@dataclass
-class Analyses:
-    """Everything the pages are made from."""
-
-    store: ActivationStore  # the corpus sample: hidden states of every layer
-    factors: FactorResult
-    factor_maps: dict[str, np.ndarray] | None  # units on a grid: activation maps (factors/heatmaps.py)
-    lime: Path  # folder with lime.parquet + lime.json
-    attention_store: ActivationStore  # the attention sample: q, k and attention weights too
-    attention: AttentionResult
-    attention_sample: np.ndarray  # (n_attention_sentences,) sentence_id of each sample sentence in ``store``
-    concepts: list[ConceptResult] = field(default_factory=list)  # per [[probes]] table
-    live: LiveExport | None = None  # the live probe's export, or None
-    live_unavailable: str | None = None  # why the model has no live probe (None: it has one, or --no-live-probe)
-    circuits: CircuitResults | None = None  # heads x factors x outputs (None: [circuits] enabled = false)
-    explanations: ExplanationResult | None = None  # a rule per factor and layer (None: [explanations] enabled = false)
-
-    @classmethod
-    def of(cls, run: ModelRun) -> Analyses:
-        """The results of a model's stages (build_stages.STAGES)."""
-        r = run.results
-        return cls(store=r["extract"], factors=r["factors"], factor_maps=r.get("factor-maps"), lime=r["lime"],
-                   attention_store=r["extract-attention"], attention=r["attention"], attention_sample=run.attention_sample(),
-                   concepts=r.get("concepts", []), live=r.get("live-choice"), live_unavailable=run.left_out.get("live-export"),
-                   circuits=CircuitResults(run.configs.circuits, r.get("circuits"), r.get("output-tokens"), r.get("splice"), r.get("induction"),
-                                           run.left_out.get("circuits"))
-                   if run.configs.circuits.enabled else None,
-                   explanations=r.get("explanations"))
+def analyses_of(run: ModelRun) -> Analyses:
+    """The results of a model's stages (run/stages.py STAGES)."""
+    r = run.results
+    return Analyses(store=r["extract"], factors=r["factors"], factor_maps=r.get("factor-maps"), lime=r["lime"],
+                    attention_store=r["extract-attention"], attention=r["attention"], attention_sample=run.attention_sample(),
+                    concepts=r.get("concepts", []), live=r.get("live-choice"), live_unavailable=run.left_out.get("live-export"),
+                    circuits=CircuitResults(run.configs.circuits, r.get("circuits"), r.get("output-tokens"), r.get("splice"), r.get("induction"),
+                                            run.left_out.get("circuits"))
+                    if run.configs.circuits.enabled else None,
+                    explanations=r.get("explanations"))
 
 
 def write_model_data(run: ModelRun) -> dict[str, Any]:
     """Every data file of one model and its manifest, into ``run.out/data/``; returns the manifest."""
-    config, corpus, model, modality, analyses = run.config, run.results["corpus"], run.model, run.modality, Analyses.of(run)
+    config, corpus, model, modality, analyses = run.config, run.results["corpus"], run.model, run.modality, analyses_of(run)
     store = analyses.store
     bundle = BundleWriter(run.out)
     bundle.add_table("sentences.parquet", store.sentences.select(["sentence_id", "text", "n_tokens", "token_offset"]))
