@@ -61,7 +61,7 @@ def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
     from tfvis_site.analysis.factors.lime import LimeConfig
     from tfvis_site.run.budget import fit_to_budget
     from tfvis_site.run.build import analysis_config
-    from tfvis_site.stage_config import StageConfigs
+    from tfvis_site.run.config import StageConfigs
     from tfvis_site.progress import Reporter
 
     def sizes(config_text, flags):

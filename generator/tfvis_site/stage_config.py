@@ -6,14 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-
-if TYPE_CHECKING:
-    from .analysis.attention.config import AttentionConfig
-    from .analysis.circuits.config import CircuitsConfig
-    from .analysis.explanations.config import ExplanationConfig
-    from .analysis.factors.config import FactorConfig
-    from .analysis.factors.lime import LimeConfig
+from typing import Any, ClassVar, TypeVar
 
 C = TypeVar("C", bound="StageConfig")
 
@@ -38,15 +31,3 @@ class StageConfig:
     def cache_key(self) -> dict[str, Any]:
         """What of the settings can change the stage's result: its part of the cache key."""
         return {**{k: v for k, v in self.to_dict().items() if k not in self.RUNTIME_ONLY}, **self.KEY_EXTRA}
-
-
-@dataclass(frozen=True)
-class StageConfigs:
-    """The settings of the analysis stages of one model's build, sized together (presets,
-    budget.py, the modality's sizes)."""
-
-    factors: FactorConfig
-    lime: LimeConfig
-    attention: AttentionConfig
-    circuits: CircuitsConfig
-    explanations: ExplanationConfig

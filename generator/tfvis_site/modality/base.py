@@ -31,14 +31,13 @@ if TYPE_CHECKING:
     from ..analysis.attention.stats import HeadStatistics
     from ..analysis.explanations.features import RuleFeatures
     from ..site.bundles import BundleWriter
-    from ..run.config import BuildConfig
+    from ..run.config import BuildConfig, StageConfigs
     from ..capture.extract import ActivationStore, ExtractOptions, Units
     from ..analysis.factors.bundle import FactorContexts
     from ..analysis.factors.lime import LimeConfig, Masker
     from ..model.load import LoadedModel
     from ..progress import Reporter
     from ..analysis.results import Analyses
-    from ..stage_config import StageConfigs
 
 
 class Corpus(Protocol):

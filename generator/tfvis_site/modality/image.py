@@ -21,11 +21,10 @@ if TYPE_CHECKING:
     from ..analysis.factors.bundle import FactorContexts
     from ..analysis.factors.lime import LimeConfig, Masker
     from ..analysis.results import Analyses
-    from ..run.config import BuildConfig
+    from ..run.config import BuildConfig, StageConfigs
     from ..capture.extract import ActivationStore
     from ..model.load import LoadedModel
     from ..progress import Reporter
-    from ..stage_config import StageConfigs
     from .base import ModelSourceLike
 
 #: Patch states are easier to code than token states (DINOv2 default, 3000 steps: FVU 0.093 vs

@@ -20,11 +20,10 @@ if TYPE_CHECKING:
     from ..analysis.factors.bundle import FactorContexts
     from ..analysis.factors.lime import LimeConfig, Masker
     from ..analysis.results import Analyses
-    from ..run.config import BuildConfig
+    from ..run.config import BuildConfig, StageConfigs
     from ..capture.extract import ActivationStore
     from ..model.load import LoadedModel
     from ..progress import Reporter
-    from ..stage_config import StageConfigs
     from .base import ModelSourceLike
 
 

@@ -29,10 +29,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .config import BuildConfig
+    from .config import BuildConfig, StageConfigs
     from ..modality.base import ModelSourceLike
     from ..progress import Reporter
-    from ..stage_config import StageConfigs
 
 #: Parameters in the blocks (attention + MLP, no embeddings) of all-MiniLM-L6-v2.
 REFERENCE_BLOCK_PARAMS = 6 * (4 * 384 * 384 + 2 * 384 * 1536)

@@ -24,7 +24,7 @@ from ..analysis.explanations.config import ExplanationConfig
 from .stages import STAGES
 from ..cache import StageCache, file_fingerprint
 from ..analysis.concepts import read_probe_sets
-from .config import BuildConfig
+from .config import BuildConfig, StageConfigs
 from ..errors import UserError
 from ..executor import Executor, LocalExecutor, check_executor, make_executor
 from ..analysis.factors import FactorConfig
@@ -36,7 +36,7 @@ from ..site.pages import render_site
 from ..probe import write_site_record
 from ..progress import Reporter
 from ..model.registry import DEFAULT_MODEL, resolve_model
-from ..stage_config import StageConfig, StageConfigs
+from ..stage_config import StageConfig
 from .runner import ModelRun, StageTimer, run_stages
 
 C = TypeVar("C", bound=StageConfig)

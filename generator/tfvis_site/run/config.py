@@ -14,9 +14,16 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
+
+if TYPE_CHECKING:
+    from ..analysis.attention.config import AttentionConfig
+    from ..analysis.circuits.config import CircuitsConfig
+    from ..analysis.explanations.config import ExplanationConfig
+    from ..analysis.factors.config import FactorConfig
+    from ..analysis.factors.lime import LimeConfig
 
 PRESETS: dict[str, dict[str, Any]] = {
     # A smoke run: small sample, every stage exercised, under a minute here.
@@ -81,6 +88,18 @@ class BuildConfig:
         from ..executor import ExecutorOptions
 
         return ExecutorOptions(self.executor, self.ray_address, self.workers)
+
+
+@dataclass(frozen=True)
+class StageConfigs:
+    """The settings of the analysis stages of one model's build, sized together (presets,
+    budget.py, the modality's sizes)."""
+
+    factors: FactorConfig
+    lime: LimeConfig
+    attention: AttentionConfig
+    circuits: CircuitsConfig
+    explanations: ExplanationConfig
 
 
 _PATH_FIELDS = {"model", "corpus", "out", "cache_dir"}

@@ -20,12 +20,11 @@ from ..capture.extract import ExtractOptions
 
 if TYPE_CHECKING:
     from ..cache import StageCache
-    from .config import BuildConfig
+    from .config import BuildConfig, StageConfigs
     from ..executor import Executor
     from .memory import MemoryBudget
     from ..modality.base import Corpus, Modality, ModelSourceLike
     from ..progress import Reporter
-    from ..stage_config import StageConfigs
 
 
 class StageTimer:
