@@ -26,7 +26,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
+from tfvis_site.site.bundles import read_data_table  # noqa: E402
 
 
 def export_folder(cache_root: Path, max_tokens: int) -> Path | None:
@@ -64,7 +64,7 @@ def main() -> None:
     export = export_folder(cache.root, max_tokens)
     if export is None:
         raise SystemExit(f"{args.cache_dir}: no live-export stage with max_tokens {max_tokens} (build the site with the live probe)")
-    texts = pq.read_table(folder / "data/sentences.parquet").column("text").to_pylist()
+    texts = read_data_table(folder / "data", "sentences.parquet").column("text").to_pylist()
     texts = texts[N_ACCURACY_TEXTS : N_ACCURACY_TEXTS + args.n_texts]  # not the texts the build chose by
 
     from onnxruntime.quantization import QuantType, quantize_dynamic

@@ -21,7 +21,7 @@ from tfvis_site.analysis.attention import (
 from tfvis_site.analysis.attention.normalise import average_ranks, spearman_paper
 from tfvis_site.analysis.attention.project import TrustworthinessProbe, exact_knn, pca, scale_unit
 from tfvis_site.analysis.attention.stats import TEXT_LABELS, LayerAccumulator, TextHeadStatistics, decode_sqrt_u16
-from tfvis_site.site.bundles import BundleWriter
+from tfvis_site.site.bundles import BundleWriter, read_data_array
 from tfvis_site.errors import UserError
 from tfvis_site.progress import Reporter
 
@@ -117,13 +117,13 @@ def test_stage_folder_and_bundle(stores, pca_results, tmp_path):
     assert len(section["heads"]) == G
     data = tmp_path / "site" / "data"
     for entry in section["projections"]:
-        raw = np.fromfile(data / entry["file"], dtype="<u2").reshape(entry["shape"])
+        raw = read_data_array(data, entry["file"], dtype="<u2").reshape(entry["shape"])
         # dequantised as the pages do: within half a step of the computed coordinates
         np.testing.assert_allclose(raw * entry["scale"] + entry["offset"], np.asarray(res.coords(entry["name"])), atol=entry["scale"] / 2 + 1e-6)
         assert (data / (entry["file"] + ".js")).exists()
     for name in [section["files"]["tokens"], *section["files"]["weights"], *section["files"]["topk_keys"]]:
-        assert name in bundle.files and (data / name).exists() and (data / f"{name}.js").exists()
-    w0 = np.fromfile(data / section["files"]["weights"][0], dtype="<u2").reshape(info.n_heads, -1)
+        assert name in bundle.files and not (data / name).exists() and (data / f"{name}.js").exists()  # shipped once
+    w0 = read_data_array(data, section["files"]["weights"][0], dtype="<u2").reshape(info.n_heads, -1)
     np.testing.assert_array_equal(w0, w[: info.n_heads])
 
 

@@ -10,7 +10,7 @@ from tfvis_site.analysis.attention import LabelRule, write_attention_bundle
 from tfvis_site.analysis.attention.normalise import spearman_paper_rows
 from tfvis_site.analysis.attention.project import pca, scale_unit
 from tfvis_site.analysis.attention.stats import LayerAccumulator, TextHeadStatistics, decode_sqrt_u16
-from tfvis_site.site.bundles import BundleWriter
+from tfvis_site.site.bundles import BundleWriter, read_data_array
 
 DECODERS = ["gpt2", "llama"]
 
@@ -123,7 +123,7 @@ def test_bundle_writes_the_sample_value_norms_per_kv_head(stores, pca_results, k
     bundle = BundleWriter(tmp_path / "data")
     section = write_attention_bundle(res, store, bundle, compact_attention=False)
     name = section["files"]["value_norms"]
-    got = np.fromfile(bundle.data_dir / name, "<f4")
+    got = read_data_array(bundle.data_dir, name, "<f4")
     assert bundle.files[name]["shape"] == [info.n_layers, res.n_tokens, info.n_kv_heads]
     got = got.reshape(info.n_layers, res.n_tokens, info.n_kv_heads)
     tokens = res.tokens

@@ -7,13 +7,13 @@ data files say (attention x ||v_j||, renormalised per query). No console errors.
 import json
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 from test_attention_pages_browser import artifacts, ready
 from sites import model_folder
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
+from tfvis_site.site.bundles import read_data_table, read_data_array
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
 
@@ -29,13 +29,13 @@ def site_data(site):
     """manifest["attention"], the sentences table and a reader of one head's (L, L) block."""
     data = model_folder(site) / "data"
     sec = json.loads((data / "manifest.json").read_text())["attention"]
-    sents = pq.read_table(data / sec["files"]["sentences"]).to_pydict()
+    sents = read_data_table(data, sec["files"]["sentences"]).to_pydict()
     return sec, sents
 
 
 def block(site, sec, sents, layer, head, s):
     assert sec["weights_encoding"] == "sqrt-u16"
-    w = np.fromfile(model_folder(site) / "data" / sec["files"]["weights"][layer], "<u2").reshape(sec["model"]["n_heads"], -1)
+    w = read_data_array(model_folder(site) / "data", sec["files"]["weights"][layer], "<u2").reshape(sec["model"]["n_heads"], -1)
     n, off = sents["n_tokens"][s], sents["pair_offset"][s]
     return (w[head, off : off + n * n].reshape(n, n).astype(np.float64) / 65535) ** 2
 
@@ -44,7 +44,7 @@ def value_weighted(site, sec, sents, layer, head, s):
     """The block weighted by value norm, renormalised per query, from the data files."""
     W = block(site, sec, sents, layer, head, s)
     m = sec["model"]
-    vn = np.fromfile(model_folder(site) / "data" / sec["files"]["value_norms"], "<f4").reshape(m["n_layers"], sec["n_tokens"], m["n_kv_heads"])
+    vn = read_data_array(model_folder(site) / "data", sec["files"]["value_norms"], "<f4").reshape(m["n_layers"], sec["n_tokens"], m["n_kv_heads"])
     kv = sec["heads"][layer * m["n_heads"] + head]["kv_head"]
     start, n = sents["token_offset"][s], sents["n_tokens"][s]
     V = W * vn[layer, start : start + n, kv][None, :]

@@ -15,6 +15,7 @@ from sites import model_folder, read_manifest
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
+from tfvis_site.site.bundles import read_data_table, read_data_array
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
 
@@ -69,9 +70,8 @@ def canvas_point(page, geo, pos):
 
 def sample(site):
     """Names, token offsets and image indices of the attention sample's images (pyarrow, no page load)."""
-    import pyarrow.parquet as pq
 
-    t = pq.read_table(model_folder(site) / "data/attention/sentences.parquet", columns=["text", "token_offset", "sentence_id"]).to_pydict()
+    t = read_data_table(model_folder(site) / "data", "attention/sentences.parquet", columns=["text", "token_offset", "sentence_id"]).to_pydict()
     return t["text"], t["token_offset"], t["sentence_id"]
 
 
@@ -287,10 +287,10 @@ def test_image_view_weight_by_value_norm(tiny_image_site, tmp_path):
     _, offsets, _ = sample(tiny_image_site)
     layer, head, s = 1, 2, 1
     L = offsets[s + 1] - offsets[s]
-    u8 = np.fromfile(data / sec["files"]["weights"][layer], np.uint8).reshape(H, -1)
+    u8 = read_data_array(data, sec["files"]["weights"][layer], np.uint8).reshape(H, -1)
     pair = L * L * s  # every image of the sample has the same number of units
     block = (u8[head, pair : pair + L * L].reshape(L, L).astype(np.float64) / 255) ** 2
-    vn = np.fromfile(data / sec["files"]["value_norms"], "<f4").reshape(sec["model"]["n_layers"], sec["n_tokens"], -1)
+    vn = read_data_array(data, sec["files"]["value_norms"], "<f4").reshape(sec["model"]["n_layers"], sec["n_tokens"], -1)
     kv = sec["heads"][layer * H + head]["kv_head"]
     weighted = block * vn[layer, offsets[s] : offsets[s] + L, kv][None, :]
     weighted /= weighted.sum(1, keepdims=True)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-import pyarrow.parquet as pq
 from sites import model_folder, read_manifest
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
+from tfvis_site.site.bundles import read_data_table
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
 
@@ -29,7 +29,7 @@ HEAD = "document.getElementById('att-stage').inspect"
 
 def sample_sentences(site: Path) -> dict:
     """The attention sample's sentences.parquet as columns (text, token_offset, sentence_id, ...)."""
-    return pq.read_table(model_folder(site) / "data" / "attention" / "sentences.parquet").to_pydict()
+    return read_data_table(model_folder(site) / "data", "attention" / "sentences.parquet").to_pydict()
 
 
 def ready(page, n=1):

@@ -8,9 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sites import model_folder, read_manifest
+from sites import assert_ships_once, model_folder, read_manifest
 
-from tfvis_site.site.bundles import read_data_file
+from tfvis_site.site.bundles import read_data_table
 from tfvis_site.cli import main
 
 TEXTS = [
@@ -52,18 +52,14 @@ def test_build_tiny_model_end_to_end(tiny_checkpoints, corpus_txt, tmp_path, kin
     assert manifest["model"]["is_causal"] == (kind == "gpt2")
     assert manifest["corpus"]["sentences"] == len(TEXTS)  # blank line and duplicate dropped
     assert manifest["corpus"]["duplicates_dropped"] == 1
-    tokens = pq.read_table(out / "data/tokens.parquet")
+    tokens = read_data_table(out / "data", "tokens.parquet")
     assert tokens.num_rows == manifest["corpus"]["tokens"]
-    # every listed file exists with the recorded size and hash, and has its .js twin
-    for name, entry in manifest["files"].items():
-        payload = read_data_file(out / "data", name, manifest["files"])  # a twin-only file (the live probe's): from its twin
-        assert len(payload) == entry["bytes"] and hashlib.sha256(payload).hexdigest() == entry["sha256"]
-        assert (out / "data" / f"{name}.js").read_text().startswith("(window.TFVIS_DATA=")
-    # ... and every data file on disk is listed (derived ones such as the word index included)
-    on_disk = {str(f.relative_to(out / "data")) for f in (out / "data").rglob("*") if f.is_file() and f.suffix != ".js"}
-    twin_only = {name for name, entry in manifest["files"].items() if entry.get("twin_only")}
-    assert twin_only == {"live/model.onnx", "live/tokenizer.json", "live/encoder.bin"}
-    assert on_disk - {"manifest.json"} == set(manifest["files"]) - twin_only
+    # every listed file ships once, as its .js twin, with the recorded size and hash; every data
+    # file on disk is listed (derived ones such as the word index included)
+    assert_ships_once(out / "data", manifest["files"])
+    assert {"live/model.onnx", "live/tokenizer.json", "live/encoder.bin"} <= set(manifest["files"])
+    deflated = {name for name, entry in manifest["files"].items() if entry.get("deflate")}
+    assert deflated and deflated != set(manifest["files"])  # both kinds of twin in a real site
     assert manifest["factors"]["search"]["file"] in manifest["files"]
     html = (out / "index.html").read_text()
     assert manifest["model"]["name"] in html and "Tokens per text" in html
@@ -172,8 +168,8 @@ def test_attention_sample_sentences_carry_their_token_browser_id(tiny_checkpoint
     out = tmp_path / "site"
     assert run_build(tmp_path, "--model", tiny_checkpoints["bert"], "--corpus", corpus_txt, "--out", out, "--preset", "quick", "--config", config) == 0
     data = model_folder(out) / "data"
-    sample = pq.read_table(data / "attention/sentences.parquet").to_pydict()
-    browser = pq.read_table(data / "sentences.parquet").to_pydict()
+    sample = read_data_table(data, "attention/sentences.parquet").to_pydict()
+    browser = read_data_table(data, "sentences.parquet").to_pydict()
     assert len(sample["text"]) == 3 < len(browser["text"])
     assert sample["sentence_id"] != [0, 1, 2]  # a real subset, not the first rows
     for text, n_tokens, sid in zip(sample["text"], sample["n_tokens"], sample["sentence_id"]):

@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import HOSTILE_IMAGE_NAME
 from scipy.special import softmax
-from sites import model_folder, read_manifest
+from sites import assert_ships_once, model_folder, read_manifest
 from tiny import IMAGE_ARCHITECTURES, make_image_model, make_image_processor, save_tiny_image_checkpoint
 
 from tfvis_site.cli import main
@@ -19,6 +19,7 @@ from tfvis_site.modality import IMAGE
 from tfvis_site.model.load import wrap_model
 from tfvis_site.capture.patches import processed_pixels
 from tfvis_site.progress import Reporter
+from tfvis_site.site.bundles import read_data_file, read_data_table
 
 #: Units before the patches: [CLS]; DeiT adds its distillation token, the registers model 2 registers.
 PREFIX = {"vit": 1, "deit": 2, "dinov2": 1, "dinov2_registers": 3}
@@ -67,8 +68,9 @@ def test_image_site_data(tiny_image_site):
     geo = manifest["image"]
     assert geo["grid"] == [6, 6] and geo["n_prefix_tokens"] == 3 and geo["n_images"] == 16
     for name in geo["sheets"]["files"]:
-        assert (data / name).read_bytes()[:3] == b"\xff\xd8\xff"  # JPEG
-        assert (data / f"{name}.js").exists() and name in manifest["files"]
+        assert read_data_file(data, name)[:3] == b"\xff\xd8\xff"  # JPEG
+        assert name in manifest["files"]
+    assert_ships_once(data, manifest["files"])
     assert not manifest["corpus"].get("credits")  # a folder of the user's images: no photographs of ours to credit
     # the attention sample is images: one L x L block per image, key positions fit the unit count
     att = manifest["attention"]
@@ -78,17 +80,15 @@ def test_image_site_data(tiny_image_site):
     # LIME explains patches only: prefix tokens have no pixels to mask
     lime = manifest["factors"]["lime"]
     assert lime["contexts"] > 0 and "patch masking" in lime["meaning"]
-    import pyarrow.parquet as pq
 
-    tokens = pq.read_table(data / lime["files"][0]).column("token").to_numpy()
+    tokens = read_data_table(data, lime["files"][0]).column("token").to_numpy()
     assert tokens.min() >= 3 and tokens.max() < n_units
 
 
 def test_image_names_are_data_not_markup(tiny_image_site):
     """The HTML file name reaches the site only inside data files, never inside a page."""
-    import pyarrow.parquet as pq
 
-    names = pq.read_table(model_folder(tiny_image_site) / "data/sentences.parquet").column("text").to_pylist()
+    names = read_data_table(model_folder(tiny_image_site) / "data", "sentences.parquet").column("text").to_pylist()
     assert HOSTILE_IMAGE_NAME in names and "sub/" in " ".join(names)
     for page in tiny_image_site.rglob("*.html"):  # the gallery and every page of the model
         assert "onerror=alert" not in page.read_text()

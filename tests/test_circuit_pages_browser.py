@@ -14,7 +14,6 @@ import json
 import re
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 from playwright.sync_api import expect
 from sites import model_folder, read_manifest
@@ -22,6 +21,7 @@ from test_attention_pages_browser import HEAD, artifacts, count, ready
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
+from tfvis_site.site.bundles import read_data_array, read_data_table
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
 
@@ -67,7 +67,7 @@ def data(site):
 
 
 def table(site, name):
-    return pq.read_table(data(site) / f"circuits/{name}.parquet").to_pylist()
+    return read_data_table(data(site), f"circuits/{name}.parquet").to_pylist()
 
 
 def number(text):
@@ -106,7 +106,7 @@ def check_head_tables(page, site, layer, head):
         drop = r["ablation_drop"]
         assert cells[4] == "not active" if drop is None or np.isnan(drop) else close(number(cells[4]), drop), (cells, drop)
     # every factor link names that factor's top tokens (factors/index.parquet), read and written alike
-    top_tokens = pq.read_table(data(site) / "factors/index.parquet", columns=["top_tokens"]).column(0).to_pylist()
+    top_tokens = read_data_table(data(site), "factors/index.parquet", columns=["top_tokens"]).column(0).to_pylist()
     titles = page.evaluate("Array.from(document.querySelectorAll('.circ-ov a.circ-factor')).map(a => a.title)")
     wanted = [f for r in ov for f in (r["read_factor"], r["write_factor"])]
     assert len(titles) == len(wanted) and all(t.endswith(": " + top_tokens[f]) for t, f in zip(titles, wanted) if top_tokens[f])
@@ -131,7 +131,7 @@ def token_top3(site, hidden):
     hidden = slice(None): all of them, (n_hidden, n_tokens, top)."""
     att = read_manifest(site)["attention"]
     tf = att["token_factors"]
-    packed = np.fromfile(data(site) / tf["file"], "<u2").reshape(-1, att["n_tokens"], tf["top"], 2)
+    packed = read_data_array(data(site), tf["file"], "<u2").reshape(-1, att["n_tokens"], tf["top"], 2)
     return packed[hidden, :, :, 0]
 
 

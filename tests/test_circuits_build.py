@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 import torch
 from sites import model_folder, read_manifest
@@ -21,6 +20,7 @@ from test_circuits_qk import direct_scores
 from tfvis_site.analysis.factors import FactorResult
 from tfvis_site.cache import StageCache
 from tfvis_site.probe import read_site_record
+from tfvis_site.site.bundles import read_data_table
 
 
 def site_factors(site: Path) -> FactorResult:
@@ -29,7 +29,7 @@ def site_factors(site: Path) -> FactorResult:
 
 
 def table(site: Path, name: str) -> list[dict]:
-    return pq.read_table(model_folder(site) / "data" / name).to_pylist()
+    return read_data_table(model_folder(site) / "data", name).to_pylist()
 
 
 def probe(*args: str) -> subprocess.CompletedProcess:

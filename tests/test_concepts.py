@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 from shared import shared_folder
 from sites import model_folder
@@ -26,6 +25,7 @@ from tfvis_site.analysis.concepts import (
     two_fold_split,
 )
 from tfvis_site.errors import UserError
+from tfvis_site.site.bundles import read_data_table
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = Path(__file__).parent.parent / "docs" / "examples"
@@ -261,7 +261,7 @@ def test_build_writes_the_concepts_data(tiny_concepts_site, tiny_site):
     assert [p["file"] for p in manifest["build"]["probes"]] == ["tiny-animals.jsonl", "three.jsonl"]
     assert probes[1]["labels"] == ["cat", "dog", "mat"] and probes[1]["metric"] == "macro-F1 over 3 labels"
     for p in probes:
-        ex = pq.read_table(model_folder(tiny_concepts_site) / "data" / p["files"]["examples"]).to_pydict()
+        ex = read_data_table(model_folder(tiny_concepts_site) / "data", p["files"]["examples"]).to_pydict()
         assert len(ex["text"]) == p["n"]
         assert all(t[s:e].lower() == g.lower() for t, s, e, g in zip(ex["text"], ex["start"], ex["end"], ex["target"]))
         spec = manifest["files"][p["files"]["activations"]]

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from sites import model_folder, read_manifest
 
 from tfvis_site.analysis.explanations import ExplanationConfig, explain_factors, image_rule_features, text_rule_features
 from tfvis_site.progress import Reporter
+from tfvis_site.site.bundles import read_data_table
 
 WORDS = ("the", "of", "and", "a", "in", "to", "was", "is", "for", "on", "river", "city", "old", "new", "king", "war", "music",
          "art", "school", "park", "one", "two", "north", "south", "first", "great", "small", "long", "house", "road")
@@ -250,12 +250,12 @@ def test_the_build_writes_the_explanations(fixture, request):
     manifest = read_manifest(site)
     section = manifest["factors"]["explanations"]
     data = model_folder(site) / "data"
-    table = pq.read_table(data / section["file"])
+    table = read_data_table(data, section["file"])
     assert (data / (section["file"] + ".js")).exists() and section["file"] in manifest["files"]
     assert {"factor", "layer", "text", "kind", "score", "one_token_score", "rule", "n_scored"} <= set(table.column_names)
     rows = table.to_pylist()
     m = manifest["factors"]["n_factors"]
-    index = pq.read_table(data / "factors/index.parquet").to_pylist()
+    index = read_data_table(data, "factors/index.parquet").to_pylist()
     peaks = {(r["factor"], r["layer"]) for r in rows if r["peak"]}
     assert peaks == {(r["factor"], r["peak_layer"]) for r in index} and len(peaks) == m
     scored = [r for r in rows if r["score"] is not None]
@@ -267,7 +267,7 @@ def test_the_build_writes_the_explanations(fixture, request):
     assert summary["score"]["q1"] <= summary["score"]["median"] <= summary["score"]["q3"]
     # every rule names features the manifest defines, and their labels computed from tokens.parquet
     # alone are the stage's labels: the rule's matches can be found from the site's data
-    tokens = pq.read_table(data / "tokens.parquet")
+    tokens = read_data_table(data, "tokens.parquet")
     kind = modality_named(manifest["modality"])
     features = text_rule_features(tokens) if kind.reads_text else image_rule_features(tokens, tuple(manifest["image"]["grid"]))
     assert set(section["features"]) == {f.name for f in features.features}
@@ -287,7 +287,7 @@ def probe(*args: str) -> subprocess.CompletedProcess:
 
 def test_probe_prints_the_peak_layers_explanation(tiny_site):
     manifest = read_manifest(tiny_site)
-    rows = pq.read_table(model_folder(tiny_site) / "data" / manifest["factors"]["explanations"]["file"]).to_pylist()
+    rows = read_data_table(model_folder(tiny_site) / "data", manifest["factors"]["explanations"]["file"]).to_pylist()
     row = next(r for r in rows if r["peak"] and r["score"] is not None)
     proc = probe(str(tiny_site), "--factor", str(row["factor"]), "--json")
     assert proc.returncode == 0, proc.stderr

@@ -5,7 +5,6 @@ uint8 quantisation), determinism, and the site files written through the BundleW
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 
 from sites import model_folder, read_manifest
@@ -13,6 +12,7 @@ from sites import model_folder, read_manifest
 from tfvis_site.capture.extract import ActivationStore
 from tfvis_site.analysis.factors import FactorResult
 from tfvis_site.analysis.factors.heatmaps import N_CONTEXTS, compute_heatmaps, map_images
+from tfvis_site.site.bundles import read_data_table, read_data_array
 
 
 def _cache_entry(site: Path, stage: str, marker: str) -> Path:
@@ -80,7 +80,7 @@ def test_site_files(built):
     assert hm["n_units"] == store.image["n_prefix_tokens"] + store.image["grid"][0] * store.image["grid"][1]
     assert fs["search"]["file"] is None  # no word index for patches
     assert not (data / "factors/search.parquet").exists()
-    by_image = pq.read_table(data / fs["search"]["by_image"]["file"]).to_pylist()
+    by_image = read_data_table(data, fs["search"]["by_image"]["file"]).to_pylist()
     assert by_image and all(1 <= r["count"] <= fs["top_k"] for r in by_image)
     assert [r["image"] for r in by_image] == sorted(r["image"] for r in by_image)
     cs = fs["chunk_size"]
@@ -91,17 +91,17 @@ def test_site_files(built):
         for name in (maps_name, meta_name):
             assert name in manifest["files"] and (data / f"{name}.js").exists()
         c = min(cs, fs["n_factors"] - ch * cs)
-        maps = np.fromfile(data / maps_name, np.uint8)
-        meta = np.fromfile(data / meta_name, "<f4")
+        maps = read_data_array(data, maps_name, np.uint8)
+        meta = read_data_array(data, meta_name, "<f4")
         assert manifest["files"][maps_name]["shape"] == [c, N_CONTEXTS, hm["n_units"]] and maps.size == c * N_CONTEXTS * hm["n_units"]
         assert manifest["files"][meta_name]["shape"] == [c, N_CONTEXTS, 2] and meta.size == c * N_CONTEXTS * 2
         total += maps.nbytes + meta.nbytes
     assert total == hm["bytes"]
     # the top context at the peak layer of factor 0's chunk, read back from the site files
-    topk = pq.read_table(data / fs["files"]["topk"].format(chunk=0)).to_pylist()
-    index = pq.read_table(data / fs["files"]["index"]).to_pylist()
-    maps = np.fromfile(data / hm["files"]["maps"].format(chunk=0), np.uint8).reshape(-1, N_CONTEXTS, hm["n_units"])
-    meta = np.fromfile(data / hm["files"]["meta"].format(chunk=0), "<f4").reshape(-1, N_CONTEXTS, 2)
+    topk = read_data_table(data, fs["files"]["topk"].format(chunk=0)).to_pylist()
+    index = read_data_table(data, fs["files"]["index"]).to_pylist()
+    maps = read_data_array(data, hm["files"]["maps"].format(chunk=0), np.uint8).reshape(-1, N_CONTEXTS, hm["n_units"])
+    meta = read_data_array(data, hm["files"]["meta"].format(chunk=0), "<f4").reshape(-1, N_CONTEXTS, 2)
     for f in range(min(cs, fs["n_factors"])):
         rows = [r for r in topk if r["factor"] == f and r["layer"] == index[f]["peak_layer"] and r["rank"] == 0]
         if not rows:

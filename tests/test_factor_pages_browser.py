@@ -3,13 +3,13 @@ from file:// and http: index + word search, factor page, layer switch by clickin
 LIME shading, deep link, back/forward, hostile corpus text stays literal text."""
 
 
-import pyarrow.parquet as pq
 import pytest
 from playwright.sync_api import expect
 from sites import model_folder, read_manifest
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
+from tfvis_site.site.bundles import read_data_table
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
 
@@ -23,7 +23,7 @@ def _factors(site):
 def _hostile_context(site, fs):
     """(factor, layer) whose top contexts include the hostile sentence."""
     for chunk in range(fs["n_chunks"]):
-        t = pq.read_table(model_folder(site) / "data" / fs["files"]["topk"].format(chunk=chunk)).to_pylist()
+        t = read_data_table(model_folder(site) / "data", fs["files"]["topk"].format(chunk=chunk)).to_pylist()
         for r in t:
             if r["sentence_id"] == HOSTILE_SENTENCE:
                 return r["factor"], r["layer"]
@@ -31,7 +31,7 @@ def _hostile_context(site, fs):
 
 
 def test_search_index_file(tiny_site):
-    t = pq.read_table(model_folder(tiny_site) / "data/factors/search.parquet").to_pylist()
+    t = read_data_table(model_folder(tiny_site) / "data", "factors/search.parquet").to_pylist()
     assert t and {"key", "factor", "layer", "count", "total"} <= set(t[0])
     the = [r for r in t if r["key"] == "the"]
     assert the and the == sorted(the, key=lambda r: -r["count"])

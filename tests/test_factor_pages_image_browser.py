@@ -4,7 +4,6 @@ page shows crops with the patch outlined, the activation map on demand, the LIME
 an IS-curve layer switch that redraws the crops, and the hostile image name stays text."""
 
 
-import pyarrow.parquet as pq
 import pytest
 from conftest import HOSTILE_IMAGE_NAME
 from playwright.sync_api import expect
@@ -12,6 +11,7 @@ from sites import model_folder, read_manifest
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
+from tfvis_site.site.bundles import read_data_table
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
 
@@ -44,16 +44,16 @@ def _pick(site):
     m = _manifest(site)
     fs = m["factors"]
     data = model_folder(site) / "data"
-    names = pq.read_table(data / "sentences.parquet").column("text").to_pylist()
+    names = read_data_table(data, "sentences.parquet").column("text").to_pylist()
     hostile = names.index(HOSTILE_IMAGE_NAME)
-    index = pq.read_table(data / fs["files"]["index"]).to_pylist()
+    index = read_data_table(data, fs["files"]["index"]).to_pylist()
     lime_rows = []
     for name in fs["lime"]["files"]:
-        lime_rows += pq.read_table(data / name, columns=["factor", "layer", "sentence_id", "position"]).to_pylist()
+        lime_rows += read_data_table(data, name, columns=["factor", "layer", "sentence_id", "position"]).to_pylist()
     lime_keys = {(r["factor"], r["layer"], r["sentence_id"], r["position"]) for r in lime_rows}
     main = host = None
     for chunk in range(fs["n_chunks"]):
-        for r in pq.read_table(data / fs["files"]["topk"].format(chunk=chunk)).to_pylist():
+        for r in read_data_table(data, fs["files"]["topk"].format(chunk=chunk)).to_pylist():
             f, layer = r["factor"], r["layer"]
             peak = index[f]["peak_layer"]
             if main is None and layer == peak and (f, layer, r["sentence_id"], r["position"]) in lime_keys:
@@ -86,7 +86,7 @@ def test_factor_pages_image(tiny_image_site, how):
         expect(page.locator("#ftbody tr").first.locator(".thumb-names")).to_contain_text(HOSTILE_IMAGE_NAME)
         assert page.locator("#ftbody img, #ftbody script").count() == 0
         # which factors fire on an image: pick the hostile one
-        hostile = pq.read_table(model_folder(site) / "data/sentences.parquet").column("text").to_pylist().index(HOSTILE_IMAGE_NAME)
+        hostile = read_data_table(model_folder(site) / "data", "sentences.parquet").column("text").to_pylist().index(HOSTILE_IMAGE_NAME)
         page.locator(f"#image-picker button[data-image='{hostile}']").click()
         page.wait_for_selector("#image-results tbody tr a")
         assert f"img={hostile}" in page.url

@@ -181,7 +181,7 @@ class _FakeStore:
 @pytest.mark.parametrize("method,preprocess", [("fista-dl", "center-scale"), ("topk-sae", "center-scale"),
                                                ("fista-dl", "none"), ("topk-sae", "standardize")])
 def test_learn_factors_stage_and_bundle(tmp_path, method, preprocess):
-    from tfvis_site.site.bundles import BundleWriter
+    from tfvis_site.site.bundles import BundleWriter, read_data_table
     from tfvis_site.progress import Reporter
 
     store = _FakeStore()
@@ -224,11 +224,10 @@ def test_learn_factors_stage_and_bundle(tmp_path, method, preprocess):
     assert section["n_chunks"] == 3
     assert "factors/index.parquet" in bw.files and "factors/topk-002.parquet" in bw.files
     assert (tmp_path / "site" / "data" / "factors" / "topk-000.parquet.js").exists()
-    import pyarrow.parquet as pq
 
-    idx = pq.read_table(tmp_path / "site" / "data" / "factors" / "index.parquet")
+    idx = read_data_table(tmp_path / "site" / "data", "factors/index.parquet")
     assert idx.num_rows == 20 and "is_2" in idx.column_names
-    tk = pq.read_table(tmp_path / "site" / "data" / "factors" / "topk-000.parquet").to_pydict()
+    tk = read_data_table(tmp_path / "site" / "data", "factors/topk-000.parquet").to_pydict()
     assert set(tk["factor"]) <= set(range(8))
     assert max(tk["position"]) < 8
 

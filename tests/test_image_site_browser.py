@@ -6,13 +6,13 @@ names, and no horizontal scrolling on a 390 px phone screen."""
 import contextlib
 import io
 
-import pyarrow.parquet as pq
 import pytest
 from conftest import HOSTILE_IMAGE_NAME
 from playwright.sync_api import expect
 
 from browser import block_external_requests, console_errors, model_base, skip_without_chromium
 from sites import model_folder
+from tfvis_site.site.bundles import read_data_table
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
 
@@ -49,12 +49,12 @@ def url_has(page, part: str) -> None:
 
 def attention_rows(site) -> dict[int, int]:
     """image index -> row of attention/sentences.parquet (the attention pages' s=)."""
-    ids = pq.read_table(model_folder(site) / "data/attention/sentences.parquet", columns=["sentence_id"]).column(0).to_pylist()
+    ids = read_data_table(model_folder(site) / "data", "attention/sentences.parquet", columns=["sentence_id"]).column(0).to_pylist()
     return {int(sid): row for row, sid in enumerate(ids)}
 
 
 def image_names(site) -> list[str]:
-    return pq.read_table(model_folder(site) / "data/sentences.parquet", columns=["text"]).column(0).to_pylist()
+    return read_data_table(model_folder(site) / "data", "sentences.parquet", columns=["text"]).column(0).to_pylist()
 
 
 @pytest.mark.parametrize("how", ["file", "http"])

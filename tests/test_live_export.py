@@ -70,9 +70,9 @@ def test_live_files_manifest_and_graph(live_sites, kind):
     manifest = read_manifest(site)
     live, files, data = manifest["live"], manifest["files"], model_folder(site) / "data"
     names = [live["model"], live["tokenizer"], live["encoder"]["file"]]
-    for name in names:  # twin-only: listed with the decoded size and hash, no binary on disk
+    for name in names:  # shipped once, as the twin: listed with the decoded size and hash, no binary on disk
         entry = files[name]
-        assert entry["twin_only"] and not (data / name).exists()
+        assert not (data / name).exists()
         assert entry["twin_bytes"] == (data / f"{name}.js").stat().st_size
         assert len(read_data_file(data, name, files)) == entry["bytes"]
     assert live["bytes"] == sum(files[n]["twin_bytes"] for n in names)

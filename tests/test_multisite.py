@@ -19,6 +19,7 @@ from conftest import HOSTILE_TEXTS
 from test_build import site_digest
 
 from browser import skip_without_chromium
+from sites import assert_ships_once
 from tfvis_site.cli import main
 from tfvis_site.run.config import resolve
 from tfvis_site.site.layout import model_dir, site_models
@@ -53,6 +54,8 @@ def test_adding_a_model_computes_only_that_model(multi):
     assert site_models(site) == ["bert", "llama"]
     assert not (site / "data").exists() and (site / "assets/js/gallery.js").is_file()
     assert not [p for p in site.parent.iterdir() if "building" in p.name or "-old-" in p.name]
+    for slug, model in second.models.items():  # each model's data files ship once, as .js twins
+        assert_ships_once(model_dir(site, slug) / "data", model.manifest["files"])
 
 
 def test_gallery_compares_the_models(multi):

@@ -3,11 +3,11 @@ import subprocess
 import sys
 
 from sites import model_folder
-import pyarrow.parquet as pq
 
 from tfvis_site.cache import StageCache
 from tfvis_site.analysis.factors import FactorResult
 from tfvis_site.probe import read_site_record
+from tfvis_site.site.bundles import read_data_table
 
 
 def _probe(site, *args):
@@ -18,7 +18,7 @@ def _probe(site, *args):
 def test_probe_reproduces_the_top_context_activation(tiny_site):
     record = read_site_record(StageCache(tiny_site.parent / "cache"), tiny_site)
     factors = FactorResult.load(record["factors"])
-    sentences = pq.read_table(model_folder(tiny_site) / "data/sentences.parquet").to_pydict()
+    sentences = read_data_table(model_folder(tiny_site) / "data", "sentences.parquet").to_pydict()
     offsets = sentences["token_offset"]
     # the strongest context of the factor with the largest activation anywhere
     c = int(factors.max_act.max(1).argmax())

@@ -11,14 +11,13 @@ import shutil
 from collections import defaultdict
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 from playwright.sync_api import expect
 from sites import model_folder, read_manifest
 from test_site_browser import open_site
 
 from browser import skip_without_chromium
-from tfvis_site.site.bundles import js_twin
+from tfvis_site.site.bundles import js_twin, read_data_array, read_data_table
 from tfvis_site.site.layout import MANIFEST
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
@@ -48,7 +47,7 @@ def _quantiles(site) -> dict[tuple[int, int], list[dict]]:
     data = model_folder(site) / "data"
     out = defaultdict(list)
     for chunk in range(fs["n_chunks"]):
-        for r in pq.read_table(data / fs["quantiles"]["file"].format(chunk=chunk)).to_pylist():
+        for r in read_data_table(data, fs["quantiles"]["file"].format(chunk=chunk)).to_pylist():
             out[r["factor"], r["layer"]].append(r)
     return out
 
@@ -59,7 +58,7 @@ def _band_shares(site, f: int, layer: int) -> dict[int, float]:
     falls in), independently of the page's way (bins between band_lo and band_hi)."""
     fs = read_manifest(site)["factors"]
     bins = len(fs["hist_edges"]) - 1
-    hist = np.fromfile(model_folder(site) / "data" / fs["files"]["hist"].format(chunk=f // fs["chunk_size"]), "<f4")
+    hist = read_data_array(model_folder(site) / "data", fs["files"]["hist"].format(chunk=f // fs["chunk_size"]), "<f4")
     counts = hist.reshape(-1, fs["n_layers"], bins)[f % fs["chunk_size"], layer].astype(np.float64)
     total = counts.sum()
     band_of_bin = np.minimum(((np.cumsum(counts) - counts / 2) / total * fs["quantiles"]["bands"]).astype(int), fs["quantiles"]["bands"] - 1)
@@ -77,7 +76,7 @@ def _range_text(site, lo: float, hi: float) -> str:
 
 def _token_texts(site) -> tuple[list[int], list[str]]:
     data = model_folder(site) / "data"
-    return pq.read_table(data / "sentences.parquet").column("token_offset").to_pylist(), pq.read_table(data / "tokens.parquet").column("text").to_pylist()
+    return read_data_table(data, "sentences.parquet").column("token_offset").to_pylist(), read_data_table(data, "tokens.parquet").column("text").to_pylist()
 
 
 def _check_quantile_section(page, site, f: int, layer: int, rows: list[dict]) -> None:
@@ -174,8 +173,8 @@ def _site_token_factors(site):
     m = read_manifest(site)
     tf = m["factors"]["token_factors"]
     data = model_folder(site) / "data"
-    packed = np.fromfile(data / tf["file"], "<u2").reshape(m["files"][tf["file"]]["shape"])
-    offsets = pq.read_table(data / "sentences.parquet").column("token_offset").to_pylist()
+    packed = read_data_array(data, tf["file"], "<u2").reshape(m["files"][tf["file"]]["shape"])
+    offsets = read_data_table(data, "sentences.parquet").column("token_offset").to_pylist()
     return lambda layer, sid, pos: [(int(f), float(v) * tf["scale"]) for f, v in packed[layer, offsets[sid] + pos] if f != tf["missing"]]
 
 
@@ -197,8 +196,8 @@ def test_token_browser_shows_every_texts_factors(small_sample_site, how):
     site = small_sample_site
     m = read_manifest(site)
     data = model_folder(site) / "data"
-    sample = set(pq.read_table(data / "attention/sentences.parquet").column("sentence_id").to_pylist())
-    n_tokens = pq.read_table(data / "sentences.parquet").column("n_tokens").to_pylist()
+    sample = set(read_data_table(data, "attention/sentences.parquet").column("sentence_id").to_pylist())
+    n_tokens = read_data_table(data, "sentences.parquet").column("n_tokens").to_pylist()
     outside = [s for s in range(len(n_tokens)) if s not in sample]
     assert len(sample) == 3 and outside
     sid, other = outside[0], outside[-1]
@@ -244,7 +243,7 @@ def old_site(tiny_site, tmp_path_factory):
         del m["factors"][key]
     for path in list((data / "factors").glob("quantiles-*")) + list((data / "factors").glob("token_factors.u16*")):
         path.unlink()
-        m["files"].pop(str(path.relative_to(data)), None)
+        m["files"].pop(str(path.relative_to(data)).removesuffix(".js"), None)
     payload = json.dumps(m).encode()
     (model_folder(out) / MANIFEST).write_bytes(payload)
     (model_folder(out) / (MANIFEST + ".js")).write_bytes(js_twin("manifest.json", payload))
@@ -256,8 +255,8 @@ def test_sites_built_before_quantiles(old_site):
     att = m["attention"]
     data = model_folder(old_site) / "data"
     tf = att["token_factors"]
-    packed = np.fromfile(data / tf["file"], "<u2").reshape(m["layers"], att["n_tokens"], tf["top"], 2)
-    sample = pq.read_table(data / "attention/sentences.parquet").to_pydict()
+    packed = read_data_array(data, tf["file"], "<u2").reshape(m["layers"], att["n_tokens"], tf["top"], 2)
+    sample = read_data_table(data, "attention/sentences.parquet").to_pydict()
     row = 1
     sid, pos = sample["sentence_id"][row], 1
     decoded = lambda layer, s, p: [(int(f), float(v) * tf["scale"]) for f, v in packed[layer, sample["token_offset"][row] + p] if f != tf["missing"]]  # noqa: E731

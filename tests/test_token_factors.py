@@ -1,13 +1,13 @@
 """The per-token strongest factors the attention and token pages link from (issue 12)."""
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from sites import model_folder, read_manifest
 
 from tfvis_site.analysis.attention.bundle import sample_rows
 from tfvis_site.capture.extract import ActivationStore
 from tfvis_site.analysis.factors import FactorResult
+from tfvis_site.site.bundles import read_data_array, read_data_table
 
 
 def site_stores(site):
@@ -28,8 +28,8 @@ def test_stored_top_factors_are_the_encoder_codes_of_the_sample(tiny_site):
     store, factors = site_stores(tiny_site)
     entry = read_manifest(tiny_site)["attention"]["token_factors"]
     data = model_folder(tiny_site) / "data"
-    tokens = pq.read_table(data / "attention/tokens.parquet")
-    packed = np.frombuffer((data / entry["file"]).read_bytes(), "<u2").reshape(-1, tokens.num_rows, entry["top"], 2)
+    tokens = read_data_table(data, "attention/tokens.parquet")
+    packed = read_data_array(data, entry["file"], "<u2").reshape(-1, tokens.num_rows, entry["top"], 2)
     assert packed.shape[0] == store.info.n_layers + 1
     rows = sample_rows(store, tokens)
     active_seen = 0

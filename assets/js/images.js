@@ -12,11 +12,8 @@
     return explicitDataRoot !== null ? explicitDataRoot : siteRoot() + "data/";
   }
   var bytesCache = /* @__PURE__ */ new Map();
-  var twinOnly = /* @__PURE__ */ new Set();
   var scriptCache = /* @__PURE__ */ new Map();
-  function markTwinOnly(names) {
-    names.forEach((name) => twinOnly.add(name));
-  }
+  var DEFLATE = "deflate:";
   function checkName(name) {
     if (typeof name !== "string" || name === "") {
       throw new Error("TFVIS: data file name must be a non-empty string, got " + String(name));
@@ -44,6 +41,17 @@
     for (let i = 0; i < n; i++) out[i] = bin.charCodeAt(i);
     return out.buffer;
   }
+  function inflate(buffer, name) {
+    if (typeof window.DecompressionStream !== "function") {
+      return Promise.reject(new Error('TFVIS: data file "' + name + '" is deflated and this browser has no DecompressionStream (Chrome 80, Firefox 113, Safari 16.4 or later)'));
+    }
+    const stream = new Blob([buffer]).stream().pipeThrough(new window.DecompressionStream("deflate"));
+    return new Response(stream).arrayBuffer();
+  }
+  function decodeTwin(text, name) {
+    if (text.startsWith(DEFLATE)) return inflate(base64ToBuffer(text.slice(DEFLATE.length)), name);
+    return Promise.resolve(base64ToBuffer(text));
+  }
   function takeGlobal(name) {
     const store = window.TFVIS_DATA;
     if (!store || !Object.prototype.hasOwnProperty.call(store, name)) return null;
@@ -52,14 +60,14 @@
     if (typeof text !== "string") {
       throw new Error('TFVIS: data twin "' + name + '.js" did not define a base64 string');
     }
-    return base64ToBuffer(text);
+    return text;
   }
   function loadViaScript(name) {
     const cached = scriptCache.get(name);
     if (cached) return cached;
     const promise = new Promise((resolve, reject) => {
       const ready = takeGlobal(name);
-      if (ready) {
+      if (ready !== null) {
         resolve(ready);
         return;
       }
@@ -70,9 +78,9 @@
       script.onload = () => {
         script.remove();
         try {
-          const buf = takeGlobal(name);
-          if (!buf) reject(new Error('TFVIS: "' + src + '" loaded but did not define TFVIS_DATA["' + name + '"]'));
-          else resolve(buf);
+          const text = takeGlobal(name);
+          if (text === null) reject(new Error('TFVIS: "' + src + '" loaded but did not define TFVIS_DATA["' + name + '"]'));
+          else resolve(text);
         } catch (err) {
           reject(err);
         }
@@ -88,12 +96,17 @@
     return promise;
   }
   function loadViaFetch(name) {
-    const url = fileUrl(name);
+    const url = fileUrl(name) + ".js";
     return window.fetch(url).then((response) => {
       if (!response.ok) {
         throw new Error('TFVIS: could not load data file "' + name + '" (HTTP ' + response.status + " for " + url + ")");
       }
-      return response.arrayBuffer();
+      return response.text();
+    }).then((twin) => {
+      const end = twin.lastIndexOf('"');
+      const start2 = end > 0 ? twin.lastIndexOf('"', end - 1) : -1;
+      if (start2 < 0) throw new Error('TFVIS: "' + url + '" is not a data twin (no quoted string)');
+      return twin.slice(start2 + 1, end);
     });
   }
   function loadBytes(name) {
@@ -104,14 +117,15 @@
     }
     const cached = bytesCache.get(name);
     if (cached) return cached;
-    let promise;
-    if (window.location.protocol === "file:" || typeof window.fetch !== "function" || twinOnly.has(name)) {
-      promise = loadViaScript(name);
+    let text;
+    if (window.location.protocol === "file:" || typeof window.fetch !== "function") {
+      text = loadViaScript(name);
     } else {
-      promise = loadViaFetch(name).catch((fetchError) => loadViaScript(name).catch((scriptError) => {
+      text = loadViaFetch(name).catch((fetchError) => loadViaScript(name).catch((scriptError) => {
         throw new Error('TFVIS: could not load data file "' + name + '": ' + fetchError.message + "; fallback: " + scriptError.message);
       }));
     }
+    const promise = text.then((t) => decodeTwin(t, name));
     bytesCache.set(name, promise);
     promise.catch(() => bytesCache.delete(name));
     return promise;
@@ -361,11 +375,7 @@
   var manifestPromise = null;
   function manifest() {
     if (!manifestPromise) {
-      manifestPromise = loadJSON("manifest.json").then((m) => {
-        const files = m && m.files ? m.files : {};
-        markTwinOnly(Object.keys(files).filter((name) => files[name] && files[name].twin_only));
-        return m;
-      });
+      manifestPromise = loadJSON("manifest.json");
       manifestPromise.catch(() => {
         manifestPromise = null;
       });

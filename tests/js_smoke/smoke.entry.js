@@ -125,7 +125,7 @@ Promise.all([
   TFVIS.loadFloat32('heads/points_L0H1.f32'),
   expectReject(TFVIS.loadBytes('does_not_exist.bin')),
   expectReject(TFVIS.loadColumns('tokens.parquet', ['nope'])),
-  TFVIS.loadFloat32('twin_only.f32'),
+  TFVIS.loadFloat32('deflated.f32'),
 ]).then(function (r) {
   results.manifest = r[0];
   results.tokensRows = r[1];
@@ -137,7 +137,7 @@ Promise.all([
   results.points = { type: Object.prototype.toString.call(r[6]).slice(8, -1), values: Array.from(r[6]) };
   results.missingError = r[7];
   results.missingColumnError = r[8];
-  results.twinOnly = Array.from(r[9]);
+  results.deflated = Array.from(r[9]);
   // Shared cache: a second call gives the same bytes without loading again.
   return Promise.all([TFVIS.loadBytes('tokens.parquet'), TFVIS.loadBytes('tokens.parquet')]);
 }).then(function (bufs) {

@@ -5,10 +5,10 @@
  *   import { manifest, loadColumns, el, query } from '../core/data.js';
  *
  * loadBytes / loadText / loadJSON / loadFloat32 / loadTable / loadColumns read data/NAME (its
- * .js twin on file://, see bytes.js); manifest() is data/manifest.json, parsed once; el / clear
+ * .js twin, see bytes.js); manifest() is data/manifest.json, parsed once; el / clear
  * build the DOM without innerHTML (dom.js); query / setQuery / onState the URL state (url.js).
  */
-import { loadBytes, markTwinOnly, withName } from './bytes.js';
+import { loadBytes, withName } from './bytes.js';
 
 export { base64ToBuffer, dataRoot, forget, loadBytes, setDataRoot, siteRoot } from './bytes.js';
 export { loadColumns, loadTable, toNumbers } from './parquet.js';
@@ -30,11 +30,7 @@ let manifestPromise = null;
 /** The model's index, data/manifest.json (parsed once). */
 export function manifest() {
   if (!manifestPromise) {
-    manifestPromise = loadJSON('manifest.json').then((m) => {
-      const files = m && m.files ? m.files : {};
-      markTwinOnly(Object.keys(files).filter((name) => files[name] && files[name].twin_only));
-      return m;
-    });
+    manifestPromise = loadJSON('manifest.json');
     manifestPromise.catch(() => {
       manifestPromise = null;
     });

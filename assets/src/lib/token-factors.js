@@ -82,13 +82,14 @@ function build([m, sampled]) {
   });
 }
 
-/** The size in bytes of the site's token-factor file (manifest.factors.token_factors), or null
- * when the build has none (then tokenFactors() covers the attention sample only). */
+/** The download size in bytes of the site's token-factor file (manifest.factors.token_factors:
+ * its .js twin, what ships), or null when the build has none (then tokenFactors() covers the
+ * attention sample only). */
 export function siteTokenFactorBytes(m) {
   const tf = m.factors && m.factors.token_factors;
   if (!tf) return null;
   const entry = m.files && m.files[tf.file];
-  return entry && entry.bytes ? entry.bytes : 0;
+  return entry ? entry.twin_bytes || entry.bytes || 0 : 0;
 }
 
 /**

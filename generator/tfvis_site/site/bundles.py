@@ -1,9 +1,11 @@
 """The data contract between the Python build and the pages (see docs/data-contract.md).
 
-Every file written into ``<site>/data/`` gets a ``NAME.js`` twin that assigns its bytes, base64
-encoded, to ``window.TFVIS_DATA[NAME]``; pages load twins with classic ``<script>`` tags so the
-site also works from ``file://`` where Chromium blocks fetch(). ``manifest.json`` lists every
-file with its size and sha256.
+Every data file ships once: as ``data/NAME.js``, a classic script that assigns its bytes, base64
+encoded (deflated first when that saves at least a fifth), to ``window.TFVIS_DATA[NAME]``. Pages
+load it with a ``<script>`` tag from ``file://`` (where Chromium blocks fetch()) and with fetch()
+over http; the binary ``data/NAME`` is not written. ``manifest.json`` (and its twin, for the
+pages) lists every file with the size and sha256 of its bytes and the size of its twin.
+Python reads a file's bytes with ``read_data_file`` (``read_data_table``, ``read_data_array``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import hashlib
 import io
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +22,40 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+#: A twin holds deflate(bytes) when that is at most this fraction of the bytes: the factor tables
+#: and histograms (0.6-0.75 of their size), not the quantised attention arrays or the ONNX model
+#: (0.93), whose inflating in the page would cost more than the few percent it saves.
+DEFLATE_AT_MOST = 0.8
+#: zlib level 1: on the default MiniLM site 0.5 % larger than level 6 at less than half the time.
+DEFLATE_LEVEL = 1
+#: The twin's string starts with this when its base64 holds zlib-deflated bytes.
+DEFLATE_MARK = "deflate:"
+TWIN_SUFFIX = ".js"
 
-def js_twin(name: str, payload: bytes) -> bytes:
-    """The classic-script twin of a data file: assigns base64(payload) to TFVIS_DATA[name]."""
-    encoded = base64.b64encode(payload).decode("ascii")
-    return f'(window.TFVIS_DATA=window.TFVIS_DATA||{{}})[{json.dumps(name)}]="{encoded}";\n'.encode("ascii")
+
+def encode_twin(payload: bytes) -> tuple[bytes, bool]:
+    """What a twin holds for ``payload``: (the bytes to base64, whether they are deflated)."""
+    if len(payload) >= 64:
+        packed = zlib.compress(payload, DEFLATE_LEVEL)
+        if len(packed) <= DEFLATE_AT_MOST * len(payload):
+            return packed, True
+    return payload, False
+
+
+def js_twin(name: str, payload: bytes, deflate: bool = False) -> bytes:
+    """The classic-script twin of a data file: assigns base64(payload) to TFVIS_DATA[name], or
+    "deflate:" + base64(zlib(payload)) with ``deflate``."""
+    return _twin_text(name, zlib.compress(payload, DEFLATE_LEVEL) if deflate else payload, deflate)
+
+
+def twin_payload(twin: bytes | str) -> bytes:
+    """The bytes a twin's script hands over (its string between the last two quotes, decoded)."""
+    text = twin.decode("ascii") if isinstance(twin, bytes) else twin
+    end = text.rindex('"')
+    value = text[text.rindex('"', 0, end) + 1 : end]
+    if value.startswith(DEFLATE_MARK):
+        return zlib.decompress(base64.b64decode(value[len(DEFLATE_MARK) :]))
+    return base64.b64decode(value)
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
@@ -42,29 +74,29 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 
 class BundleWriter:
-    """Writes data files (each with its .js twin) and collects the manifest's file list."""
+    """Writes data files (each as its .js twin only) and collects the manifest's file list."""
 
     def __init__(self, site_dir: Path):
         self.data_dir = Path(site_dir) / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.files: dict[str, dict[str, Any]] = {}
 
-    def add_bytes(self, name: str, payload: bytes, kind: str, twin_only: bool = False, **meta: Any) -> None:
-        """``twin_only``: write only the .js twin (big files that pages always load through it,
-        e.g. the live probe's model); the manifest entry says so and gives the twin's size."""
+    def add_bytes(self, name: str, payload: bytes, kind: str, **meta: Any) -> None:
+        """data/NAME.js, the twin of ``payload`` (deflated when that pays, ``encode_twin``); the
+        manifest entry gives the payload's ``bytes`` and ``sha256`` and the twin's ``twin_bytes``."""
         if name in self.files:
             raise ValueError(f"data file {name!r} written twice")
-        path = self.data_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        twin = js_twin(name, payload)
-        if not twin_only:
-            path.write_bytes(payload)
-        (self.data_dir / f"{name}.js").write_bytes(twin)
+        twin_path = self.data_dir / f"{name}{TWIN_SUFFIX}"
+        twin_path.parent.mkdir(parents=True, exist_ok=True)
+        held, deflated = encode_twin(payload)
+        twin = _twin_text(name, held, deflated)
+        twin_path.write_bytes(twin)
         self.files[name] = {
             "kind": kind,
             "bytes": len(payload),
             "sha256": hashlib.sha256(payload).hexdigest(),
-            **({"twin_only": True, "twin_bytes": len(twin)} if twin_only else {}),
+            "twin_bytes": len(twin),
+            **({"deflate": True} if deflated else {}),
             **meta,
         }
 
@@ -80,27 +112,50 @@ class BundleWriter:
     def add_json(self, name: str, obj: Any) -> None:
         self.add_bytes(name, json_bytes(obj), "json")
 
+    def read(self, name: str) -> bytes:
+        """The bytes of a file already written (a stage that derives one file from others)."""
+        return read_data_file(self.data_dir, name, self.files)
+
+    def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        return pq.read_table(io.BytesIO(self.read(name)), columns=columns)
+
     def write_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        """manifest.json (+ twin) = the given content plus the file list. Returns what was written."""
+        """manifest.json = the given content plus the file list, and its twin (which the pages
+        load). The one file that ships twice: the plain JSON is the index for every other
+        reader (tfvis-site probe and serve, tools). Returns what was written."""
         full = {**manifest, "files": dict(sorted(self.files.items()))}
         payload = json_bytes(full)
         (self.data_dir / "manifest.json").write_bytes(payload)
-        (self.data_dir / "manifest.json.js").write_bytes(js_twin("manifest.json", payload))
+        (self.data_dir / f"manifest.json{TWIN_SUFFIX}").write_bytes(_twin_text("manifest.json", *encode_twin(payload)))
         return full
 
 
-def read_data_file(data_dir: Path, name: str, files: dict[str, Any]) -> bytes:
-    """The bytes of data file ``name`` as a page gets them: the binary file, or for a twin-only
-    file the base64 its .js twin holds; checked against the manifest's sha256."""
-    entry = files[name]
-    if entry.get("twin_only"):
-        text = (Path(data_dir) / f"{name}.js").read_text(encoding="ascii")
-        payload = base64.b64decode(text[text.index(']="') + 3 : text.rindex('";')])
-    else:
-        payload = (Path(data_dir) / name).read_bytes()
-    if hashlib.sha256(payload).hexdigest() != entry["sha256"]:
-        raise ValueError(f"{Path(data_dir) / name}: sha256 differs from the manifest's")
+def _twin_text(name: str, held: bytes, deflated: bool) -> bytes:
+    encoded = (DEFLATE_MARK if deflated else "") + base64.b64encode(held).decode("ascii")
+    return f'(window.TFVIS_DATA=window.TFVIS_DATA||{{}})[{json.dumps(name)}]="{encoded}";\n'.encode("ascii")
+
+
+def read_data_file(data_dir: Path, name: str, files: dict[str, Any] | None = None) -> bytes:
+    """The bytes of data file ``name`` as a page gets them: decoded from its twin data/NAME.js (a
+    site built before files shipped once: the binary data/NAME when it is there); checked against
+    the manifest's sha256 when ``files`` (the manifest's file list) is given."""
+    binary, twin = Path(data_dir) / name, Path(data_dir) / f"{name}{TWIN_SUFFIX}"
+    payload = twin_payload(twin.read_bytes()) if twin.is_file() or not binary.is_file() else binary.read_bytes()
+    entry = (files or {}).get(name)
+    if entry is not None and hashlib.sha256(payload).hexdigest() != entry["sha256"]:
+        raise ValueError(f"{binary}: sha256 differs from the manifest's")
     return payload
+
+
+def read_data_table(data_dir: Path, name: str, columns: list[str] | None = None) -> pa.Table:
+    """A Parquet data file as a pyarrow Table (``columns``: only these)."""
+    return pq.read_table(io.BytesIO(read_data_file(data_dir, name)), columns=columns)
+
+
+def read_data_array(data_dir: Path, name: str, dtype: Any, shape: Any = None) -> np.ndarray:
+    """A raw array data file (little-endian, row-major) as a read-only numpy array."""
+    arr = np.frombuffer(read_data_file(data_dir, name), dtype=dtype)
+    return arr if shape is None else arr.reshape(shape)
 
 
 def json_bytes(obj: Any) -> bytes:

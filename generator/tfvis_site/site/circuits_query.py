@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from ..errors import UserError
+from .bundles import read_data_table
 from .layout import MANIFEST, model_dir, pick_model
 
 
@@ -24,7 +24,7 @@ def _manifest(site_dir: Path, slug: str | None) -> tuple[Path, dict[str, Any]]:
 
 def _rows(data_dir: Path, name: str, **equal: Any) -> list[dict[str, Any]]:
     """Rows of the parquet file ``name`` whose columns equal ``equal``, in file order."""
-    table = pq.read_table(data_dir / name)
+    table = read_data_table(data_dir, name)
     mask = None
     for column, value in equal.items():
         test = pc.equal(table.column(column), value)

@@ -3,7 +3,7 @@
     site/index.html                 the gallery: every model side by side
     site/assets/                    CSS, JS and vendored bundles, once for all models
     site/models/<slug>/*.html       one model's pages
-    site/models/<slug>/data/        its manifest.json and data files (+ .js twins)
+    site/models/<slug>/data/        its manifest.json and data files (each once, as its .js twin)
 
 A single-model site has the same layout, with one model.
 """

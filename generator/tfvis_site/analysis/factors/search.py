@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 SEARCH_FILE = "factors/search.parquet"
 IMAGE_FILE = "factors/by-image.parquet"
@@ -60,9 +59,8 @@ def write_word_index(bundle: Any, factors: dict[str, Any]) -> dict[str, Any]:
 
     The text modality's search index (modality/text.py); an image build's units are patches
     named "patch r,c", with no words: it indexes factors by image instead (``write_image_index``)."""
-    data = bundle.data_dir
-    tokens = pq.read_table(data / "tokens.parquet", columns=["sentence_id", "position", "text", "space_before", "is_special"])
-    sentences = pq.read_table(data / "sentences.parquet", columns=["token_offset"])
+    tokens = bundle.read_table("tokens.parquet", columns=["sentence_id", "position", "text", "space_before", "is_special"])
+    sentences = bundle.read_table("sentences.parquet", columns=["token_offset"])
     texts = tokens.column("text").to_pylist()
     space = tokens.column("space_before").to_numpy(zero_copy_only=False)
     special = tokens.column("is_special").to_numpy(zero_copy_only=False)
@@ -81,7 +79,7 @@ def write_word_index(bundle: Any, factors: dict[str, Any]) -> dict[str, Any]:
     codes = []
     files = factors["files"]
     for chunk in range(int(factors["n_chunks"])):
-        t = pq.read_table(data / files["topk"].format(chunk=chunk), columns=["factor", "layer", "sentence_id", "position"])
+        t = bundle.read_table(files["topk"].format(chunk=chunk), columns=["factor", "layer", "sentence_id", "position"])
         rows = offsets[t.column("sentence_id").to_numpy()] + t.column("position").to_numpy().astype(np.int64)
         fl = t.column("factor").to_numpy().astype(np.int64) * n_layers + t.column("layer").to_numpy().astype(np.int64)
         ki, kw = tok_id[rows], word_id[rows]
@@ -124,12 +122,11 @@ def write_image_index(bundle: Any, factors: dict[str, Any], keep_rank: int = 12)
     a single context is kept only when that context ranks among the factor's top ``keep_rank``
     (like the word index drops single hits: they are most of the rows and mostly noise).
     Returns ``manifest["factors"]["search"]["by_image"]``."""
-    data = bundle.data_dir
     files = factors["files"]
-    peak = pq.read_table(data / files["index"], columns=["peak_layer"]).column("peak_layer").to_numpy().astype(np.int64)
+    peak = bundle.read_table(files["index"], columns=["peak_layer"]).column("peak_layer").to_numpy().astype(np.int64)
     parts = []
     for chunk in range(int(factors["n_chunks"])):
-        t = pq.read_table(data / files["topk"].format(chunk=chunk), columns=["factor", "layer", "rank", "sentence_id", "position", "value"])
+        t = bundle.read_table(files["topk"].format(chunk=chunk), columns=["factor", "layer", "rank", "sentence_id", "position", "value"])
         f = t.column("factor").to_numpy().astype(np.int64)
         at_peak = t.column("layer").to_numpy().astype(np.int64) == peak[f]
         parts.append({k: t.column(k).to_numpy()[at_peak] for k in ("factor", "rank", "sentence_id", "position", "value")})

@@ -1,8 +1,7 @@
 """The live probe's data files and manifest section (the contract: docs/data-contract.md, Live probe).
 
-Every live file is written as its .js twin only (``twin_only`` in the manifest): the pages load
-it through the twin from file:// and http alike, and the binary copy would double the bytes the
-live probe adds to the site (docs/live-probe.md).
+Like every data file, each live file ships once, as its .js twin (docs/data-contract.md); the
+pages load it from file:// and http alike (docs/live-probe.md).
 """
 
 from __future__ import annotations
@@ -26,12 +25,12 @@ DESCRIPTIONS = {
 
 
 def write_live_bundle(live: LiveExport, factors: FactorResult, info: ModelInfo, max_tokens: int, bundle: BundleWriter) -> dict[str, Any]:
-    """live/model.onnx, live/tokenizer.json, live/encoder.bin (twins only) -> manifest["live"]."""
+    """live/model.onnx, live/tokenizer.json, live/encoder.bin (their .js twins) -> manifest["live"]."""
     names = {"model": "live/model.onnx", "tokenizer": "live/tokenizer.json", "encoder": "live/encoder.bin"}
-    bundle.add_bytes(names["model"], live.model_file.read_bytes(), "onnx", twin_only=True, weights=live.weights)
-    bundle.add_bytes(names["tokenizer"], (live.folder / "tokenizer.json").read_bytes(), "json", twin_only=True)
+    bundle.add_bytes(names["model"], live.model_file.read_bytes(), "onnx", weights=live.weights)
+    bundle.add_bytes(names["tokenizer"], (live.folder / "tokenizer.json").read_bytes(), "json")
     payload, layout = pack(encoder_arrays(factors))
-    bundle.add_bytes(names["encoder"], payload, "float32-arrays", twin_only=True)
+    bundle.add_bytes(names["encoder"], payload, "float32-arrays")
     meta = live.tokenizer_meta
     n_special = len(meta["prefix"]) + len(meta["suffix"])
     return {
