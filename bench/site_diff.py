@@ -8,7 +8,10 @@ every data file byte-identical and change the HTML at most in its <script> tags.
 this builds the site twice, once from a git worktree of REV and once from this checkout, each
 with its own cold stage cache (so both sides run every stage), and prints one table:
 
-- data: files under models/*/data/ (each data file, its .js twin, the manifest): byte-identical?
+- data: the data files under models/*/data/ and the manifests: is every file's content (its bytes
+  as a page gets them, decoded from its .js twin or read from a binary of a site that still ships
+  one) byte-identical? The manifests are compared without the per-file fields that only say how a
+  file ships (twin_bytes, twin_only, deflate).
 - html: every page with its <script src=...> tags removed: identical?
 - scripts: the script files the pages load, before -> after (informational)
 - other: every other file outside assets/ (e.g. .nojekyll): byte-identical?
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import json
 import os
 import re
 import subprocess
@@ -46,8 +50,57 @@ def build_site(tree: Path, model: str, preset: str, out: Path, cache: Path) -> N
         sys.exit(f"build of {model} in {tree} failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}")
 
 
+#: Fields of a manifest's file entry that say how the file ships, not what it holds.
+SHIPPING = ("twin_bytes", "twin_only", "deflate")
+
+
 def files(site: Path) -> dict[str, Path]:
     return {str(p.relative_to(site)): p for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+def data_name(name: str, path: Path) -> str:
+    """The data file a path under data/ holds: NAME for a twin NAME.js, else the path itself."""
+    if name.endswith(".js"):
+        with open(path, "rb") as f:
+            if f.read(19) == b"(window.TFVIS_DATA=":
+                return name[:-3]
+    return name
+
+
+def data_content(paths: list[Path]) -> bytes:
+    """A data file's bytes: the binary when a site ships one, else decoded from its twin; a
+    manifest without its shipping fields."""
+    from tfvis_site.site.bundles import twin_payload
+
+    binary = [p for p in paths if not p.name.endswith(".js")]
+    payload = binary[0].read_bytes() if binary else twin_payload(paths[0].read_bytes())
+    if paths[0].name.startswith("manifest.json"):
+        manifest = json.loads(payload)
+        for entry in manifest.get("files", {}).values():
+            for key in SHIPPING:
+                entry.pop(key, None)
+        payload = json.dumps(manifest, sort_keys=True).encode()
+    return payload
+
+
+def compare_data(a: dict[str, Path], b: dict[str, Path]) -> tuple[list[str], int]:
+    """The data files (by name, see data_name) whose content differs or that one side lacks, and
+    the number of data files after."""
+    sides = []
+    for paths in (a, b):
+        by_name: dict[str, list[Path]] = {}
+        for name, path in paths.items():
+            if "/data/" in f"/{name}" and not name.startswith("assets/"):
+                by_name.setdefault(data_name(name, path), []).append(path)
+        sides.append(by_name)
+    before, after = sides
+    differ = []
+    for name in sorted(set(before) | set(after)):
+        if name not in before or name not in after:
+            differ.append(f"{name} ({'only after' if name not in before else 'only before'})")
+        elif data_content(before[name]) != data_content(after[name]):
+            differ.append(name)
+    return differ, len(after)
 
 
 def compare(before: Path, after: Path) -> dict[str, Any]:
@@ -55,10 +108,11 @@ def compare(before: Path, after: Path) -> dict[str, Any]:
     sides' pages (sets) and the number of data files and pages after."""
     a, b = files(before), files(after)
     found: dict[str, Any] = {"data": [], "html": [], "other": [], "scripts_before": set(), "scripts_after": set()}
+    found["data"], found["n_data"] = compare_data(a, b)
     for name in sorted(set(a) | set(b)):
-        if name.startswith("assets/"):
-            continue  # the front end's files: the pages' script tags say which are used
-        kind = "data" if "/data/" in f"/{name}" else "html" if name.endswith(".html") else "other"
+        if name.startswith("assets/") or "/data/" in f"/{name}":
+            continue  # the front end's files: the pages' script tags say which are used; data: above
+        kind = "html" if name.endswith(".html") else "other"
         if name not in a or name not in b:
             found[kind].append(f"{name} ({'only after' if name not in a else 'only before'})")
         elif kind == "html":
@@ -69,7 +123,6 @@ def compare(before: Path, after: Path) -> dict[str, Any]:
                 found[kind].append(name)
         elif not filecmp.cmp(a[name], b[name], shallow=False):
             found[kind].append(name)
-    found["n_data"] = sum("/data/" in f"/{n}" for n in b)
     found["n_html"] = sum(n.endswith(".html") for n in b)
     return found
 
