@@ -29,7 +29,7 @@ HEAD = "document.getElementById('att-stage').inspect"
 
 def sample_sentences(site: Path) -> dict:
     """The attention sample's sentences.parquet as columns (text, token_offset, sentence_id, ...)."""
-    return read_data_table(model_folder(site) / "data", "attention" / "sentences.parquet").to_pydict()
+    return read_data_table(model_folder(site) / "data", "attention/sentences.parquet").to_pydict()
 
 
 def ready(page, n=1):

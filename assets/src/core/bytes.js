@@ -3,7 +3,7 @@
  *
  * Data contract (docs/data-contract.md): every data file ships once, as data/NAME.js
  *   (window.TFVIS_DATA=window.TFVIS_DATA||{})["NAME"]="<base64 of the bytes>";
- * or "deflate:<base64 of the zlib-deflated bytes>" where that saves a fifth. On file:// the twin
+ * or "deflate:<base64 of the zlib-deflated bytes>" where that saves a tenth. On file:// the twin
  * is injected as a <script> (fetch() is blocked there); on http(s) it is fetched as text (faster
  * than running it as a script) with the <script> as a fallback. window.TFVIS_DATA is the one piece
  * of window state the pages share: a twin hands its string over there and it is freed on decoding.
