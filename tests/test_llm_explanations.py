@@ -179,3 +179,38 @@ def test_the_client_says_what_went_wrong_in_one_line(replies, message):
 def test_an_unreachable_endpoint_is_one_line():
     with pytest.raises(UserError, match=r"--explainer http://127.0.0.1:9/v1: unreachable .*after 2 attempts"):
         ChatClient("http://user:pw@127.0.0.1:9/v1", "m", retries=1, timeout=2, sleep=lambda s: None).complete([], 5)
+
+
+def test_the_explainer_options_of_the_config(tmp_path, monkeypatch):
+    from tfvis_site.analysis.explanations.llm_config import split_table
+    from tfvis_site.run.build import explainer_config
+    from tfvis_site.run.config import resolve
+
+    monkeypatch.delenv("TFVIS_EXPLAINER_MODEL", raising=False)
+    (tmp_path / "a.toml").write_text('[explanations]\nexplainer = "http://h:1/v1"\nexplainer_model = "m"\nexplainer_batch = 4\nthreshold = 0.75\n')
+    config = resolve(tmp_path / "a.toml", {"seed": 3})
+    rules, llm = split_table(config.explanations)
+    assert rules == {"threshold": 0.75} and explainer_config(llm, config) == ExplainerConfig(url="http://h:1/v1", model="m", batch=4, seed=3)
+    assert "url" not in explainer_config(llm, config).cache_key()  # the address never keys the cache
+    monkeypatch.setenv("TFVIS_EXPLAINER_MODEL", "from-env")
+    assert explainer_config({"explainer": "http://h"}, config).model == "from-env"
+    monkeypatch.delenv("TFVIS_EXPLAINER_MODEL")
+    for table, message in [({"explainer": "http://h"}, "give the model name"), ({"explainer_nope": 1}, "unknown explainer option"),
+                           ({"explainer": "h:1", "explainer_model": "m"}, "http:// or https://"), ({"explainer_batch": 0}, "at least 1")]:
+        with pytest.raises(UserError, match=message):
+            explainer_config(table, config)
+    (tmp_path / "b.toml").write_text('explainer_key = "sk-x"\n')
+    with pytest.raises(UserError, match="explainer_key does not belong in a file"):
+        resolve(tmp_path / "b.toml", {})
+    key_config = resolve(None, {"explainer_key": "sk-x"})
+    assert key_config.explainer_key == "sk-x" and "sk-x" not in json.dumps(key_config.to_dict()) + repr(key_config)
+
+
+def test_the_error_log_hides_the_key():
+    from tfvis_site.errors import log_internal_error, redacted
+
+    argv = ["build", "--explainer-key", "sk-1", "--explainer-k=sk-2", "--explainer", "http://h", "--explainer-model", "m"]
+    assert redacted(argv) == ["build", "--explainer-key", "***", "--explainer-k=***", "--explainer", "http://h", "--explainer-model", "m"]
+    log = log_internal_error(RuntimeError("boom"), argv)
+    assert log is not None and "sk-1" not in log.read_text() and "sk-2" not in log.read_text()
+    log.unlink()
