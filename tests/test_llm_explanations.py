@@ -165,6 +165,7 @@ def test_the_client_retries_then_answers_and_counts_usage():
     ([(401, "{}")], r"HTTP 401 .*check the API key"),
     ([(200, "<html>not json</html>")], r"not JSON"),
     ([(200, '{"choices": []}')], r"not a chat completion"),
+    ([(400, '{"error": {"message": "prompt too long for sk-secret\\nmore"}}')], r"HTTP 400 .*: prompt too long for \*\*\*$"),
 ])
 def test_the_client_says_what_went_wrong_in_one_line(replies, message):
     endpoint = Endpoint(replies)
@@ -214,3 +215,15 @@ def test_the_error_log_hides_the_key():
     log = log_internal_error(RuntimeError("boom"), argv)
     assert log is not None and "sk-1" not in log.read_text() and "sk-2" not in log.read_text()
     log.unlink()
+
+
+def test_the_key_comes_from_the_option_then_the_environment(monkeypatch):
+    from tfvis_site.analysis.explanations.client import api_key
+
+    monkeypatch.delenv("TFVIS_EXPLAINER_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert api_key() == ""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai")
+    assert api_key() == "sk-openai"
+    monkeypatch.setenv("TFVIS_EXPLAINER_KEY", "sk-tfvis")
+    assert api_key() == "sk-tfvis" and api_key("sk-option") == "sk-option"

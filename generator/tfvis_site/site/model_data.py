@@ -142,4 +142,6 @@ def public_config(config: BuildConfig) -> dict[str, Any]:
     for key in ("out", "cache_dir", "no_cache", "memory_budget", "executor", "ray_address", "workers"):
         public.pop(key)
     public["probes"] = [{**p, "file": Path(p["file"]).name} for p in public["probes"]]
+    # the LLM explainer's model is part of what the site says; its address is not (a private server)
+    public["explanations"] = {k: v for k, v in public["explanations"].items() if k != "explainer"}
     return public

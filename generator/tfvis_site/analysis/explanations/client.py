@@ -86,11 +86,12 @@ class ChatClient:
                            "stream": False}).encode()
         answer = self._post(body)
         try:
-            text = answer["choices"][0]["message"]["content"]
-        except (KeyError, IndexError, TypeError):
-            raise UserError(f"--explainer {shown_url(self.url)}: the answer is not a chat completion (no choices[0].message.content)") from None
-        if not isinstance(text, str):
+            text = answer["choices"][0]["message"].get("content")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise UserError(f"--explainer {shown_url(self.url)}: the answer is not a chat completion (no choices[0].message)") from None
+        if text is not None and not isinstance(text, str):
             raise UserError(f"--explainer {shown_url(self.url)}: the answer's message content is not text")
+        text = text or ""  # a model that spent its tokens elsewhere (reasoning) answered nothing: read as no answer
         usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
         self.usage.add(Usage(1, int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)))
         return text
@@ -109,8 +110,9 @@ class ChatClient:
                 break
             except urllib.error.HTTPError as e:
                 if e.code != 429 and e.code < 500:
-                    hint = " (check the API key)" if e.code in (401, 403) else " (check the model name)" if e.code in (400, 404) else ""
-                    raise UserError(f"{where}: HTTP {e.code} {e.reason}{hint}") from None
+                    hint = {401: "check the API key", 403: "check the API key", 404: "check the address and the model name"}.get(e.code)
+                    said = _server_says(e, self.key)
+                    raise UserError(f"{where}: HTTP {e.code} {e.reason}" + (f" ({hint})" if hint else "") + (f": {said}" if said else "")) from None
                 problem = f"HTTP {e.code} {e.reason}"
                 wait = _retry_after(e.headers.get("Retry-After"), wait)
             except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as e:
@@ -126,6 +128,21 @@ class ChatClient:
         if not isinstance(answer, dict):
             raise UserError(f"{where}: the answer is not a chat completion")
         return answer
+
+
+def _server_says(e: urllib.error.HTTPError, key: str) -> str:
+    """The first line of the error's message in an OpenAI-style error body ({"error": {"message"}}
+    or {"error": "..."}), at most 200 characters and never the key; "" when there is none."""
+    try:
+        body = json.loads(e.read(65536) or b"null")
+    except (ValueError, OSError):
+        return ""
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else error
+    if not isinstance(message, str) or not message.strip():
+        return ""
+    line = message.strip().splitlines()[0][:200]
+    return line.replace(key, "***") if key else line
 
 
 def _retry_after(header: str | None, default: float) -> float:

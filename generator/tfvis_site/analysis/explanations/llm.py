@@ -139,11 +139,12 @@ def prompts_of(ctx: Contexts, activity: FactorActivity, text: TokenText, cfg: Ex
     rng = ctx.rng
     shown_half, held_half = split_halves(ctx.bands, rng)
     shown = shown_half[np.argsort(-ctx.bands[shown_half], kind="stable")][:cfg.contexts]
-    held = spread(held_half, ctx.bands, cfg.held_out)
+    held = spread(held_half, ctx.bands, len(held_half))
     before = cfg.window
     shown_ex = excerpts(activity, text, ctx.active[shown], ctx.factor, ctx.layer, before)
-    held_ex = excerpts(activity, text, ctx.active[held], ctx.factor, ctx.layer, before)
-    quiet = [e for e in excerpts(activity, text, rng.permutation(ctx.inactive), ctx.factor, ctx.layer, before) if not any(e.active)]
+    seen = {e.text() for e in shown_ex}  # two contexts of a short text can show the same excerpt: never score one shown
+    held_ex = _new(excerpts(activity, text, ctx.active[held], ctx.factor, ctx.layer, before), seen)[:cfg.held_out]
+    quiet = _new([e for e in excerpts(activity, text, rng.permutation(ctx.inactive), ctx.factor, ctx.layer, before) if not any(e.active)], seen)
     quiet = quiet[:len(held_ex)]
     if len(quiet) < 2 or len(held_ex) < 2:
         return None
@@ -157,6 +158,16 @@ def prompts_of(ctx: Contexts, activity: FactorActivity, text: TokenText, cfg: Ex
         "fuzzing": [e.text(marks) for e, (marks, _) in zip(held_ex, fuzz)],
         "fuzzing_truth": [ok for _, ok in fuzz],
     }
+
+
+def _new(items: list[Excerpt], seen: set[str]) -> list[Excerpt]:
+    """``items`` whose text is not in ``seen`` nor earlier in ``items`` (``seen`` grows)."""
+    out = []
+    for e in items:
+        if e.text() not in seen:
+            seen.add(e.text())
+            out.append(e)
+    return out
 
 
 def ask(asker: Asker, prompts: dict[str, Any], cfg: ExplainerConfig, rng: np.random.Generator) -> dict[str, Any]:
