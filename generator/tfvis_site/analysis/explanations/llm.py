@@ -230,11 +230,12 @@ def explain_llm(activity: FactorActivity, tokens: pa.Table, rules: ExplanationCo
     text = TokenText(tokens)
     peaks = np.asarray(activity.peak_layers())
     by_layer = explained_factors(activity.importance(), peaks, cfg.factors)
-    total, rows, resumed = Usage(), [], 0
+    total, rows, resumed, skipped = Usage(), [], 0, 0
     with reporter.task(f"llm explanations: {sum(map(len, by_layer.values())):,} factors by {cfg.model}",
                        total=sum(map(len, by_layer.values()))) as task:
         for ctx in factor_contexts(activity, tokens.num_rows, rules, by_layer):
             prompts = prompts_of(ctx, activity, text, cfg) if ctx.why is None else None
+            skipped += prompts is None
             if prompts is not None:
                 path = folder / f"factor-{ctx.factor:06d}-{stable_hash({'model': cfg.model, 'config': cfg.cache_key(), 'prompts': prompts})}.json"
                 if path.exists():
@@ -245,7 +246,8 @@ def explain_llm(activity: FactorActivity, tokens: pa.Table, rules: ExplanationCo
                 total.add(Usage(**answer["usage"]))
                 rows.append(_row(ctx, prompts, answer, rules))
             task.advance()
-    reporter.log(f"llm explanations: {asker.usage.line()} to {cfg.model}" + (f"; {resumed:,} factors' answers kept from an earlier run" if resumed else ""))
+    reporter.log(f"llm explanations: {asker.usage.line()} to {cfg.model}" + (f"; {resumed:,} factors' answers kept from an earlier run" if resumed else "")
+                 + (f"; {skipped:,} factors not asked (too few activating contexts, or too few excerpts without activity)" if skipped else ""))
     meta = {"model": cfg.model, "prompt_version": PROMPT_VERSION, "usage": total.to_dict(), "config": cfg.to_dict() | {"url": None}}
     return LLMExplanations(_table(rows), meta)
 
