@@ -292,8 +292,8 @@ def test_probe_prints_the_peak_layers_explanation(tiny_site):
     proc = probe(str(tiny_site), "--factor", str(row["factor"]), "--json")
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)["explanation"]
-    assert got == {"text": row["text"], "kind": "rule", "score": pytest.approx(row["score"]),
-                   "one_token_score": pytest.approx(row["one_token_score"]), "layer": row["layer"]}
+    assert got == {"text": row["text"], "kind": "rule", "score": pytest.approx(row["score"]), "fuzzing_score": None,
+                   "one_token_score": pytest.approx(row["one_token_score"]), "layer": row["layer"], "other": None}
     text = probe(str(tiny_site), "--factor", str(row["factor"]))
     printed = " ".join(text.stdout.split())  # rich wraps lines at the terminal's width
     assert text.returncode == 0 and row["text"] in printed and f"score {row['score']:.2f}" in printed

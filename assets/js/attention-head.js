@@ -3896,6 +3896,7 @@
       rowsP = loadColumns(section2.file).then((c) => {
         const byKey = /* @__PURE__ */ new Map();
         const peaks = /* @__PURE__ */ new Map();
+        const llm = /* @__PURE__ */ new Map();
         for (let i = 0; i < c.factor.length; i++) {
           const row = {
             factor: c.factor[i],
@@ -3907,18 +3908,35 @@
             one_token_score: c.one_token_score[i],
             explained: !!c.explained[i],
             rule: parseRule(c.rule[i]),
-            one_token_text: c.one_token_text ? c.one_token_text[i] : null
+            one_token_text: c.one_token_text ? c.one_token_text[i] : null,
+            fuzzing_score: c.fuzzing_score ? c.fuzzing_score[i] : null
           };
+          if (row.kind === "llm") {
+            llm.set(row.factor, row);
+            continue;
+          }
           byKey.set(row.factor + "," + row.layer, row);
           if (row.peak) peaks.set(row.factor, row);
         }
-        return { section: section2, at: (f, l) => byKey.get(f + "," + l) || null, peak: (f) => peaks.get(f) || null };
+        const peak = (f) => peaks.get(f) || null;
+        return {
+          section: section2,
+          at: (f, l) => byKey.get(f + "," + l) || null,
+          peak,
+          llm: (f) => llm.get(f) || null,
+          primary: (f) => primaryOf(peak(f), llm.get(f) || null)
+        };
       });
       rowsP.catch(() => {
         rowsP = null;
       });
     }
     return rowsP;
+  }
+  var scored = (x) => x !== null && x !== void 0 && !isNaN(x);
+  function primaryOf(rule, llm) {
+    if (!llm || !rule) return rule || llm;
+    return scored(llm.score) && (!scored(rule.score) || llm.score > rule.score) ? llm : rule;
   }
   function parseRule(json) {
     if (!json) return null;

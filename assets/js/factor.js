@@ -624,6 +624,7 @@
       rowsP = loadColumns(section2.file).then((c) => {
         const byKey = /* @__PURE__ */ new Map();
         const peaks = /* @__PURE__ */ new Map();
+        const llm = /* @__PURE__ */ new Map();
         for (let i = 0; i < c.factor.length; i++) {
           const row = {
             factor: c.factor[i],
@@ -635,18 +636,35 @@
             one_token_score: c.one_token_score[i],
             explained: !!c.explained[i],
             rule: parseRule(c.rule[i]),
-            one_token_text: c.one_token_text ? c.one_token_text[i] : null
+            one_token_text: c.one_token_text ? c.one_token_text[i] : null,
+            fuzzing_score: c.fuzzing_score ? c.fuzzing_score[i] : null
           };
+          if (row.kind === "llm") {
+            llm.set(row.factor, row);
+            continue;
+          }
           byKey.set(row.factor + "," + row.layer, row);
           if (row.peak) peaks.set(row.factor, row);
         }
-        return { section: section2, at: (f, l) => byKey.get(f + "," + l) || null, peak: (f) => peaks.get(f) || null };
+        const peak = (f) => peaks.get(f) || null;
+        return {
+          section: section2,
+          at: (f, l) => byKey.get(f + "," + l) || null,
+          peak,
+          llm: (f) => llm.get(f) || null,
+          primary: (f) => primaryOf(peak(f), llm.get(f) || null)
+        };
       });
       rowsP.catch(() => {
         rowsP = null;
       });
     }
     return rowsP;
+  }
+  var scored = (x) => x !== null && x !== void 0 && !isNaN(x);
+  function primaryOf(rule, llm) {
+    if (!llm || !rule) return rule || llm;
+    return scored(llm.score) && (!scored(rule.score) || llm.score > rule.score) ? llm : rule;
   }
   function parseRule(json) {
     if (!json) return null;
@@ -973,6 +991,7 @@
         el("span", { class: "fx-adds muted" }, "context adds " + (adds >= 0 ? "+" : "−") + Math.abs(adds).toFixed(2))
       ));
     }
+    renderLLM(box, ex, f);
     const features = ex.section.features;
     if (row.rule && !page.geo && row.explained) {
       page.rule = { rule: row.rule, features, layer: row.layer };
@@ -983,6 +1002,41 @@
         " tokens in the contexts below are where the rule holds"
       ));
     }
+  }
+  function renderLLM(box, ex, f) {
+    const row = ex.llm(f);
+    if (!row) return;
+    const info = ex.section.llm || {};
+    const primary = ex.primary(f) === row;
+    box.appendChild(el(
+      "span",
+      { class: "fx-llm", dataset: { primary: String(primary) } },
+      el("span", { class: "fx-label" }, "LLM explanation at layer " + row.layer + (info.model ? " (" + info.model + ")" : "") + ": "),
+      el("span", { class: "fx-text" + (row.explained ? "" : " muted") }, row.text),
+      el(
+        "span",
+        { class: "fx-scores" },
+        el(
+          "span",
+          {
+            class: "fx-score",
+            dataset: { value: String(row.score) },
+            title: "Balanced accuracy of the LLM, told this explanation, telling held-out activating contexts from non-activating ones"
+          },
+          "detection score " + score(row.score)
+        ),
+        el(
+          "span",
+          {
+            class: "fx-fuzz",
+            dataset: { value: String(row.fuzzing_score) },
+            title: "Balanced accuracy of the LLM, told this explanation, telling truly marked active tokens from tokens marked at random"
+          },
+          "fuzzing score " + score(row.fuzzing_score)
+        ),
+        primary ? el("span", { class: "fx-primary muted" }, "scores above the rule: the factor index shows it") : null
+      )
+    ));
   }
   function ruleHolds(start2, end) {
     const r = page.rule;

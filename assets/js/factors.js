@@ -603,6 +603,7 @@
       rowsP = loadColumns(section2.file).then((c) => {
         const byKey = /* @__PURE__ */ new Map();
         const peaks = /* @__PURE__ */ new Map();
+        const llm = /* @__PURE__ */ new Map();
         for (let i = 0; i < c.factor.length; i++) {
           const row = {
             factor: c.factor[i],
@@ -614,18 +615,35 @@
             one_token_score: c.one_token_score[i],
             explained: !!c.explained[i],
             rule: parseRule(c.rule[i]),
-            one_token_text: c.one_token_text ? c.one_token_text[i] : null
+            one_token_text: c.one_token_text ? c.one_token_text[i] : null,
+            fuzzing_score: c.fuzzing_score ? c.fuzzing_score[i] : null
           };
+          if (row.kind === "llm") {
+            llm.set(row.factor, row);
+            continue;
+          }
           byKey.set(row.factor + "," + row.layer, row);
           if (row.peak) peaks.set(row.factor, row);
         }
-        return { section: section2, at: (f, l) => byKey.get(f + "," + l) || null, peak: (f) => peaks.get(f) || null };
+        const peak = (f) => peaks.get(f) || null;
+        return {
+          section: section2,
+          at: (f, l) => byKey.get(f + "," + l) || null,
+          peak,
+          llm: (f) => llm.get(f) || null,
+          primary: (f) => primaryOf(peak(f), llm.get(f) || null)
+        };
       });
       rowsP.catch(() => {
         rowsP = null;
       });
     }
     return rowsP;
+  }
+  var scored = (x) => x !== null && x !== void 0 && !isNaN(x);
+  function primaryOf(rule, llm) {
+    if (!llm || !rule) return rule || llm;
+    return scored(llm.score) && (!scored(rule.score) || llm.score > rule.score) ? llm : rule;
   }
   function parseRule(json) {
     if (!json) return null;
@@ -1052,7 +1070,7 @@
     index.expl_score = new Float64Array(index.n).fill(NaN);
     index.expl_ok = new Array(index.n).fill(false);
     for (let f = 0; f < index.n; f++) {
-      const row = ex.peak(f);
+      const row = ex.primary(f);
       if (!row) continue;
       index.expl_text[f] = row.text || "";
       if (row.score !== null && row.score !== void 0) index.expl_score[f] = row.score;

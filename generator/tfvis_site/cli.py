@@ -36,6 +36,7 @@ examples:
   tfvis-site build --model ./my-vit --corpus photos/ an image folder (png, jpg, webp, gif, bmp, tif)
   tfvis-site build --model minilm --model smollm2     one site, two models side by side, a switcher on every page
   tfvis-site build --executor ray --workers 2       the parallel stages on a local Ray instance (docs/scale.md)
+  tfvis-site build --explainer http://127.0.0.1:8080/v1 --explainer-model qwen   LLM explanations too
 
 the site: index.html (the gallery of its models), assets/, models/<slug>/ (one model's pages and
 data/); [[models]] in a config file gives each model its own corpus, title or slug.
@@ -81,6 +82,9 @@ def make_parser() -> argparse.ArgumentParser:
     live = b.add_mutually_exclusive_group()
     live.add_argument("--no-live-probe", dest="live_probe", action="store_const", const="off", help="leave out the live probe (the model in ONNX, its tokenizer and the dictionary encoder, so readers can try any text in the browser; docs/live-probe.md)")
     live.add_argument("--live-probe", dest="live_probe", action="store_const", const="on", help="include the live probe even for a model above the size limit of the default (60 M parameters)")
+    b.add_argument("--explainer", metavar="URL", help="an OpenAI-compatible chat-completions endpoint (llama.cpp server, vLLM, Ollama: e.g. http://127.0.0.1:8080/v1) that explains every factor in words and scores its explanations by detection and fuzzing, on top of the rule explanations (docs/factors.md, LLM explanations)")
+    b.add_argument("--explainer-model", metavar="NAME", help="the model name sent to --explainer (default: $TFVIS_EXPLAINER_MODEL)")
+    b.add_argument("--explainer-key", metavar="KEY", help="the API key of --explainer (default: $TFVIS_EXPLAINER_KEY, then $OPENAI_API_KEY); never written anywhere")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sub.add_parser("models", help="list the built-in models and how to install them", description="List the built-in models (--model NAME): architecture, size, whether installed here, and the command that installs them.")
@@ -149,9 +153,12 @@ def _build(args: argparse.Namespace) -> int:
     from .run.config import model_flags, resolve
     from .progress import Reporter
 
-    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "quiet", "lime", "model")}
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "quiet", "lime", "model", "explainer", "explainer_model")}
     if args.lime:
         flags["lime"] = {"coverage": args.lime}
+    explainer = {k: v for k, v in (("explainer", args.explainer), ("explainer_model", args.explainer_model)) if v}
+    if explainer:
+        flags["explanations"] = explainer
     flags.update(model_flags(args.model))
     config = resolve(args.config, flags)
     console = Console(stderr=True)

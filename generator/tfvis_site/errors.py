@@ -26,6 +26,25 @@ def first_line(e: BaseException, limit: int = 200) -> str:
     return text[0][:limit] if text else type(e).__name__
 
 
+#: Options whose value is a secret: a log shows "***" in its place.
+SECRET_OPTIONS = ("--explainer-key",)
+
+
+def redacted(argv: list[str]) -> list[str]:
+    """The command line with the values of SECRET_OPTIONS ("--explainer-key K", "--explainer-key=K") hidden."""
+    def secret(arg: str) -> bool:  # argparse takes an unambiguous prefix too: --explainer-k
+        name = arg.split("=", 1)[0]
+        return any(o.startswith(name) and len(name) > o.rfind("-") for o in SECRET_OPTIONS)
+
+    out = []
+    for i, arg in enumerate(argv):
+        if i and secret(argv[i - 1]) and "=" not in argv[i - 1]:
+            out.append("***")
+        else:
+            out.append(arg.split("=", 1)[0] + "=***" if "=" in arg and secret(arg) else arg)
+    return out
+
+
 def log_internal_error(e: BaseException, argv: list[str]) -> Path | None:
     """Write the traceback of ``e``, the command line and versions to a new file under
     ``$TMPDIR/tfvis-site/``; returns its path, or None when nothing can be written there."""
@@ -40,7 +59,7 @@ def log_internal_error(e: BaseException, argv: list[str]) -> Path | None:
         path = Path(name)
         header = [
             f"tfvis-site {__version__} internal error, {stamp}",
-            f"command: tfvis-site {' '.join(argv)}",
+            f"command: tfvis-site {' '.join(redacted(argv))}",
             f"python {platform.python_version()} on {platform.platform()}",
             "",
         ]

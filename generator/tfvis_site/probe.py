@@ -130,12 +130,20 @@ def print_probe(result: dict[str, Any]) -> None:
 
 
 def print_explanation(console: Any, result: dict[str, Any]) -> None:
-    """The factor's rule explanation at its peak layer, with its held-out score (if the site has one)."""
+    """The factor's explanation at its peak layer (the primary one: the rule's, or the LLM's when it
+    scores higher), with its held-out scores, then the other kind's (if the site has one)."""
     e = result.get("explanation")
     if e is None:
         return
     score = "not scored" if e["score"] is None else f"score {e['score']:.2f}, its token alone {_fmt(e['one_token_score'])}"
-    console.print(f"factor {result['factor']} at layer {e['layer']}: {e['text']} ({score})", markup=False)
+    console.print(f"factor {result['factor']} at layer {e['layer']}: {e['text']} ({e['kind']}; {score}{_fuzz(e)})", markup=False)
+    other = e.get("other")
+    if other is not None:
+        console.print(f"  {other['kind']} explanation: {other['text']} (score {_fmt(other['score'])}{_fuzz(other)})", markup=False)
+
+
+def _fuzz(e: dict[str, Any]) -> str:
+    return f", fuzzing {_fmt(e['fuzzing_score'])}" if e.get("fuzzing_score") is not None else ""
 
 
 def print_head(result: dict[str, Any]) -> None:

@@ -7,8 +7,11 @@ import { loadColumns } from '../core/data.js';
 
 let rowsP = null;
 
-/** Promise of null (a site built without explanations) or {section, at(f, l), peak(f)}: rows as
- * objects {factor, layer, peak, text, score, one_token_score, explained, rule (parsed or null)}. */
+/** Promise of null (a site built without explanations) or {section, at(f, l), peak(f), llm(f),
+ * primary(f)}: rows as objects {factor, layer, peak, kind, text, score, one_token_score, explained,
+ * rule (parsed or null), fuzzing_score}. at / peak: the rule rows; llm: the LLM's row of a factor
+ * (its peak layer), if any; primary: the peak-layer explanation a factor is shown by, the LLM's when
+ * its detection score beats the rule's (manifest explanations.primary), else the rule's. */
 export function explanations(fs) {
   const section = fs && fs.explanations;
   if (!section || !section.file) return Promise.resolve(null);
@@ -16,20 +19,36 @@ export function explanations(fs) {
     rowsP = loadColumns(section.file).then((c) => {
       const byKey = new Map();
       const peaks = new Map();
+      const llm = new Map();
       for (let i = 0; i < c.factor.length; i++) {
         const row = {
           factor: c.factor[i], layer: c.layer[i], peak: !!c.peak[i], text: c.text[i], kind: c.kind[i],
           score: c.score[i], one_token_score: c.one_token_score[i], explained: !!c.explained[i],
           rule: parseRule(c.rule[i]), one_token_text: c.one_token_text ? c.one_token_text[i] : null,
+          fuzzing_score: c.fuzzing_score ? c.fuzzing_score[i] : null,
         };
+        if (row.kind === 'llm') {
+          llm.set(row.factor, row);
+          continue;
+        }
         byKey.set(row.factor + ',' + row.layer, row);
         if (row.peak) peaks.set(row.factor, row);
       }
-      return { section, at: (f, l) => byKey.get(f + ',' + l) || null, peak: (f) => peaks.get(f) || null };
+      const peak = (f) => peaks.get(f) || null;
+      return { section, at: (f, l) => byKey.get(f + ',' + l) || null, peak, llm: (f) => llm.get(f) || null,
+        primary: (f) => primaryOf(peak(f), llm.get(f) || null) };
     });
     rowsP.catch(() => { rowsP = null; });
   }
   return rowsP;
+}
+
+const scored = (x) => x !== null && x !== undefined && !isNaN(x);
+
+/** The LLM's row when its detection score is higher than the rule's (or the rule has none), else the rule's. */
+function primaryOf(rule, llm) {
+  if (!llm || !rule) return rule || llm;
+  return scored(llm.score) && (!scored(rule.score) || llm.score > rule.score) ? llm : rule;
 }
 
 function parseRule(json) {

@@ -143,7 +143,7 @@ function addExplanations(index, ex) {
   index.expl_score = new Float64Array(index.n).fill(NaN);
   index.expl_ok = new Array(index.n).fill(false);
   for (let f = 0; f < index.n; f++) {
-    const row = ex.peak(f);
+    const row = ex.primary(f);
     if (!row) continue;
     index.expl_text[f] = row.text || '';
     if (row.score !== null && row.score !== undefined) index.expl_score[f] = row.score;

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .attention import AttentionResult
     from .circuits.bundle import CircuitResults
     from .concepts import ConceptResult
-    from .explanations import ExplanationResult
+    from .explanations import ExplanationResult, LLMExplanations
     from .factors import FactorResult
     from .live import LiveExport
 
@@ -36,3 +36,4 @@ class Analyses:
     live_unavailable: str | None = None  # why the model has no live probe (None: it has one, or --no-live-probe)
     circuits: CircuitResults | None = None  # heads x factors x outputs (None: [circuits] enabled = false)
     explanations: ExplanationResult | None = None  # a rule per factor and layer (None: [explanations] enabled = false)
+    llm_explanations: LLMExplanations | None = None  # an LLM's explanation per factor (None: no --explainer)

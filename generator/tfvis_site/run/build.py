@@ -21,6 +21,7 @@ from ..site import layout
 from ..analysis.attention import AttentionConfig
 from ..analysis.circuits.config import CircuitsConfig
 from ..analysis.explanations.config import ExplanationConfig
+from ..analysis.explanations.llm_config import ExplainerConfig, split_table
 from .stages import STAGES
 from ..cache import StageCache, file_fingerprint
 from ..analysis.concepts import read_probe_sets
@@ -193,9 +194,11 @@ def model_run(config: BuildConfig, model: ModelSourceLike, cache: StageCache, re
     """What the stages of one model share, before any stage ran: the stage configs from the
     preset and the config file, sized for this model by its modality (a bigger text model:
     smaller samples), unless the user set them."""
-    configs = StageConfigs(*(analysis_config(cls, section, config) for cls, section in
-                             ((FactorConfig, "factors"), (LimeConfig, "lime"), (AttentionConfig, "attention"),
-                              (CircuitsConfig, "circuits"), (ExplanationConfig, "explanations"))))
+    rules, llm = split_table(config.explanations)
+    configs = StageConfigs(*(analysis_config(cls, section, config, table) for cls, section, table in
+                             ((FactorConfig, "factors", None), (LimeConfig, "lime", None), (AttentionConfig, "attention", None),
+                              (CircuitsConfig, "circuits", None), (ExplanationConfig, "explanations", rules))),
+                           explainer=explainer_config(llm, config))
     config, configs = model.modality.fit_sizes(config, model, configs, reporter)
     return ModelRun(config=config, model=model, configs=configs, cache=cache, reporter=reporter, executor=executor or LocalExecutor(),
                     memory=MemoryBudget.from_option(config.memory_budget), out=model_dir, slug=slug, corpus=corpus)
@@ -225,18 +228,30 @@ def site_title(config: BuildConfig, built: dict[str, ModelBuild]) -> str:
     return " · ".join(m["model"]["name"] for m in manifests)
 
 
-def analysis_config(cls: type[C], section: str, config: BuildConfig) -> C:
+def analysis_config(cls: type[C], section: str, config: BuildConfig, table: dict[str, Any] | None = None) -> C:
     """FactorConfig / AttentionConfig from the preset, the build's seed and device, and the
-    ``[factors]`` / ``[attention]`` table of the config file; errors become one-line UserErrors."""
+    ``[factors]`` / ``[attention]`` table of the config file (or ``table``: part of it); errors
+    become one-line UserErrors."""
     base = {"seed": config.seed}
     if "device" in {f.name for f in dataclasses.fields(cls)}:
         base["device"] = config.device
     try:
-        return cls.for_preset(config.preset, **{**base, **config.__dict__[section]})
+        return cls.for_preset(config.preset, **{**base, **(config.__dict__[section] if table is None else table)})
     except TypeError as e:
         raise UserError(f"[{section}]: {str(e).split('() ', 1)[-1]}") from None
     except ValueError as e:
         raise UserError(f"[{section}]: {e}") from None
+
+
+def explainer_config(table: dict[str, Any], config: BuildConfig) -> ExplainerConfig:
+    """The LLM explainer's settings from the explainer* keys of [explanations] (--explainer and
+    --explainer-model land there too); errors become one-line UserErrors."""
+    try:
+        return ExplainerConfig.from_table(table, config.seed)
+    except TypeError as e:
+        raise UserError(f"[explanations]: unknown explainer option ({str(e).split('() ', 1)[-1]})") from None
+    except ValueError as e:
+        raise UserError(f"[explanations]: {e}") from None
 
 
 def _check_output_folder(out: Path) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..analysis.attention.config import AttentionConfig
     from ..analysis.circuits.config import CircuitsConfig
     from ..analysis.explanations.config import ExplanationConfig
+    from ..analysis.explanations.llm_config import ExplainerConfig
     from ..analysis.factors.config import FactorConfig
     from ..analysis.factors.lime import LimeConfig
 
@@ -72,10 +73,13 @@ class BuildConfig:
     #: The live probe (live/, docs/live-probe.md): "auto" = on for text models up to
     #: live.stage.AUTO_MAX_PARAMS parameters, "on" = also bigger ones, "off"; true / false = on / off.
     live_probe: str = "auto"
+    #: The LLM explainer's API key (--explainer-key; else the environment, explanations/client.py):
+    #: only on the command line or from Python, never in a config file, the manifest or a cache key.
+    explainer_key: str = field(default="", repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able view for the manifest (paths as strings)."""
-        return {f.name: (str(v) if isinstance(v := getattr(self, f.name), Path) else v) for f in dataclasses.fields(self) if f.name != "user_set"}
+        return {f.name: (str(v) if isinstance(v := getattr(self, f.name), Path) else v) for f in dataclasses.fields(self) if f.name not in _PRIVATE}
 
     def model_configs(self) -> list["BuildConfig"]:
         """One config per model of the site: the [[models]] entries over the shared options
@@ -100,8 +104,11 @@ class StageConfigs:
     attention: AttentionConfig
     circuits: CircuitsConfig
     explanations: ExplanationConfig
+    explainer: ExplainerConfig
 
 
+#: BuildConfig fields that are not options of the site (to_dict leaves them out).
+_PRIVATE = ("user_set", "explainer_key")
 _PATH_FIELDS = {"model", "corpus", "out", "cache_dir"}
 #: What a [[models]] entry may set (the rest is shared by every model of the site).
 MODEL_ENTRY_KEYS = ("model", "corpus", "title", "slug")
@@ -113,6 +120,8 @@ _CHOICES = {"device": ("cpu", "cuda", "auto"), "preset": tuple(PRESETS), "store_
 def _check(name: str, value: Any, where: str) -> Any:
     """Type-check one option; returns the value converted to its field type."""
     fields = {f.name: f for f in dataclasses.fields(BuildConfig) if f.name != "user_set"}
+    if name == "explainer_key" and where != "command line":
+        raise UserError(f"{where}: explainer_key does not belong in a file: give --explainer-key or set TFVIS_EXPLAINER_KEY")
     if name not in fields:
         known = ", ".join(sorted(fields))
         raise UserError(f"{where}: unknown option {name!r} (known: {known})")

@@ -1,5 +1,5 @@
 """The list of a model's build stages, in order (runner.py runs them): corpus, extract,
-extract-attention, factors, factor-maps, explanations, lime, concepts, attention, induction, circuits,
+extract-attention, factors, factor-maps, explanations, llm-explanations, lime, concepts, attention, induction, circuits,
 output-tokens, splice, live-export, live-choice, site. Each entry says the key of its inputs,
 how it runs and how its result loads, and hands the work to capture/, analysis/ or site/ with
 what it reads of the ``ModelRun`` (those never import run/); adding a stage is adding an entry
@@ -131,6 +131,30 @@ EXPLANATIONS_STAGE = Stage(
     applies=lambda run: run.configs.explanations.enabled,
 )
 
+
+def _llm_explanations(run: ModelRun, item: Any, folder: Path | None) -> None:
+    from ..analysis.explanations.client import api_key
+    from ..analysis.explanations.llm import explain_with_endpoint
+
+    explain_with_endpoint(run.results["factors"], run.results["extract"], run.configs.explanations, run.configs.explainer,
+                          api_key(run.config.explainer_key), folder, run.reporter)
+
+
+def _llm_key(run: ModelRun, item: Any) -> dict[str, Any]:
+    """The factors, the contexts' sampling and the explainer's settings with its model name:
+    never its address or the API key."""
+    return {"factors": run.keys["factors"], "contexts": run.configs.explanations.cache_key(), "explainer": run.configs.explainer.cache_key()}
+
+
+#: An LLM's explanation per factor at its peak layer, scored by it (analysis/explanations/llm.py): with --explainer URL.
+LLM_EXPLANATIONS_STAGE = Stage(
+    "llm-explanations", key=_llm_key, build=_llm_explanations, resumable=True, label="llm explanations",
+    load=lambda run, item, folder: explanations.LLMExplanations.load(folder),
+    log=lambda run, item, result, cached: explanations.llm_log(result, cached),
+    applies=lambda run: run.configs.explanations.enabled and run.configs.explainer.enabled,
+    skip=lambda run: None if run.modality.reads_text else "the LLM explainer reads text: this model's factors keep their rule explanations",
+)
+
 LIME_STAGE = Stage("lime", key=lambda run, item: {"factors": run.keys["factors"], "config": run.configs.lime.cache_key()}, build=_lime)
 
 #: One cached stage run per [[probes]] labelled file, on the site's text models (analysis/concepts/).
@@ -235,6 +259,7 @@ STAGES: list[Stage] = [
     FACTORS_STAGE,
     FACTOR_MAPS_STAGE,
     EXPLANATIONS_STAGE,
+    LLM_EXPLANATIONS_STAGE,
     LIME_STAGE,
     CONCEPT_STAGE,
     ATTENTION_STAGE,

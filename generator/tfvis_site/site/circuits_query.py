@@ -83,10 +83,31 @@ def factor_output_tokens(site_dir: Path, factor: int, slug: str | None = None) -
     return {"kind": section["kind"], "layer": rows[0]["layer"] if rows else None, **side}
 
 
+def _explanation(row: dict[str, Any]) -> dict[str, Any]:
+    return {"text": row["text"], "kind": row["kind"], "score": _number(row["score"]), "fuzzing_score": _number(row.get("fuzzing_score")),
+            "layer": row["layer"]}
+
+
+def primary_explanation(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(the explanation a factor is shown by, the other one or None) of its peak-layer rows: the
+    LLM's when its detection score beats the rule's or the rule has none, else the rule's
+    (manifest["factors"]["explanations"]["primary"])."""
+    rule = next((r for r in rows if r["kind"] == "rule"), None)
+    llm = next((r for r in rows if r["kind"] == "llm"), None)
+    if rule is None or llm is None:
+        return (rule or llm), None  # type: ignore[return-value]
+    rule_score, llm_score = _number(rule["score"]), _number(llm["score"])
+    if llm_score is not None and (rule_score is None or llm_score > rule_score):
+        return llm, rule
+    return rule, llm
+
+
 def factor_explanation(site_dir: Path, factor: int, slug: str | None = None) -> dict[str, Any] | None:
-    """{"text", "kind", "score", "one_token_score", "layer"} of one factor at its peak layer
-    (factors/explanations.parquet; score null when it was not scored); None for a site built
-    without explanations or a factor it does not have."""
+    """{"text", "kind", "score", "one_token_score", "layer", "fuzzing_score", "other"} of one
+    factor at its peak layer (factors/explanations.parquet): the primary explanation
+    (primary_explanation), the rule's one-token score, and the other kind's explanation or null;
+    scores null when not scored; None for a site built without explanations or a factor it does
+    not have."""
     data_dir, manifest = _manifest(site_dir, slug)
     section = manifest["factors"].get("explanations")
     if section is None:
@@ -94,6 +115,7 @@ def factor_explanation(site_dir: Path, factor: int, slug: str | None = None) -> 
     rows = _rows(data_dir, section["file"], factor=factor, peak=True)
     if not rows:
         return None
-    row = rows[0]
-    return {"text": row["text"], "kind": row["kind"], "score": _number(row["score"]), "one_token_score": _number(row["one_token_score"]),
-            "layer": row["layer"]}
+    primary, other = primary_explanation(rows)
+    rule = next((r for r in rows if r["kind"] == "rule"), {})
+    return {**_explanation(primary), "one_token_score": _number(rule.get("one_token_score")),
+            "other": _explanation(other) if other is not None else None}

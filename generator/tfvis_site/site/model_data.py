@@ -35,7 +35,7 @@ def analyses_of(run: ModelRun) -> Analyses:
                     circuits=CircuitResults(run.configs.circuits, r.get("circuits"), r.get("output-tokens"), r.get("splice"), r.get("induction"),
                                             run.left_out.get("circuits"))
                     if run.configs.circuits.enabled else None,
-                    explanations=r.get("explanations"))
+                    explanations=r.get("explanations"), llm_explanations=r.get("llm-explanations"))
 
 
 def write_model_data(run: ModelRun) -> dict[str, Any]:
@@ -93,7 +93,7 @@ def _factor_files(analyses: Analyses, bundle: BundleWriter, modality: Modality) 
     section["lime"] = write_lime_bundle(analyses.lime, analyses.factors.config.chunk_size, bundle)
     section["search"] = modality.write_search_index(bundle, section)
     if analyses.explanations is not None:
-        section["explanations"] = write_explanations_bundle(analyses.explanations, bundle)
+        section["explanations"] = write_explanations_bundle(analyses.explanations, bundle, analyses.llm_explanations)
     return section
 
 
@@ -142,4 +142,6 @@ def public_config(config: BuildConfig) -> dict[str, Any]:
     for key in ("out", "cache_dir", "no_cache", "memory_budget", "executor", "ray_address", "workers"):
         public.pop(key)
     public["probes"] = [{**p, "file": Path(p["file"]).name} for p in public["probes"]]
+    # the LLM explainer's model is part of what the site says; its address is not (a private server)
+    public["explanations"] = {k: v for k, v in public["explanations"].items() if k != "explainer"}
     return public

@@ -37,12 +37,33 @@ export function renderExplanation(f, l, ex) {
       'one token alone ' + score(row.one_token_score)),
       el('span', { class: 'fx-adds muted' }, 'context adds ' + (adds >= 0 ? '+' : '−') + Math.abs(adds).toFixed(2))));
   }
+  renderLLM(box, ex, f);
   const features = ex.section.features;
   if (row.rule && !page.geo && row.explained) {
     page.rule = { rule: row.rule, features, layer: row.layer };
     box.appendChild(el('span', { class: 'fx-legend muted small' },
       el('span', { class: 'ctok rule' }, 'outlined'), ' tokens in the contexts below are where the rule holds'));
   }
+}
+
+/** The LLM's explanation of factor f (its peak layer), when the site has one, on a line of its own
+ * below the rule's, with its detection and fuzzing scores; "primary" when the factor is shown by it. */
+function renderLLM(box, ex, f) {
+  const row = ex.llm(f);
+  if (!row) return;
+  const info = ex.section.llm || {};
+  const primary = ex.primary(f) === row;
+  box.appendChild(el('span', { class: 'fx-llm', dataset: { primary: String(primary) } },
+    el('span', { class: 'fx-label' }, 'LLM explanation at layer ' + row.layer + (info.model ? ' (' + info.model + ')' : '') + ': '),
+    el('span', { class: 'fx-text' + (row.explained ? '' : ' muted') }, row.text),
+    el('span', { class: 'fx-scores' },
+      el('span', { class: 'fx-score', dataset: { value: String(row.score) },
+        title: 'Balanced accuracy of the LLM, told this explanation, telling held-out activating contexts from non-activating ones' },
+      'detection score ' + score(row.score)),
+      el('span', { class: 'fx-fuzz', dataset: { value: String(row.fuzzing_score) },
+        title: 'Balanced accuracy of the LLM, told this explanation, telling truly marked active tokens from tokens marked at random' },
+      'fuzzing score ' + score(row.fuzzing_score)),
+      primary ? el('span', { class: 'fx-primary muted' }, 'scores above the rule: the factor index shows it') : null)));
 }
 
 /** The tokens of text [start, end) where the current rule holds (a Set), or null. */

@@ -12,6 +12,7 @@ rule may test comes from the model's modality (``Modality.rule_features``).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -152,41 +153,71 @@ def _row(e: Explanation, features: RuleFeatures, cfg: ExplanationConfig) -> dict
             "n_active": e.n_active, "n_scored": e.n_active + e.n_inactive}
 
 
-def explain_factors(activity: FactorActivity, features: RuleFeatures, n_rows: int, cfg: ExplanationConfig,
-                    reporter: Reporter) -> pa.Table:
-    """explanations.parquet: one row per (factor, explained layer), sorted by factor and layer.
+@dataclass
+class Contexts:
+    """One factor's contexts at one layer, drawn as the rule search and the LLM explainer read
+    them: ``active`` (n,) token rows of activating contexts with their activation ``bands`` (n,)
+    (``cfg.bands``: the top-k band), ``inactive`` (k,) rows where it is not active, k <= n; or
+    ``why`` it has none to explain (then the arrays are empty). ``rng``: the (seed, factor,
+    layer) generator the draws came from, for what the caller draws next."""
+
+    factor: int
+    layer: int
+    rng: np.random.Generator
+    active: np.ndarray
+    bands: np.ndarray
+    inactive: np.ndarray
+    why: str | None = None
+
+
+def factor_contexts(activity: FactorActivity, n_rows: int, cfg: ExplanationConfig, by_layer: dict[int, list[int]]) -> Iterator[Contexts]:
+    """Contexts of every (factor, layer) of ``by_layer`` ({layer: factors}), layer by layer.
     Non-activating contexts come from one seeded pool of ``cfg.pool`` of the ``n_rows`` token
     rows, coded once per layer; each factor's draw from it is seeded by (seed, factor, layer)."""
+    never = activity.importance().max(1) <= 0
+    pool = np.sort(np.random.default_rng(cfg.seed).choice(n_rows, min(cfg.pool, n_rows), replace=False))
+    empty = np.zeros(0, np.int64)
+    for layer in sorted(by_layer):
+        codes = activity.codes(pool, layer)
+        for c in by_layer[layer]:
+            rng = np.random.default_rng([cfg.seed, c, layer])
+            if never[c]:
+                yield Contexts(c, layer, rng, empty, empty, empty, "never active")
+                continue
+            on = codes[:, c] > 0
+            act_rows, bands = activity.activating(c, layer, cfg, rng, pool[on], codes[on, c])
+            inactive = pool[~on]
+            why = None
+            if len(act_rows) < cfg.min_active:
+                why = f"too few active contexts to explain ({len(act_rows)})"
+            elif len(inactive) < cfg.min_active:
+                why = "active almost everywhere: no inactive contexts to tell it from"
+            if why is not None:
+                yield Contexts(c, layer, rng, act_rows, bands, empty, why)
+                continue
+            inactive = np.sort(rng.choice(inactive, min(len(act_rows), len(inactive)), replace=False))
+            yield Contexts(c, layer, rng, act_rows, bands, inactive)
+
+
+def explain_factors(activity: FactorActivity, features: RuleFeatures, n_rows: int, cfg: ExplanationConfig,
+                    reporter: Reporter) -> pa.Table:
+    """explanations.parquet: one row per (factor, explained layer), sorted by factor and layer
+    (the contexts: factor_contexts)."""
     peaks = np.asarray(activity.peak_layers())
     per_factor = explained_layers(activity.importance(), peaks, cfg.layer_fraction)
-    never = activity.importance().max(1) <= 0
     by_layer: dict[int, list[int]] = {}
     for c, layers in enumerate(per_factor):
         for layer in layers:
             by_layer.setdefault(int(layer), []).append(c)
-    pool = np.sort(np.random.default_rng(cfg.seed).choice(n_rows, min(cfg.pool, n_rows), replace=False))
     rows: dict[tuple[int, int], dict[str, Any]] = {}
-    with reporter.task(f"explanations: rules for {len(peaks):,} factors at {sum(map(len, per_factor)):,} factor-layers",
-                       total=len(by_layer)) as task:
-        for layer in sorted(by_layer):
-            codes = activity.codes(pool, layer)
-            for c in by_layer[layer]:
-                if never[c]:
-                    rows[c, layer] = _unexplained("never active")
-                    continue
-                rng = np.random.default_rng([cfg.seed, c, layer])
-                on = codes[:, c] > 0
-                act_rows, bands = activity.activating(c, layer, cfg, rng, pool[on], codes[on, c])
-                inactive = pool[~on]
-                if len(act_rows) < cfg.min_active:
-                    rows[c, layer] = _unexplained(f"too few active contexts to explain ({len(act_rows)})", len(act_rows))
-                    continue
-                if len(inactive) < cfg.min_active:
-                    rows[c, layer] = _unexplained("active almost everywhere: no inactive contexts to tell it from", len(act_rows))
-                    continue
-                inactive = np.sort(rng.choice(inactive, min(len(act_rows), len(inactive)), replace=False))
-                e = explain_contexts(act_rows, bands, inactive, features, cfg.max_set, cfg.penalty, cfg.min_support, rng)
-                rows[c, layer] = _row(e, features, cfg)
+    n_pairs = sum(map(len, per_factor))
+    with reporter.task(f"explanations: rules for {len(peaks):,} factors at {n_pairs:,} factor-layers", total=n_pairs) as task:
+        for ctx in factor_contexts(activity, n_rows, cfg, by_layer):
+            if ctx.why is not None:
+                rows[ctx.factor, ctx.layer] = _unexplained(ctx.why, len(ctx.active))
+            else:
+                e = explain_contexts(ctx.active, ctx.bands, ctx.inactive, features, cfg.max_set, cfg.penalty, cfg.min_support, ctx.rng)
+                rows[ctx.factor, ctx.layer] = _row(e, features, cfg)
             task.advance()
     columns: dict[str, list[Any]] = {name: [] for name in TYPES}
     for (c, layer) in sorted(rows):
