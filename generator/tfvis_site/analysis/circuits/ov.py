@@ -38,44 +38,46 @@ from .common import (
     active_factors,
     batch_lengths,
     capture_state,
-    factor_directions,
     hidden_state,
     sample_codes,
     start_at,
     to_device,
     top_pairs,
 )
+from .qk import ReadFactors
 from .weights import Family, LayerWeights
 
 
-def ov_written(lw: LayerWeights, result: Any, head: int, read_factors: np.ndarray | None = None) -> np.ndarray:
-    """(m', d) float64: what one unit of each read factor (None: all), read by head ``head`` on
-    the key token, writes into hidden state l + 1 in its standardised units (before φ_i ·)."""
-    dirs = factor_directions(result, lw.layer)
-    if read_factors is not None:
-        dirs = dirs[np.asarray(read_factors)]
+def ov_factors(lw: LayerWeights, result: Any, head: int, read: ReadFactors | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(V (m, d_head), P (d_head, m)) float64 with w = V @ P, the virtual weights of every
+    (read j, written i) pair: V[j] the value of one unit of read factor j for head ``head``, P[:, i]
+    what one unit of each value dimension writes onto φ_i at hidden state l + 1, in its standardised
+    units (through W_O, ``write`` and the scale). ``write`` is linear row by row, so it applies to
+    W_O's rows; the product of the two thin factors is the m × m matrix at d_head / d of the cost.
+    ``read``: ReadFactors.of(lw, result) if already made."""
+    read = ReadFactors.of(lw, result) if read is None else read
     W_V, _ = lw.v(head)
-    out = lw.write(lw.read(dirs) @ W_V @ lw.W_O[head])
-    return out / np.asarray(result.scale[lw.layer + 1], np.float64)
+    written = lw.write(lw.W_O[head]) / np.asarray(result.scale[lw.layer + 1], np.float64)  # (d_head, d)
+    return read.read @ W_V, written @ np.asarray(result.components, np.float64).T
 
 
-def ov_weights(lw: LayerWeights, result: Any, head: int, pairs: np.ndarray) -> np.ndarray:
+def ov_weights(lw: LayerWeights, result: Any, head: int, pairs: np.ndarray, read: ReadFactors | None = None) -> np.ndarray:
     """(n,) virtual weights of (read factor, written factor) ``pairs`` (n, 2)."""
     pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
-    written = ov_written(lw, result, head, pairs[:, 0])
-    return np.einsum("nd,nd->n", written, np.asarray(result.components, np.float64)[pairs[:, 1]])
+    V, P = ov_factors(lw, result, head, read)
+    return np.einsum("nd,dn->n", V[pairs[:, 0]], P[:, pairs[:, 1]])
 
 
 def top_ov_pairs(lw: LayerWeights, result: Any, head: int, top: int = 20, read_factors: np.ndarray | None = None,
-                 write_factors: np.ndarray | None = None, block: int = 512) -> tuple[np.ndarray, np.ndarray]:
+                 write_factors: np.ndarray | None = None, block: int = 512, read: ReadFactors | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``top`` (read factor, written factor) pairs of head ``head`` by virtual weight:
     (pairs (top, 2), weights (top,)), largest first. Candidates: None = the factors the
     dictionary codes at hidden state l (read) and l + 1 (written). One (block, m') slice at a time."""
-    read = active_factors(result, lw.layer) if read_factors is None else np.asarray(read_factors, np.int64)
-    write = active_factors(result, lw.layer + 1) if write_factors is None else np.asarray(write_factors, np.int64)
-    written = ov_written(lw, result, head, read)
-    phi = np.asarray(result.components, np.float64)[write]
-    return top_pairs(lambda b: written[b] @ phi.T, read, write, top, block)
+    rows = active_factors(result, lw.layer) if read_factors is None else np.asarray(read_factors, np.int64)
+    cols = active_factors(result, lw.layer + 1) if write_factors is None else np.asarray(write_factors, np.int64)
+    V, P = ov_factors(lw, result, head, read)
+    V, P = V[rows], P[:, cols]
+    return top_pairs(lambda b: V[b] @ P, rows, cols, top, block)
 
 
 class CleanRuns:
@@ -195,10 +197,10 @@ def ov_in_factors(model: Any, family: Family, lw: LayerWeights, units: Any, stor
     active (``codes`` if already computed); ``units``: its sentences' model inputs."""
     codes = sample_codes(store, result, lw.layer, sentences) if codes is None else codes
     write = active_factors(result, lw.layer + 1) if write_factors is None else np.asarray(write_factors, np.int64)
-    clean = CleanRuns(codes, batch_size)
+    clean, read = CleanRuns(codes, batch_size), ReadFactors.of(lw, result)
     out = []
     for h in range(lw.n_heads) if heads is None else heads:
-        pairs, weights = top_ov_pairs(lw, result, h, top, read_factors, write)
+        pairs, weights = top_ov_pairs(lw, result, h, top, read_factors, write, read=read)
         rand = random_pairs(codes, write, n_random, np.random.default_rng([seed, lw.layer, h]))
         drops, counts = ablation_drops(model, family, units, codes, result, h, lw.d_head, np.concatenate([pairs, rand]),
                                        max_sentences, batch_size, device, clean)

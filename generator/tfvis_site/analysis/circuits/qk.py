@@ -50,19 +50,31 @@ from .common import SampleCodes, active_factors, factor_directions, factor_offse
 from .weights import LayerWeights
 
 
-def qk_vectors(lw: LayerWeights, result: Any, head: int, factors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class ReadFactors:
+    """Hidden state l's factors as block l's projections read them, shared by its heads:
+    ``read`` (m, d) float64 n(scale_l ⊙ φ_i), ``offset`` (d,) float64 what they read from the
+    shared offset (folded into the biases; module docstring)."""
+
+    read: np.ndarray
+    offset: np.ndarray
+
+    @classmethod
+    def of(cls, lw: LayerWeights, result: Any) -> ReadFactors:
+        return cls(lw.read(factor_directions(result, lw.layer)), lw.read_offset(factor_offset(result, lw.layer)))
+
+
+def qk_vectors(lw: LayerWeights, result: Any, head: int, factors: np.ndarray | None = None,
+               read: ReadFactors | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(Q (m', d_head), K (m', d_head)) float64: the query and key of one unit of each factor in
     ``factors`` (None: all) for head ``head`` of block ``lw.layer``, the shared offset folded into
-    the biases (module docstring). s = lw.scaling · Q @ K.T."""
-    layer = lw.layer
-    dirs = factor_directions(result, layer)
-    if factors is not None:
-        dirs = dirs[np.asarray(factors)]
-    read = lw.read(dirs)
-    x0 = lw.read_offset(factor_offset(result, layer))
+    the biases (module docstring). s = lw.scaling · Q @ K.T. ``read``: ReadFactors.of(lw, result)
+    if already made (it is the same for every head of the block)."""
+    read = ReadFactors.of(lw, result) if read is None else read
+    dirs = read.read if factors is None else read.read[np.asarray(factors)]
     W_K, b_K = lw.k(head)
-    Q = read @ lw.W_Q[head] + (x0 @ lw.W_Q[head] + lw.b_Q[head])
-    K = read @ W_K + (x0 @ W_K + b_K)
+    Q = dirs @ lw.W_Q[head] + (read.offset @ lw.W_Q[head] + lw.b_Q[head])
+    K = dirs @ W_K + (read.offset @ W_K + b_K)
     return Q, K
 
 
@@ -86,72 +98,89 @@ def top_qk_weight_pairs(lw: LayerWeights, result: Any, head: int, top: int = 20,
 
 @dataclass
 class DataShares:
-    """D of one head: ``numerator`` (m, m) float64 Σ A a_i(t) a_j(s), ``denominator`` the
-    scalar Σ A ‖a(t)‖₁ ‖a(s)‖₁; ``share(pairs)`` and ``top(k)`` read it."""
+    """D of one head: ``numerator`` scipy CSR (m, m) Σ A a_i(t) a_j(s) (a dense array is taken
+    too), ``denominator`` the scalar Σ A ‖a(t)‖₁ ‖a(s)‖₁; ``share(pairs)`` and ``top(k)`` read it."""
 
-    numerator: np.ndarray
+    numerator: Any
     denominator: float
+
+    def __post_init__(self) -> None:
+        from scipy import sparse
+
+        self.numerator = sparse.csr_matrix(self.numerator, dtype=np.float64)
 
     def share(self, pairs: np.ndarray) -> np.ndarray:
         pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
         if self.denominator <= 0:
             return np.zeros(len(pairs))
-        return self.numerator[pairs[:, 0], pairs[:, 1]] / self.denominator
+        return np.asarray(self.numerator[pairs[:, 0], pairs[:, 1]], np.float64).ravel() / self.denominator
 
     def top(self, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
         """(pairs (≤k, 2), shares (≤k,)), best first (only pairs that carry attention); ties by
         the lower (query, key). Remembered per k (the null asks for it once per shuffle)."""
         cache = self.__dict__.setdefault("_top", {})
         if k not in cache:
-            flat = self.numerator.ravel()
-            idx = np.flatnonzero(flat > 0)
-            if len(idx) > k:  # only the entries at least as large as the k-th can be in the list
-                cut = np.partition(flat[idx], len(idx) - k)[len(idx) - k]
-                idx = idx[flat[idx] >= cut]
-            r, c = np.divmod(idx, self.numerator.shape[1])
-            order = np.lexsort((c, r, -flat[idx]))[:k]
+            values, indptr = self.numerator.data, self.numerator.indptr
+            # only the entries at least as large as the k-th (and positive) can be in the list
+            cut = np.partition(values, len(values) - k)[len(values) - k] if len(values) > k else 0.0
+            idx = np.flatnonzero(values >= cut) if cut > 0 else np.flatnonzero(values > 0)
+            r, c = np.searchsorted(indptr, idx, side="right") - 1, self.numerator.indices[idx]
+            order = np.lexsort((c, r, -values[idx]))[:k]
             pairs = np.stack([r[order], c[order]], 1).astype(np.int64)
-            cache[k] = (pairs, flat[idx[order]] / self.denominator if self.denominator > 0 else np.zeros(len(order)))
+            cache[k] = (pairs, values[idx[order]] / self.denominator if self.denominator > 0 else np.zeros(len(order)))
         pairs, shares = cache[k]
         return pairs.copy(), shares.copy()
 
 
-#: Bytes of (m, m) numerators qk_in_factors holds at once: heads go in groups of this size.
-DATA_SHARE_BYTES = 320 << 20
+class SampleAttention:
+    """Block ``codes.layer``'s attention over the coded sentences, one head at a time: per head a
+    block-diagonal sparse (T, T) matrix (T: the sample's tokens, rows queries), one block per
+    sentence, from which ``shares(head)`` makes D as two sparse products, C^T (A_h C) and
+    ‖a‖₁^T A_h ‖a‖₁ (C the (T, m) codes). Sparse because a token has k of m factors active: the
+    products touch only the pairs that co-occur in a sentence."""
+
+    def __init__(self, store: Any, codes: SampleCodes):
+        from scipy import sparse
+
+        self.codes = sparse.csr_matrix(codes.codes, dtype=np.float64)
+        self.codes_t = self.codes.T.tocsr()
+        self.l1 = np.asarray(self.codes.sum(1), np.float64).ravel()  # codes are non-negative
+        lengths = np.diff(codes.offsets)
+        starts = np.repeat(codes.offsets[:-1], lengths * lengths)
+        within = np.concatenate([np.arange(n * n) for n in lengths]) if len(lengths) else np.zeros(0, np.int64)
+        width = np.repeat(lengths, lengths * lengths)
+        self.rows = (starts + within // np.maximum(width, 1)).astype(np.int64)
+        self.cols = (starts + within % np.maximum(width, 1)).astype(np.int64)
+        self.weights = (np.concatenate([store.attention(codes.layer, int(s)).reshape(store.info.n_heads, -1) for s in codes.sentences], 1)
+                        if len(lengths) else np.zeros((store.info.n_heads, 0), np.float32))
+        self.n_tokens = int(codes.offsets[-1])
+
+    def shares(self, head: int) -> DataShares:
+        from scipy import sparse
+
+        A = sparse.csr_matrix((self.weights[head].astype(np.float64), (self.rows, self.cols)), shape=(self.n_tokens,) * 2)
+        return DataShares(self.codes_t @ (A @ self.codes), float(self.l1 @ (A @ self.l1)))
 
 
 def qk_data_shares(store: Any, codes: SampleCodes, heads: list[int] | None = None) -> dict[int, DataShares]:
     """D for each head in ``heads`` (None: all) of block ``codes.layer``, from the store's
     attention weights of the sampled sentences and their ``codes`` (common.sample_codes).
-    Per sentence only the factors active in it enter: a k × k block per head (k = its active
-    factors), added into a dense (m, m) numerator per head (8 m² bytes each: ask for a few heads
-    at a time when m is large, as qk_in_factors does)."""
-    layer = codes.layer
-    heads = list(range(store.info.n_heads)) if heads is None else list(heads)
-    m = codes.codes.shape[1]
-    num = np.zeros((len(heads), m, m))
-    den = np.zeros(len(heads))
-    for i, s in enumerate(codes.sentences):
-        a = codes.sentence(i)
-        cols = np.unique(a.indices)
-        if len(cols) == 0:
-            continue
-        dense = a[:, cols].toarray()  # (L, k)
-        l1 = dense.sum(1)  # codes are non-negative
-        A = store.attention(layer, int(s)).astype(np.float64)[heads]  # (H', L, L)
-        num[:, cols[:, None], cols[None, :]] += np.einsum("ti,htu,uj->hij", dense, A, dense, optimize=True)  # cols are unique
-        den += np.einsum("t,htu,u->h", l1, A, l1)
-    return {h: DataShares(num[n], float(den[n])) for n, h in enumerate(heads)}
+    Each head's numerator is sparse: up to m² entries, so ask for a few heads at a time when m is
+    large (qk_in_factors holds one)."""
+    attention = SampleAttention(store, codes)
+    return {h: attention.shares(h) for h in (range(store.info.n_heads) if heads is None else heads)}
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman's rho (average ranks for ties); nan when either side is constant or n < 2."""
-    from scipy.stats import spearmanr
+    """Spearman's rho: Pearson's r of the average ranks (ties share theirs); nan when either side
+    is constant or n < 2. (scipy's spearmanr computes the same with more overhead, which the null's
+    thousands of calls feel.)"""
+    from scipy.stats import rankdata
 
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return float("nan")
-    return float(spearmanr(x, y).statistic)
+    return float(np.corrcoef(rankdata(x), rankdata(y))[0, 1])
 
 
 def union_agreement(score_of: Any, data: DataShares, weight_pairs: np.ndarray, top: int = 20,
@@ -217,17 +246,13 @@ def qk_in_factors(lw: LayerWeights, store: Any, result: Any, top: int = 20, fact
     dictionary codes at this layer)."""
     codes = sample_codes(store, result, lw.layer, sentences) if codes is None else codes
     factors = active_factors(result, lw.layer) if factors is None else np.asarray(factors, np.int64)
-    group = max(1, DATA_SHARE_BYTES // (8 * result.n_components**2))
-    out = []
-    for lo in range(0, lw.n_heads, group):
-        data = qk_data_shares(store, codes, list(range(lo, min(lo + group, lw.n_heads))))
-        for h, shares in data.items():
-            out.append(_head_qk(lw, result, h, shares, factors, top, n_null, seed))
-    return out
+    attention, read = SampleAttention(store, codes), ReadFactors.of(lw, result)
+    return [_head_qk(lw, result, read, h, attention.shares(h), factors, top, n_null, seed) for h in range(lw.n_heads)]
 
 
-def _head_qk(lw: LayerWeights, result: Any, h: int, data: DataShares, factors: np.ndarray, top: int, n_null: int, seed: int) -> HeadQK:
-    Q, K = qk_vectors(lw, result, h)  # every factor, once per head
+def _head_qk(lw: LayerWeights, result: Any, read: ReadFactors, h: int, data: DataShares, factors: np.ndarray, top: int, n_null: int,
+             seed: int) -> HeadQK:
+    Q, K = qk_vectors(lw, result, h, read=read)  # every factor, once per head
 
     def score_of(pairs: np.ndarray) -> np.ndarray:
         pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
