@@ -57,3 +57,16 @@ def test_cli_encoding_errors_are_one_line_exit_2(tiny_checkpoints, tmp_path, cap
     err = capsys.readouterr().err.strip()
     assert "unknown text encoding 'klingon'" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "site").exists()  # never a half-written site
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("9" * 5000, "a number too long to read"),  # ValueError from int(), not a JSONDecodeError
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),  # RecursionError
+])
+def test_jsonl_lines_json_cannot_read_are_one_line_errors(tmp_path, line, problem):
+    """Found by tests/test_fuzz_text.py: both escaped the reader as an internal error."""
+    path = tmp_path / "odd.jsonl"
+    path.write_text(json.dumps({"text": "fine"}) + "\n" + line + "\n")
+    with pytest.raises(UserError) as err:
+        load_corpus(path, 0, 0)
+    assert str(err.value) == f"{path}:2: invalid JSON ({problem})"

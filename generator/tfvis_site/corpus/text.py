@@ -108,6 +108,10 @@ def _read_jsonl(path: Path, encoding: str) -> list[str]:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
             raise UserError(f"{path}:{lineno}: invalid JSON ({e.msg})") from None
+        except ValueError:  # an integer of more than sys.get_int_max_str_digits() digits
+            raise UserError(f"{path}:{lineno}: invalid JSON (a number too long to read)") from None
+        except RecursionError:
+            raise UserError(f"{path}:{lineno}: invalid JSON (nested too deeply)") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
             raise UserError(f"{path}:{lineno}: each line must be an object with a string field 'text'")
         texts.append(obj["text"])
