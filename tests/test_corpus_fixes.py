@@ -70,3 +70,13 @@ def test_jsonl_lines_json_cannot_read_are_one_line_errors(tmp_path, line, proble
     with pytest.raises(UserError) as err:
         load_corpus(path, 0, 0)
     assert str(err.value) == f"{path}:2: invalid JSON ({problem})"
+
+
+def test_jsonl_text_with_an_unpaired_surrogate_is_a_one_line_error(tmp_path):
+    """Found by tests/test_fuzz_text.py: JSON may escape half a surrogate pair ("\\udc80"); the
+    text then reached the tokenizer, which refuses it (an internal error deep in the build)."""
+    path = tmp_path / "odd.jsonl"
+    path.write_text('{"text": "paired \\ud83d\\ude00 is fine"}\n{"text": "half \\udc80 is not"}\n')
+    with pytest.raises(UserError) as err:
+        load_corpus(path, 0, 0)
+    assert str(err.value) == f"{path}:2: field 'text' holds an unpaired surrogate (\\udc80), which is not a character"

@@ -46,6 +46,7 @@ _ABBREVIATIONS = {
 }
 _BOUNDARY = re.compile(r"(?<=[.!?])([\"')\]]*)\s+(?=[\"'(\[]?[A-Z0-9])")
 _WHITESPACE = re.compile(r"\s+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def normalise(text: str) -> str:
@@ -114,6 +115,9 @@ def _read_jsonl(path: Path, encoding: str) -> list[str]:
             raise UserError(f"{path}:{lineno}: invalid JSON (nested too deeply)") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
             raise UserError(f"{path}:{lineno}: each line must be an object with a string field 'text'")
+        unpaired = _SURROGATE.search(obj["text"])
+        if unpaired:  # a JSON escape such as "\ud800": not a character, no tokenizer takes it
+            raise UserError(f"{path}:{lineno}: field 'text' holds an unpaired surrogate (\\u{ord(unpaired.group()):04x}), which is not a character")
         texts.append(obj["text"])
     return texts
 
