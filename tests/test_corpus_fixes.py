@@ -80,3 +80,14 @@ def test_jsonl_text_with_an_unpaired_surrogate_is_a_one_line_error(tmp_path):
     with pytest.raises(UserError) as err:
         load_corpus(path, 0, 0)
     assert str(err.value) == f"{path}:2: field 'text' holds an unpaired surrogate (\\udc80), which is not a character"
+
+
+def test_an_encoding_that_decodes_half_a_surrogate_pair_is_a_one_line_error(tmp_path):
+    """Found by tests/test_fuzz_text.py: utf-7 (and unicode_escape) decode "+2AA-" to a lone
+    surrogate, which went on to the tokenizer (an internal error deep in the build)."""
+    path = tmp_path / "odd.txt"
+    path.write_bytes(b"fine\n+2AA- not fine\n")
+    with pytest.raises(UserError) as err:
+        load_corpus(path, 0, 0, encoding="utf-7")
+    assert str(err.value) == (f"{path}: decoded as utf-7, holds an unpaired surrogate (\\ud800 at character 5), which is not a character; "
+                              "pass --encoding NAME with the file's encoding")

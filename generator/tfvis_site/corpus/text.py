@@ -89,10 +89,15 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
     names the byte, its offset in the file and the --encoding option."""
     data = path.read_bytes()
     try:
-        return data.decode(encoding)
+        text = data.decode(encoding)
     except UnicodeDecodeError as e:
         hint = "latin-1 (or the file's encoding)" if codecs.lookup(encoding).name == "utf-8" else "NAME with the file's encoding"
         raise UserError(f"{path}: is not valid {encoding} (byte 0x{data[e.start]:02x} at offset {e.start}); pass --encoding {hint}") from None
+    unpaired = _SURROGATE.search(text)
+    if unpaired:  # utf-7, unicode_escape, ... decode half a surrogate pair; no tokenizer takes it
+        raise UserError(f"{path}: decoded as {encoding}, holds an unpaired surrogate (\\u{ord(unpaired.group()):04x} at character "
+                        f"{unpaired.start()}), which is not a character; pass --encoding NAME with the file's encoding")
+    return text
 
 
 def _read_txt(path: Path, encoding: str) -> list[str]:
