@@ -91,3 +91,15 @@ def test_an_encoding_that_decodes_half_a_surrogate_pair_is_a_one_line_error(tmp_
         load_corpus(path, 0, 0, encoding="utf-7")
     assert str(err.value) == (f"{path}: decoded as utf-7, holds an unpaired surrogate (\\ud800 at character 5), which is not a character; "
                               "pass --encoding NAME with the file's encoding")
+
+
+def test_parquet_column_names_in_the_error_stay_on_one_line(tmp_path):
+    """Found by tests/test_fuzz_text.py: a column named "\\r" broke the one-line error in two."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "odd.parquet"
+    pq.write_table(pa.table({"body": ["a"], "\r": ["b"]}), path)
+    with pytest.raises(UserError) as err:
+        load_corpus(path, 0, 0)
+    assert str(err.value) == f"{path}: no 'text' column (columns: 'body', '\\r')"

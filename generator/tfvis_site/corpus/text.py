@@ -136,7 +136,7 @@ def _read_parquet(path: Path, encoding: str) -> list[str]:  # Parquet strings ar
     except (pa.ArrowInvalid, OSError) as e:
         raise UserError(f"{path}: not a readable Parquet file ({str(e).splitlines()[0]})") from None
     if "text" not in schema.names:
-        raise UserError(f"{path}: no 'text' column (columns: {', '.join(schema.names)})")
+        raise UserError(f"{path}: no 'text' column (columns: {', '.join(map(repr, schema.names))})")  # repr: a name may hold a newline
     column = pq.read_table(path, columns=["text"]).column("text")
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         raise UserError(f"{path}: column 'text' must hold strings, not {column.type}")
