@@ -103,3 +103,14 @@ def test_parquet_column_names_in_the_error_stay_on_one_line(tmp_path):
     with pytest.raises(UserError) as err:
         load_corpus(path, 0, 0)
     assert str(err.value) == f"{path}: no 'text' column (columns: 'body', '\\r')"
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".jsonl", ".parquet"])
+def test_a_folder_named_like_a_corpus_file_is_a_one_line_error(tmp_path, suffix):
+    """Found by tests/test_fuzz_text.py: a folder "corpus.txt" reached read_bytes
+    (IsADirectoryError, an internal error)."""
+    folder = tmp_path / f"corpus{suffix}"
+    folder.mkdir()
+    with pytest.raises(UserError) as err:
+        load_corpus(folder, 0, 0)
+    assert str(err.value) == f"{folder}: is a folder, not a corpus file (a text model reads a .txt, .jsonl or .parquet file)"

