@@ -211,6 +211,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise UserError(f"{path}: invalid TOML ({e})") from None
+    except UnicodeDecodeError as e:  # TOML is UTF-8 by definition
+        raise UserError(f"{path}: invalid TOML (not UTF-8: byte 0x{e.object[e.start]:02x} at offset {e.start})") from None
     _relative_to(path.parent, data)
     for entry in data.get("models", []) if isinstance(data.get("models"), list) else []:
         if isinstance(entry, dict):
