@@ -17,3 +17,15 @@ def refusal(tmp_path, body: bytes | str) -> str:
 
 def test_a_config_file_that_is_not_utf8(tmp_path):
     assert refusal(tmp_path, b'title = "caf\xe9"\n') == "FILE: invalid TOML (not UTF-8: byte 0xe9 at offset 12)"
+
+
+def test_an_attention_option_out_of_range_names_its_table(tmp_path):
+    """AttentionConfig raises its own UserErrors; the other tables' errors already said where."""
+    from tfvis_site.analysis.attention import AttentionConfig
+    from tfvis_site.run.build import analysis_config
+
+    path = tmp_path / "site.toml"
+    path.write_text("[attention]\nn_sentences = 0\n")
+    with pytest.raises(UserError) as err:
+        analysis_config(AttentionConfig, "attention", resolve(path, {}))
+    assert str(err.value) == "[attention]: attention n_sentences must be at least 1"

@@ -239,7 +239,7 @@ def analysis_config(cls: type[C], section: str, config: BuildConfig, table: dict
         return cls.for_preset(config.preset, **{**base, **(config.__dict__[section] if table is None else table)})
     except TypeError as e:
         raise UserError(f"[{section}]: {str(e).split('() ', 1)[-1]}") from None
-    except ValueError as e:
+    except (ValueError, UserError) as e:  # AttentionConfig raises UserErrors of its own: they name the table too
         raise UserError(f"[{section}]: {e}") from None
 
 
