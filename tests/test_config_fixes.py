@@ -29,3 +29,31 @@ def test_an_attention_option_out_of_range_names_its_table(tmp_path):
     with pytest.raises(UserError) as err:
         analysis_config(AttentionConfig, "attention", resolve(path, {}))
     assert str(err.value) == "[attention]: attention n_sentences must be at least 1"
+
+
+@pytest.mark.parametrize("table, message", [
+    ("[circuits]\nenabled = []", "[circuits]: 'enabled' must be true or false, got []"),
+    ("[factors]\nsae_k = \"8\"", "[factors]: 'sae_k' must be an integer, got '8'"),
+    ("[factors]\nalpha = nan", "[factors]: 'alpha' must be a finite number, got nan"),
+    ("[factors]\nlevel_low_max_layer = 1.5", "[factors]: 'level_low_max_layer' must be an integer, got 1.5"),
+    ("[lime]\nmask_token = 3", "[lime]: 'mask_token' must be a string, got 3"),
+    ("[attention]\ndims = [2, \"3\"]", "[attention]: 'dims' must be a list (an integer each), got [2, '3']"),
+    ("[attention]\nlabel_rule = {sink = \"x\"}", "[attention]: 'sink' must be a finite number, got 'x'"),
+])
+def test_an_analysis_option_of_the_wrong_type_is_refused(tmp_path, table, message):
+    """Found by tests/test_fuzz_config.py: __post_init__ checks ranges, not types, so such values
+    passed (a string sae_k until the factors stage, deep in the build) or failed with
+    TypeError's words ("'<' not supported between instances of 'str' and 'int')."""
+    from tfvis_site.analysis.attention import AttentionConfig
+    from tfvis_site.analysis.circuits.config import CircuitsConfig
+    from tfvis_site.analysis.factors import FactorConfig
+    from tfvis_site.analysis.factors.lime import LimeConfig
+    from tfvis_site.run.build import analysis_config
+
+    path = tmp_path / "site.toml"
+    path.write_text(table + "\n")
+    section = table[1:table.index("]")]
+    cls = {"factors": FactorConfig, "lime": LimeConfig, "attention": AttentionConfig, "circuits": CircuitsConfig}[section]
+    with pytest.raises(UserError) as err:
+        analysis_config(cls, section, resolve(path, {}))
+    assert str(err.value) == message

@@ -37,7 +37,7 @@ from ..site.pages import render_site
 from ..probe import write_site_record
 from ..progress import Reporter
 from ..model.registry import DEFAULT_MODEL, resolve_model
-from ..stage_config import StageConfig
+from ..stage_config import StageConfig, check_types
 from .runner import ModelRun, StageTimer, run_stages
 
 C = TypeVar("C", bound=StageConfig)
@@ -236,7 +236,9 @@ def analysis_config(cls: type[C], section: str, config: BuildConfig, table: dict
     if "device" in {f.name for f in dataclasses.fields(cls)}:
         base["device"] = config.device
     try:
-        return cls.for_preset(config.preset, **{**base, **(config.__dict__[section] if table is None else table)})
+        values = config.__dict__[section] if table is None else table
+        check_types(cls, values)
+        return cls.for_preset(config.preset, **{**base, **values})
     except TypeError as e:
         raise UserError(f"[{section}]: {str(e).split('() ', 1)[-1]}") from None
     except (ValueError, UserError) as e:  # AttentionConfig raises UserErrors of its own: they name the table too
