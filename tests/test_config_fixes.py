@@ -57,3 +57,10 @@ def test_an_analysis_option_of_the_wrong_type_is_refused(tmp_path, table, messag
     with pytest.raises(UserError) as err:
         analysis_config(cls, section, resolve(path, {}))
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_numpy_cannot_take_is_refused(tmp_path, seed):
+    """Found by tests/test_fuzz_config.py: numpy refuses negative seeds (default_rng) and seeds
+    of 2**32 and more (RandomState, which UMAP uses): the build failed in its factors stage."""
+    assert refusal(tmp_path, f"seed = {seed}\n") == f"FILE: option 'seed' must be between 0 and 4294967295, got {seed}"

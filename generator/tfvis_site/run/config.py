@@ -164,6 +164,8 @@ def _check(name: str, value: Any, where: str) -> Any:
             raise UserError(f"{where}: unknown text encoding {value!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
     if name in ("n_sentences", "n_images", "workers") and value < 0 or name in ("max_tokens", "batch_size", "shard_tokens") and value < 1:
         raise UserError(f"{where}: option {name!r} is out of range: {value!r}")
+    if name == "seed" and not 0 <= value < 2**32:  # numpy's RandomState (UMAP) takes no other seed
+        raise UserError(f"{where}: option 'seed' must be between 0 and 4294967295, got {value!r}")
     if name == "slug" and value and not SLUG.match(value):
         raise UserError(f"{where}: slug {value!r} must be lowercase letters, digits and '-' (it names the folder models/<slug>/)")
     return value
