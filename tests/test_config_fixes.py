@@ -64,3 +64,14 @@ def test_a_seed_numpy_cannot_take_is_refused(tmp_path, seed):
     """Found by tests/test_fuzz_config.py: numpy refuses negative seeds (default_rng) and seeds
     of 2**32 and more (RandomState, which UMAP uses): the build failed in its factors stage."""
     assert refusal(tmp_path, f"seed = {seed}\n") == f"FILE: option 'seed' must be between 0 and 4294967295, got {seed}"
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("\\u0000", "holds a NUL character"),
+    ("x" * 300, "is too long for a path ("),  # the length of the path joined to the config file's folder
+])
+@pytest.mark.parametrize("key", ["model", "corpus", "out", "cache_dir"])
+def test_a_path_no_file_system_takes_is_refused(tmp_path, key, value, problem):
+    """Found by tests/test_fuzz_config.py: the first exists() of the build raised ValueError
+    (a NUL) or OSError (ENAMETOOLONG): an internal error."""
+    assert refusal(tmp_path, f'{key} = "{value}"\n').startswith(f"FILE: option {key!r} {problem}")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import errno
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -130,6 +132,7 @@ def _check(name: str, value: Any, where: str) -> Any:
     if name in _PATH_FIELDS:
         if not isinstance(value, (str, Path)):
             raise UserError(f"{where}: option {name!r} must be a path string")
+        _check_path(value, name, where)
         return Path(value)
     if name == "models":
         return _check_models(value, where)
@@ -169,6 +172,26 @@ def _check(name: str, value: Any, where: str) -> Any:
     if name == "slug" and value and not SLUG.match(value):
         raise UserError(f"{where}: slug {value!r} must be lowercase letters, digits and '-' (it names the folder models/<slug>/)")
     return value
+
+
+def _check_path(value: str | Path, name: str, where: str) -> None:
+    """A value no file system call can take (a NUL, a name longer than the system allows) is a
+    one-line error here, not an exception from the first ``exists()`` of the build."""
+    try:
+        os.stat(value)
+    except ValueError:
+        raise UserError(f"{where}: option {name!r} holds a NUL character") from None
+    except OSError as e:
+        if e.errno == errno.ENAMETOOLONG:
+            raise UserError(f"{where}: option {name!r} is too long for a path ({len(str(value))} characters)") from None
+
+
+def _exists(path: Path) -> bool:
+    """Path.exists(), False for what cannot be a path (``_check_path`` refuses it next)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _live_probe_mode(value: Any, where: str) -> str:
@@ -233,7 +256,7 @@ def _relative_to(base: Path, table: dict[str, Any]) -> None:
         if not isinstance(value, str) or Path(value).is_absolute():
             continue
         # ... but "dinov2", "synthetic" or "org/name" stay names when no such path exists there
-        if key in ("model", "corpus") and not Path(value).suffix and not (base / value).exists():
+        if key in ("model", "corpus") and not Path(value).suffix and not _exists(base / value):
             continue
         table[key] = str(base / value)
 
