@@ -75,3 +75,10 @@ def test_a_path_no_file_system_takes_is_refused(tmp_path, key, value, problem):
     """Found by tests/test_fuzz_config.py: the first exists() of the build raised ValueError
     (a NUL) or OSError (ENAMETOOLONG): an internal error."""
     assert refusal(tmp_path, f'{key} = "{value}"\n').startswith(f"FILE: option {key!r} {problem}")
+
+
+@pytest.mark.parametrize("codec", ["base64", "hex", "rot13", "zlib"])
+def test_a_codec_that_is_no_text_encoding_is_refused(tmp_path, codec):
+    """Found by tests/test_fuzz_config.py: codecs.lookup knows these, so --encoding took them, and
+    reading the corpus raised LookupError ("is not a text encoding"): an internal error."""
+    assert refusal(tmp_path, f'encoding = "{codec}"\n') == f"FILE: unknown text encoding {codec!r} (e.g. utf-8, latin-1, cp1252, utf-16)"

@@ -163,6 +163,7 @@ def _check(name: str, value: Any, where: str) -> Any:
     if name == "encoding":
         try:
             codecs.lookup(value)
+            b"x".decode(value, "ignore")  # a codec of bytes to bytes (base64, hex, ...) is no text encoding
         except LookupError:
             raise UserError(f"{where}: unknown text encoding {value!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
     if name in ("n_sentences", "n_images", "workers") and value < 0 or name in ("max_tokens", "batch_size", "shard_tokens") and value < 1:
