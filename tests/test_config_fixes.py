@@ -82,3 +82,11 @@ def test_a_codec_that_is_no_text_encoding_is_refused(tmp_path, codec):
     """Found by tests/test_fuzz_config.py: codecs.lookup knows these, so --encoding took them, and
     reading the corpus raised LookupError ("is not a text encoding"): an internal error."""
     assert refusal(tmp_path, f'encoding = "{codec}"\n') == f"FILE: unknown text encoding {codec!r} (e.g. utf-8, latin-1, cp1252, utf-16)"
+
+
+@pytest.mark.parametrize("size", ["9" * 400 + "G", 2**62])
+def test_a_memory_budget_beyond_any_machine_is_refused(tmp_path, size):
+    """Found by tests/test_fuzz_config.py: 400 digits made float() infinite and int() raised
+    OverflowError (an internal error); a budget past int64 has no use either."""
+    value = f'"{size}"' if isinstance(size, str) else size
+    assert refusal(tmp_path, f"memory_budget = {value}\n") == f"FILE: option 'memory_budget': {size!r} is too large (at most 1048576T)"
