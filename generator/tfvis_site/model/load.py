@@ -89,9 +89,16 @@ def read_config(model_dir: Path) -> dict[str, Any]:
     if not config_file.exists():
         raise UserError(f"{model_dir}: not a Hugging Face checkpoint (no config.json)")
     try:
-        return json.loads(config_file.read_text())
+        config = json.loads(config_file.read_bytes())  # bytes: json detects UTF-8, -16 and -32 itself
     except json.JSONDecodeError as e:
         raise UserError(f"{config_file}: invalid JSON ({e.msg} at line {e.lineno})") from None
+    except (ValueError, RecursionError) as e:  # not UTF-8 (UnicodeDecodeError); a number or nesting json cannot read
+        raise UserError(f"{config_file}: invalid JSON ({first_line(e)})") from None
+    except OSError as e:  # config.json is a folder, or unreadable
+        raise UserError(f"{config_file}: cannot read ({e.strerror or first_line(e)})") from None
+    if not isinstance(config, dict):
+        raise UserError(f"{config_file}: must hold a JSON object (the model's configuration), not {type(config).__name__}")
+    return config
 
 
 def resolve_device(device: str) -> str:
