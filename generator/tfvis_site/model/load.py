@@ -101,6 +101,27 @@ def read_config(model_dir: Path) -> dict[str, Any]:
     return config
 
 
+def read_hf_config(model_dir: Path) -> Any:
+    """The checkpoint's transformers config, without its weights (the presets are sized by it,
+    run/budget.py); UserError when transformers makes none of config.json (an unknown
+    model_type, a value of the wrong type) or its sizes are no positive integers (every stage
+    divides by them), before any stage runs."""
+    from transformers import AutoConfig
+
+    config_file = Path(model_dir) / "config.json"
+    try:
+        with quiet_transformers():
+            config = AutoConfig.from_pretrained(model_dir, local_files_only=True)
+    except Exception as e:  # ValueError, KeyError, TypeError (its field checks), ...: the user needs the one-liner
+        raise UserError(f"{config_file}: not a configuration transformers can load ({first_line(e)})") from None
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    for name in ("hidden_size", "num_hidden_layers", "num_attention_heads"):
+        value = getattr(text, name, None)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UserError(f"{config_file}: {name} must be a positive integer, got {value!r}")
+    return config
+
+
 def resolve_device(device: str) -> str:
     """"cpu", "cuda" or "auto" (CUDA when present, else CPU) -> "cpu" | "cuda", checked before
     any work: a build asked for CUDA on a machine without it stops at once, in one line."""

@@ -32,7 +32,7 @@ from ..analysis.factors import FactorConfig
 from ..analysis.factors.lime import LimeConfig
 from .memory import MemoryBudget
 from ..modality import Corpus, Modality, ModelSourceLike, modality_for
-from ..model.load import LoadedModel, load_model, read_config, resolve_device
+from ..model.load import LoadedModel, load_model, read_config, read_hf_config, resolve_device
 from ..site.pages import render_site
 from ..probe import write_site_record
 from ..progress import Reporter
@@ -95,6 +95,7 @@ class ModelSource:
         self.slug = self.resolved.slug
         # Fail fast on a folder that is not a checkpoint; the config also tells its modality.
         self.modality: Modality = modality_for(read_config(self.dir))
+        self._hf_config = read_hf_config(self.dir)  # transformers' reading of it: a one-line error now, not in a stage
         self.device = config.device
         self._loaded: LoadedModel | None = None
 
@@ -112,9 +113,7 @@ class ModelSource:
 
     def hf_config(self) -> Any:
         """The transformers config, read without loading the weights."""
-        from transformers import AutoConfig
-
-        return AutoConfig.from_pretrained(self.dir, local_files_only=True)
+        return self._hf_config
 
     @property
     def display_source(self) -> str:
