@@ -90,3 +90,16 @@ def test_a_memory_budget_beyond_any_machine_is_refused(tmp_path, size):
     OverflowError (an internal error); a budget past int64 has no use either."""
     value = f'"{size}"' if isinstance(size, str) else size
     assert refusal(tmp_path, f"memory_budget = {value}\n") == f"FILE: option 'memory_budget': {size!r} is too large (at most 1048576T)"
+
+
+@pytest.mark.parametrize("option", ["sae_k = 0", "sae_k = -1", "n_train = -1", "sae_lr = -1.0", "sae_lr = 0.0"])
+def test_factor_options_out_of_range_are_refused(tmp_path, option):
+    """Found by fuzzing [factors] end to end: each was accepted and failed in the factors stage
+    ("step must be nonzero", "negative dimensions are not allowed", "Invalid learning rate")."""
+    from tfvis_site.analysis.factors import FactorConfig
+    from tfvis_site.run.build import analysis_config
+
+    path = tmp_path / "site.toml"
+    path.write_text(f"[factors]\n{option}\n")
+    with pytest.raises(UserError, match=r"^\[factors\]: factors: sae_k must be >= 1, n_train >= 0 and sae_lr > 0, not "):
+        analysis_config(FactorConfig, "factors", resolve(path, {}))
