@@ -103,3 +103,16 @@ def test_factor_options_out_of_range_are_refused(tmp_path, option):
     path.write_text(f"[factors]\n{option}\n")
     with pytest.raises(UserError, match=r"^\[factors\]: factors: sae_k must be >= 1, n_train >= 0 and sae_lr > 0, not "):
         analysis_config(FactorConfig, "factors", resolve(path, {}))
+
+
+@pytest.mark.parametrize("option", ["hist_bins = 0", "hist_bins = -1", "hist_min = 0.0", "hist_min = -1.0", "hist_max = 0.0", "hist_min = 100.0"])
+def test_factor_histogram_options_out_of_range_are_refused(tmp_path, option):
+    """Found by fuzzing [factors] end to end: the activation histogram's log-spaced bins failed in
+    factor inference ("math domain error", "index out of range in self") or divided by zero."""
+    from tfvis_site.analysis.factors import FactorConfig
+    from tfvis_site.run.build import analysis_config
+
+    path = tmp_path / "site.toml"
+    path.write_text(f"[factors]\n{option}\n")
+    with pytest.raises(UserError, match=r"^\[factors\]: factors: hist_bins must be >= 1 and 0 < hist_min < hist_max, not "):
+        analysis_config(FactorConfig, "factors", resolve(path, {}))
