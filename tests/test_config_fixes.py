@@ -116,3 +116,16 @@ def test_factor_histogram_options_out_of_range_are_refused(tmp_path, option):
     path.write_text(f"[factors]\n{option}\n")
     with pytest.raises(UserError, match=r"^\[factors\]: factors: hist_bins must be >= 1 and 0 < hist_min < hist_max, not "):
         analysis_config(FactorConfig, "factors", resolve(path, {}))
+
+
+@pytest.mark.parametrize("size", [0, -1])
+def test_a_factor_chunk_size_below_one_is_refused(tmp_path, size):
+    """Found by fuzzing [factors] end to end: chunk_size = 0 divided by zero writing the factor
+    bundle, after every analysis had run (a negative size is no size either)."""
+    from tfvis_site.analysis.factors import FactorConfig
+    from tfvis_site.run.build import analysis_config
+
+    path = tmp_path / "site.toml"
+    path.write_text(f"[factors]\nchunk_size = {size}\n")
+    with pytest.raises(UserError, match=rf"^\[factors\]: factors: chunk_size must be >= 1, not {size}$"):
+        analysis_config(FactorConfig, "factors", resolve(path, {}))
