@@ -129,3 +129,16 @@ def test_a_factor_chunk_size_below_one_is_refused(tmp_path, size):
     path.write_text(f"[factors]\nchunk_size = {size}\n")
     with pytest.raises(UserError, match=rf"^\[factors\]: factors: chunk_size must be >= 1, not {size}$"):
         analysis_config(FactorConfig, "factors", resolve(path, {}))
+
+
+@pytest.mark.parametrize("option", ["trust_k = 0", "max_pairs = 0", "max_pairs = -1", "trust_sample = -1"])
+def test_attention_options_out_of_range_are_refused(tmp_path, option):
+    """Found by fuzzing [attention] end to end: each failed in the attention stage ("float
+    division by zero", "must be real number, not NoneType", "negative dimensions")."""
+    from tfvis_site.analysis.attention import AttentionConfig
+    from tfvis_site.run.build import analysis_config
+
+    path = tmp_path / "site.toml"
+    path.write_text(f"[attention]\n{option}\n")
+    with pytest.raises(UserError, match=r"^\[attention\]: attention trust_k and max_pairs must be at least 1 and trust_sample at least 0"):
+        analysis_config(AttentionConfig, "attention", resolve(path, {}))
