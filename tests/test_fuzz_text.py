@@ -40,12 +40,12 @@ def test_random_bytes(data, suffix, encoding):
 
 
 @settings(max_examples=150)
-@given(lines=st.lists(ANY_TEXT, max_size=20), newline=st.sampled_from(["\n", "\r\n", "\r", "\u2028"]),
-       errors=st.sampled_from(["strict", "surrogatepass"]))
-def test_random_unicode_txt(lines, newline, errors):
-    data = newline.join(lines).encode("utf-8", errors) if errors == "surrogatepass" or all(map(utf8_clean, lines)) else b""
-    corpus = load_file(".txt", data)
-    if errors == "strict" and corpus is not None:
+@given(lines=st.lists(ANY_TEXT, max_size=20), newline=st.sampled_from(["\n", "\r\n", "\r", "\u2028"]))
+def test_random_unicode_txt(lines, newline):
+    """UTF-8 (a lone surrogate as the bytes surrogatepass writes, which UTF-8 forbids): what
+    comes back is the lines' texts, normalised."""
+    corpus = load_file(".txt", newline.join(lines).encode("utf-8", "surrogatepass"))
+    if corpus is not None:
         assert set(corpus.texts) <= {normalise(t) for line in lines for t in line.splitlines()}
 
 
