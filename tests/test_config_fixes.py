@@ -142,3 +142,22 @@ def test_attention_options_out_of_range_are_refused(tmp_path, option):
     path.write_text(f"[attention]\n{option}\n")
     with pytest.raises(UserError, match=r"^\[attention\]: attention trust_k and max_pairs must be at least 1 and trust_sample at least 0"):
         analysis_config(AttentionConfig, "attention", resolve(path, {}))
+
+
+@pytest.mark.parametrize("option, message", [
+    ("explainer = 1", "[explanations]: explainer: 'url' must be a string, got 1"),
+    ("explainer_batch = \"4\"", "[explanations]: explainer_batch: 'batch' must be an integer, got '4'"),
+    ("explainer_timeout = inf", "[explanations]: explainer_timeout: 'timeout' must be a finite number, got inf"),
+])
+def test_an_explainer_option_of_the_wrong_type_is_refused(tmp_path, option, message):
+    """Found by tests/test_fuzz_config.py: explainer = 1 failed in ExplainerConfig's own check
+    (AttributeError: 'int' object has no attribute 'startswith'), explainer = [] was accepted."""
+    from tfvis_site.analysis.explanations.llm_config import split_table
+    from tfvis_site.run.build import explainer_config
+
+    path = tmp_path / "site.toml"
+    path.write_text(f"[explanations]\n{option}\n")
+    config = resolve(path, {})
+    with pytest.raises(UserError) as err:
+        explainer_config(split_table(config.explanations)[1], config)
+    assert str(err.value) == message
