@@ -23,11 +23,13 @@ from tfvis_site.analysis.explanations.config import ExplanationConfig
 from tfvis_site.analysis.factors import FactorConfig
 from tfvis_site.analysis.factors.lime import LimeConfig
 from tfvis_site.errors import UserError
-from tfvis_site.run.build import analysis_config
+from tfvis_site.analysis.explanations.llm_config import URL_KEY, ExplainerConfig, split_table
+from tfvis_site.run.build import analysis_config, explainer_config
 from tfvis_site.run.config import BuildConfig, resolve
 
 SECTIONS = {"factors": FactorConfig, "lime": LimeConfig, "attention": AttentionConfig, "circuits": CircuitsConfig, "explanations": ExplanationConfig}
 TOP_KEYS = [f.name for f in dataclasses.fields(BuildConfig) if f.name not in ("user_set", *SECTIONS)]
+EXPLAINER_KEYS = [URL_KEY] + [f"{URL_KEY}_{f.name}" for f in dataclasses.fields(ExplainerConfig) if f.name != "url"]
 
 
 def toml_string(text: str) -> str:
@@ -57,7 +59,7 @@ def toml_documents(draw) -> str:
     lines = [f"{json.dumps(k)} = {draw(VALUES)}" for k in draw(st.lists(keys_of(TOP_KEYS), max_size=5, unique=True))]
     for section in draw(st.lists(st.sampled_from(sorted(SECTIONS)), max_size=2, unique=True)):
         lines.append(f"[{section}]")
-        fields = [f.name for f in dataclasses.fields(SECTIONS[section])]
+        fields = [f.name for f in dataclasses.fields(SECTIONS[section])] + (EXPLAINER_KEYS if section == "explanations" else [])
         lines += [f"{json.dumps(k)} = {draw(VALUES)}" for k in draw(st.lists(keys_of(fields), max_size=4, unique=True))]
     return "\n".join(lines) + "\n"
 
@@ -93,10 +95,16 @@ def assert_usable(config: BuildConfig) -> None:
             Path(path).exists()  # a NUL in a path raises ValueError here
     for name in ("n_sentences", "max_tokens", "n_images", "batch_size", "shard_tokens", "workers"):
         assert fits(int, getattr(config, name)) and getattr(config, name) >= 0, name
+    rules, llm = split_table(config.explanations)  # as model_run reads the tables
+    tables = {**{section: config.__dict__[section] for section in SECTIONS}, "explanations": rules}
     for section, cls in SECTIONS.items():
-        stage = analysis_config(cls, section, config)
-        bad = {n: getattr(stage, n) for n, h in typing.get_type_hints(cls).items() if n in config.__dict__[section] and not fits(h, getattr(stage, n))}
-        assert not bad, f"[{section}] accepted values of the wrong type: {bad}"
+        assert_typed(analysis_config(cls, section, config, tables[section]), tables[section], section)
+    assert_typed(explainer_config(llm, config), {"url" if k == URL_KEY else k.removeprefix(URL_KEY + "_"): v for k, v in llm.items()}, "explanations")
+
+
+def assert_typed(stage, table: dict, section: str) -> None:
+    bad = {n: getattr(stage, n) for n, h in typing.get_type_hints(type(stage)).items() if n in table and not fits(h, getattr(stage, n))}
+    assert not bad, f"[{section}] accepted values of the wrong type: {bad}"
 
 
 def check_document(data: bytes) -> None:
@@ -129,7 +137,7 @@ def test_one_option_of_any_value(key, value):
 @settings(max_examples=300)
 @given(section=st.sampled_from(sorted(SECTIONS)), data=st.data())
 def test_one_analysis_option_of_any_value(section, data):
-    key = data.draw(st.sampled_from([f.name for f in dataclasses.fields(SECTIONS[section])]))
+    key = data.draw(st.sampled_from([f.name for f in dataclasses.fields(SECTIONS[section])] + (EXPLAINER_KEYS if section == "explanations" else [])))
     check_document(f"[{section}]\n{key} = {data.draw(VALUES)}\n".encode("utf-8", "surrogatepass"))
 
 
