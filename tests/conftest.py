@@ -9,9 +9,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 from shared import shared_folder  # noqa: E402
 from tiny import save_tiny_checkpoint  # noqa: E402
+
+
+#: The fuzz tests' (tests/test_fuzz_*.py) one profile, in CI and here: derandomized, so every run
+#: tries the same examples (a failure is reproducible, a pass stays a pass), and no example
+#: database (nothing written into the checkout). No deadline: a shared 2-core machine is slow at
+#: random; each property sets its own max_examples to keep the suite quick.
+settings.register_profile("tfvis", derandomize=True, database=None, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("tfvis")
 
 
 @pytest.fixture(scope="module")

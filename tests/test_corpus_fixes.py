@@ -57,3 +57,60 @@ def test_cli_encoding_errors_are_one_line_exit_2(tiny_checkpoints, tmp_path, cap
     err = capsys.readouterr().err.strip()
     assert "unknown text encoding 'klingon'" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "site").exists()  # never a half-written site
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("9" * 5000, "a number too long to read"),  # ValueError from int(), not a JSONDecodeError
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),  # RecursionError
+])
+def test_jsonl_lines_json_cannot_read_are_one_line_errors(tmp_path, line, problem):
+    """Found by tests/test_fuzz_text.py: both escaped the reader as an internal error."""
+    path = tmp_path / "odd.jsonl"
+    path.write_text(json.dumps({"text": "fine"}) + "\n" + line + "\n")
+    with pytest.raises(UserError) as err:
+        load_corpus(path, 0, 0)
+    assert str(err.value) == f"{path}:2: invalid JSON ({problem})"
+
+
+def test_jsonl_text_with_an_unpaired_surrogate_is_a_one_line_error(tmp_path):
+    """Found by tests/test_fuzz_text.py: JSON may escape half a surrogate pair ("\\udc80"); the
+    text then reached the tokenizer, which refuses it (an internal error deep in the build)."""
+    path = tmp_path / "odd.jsonl"
+    path.write_text('{"text": "paired \\ud83d\\ude00 is fine"}\n{"text": "half \\udc80 is not"}\n')
+    with pytest.raises(UserError) as err:
+        load_corpus(path, 0, 0)
+    assert str(err.value) == f"{path}:2: field 'text' holds an unpaired surrogate (\\udc80), which is not a character"
+
+
+def test_an_encoding_that_decodes_half_a_surrogate_pair_is_a_one_line_error(tmp_path):
+    """Found by tests/test_fuzz_text.py: utf-7 (and unicode_escape) decode "+2AA-" to a lone
+    surrogate, which went on to the tokenizer (an internal error deep in the build)."""
+    path = tmp_path / "odd.txt"
+    path.write_bytes(b"fine\n+2AA- not fine\n")
+    with pytest.raises(UserError) as err:
+        load_corpus(path, 0, 0, encoding="utf-7")
+    assert str(err.value) == (f"{path}: decoded as utf-7, holds an unpaired surrogate (\\ud800 at character 5), which is not a character; "
+                              "pass --encoding NAME with the file's encoding")
+
+
+def test_parquet_column_names_in_the_error_stay_on_one_line(tmp_path):
+    """Found by tests/test_fuzz_text.py: a column named "\\r" broke the one-line error in two."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "odd.parquet"
+    pq.write_table(pa.table({"body": ["a"], "\r": ["b"]}), path)
+    with pytest.raises(UserError) as err:
+        load_corpus(path, 0, 0)
+    assert str(err.value) == f"{path}: no 'text' column (columns: 'body', '\\r')"
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".jsonl", ".parquet"])
+def test_a_folder_named_like_a_corpus_file_is_a_one_line_error(tmp_path, suffix):
+    """Found by tests/test_fuzz_text.py: a folder "corpus.txt" reached read_bytes
+    (IsADirectoryError, an internal error)."""
+    folder = tmp_path / f"corpus{suffix}"
+    folder.mkdir()
+    with pytest.raises(UserError) as err:
+        load_corpus(folder, 0, 0)
+    assert str(err.value) == f"{folder}: is a folder, not a corpus file (a text model reads a .txt, .jsonl or .parquet file)"

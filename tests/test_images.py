@@ -141,6 +141,21 @@ def test_unreadable_file_is_skipped_with_one_warning(tmp_path, monkeypatch):
     assert len(warnings) == 1 and "a.png" in warnings[0] and "Permission denied" in warnings[0]
 
 
+def test_pillow_warnings_on_damaged_files_stay_off_stderr(tmp_path):
+    """Found by tests/test_fuzz_images.py: a TIFF whose EXIF block is cut short made Pillow warn
+    (UserWarning), which Python prints as two lines of its own beside our one line per file."""
+    import warnings as python_warnings
+
+    Image.new("RGB", (4, 4), RED).save(tmp_path / "a.png")
+    (tmp_path / "b.tif").write_bytes(b"II*\x00\x08\x00\x00\x00")  # a TIFF header, its first directory cut off
+    warnings: list[str] = []
+    with python_warnings.catch_warnings(record=True) as caught:
+        python_warnings.simplefilter("always")
+        corpus = load_image_corpus(tmp_path, 0, 0, warn=warnings.append)
+    assert not caught, [str(w.message) for w in caught]
+    assert corpus.names == ["a.png"] and len(warnings) == 1 and "b.tif" in warnings[0]
+
+
 def test_large_images_are_downscaled_to_1024(tmp_path):
     Image.new("RGB", (3000, 1500), BLUE).save(tmp_path / "wide.png")
     Image.new("RGB", (1200, 2400), RED).save(tmp_path / "tall.jpg")

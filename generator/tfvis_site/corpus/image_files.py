@@ -92,7 +92,10 @@ def _read_image(path: Path) -> Any:
     progressive JPEGs cannot be (libjpeg keeps every coefficient of the full image), so they and
     every other format must fit ``MAX_PIXELS`` as stored. Pillow's own decompression-bomb check
     is replaced by this one while the file is opened (it would refuse a big JPEG we can draft)."""
-    with open(path, "rb") as f:
+    with open(path, "rb") as f, warnings.catch_warnings():
+        # Pillow warns about damage it reads past (corrupt EXIF, TIFF tags larger than the file):
+        # Python would print two lines of its own for each; the file decodes or gets our one line
+        warnings.filterwarnings("ignore", module=r"PIL\.")
         with _PIL_LIMIT_LOCK, warnings.catch_warnings():  # only the header is read in here
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             saved_limit = Image.MAX_IMAGE_PIXELS

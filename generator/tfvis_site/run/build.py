@@ -32,12 +32,12 @@ from ..analysis.factors import FactorConfig
 from ..analysis.factors.lime import LimeConfig
 from .memory import MemoryBudget
 from ..modality import Corpus, Modality, ModelSourceLike, modality_for
-from ..model.load import LoadedModel, load_model, read_config, resolve_device
+from ..model.load import LoadedModel, load_model, read_config, read_hf_config, resolve_device
 from ..site.pages import render_site
 from ..probe import write_site_record
 from ..progress import Reporter
 from ..model.registry import DEFAULT_MODEL, resolve_model
-from ..stage_config import StageConfig
+from ..stage_config import StageConfig, check_types
 from .runner import ModelRun, StageTimer, run_stages
 
 C = TypeVar("C", bound=StageConfig)
@@ -95,6 +95,7 @@ class ModelSource:
         self.slug = self.resolved.slug
         # Fail fast on a folder that is not a checkpoint; the config also tells its modality.
         self.modality: Modality = modality_for(read_config(self.dir))
+        self._hf_config = read_hf_config(self.dir)  # transformers' reading of it: a one-line error now, not in a stage
         self.device = config.device
         self._loaded: LoadedModel | None = None
 
@@ -112,9 +113,7 @@ class ModelSource:
 
     def hf_config(self) -> Any:
         """The transformers config, read without loading the weights."""
-        from transformers import AutoConfig
-
-        return AutoConfig.from_pretrained(self.dir, local_files_only=True)
+        return self._hf_config
 
     @property
     def display_source(self) -> str:
@@ -236,10 +235,12 @@ def analysis_config(cls: type[C], section: str, config: BuildConfig, table: dict
     if "device" in {f.name for f in dataclasses.fields(cls)}:
         base["device"] = config.device
     try:
-        return cls.for_preset(config.preset, **{**base, **(config.__dict__[section] if table is None else table)})
+        values = config.__dict__[section] if table is None else table
+        check_types(cls, values)
+        return cls.for_preset(config.preset, **{**base, **values})
     except TypeError as e:
         raise UserError(f"[{section}]: {str(e).split('() ', 1)[-1]}") from None
-    except ValueError as e:
+    except (ValueError, UserError) as e:  # AttentionConfig raises UserErrors of its own: they name the table too
         raise UserError(f"[{section}]: {e}") from None
 
 

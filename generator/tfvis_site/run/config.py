@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import errno
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -130,6 +132,7 @@ def _check(name: str, value: Any, where: str) -> Any:
     if name in _PATH_FIELDS:
         if not isinstance(value, (str, Path)):
             raise UserError(f"{where}: option {name!r} must be a path string")
+        _check_path(value, name, where)
         return Path(value)
     if name == "models":
         return _check_models(value, where)
@@ -160,13 +163,36 @@ def _check(name: str, value: Any, where: str) -> Any:
     if name == "encoding":
         try:
             codecs.lookup(value)
+            b"x".decode(value, "ignore")  # a codec of bytes to bytes (base64, hex, ...) is no text encoding
         except LookupError:
             raise UserError(f"{where}: unknown text encoding {value!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
     if name in ("n_sentences", "n_images", "workers") and value < 0 or name in ("max_tokens", "batch_size", "shard_tokens") and value < 1:
         raise UserError(f"{where}: option {name!r} is out of range: {value!r}")
+    if name == "seed" and not 0 <= value < 2**32:  # numpy's RandomState (UMAP) takes no other seed
+        raise UserError(f"{where}: option 'seed' must be between 0 and 4294967295, got {value!r}")
     if name == "slug" and value and not SLUG.match(value):
         raise UserError(f"{where}: slug {value!r} must be lowercase letters, digits and '-' (it names the folder models/<slug>/)")
     return value
+
+
+def _check_path(value: str | Path, name: str, where: str) -> None:
+    """A value no file system call can take (a NUL, a name longer than the system allows) is a
+    one-line error here, not an exception from the first ``exists()`` of the build."""
+    try:
+        os.stat(value)
+    except ValueError:
+        raise UserError(f"{where}: option {name!r} holds a NUL character") from None
+    except OSError as e:
+        if e.errno == errno.ENAMETOOLONG:
+            raise UserError(f"{where}: option {name!r} is too long for a path ({len(str(value))} characters)") from None
+
+
+def _exists(path: Path) -> bool:
+    """Path.exists(), False for what cannot be a path (``_check_path`` refuses it next)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _live_probe_mode(value: Any, where: str) -> str:
@@ -211,6 +237,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise UserError(f"{path}: invalid TOML ({e})") from None
+    except UnicodeDecodeError as e:  # TOML is UTF-8 by definition
+        raise UserError(f"{path}: invalid TOML (not UTF-8: byte 0x{e.object[e.start]:02x} at offset {e.start})") from None
     _relative_to(path.parent, data)
     for entry in data.get("models", []) if isinstance(data.get("models"), list) else []:
         if isinstance(entry, dict):
@@ -229,7 +257,7 @@ def _relative_to(base: Path, table: dict[str, Any]) -> None:
         if not isinstance(value, str) or Path(value).is_absolute():
             continue
         # ... but "dinov2", "synthetic" or "org/name" stay names when no such path exists there
-        if key in ("model", "corpus") and not Path(value).suffix and not (base / value).exists():
+        if key in ("model", "corpus") and not Path(value).suffix and not _exists(base / value):
             continue
         table[key] = str(base / value)
 

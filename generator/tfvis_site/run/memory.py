@@ -19,6 +19,7 @@ from ..errors import UserError
 
 #: The default budget: this share of the machine's memory.
 DEFAULT_FRACTION = 0.25
+MAX_SIZE = 1 << 60  # bytes: 1048576T
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
 
@@ -31,10 +32,12 @@ def parse_size(text: str | int, where: str = "--memory-budget") -> int:
         match = _SIZE.match(str(text))
         if not match:
             raise UserError(f"{where}: {text!r} is not a size (e.g. 4G, 512M, 1.5G)")
-        value = int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+        value = float(match.group(1)) * _UNITS[match.group(2).upper()]  # inf for 400 digits
     if value < 64 << 10:
         raise UserError(f"{where}: {text!r} is too small (at least 64K)")
-    return value
+    if value > MAX_SIZE:  # no machine has it; the sizes computed from it must stay int64
+        raise UserError(f"{where}: {text!r} is too large (at most 1048576T)")
+    return int(value)
 
 
 def total_memory() -> int:

@@ -84,6 +84,9 @@ class AttentionConfig(StageConfig):
             raise UserError("attention n_sentences must be at least 1")
         if not 1 <= self.top_k_keys <= 64:
             raise UserError("attention top_k_keys must be between 1 and 64")
+        if self.trust_k < 1 or self.max_pairs < 1 or self.trust_sample < 0:
+            raise UserError(f"attention trust_k and max_pairs must be at least 1 and trust_sample at least 0, not "
+                            f"{self.trust_k}, {self.max_pairs}, {self.trust_sample}")
         for name in ("umap_metric", "tsne_metric"):
             if getattr(self, name) not in ("cosine", "euclidean"):
                 raise UserError(f"attention {name} must be 'cosine' or 'euclidean'")

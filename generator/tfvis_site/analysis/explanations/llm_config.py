@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ...stage_config import StageConfig
+from ...stage_config import StageConfig, check_types
 from .prompts import PROMPT_VERSION
 
 #: Version of what the LLM explanation stage writes; part of cache_key().
@@ -71,6 +71,10 @@ class ExplainerConfig(StageConfig):
             name = "url" if key == URL_KEY else key.removeprefix(URL_KEY + "_")
             if name in ("key", "seed"):
                 raise ValueError(f"{key}: not an option here (the API key comes from --explainer-key or the environment)")
+            try:
+                check_types(cls, {name: value})
+            except ValueError as e:
+                raise ValueError(f"{key}: {e}") from None
             values[name] = value
         if not values.get("model"):
             values["model"] = os.environ.get(MODEL_ENV, "")

@@ -92,6 +92,12 @@ class FactorConfig(StageConfig):
             raise ValueError(f"factors.massive_ratio must be >= 0 (0 keeps every state), not {self.massive_ratio}")
         if self.n_components < 1 or self.top_k < 1 or self.n_steps < 0:
             raise ValueError("factors: n_components and top_k must be >= 1, n_steps >= 0")
+        if self.sae_k < 1 or self.n_train < 0 or self.sae_lr <= 0:
+            raise ValueError(f"factors: sae_k must be >= 1, n_train >= 0 and sae_lr > 0, not {self.sae_k}, {self.n_train}, {self.sae_lr}")
+        if self.chunk_size < 1:  # factors per data file of the bundle
+            raise ValueError(f"factors: chunk_size must be >= 1, not {self.chunk_size}")
+        if self.hist_bins < 1 or not 0 < self.hist_min < self.hist_max:  # log-spaced bins (inference.py)
+            raise ValueError(f"factors: hist_bins must be >= 1 and 0 < hist_min < hist_max, not {self.hist_bins}, {self.hist_min}, {self.hist_max}")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "FactorConfig":
