@@ -56,6 +56,7 @@ def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
     from tfvis_site.analysis.attention import AttentionConfig
     from tfvis_site.analysis.circuits.config import CircuitsConfig
     from tfvis_site.analysis.explanations.config import ExplanationConfig
+    from tfvis_site.analysis.explanations.llm_config import ExplainerConfig
     from tfvis_site.run.config import resolve
     from tfvis_site.analysis.factors import FactorConfig
     from tfvis_site.analysis.factors.lime import LimeConfig
@@ -69,7 +70,7 @@ def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
         toml.write_text(config_text)
         config = resolve(toml, flags)
         factors, lime, attention = (analysis_config(cls, section, config) for cls, section in ((FactorConfig, "factors"), (LimeConfig, "lime"), (AttentionConfig, "attention")))
-        config, fitted = fit_to_budget(config, _Checkpoint("big", SMOLLM2), StageConfigs(factors, lime, attention, CircuitsConfig(), ExplanationConfig()), Reporter.silent())
+        config, fitted = fit_to_budget(config, _Checkpoint("big", SMOLLM2), StageConfigs(factors, lime, attention, CircuitsConfig(), ExplanationConfig(), ExplainerConfig()), Reporter.silent())
         return config.n_sentences, fitted.lime.max_sentences, fitted.attention.n_sentences, fitted.factors.sae_n_steps
 
     assert sizes("", {}) == (1265, 22, 53, 2449)  # LIME: 225 sentences for MiniLM
