@@ -1,12 +1,13 @@
 /* The factor page's top contexts on image sites: a tile per context (a crop around the patch or
- * the whole image, optionally with an overlay), the notes above them and the opened context. */
+ * the whole image, optionally with an overlay, the patches where the rule holds outlined), the
+ * notes above them and the opened context. */
 import { clear, el, query } from '../../core/data.js';
 import { unitName } from '../../core/images.js';
 import { fail, fmt } from '../common.js';
 import { $, page } from './context.js';
 import { contextRange, heatMap, limeOf, nMaps } from './data.js';
 import { renderDetail } from './image-detail.js';
-import { activationLegend, imageName, painter, unitView } from './image-paint.js';
+import { activationLegend, imageName, painter, ruleLegend, ruleUnits, unitView } from './image-paint.js';
 import { limeLegend, plural, renderLimeNote } from './lime.js';
 import { valueBar } from './text-contexts.js';
 
@@ -39,7 +40,7 @@ export function renderImageContexts(f, l, cd, state) {
     const sid = topk.sentence_id[i], pos = topk.position[i], value = topk.value[i], rank = topk.rank[i];
     const lime = limeOf(cd, f, l, sid, pos);
     const map = l === peak ? heatMap(cd, f, sid) : null;
-    const view = unitView(sid, pos, full, CROP, painter(overlay, map, lime, vmax), overlay === 'lime' ? '#1d4ed8' : null);
+    const view = unitView(sid, pos, full, CROP, painter(overlay, map, lime, vmax), overlay === 'lime' ? '#1d4ed8' : null, ruleUnits(sid));
     waits.push(view.ready);
     const unit = unitName(page.geo, pos);
     if (rank === opened) openedRow = i;
@@ -85,6 +86,9 @@ function openContext(rank) {
 function renderOverlayNote(f, l, cd, overlay, vmax) {
   const note = clear($('overlay-note'));
   const peak = page.index.peak_layer[f];
+  $('rule-toggle').hidden = !page.rule;
+  const legend = ruleLegend();
+  if (legend) note.appendChild(legend);
   if (overlay !== 'act') return;
   if (l !== peak) {
     note.appendChild(el('p', { class: 'small' }, 'Activation maps of whole images are precomputed at the peak layer (' + peak + ') only. ',
