@@ -205,12 +205,13 @@ def test_head_page_lists_factors_with_their_explanations(tiny_site):
 def _image_rule_pick(site) -> tuple[dict, dict[int, list[int]]]:
     """An explained peak rule of the tiny image site, testing a "cuts" feature (row, col,
     brightness, frequency) and the hue when one does (both kinds of label), with one of its top
-    contexts' images holding it on some but not all of its patches; and its patches (_rule_patches)."""
-    n_patches = (lambda g: g[0] * g[1])(read_manifest(site)["image"]["grid"])
+    contexts' images holding it on some but not all of its patches; and its units (_rule_units)."""
+    grid = read_manifest(site)["image"]["grid"]
+    n_patches = grid[0] * grid[1]
     rows = []
     for r in _rows(site).values():
         if r["peak"] and r["explained"] and r["rule"]:
-            want = _rule_patches(site, _holds(site, json.loads(r["rule"])))
+            want = _rule_units(site, _holds(site, json.loads(r["rule"])))
             if any(0 < len(want[sid]) < n_patches for sid, _ in _top_contexts(site, r["factor"], r["layer"])):
                 rows.append((r, want))
     assert rows, "the tiny image site has no explained factor whose images it outlines in part"
@@ -222,16 +223,11 @@ def _image_rule_pick(site) -> tuple[dict, dict[int, list[int]]]:
                                      kinds(rw[0]) & {"row", "col", "brightness", "frequency"} != set(), rw[0]["score"], -rw[0]["factor"]))
 
 
-def _rule_patches(site, holds) -> dict[int, list[int]]:
-    """Per image: the units (positions) of its patches where the rule holds; prefix tokens
-    ([CLS], registers: special) have no pixels and no label."""
-    data = model_folder(site) / "data"
-    sentences = read_data_table(data, "sentences.parquet").to_pydict()
-    special = read_data_table(data, "tokens.parquet", columns=["is_special"]).column("is_special").to_pylist()
-    out = {}
-    for sid, (start, n) in enumerate(zip(sentences["token_offset"], sentences["n_tokens"])):
-        out[sid] = [u for u in range(n) if holds[start + u] and not special[start + u]]
-    return out
+def _rule_units(site, holds) -> dict[int, list[int]]:
+    """Per image: the units (positions) where the rule holds (prefix tokens, [CLS] and registers,
+    have no label of a "cuts" or "hue" feature: none_when is_special)."""
+    sentences = read_data_table(model_folder(site) / "data", "sentences.parquet").to_pydict()
+    return {sid: [u for u in range(n) if holds[start + u]] for sid, (start, n) in enumerate(zip(sentences["token_offset"], sentences["n_tokens"]))}
 
 
 def _marks(page, sel) -> list:
@@ -280,6 +276,8 @@ def test_image_factor_page_outlines_the_patches_where_the_rule_holds(tiny_image_
         page.goto(base + f"factor.html?f={f}&c={rank}&d=none")
         page.wait_for_selector("#detail-canvas[data-mode='none'][data-drawn][data-rule]")
         assert _marks(page, "#detail-canvas") == [want[sid]]
+        P = geo["n_prefix_tokens"]
+        assert min(want[sid]) >= P
         assert page.locator("#ctx-detail .rule-count").inner_text().strip() == f"The rule holds on {len(want[sid])} of the {n_patches} patches of this image."
         width = page.locator("#detail-canvas").evaluate("c => c.width")
         points = _edge_points(geo, want[sid], width / geo["size"][1])

@@ -1298,16 +1298,14 @@
     if (!page.rule || !on || !on.checked) return null;
     const start2 = page.sentences.token_offset[img];
     const holds = ruleHolds(start2, start2 + page.sentences.n_tokens[img]);
-    if (!holds) return null;
-    const P = page.geo.n_prefix_tokens;
-    return Array.from(holds, (i) => i - start2).filter((u) => u >= P).sort((a, b) => a - b);
+    return holds ? Array.from(holds, (i) => i - start2).sort((a, b) => a - b) : null;
   }
   function paintRule(ctx, units, lw) {
     const geo = page.geo;
     const P = geo.n_prefix_tokens, rows = geo.grid[0], cols = geo.grid[1], s = geo.patch_size;
     const on = new Uint8Array(rows * cols);
     units.forEach((u) => {
-      on[u - P] = 1;
+      if (u >= P) on[u - P] = 1;
     });
     const inside = (r, c) => r >= 0 && r < rows && c >= 0 && c < cols && on[r * cols + c] === 1;
     const X = (x) => Math.min(cols * s - lw, Math.max(lw, x)), Y = (y) => Math.min(rows * s - lw, Math.max(lw, y));
@@ -1362,7 +1360,7 @@
         canvas.dataset.rule = marks.join(" ");
       }
       if (!prefix) outline(ctx, box[0], box[1], box[2] - box[0], box[3] - box[1], colour || "#ffd400", lw);
-      else if (size >= 48) prefixLabel(ctx, dpr, unitName(geo, pos));
+      else if (size >= 48) prefixLabel(ctx, dpr, unitName(geo, pos) + (marks && marks.indexOf(pos) !== -1 ? " · rule holds" : ""));
       canvas.dataset.drawn = "1";
       return canvas;
     });
@@ -1390,7 +1388,7 @@
       n !== void 0 ? el("span", { class: "muted" }, " · maps for the first " + n + " distinct images of the top contexts") : null
     );
   }
-  function ruleLegend() {
+  function ruleLegend(onPrefix) {
     if (!page.rule || !byId("rule-marks").checked) return null;
     return el(
       "p",
@@ -1398,7 +1396,19 @@
       el("span", { class: "rule-swatch", "aria-hidden": "true" }),
       " Dashed outline: patches where the rule holds: ",
       el("span", { class: "rule-text" }, page.rule.text),
-      "."
+      ".",
+      onPrefix ? ' Prefix tokens have no pixels: their label says "rule holds".' : null
+    );
+  }
+  function ruleCount(marks) {
+    const geo = page.geo;
+    const P = geo.n_prefix_tokens;
+    const prefix = marks.filter((u) => u < P).map((u) => unitName(geo, u));
+    return el(
+      "p",
+      { class: "rule-count small" },
+      el("span", { class: "rule-swatch", "aria-hidden": "true" }),
+      " The rule holds on " + (marks.length - prefix.length) + " of the " + geo.grid[0] * geo.grid[1] + " patches of this image" + (prefix.length ? " and on " + prefix.join(", ") : "") + "."
     );
   }
 
@@ -1508,14 +1518,7 @@
     } else if (!map) {
       info.appendChild(el("p", { class: "muted small" }, l !== peak ? "Activation maps of whole images are precomputed at the peak layer (" + peak + ") only." : "No activation map for this image: maps cover the first " + nMaps(cd, f) + " distinct images of the top contexts."));
     }
-    if (marks) {
-      info.appendChild(el(
-        "p",
-        { class: "rule-count small" },
-        el("span", { class: "rule-swatch", "aria-hidden": "true" }),
-        " The rule holds on " + marks.length + " of the " + geo.grid[0] * geo.grid[1] + " patches of this image."
-      ));
-    }
+    if (marks) info.appendChild(ruleCount(marks));
     info.appendChild(el("button", { type: "button", class: "detail-close", onclick: () => page.change({ c: null, d: null }) }, "Close"));
     box.appendChild(el("div", { class: "detail-image" }, view.canvas));
     box.appendChild(info);
@@ -1658,9 +1661,10 @@
     byId("ctx-h").textContent = "Top contexts at layer " + l + (l === 0 ? " (embeddings)" : "");
     byId("ctx-count").textContent = total ? shown + " of " + total + " contexts, strongest first" : "";
     renderLimeNote(f, l, cd, (n) => overlay === "lime" ? limeLegend(" " + plural(n, "context") + " (marked LIME) at this layer.") : el("p", { class: "small" }, "LIME saliency is available for " + plural(n, "context") + " (marked LIME): choose Overlay → LIME saliency, or open one."));
-    renderOverlayNote(f, l, cd, overlay, vmax);
     const waits = [];
+    let onPrefix = false;
     if (!range) {
+      renderOverlayNote(f, l, cd, overlay, vmax, false);
       list.appendChild(el("li", { class: "muted" }, "This factor is never active at layer " + l + "."));
       renderDetail(f, l, cd, null, vmax);
       markDrawn(f, l, waits);
@@ -1674,7 +1678,9 @@
       const sid = topk.sentence_id[i], pos = topk.position[i], value = topk.value[i], rank = topk.rank[i];
       const lime = limeOf(cd, f, l, sid, pos);
       const map = l === peak ? heatMap(cd, f, sid) : null;
-      const view = unitView(sid, pos, full, CROP, painter(overlay, map, lime, vmax), overlay === "lime" ? "#1d4ed8" : null, ruleUnits(sid));
+      const marks = ruleUnits(sid);
+      if (marks && pos < page.geo.n_prefix_tokens && marks.indexOf(pos) !== -1) onPrefix = true;
+      const view = unitView(sid, pos, full, CROP, painter(overlay, map, lime, vmax), overlay === "lime" ? "#1d4ed8" : null, marks);
       waits.push(view.ready);
       const unit = unitName(page.geo, pos);
       if (rank === opened) openedRow = i;
@@ -1705,6 +1711,7 @@
       ));
     }
     list.appendChild(frag);
+    renderOverlayNote(f, l, cd, overlay, vmax, onPrefix);
     const detail = renderDetail(f, l, cd, openedRow, vmax, state.d);
     if (detail) waits.push(detail);
     markDrawn(f, l, waits);
@@ -1721,11 +1728,11 @@
     page.change({ c: open });
     if (open !== null) byId("ctx-detail").scrollIntoView({ block: "nearest" });
   }
-  function renderOverlayNote(f, l, cd, overlay, vmax) {
+  function renderOverlayNote(f, l, cd, overlay, vmax, onPrefix) {
     const note = clear(byId("overlay-note"));
     const peak = page.index.peak_layer[f];
     byId("rule-toggle").hidden = !page.rule;
-    const legend = ruleLegend();
+    const legend = ruleLegend(onPrefix);
     if (legend) note.appendChild(legend);
     if (overlay !== "act") return;
     if (l !== peak) {

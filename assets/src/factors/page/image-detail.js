@@ -6,7 +6,7 @@ import { unitName } from '../../core/images.js';
 import { fmt } from '../common.js';
 import { $, page } from './context.js';
 import { heatMap, limeOf, nMaps } from './data.js';
-import { activationLegend, imageName, painter, ruleUnits, unitView } from './image-paint.js';
+import { activationLegend, imageName, painter, ruleCount, ruleUnits, unitView } from './image-paint.js';
 import { limeLegend } from './lime.js';
 
 const DETAIL = 336; // px on the long side, at least
@@ -55,10 +55,7 @@ export function renderDetail(f, l, cd, i, vmax, wanted) {
       ? 'Activation maps of whole images are precomputed at the peak layer (' + peak + ') only.'
       : 'No activation map for this image: maps cover the first ' + nMaps(cd, f) + ' distinct images of the top contexts.'));
   }
-  if (marks) {
-    info.appendChild(el('p', { class: 'rule-count small' }, el('span', { class: 'rule-swatch', 'aria-hidden': 'true' }),
-      ' The rule holds on ' + marks.length + ' of the ' + geo.grid[0] * geo.grid[1] + ' patches of this image.'));
-  }
+  if (marks) info.appendChild(ruleCount(marks));
   info.appendChild(el('button', { type: 'button', class: 'detail-close', onclick: () => page.change({ c: null, d: null }) }, 'Close'));
   box.appendChild(el('div', { class: 'detail-image' }, view.canvas));
   box.appendChild(info);

@@ -48,16 +48,15 @@ export function painter(mode, map, lime, vmax) {
   return null;
 }
 
-/** The patches of image img where the shown rule holds (unit positions, ascending), or null:
- * no rule, or its outlines are switched off (#rule-marks). Prefix tokens have no pixels. */
+/** The units of image img where the shown rule holds (positions, ascending), or null: no rule,
+ * or its outlines are switched off (#rule-marks). A prefix token ([CLS], a register) is among
+ * them only for a rule on the unit itself ("the [CLS] token"): it has no pixels to outline. */
 export function ruleUnits(img) {
   const on = $('rule-marks');
   if (!page.rule || !on || !on.checked) return null;
   const start = page.sentences.token_offset[img];
   const holds = ruleHolds(start, start + page.sentences.n_tokens[img]);
-  if (!holds) return null;
-  const P = page.geo.n_prefix_tokens;
-  return Array.from(holds, (i) => i - start).filter((u) => u >= P).sort((a, b) => a - b);
+  return holds ? Array.from(holds, (i) => i - start).sort((a, b) => a - b) : null;
 }
 
 /** Outline the region of the patches `units` (its border: the patch edges not shared with
@@ -66,7 +65,7 @@ function paintRule(ctx, units, lw) {
   const geo = page.geo;
   const P = geo.n_prefix_tokens, rows = geo.grid[0], cols = geo.grid[1], s = geo.patch_size;
   const on = new Uint8Array(rows * cols);
-  units.forEach((u) => { on[u - P] = 1; });
+  units.forEach((u) => { if (u >= P) on[u - P] = 1; });
   const inside = (r, c) => r >= 0 && r < rows && c >= 0 && c < cols && on[r * cols + c] === 1;
   // lines on the image's border move inside it, to show whole
   const X = (x) => Math.min(cols * s - lw, Math.max(lw, x)), Y = (y) => Math.min(rows * s - lw, Math.max(lw, y));
@@ -93,7 +92,8 @@ function paintRule(ctx, units, lw) {
 
 /** A canvas with image img around unit pos (full: the whole image), `size` px on its long side,
  * the unit outlined, paint(ctx) called in image pixel coordinates before the outline and, with
- * `marks` (ruleUnits), those patches outlined dashed (listed in the canvas's data-rule). */
+ * `marks` (ruleUnits, listed in the canvas's data-rule), their patches outlined dashed (a prefix
+ * token's label then says whether the rule holds on it). */
 export function unitView(img, pos, full, size, paint, colour, marks) {
   const geo = page.geo;
   const s = geo.patch_size, H = geo.size[0], W = geo.size[1];
@@ -122,7 +122,7 @@ export function unitView(img, pos, full, size, paint, colour, marks) {
       canvas.dataset.rule = marks.join(' ');
     }
     if (!prefix) outline(ctx, box[0], box[1], box[2] - box[0], box[3] - box[1], colour || '#ffd400', lw);
-    else if (size >= 48) prefixLabel(ctx, dpr, unitName(geo, pos));
+    else if (size >= 48) prefixLabel(ctx, dpr, unitName(geo, pos) + (marks && marks.indexOf(pos) !== -1 ? ' · rule holds' : ''));
     canvas.dataset.drawn = '1';
     return canvas;
   });
@@ -154,10 +154,22 @@ export function activationLegend(vmax, n) {
     n !== undefined ? el('span', { class: 'muted' }, ' · maps for the first ' + n + ' distinct images of the top contexts') : null);
 }
 
-/** The legend of the rule's outlines (image sites; null without them). */
-export function ruleLegend() {
+/** The legend of the rule's outlines (image sites; null without them); onPrefix: the rule holds
+ * on a prefix token shown. */
+export function ruleLegend(onPrefix) {
   if (!page.rule || !$('rule-marks').checked) return null;
   return el('p', { class: 'rule-legend small' },
     el('span', { class: 'rule-swatch', 'aria-hidden': 'true' }),
-    ' Dashed outline: patches where the rule holds: ', el('span', { class: 'rule-text' }, page.rule.text), '.');
+    ' Dashed outline: patches where the rule holds: ', el('span', { class: 'rule-text' }, page.rule.text), '.',
+    onPrefix ? ' Prefix tokens have no pixels: their label says "rule holds".' : null);
+}
+
+/** "The rule holds on n of the N patches of this image" (and the prefix tokens it holds on). */
+export function ruleCount(marks) {
+  const geo = page.geo;
+  const P = geo.n_prefix_tokens;
+  const prefix = marks.filter((u) => u < P).map((u) => unitName(geo, u));
+  return el('p', { class: 'rule-count small' }, el('span', { class: 'rule-swatch', 'aria-hidden': 'true' }),
+    ' The rule holds on ' + (marks.length - prefix.length) + ' of the ' + geo.grid[0] * geo.grid[1] + ' patches of this image' +
+    (prefix.length ? ' and on ' + prefix.join(', ') : '') + '.');
 }
