@@ -1,10 +1,12 @@
 """Rule explanations on the factor pages (issue 25), in a real browser against the data read in
 Python: the factor page shows the explanation row of the factor and layer shown (or the peak
 layer's, said so) with its detection and one-token scores, and outlines exactly the tokens of its
-top contexts where the rule holds, the labels computed here from tokens.parquet as the manifest's
-feature definitions say (test_explanations.reference_labels); the factor index has a sortable
-score column and an explanation column, and its filter and word search find a factor by a word of
-its explanation; a site without explanations says so in one line."""
+top contexts (text sites) or the patches of its images (image sites: on every tile and the opened
+whole image, switched off and on by the toolbar's check box) where the rule holds, the labels
+computed here from tokens.parquet as the manifest's feature definitions say
+(test_explanations.reference_labels); the factor index has a sortable score column and an
+explanation column, and its filter and word search find a factor by a word of its explanation; a
+site without explanations says so in one line."""
 
 import json
 import re
@@ -140,11 +142,10 @@ def test_factor_index_sorts_by_score_and_finds_explanations(tiny_site):
         assert f"factor.html?f={row['factor']}" in hits
 
 
-@pytest.fixture(scope="module")
-def site_without_explanations(tiny_site, tmp_path_factory):
-    """The tiny site with its data as a build without explanations: no manifest section, no file."""
-    out = tmp_path_factory.mktemp("no-explanations") / "site"
-    shutil.copytree(tiny_site, out)
+def _without_explanations(site, out):
+    """A copy of ``site`` at ``out`` with its data as a build without explanations: no manifest
+    section, no file."""
+    shutil.copytree(site, out)
     data = model_folder(out) / "data"
     m = json.loads((model_folder(out) / MANIFEST).read_text())
     name = m["factors"].pop("explanations")["file"]
@@ -154,6 +155,12 @@ def site_without_explanations(tiny_site, tmp_path_factory):
     (model_folder(out) / MANIFEST).write_bytes(payload)
     (model_folder(out) / (MANIFEST + ".js")).write_bytes(js_twin("manifest.json", payload))
     return out
+
+
+@pytest.fixture(scope="module")
+def site_without_explanations(tiny_site, tmp_path_factory):
+    """The tiny site as a build without explanations."""
+    return _without_explanations(tiny_site, tmp_path_factory.mktemp("no-explanations") / "site")
 
 
 def test_a_site_without_explanations_says_so(site_without_explanations):
@@ -190,3 +197,127 @@ def test_head_page_lists_factors_with_their_explanations(tiny_site):
             else:
                 assert text is None
         assert n_explained > 0
+
+
+# ----------------------------------------------------------------------------- image sites
+
+
+def _image_rule_pick(site) -> tuple[dict, dict[int, list[int]]]:
+    """An explained peak rule of the tiny image site, testing a "cuts" feature (row, col,
+    brightness, frequency) and the hue when one does (both kinds of label), with one of its top
+    contexts' images holding it on some but not all of its patches; and its units (_rule_units)."""
+    grid = read_manifest(site)["image"]["grid"]
+    n_patches = grid[0] * grid[1]
+    rows = []
+    for r in _rows(site).values():
+        if r["peak"] and r["explained"] and r["rule"]:
+            want = _rule_units(site, _holds(site, json.loads(r["rule"])))
+            if any(0 < len(want[sid]) < n_patches for sid, _ in _top_contexts(site, r["factor"], r["layer"])):
+                rows.append((r, want))
+    assert rows, "the tiny image site has no explained factor whose images it outlines in part"
+
+    def kinds(r):
+        return {c["feature"] for c in json.loads(r["rule"])["all"]}
+
+    return max(rows, key=lambda rw: ("hue" in kinds(rw[0]) and len(kinds(rw[0])) == 2,
+                                     kinds(rw[0]) & {"row", "col", "brightness", "frequency"} != set(), rw[0]["score"], -rw[0]["factor"]))
+
+
+def _rule_units(site, holds) -> dict[int, list[int]]:
+    """Per image: the units (positions) where the rule holds (prefix tokens, [CLS] and registers,
+    have no label of a "cuts" or "hue" feature: none_when is_special)."""
+    sentences = read_data_table(model_folder(site) / "data", "sentences.parquet").to_pydict()
+    return {sid: [u for u in range(n) if holds[start + u]] for sid, (start, n) in enumerate(zip(sentences["token_offset"], sentences["n_tokens"]))}
+
+
+def _marks(page, sel) -> list:
+    """data-rule of the canvases: the units outlined, or None where nothing is outlined."""
+    return page.locator(sel).evaluate_all("cs => cs.map(c => c.dataset.rule === undefined ? null : c.dataset.rule.split(' ').filter(Boolean).map(Number))")
+
+
+def _edge_points(geo, units, k) -> list[list[float]]:
+    """Canvas points (scale k) on the outline's border: the middle of the edges between a patch
+    where the rule holds and a neighbour where it does not, inside the image."""
+    P, (rows, cols), s = geo["n_prefix_tokens"], geo["grid"], geo["patch_size"]
+    on = {u - P for u in units}
+    points = []
+    for p in sorted(on):
+        r, c = divmod(p, cols)
+        if c + 1 < cols and p + 1 not in on:
+            points += [[(c + 1) * s * k, (r + f) * s * k] for f in (0.3, 0.5, 0.7)]
+        if r + 1 < rows and p + cols not in on:
+            points += [[(c + f) * s * k, (r + 1) * s * k] for f in (0.3, 0.5, 0.7)]
+    return points
+
+
+def test_image_factor_page_outlines_the_patches_where_the_rule_holds(tiny_image_site):
+    site = tiny_image_site
+    row, want = _image_rule_pick(site)
+    f, layer = row["factor"], row["layer"]
+    geo = read_manifest(site)["image"]
+    n_patches = geo["grid"][0] * geo["grid"][1]
+    contexts = _top_contexts(site, f, layer)
+    # the detail opens an image where the outline has a border inside the image
+    rank = next(k for k, (sid, _) in enumerate(contexts) if 0 < len(want[sid]) < n_patches)
+    sid = contexts[rank][0]
+    with open_site(site, "http") as (page, base):
+        page.goto(base + f"factor.html?f={f}")
+        page.wait_for_selector(f"body[data-drawn='{f},{layer}']")
+        assert page.locator("#overlay-note .rule-legend").inner_text().strip() == f"Dashed outline: patches where the rule holds: {row['text']}."
+        assert page.locator("#rule-toggle").is_visible() and page.locator("#rule-marks").is_checked()
+        images = page.locator("#contexts li.ctx-img").evaluate_all("lis => lis.map(li => +li.dataset.image)")
+        assert images == [sid for sid, _ in contexts]
+        assert _marks(page, "#contexts li.ctx-img canvas") == [want[i] for i in images]
+        page.wait_for_selector(f"#quantiles[data-ready='{f},{layer}']")
+        q_images = page.locator("#quantiles li.ctx-img").evaluate_all("lis => lis.map(li => +li.dataset.image)")
+        assert _marks(page, "#quantiles li.ctx-img canvas") == [want[i] for i in q_images]
+
+        # the opened whole image, plain: outlined where the rule holds, drawn on the pixels
+        page.goto(base + f"factor.html?f={f}&c={rank}&d=none")
+        page.wait_for_selector("#detail-canvas[data-mode='none'][data-drawn][data-rule]")
+        assert _marks(page, "#detail-canvas") == [want[sid]]
+        P = geo["n_prefix_tokens"]
+        assert min(want[sid]) >= P
+        assert page.locator("#ctx-detail .rule-count").inner_text().strip() == f"The rule holds on {len(want[sid])} of the {n_patches} patches of this image."
+        width = page.locator("#detail-canvas").evaluate("c => c.width")
+        points = _edge_points(geo, want[sid], width / geo["size"][1])
+        assert points
+        marked = page.evaluate(PIXELS_AT, ["#detail-canvas", points])
+
+        # switched off: no outline, no legend, the same pixels differ on the outline's border
+        page.locator("#rule-marks").uncheck()
+        page.wait_for_selector("#detail-canvas[data-mode='none'][data-drawn]:not([data-rule])")
+        page.wait_for_selector(f"body[data-drawn='{f},{layer}']")
+        assert "r=0" in page.url
+        assert _marks(page, "#contexts li.ctx-img canvas, #quantiles li.ctx-img canvas, #detail-canvas") == [None] * (len(images) + len(q_images) + 1)
+        assert page.locator("#overlay-note .rule-legend, #ctx-detail .rule-count").count() == 0
+        plain = page.evaluate(PIXELS_AT, ["#detail-canvas", points])
+        assert sum(a != b for a, b in zip(marked, plain)) >= len(points) // 2
+        page.locator("#rule-marks").check()
+        page.wait_for_selector("#detail-canvas[data-mode='none'][data-drawn][data-rule]")
+        assert "r=0" not in page.url and _marks(page, "#detail-canvas") == [want[sid]]
+
+        # a factor without an explained rule: nothing outlined, no check box
+        other = next(r for r in _rows(site).values() if r["peak"] and not r["explained"] and _top_contexts(site, r["factor"], r["layer"]))
+        page.goto(base + f"factor.html?f={other['factor']}")
+        page.wait_for_selector(f"body[data-drawn='{other['factor']},{other['layer']}']")
+        assert page.locator("#rule-toggle").is_hidden()
+        assert set(map(str, _marks(page, "#contexts li.ctx-img canvas"))) == {"None"}
+
+
+PIXELS_AT = """([sel, points]) => {
+  const c = document.querySelector(sel);
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  return points.map(([x, y]) => { const i = 4 * (Math.floor(y) * c.width + Math.floor(x)); return [d[i], d[i + 1], d[i + 2]]; });
+}"""
+
+
+def test_an_image_site_without_explanations(tiny_image_site, tmp_path):
+    site = _without_explanations(tiny_image_site, tmp_path / "site")
+    with open_site(site, "file") as (page, base):
+        page.goto(base + "factor.html?f=0&c=0")
+        page.wait_for_selector("body[data-drawn]")
+        assert page.locator("#fexplain").inner_text() == "This site was built without explanations."
+        assert page.locator("#rule-toggle").is_hidden()
+        assert page.locator("#contexts canvas[data-rule], #detail-canvas[data-rule]").count() == 0
+        assert page.locator("#contexts li.ctx-img canvas[data-drawn]").count() > 0

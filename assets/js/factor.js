@@ -684,6 +684,16 @@
     if (spec.lowercase) s = s.toLowerCase();
     return s;
   }
+  function patchLabel(spec, tokens, j) {
+    const v = tokens[spec.column][j];
+    if (spec.kind === "cuts") {
+      let b = 0;
+      while (b < spec.cuts.length && spec.cuts[b] <= v) b++;
+      return spec.labels[b];
+    }
+    if (tokens[spec.saturation_column][j] < spec.grey_below) return "grey";
+    return spec.sectors[(Math.floor(v * 6 + 0.5) % 6 + 6) % 6];
+  }
   function featureLabels(spec, tokens, start2, end) {
     const n = end - start2;
     const out = new Array(n).fill(null);
@@ -718,10 +728,37 @@
         const prev = plain(i - 1);
         if (!special(i - 1) && prev && !HAS_LETTER_OR_DIGIT.test(prev)) out[i - start2] = "yes";
       }
+    } else if (spec.kind === "cuts" || spec.kind === "hue") {
+      if (spec.none_when !== void 0 && spec.none_when !== "is_special") return void 0;
+      for (let i = start2; i < end; i++) {
+        if (spec.none_when === "is_special" && special(i)) continue;
+        out[i - start2] = patchLabel(spec, tokens, i);
+      }
     } else {
       return void 0;
     }
     return out;
+  }
+  function featureColumns(features) {
+    const cols = /* @__PURE__ */ new Set(["is_special"]);
+    Object.keys(features || {}).forEach((name) => {
+      const spec = features[name];
+      if (spec.kind === "cuts" || spec.kind === "hue") cols.add(spec.column);
+      else cols.add(spec.column || "text");
+      if (spec.saturation_column) cols.add(spec.saturation_column);
+      if (spec.kind === "word") cols.add("space_before");
+    });
+    return Array.from(cols);
+  }
+  var unitsP = null;
+  function featureUnits(features) {
+    if (!unitsP) {
+      unitsP = loadColumns("tokens.parquet", featureColumns(features));
+      unitsP.catch(() => {
+        unitsP = null;
+      });
+    }
+    return unitsP;
   }
   function ruleMatches(rule, features, tokens, start2, end) {
     if (!rule || !features || !rule.all.length) return null;
@@ -993,14 +1030,9 @@
     }
     renderLLM(box, ex, f);
     const features = ex.section.features;
-    if (row.rule && !page.geo && row.explained) {
-      page.rule = { rule: row.rule, features, layer: row.layer };
-      box.appendChild(el(
-        "span",
-        { class: "fx-legend muted small" },
-        el("span", { class: "ctok rule" }, "outlined"),
-        " tokens in the contexts below are where the rule holds"
-      ));
+    if (row.rule && row.explained) {
+      page.rule = { rule: row.rule, features, layer: row.layer, text: row.text, tokens: null };
+      box.appendChild(el("span", { class: "fx-legend muted small" }, page.geo ? [el("span", { class: "rule-swatch", "aria-hidden": "true" }), " dashed outlines on the images below: the patches where the rule holds"] : [el("span", { class: "ctok rule" }, "outlined"), " tokens in the contexts below are where the rule holds"]));
     }
   }
   function renderLLM(box, ex, f) {
@@ -1038,9 +1070,17 @@
       )
     ));
   }
+  function ruleUnitsLoaded() {
+    const r = page.rule;
+    if (!r || !page.geo || r.tokens) return null;
+    return featureUnits(r.features).then((t) => {
+      r.tokens = t;
+    });
+  }
   function ruleHolds(start2, end) {
     const r = page.rule;
-    return r ? ruleMatches(r.rule, r.features, page.tokens, start2, end) : null;
+    const tokens = r && (r.tokens || page.tokens);
+    return tokens ? ruleMatches(r.rule, r.features, tokens, start2, end) : null;
   }
 
   // assets/src/factors/page/facts.js
@@ -1253,7 +1293,46 @@
     if (mode === "lime" && lime) return (ctx) => paintLime(ctx, lime);
     return null;
   }
-  function unitView(img, pos, full, size, paint, colour) {
+  function ruleUnits(img) {
+    const on = byId("rule-marks");
+    if (!page.rule || !on || !on.checked) return null;
+    const start2 = page.sentences.token_offset[img];
+    const holds = ruleHolds(start2, start2 + page.sentences.n_tokens[img]);
+    return holds ? Array.from(holds, (i) => i - start2).sort((a, b) => a - b) : null;
+  }
+  function paintRule(ctx, units, lw) {
+    const geo = page.geo;
+    const P = geo.n_prefix_tokens, rows = geo.grid[0], cols = geo.grid[1], s = geo.patch_size;
+    const on = new Uint8Array(rows * cols);
+    units.forEach((u) => {
+      if (u >= P) on[u - P] = 1;
+    });
+    const inside = (r, c) => r >= 0 && r < rows && c >= 0 && c < cols && on[r * cols + c] === 1;
+    const X = (x) => Math.min(cols * s - lw, Math.max(lw, x)), Y = (y) => Math.min(rows * s - lw, Math.max(lw, y));
+    ctx.save();
+    ctx.beginPath();
+    const edge = (x0, y0, x1, y1) => {
+      ctx.moveTo(X(x0), Y(y0));
+      ctx.lineTo(X(x1), Y(y1));
+    };
+    for (let p = 0; p < rows * cols; p++) {
+      if (!on[p]) continue;
+      const r = Math.floor(p / cols), c = p % cols, x = c * s, y = r * s;
+      if (!inside(r - 1, c)) edge(x, y, x + s, y);
+      if (!inside(r + 1, c)) edge(x, y + s, x + s, y + s);
+      if (!inside(r, c - 1)) edge(x, y, x, y + s);
+      if (!inside(r, c + 1)) edge(x + s, y, x + s, y + s);
+    }
+    ctx.lineWidth = 2 * lw;
+    ctx.strokeStyle = "rgba(0,0,0,0.55)";
+    ctx.stroke();
+    ctx.lineWidth = lw;
+    ctx.setLineDash([3 * lw, 2 * lw]);
+    ctx.strokeStyle = "#ffffff";
+    ctx.stroke();
+    ctx.restore();
+  }
+  function unitView(img, pos, full, size, paint, colour, marks) {
     const geo = page.geo;
     const s = geo.patch_size, H = geo.size[0], W = geo.size[1];
     const prefix = pos < geo.n_prefix_tokens;
@@ -1276,8 +1355,12 @@
       ctx.drawImage(src.img, src.x + x0, src.y + y0, sw, sh, x0, y0, sw, sh);
       if (paint) paint(ctx);
       const lw = Math.min(3, Math.max(1, size / 56)) / k;
+      if (marks) {
+        paintRule(ctx, marks, Math.min(1.5, Math.max(1, size / 224)) / k);
+        canvas.dataset.rule = marks.join(" ");
+      }
       if (!prefix) outline(ctx, box[0], box[1], box[2] - box[0], box[3] - box[1], colour || "#ffd400", lw);
-      else if (size >= 48) prefixLabel(ctx, dpr, unitName(geo, pos));
+      else if (size >= 48) prefixLabel(ctx, dpr, unitName(geo, pos) + (marks && marks.indexOf(pos) !== -1 ? " · rule holds" : ""));
       canvas.dataset.drawn = "1";
       return canvas;
     });
@@ -1303,6 +1386,29 @@
       el("span", { class: "act-scale", "aria-hidden": "true" }),
       el("span", null, " 0 (dimmed) → " + fmt(vmax) + " (bright, orange; the top activation at this layer)"),
       n !== void 0 ? el("span", { class: "muted" }, " · maps for the first " + n + " distinct images of the top contexts") : null
+    );
+  }
+  function ruleLegend(onPrefix) {
+    if (!page.rule || !byId("rule-marks").checked) return null;
+    return el(
+      "p",
+      { class: "rule-legend small" },
+      el("span", { class: "rule-swatch", "aria-hidden": "true" }),
+      " Dashed outline: patches where the rule holds: ",
+      el("span", { class: "rule-text" }, page.rule.text),
+      ".",
+      onPrefix ? ' Prefix tokens have no pixels: their label says "rule holds".' : null
+    );
+  }
+  function ruleCount(marks) {
+    const geo = page.geo;
+    const P = geo.n_prefix_tokens;
+    const prefix = marks.filter((u) => u < P).map((u) => unitName(geo, u));
+    return el(
+      "p",
+      { class: "rule-count small" },
+      el("span", { class: "rule-swatch", "aria-hidden": "true" }),
+      " The rule holds on " + (marks.length - prefix.length) + " of the " + geo.grid[0] * geo.grid[1] + " patches of this image" + (prefix.length ? " and on " + prefix.join(", ") : "") + "."
     );
   }
 
@@ -1374,7 +1480,8 @@
     if (mode === "lime" && !lime) mode = "none";
     const long = Math.max(geo.size[0], geo.size[1]);
     const scale = Math.max(1, Math.floor(DETAIL / long));
-    const view = unitView(sid, pos, true, Math.max(DETAIL, scale * long), painter(mode, map, lime, vmax), mode === "lime" ? "#1d4ed8" : null);
+    const marks = ruleUnits(sid);
+    const view = unitView(sid, pos, true, Math.max(DETAIL, scale * long), painter(mode, map, lime, vmax), mode === "lime" ? "#1d4ed8" : null, marks);
     view.canvas.id = "detail-canvas";
     view.canvas.dataset.mode = mode;
     const modeButton = (m, label, enabled) => el("button", {
@@ -1411,6 +1518,7 @@
     } else if (!map) {
       info.appendChild(el("p", { class: "muted small" }, l !== peak ? "Activation maps of whole images are precomputed at the peak layer (" + peak + ") only." : "No activation map for this image: maps cover the first " + nMaps(cd, f) + " distinct images of the top contexts."));
     }
+    if (marks) info.appendChild(ruleCount(marks));
     info.appendChild(el("button", { type: "button", class: "detail-close", onclick: () => page.change({ c: null, d: null }) }, "Close"));
     box.appendChild(el("div", { class: "detail-image" }, view.canvas));
     box.appendChild(info);
@@ -1553,9 +1661,10 @@
     byId("ctx-h").textContent = "Top contexts at layer " + l + (l === 0 ? " (embeddings)" : "");
     byId("ctx-count").textContent = total ? shown + " of " + total + " contexts, strongest first" : "";
     renderLimeNote(f, l, cd, (n) => overlay === "lime" ? limeLegend(" " + plural(n, "context") + " (marked LIME) at this layer.") : el("p", { class: "small" }, "LIME saliency is available for " + plural(n, "context") + " (marked LIME): choose Overlay → LIME saliency, or open one."));
-    renderOverlayNote(f, l, cd, overlay, vmax);
     const waits = [];
+    let onPrefix = false;
     if (!range) {
+      renderOverlayNote(f, l, cd, overlay, vmax, false);
       list.appendChild(el("li", { class: "muted" }, "This factor is never active at layer " + l + "."));
       renderDetail(f, l, cd, null, vmax);
       markDrawn(f, l, waits);
@@ -1569,7 +1678,9 @@
       const sid = topk.sentence_id[i], pos = topk.position[i], value = topk.value[i], rank = topk.rank[i];
       const lime = limeOf(cd, f, l, sid, pos);
       const map = l === peak ? heatMap(cd, f, sid) : null;
-      const view = unitView(sid, pos, full, CROP, painter(overlay, map, lime, vmax), overlay === "lime" ? "#1d4ed8" : null);
+      const marks = ruleUnits(sid);
+      if (marks && pos < page.geo.n_prefix_tokens && marks.indexOf(pos) !== -1) onPrefix = true;
+      const view = unitView(sid, pos, full, CROP, painter(overlay, map, lime, vmax), overlay === "lime" ? "#1d4ed8" : null, marks);
       waits.push(view.ready);
       const unit = unitName(page.geo, pos);
       if (rank === opened) openedRow = i;
@@ -1600,6 +1711,7 @@
       ));
     }
     list.appendChild(frag);
+    renderOverlayNote(f, l, cd, overlay, vmax, onPrefix);
     const detail = renderDetail(f, l, cd, openedRow, vmax, state.d);
     if (detail) waits.push(detail);
     markDrawn(f, l, waits);
@@ -1616,9 +1728,12 @@
     page.change({ c: open });
     if (open !== null) byId("ctx-detail").scrollIntoView({ block: "nearest" });
   }
-  function renderOverlayNote(f, l, cd, overlay, vmax) {
+  function renderOverlayNote(f, l, cd, overlay, vmax, onPrefix) {
     const note = clear(byId("overlay-note"));
     const peak = page.index.peak_layer[f];
+    byId("rule-toggle").hidden = !page.rule;
+    const legend = ruleLegend(onPrefix);
+    if (legend) note.appendChild(legend);
     if (overlay !== "act") return;
     if (l !== peak) {
       note.appendChild(el(
@@ -1769,7 +1884,7 @@
   }
   function imageItem(c, i, vmax, waits) {
     const sid = c.sentence_id[i], pos = c.position[i], value = c.value[i];
-    const view = unitView(sid, pos, byId("view").value === "full", CROP2, null, null);
+    const view = unitView(sid, pos, byId("view").value === "full", CROP2, null, null, ruleUnits(sid));
     waits.push(view.ready);
     const unit = unitName(page.geo, pos);
     return el(
@@ -2082,6 +2197,9 @@
         [page.sentences, page.tokens] = text2;
         page.links = links;
         renderExplanation(f, l, ex);
+        return Promise.resolve(ruleUnitsLoaded()).then(() => cd);
+      }).then((cd) => {
+        if (!cd || seq !== page.seq) return;
         renderFacts(f, l, cd);
         if (page.geo) renderImageContexts(f, l, cd, state);
         else renderContexts(f, l, cd);
@@ -2104,6 +2222,7 @@
     if (byId("view")) {
       byId("view").value = state.v === "full" ? "full" : "crop";
       byId("overlay").value = state.o === "act" || state.o === "lime" ? state.o : "none";
+      byId("rule-marks").checked = state.r !== "0";
     }
     byId("shown").value = ["20", "50"].indexOf(state.n) !== -1 ? state.n : "all";
   }
@@ -2128,6 +2247,7 @@
       if (!byId(id)) return;
       byId(id).addEventListener("change", () => page.change({ [param]: byId(id).value === byDefault ? null : byId(id).value }));
     });
+    if (byId("rule-marks")) byId("rule-marks").addEventListener("change", () => page.change({ r: byId("rule-marks").checked ? null : "0" }));
   }
 
   // assets/src/lib/tokenizer/strings.js

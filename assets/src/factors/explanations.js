@@ -1,7 +1,8 @@
 /*
  * Rule explanations of factors (manifest.factors.explanations, factors/explanations.parquet;
  * docs/data-contract.md, "Explanations"): the rows by factor and layer, and where a rule holds in
- * a text, each feature's label computed from tokens.parquet as the manifest's `features` say.
+ * a text or an image, each feature's label computed from tokens.parquet as the manifest's
+ * `features` say.
  */
 import { loadColumns } from '../core/data.js';
 
@@ -73,8 +74,21 @@ function textLabel(spec, tokens, j) {
   return s;
 }
 
-/** Labels (array over units start..end-1, null for none) of one feature of the text [start, end),
- * or undefined for a feature kind this page cannot compute (image features). */
+/** Image features: labels[number of cuts <= value] ("cuts"), or the hue's sector, "grey" below
+ * grey_below saturation ("hue"). */
+function patchLabel(spec, tokens, j) {
+  const v = tokens[spec.column][j];
+  if (spec.kind === 'cuts') {
+    let b = 0;
+    while (b < spec.cuts.length && spec.cuts[b] <= v) b++;
+    return spec.labels[b];
+  }
+  if (tokens[spec.saturation_column][j] < spec.grey_below) return 'grey';
+  return spec.sectors[((Math.floor(v * 6 + 0.5) % 6) + 6) % 6];
+}
+
+/** Labels (array over units start..end-1, null for none) of one feature of the text or image
+ * [start, end), or undefined for a feature this page cannot compute. */
 function featureLabels(spec, tokens, start, end) {
   const n = end - start;
   const out = new Array(n).fill(null);
@@ -110,13 +124,44 @@ function featureLabels(spec, tokens, start, end) {
       const prev = plain(i - 1);
       if (!special(i - 1) && prev && !HAS_LETTER_OR_DIGIT.test(prev)) out[i - start] = 'yes';
     }
+  } else if (spec.kind === 'cuts' || spec.kind === 'hue') {
+    if (spec.none_when !== undefined && spec.none_when !== 'is_special') return undefined;
+    for (let i = start; i < end; i++) {
+      if (spec.none_when === 'is_special' && special(i)) continue;
+      out[i - start] = patchLabel(spec, tokens, i);
+    }
   } else {
     return undefined;
   }
   return out;
 }
 
-/** The units of the text [start, end) where the rule holds: a Set of token indices, or null when
+/** The columns of tokens.parquet the features read. */
+export function featureColumns(features) {
+  const cols = new Set(['is_special']);
+  Object.keys(features || {}).forEach((name) => {
+    const spec = features[name];
+    if (spec.kind === 'cuts' || spec.kind === 'hue') cols.add(spec.column);
+    else cols.add(spec.column || 'text');
+    if (spec.saturation_column) cols.add(spec.saturation_column);
+    if (spec.kind === 'word') cols.add('space_before');
+  });
+  return Array.from(cols);
+}
+
+let unitsP = null;
+
+/** Promise of the columns of tokens.parquet the features read (image sites, whose pages do not
+ * load the tokens table otherwise), loaded once, when a rule is first shown. */
+export function featureUnits(features) {
+  if (!unitsP) {
+    unitsP = loadColumns('tokens.parquet', featureColumns(features));
+    unitsP.catch(() => { unitsP = null; });
+  }
+  return unitsP;
+}
+
+/** The units of the text or image [start, end) where the rule holds: a Set of token indices, or null when
  * there is no rule or one of its features cannot be computed here. */
 export function ruleMatches(rule, features, tokens, start, end) {
   if (!rule || !features || !rule.all.length) return null;

@@ -1,8 +1,8 @@
 /* The factor page's explanation (factors/explanations.js): the rule of the layer shown (or of the
  * peak layer, said so), its detection score beside the one-token score, and page.rule, which the
- * text contexts read to outline the tokens where the rule holds. */
+ * contexts read to outline the tokens (text) or patches (images) where the rule holds. */
 import { clear, el } from '../../core/data.js';
-import { ruleMatches, score } from '../explanations.js';
+import { featureUnits, ruleMatches, score } from '../explanations.js';
 import { $, page } from './context.js';
 
 export function renderExplanation(f, l, ex) {
@@ -39,10 +39,11 @@ export function renderExplanation(f, l, ex) {
   }
   renderLLM(box, ex, f);
   const features = ex.section.features;
-  if (row.rule && !page.geo && row.explained) {
-    page.rule = { rule: row.rule, features, layer: row.layer };
-    box.appendChild(el('span', { class: 'fx-legend muted small' },
-      el('span', { class: 'ctok rule' }, 'outlined'), ' tokens in the contexts below are where the rule holds'));
+  if (row.rule && row.explained) {
+    page.rule = { rule: row.rule, features, layer: row.layer, text: row.text, tokens: null };
+    box.appendChild(el('span', { class: 'fx-legend muted small' }, page.geo
+      ? [el('span', { class: 'rule-swatch', 'aria-hidden': 'true' }), ' dashed outlines on the images below: the patches where the rule holds']
+      : [el('span', { class: 'ctok rule' }, 'outlined'), ' tokens in the contexts below are where the rule holds']));
   }
 }
 
@@ -66,8 +67,16 @@ function renderLLM(box, ex, f) {
       primary ? el('span', { class: 'fx-primary muted' }, 'scores above the rule: the factor index shows it') : null)));
 }
 
-/** The tokens of text [start, end) where the current rule holds (a Set), or null. */
+/** Image sites: the promise that page.rule has the tokens.parquet columns its features read. */
+export function ruleUnitsLoaded() {
+  const r = page.rule;
+  if (!r || !page.geo || r.tokens) return null;
+  return featureUnits(r.features).then((t) => { r.tokens = t; });
+}
+
+/** The tokens of text (or units of image) [start, end) where the current rule holds (a Set), or null. */
 export function ruleHolds(start, end) {
   const r = page.rule;
-  return r ? ruleMatches(r.rule, r.features, page.tokens, start, end) : null;
+  const tokens = r && (r.tokens || page.tokens);
+  return tokens ? ruleMatches(r.rule, r.features, tokens, start, end) : null;
 }

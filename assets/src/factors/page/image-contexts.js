@@ -1,12 +1,13 @@
 /* The factor page's top contexts on image sites: a tile per context (a crop around the patch or
- * the whole image, optionally with an overlay), the notes above them and the opened context. */
+ * the whole image, optionally with an overlay, the patches where the rule holds outlined), the
+ * notes above them and the opened context. */
 import { clear, el, query } from '../../core/data.js';
 import { unitName } from '../../core/images.js';
 import { fail, fmt } from '../common.js';
 import { $, page } from './context.js';
 import { contextRange, heatMap, limeOf, nMaps } from './data.js';
 import { renderDetail } from './image-detail.js';
-import { activationLegend, imageName, painter, unitView } from './image-paint.js';
+import { activationLegend, imageName, painter, ruleLegend, ruleUnits, unitView } from './image-paint.js';
 import { limeLegend, plural, renderLimeNote } from './lime.js';
 import { valueBar } from './text-contexts.js';
 
@@ -23,9 +24,10 @@ export function renderImageContexts(f, l, cd, state) {
   renderLimeNote(f, l, cd, (n) => (overlay === 'lime'
     ? limeLegend(' ' + plural(n, 'context') + ' (marked LIME) at this layer.')
     : el('p', { class: 'small' }, 'LIME saliency is available for ' + plural(n, 'context') + ' (marked LIME): choose Overlay → LIME saliency, or open one.')));
-  renderOverlayNote(f, l, cd, overlay, vmax);
   const waits = [];
+  let onPrefix = false;
   if (!range) {
+    renderOverlayNote(f, l, cd, overlay, vmax, false);
     list.appendChild(el('li', { class: 'muted' }, 'This factor is never active at layer ' + l + '.'));
     renderDetail(f, l, cd, null, vmax);
     markDrawn(f, l, waits);
@@ -39,7 +41,9 @@ export function renderImageContexts(f, l, cd, state) {
     const sid = topk.sentence_id[i], pos = topk.position[i], value = topk.value[i], rank = topk.rank[i];
     const lime = limeOf(cd, f, l, sid, pos);
     const map = l === peak ? heatMap(cd, f, sid) : null;
-    const view = unitView(sid, pos, full, CROP, painter(overlay, map, lime, vmax), overlay === 'lime' ? '#1d4ed8' : null);
+    const marks = ruleUnits(sid);
+    if (marks && pos < page.geo.n_prefix_tokens && marks.indexOf(pos) !== -1) onPrefix = true;
+    const view = unitView(sid, pos, full, CROP, painter(overlay, map, lime, vmax), overlay === 'lime' ? '#1d4ed8' : null, marks);
     waits.push(view.ready);
     const unit = unitName(page.geo, pos);
     if (rank === opened) openedRow = i;
@@ -62,6 +66,7 @@ export function renderImageContexts(f, l, cd, state) {
       el('div', { class: 'ctx-unit muted' }, unit)));
   }
   list.appendChild(frag);
+  renderOverlayNote(f, l, cd, overlay, vmax, onPrefix);
   const detail = renderDetail(f, l, cd, openedRow, vmax, state.d);
   if (detail) waits.push(detail);
   markDrawn(f, l, waits);
@@ -82,9 +87,13 @@ function openContext(rank) {
   if (open !== null) $('ctx-detail').scrollIntoView({ block: 'nearest' });
 }
 
-function renderOverlayNote(f, l, cd, overlay, vmax) {
+/** The legends of the rule's outlines (onPrefix: it holds on a prefix token shown) and of the overlay. */
+function renderOverlayNote(f, l, cd, overlay, vmax, onPrefix) {
   const note = clear($('overlay-note'));
   const peak = page.index.peak_layer[f];
+  $('rule-toggle').hidden = !page.rule;
+  const legend = ruleLegend(onPrefix);
+  if (legend) note.appendChild(legend);
   if (overlay !== 'act') return;
   if (l !== peak) {
     note.appendChild(el('p', { class: 'small' }, 'Activation maps of whole images are precomputed at the peak layer (' + peak + ') only. ',

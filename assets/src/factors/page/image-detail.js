@@ -1,11 +1,12 @@
 /* The opened context of an image factor page: the whole image with the factor's activation map
- * (or its LIME weights, or plain), the unit's facts and links. */
+ * (or its LIME weights, or plain) and the patches where the rule holds outlined, the unit's facts
+ * and links. */
 import { clear, el } from '../../core/data.js';
 import { unitName } from '../../core/images.js';
 import { fmt } from '../common.js';
 import { $, page } from './context.js';
 import { heatMap, limeOf, nMaps } from './data.js';
-import { activationLegend, imageName, painter, unitView } from './image-paint.js';
+import { activationLegend, imageName, painter, ruleCount, ruleUnits, unitView } from './image-paint.js';
 import { limeLegend } from './lime.js';
 
 const DETAIL = 336; // px on the long side, at least
@@ -29,7 +30,8 @@ export function renderDetail(f, l, cd, i, vmax, wanted) {
   if (mode === 'lime' && !lime) mode = 'none';
   const long = Math.max(geo.size[0], geo.size[1]);
   const scale = Math.max(1, Math.floor(DETAIL / long));
-  const view = unitView(sid, pos, true, Math.max(DETAIL, scale * long), painter(mode, map, lime, vmax), mode === 'lime' ? '#1d4ed8' : null);
+  const marks = ruleUnits(sid);
+  const view = unitView(sid, pos, true, Math.max(DETAIL, scale * long), painter(mode, map, lime, vmax), mode === 'lime' ? '#1d4ed8' : null, marks);
   view.canvas.id = 'detail-canvas';
   view.canvas.dataset.mode = mode;
   const modeButton = (m, label, enabled) => el('button', {
@@ -53,6 +55,7 @@ export function renderDetail(f, l, cd, i, vmax, wanted) {
       ? 'Activation maps of whole images are precomputed at the peak layer (' + peak + ') only.'
       : 'No activation map for this image: maps cover the first ' + nMaps(cd, f) + ' distinct images of the top contexts.'));
   }
+  if (marks) info.appendChild(ruleCount(marks));
   info.appendChild(el('button', { type: 'button', class: 'detail-close', onclick: () => page.change({ c: null, d: null }) }, 'Close'));
   box.appendChild(el('div', { class: 'detail-image' }, view.canvas));
   box.appendChild(info);

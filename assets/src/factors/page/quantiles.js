@@ -13,7 +13,7 @@ import { unitName } from '../../core/images.js';
 import { chunkFile, chunkOf, fmt, pct, ranges } from '../common.js';
 import { $, page } from './context.js';
 import { contextRange } from './data.js';
-import { imageName, unitView } from './image-paint.js';
+import { imageName, ruleUnits, unitView } from './image-paint.js';
 import { attentionLink, contextText, valueBar } from './text-contexts.js';
 
 const CROP = 112; // tile size, px, as the top contexts'
@@ -123,7 +123,7 @@ function textItem(c, i, l, vmax) {
  * the unit in the image browser: the opened-context view and the overlays belong to the top contexts. */
 function imageItem(c, i, vmax, waits) {
   const sid = c.sentence_id[i], pos = c.position[i], value = c.value[i];
-  const view = unitView(sid, pos, $('view').value === 'full', CROP, null, null);
+  const view = unitView(sid, pos, $('view').value === 'full', CROP, null, null, ruleUnits(sid));
   waits.push(view.ready);
   const unit = unitName(page.geo, pos);
   return el('li', { class: 'ctx-img', dataset: { image: sid, pos } },

@@ -1,8 +1,8 @@
 /*
  * factor.html: one transformer factor. URL state: ?f=<factor>&l=<layer>&w=<context window>&n=<shown>
  * (l defaults to the factor's peak layer). Back/forward restore the view. Image sites add v=full
- * (whole images), o=act|lime (overlay on every tile), c=<rank> (the context opened in the detail
- * view) and d=lime|none (its overlay). This module loads the data, wires the controls and draws
+ * (whole images), o=act|lime (overlay on every tile), r=0 (no outlines where the rule holds),
+ * c=<rank> (the context opened in the detail view) and d=lime|none (its overlay). This module loads the data, wires the controls and draws
  * the view of a state with the view modules; the live probe (live/factor.js) follows the factor
  * and layer through the "tfvis:factor" event.
  */
@@ -13,7 +13,7 @@ import { explanations } from '../explanations.js';
 import { $, page } from './context.js';
 import { chunkData } from './data.js';
 import { renderCurve } from './curve.js';
-import { renderExplanation } from './explanation.js';
+import { renderExplanation, ruleUnitsLoaded } from './explanation.js';
 import { renderFacts } from './facts.js';
 import { renderHeader } from './header.js';
 import { renderImageContexts } from './image-contexts.js';
@@ -73,6 +73,9 @@ export function start() {
       [page.sentences, page.tokens] = text;
       page.links = links;
       renderExplanation(f, l, ex);
+      return Promise.resolve(ruleUnitsLoaded()).then(() => cd);
+    }).then((cd) => {
+      if (!cd || seq !== page.seq) return;
       renderFacts(f, l, cd);
       if (page.geo) renderImageContexts(f, l, cd, state);
       else renderContexts(f, l, cd);
@@ -101,6 +104,7 @@ function syncControls(state) {
   if ($('view')) {
     $('view').value = state.v === 'full' ? 'full' : 'crop';
     $('overlay').value = state.o === 'act' || state.o === 'lime' ? state.o : 'none';
+    $('rule-marks').checked = state.r !== '0';
   }
   $('shown').value = ['20', '50'].indexOf(state.n) !== -1 ? state.n : 'all';
 }
@@ -127,4 +131,5 @@ function wire(show) {
     if (!$(id)) return;
     $(id).addEventListener('change', () => page.change({ [param]: $(id).value === byDefault ? null : $(id).value }));
   });
+  if ($('rule-marks')) $('rule-marks').addEventListener('change', () => page.change({ r: $('rule-marks').checked ? null : '0' }));
 }
