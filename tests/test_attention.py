@@ -19,7 +19,7 @@ from tfvis_site.analysis.attention import (
     write_attention_bundle,
 )
 from tfvis_site.analysis.attention.normalise import average_ranks, spearman_paper
-from tfvis_site.analysis.attention.project import TrustworthinessProbe, exact_knn, pca, scale_unit
+from tfvis_site.analysis.attention.project import TrustworthinessProbe, cache_umap_jit, exact_knn, pca, scale_unit
 from tfvis_site.analysis.attention.stats import TEXT_LABELS, LayerAccumulator, TextHeadStatistics, decode_sqrt_u16
 from tfvis_site.site.bundles import BundleWriter, read_data_array
 from tfvis_site.errors import UserError
@@ -138,6 +138,17 @@ def test_umap_deterministic_and_parallel_equal(stores, tmp_path):
         assert np.isfinite(np.asarray(a.coords(name))).all()
         assert all(0 <= h["trustworthiness"][name] <= 1 for h in a.heads)
     assert a.config.cache_key() == b.config.cache_key()
+
+
+def test_umap_jit_is_cached_on_disk():
+    """umap compiles without numba's cache: every pool or Ray worker compiled it again (~28 s)."""
+    import umap.layouts
+    import umap.umap_
+    from numba.core.caching import FunctionCache
+
+    cache_umap_jit()
+    for fn in (umap.umap_.smooth_knn_dist, umap.umap_.compute_membership_strengths, umap.layouts._nb_optimize_layout_euclidean_single_epoch):
+        assert isinstance(fn._cache, FunctionCache), fn
 
 
 def test_exact_knn_and_trustworthiness_match_sklearn():
