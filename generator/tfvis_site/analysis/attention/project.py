@@ -207,12 +207,30 @@ def _tsne(X, knn, dim, params, seed, init) -> np.ndarray:
 
 
 def project_head(X: np.ndarray, task: dict[str, Any]) -> HeadProjection:
-    """All projections of one head.
+    """All projections of one head, on one thread of every thread pool (OpenMP, BLAS), wherever
+    it runs, so the bits never depend on the machine or the executor: scikit-learn's Barnes-Hut
+    t-SNE sums its normalisation and its error in parallel, and a process-pool worker ran it on
+    the machine's cores (its OpenMP runtime loads after the worker's thread limit) while a Ray
+    task runs it on one (OMP_NUM_THREADS=1).
 
     X: (n_points, d_head) float32 normalised queries then keys. ``task`` holds: projections,
     dims, seed, umap (n_neighbors, min_dist, n_epochs, metric, init3d), tsne (perplexity,
     max_iter, metric), trust_k, trust_sample (indices into X), metric for trustworthiness.
     """
+    from threadpoolctl import threadpool_limits
+
+    # threadpoolctl limits the pools of the libraries loaded so far: load them first
+    if "tsne" in task["projections"]:
+        import sklearn.manifold  # noqa: F401 - its OpenMP runtime
+    if "umap" in task["projections"]:
+        import umap.umap_  # noqa: F401 - scipy's BLAS, numba
+    if "umap" in task["projections"] or "tsne" in task["projections"]:
+        import torch  # noqa: F401 - its own OpenMP runtime (the kNN search)
+    with threadpool_limits(1):
+        return _project_head(X, task)
+
+
+def _project_head(X: np.ndarray, task: dict[str, Any]) -> HeadProjection:
     warnings.filterwarnings("ignore", module="umap")
     warnings.filterwarnings("ignore", category=FutureWarning)
     res = HeadProjection()
