@@ -19,7 +19,7 @@ from tfvis_site.analysis.attention import (
     write_attention_bundle,
 )
 from tfvis_site.analysis.attention.normalise import average_ranks, spearman_paper
-from tfvis_site.analysis.attention.project import TrustworthinessProbe, exact_knn, pca, scale_unit
+from tfvis_site.analysis.attention.project import TrustworthinessProbe, cache_umap_jit, exact_knn, pca, project_head, scale_unit
 from tfvis_site.analysis.attention.stats import TEXT_LABELS, LayerAccumulator, TextHeadStatistics, decode_sqrt_u16
 from tfvis_site.site.bundles import BundleWriter, read_data_array
 from tfvis_site.errors import UserError
@@ -138,6 +138,38 @@ def test_umap_deterministic_and_parallel_equal(stores, tmp_path):
         assert np.isfinite(np.asarray(a.coords(name))).all()
         assert all(0 <= h["trustworthiness"][name] <= 1 for h in a.heads)
     assert a.config.cache_key() == b.config.cache_key()
+
+
+def test_umap_jit_is_cached_on_disk():
+    """umap compiles without numba's cache: every pool or Ray worker compiled it again (~28 s)."""
+    import umap.layouts
+    import umap.umap_
+    from numba.core.caching import FunctionCache
+
+    cache_umap_jit()
+    for fn in (umap.umap_.smooth_knn_dist, umap.umap_.compute_membership_strengths, umap.layouts._nb_optimize_layout_euclidean_single_epoch):
+        assert isinstance(fn._cache, FunctionCache), fn
+
+
+def test_tsne_runs_on_one_openmp_thread_whatever_the_callers(monkeypatch):
+    """Barnes-Hut t-SNE sums in parallel: its bits depend on the OpenMP threads, which differ
+    between a process-pool worker (the machine's cores) and a Ray task (OMP_NUM_THREADS=1)."""
+    import sklearn.manifold._t_sne as t_sne
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    seen, real = [], t_sne._openmp_effective_n_threads
+
+    def spy():
+        seen.append({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"})
+        return real()
+
+    monkeypatch.setattr(t_sne, "_openmp_effective_n_threads", spy)
+    X = np.random.default_rng(0).normal(size=(120, 8)).astype(np.float32)
+    task = {"projections": ["pca", "tsne"], "dims": [2, 3], "seed": 0, "tsne": {"perplexity": 5.0, "max_iter": 250, "metric": "cosine"},
+            "trust_k": 5, "trust_sample": np.arange(0, 120, 2), "trust_metric": "euclidean", "proj_pairs": ([0, 1], [0, 0])}
+    with threadpool_limits(2, user_api="openmp"):
+        project_head(X, task)
+    assert seen == [{1}, {1}]
 
 
 def test_exact_knn_and_trustworthiness_match_sklearn():

@@ -49,11 +49,8 @@ n_train = 200
 [lime]
 coverage = "all"
 [attention]
-projections = ["pca", "tsne"]   # t-SNE runs as tasks (PCA alone stays in the driver); no JIT warm-up
+projections = ["pca", "umap", "tsne"]   # the default projections (dims 2 and 3) and t-SNE, as Ray tasks
 tsne_perplexity = 10.0
-# 2D only: the 3D Barnes-Hut t-SNE of one head of eight came out different (max 1.03 in scaled
-# coordinates) on Ray than in the local process pool, with identical inputs; open (docs/scale.md)
-dims = [2]
 """
 
 
@@ -118,7 +115,7 @@ def test_store_and_inference_were_sharded(builds):
 def test_projection_tasks_on_ray_equal_local(builds):
     local, on_ray = _stage_dir(builds, "cache-local", "attention"), _stage_dir(builds, "cache-ray", "attention")
     names = sorted(p.name for p in local.glob("coords_*.npy"))
-    assert any("tsne" in n for n in names)  # projections that run as tasks, not only PCA
+    assert {f"coords_{p}{d}.npy" for p in ("pca", "umap", "tsne") for d in (2, 3)} <= set(names), names
     for name in names:
         assert np.array_equal(np.load(local / name), np.load(on_ray / name)), name
     meta = json.loads((on_ray / "result.json").read_text())

@@ -144,9 +144,37 @@ class HeadProjection:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+def cache_umap_jit() -> None:
+    """Keep umap's numba-compiled functions on disk (numba's cache: ``__pycache__`` beside umap's
+    sources, else the user's cache folder, or ``NUMBA_CACHE_DIR``). umap compiles them without
+    ``cache=True``, so every new process (a pool worker, a Ray worker) compiled them again: ~28 s
+    per process on a busy 2-core machine, against 0.2 s for a head's layouts. Once per process."""
+    global _umap_jit_cached
+    if _umap_jit_cached:
+        return
+    _umap_jit_cached = True
+    import umap.layouts
+    import umap.umap_
+    import umap.utils
+    from numba.core.caching import NullCache
+    from numba.core.dispatcher import Dispatcher
+
+    for module in (umap.umap_, umap.layouts, umap.utils):
+        for fn in vars(module).values():
+            if isinstance(fn, Dispatcher) and isinstance(fn._cache, NullCache):
+                try:
+                    fn.enable_caching()
+                except RuntimeError:  # no writable cache folder: compile in memory, as before
+                    return
+
+
+_umap_jit_cached = False
+
+
 def _umap_layouts(X, knn, dims, params, seed, init_for) -> dict[int, np.ndarray]:
     from umap.umap_ import find_ab_params, fuzzy_simplicial_set, simplicial_set_embedding
 
+    cache_umap_jit()
     idx, dist = knn
     k = params["n_neighbors"]
     graph, _, _ = fuzzy_simplicial_set(
@@ -179,12 +207,30 @@ def _tsne(X, knn, dim, params, seed, init) -> np.ndarray:
 
 
 def project_head(X: np.ndarray, task: dict[str, Any]) -> HeadProjection:
-    """All projections of one head.
+    """All projections of one head, on one thread of every thread pool (OpenMP, BLAS), wherever
+    it runs, so the bits never depend on the machine or the executor: scikit-learn's Barnes-Hut
+    t-SNE sums its normalisation and its error in parallel, and a process-pool worker ran it on
+    the machine's cores (its OpenMP runtime loads after the worker's thread limit) while a Ray
+    task runs it on one (OMP_NUM_THREADS=1).
 
     X: (n_points, d_head) float32 normalised queries then keys. ``task`` holds: projections,
     dims, seed, umap (n_neighbors, min_dist, n_epochs, metric, init3d), tsne (perplexity,
     max_iter, metric), trust_k, trust_sample (indices into X), metric for trustworthiness.
     """
+    from threadpoolctl import threadpool_limits
+
+    # threadpoolctl limits the pools of the libraries loaded so far: load them first
+    if "tsne" in task["projections"]:
+        import sklearn.manifold  # noqa: F401 - its OpenMP runtime
+    if "umap" in task["projections"]:
+        import umap.umap_  # noqa: F401 - scipy's BLAS, numba
+    if "umap" in task["projections"] or "tsne" in task["projections"]:
+        import torch  # noqa: F401 - its own OpenMP runtime (the kNN search)
+    with threadpool_limits(1):
+        return _project_head(X, task)
+
+
+def _project_head(X: np.ndarray, task: dict[str, Any]) -> HeadProjection:
     warnings.filterwarnings("ignore", module="umap")
     warnings.filterwarnings("ignore", category=FutureWarning)
     res = HeadProjection()
