@@ -36,6 +36,8 @@ def test_a_config_json_that_is_no_json_object(tiny_checkpoints, tmp_path, config
     ("bert", "attention_probs_dropout_prob", "high", "not a configuration transformers can load (Validation error for field 'attention_probs_dropout_prob':)"),
     ("gpt2", "hidden_size", [64], "hidden_size must be a positive integer, got [64]"),  # its alias of n_embd goes unchecked
     ("bert", "num_attention_heads", 0, "num_attention_heads must be a positive integer, got 0"),
+    ("gpt2", "architectures", True, "architectures must be a list of class names, got True"),  # found in a CI run: TypeError at load
+    ("bert", "architectures", [1], "architectures must be a list of class names, got [1]"),
 ])
 def test_a_config_json_transformers_cannot_use(tiny_checkpoints, tmp_path, kind, key, value, message):
     """Found by the fuzzer: these failed after the model was resolved, where the presets are

@@ -38,7 +38,16 @@ def js_pct(x: float) -> str:
         return "0%"
     if x < 0.001:
         return "<0.1%"
-    return f"{100 * x:.{1 if x < 0.1 else 0}f}%"
+    return _to_fixed(100 * x, 1 if x < 0.1 else 0) + "%"
+
+
+def _to_fixed(x: float, digits: int) -> str:
+    """JavaScript's Number.prototype.toFixed: the exact value rounded half up (Python's format
+    rounds half to even: 12.5 gives "12" where JS gives "13", as for a band of 1/8 of the
+    activations)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return str(Decimal(x).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
 
 
 def _quantiles(site) -> dict[tuple[int, int], list[dict]]:

@@ -119,6 +119,9 @@ def read_hf_config(model_dir: Path) -> Any:
         value = getattr(text, name, None)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise UserError(f"{config_file}: {name} must be a positive integer, got {value!r}")
+    architectures = getattr(config, "architectures", None)
+    if architectures is not None and not (isinstance(architectures, list) and all(isinstance(a, str) for a in architectures)):
+        raise UserError(f"{config_file}: architectures must be a list of class names, got {architectures!r}")
     return config
 
 
