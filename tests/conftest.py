@@ -201,7 +201,7 @@ LONGEST_FIRST = (
     "tests/test_dinov2_build.py", "minilm", "tests/test_ray.py", "tests/test_attention.py", "tests/test_multisite.py",
     "tests/test_probe.py", "tests/test_architectures.py", "tests/test_packaging.py", "tests/test_live_browser.py",
     "tests/test_build.py", "tests/test_tokenizer_browser.py", "tests/test_live_export.py",
-    "tests/test_attention_pages_browser.py", "tests/test_resume.py", "tests/test_llm_explanations_build.py",
+    "tests/test_attention_pages_browser.py", "tests/test_resume.py", "tests/test_llm_explanations_build.py", "tests/test_fuzz_cli.py",
 )
 
 
