@@ -36,6 +36,13 @@ class StageConfig:
         """What of the settings can change the stage's result: its part of the cache key."""
         return {**{k: v for k, v in self.to_dict().items() if k not in self.RUNTIME_ONLY}, **self.KEY_EXTRA}
 
+    def require_at_least(self, minimum: float, names: tuple[str, ...], prefix: str = "") -> None:
+        """ValueError naming the first of the fields ``names`` below ``minimum`` (the option's
+        name is ``prefix`` + field): the bound check every stage's ``__post_init__`` makes."""
+        for name in names:
+            if getattr(self, name) < minimum:
+                raise ValueError(f"{prefix}{name} must be at least {minimum}, got {getattr(self, name)}")
+
 
 _KINDS = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}
 

@@ -48,12 +48,8 @@ class CircuitsConfig(StageConfig):
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        for name in ("top", "ov_sentences", "splice_sequences", "output_k", "induction_seq_len", "induction_batch", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("n_null", "ov_random"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
+        self.require_at_least(1, ("top", "ov_sentences", "splice_sequences", "output_k", "induction_seq_len", "induction_batch", "batch_size"))
+        self.require_at_least(0, ("n_null", "ov_random"))
         if not 0 < self.induction_threshold <= 1:
             raise ValueError(f"induction_threshold must be in (0, 1], got {self.induction_threshold}")
 

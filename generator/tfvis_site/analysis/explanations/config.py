@@ -52,11 +52,8 @@ class ExplanationConfig(StageConfig):
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("bands", "per_band", "pool", "max_set", "min_support"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.top < 0:
-            raise ValueError(f"top must be at least 0, got {self.top}")
+        self.require_at_least(1, ("bands", "per_band", "pool", "max_set", "min_support"))
+        self.require_at_least(0, ("top",))
         if self.min_active < 4:
             raise ValueError(f"min_active must be at least 4 (two contexts in each half), got {self.min_active}")
         if not 0 < self.layer_fraction <= 1:

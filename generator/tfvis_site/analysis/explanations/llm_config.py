@@ -50,9 +50,7 @@ class ExplainerConfig(StageConfig):
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("contexts", "held_out", "batch", "window", "max_tokens"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"explainer_{name} must be at least 1, got {getattr(self, name)}")
+        self.require_at_least(1, ("contexts", "held_out", "batch", "window", "max_tokens"), prefix="explainer_")
         if self.factors < 0 or self.retries < 0 or self.timeout <= 0:
             raise ValueError("explainer_factors and explainer_retries must be at least 0, explainer_timeout above 0")
         if self.url and not self.url.startswith(("http://", "https://")):
