@@ -52,8 +52,9 @@ def site_factors(site_dir: Path, cache: StageCache, model: str | None = None) ->
     slug = pick_model(site_dir, model)
     record = read_site_record(cache, site_dir, slug)
     manifest = json.loads((model_dir(site_dir, slug) / MANIFEST).read_text())
-    if not site_modality(manifest).reads_text:
-        raise UserError(f"{site_dir}: built from a vision model; probe takes text (open an image's factors on the site instead)")
+    unavailable = site_modality(manifest).probe_unavailable
+    if unavailable:
+        raise UserError(f"{site_dir}: {unavailable}")
     if record.get("in_memory"):
         raise UserError(f"{site_dir}: built from a model object in Python; there is no checkpoint folder to load for probe")
     return record, FactorResult.load(Path(record["factors"]))

@@ -102,6 +102,10 @@ class Modality(Protocol):
     compact_attention: bool
     #: why a model of this modality has no live probe, or None
     live_probe_unavailable: str | None
+    #: why its factors get no LLM explanation (the explainer reads text contexts), or None
+    llm_explainer_unavailable: str | None
+    #: why ``tfvis-site probe`` cannot run a text through a site of this modality, or None
+    probe_unavailable: str | None
 
     def claims_config(self, hf_config: dict[str, Any]) -> bool:
         """Whether a model's config.json (a dict) describes a model of this modality."""

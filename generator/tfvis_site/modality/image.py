@@ -67,6 +67,8 @@ class ImageModality:
     compact_attention = True
     unit_grid = True
     live_probe_unavailable = "the live probe covers text models only for now (vision models: not yet exported)"
+    llm_explainer_unavailable = "the LLM explainer reads text: this model's factors keep their rule explanations"
+    probe_unavailable = "built from a vision model; probe takes text (open an image's factors on the site instead)"
 
     def claims_config(self, hf_config: dict[str, Any]) -> bool:
         return is_image_config(hf_config)

@@ -42,6 +42,8 @@ class TextModality:
     compact_attention = False
     unit_grid = False
     live_probe_unavailable = None
+    llm_explainer_unavailable = None
+    probe_unavailable = None
 
     def claims_config(self, hf_config: dict[str, Any]) -> bool:
         return True  # asked last: a model with a vocabulary, or anything no other modality claims

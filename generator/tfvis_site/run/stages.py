@@ -152,7 +152,7 @@ LLM_EXPLANATIONS_STAGE = Stage(
     load=lambda run, item, folder: explanations.LLMExplanations.load(folder),
     log=lambda run, item, result, cached: explanations.llm_log(result, cached),
     applies=lambda run: run.configs.explanations.enabled and run.configs.explainer.enabled,
-    skip=lambda run: None if run.modality.reads_text else "the LLM explainer reads text: this model's factors keep their rule explanations",
+    skip=lambda run: run.modality.llm_explainer_unavailable,
 )
 
 LIME_STAGE = Stage("lime", key=lambda run, item: {"factors": run.keys["factors"], "config": run.configs.lime.cache_key()}, build=_lime)
