@@ -164,8 +164,8 @@ def random_pairs(codes: SampleCodes, write_factors: np.ndarray, n: int, rng: np.
 class HeadOV:
     """OV of one head: ``pairs`` (k, 2) [read factor, written factor] with ``weights`` (k,)
     virtual weights, ``drops`` (k,) their ablation drops (nan: read factor never active in the
-    sample) over ``n_sentences`` (k,) sentences; the same for ``random_pairs`` (r, 2) (drops
-    ``random_drops``, ``random_n_sentences``); per head
+    sample) over ``n_sentences`` (k,) sentences; the same for ``random_pairs`` (r, 2) (weights
+    ``random_weights``, drops ``random_drops``, ``random_n_sentences``); per head
     the means ``top_pairs_drop`` and ``random_pairs_drop`` (nan-ignoring; nan if none)."""
 
     layer: int
@@ -179,6 +179,7 @@ class HeadOV:
     top_pairs_drop: float
     random_pairs_drop: float
     random_n_sentences: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    random_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def _mean(x: np.ndarray) -> float:
@@ -205,5 +206,6 @@ def ov_in_factors(model: Any, family: Family, lw: LayerWeights, units: Any, stor
         drops, counts = ablation_drops(model, family, units, codes, result, h, lw.d_head, np.concatenate([pairs, rand]),
                                        max_sentences, batch_size, device, clean)
         k = len(pairs)
-        out.append(HeadOV(lw.layer, h, pairs, weights, drops[:k], counts[:k], rand, drops[k:], _mean(drops[:k]), _mean(drops[k:]), counts[k:]))
+        out.append(HeadOV(lw.layer, h, pairs, weights, drops[:k], counts[:k], rand, drops[k:], _mean(drops[:k]), _mean(drops[k:]), counts[k:],
+                          ov_weights(lw, result, h, rand, read)))
     return out

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from .common import sample_codes
 from .induction import loaded_induction_scores
 from .output import output_kind, output_tokens
-from .ov import ov_in_factors, ov_weights
+from .ov import ov_in_factors
 from .qk import qk_in_factors
 from .splice import splice_quality
 from .weights import ModelWeights, family_of, model_weights
@@ -167,7 +167,7 @@ def head_circuits(loaded: LoadedModel, units: Units, store: ActivationStore, res
                 _pair_rows(ov, layer, h, "kind", "top", o.pairs, names,
                            {"weight": o.weights, "ablation_drop": o.drops, "n_sentences": o.n_sentences})
                 _pair_rows(ov, layer, h, "kind", "random", o.random_pairs, names,
-                           {"weight": ov_weights(lw, result, h, o.random_pairs), "ablation_drop": o.random_drops,
+                           {"weight": o.random_weights, "ablation_drop": o.random_drops,
                             "n_sentences": o.random_n_sentences})
             task.advance()
     ov["n_sentences"] = [int(n) for n in ov.get("n_sentences", [])]
