@@ -5,7 +5,7 @@ from tfvis_site.run.budget import REFERENCE_BLOCK_PARAMS, ModelCost, scaled_size
 
 MINILM = BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)
 SMOLLM2 = LlamaConfig(hidden_size=576, num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3, intermediate_size=1536, hidden_act="silu")
-DEFAULT = {"n_sentences": 4000, "lime_max_sentences": 400, "attention_n_sentences": 200, "sae_n_steps": 3000}
+DEFAULT = {"n_sentences": 4000, "lime_max_sentences": 400, "attention_n_sentences": 200, "sae_n_steps": 3000, "splice_sequences": 24, "ov_sentences": 48}
 
 
 def test_block_parameters_match_the_models_own_count():
@@ -25,8 +25,12 @@ def test_the_reference_model_keeps_its_presets_and_bigger_models_shrink():
     smol = ModelCost.from_config(SMOLLM2)
     assert smol.heads == 270 and smol.forward_ratio == pytest.approx(10.0, rel=0.01) and smol.width_ratio == 1.5
     sizes = scaled_sizes(smol, DEFAULT)
+    # the splice runs (L + 1) / 2 = 15.5 passes a sequence to MiniLM's 3.5; an ablation runs one
+    # block (2x MiniLM's parameters) per head, of 3.75x as many heads
+    assert smol.splice_ratio == pytest.approx(smol.forward_ratio * 31 / 7) and smol.ablation_ratio == pytest.approx(3.75 * 2, rel=0.01)
     assert sizes == {"n_sentences": round(4000 / smol.forward_ratio**0.5), "lime_max_sentences": round(400 / smol.forward_ratio),
-                     "attention_n_sentences": round(200 / 3.75), "sae_n_steps": round(3000 / 1.5**0.5)}
+                     "attention_n_sentences": round(200 / 3.75), "sae_n_steps": round(3000 / 1.5**0.5),
+                     "splice_sequences": 8, "ov_sentences": round(48 / 7.5**0.5)}  # 24 / 6.7 is under the floor of 8
 
 
 def test_small_models_are_never_scaled_up_and_zero_means_all():
@@ -37,8 +41,9 @@ def test_small_models_are_never_scaled_up_and_zero_means_all():
 
 def test_floors_keep_every_stage_meaningful():
     huge = ModelCost(block_params=REFERENCE_BLOCK_PARAMS * 1e6, heads=72 * 10_000, width=384 * 1000)
-    assert scaled_sizes(huge, {"n_sentences": 200, "lime_max_sentences": 40, "attention_n_sentences": 40, "sae_n_steps": 3000}) == {
-        "n_sentences": 50, "lime_max_sentences": 4, "attention_n_sentences": 12, "sae_n_steps": 200}
+    assert scaled_sizes(huge, {"n_sentences": 200, "lime_max_sentences": 40, "attention_n_sentences": 40, "sae_n_steps": 3000,
+                               "splice_sequences": 24, "ov_sentences": 48}) == {
+        "n_sentences": 50, "lime_max_sentences": 4, "attention_n_sentences": 12, "sae_n_steps": 200, "splice_sequences": 8, "ov_sentences": 16}
     assert scaled_sizes(huge, {"attention_n_sentences": 5}) == {"attention_n_sentences": 5}  # below the floor already: kept
 
 
@@ -69,13 +74,15 @@ def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
         toml = tmp_path / "site.toml"
         toml.write_text(config_text)
         config = resolve(toml, flags)
-        factors, lime, attention = (analysis_config(cls, section, config) for cls, section in ((FactorConfig, "factors"), (LimeConfig, "lime"), (AttentionConfig, "attention")))
-        config, fitted = fit_to_budget(config, _Checkpoint("big", SMOLLM2), StageConfigs(factors, lime, attention, CircuitsConfig(), ExplanationConfig(), ExplainerConfig()), Reporter.silent())
-        return config.n_sentences, fitted.lime.max_sentences, fitted.attention.n_sentences, fitted.factors.sae_n_steps
+        factors, lime, attention, circuits = (analysis_config(cls, section, config) for cls, section in
+                                              ((FactorConfig, "factors"), (LimeConfig, "lime"), (AttentionConfig, "attention"), (CircuitsConfig, "circuits")))
+        config, fitted = fit_to_budget(config, _Checkpoint("big", SMOLLM2), StageConfigs(factors, lime, attention, circuits, ExplanationConfig(), ExplainerConfig()), Reporter.silent())
+        return (config.n_sentences, fitted.lime.max_sentences, fitted.attention.n_sentences, fitted.factors.sae_n_steps,
+                fitted.circuits.splice_sequences, fitted.circuits.ov_sentences)
 
-    assert sizes("", {}) == (1265, 22, 53, 2449)  # LIME: 225 sentences for MiniLM
-    assert sizes("n_sentences = 4000\n[lime]\nmax_sentences = 400\n[factors]\nsae_n_steps = 3000\n", {}) == (4000, 400, 53, 3000)
-    assert sizes("", {"n_sentences": 300}) == (300, 22, 53, 2449)
-    assert sizes("[attention]\nn_sentences = 50\n", {"preset": "quick"}) == (63, 4, 50, 204)
+    assert sizes("", {}) == (1265, 22, 53, 2449, 8, 18)  # LIME: 225 sentences for MiniLM; splice 24, OV 48
+    assert sizes("n_sentences = 4000\n[lime]\nmax_sentences = 400\n[factors]\nsae_n_steps = 3000\n[circuits]\nsplice_sequences = 24\n", {}) == (4000, 400, 53, 3000, 24, 18)
+    assert sizes("", {"n_sentences": 300}) == (300, 22, 53, 2449, 8, 18)
+    assert sizes("[attention]\nn_sentences = 50\n", {"preset": "quick"}) == (63, 4, 50, 204, 8, 16)
     # the paper's dictionary learner has no SAE steps to shrink
     assert sizes("[factors]\nmethod = \"fista-dl\"\n", {})[3] == 3000
