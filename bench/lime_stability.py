@@ -148,10 +148,39 @@ def parse_overrides(text: str) -> dict[str, Any]:
     return out
 
 
+def context_agreement(a: Any, b: Any) -> dict[str, float]:
+    """Two LIME stage outputs (lime.parquet tables) on the same contexts: per context (factor,
+    layer, sentence, position) the Pearson correlation of their token weights and whether their
+    top-weighted token is the same; median, 5th percentile and mean over the contexts."""
+    from collections import defaultdict
+
+    def contexts(table: Any) -> dict[tuple[int, ...], dict[int, float]]:
+        cols = {k: table.column(k).to_numpy() for k in ("factor", "layer", "sentence_id", "position", "token", "weight")}
+        out: dict[tuple[int, ...], dict[int, float]] = defaultdict(dict)
+        for f, l, s, p, t, w in zip(*(cols[k].tolist() for k in cols)):
+            out[(f, l, s, p)][t] = w
+        return out
+
+    ca, cb = contexts(a), contexts(b)
+    pearson, top1 = [], []
+    for key in sorted(ca.keys() & cb.keys()):
+        tokens = sorted(ca[key].keys() & cb[key].keys())
+        wa = np.array([ca[key][t] for t in tokens])
+        wb = np.array([cb[key][t] for t in tokens])
+        if len(tokens) >= 2 and wa.std() > 0 and wb.std() > 0:
+            pearson.append(float(np.corrcoef(wa, wb)[0, 1]))
+        top1.append(float(tokens[int(np.argmax(wa))] == tokens[int(np.argmax(wb))]))
+    return {"contexts": len(top1), "pearson_median": float(np.median(pearson)), "pearson_p5": float(np.percentile(pearson, 5)),
+            "pearson_mean": float(np.mean(pearson)), "top1": float(np.mean(top1))}
+
+
 def time_stage(st: Any, overrides: list[str], repeats: int) -> None:
     """Wall seconds of ``compute_lime`` per config, the configs interleaved round by round, so
-    that machine load hits them alike: compare the ratios, not the seconds."""
+    that machine load hits them alike: compare the ratios, not the seconds. Each config's token
+    weights are compared with the first config's, context by context (``context_agreement``)."""
     import tempfile
+
+    import pyarrow.parquet as pq
 
     from tfvis_site.analysis.factors.lime import compute_lime
     from tfvis_site.progress import Reporter
@@ -159,7 +188,7 @@ def time_stage(st: Any, overrides: list[str], repeats: int) -> None:
     loaded = st.model.get()
     configs = [dataclasses.replace(st.lime_config, **parse_overrides(o)) for o in overrides]
     seconds: list[list[float]] = [[] for _ in configs]
-    summaries = []
+    summaries, tables = [], []
     for _ in range(repeats):
         for i, cfg in enumerate(configs):
             with tempfile.TemporaryDirectory(prefix="lime-stage-") as tmp:
@@ -167,13 +196,18 @@ def time_stage(st: Any, overrides: list[str], repeats: int) -> None:
                 compute_lime(loaded, st.store, st.factors, cfg, Path(tmp), Reporter.silent(), modality=st.model.modality)
                 seconds[i].append(time.perf_counter() - t0)
                 summaries.append(json.loads((Path(tmp) / "lime.json").read_text()))
+                if len(tables) < len(configs):
+                    tables.append(pq.read_table(Path(tmp) / "lime.parquet"))
             print(f"  {overrides[i]}: {seconds[i][-1]:.1f}s (load avg {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
-    print("\n| LIME stage config | sentences | contexts | factors | wall s (each round) | ratio to the first |")
-    print("|---|---|---|---|---|---|")
+    print("\n| LIME stage config | sentences | contexts | factors | wall s (each round) | ratio to the first "
+          "| Pearson with the first, median (5th pct) | same top token |")
+    print("|---|---|---|---|---|---|---|---|")
     for i, o in enumerate(overrides):
         sm = summaries[i]
         ratio = np.mean([a / b for a, b in zip(seconds[i], seconds[0])])
-        print(f"| {o} | {sm['sentences']} | {sm['contexts']} | {sm['factors']} | {', '.join(f'{x:.0f}' for x in seconds[i])} | {ratio:.2f} |")
+        agree = context_agreement(tables[0], tables[i])
+        print(f"| {o} | {sm['sentences']} | {sm['contexts']} | {sm['factors']} | {', '.join(f'{x:.0f}' for x in seconds[i])} | {ratio:.2f} "
+              f"| {agree['pearson_median']:.4f} ({agree['pearson_p5']:.4f}) | {agree['top1']:.3f} |")
 
 
 def main() -> None:

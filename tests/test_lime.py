@@ -46,7 +46,34 @@ def test_early_stopped_hidden_states_equal_full_forward(tiny_checkpoints, tmp_pa
 def test_lime_config_validation():
     with pytest.raises(ValueError, match="coverage"):
         LimeConfig(coverage="some")
+    with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16, not 'fp16'"):
+        LimeConfig(precision="fp16")
     assert LimeConfig.for_preset("full").coverage == "all"
+
+
+def test_auto_precision_is_resolved_from_the_cpu(monkeypatch):
+    """"auto" becomes what runs, so the cache key and the manifest say it; set values stay."""
+    import tfvis_site.capture.extract as extract_module
+
+    for has, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(extract_module, "cpu_has_bf16", lambda has=has: has)
+        assert LimeConfig().precision == expected and LimeConfig(precision="auto").to_dict()["precision"] == expected
+        assert LimeConfig(precision="fp32").precision == "fp32" and LimeConfig(precision="bf16").precision == "bf16"
+
+
+@pytest.mark.parametrize("kind", ["bert", "llama"])
+def test_bf16_passes_run_in_bf16_and_stay_close_to_fp32(tiny_checkpoints, kind):
+    """precision "bf16" changes the forward passes (bf16 matmuls: not bit-equal to fp32), by
+    bf16's rounding, not more: states within 2 % of their norm, as float32 for the coder."""
+    loaded = load_model(tiny_checkpoints[kind], modality=TEXT)
+    ids = torch.randint(5, 90, (3, 12), generator=torch.Generator().manual_seed(0))
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    layers = [1, loaded.info.n_layers]
+    fp32, bf16 = hidden_states_at(loaded, inputs, layers, "fp32"), hidden_states_at(loaded, inputs, layers, "bf16")
+    for layer in layers:
+        assert bf16[layer].dtype == torch.float32
+        diff = (bf16[layer] - fp32[layer]).norm(dim=-1) / fp32[layer].norm(dim=-1)
+        assert 0 < float(diff.max()) < 0.02, (layer, float(diff.max()))
 
 
 def test_causal_lime_cuts_copies_and_weighs_only_earlier_tokens(tiny_checkpoints, tmp_path):
@@ -65,7 +92,8 @@ def test_causal_lime_cuts_copies_and_weighs_only_earlier_tokens(tiny_checkpoints
     store = extract(loaded, sentences, tmp_path / "store", ExtractOptions(max_tokens=24, batch_size=8), Reporter.silent(), modality=TEXT)
     cfg = FactorConfig.for_preset("quick", n_components=16, sae_k=3, sae_n_steps=40, n_train=600, top_k=4, chunk_size=8)
     factors = learn_factors(store, cfg, tmp_path / "f", Reporter.silent())
-    lime_cfg = LimeConfig(coverage="all", contexts=2, candidates=4, max_sentences=6, samples=16)
+    # fp32: the unperturbed activation is compared with the (fp32) store's to 1e-3
+    lime_cfg = LimeConfig(coverage="all", contexts=2, candidates=4, max_sentences=6, samples=16, precision="fp32")
     (tmp_path / "lime").mkdir()
     compute_lime(loaded, store, factors, lime_cfg, tmp_path / "lime", Reporter.silent(), modality=TEXT)
     table = pq.read_table(tmp_path / "lime" / "lime.parquet").to_pydict()

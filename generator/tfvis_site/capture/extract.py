@@ -413,14 +413,25 @@ def extract(loaded: LoadedModel, inputs: list[Any], out_dir: Path, options: Extr
     return finish_store(out_dir, loaded.info)
 
 
-def autocast(device: str) -> Any:
-    """bf16 autocast on CUDA (fp16 where the GPU has no bf16), nothing on CPU (fp32)."""
+def autocast(device: str, cpu_precision: str = "fp32") -> Any:
+    """bf16 autocast on CUDA (fp16 where the GPU has no bf16); on CPU, bf16 autocast when
+    ``cpu_precision`` is "bf16" (LimeConfig.precision), else nothing (fp32)."""
     import torch
 
     if not str(device).startswith("cuda"):
-        return contextlib.nullcontext()
+        return torch.autocast(device_type="cpu", dtype=torch.bfloat16) if cpu_precision == "bf16" else contextlib.nullcontext()
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX on x86, read from
+    /proc/cpuinfo): bf16 elsewhere is emulated and slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
 
 
 def _write_atomic(path: Path, text: str) -> None:
