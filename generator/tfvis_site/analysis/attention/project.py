@@ -59,24 +59,30 @@ def exact_knn(X: np.ndarray, k: int, metric: str = "cosine", chunk: int = 1024, 
         if metric == "cosine":
             norms = torch.linalg.vector_norm(Y, dim=1, keepdim=True)
             Y = Y / torch.where(norms > 0, norms, torch.ones_like(norms))
-        sq = (Y * Y).sum(1)
         idx = np.empty((n, k), np.int64)
         dist = np.empty((n, k), np.float32)
+        # cosine: the unit rows' dot products are the ranking (1 - cos is the distance), half
+        # the passes over each (chunk, n) block of the squared-distance form euclidean needs
+        sq = None if metric == "cosine" else (Y * Y).sum(1)
         for a in range(0, n, chunk):
             b = min(a + chunk, n)
-            d = sq[None, :] - 2.0 * (Y[a:b] @ Y.T)  # + sq[a:b] (constant per row) added below
-            rows = torch.arange(b - a, device=d.device)
-            d[rows, rows + a] = -torch.inf  # self first, even with ties / rounding
-            dd, part = torch.topk(d, k, dim=1, largest=False, sorted=True)
-            dd = dd + sq[a:b, None]
+            rows = torch.arange(b - a, device=Y.device)
+            if sq is None:
+                s = Y[a:b] @ Y.T
+                s[rows, rows + a] = torch.inf  # self first, even with ties / rounding
+                ss, part = torch.topk(s, k, dim=1, largest=True, sorted=True)
+                dd = 1.0 - ss
+            else:
+                d = sq[None, :] - 2.0 * (Y[a:b] @ Y.T)  # + sq[a:b] (constant per row) added below
+                d[rows, rows + a] = -torch.inf
+                dd, part = torch.topk(d, k, dim=1, largest=False, sorted=True)
+                dd = dd + sq[a:b, None]
             dd[:, 0] = 0.0
             idx[a:b] = part.cpu().numpy()
             dist[a:b] = dd.clamp_min(0.0).cpu().numpy()
     finally:
         torch.set_num_threads(threads)
-    if metric == "cosine":
-        dist = dist / 2.0  # ‖a - b‖² = 2 (1 - cos) for unit vectors
-    else:
+    if metric == "euclidean":
         dist = np.sqrt(dist)
     return idx, dist.astype(np.float32)
 
