@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--preset", default="quick")
     parser.add_argument("--cache-dir", type=Path, default=Path(os.environ.get("TFVIS_CACHE_DIR", Path.home() / ".cache/tfvis-site")))
     parser.add_argument("--layers", type=int, default=0, help="time only the first N blocks (0: all)")
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of the circuits part")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the circuits part, the output tokens and the splice (by own time)")
     args = parser.parse_args()
 
     from tfvis_site.analysis.circuits.common import sample_codes
@@ -91,8 +91,6 @@ def main() -> None:
             timed("QK null", agreement_null, score_of, data[h], wp, factors, result.n_components, cfg.top, cfg.n_null)
         timed("OV weights + ablations", ov_in_factors, loaded.model, family, lw, units, store, result, cfg.top, cfg.ov_random, cfg.seed,
               sentences=ov_sentences, codes=ov_codes, max_sentences=None, batch_size=cfg.batch_size, device=loaded.device)
-    if profiler:
-        profiler.disable()
     scale = len(weights.layers) / len(blocks)
     circuit_parts = ["code the sample", "QK by data", "QK by weights", "QK null", "OV weights + ablations"]
     for part in circuit_parts:
@@ -100,6 +98,8 @@ def main() -> None:
     timed("output tokens", output_tokens, weights, result, k=cfg.output_k, tokenizer=loaded.tokenizer)
     timed("splice", splice_quality, loaded.model, family, weights, units, np.arange(min(cfg.splice_sequences, store.n_sentences)),
           store.info.is_causal, result, batch_size=cfg.batch_size, device=loaded.device)
+    if profiler:
+        profiler.disable()
 
     table = Table(title=f"circuit stages: {source.slug}, preset {args.preset}"
                   + (f" (blocks 0-{len(blocks) - 1} of {len(weights.layers)}, extrapolated)" if scale != 1 else ""))
@@ -110,7 +110,7 @@ def main() -> None:
     table.add_row("total", f"{sum(seconds.values()):.1f}")
     Console().print(table)
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 
 
 if __name__ == "__main__":

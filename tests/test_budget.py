@@ -30,7 +30,7 @@ def test_the_reference_model_keeps_its_presets_and_bigger_models_shrink():
     assert smol.splice_ratio == pytest.approx(smol.forward_ratio * 31 / 7) and smol.ablation_ratio == pytest.approx(3.75 * 2, rel=0.01)
     assert sizes == {"n_sentences": round(4000 / smol.forward_ratio**0.5), "lime_max_sentences": round(400 / smol.forward_ratio),
                      "attention_n_sentences": round(200 / 3.75), "sae_n_steps": round(3000 / 1.5**0.5),
-                     "splice_sequences": 8, "ov_sentences": round(48 / 7.5**0.5)}  # 24 / 6.7 is under the floor of 8
+                     "splice_sequences": 8, "ov_sentences": 16}  # 24 / 6.7 and 48 / 7.5 are under the floors 8 and 16
 
 
 def test_small_models_are_never_scaled_up_and_zero_means_all():
@@ -80,9 +80,9 @@ def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
         return (config.n_sentences, fitted.lime.max_sentences, fitted.attention.n_sentences, fitted.factors.sae_n_steps,
                 fitted.circuits.splice_sequences, fitted.circuits.ov_sentences)
 
-    assert sizes("", {}) == (1265, 22, 53, 2449, 8, 18)  # LIME: 225 sentences for MiniLM; splice 24, OV 48
-    assert sizes("n_sentences = 4000\n[lime]\nmax_sentences = 400\n[factors]\nsae_n_steps = 3000\n[circuits]\nsplice_sequences = 24\n", {}) == (4000, 400, 53, 3000, 24, 18)
-    assert sizes("", {"n_sentences": 300}) == (300, 22, 53, 2449, 8, 18)
+    assert sizes("", {}) == (1265, 22, 53, 2449, 8, 16)  # LIME: 225 sentences for MiniLM; splice 24, OV 48
+    assert sizes("n_sentences = 4000\n[lime]\nmax_sentences = 400\n[factors]\nsae_n_steps = 3000\n[circuits]\nsplice_sequences = 24\n", {}) == (4000, 400, 53, 3000, 24, 16)
+    assert sizes("", {"n_sentences": 300}) == (300, 22, 53, 2449, 8, 16)
     assert sizes("[attention]\nn_sentences = 50\n", {"preset": "quick"}) == (63, 4, 50, 204, 8, 16)
     # the paper's dictionary learner has no SAE steps to shrink
     assert sizes("[factors]\nmethod = \"fista-dl\"\n", {})[3] == 3000

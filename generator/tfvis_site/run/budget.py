@@ -21,9 +21,10 @@ dictionary: 14.4 s a sentence, 9.6x MiniLM's, nearly all of it the copies' forwa
 bench/lime_cost.py). The corpus (extraction is cheap next to them) and the SAE's steps shrink by
 the square root of their ratio: half of the larger cost is paid back by fewer texts or steps,
 half is accepted as a longer build, which keeps enough tokens and steps for the factors to mean
-something. The circuit stages' samples (splice sequences, OV sentences) shrink by the square root
-of their own cost ratios, for the same reason: SmolLM2's splice cost 44x MiniLM's a sequence, and
-took 232 s of a 2,784 s build with MiniLM's 24 sequences (docs/factors.md, "Cost"). A model no bigger than the reference keeps the preset unchanged (never scaled up).
+something. The circuit stages' samples shrink too: the splice's sequences by the square root of
+its cost ratio, as the corpus (SmolLM2's splice costs 44x MiniLM's a sequence, and took 232 s of a
+2,784 s build with MiniLM's 24), the OV ablations' sentences by the whole ratio, as LIME, down to
+one batch (docs/factors.md, "Cost"). A model no bigger than the reference keeps the preset unchanged (never scaled up).
 Options the user set are never touched (the caller passes only the ones left to the preset).
 """
 
@@ -111,8 +112,8 @@ def scaled_sizes(cost: ModelCost, sizes: dict[str, int]) -> dict[str, int]:
     the preset). Keys: ``n_sentences`` (corpus texts; 0 = all stays all), ``lime_max_sentences``
     (texts LIME perturbs), ``attention_n_sentences`` (texts of the attention sample),
     ``sae_n_steps`` (the factor stage's SAE steps), ``splice_sequences`` and ``ov_sentences``
-    (the circuit stages' samples). Each shrinks by its cost ratio (LIME, attention) or its
-    square root (corpus, SAE steps, circuits), never below a floor that keeps the stage
+    (the circuit stages' samples). Each shrinks by its cost ratio (LIME, attention, OV) or its
+    square root (corpus, SAE steps, splice), never below a floor that keeps the stage
     meaningful."""
     scale = {
         "n_sentences": (1 / math.sqrt(cost.forward_ratio), 50),
@@ -121,7 +122,8 @@ def scaled_sizes(cost: ModelCost, sizes: dict[str, int]) -> dict[str, int]:
         "attention_n_sentences": (1 / cost.heads_ratio, 12),
         "sae_n_steps": (1 / math.sqrt(cost.width_ratio), 200),
         "splice_sequences": (1 / math.sqrt(cost.splice_ratio), 8),
-        "ov_sentences": (1 / math.sqrt(cost.ablation_ratio), 16),
+        # a head's ablations run whole batches (CircuitsConfig.batch_size 16): the floor is one
+        "ov_sentences": (1 / cost.ablation_ratio, 16),
     }
     out = {}
     for key, value in sizes.items():

@@ -55,8 +55,15 @@ def top_pairs(score_rows: Callable[[np.ndarray], np.ndarray], rows: np.ndarray, 
         b = np.arange(lo, min(lo + block, len(rows)))
         S = np.asarray(score_rows(b), np.float64)
         flat = S.ravel()
-        # once ``top`` are held, only entries at least as large as the worst of them can enter
-        idx = np.flatnonzero(flat >= best_s[-1]) if len(best_s) >= top else np.arange(flat.size)
+        # once ``top`` are held, only entries at least as large as the worst of them can enter;
+        # before, the top-th largest of the block's first rows is such a bound (those rows alone
+        # hold ``top`` entries at least as large): a partition of a few rows, not of the block
+        if len(best_s) >= top:
+            cut = best_s[-1]
+        else:
+            head = flat[: max(top, 32 * S.shape[1])]
+            cut = np.partition(head, len(head) - top)[len(head) - top] if len(head) >= top else -np.inf
+        idx = np.flatnonzero(flat >= cut)
         if len(idx) > top:
             idx = idx[np.argpartition(-flat[idx], top - 1)[:top]]
         r, c = np.divmod(idx, S.shape[1])
