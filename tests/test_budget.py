@@ -86,3 +86,34 @@ def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
     assert sizes("[attention]\nn_sentences = 50\n", {"preset": "quick"}) == (63, 4, 50, 204, 8, 16)
     # the paper's dictionary learner has no SAE steps to shrink
     assert sizes("[factors]\nmethod = \"fista-dl\"\n", {})[3] == 3000
+
+
+def test_image_presets_size_the_circuit_samples_by_tokens_and_keep_what_the_user_set(tmp_path):
+    """An image is ~9 MiniLM sentences of tokens: the default OV ablations get 6 images (48
+    sentences' tokens) and the splice 4; a [circuits] value in the config file stays."""
+    from tfvis_site.analysis.attention import AttentionConfig
+    from tfvis_site.analysis.circuits.config import CircuitsConfig
+    from tfvis_site.analysis.explanations.config import ExplanationConfig
+    from tfvis_site.analysis.explanations.llm_config import ExplainerConfig
+    from tfvis_site.analysis.factors import FactorConfig
+    from tfvis_site.analysis.factors.lime import LimeConfig
+    from tfvis_site.modality import IMAGE
+    from tfvis_site.progress import Reporter
+    from tfvis_site.run.build import analysis_config
+    from tfvis_site.run.config import StageConfigs, resolve
+
+    def circuits(config_text, preset):
+        toml = tmp_path / "site.toml"
+        toml.write_text(config_text)
+        config = resolve(toml, {"preset": preset})
+        configs = StageConfigs(*(analysis_config(cls, section, config) for cls, section in
+                                 ((FactorConfig, "factors"), (LimeConfig, "lime"), (AttentionConfig, "attention"), (CircuitsConfig, "circuits"))),
+                               ExplanationConfig(), ExplainerConfig())
+        return IMAGE.fit_sizes(config, None, configs, Reporter.silent())[1].circuits
+
+    default = circuits("", "default")
+    assert (default.ov_sentences, default.splice_sequences) == (6, 4) and CircuitsConfig().ov_sentences == 48
+    kept = circuits("[circuits]\nov_sentences = 48\n", "default")
+    assert (kept.ov_sentences, kept.splice_sequences) == (48, 4)
+    quick = circuits("", "quick")
+    assert (quick.ov_sentences, quick.splice_sequences) == (16, 8)  # the quick preset's own

@@ -40,6 +40,13 @@ IMAGE_LIME: dict[str, dict[str, Any]] = {
     "full": {},
 }
 
+#: The circuit stages' samples for images, in tokens about MiniLM's default: an image is 257
+#: DINOv2-S/14 tokens, a Wikipedia sentence ~29 MiniLM tokens, so the OV ablations' 48 sentences
+#: (~1,400 tokens) are ~6 images and the splice's 24 (~700) ~3, taken as 4. With the text sizes
+#: (the whole 12-image attention sample for both) the circuit stages took 65.9 s of DINOv2's
+#: 345 s default build.
+IMAGE_CIRCUITS: dict[str, dict[str, Any]] = {"quick": {}, "default": {"ov_sentences": 6, "splice_sequences": 4}, "full": {}}
+
 #: Built-in image corpora (images.py); a folder of images works too.
 IMAGE_SETS = ("synthetic", "natural", "default")
 #: Images per attention sample: an image has ~200-260 units (a sentence ~30), so a few dozen
@@ -101,6 +108,7 @@ class ImageModality:
             attention=configs.attention.replace(n_sentences=config.attention.get("n_sentences", IMAGE_ATTENTION_SAMPLE[preset])),
             lime=configs.lime.replace(**{k: v for k, v in IMAGE_LIME[preset].items() if k not in config.lime}),
             factors=configs.factors.replace(**{k: v for k, v in IMAGE_FACTORS[preset].items() if k not in config.factors}),
+            circuits=configs.circuits.replace(**{k: v for k, v in IMAGE_CIRCUITS[preset].items() if k not in config.circuits}),
         )
 
     def claims_corpus(self, spec: str | Path) -> bool:
