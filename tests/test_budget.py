@@ -90,7 +90,7 @@ def test_the_pipeline_shrinks_only_what_the_user_left_to_the_preset(tmp_path):
 
 def test_image_presets_size_the_circuit_samples_by_tokens_and_keep_what_the_user_set(tmp_path):
     """An image is ~9 MiniLM sentences of tokens: the default OV ablations get 6 images (48
-    sentences' tokens) and the splice 4; a [circuits] value in the config file stays."""
+    sentences' tokens) and the splice 8; a [circuits] value in the config file stays."""
     from tfvis_site.analysis.attention import AttentionConfig
     from tfvis_site.analysis.circuits.config import CircuitsConfig
     from tfvis_site.analysis.explanations.config import ExplanationConfig
@@ -112,8 +112,8 @@ def test_image_presets_size_the_circuit_samples_by_tokens_and_keep_what_the_user
         return IMAGE.fit_sizes(config, None, configs, Reporter.silent())[1].circuits
 
     default = circuits("", "default")
-    assert (default.ov_sentences, default.splice_sequences) == (6, 4) and CircuitsConfig().ov_sentences == 48
+    assert (default.ov_sentences, default.splice_sequences) == (6, 8) and CircuitsConfig().ov_sentences == 48
     kept = circuits("[circuits]\nov_sentences = 48\n", "default")
-    assert (kept.ov_sentences, kept.splice_sequences) == (48, 4)
+    assert (kept.ov_sentences, kept.splice_sequences) == (48, 8)
     quick = circuits("", "quick")
     assert (quick.ov_sentences, quick.splice_sequences) == (16, 8)  # the quick preset's own
