@@ -65,7 +65,7 @@ class ContextLime:
         inputs = self.masker.perturbed(self.lo, self.hi, self.sentence, self.free, keep)
         states = []
         for start in range(0, len(keep), self.cfg.batch_size):
-            h = hidden_states_at(self.loaded, inputs(slice(start, start + self.cfg.batch_size)), [self.layer])[self.layer]
+            h = hidden_states_at(self.loaded, inputs(slice(start, start + self.cfg.batch_size)), [self.layer], self.cfg.precision)[self.layer]
             states.append(h[:, self.position].float().cpu().numpy())
         return self.factors.encode(np.concatenate(states), self.layer)[:, self.c]
 
