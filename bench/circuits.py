@@ -37,7 +37,7 @@ def main() -> None:
 
     from tfvis_site.analysis.circuits.common import sample_codes
     from tfvis_site.analysis.circuits.output import output_tokens
-    from tfvis_site.analysis.circuits.ov import ov_in_factors
+    from tfvis_site.analysis.circuits.ov import CleanRuns, ov_in_factors
     from tfvis_site.analysis.circuits.qk import agreement_null, qk_data_shares, qk_vectors, top_pairs, active_factors
     from tfvis_site.analysis.circuits.splice import splice_quality
     from tfvis_site.analysis.circuits.weights import family_of, model_weights
@@ -68,6 +68,7 @@ def main() -> None:
     family, units = family_of(loaded.model), timed("sample units", _sample_units, run, loaded)
     blocks = weights.layers[: args.layers] if args.layers else weights.layers
     ov_sentences = np.arange(min(cfg.ov_sentences, store.n_sentences))
+    clean = CleanRuns(loaded.model, family, units, ov_sentences, cfg.batch_size, loaded.device)
     import cProfile
     import pstats
 
@@ -82,7 +83,7 @@ def main() -> None:
         for h in range(lw.n_heads):
             Q, K = timed("QK by weights", qk_vectors, lw, result, h)
             Qf, Kf = Q[factors], K[factors]
-            wp, _ = timed("QK by weights", top_pairs, lambda b: lw.scaling * (Qf[b] @ Kf.T), factors, factors, cfg.top)
+            wp, _ = timed("QK by weights", top_pairs, Qf, Kf.T, factors, factors, cfg.top, scale=lw.scaling)
 
             def score_of(pairs, Q=Q, K=K):
                 pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
@@ -90,14 +91,15 @@ def main() -> None:
 
             timed("QK null", agreement_null, score_of, data[h], wp, factors, result.n_components, cfg.top, cfg.n_null)
         timed("OV weights + ablations", ov_in_factors, loaded.model, family, lw, units, store, result, cfg.top, cfg.ov_random, cfg.seed,
-              sentences=ov_sentences, codes=ov_codes, max_sentences=None, batch_size=cfg.batch_size, device=loaded.device)
+              sentences=ov_sentences, codes=ov_codes, max_sentences=None, batch_size=cfg.batch_size, device=loaded.device,
+              clean=clean)
     scale = len(weights.layers) / len(blocks)
     circuit_parts = ["code the sample", "QK by data", "QK by weights", "QK null", "OV weights + ablations"]
     for part in circuit_parts:
         seconds[part] *= scale
     timed("output tokens", output_tokens, weights, result, k=cfg.output_k, tokenizer=loaded.tokenizer)
     timed("splice", splice_quality, loaded.model, family, weights, units, np.arange(min(cfg.splice_sequences, store.n_sentences)),
-          store.info.is_causal, result, batch_size=cfg.batch_size, device=loaded.device)
+          store.info.is_causal, result, batch_size=cfg.batch_size, device=loaded.device, precision=cfg.splice_precision)
     if profiler:
         profiler.disable()
 

@@ -211,3 +211,17 @@ def test_embeddings_and_unembeddings(tmp_path):
 def test_unknown_family_is_named():
     with pytest.raises(ValueError, match="t5"):
         family_of(make_model("t5", VOCAB))
+
+
+@pytest.mark.parametrize("massive_norm", [np.inf, 2.5])
+def test_encode_sparse_equals_the_dense_encoding(massive_norm):
+    """FactorResult.encode_sparse (the circuit stages' coding) holds exactly the non-zero entries
+    of encode, massive states included (no codes), across its batches."""
+    result = synthetic_factors(16, 2, seed=3, massive_norm=massive_norm)
+    states = np.random.default_rng(0).normal(size=(300, 16)).astype(np.float32) * 0.7
+    dense = result.encode(states, 1)
+    got = result.encode_sparse(states, 1, batch_size=64)
+    assert got.shape == dense.shape and got.nnz == np.count_nonzero(dense) > 0
+    np.testing.assert_array_equal(got.toarray(), dense)
+    if np.isfinite(massive_norm):
+        assert (np.linalg.norm(states, axis=1) > massive_norm).any()

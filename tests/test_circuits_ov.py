@@ -14,7 +14,7 @@ from scipy import sparse
 from test_circuits_common import FAMILIES, LLAMA_LIKE, POST_NORM, every_pair, fitted_to, perturbed, synthetic_factors, tiny, unnormalised
 
 from tfvis_site.analysis.circuits.common import SampleCodes, StoreTokens, factor_offset, sample_codes
-from tfvis_site.analysis.circuits.ov import ablation_drops, ov_in_factors, ov_weights, top_ov_pairs
+from tfvis_site.analysis.circuits.ov import CleanRuns, ablation_drops, ov_in_factors, ov_weights, top_ov_pairs
 from tfvis_site.analysis.circuits.weights import family_of, model_weights
 
 
@@ -140,6 +140,39 @@ def test_ablation_drop_equals_a_copy_with_the_head_removed(kind, layer, stores, 
                 b = removed(ids, output_hidden_states=True).hidden_states[layer + 1][0].numpy()
             diffs.append(result.encode(a, layer + 1)[:, i] - result.encode(b, layer + 1)[:, i])
         assert drop == pytest.approx(np.concatenate(diffs).mean(), abs=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["bert", "llama"])
+def test_clean_runs_walked_block_by_block_equal_full_passes(kind, stores, tiny_checkpoints):
+    """CleanRuns carried through the blocks in order runs one block per step; what it holds at
+    each block equals the model's own hidden states of a full pass on each sentence alone, and
+    the OV drops made with it equal those made with fresh clean runs for that block."""
+    from tfvis_site.modality import TEXT
+    from tfvis_site.model.load import load_model
+
+    store = stores[kind]
+    model = perturbed(load_model(tiny_checkpoints[kind], modality=TEXT).model)
+    family, w, units = family_of(model), model_weights(model), StoreTokens(store)
+    result = fitted_to(synthetic_factors(32, store.info.n_layers + 1, seed=7), store)
+    sentences = np.arange(store.n_sentences)
+    walked = CleanRuns(model, family, units, sentences, batch_size=3)
+    lengths = np.diff(store.sentence_offsets)
+    assert [lengths[b].tolist() for b in walked.batches] != [lengths[b].tolist() for b in np.array_split(sentences, len(walked.batches))]
+    for lw in w.layers:
+        walked_ov = ov_in_factors(model, family, lw, units, store, result, top=5, n_random=5, batch_size=3, clean=walked)
+        assert walked.layer == lw.layer
+        fresh_ov = ov_in_factors(model, family, lw, units, store, result, top=5, n_random=5, batch_size=3)
+        for a, b in zip(walked_ov, fresh_ov):
+            np.testing.assert_allclose(a.drops, b.drops, atol=1e-5)
+            np.testing.assert_allclose(a.random_drops, b.random_drops, atol=1e-5)
+        for b, batch in enumerate(walked.batches):
+            for r, s in enumerate(walked.sentences[batch]):
+                ids = torch.tensor(units.ids[store.sentence_offsets[s] : store.sentence_offsets[s + 1]])[None]
+                with torch.no_grad():
+                    hidden = model(ids, output_hidden_states=True).hidden_states
+                n = int(walked.lengths[b][r])
+                np.testing.assert_allclose(walked.states[b][r, :n].numpy(), hidden[lw.layer][0].numpy(), atol=1e-4)
+                np.testing.assert_allclose(walked.after[b][r, :n].numpy(), hidden[lw.layer + 1][0].numpy(), atol=1e-4)
 
 
 class PixelUnits:

@@ -53,6 +53,29 @@ def test_weight_scores_equal_the_models_own_projections(kind):
             np.testing.assert_array_equal(pairs, np.stack(np.unravel_index(order, (m, m)), 1))
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_top_pairs_equal_a_float64_sort_even_where_float32_cannot_tell_entries_apart(seed):
+    """top_pairs selects in float32 and scores in float64: on a product whose best entries differ
+    by about or less than float32 resolves (rows copied with 1e-12 to 3e-7 nudges, exact ties), pairs and
+    scores equal a full float64 sort with ties by the lower (row, col)."""
+    from tfvis_site.analysis.circuits.common import top_pairs
+
+    rng = np.random.default_rng(seed)
+    left, right = rng.normal(size=(300, 16)), rng.normal(size=(16, 250))
+    for lo, nudge in [(100, 1e-12), (140, 1e-8), (180, 1e-7), (220, 3e-7)]:  # near-copies of a strong row
+        left[lo : lo + 40] = left[7] + nudge * rng.normal(size=(40, 16))
+    left[260:265] = left[7]  # exact ties
+    rows, cols = np.arange(300) * 3, np.arange(250) + 1000
+    scale = 0.25
+    full = scale * (left @ right)
+    for top, block in [(20, 64), (20, 512), (57, 33)]:
+        pairs, scores = top_pairs(left, right, rows, cols, top, block, scale)
+        r, c = np.divmod(np.arange(full.size), full.shape[1])
+        order = np.lexsort((c, r, -full.ravel()))[:top]
+        np.testing.assert_array_equal(pairs, np.stack([rows[r[order]], cols[c[order]]], 1))
+        np.testing.assert_allclose(scores, full.ravel()[order], rtol=0, atol=1e-12)
+
+
 def test_top_pairs_keep_to_the_candidate_factors():
     model = tiny("gpt2")
     lw = model_weights(model).layers[1]

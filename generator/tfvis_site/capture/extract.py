@@ -424,6 +424,21 @@ def autocast(device: str, cpu_precision: str = "fp32") -> Any:
     return torch.autocast(device_type="cuda", dtype=dtype)
 
 
+#: what a stage's ``precision`` setting may say (LimeConfig, CircuitsConfig)
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def resolved_precision(value: str, setting: str) -> str:
+    """A ``precision`` setting as the stage runs it: "auto" is "bf16" where this CPU multiplies
+    bf16 natively (cpu_has_bf16), else "fp32". Resolved when a config is made, so that its cache
+    key and the manifest say which ran. ``setting`` names it in the error."""
+    if value not in PRECISIONS:
+        raise ValueError(f"{setting} must be one of {', '.join(PRECISIONS)}, not {value!r}")
+    if value == "auto":
+        return "bf16" if cpu_has_bf16() else "fp32"
+    return value
+
+
 def cpu_has_bf16() -> bool:
     """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX on x86, read from
     /proc/cpuinfo): bf16 elsewhere is emulated and slower than fp32."""

@@ -122,7 +122,7 @@ def scaled_sizes(cost: ModelCost, sizes: dict[str, int]) -> dict[str, int]:
         "attention_n_sentences": (1 / cost.heads_ratio, 12),
         "sae_n_steps": (1 / math.sqrt(cost.width_ratio), 200),
         "splice_sequences": (1 / math.sqrt(cost.splice_ratio), 8),
-        # a head's ablations run whole batches (CircuitsConfig.batch_size 16): the floor is one
+        # floor 16: the fewest sentences on which the ablation drops were measured (docs/factors.md)
         "ov_sentences": (1 / cost.ablation_ratio, 16),
     }
     out = {}

@@ -43,32 +43,46 @@ def active_factors(result: Any, layer: int) -> np.ndarray:
     return np.arange(result.n_components)
 
 
-def top_pairs(score_rows: Callable[[np.ndarray], np.ndarray], rows: np.ndarray, cols: np.ndarray, top: int,
-              block: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """The ``top`` largest entries of a (len(rows), len(cols)) matrix whose row block ``b``
-    (indices into ``rows``) ``score_rows`` returns as (len(b), len(cols)): only one block is held.
-    Returns (pairs (k, 2) int [row factor, col factor], scores (k,)), best first; ties broken by
-    the lower (row, col)."""
+def top_pairs(left: np.ndarray, right: np.ndarray, rows: np.ndarray, cols: np.ndarray, top: int, block: int = 512,
+              scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The ``top`` largest entries of the (len(rows), len(cols)) matrix scale · left @ right
+    (left (len(rows), r), right (r, len(cols)), scale > 0), one block of rows at a time.
+    Returns (pairs (k, 2) int [row factor, col factor], scores (k,) float64), best first; ties
+    broken by the lower (row, col).
+
+    The blocks are multiplied in float32, at half the cost of float64, only to find candidates:
+    a float32 entry of left @ right is within m = (r + 2) 2⁻²³ max‖left_i‖ max‖right_j‖ of the
+    exact one (twice the rounding bound of an r-term dot product of rounded inputs), so an entry
+    that can reach the top list is within 2m of the float32 values that bound it. The candidates
+    are scored exactly in float64: the result is the float64 computation's."""
+    if scale <= 0:
+        raise ValueError(f"top_pairs takes a positive scale, not {scale}")
+    left = np.asarray(left, np.float64)
+    right = np.asarray(right, np.float64)
+    left32, right32 = left.astype(np.float32), right.astype(np.float32)
+    norm = float(np.linalg.norm(left, axis=1).max(initial=0.0) * np.linalg.norm(right, axis=0).max(initial=0.0))
+    m = (left.shape[1] + 2) * 2.0**-23 * norm
     best_s = np.empty(0)
     best_p = np.empty((0, 2), np.int64)
     for lo in range(0, len(rows), block):
         b = np.arange(lo, min(lo + block, len(rows)))
-        S = np.asarray(score_rows(b), np.float64)
-        flat = S.ravel()
+        flat = (left32[b] @ right32).ravel()
         # once ``top`` are held, only entries at least as large as the worst of them can enter;
-        # before, the top-th largest of the block's first rows is such a bound (those rows alone
-        # hold ``top`` entries at least as large): a partition of a few rows, not of the block
+        # before, the top-th largest of the block's first rows bounds it (those rows alone hold
+        # ``top`` entries at least as large): a partition of a few rows, not of the block
         if len(best_s) >= top:
-            cut = best_s[-1]
+            cut = best_s[-1] / scale - m
         else:
-            head = flat[: max(top, 32 * S.shape[1])]
-            cut = np.partition(head, len(head) - top)[len(head) - top] if len(head) >= top else -np.inf
+            head = flat[: max(top, 32 * len(cols))]
+            cut = np.partition(head, len(head) - top)[len(head) - top] - 2 * m if len(head) >= top else -np.inf
         idx = np.flatnonzero(flat >= cut)
-        if len(idx) > top:
-            idx = idx[np.argpartition(-flat[idx], top - 1)[:top]]
-        r, c = np.divmod(idx, S.shape[1])
-        best_s = np.concatenate([best_s, flat[idx]])
-        best_p = np.concatenate([best_p, np.stack([rows[b[r]], cols[c]], 1)])
+        rr, cc = np.divmod(idx, len(cols))
+        exact = scale * np.einsum("nd,dn->n", left[b[rr]], right[:, cc])
+        if len(exact) > top:  # keep every entry tied with the top-th: the lexsort below decides
+            keep = exact >= np.partition(exact, len(exact) - top)[len(exact) - top]
+            rr, cc, exact = rr[keep], cc[keep], exact[keep]
+        best_s = np.concatenate([best_s, exact])
+        best_p = np.concatenate([best_p, np.stack([rows[b[rr]], cols[cc]], 1)])
         order = np.lexsort((best_p[:, 1], best_p[:, 0], -best_s))[:top]
         best_s, best_p = best_s[order], best_p[order]
     return best_p, best_s
@@ -97,8 +111,11 @@ class SampleCodes:
     def active_in(self, factor: int) -> np.ndarray:
         """(n,) positions i (into ``sentences``) of the sentences where ``factor`` is active at
         some token."""
-        col = self.codes[:, [factor]].tocoo()
-        rows = col.row[col.data > 0]
+        by_factor = self.__dict__.get("_by_factor")
+        if by_factor is None:  # column slices of a CSR matrix are slow: one CSC copy serves them all
+            by_factor = self.__dict__["_by_factor"] = self.codes.tocsc()
+        lo, hi = by_factor.indptr[factor], by_factor.indptr[factor + 1]
+        rows = by_factor.indices[lo:hi][by_factor.data[lo:hi] > 0]
         return np.unique(np.searchsorted(self.offsets, rows, side="right") - 1)
 
 
@@ -112,7 +129,7 @@ def sample_codes(store: Any, result: Any, layer: int, sentences: np.ndarray | No
     rows = np.concatenate([np.arange(off[s], off[s + 1]) for s in sentences]) if len(sentences) else np.zeros(0, np.int64)
     lengths = np.array([off[s + 1] - off[s] for s in sentences], np.int64)
     states = store.hidden(layer)[rows] if len(rows) else np.zeros((0, store.info.d_model), np.float32)
-    codes = sparse.csr_matrix(result.encode(states, layer).astype(np.float64)) if len(rows) else sparse.csr_matrix((0, result.n_components))
+    codes = result.encode_sparse(states, layer).astype(np.float64) if len(rows) else sparse.csr_matrix((0, result.n_components))
     return SampleCodes(layer, codes, np.concatenate([[0], np.cumsum(lengths)]), sentences)
 
 
@@ -188,20 +205,62 @@ class _Stop(Exception):
 
 
 @contextmanager
-def ablate_head(family: Family, model: Any, layer: int, head: int, d_head: int):
-    """Within the block, head ``head`` of block ``layer`` outputs zeros: a pre-hook zeroes its
-    columns [head·d_head, (head+1)·d_head) of the output projection's input."""
+def capture_attention(family: Family, model: Any, layer: int):
+    """Within the block, forward passes append (what block ``layer``'s attention module returns,
+    the output projection's input: the concatenated heads (B, T, H·d_head)) to the yielded list:
+    what ``attention_without_head`` needs."""
+    got: list[Any] = []
+    outputs: list[Any] = []
+    heads: list[Any] = []
+    module, projection = family.attention_module(model, layer), family.output_projection(model, layer)
 
-    def pre(module, args, kwargs):
-        x = args[0].clone()
-        x[..., head * d_head : (head + 1) * d_head] = 0
-        return (x, *args[1:]), kwargs
+    def attention(module, args, output):
+        outputs.append(output)
+        got.append((outputs[-1], heads[-1]) if len(heads) == len(outputs) else None)
 
-    handle = family.output_projection(model, layer).register_forward_pre_hook(pre, with_kwargs=True)
+    def into_projection(module, args):
+        heads.append(args[0].detach())
+        if len(heads) == len(outputs):  # the projection runs after the module (BERT)
+            got[-1] = (outputs[-1], heads[-1])
+
+    handles = [module.register_forward_hook(attention), projection.register_forward_pre_hook(into_projection)]
+    try:
+        yield got
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextmanager
+def attention_without_head(family: Family, model: Any, layer: int, captured: tuple[Any, Any], head: int, d_head: int):
+    """Within the block, block ``layer``'s attention module does not run: it returns what it
+    returned on a clean run of the same batch (``captured``, from capture_attention) with head
+    ``head`` taken out: its columns of the heads zeroed, or, when the module's output is through
+    the output projection, that head's term of the projection subtracted. The same as a rerun
+    with the head's columns of the projection's input zeroed (to float rounding; exactly so for a
+    head whose slice of the projection is zero), without recomputing q, k, v and the attention:
+    an ablated block costs its MLP."""
+    import torch
+
+    output, heads = captured
+    cols = slice(head * d_head, (head + 1) * d_head)
+    first = _first(output)
+    with torch.inference_mode():
+        if family.attention_projects:
+            projection = family.output_projection(model, layer)
+            # nn.Linear keeps its weight as (out, in), GPT-2's Conv1D as (in, out)
+            W = projection.weight[:, cols].T if isinstance(projection, torch.nn.Linear) else projection.weight[cols]
+            value = first - heads[..., cols] @ W
+        else:
+            value = first.clone()
+            value[..., cols] = 0
+    replaced = _replace_first(output, value)
+    module = family.attention_module(model, layer)
+    module.forward = lambda *args, **kwargs: replaced
     try:
         yield
     finally:
-        handle.remove()
+        del module.forward
 
 
 @contextmanager

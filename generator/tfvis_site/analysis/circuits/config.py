@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from ...stage_config import StageConfig
 
 #: Version of what the circuit stages write; part of cache_key().
-RESULT_VERSION = 2  # 2: random pairs keep their sentence counts; NaN written as null
+RESULT_VERSION = 3  # 2: random pairs keep their sentence counts; NaN written as null; 3: ablations from the clean attention
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,13 @@ class CircuitsConfig(StageConfig):
     output_k: promoted and suppressed tokens kept per factor.
     induction_seq_len, induction_batch: the repeated random sequences of the induction score;
         induction_threshold: score from which a decoder's head is labelled ``induction``.
-    batch_size: sequences per forward pass.
+    splice_precision: of the splice's forward passes on a CPU: "fp32", "bf16" (autocast) or
+        "auto" (bf16 where the CPU multiplies bf16 natively, else fp32), resolved when the config
+        is made (capture.extract.resolved_precision). In bf16 SmolLM2's splice takes 0.67x the
+        time and its loss recovered moves by at most 0.006 in any layer (docs/factors.md). The
+        ablations stay fp32: their random-pair drops are far below bf16's rounding.
+    batch_size: sequences per forward pass (of like length: fewer pad tokens; 8 ran SmolLM2's
+        ablations faster than 4 or 16).
     """
 
     RUNTIME_ONLY: ClassVar[tuple[str, ...]] = ("batch_size", "device")
@@ -43,13 +49,17 @@ class CircuitsConfig(StageConfig):
     induction_seq_len: int = 50
     induction_batch: int = 10
     induction_threshold: float = 0.4
-    batch_size: int = 16
+    splice_precision: str = "auto"
+    batch_size: int = 8
     seed: int = 0
     device: str = "cpu"
 
     def __post_init__(self) -> None:
         self.require_at_least(1, ("top", "ov_sentences", "splice_sequences", "output_k", "induction_seq_len", "induction_batch", "batch_size"))
         self.require_at_least(0, ("n_null", "ov_random"))
+        from ...capture.extract import resolved_precision
+
+        object.__setattr__(self, "splice_precision", resolved_precision(self.splice_precision, "circuits splice_precision"))
         if not 0 < self.induction_threshold <= 1:
             raise ValueError(f"induction_threshold must be in (0, 1], got {self.induction_threshold}")
 

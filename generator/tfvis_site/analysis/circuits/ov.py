@@ -22,7 +22,8 @@ its reads of j: the drop is the head's total effect on i in sentences where j oc
 random pairs are the baseline that separates the pair from the head. Massive states of l + 1
 have no codes on either side (a drop of 0, counted in the mean). Clean and ablated runs see the same batches,
 so a head that writes nothing has a drop of exactly 0; the clean runs (and their codes) are
-made once per block and shared by its heads (``CleanRuns``).
+made once per block and shared by its heads, and each block's clean run starts from the one
+before it, so the clean side costs one pass of the model in all (``CleanRuns``).
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ import numpy as np
 
 from .common import (
     SampleCodes,
-    ablate_head,
+    attention_without_head,
     active_factors,
     batch_lengths,
+    capture_attention,
     capture_state,
     hidden_state,
     sample_codes,
@@ -61,49 +63,103 @@ def ov_factors(lw: LayerWeights, result: Any, head: int, read: ReadFactors | Non
     return read.read @ W_V, written @ np.asarray(result.components, np.float64).T
 
 
-def ov_weights(lw: LayerWeights, result: Any, head: int, pairs: np.ndarray, read: ReadFactors | None = None) -> np.ndarray:
-    """(n,) virtual weights of (read factor, written factor) ``pairs`` (n, 2)."""
+def ov_weights(lw: LayerWeights, result: Any, head: int, pairs: np.ndarray, read: ReadFactors | None = None,
+               VP: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """(n,) virtual weights of (read factor, written factor) ``pairs`` (n, 2). ``VP``: the head's
+    ov_factors if already made."""
     pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
-    V, P = ov_factors(lw, result, head, read)
+    V, P = ov_factors(lw, result, head, read) if VP is None else VP
     return np.einsum("nd,dn->n", V[pairs[:, 0]], P[:, pairs[:, 1]])
 
 
 def top_ov_pairs(lw: LayerWeights, result: Any, head: int, top: int = 20, read_factors: np.ndarray | None = None,
-                 write_factors: np.ndarray | None = None, block: int = 512, read: ReadFactors | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 write_factors: np.ndarray | None = None, block: int = 512, read: ReadFactors | None = None,
+                 VP: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``top`` (read factor, written factor) pairs of head ``head`` by virtual weight:
     (pairs (top, 2), weights (top,)), largest first. Candidates: None = the factors the
-    dictionary codes at hidden state l (read) and l + 1 (written). One (block, m') slice at a time."""
+    dictionary codes at hidden state l (read) and l + 1 (written). One (block, m') slice at a time.
+    ``VP``: the head's ov_factors if already made."""
     rows = active_factors(result, lw.layer) if read_factors is None else np.asarray(read_factors, np.int64)
     cols = active_factors(result, lw.layer + 1) if write_factors is None else np.asarray(write_factors, np.int64)
-    V, P = ov_factors(lw, result, head, read)
+    V, P = ov_factors(lw, result, head, read) if VP is None else VP
     V, P = V[rows], P[:, cols]
-    return top_pairs(lambda b: V[b] @ P, rows, cols, top, block)
+    return top_pairs(V, P, rows, cols, top, block)
+
+
+def like_length_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Positions into ``lengths``, ``batch_size`` at a time in order of length: a batch pads
+    little. (An ablated block computes only its MLP, token by token, so padding is pure waste.)"""
+    order = np.argsort(np.asarray(lengths), kind="stable")
+    return [order[lo : lo + batch_size] for lo in range(0, len(order), batch_size)]
 
 
 class CleanRuns:
-    """The clean side of the ablations of one block, shared by its heads: the sample's sentences
-    in fixed batches (positions into ``codes.sentences``, ``batch_size`` at a time), and per batch
-    run its unpadded lengths, hidden state l (B, T, d), the block's input, and the sparse codes
-    (CSR (tokens, m)) of hidden state l + 1. An ablated run uses the same batch and starts from
-    that hidden state l (common.start_at): it computes block l alone, and differs from the clean
-    run only by the ablation."""
+    """The clean side of the ablations, shared by the heads of a block and carried from block to
+    block: the sample's sentences in fixed batches (positions into ``sentences``, of like length:
+    like_length_batches), and per batch its model inputs,
+    unpadded lengths, hidden state l (B, T, d), block l's input, what block l's attention
+    returned (common.capture_attention), and the sparse codes (CSR (tokens, m)) of hidden state
+    l + 1.
 
-    def __init__(self, codes: SampleCodes, batch_size: int = 16):
-        self.codes = codes
-        n = len(codes.sentences)
-        self.batches = [np.arange(lo, min(lo + batch_size, n)) for lo in range(0, n, batch_size)]
-        self.runs: dict[int, tuple[np.ndarray, Any, Any]] = {}
+    ``at(l)`` after ``at(l - 1)`` runs block l alone from the hidden state l + 1 it holds
+    (common.start_at), so a walk over the blocks costs one pass of the model, not one prefix per
+    block; any other layer is reached by a full pass. An ablated run uses the same batch and
+    starts from the same hidden state l, with the clean attention less the ablated head
+    (common.attention_without_head): it differs from the clean run only by the ablation, and
+    costs the block's MLP."""
+
+    def __init__(self, model: Any, family: Family, units: Any, sentences: np.ndarray, batch_size: int = 16, device: str = "cpu"):
+        self.model, self.family, self.device = model, family, device
+        self.sentences = np.asarray(sentences, np.int64)
+        self.batches = like_length_batches(np.asarray(units.lengths)[self.sentences], batch_size)
+        self._batch_of = {int(p): b for b, batch in enumerate(self.batches) for p in batch}
+        self.inputs = [to_device(units.model_inputs(self.sentences[batch]), device) for batch in self.batches]
+        self.lengths = [batch_lengths(inputs, units, self.sentences[batch]) for inputs, batch in zip(self.inputs, self.batches)]
+        self.layer: int | None = None
+        self.states: list[Any] = []  # per batch: hidden state ``layer``
+        self.after: list[Any] = []  # per batch: hidden state ``layer`` + 1
+        self.codes: list[Any] = []  # per batch: CSR codes of hidden state ``layer`` + 1
+        self.attention: list[tuple[Any, Any]] = []  # per batch: block ``layer``'s attention (capture_attention)
 
     def batch_of(self, position: int) -> int:
-        return int(position) // len(self.batches[0])
+        return self._batch_of[int(position)]
+
+    def at(self, layer: int, result: Any) -> CleanRuns:
+        """Hold block ``layer``'s clean runs (``states``, ``after``, ``codes``)."""
+        import torch
+
+        if self.layer == layer:
+            return self
+        chained = self.layer == layer - 1
+        states = []
+        with torch.inference_mode():
+            for b, inputs in enumerate(self.inputs):
+                if chained:
+                    states.append(self.after[b])
+                else:
+                    with capture_state(self.family, self.model, layer) as before:
+                        hidden_state(self.family, self.model, inputs, layer + 1)
+                    states.append(before[0])
+        self.states, self.after, self.attention = states, [], []
+        with capture_attention(self.family, self.model, layer) as attention:
+            for b in range(len(self.inputs)):
+                self.after.append(self.run_block(b, layer))
+        self.attention = [tuple(got) for got in attention]
+        self.codes = [_codes_of(after, lengths, result, layer + 1) for after, lengths in zip(self.after, self.lengths)]
+        self.layer = layer
+        return self
+
+    def run_block(self, b: int, layer: int) -> Any:
+        """(B, T, d) hidden state ``layer`` + 1 of batch ``b`` from its held hidden state
+        ``layer``: block ``layer`` alone, run with whatever ablation is in force."""
+        with start_at(self.family, self.model, layer, self.states[b]):
+            return hidden_state(self.family, self.model, self.inputs[b], layer + 1)
 
 
 def _codes_of(x: Any, lengths: np.ndarray, result: Any, layer: int) -> Any:
     """CSR (tokens, m): codes of the unpadded tokens of a batch's hidden state ``layer`` ``x``."""
-    from scipy import sparse
-
     flat = np.concatenate([x[r, : lengths[r]].float().cpu().numpy() for r in range(len(lengths))])
-    return sparse.csr_matrix(result.encode(flat, layer))
+    return result.encode_sparse(flat, layer)
 
 
 def ablation_drops(model: Any, family: Family, units: Any, codes: SampleCodes, result: Any, head: int, d_head: int,
@@ -114,12 +170,11 @@ def ablation_drops(model: Any, family: Family, units: Any, codes: SampleCodes, r
     activation at hidden state ``codes.layer + 1``, clean minus with head ``head`` of block
     ``codes.layer`` zero-ablated; nan where j is active nowhere. ``units.model_inputs(batch)``
     gives the model inputs of the store's sentences ``batch`` (common.StoreTokens for a text
-    store). ``clean``: the block's clean runs, shared by its heads (None: made here). The batches
-    holding a needed sentence are run whole, clean and ablated alike."""
-    import torch
-
+    store). ``clean``: the clean runs of ``codes.sentences`` (CleanRuns; None: made here). The
+    batches holding a needed sentence are run whole, clean and ablated alike."""
     layer = codes.layer
-    clean = CleanRuns(codes, batch_size) if clean is None else clean
+    clean = CleanRuns(model, family, units, codes.sentences, batch_size, device) if clean is None else clean
+    clean.at(layer, result)
     pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
     where = [codes.active_in(int(j))[:max_sentences] for j in pairs[:, 0]]
     needed = sorted({clean.batch_of(s) for w in where for s in w})
@@ -128,20 +183,11 @@ def ablation_drops(model: Any, family: Family, units: Any, codes: SampleCodes, r
     drops, rows = [], {}
     n_rows = 0
     for b in needed:
-        batch = clean.batches[b]
-        sentences = codes.sentences[batch]
-        inputs = to_device(units.model_inputs(sentences), device)
-        with torch.inference_mode():
-            if b not in clean.runs:
-                lengths = batch_lengths(inputs, units, sentences)
-                with capture_state(family, model, layer) as before:
-                    after = hidden_state(family, model, inputs, layer + 1)
-                clean.runs[b] = (lengths, before[0], _codes_of(after, lengths, result, layer + 1))
-            lengths, state, clean_codes = clean.runs[b]
-            with start_at(family, model, layer, state), ablate_head(family, model, layer, head, d_head):
-                ablated_codes = _codes_of(hidden_state(family, model, inputs, layer + 1), lengths, result, layer + 1)
-        drops.append((clean_codes[:, written] - ablated_codes[:, written]).toarray())
-        for r, position in enumerate(batch):
+        lengths = clean.lengths[b]
+        with attention_without_head(family, model, layer, clean.attention[b], head, d_head):
+            ablated_codes = _codes_of(clean.run_block(b, layer), lengths, result, layer + 1)
+        drops.append((clean.codes[b][:, written] - ablated_codes[:, written]).toarray())
+        for r, position in enumerate(clean.batches[b]):
             rows[int(position)] = np.arange(n_rows, n_rows + lengths[r])
             n_rows += int(lengths[r])
     drop = np.concatenate(drops) if drops else np.zeros((0, len(written)))
@@ -191,21 +237,25 @@ def ov_in_factors(model: Any, family: Family, lw: LayerWeights, units: Any, stor
                   n_random: int = 20, seed: int = 0, read_factors: np.ndarray | None = None,
                   write_factors: np.ndarray | None = None, sentences: np.ndarray | None = None,
                   codes: SampleCodes | None = None, heads: list[int] | None = None, max_sentences: int | None = 64,
-                  batch_size: int = 16, device: str = "cpu") -> list[HeadOV]:
+                  batch_size: int = 16, device: str = "cpu", clean: CleanRuns | None = None) -> list[HeadOV]:
     """OV of the ``heads`` (None: all) of block ``lw.layer``: top ``top`` pairs by virtual weight
     with their ablation drops, and ``n_random`` random pairs (seeded by (seed, layer, head)).
     ``store``/``sentences``: the sample whose hidden state l codes say where a read factor is
-    active (``codes`` if already computed); ``units``: its sentences' model inputs."""
+    active (``codes`` if already computed); ``units``: its sentences' model inputs; ``clean``:
+    their clean runs (CleanRuns of the same sentences; pass one object to the blocks in order
+    and it walks the model once)."""
     codes = sample_codes(store, result, lw.layer, sentences) if codes is None else codes
     write = active_factors(result, lw.layer + 1) if write_factors is None else np.asarray(write_factors, np.int64)
-    clean, read = CleanRuns(codes, batch_size), ReadFactors.of(lw, result)
+    clean = CleanRuns(model, family, units, codes.sentences, batch_size, device) if clean is None else clean
+    read = ReadFactors.of(lw, result)
     out = []
     for h in range(lw.n_heads) if heads is None else heads:
-        pairs, weights = top_ov_pairs(lw, result, h, top, read_factors, write, read=read)
+        VP = ov_factors(lw, result, h, read)
+        pairs, weights = top_ov_pairs(lw, result, h, top, read_factors, write, VP=VP)
         rand = random_pairs(codes, write, n_random, np.random.default_rng([seed, lw.layer, h]))
         drops, counts = ablation_drops(model, family, units, codes, result, h, lw.d_head, np.concatenate([pairs, rand]),
                                        max_sentences, batch_size, device, clean)
         k = len(pairs)
         out.append(HeadOV(lw.layer, h, pairs, weights, drops[:k], counts[:k], rand, drops[k:], _mean(drops[:k]), _mean(drops[k:]), counts[k:],
-                          ov_weights(lw, result, h, rand, read)))
+                          ov_weights(lw, result, h, rand, VP=VP)))
     return out

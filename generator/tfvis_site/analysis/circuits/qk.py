@@ -93,7 +93,7 @@ def top_qk_weight_pairs(lw: LayerWeights, result: Any, head: int, top: int = 20,
     m' × m' score matrix at a time."""
     factors = active_factors(result, lw.layer) if factors is None else np.asarray(factors, np.int64)
     Q, K = qk_vectors(lw, result, head, factors)
-    return top_pairs(lambda b: lw.scaling * (Q[b] @ K.T), factors, factors, top, block)
+    return top_pairs(Q, K.T, factors, factors, top, block, lw.scaling)
 
 
 @dataclass
@@ -122,7 +122,7 @@ class DataShares:
         if k not in cache:
             values, indptr = self.numerator.data, self.numerator.indptr
             # only the entries at least as large as the k-th (and positive) can be in the list
-            cut = np.partition(values, len(values) - k)[len(values) - k] if len(values) > k else 0.0
+            cut = top_k_lower_bound(values, k)
             idx = np.flatnonzero(values >= cut) if cut > 0 else np.flatnonzero(values > 0)
             r, c = np.searchsorted(indptr, idx, side="right") - 1, self.numerator.indices[idx]
             order = np.lexsort((c, r, -values[idx]))[:k]
@@ -130,6 +130,19 @@ class DataShares:
             cache[k] = (pairs, values[idx[order]] / self.denominator if self.denominator > 0 else np.zeros(len(order)))
         pairs, shares = cache[k]
         return pairs.copy(), shares.copy()
+
+
+def top_k_lower_bound(values: np.ndarray, k: int) -> float:
+    """A value the k-th largest of ``values`` is at least (0 if there are at most k): the k-th
+    largest of the maxima of k or more disjoint chunks (k distinct entries are at least as large).
+    Comparing against it leaves few candidates, at a fraction of a partition's cost."""
+    n = len(values)
+    if n <= k:
+        return 0.0
+    chunks = max(k, min(n // 64, 4096))
+    width = n // chunks
+    maxima = values[: chunks * width].reshape(chunks, width).max(1)
+    return float(np.partition(maxima, chunks - k)[chunks - k])
 
 
 class SampleAttention:
@@ -158,7 +171,9 @@ class SampleAttention:
     def shares(self, head: int) -> DataShares:
         from scipy import sparse
 
-        A = sparse.csr_matrix((self.weights[head].astype(np.float64), (self.rows, self.cols)), shape=(self.n_tokens,) * 2)
+        weights = self.weights[head]
+        kept = weights != 0  # a causal head's masked half: zeros that would only cost time
+        A = sparse.csr_matrix((weights[kept].astype(np.float64), (self.rows[kept], self.cols[kept])), shape=(self.n_tokens,) * 2)
         return DataShares(self.codes_t @ (A @ self.codes), float(self.l1 @ (A @ self.l1)))
 
 
@@ -259,7 +274,7 @@ def _head_qk(lw: LayerWeights, result: Any, read: ReadFactors, h: int, data: Dat
         return lw.scaling * np.einsum("nd,nd->n", Q[pairs[:, 0]], K[pairs[:, 1]])
 
     Qf, Kf = Q[factors], K[factors]
-    wp, ws = top_pairs(lambda b: lw.scaling * (Qf[b] @ Kf.T), factors, factors, top)
+    wp, ws = top_pairs(Qf, Kf.T, factors, factors, top, scale=lw.scaling)
     dp, ds = data.top(top)
     null = agreement_null(score_of, data, wp, factors, result.n_components, top, n_null, seed=[seed, lw.layer, h])
     return HeadQK(lw.layer, h, wp, ws, data.share(wp), dp, ds, score_of(dp), union_agreement(score_of, data, wp, top), null)

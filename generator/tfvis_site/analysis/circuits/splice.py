@@ -20,7 +20,8 @@ mean; ``n_unspliced`` says how many. Padding positions are never replaced.
 
 Cost: per batch one clean pass for the means and one for the states, then per layer one spliced
 pass (plus one mean-ablated pass for a decoder) that starts at that layer (common.start_at),
-so about (L + 1)/2 · (1 or 2) + 2 full passes.
+so about (L + 1)/2 · (1 or 2) + 2 full passes. The sequences are batched in order of length
+(less padding); the passes run in bf16 where CircuitsConfig.splice_precision says so.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def dictionary_reconstruction(result: Any) -> Reconstruct:
 
 def _next_token_loss(final: Any, W_U: Any, ids: Any, lengths: np.ndarray) -> tuple[float, int]:
     """(sum of cross-entropies, count) of predicting token t + 1 from the last hidden state
-    ``final`` (B, T, d) at position t; logits only at those positions (float32, summed in float64)."""
+    ``final`` (B, T, d) at position t; logits only at those positions (float32, or bf16 under
+    the splice's autocast; the cross-entropy in float32, summed in float64)."""
     import torch
 
     rows = [r for r, n in enumerate(lengths) if int(n) >= 2]
@@ -90,12 +92,17 @@ def _cosines(a: Any, b: Any, lengths: np.ndarray) -> tuple[float, int]:
 
 def splice_quality(model: Any, family: Family, weights: ModelWeights, units: Any, sequences: np.ndarray, is_causal: bool,
                    result: Any = None, reconstruct: Reconstruct | None = None, layers: list[int] | None = None,
-                   massive_norm: np.ndarray | None = None, batch_size: int = 8, device: str = "cpu") -> list[SpliceLayer]:
+                   massive_norm: np.ndarray | None = None, batch_size: int = 8, device: str = "cpu",
+                   precision: str = "fp32") -> list[SpliceLayer]:
     """Splice every hidden state in ``layers`` (None: 0 … L) on the ``sequences`` (indices
     ``units.model_inputs`` takes). ``reconstruct`` (None: the dictionary's, from ``result``)
     maps (n, d) states of layer l to (n, d); ``massive_norm`` (L + 1,) (None: the result's,
-    else none) marks the states left as they are."""
+    else none) marks the states left as they are. ``precision``: of the forward passes and the
+    logits on a CPU, "fp32" or "bf16" (CircuitsConfig.splice_precision); the reconstructions
+    are made in fp32 either way."""
     import torch
+
+    from ...capture.extract import autocast
 
     reconstruct = dictionary_reconstruction(result) if reconstruct is None else reconstruct
     if massive_norm is None:
@@ -105,12 +112,15 @@ def splice_quality(model: Any, family: Family, weights: ModelWeights, units: Any
     mode = "loss" if is_causal and weights.W_U is not None else "cosine"
     W_U = torch.from_numpy(np.asarray(weights.W_U, np.float32)).to(device) if mode == "loss" else None
     runner = _Runner(model, family, n_states)
-    batched = [(batch, to_device(units.model_inputs(batch), device)) for batch in batches(np.asarray(sequences, np.int64), batch_size)]
+    sequences = np.asarray(sequences, np.int64)
+    sequences = sequences[np.argsort(np.asarray(units.lengths)[sequences], kind="stable")]  # batches of like lengths pad little
+    batched = [(batch, to_device(units.model_inputs(batch), device)) for batch in batches(sequences, batch_size)]
     batched = [(inputs, batch_lengths(inputs, units, batch)) for batch, inputs in batched]
-    means = _layer_means(runner, batched, layers, weights.layers[0].W_Q.shape[1], massive_norm)
     acc = {layer: {"clean": 0.0, "spliced": 0.0, "ablated": 0.0, "n": 0, "states": 0, "unspliced": 0} for layer in layers}
-    for inputs, lengths in batched:
-        _splice_batch(runner, inputs, lengths, layers, acc, means, reconstruct, massive_norm, W_U)
+    with autocast(device, precision):
+        means = _layer_means(runner, batched, layers, weights.layers[0].W_Q.shape[1], massive_norm)
+        for inputs, lengths in batched:
+            _splice_batch(runner, inputs, lengths, layers, acc, means, reconstruct, massive_norm, W_U)
     return [_splice_layer(layer, mode, acc[layer]) for layer in layers]
 
 

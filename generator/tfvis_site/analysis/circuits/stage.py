@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from .common import sample_codes
 from .induction import loaded_induction_scores
 from .output import output_kind, output_tokens
-from .ov import ov_in_factors
+from .ov import CleanRuns, ov_in_factors
 from .qk import qk_in_factors
 from .splice import splice_quality
 from .weights import ModelWeights, family_of, model_weights
@@ -140,6 +140,7 @@ def head_circuits(loaded: LoadedModel, units: Units, store: ActivationStore, res
     weights = _weights(loaded)
     family = family_of(loaded.model)
     ov_sentences = np.arange(min(cfg.ov_sentences, store.n_sentences))
+    clean = CleanRuns(loaded.model, family, units, ov_sentences, cfg.batch_size, loaded.device)
     heads: dict[str, list[Any]] = {}
     qk: dict[str, list[Any]] = {}
     ov: dict[str, list[Any]] = {}
@@ -152,7 +153,7 @@ def head_circuits(loaded: LoadedModel, units: Units, store: ActivationStore, res
             qks = qk_in_factors(lw, store, result, cfg.top, codes=codes, n_null=cfg.n_null, seed=cfg.seed)
             ovs = ov_in_factors(loaded.model, family, lw, units, store, result, cfg.top, cfg.ov_random, cfg.seed,
                                 sentences=ov_sentences, codes=ov_codes, max_sentences=None, batch_size=cfg.batch_size,
-                                device=loaded.device)
+                                device=loaded.device, clean=clean)
             for q, o in zip(qks, ovs):
                 h = q.head
                 median, low, high = _null_summary(q.agreement_null)
@@ -239,7 +240,8 @@ def splice(loaded: LoadedModel, units: Units, store: ActivationStore, result: Fa
     sequences = np.arange(min(cfg.splice_sequences, store.n_sentences))
     with reporter.task(f"splice: the dictionary in place of each of {weights.n_layers + 1} hidden states", total=None):
         layers = splice_quality(loaded.model, family_of(loaded.model), weights, units, sequences,
-                                store.info.is_causal, result, batch_size=cfg.batch_size, device=loaded.device)
+                                store.info.is_causal, result, batch_size=cfg.batch_size, device=loaded.device,
+                                precision=cfg.splice_precision)
     (folder / "splice.json").write_text(json.dumps([vars(s) for s in layers]))
 
 

@@ -157,6 +157,15 @@ class Family(Protocol):
         [h·d_head, (h+1)·d_head)): where a head is zero-ablated."""
         ...
 
+    def attention_module(self, model: Any, layer: int) -> Any:
+        """The module that makes block ``layer``'s heads from the block's input. Its output (or
+        its output's first element) is the concatenated heads (the output projection's input)
+        or, when ``attention_projects``, already through the output projection."""
+        ...
+
+    #: whether ``attention_module``'s output is through the output projection
+    attention_projects: bool
+
     def embedding_output(self, model: Any) -> Any:
         """The module whose output is hidden state 0."""
         ...
@@ -272,6 +281,11 @@ class BertFamily:
     def output_projection(self, model: Any, layer: int) -> Any:
         return model.encoder.layer[layer].attention.output.dense
 
+    attention_projects = False
+
+    def attention_module(self, model: Any, layer: int) -> Any:
+        return model.encoder.layer[layer].attention.self
+
     def embedding_output(self, model: Any) -> Any:
         return model.embeddings
 
@@ -342,6 +356,11 @@ class GPT2Family(_DecoderEnds):
     def output_projection(self, model: Any, layer: int) -> Any:
         return model.h[layer].attn.c_proj
 
+    attention_projects = True
+
+    def attention_module(self, model: Any, layer: int) -> Any:
+        return model.h[layer].attn
+
     def embedding_output(self, model: Any) -> Any:
         return model.drop  # wte + wpe, then dropout (identity in eval): hidden state 0
 
@@ -376,6 +395,11 @@ class LlamaFamily(_DecoderEnds):
     def output_projection(self, model: Any, layer: int) -> Any:
         return model.layers[layer].self_attn.o_proj
 
+    attention_projects = True
+
+    def attention_module(self, model: Any, layer: int) -> Any:
+        return model.layers[layer].self_attn
+
     def embedding_output(self, model: Any) -> Any:
         return model.embed_tokens
 
@@ -406,6 +430,11 @@ class Dinov2Family:
 
     def output_projection(self, model: Any, layer: int) -> Any:
         return model.encoder.layer[layer].attention.o_proj
+
+    attention_projects = True
+
+    def attention_module(self, model: Any, layer: int) -> Any:
+        return model.encoder.layer[layer].attention
 
     def embedding_output(self, model: Any) -> Any:
         return model.embeddings

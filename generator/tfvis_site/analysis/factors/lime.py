@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from .stage import FactorResult
 
 COVERAGE = ("mid-high", "all", "none")
-PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -75,12 +74,9 @@ class LimeConfig(StageConfig):
     precision: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"lime precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
-        if self.precision == "auto":
-            from ...capture.extract import cpu_has_bf16
+        from ...capture.extract import resolved_precision
 
-            object.__setattr__(self, "precision", "bf16" if cpu_has_bf16() else "fp32")
+        object.__setattr__(self, "precision", resolved_precision(self.precision, "lime precision"))
         if self.coverage not in COVERAGE:
             raise ValueError(f"lime coverage must be one of {', '.join(COVERAGE)}, not {self.coverage!r}")
         if self.contexts < 1 or self.samples < 8:

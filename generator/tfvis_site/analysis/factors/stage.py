@@ -265,6 +265,26 @@ class FactorResult:
         out[state_norms(hidden_states) > self.massive_norm[layer]] = 0.0
         return out
 
+    def encode_sparse(self, hidden_states: np.ndarray, layer: int, batch_size: int = 2048) -> Any:
+        """``encode`` as a scipy CSR (n, m) float32 matrix, made without the dense (n, m) array:
+        the non-zero codes only (about k of m per row)."""
+        from scipy import sparse
+
+        if self._encoder is None:
+            self._encoder = Encoder(self.config, self.components, self.sae)
+        z = self.transform_states(hidden_states, layer)
+        massive = state_norms(hidden_states) > self.massive_norm[layer]
+        rows, cols, values = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.float32)]
+        with torch.no_grad():
+            for lo in range(0, z.shape[0], batch_size):
+                zb = torch.from_numpy(np.ascontiguousarray(z[lo : lo + batch_size])).to(self._encoder.device)
+                r, c, v = (t.cpu().numpy() for t in self._encoder.sparse_codes(zb))
+                keep = ~massive[lo + r]
+                rows.append(lo + r[keep])
+                cols.append(c[keep])
+                values.append(v[keep].astype(np.float32))
+        return sparse.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(z.shape[0], self.n_components))
+
     def reconstruct(self, codes: np.ndarray, layer: int) -> np.ndarray:
         """(n, m) codes -> (n, d) states in original units at ``layer``."""
         zh = np.asarray(codes, dtype=np.float32) @ self.components
