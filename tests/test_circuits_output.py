@@ -85,3 +85,22 @@ def test_factors_keep_their_order_across_layers_and_blocks():
     for it in together:
         (alone,) = output_tokens(w, result, factors=[it.factor])
         assert it == alone
+
+
+def test_ranked_tokens_break_ties_by_the_lower_token_id():
+    """_ranked (torch.topk for the cut, then an exact ranking) equals a full stable sort by
+    (value, token id), where many tokens share a value (identical unembedding columns) and at
+    the cut."""
+    from tfvis_site.analysis.circuits.output import _ranked
+
+    rng = np.random.default_rng(0)
+    values = rng.integers(-6, 7, size=(40, 300)).astype(np.float32)  # ties everywhere
+    values[3] = 1.0  # one row all ties
+    for k in (1, 10, 300):
+        for largest in (True, False):
+            got = _ranked(values, k, largest)
+            for row, ranked in zip(values, got):
+                key = -row if largest else row
+                expected = np.lexsort((np.arange(len(row)), key))[:k]
+                assert [t for t, _ in ranked] == expected.tolist()
+                assert [v for _, v in ranked] == row[expected].tolist()

@@ -162,9 +162,41 @@ def test_the_null_shuffles_the_data_labels(stores):
         return qk_weight_scores(lw, result, 3, p)
 
     perm = np.random.default_rng(0).permutation(result.n_components)
-    explicit = DataShares(data.numerator[perm][:, perm], data.denominator)
+    explicit = DataShares.from_numerator(data.numerator[perm][:, perm], data.denominator)
     assert union_agreement(score_of, data, pairs, relabel=perm) == pytest.approx(union_agreement(score_of, explicit, pairs))
     heads = qk_in_factors(lw, store, result, n_null=30)
     for h in heads:
         assert len(h.agreement_null) == 30 and np.median(h.agreement_null) < 0
         assert h.agreement_null.min() - 0.2 <= h.agreement <= h.agreement_null.max() + 0.2
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_data_shares_top_equals_a_sort_of_the_whole_numerator(seed):
+    """DataShares.top forms only the rows and columns that can hold the top k; its list equals a
+    full sort of Cᵀ A C by (share, query, key): with tied entries (integer codes and attention)
+    and with heavy-tailed ones (rows whose bound sits near the k-th entry), for a small and a
+    large first probe; share() reads the same entries."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(seed)
+    T, m = 120, 400
+    if seed % 2:
+        draw = lambda n: rng.integers(1, 4, n).astype(float)  # noqa: E731
+    else:
+        draw = lambda n: rng.lognormal(0, 2, n)  # noqa: E731
+    codes = sparse.random(T, m, density=0.03, random_state=seed, data_rvs=draw).tocsr()
+    attention = sparse.random(T, T, density=0.2, random_state=seed + 10, data_rvs=draw).tocsr()
+    data = DataShares(codes, attention @ codes, 7.0)
+    full = (codes.T @ attention @ codes).toarray()
+    r, c = np.nonzero(full > 0)
+    ranked = np.lexsort((c, r, -full[r, c]))
+    for k in (1, 20, 75):
+        for probe in (2, 64):
+            data._top.clear()
+            pairs, shares = data.top(k, probe=probe)
+            order = ranked[:k]
+            np.testing.assert_array_equal(pairs, np.stack([r[order], c[order]], 1))
+            np.testing.assert_allclose(shares, full[r[order], c[order]] / 7.0)
+            np.testing.assert_allclose(data.share(pairs), shares)
+    some = rng.integers(0, m, size=(50, 2))
+    np.testing.assert_allclose(data.share(some), full[some[:, 0], some[:, 1]] / 7.0)

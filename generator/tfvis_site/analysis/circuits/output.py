@@ -74,12 +74,21 @@ def _unit_rows(E: np.ndarray) -> np.ndarray:
     return (E / np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1e-30)).astype(np.float32)
 
 
-def _ranked(values: np.ndarray, k: int, largest: bool) -> list[tuple[int, float]]:
-    v = values if largest else -values
-    k = min(k, len(v))
-    idx = np.argpartition(-v, k - 1)[:k]
-    idx = idx[np.lexsort((idx, -v[idx]))]
-    return [(int(t), float(values[t])) for t in idx]
+def _ranked(values: np.ndarray, k: int, largest: bool) -> list[list[tuple[int, float]]]:
+    """Per row of ``values`` (n, V): its k largest (or smallest) entries as (column, value),
+    best first, ties by the lower column. torch.topk finds each row's k-th value on all cores;
+    every entry at least as good is then ranked exactly (so ties at the cut are decided by
+    column, not by topk's order)."""
+    import torch
+
+    v = np.ascontiguousarray(values if largest else -values, np.float32)
+    k = min(k, v.shape[1])
+    cut = torch.topk(torch.from_numpy(v), k, dim=1).values[:, -1:].numpy()
+    rows, cols = np.nonzero(v >= cut)
+    order = np.lexsort((cols, -v[rows, cols], rows))
+    rows, cols = rows[order], cols[order]
+    starts = np.searchsorted(rows, np.arange(len(v)))
+    return [[(int(c), float(values[r, c])) for c in cols[starts[r] : starts[r] + k]] for r in range(len(v))]
 
 
 def output_tokens(weights: ModelWeights, result: Any, factors: np.ndarray | None = None, layer: int | np.ndarray | None = None,
@@ -102,9 +111,10 @@ def output_tokens(weights: ModelWeights, result: Any, factors: np.ndarray | None
                 values = factor_logits(weights, result, chunk, int(lay))
             else:
                 values = embedding_cosines(weights, result, chunk, int(lay), E)
+            promoted = _ranked(values, k, True)
+            suppressed = _ranked(values, k, False) if kind == "unembedding" else [[] for _ in chunk]
             for n, f in enumerate(chunk):
-                suppressed = _ranked(values[n], k, False) if kind == "unembedding" else []
-                found[int(at[lo + n])] = OutputTokens(int(f), int(lay), kind, _ranked(values[n], k, True), suppressed)
+                found[int(at[lo + n])] = OutputTokens(int(f), int(lay), kind, promoted[n], suppressed[n])
     out = [found[i] for i in range(len(factors))]
     if tokenizer is not None:
         for item in out:

@@ -96,59 +96,74 @@ def top_qk_weight_pairs(lw: LayerWeights, result: Any, head: int, top: int = 20,
     return top_pairs(Q, K.T, factors, factors, top, block, lw.scaling)
 
 
-@dataclass
 class DataShares:
-    """D of one head: ``numerator`` scipy CSR (m, m) Σ A a_i(t) a_j(s) (a dense array is taken
-    too), ``denominator`` the scalar Σ A ‖a(t)‖₁ ‖a(s)‖₁; ``share(pairs)`` and ``top(k)`` read it."""
+    """D of one head, kept as its two sparse factors: D_ij = C[:, i] · Y[:, j] / denominator, with
+    ``codes`` C (T, m) the sample's codes, ``attended`` Y = A_h C (T, m) what each token attends
+    to, and ``denominator`` the scalar Σ A ‖a(t)‖₁ ‖a(s)‖₁. ``share(pairs)`` reads entries and
+    ``top(k)`` finds the largest without the m × m numerator Cᵀ Y (millions of entries, most of the
+    QK stage's time); ``numerator`` makes it all the same. ``from_numerator`` wraps a given one."""
 
-    numerator: Any
-    denominator: float
-
-    def __post_init__(self) -> None:
+    def __init__(self, codes: Any, attended: Any, denominator: float):
         from scipy import sparse
 
-        self.numerator = sparse.csr_matrix(self.numerator, dtype=np.float64)
+        self.codes = sparse.csc_matrix(codes, dtype=np.float64)
+        self.attended = sparse.csc_matrix(attended, dtype=np.float64)
+        self.denominator = float(denominator)
+        self._top: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    @classmethod
+    def from_numerator(cls, numerator: Any, denominator: float) -> DataShares:
+        """D = ``numerator`` / ``denominator`` (an (m, m) array or sparse matrix)."""
+        from scipy import sparse
+
+        return cls(sparse.identity(np.shape(numerator)[0], format="csc"), numerator, denominator)
+
+    @property
+    def numerator(self) -> Any:
+        """scipy CSR (m, m) Cᵀ Y."""
+        return (self.codes.T @ self.attended).tocsr()
+
+    def _block(self, rows: np.ndarray, cols: np.ndarray) -> Any:
+        """COO (len(rows), len(cols)): the numerator's entries in those rows and columns."""
+        return (self.codes[:, rows].T @ self.attended[:, cols]).tocoo()
 
     def share(self, pairs: np.ndarray) -> np.ndarray:
         pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
-        if self.denominator <= 0:
+        if self.denominator <= 0 or not len(pairs):
             return np.zeros(len(pairs))
-        return np.asarray(self.numerator[pairs[:, 0], pairs[:, 1]], np.float64).ravel() / self.denominator
+        products = self.codes[:, pairs[:, 0]].multiply(self.attended[:, pairs[:, 1]])
+        return np.asarray(products.sum(0), np.float64).ravel() / self.denominator
 
-    def top(self, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    def top(self, k: int = 20, probe: int = 64) -> tuple[np.ndarray, np.ndarray]:
         """(pairs (≤k, 2), shares (≤k,)), best first (only pairs that carry attention); ties by
-        the lower (query, key). Remembered per k (the null asks for it once per shuffle)."""
-        cache = self.__dict__.setdefault("_top", {})
-        if k not in cache:
-            values, indptr = self.numerator.data, self.numerator.indptr
-            # only the entries at least as large as the k-th (and positive) can be in the list
-            cut = top_k_lower_bound(values, k)
-            idx = np.flatnonzero(values >= cut) if cut > 0 else np.flatnonzero(values > 0)
-            r, c = np.searchsorted(indptr, idx, side="right") - 1, self.numerator.indices[idx]
-            order = np.lexsort((c, r, -values[idx]))[:k]
+        the lower (query, key). Remembered per k (the null asks for it once per shuffle).
+
+        Row i of the numerator sums to R_i = C[:, i] · Y 1 and column j to K_j = (C 1) · Y[:, j],
+        so no entry of row i exceeds R_i. The k-th largest entry of a first block (the ``probe``
+        rows and columns of largest R and K) is a floor f for the k-th largest of all: only rows
+        with R_i ≥ f and columns with K_j ≥ f can hold the top k, and only that block is formed."""
+        if k not in self._top:
+            R = self.codes.T @ (self.attended @ np.ones(self.attended.shape[1]))
+            K = self.attended.T @ (self.codes @ np.ones(self.codes.shape[1]))
+            first = self._block(np.argsort(-R, kind="stable")[:probe], np.argsort(-K, kind="stable")[:probe]).data
+            first = first[first > 0]
+            # a hair below: the same sums formed in another block may round a last bit apart
+            floor = np.partition(first, len(first) - k)[len(first) - k] * (1 - 1e-9) if len(first) >= k else 0.0
+            rows, cols = np.flatnonzero((R >= floor) & (R > 0)), np.flatnonzero((K >= floor) & (K > 0))
+            block = self._block(rows, cols)
+            keep = (block.data >= floor) & (block.data > 0)
+            r, c, values = rows[block.row[keep]], cols[block.col[keep]], block.data[keep]
+            order = np.lexsort((c, r, -values))[:k]
             pairs = np.stack([r[order], c[order]], 1).astype(np.int64)
-            cache[k] = (pairs, values[idx[order]] / self.denominator if self.denominator > 0 else np.zeros(len(order)))
-        pairs, shares = cache[k]
+            self._top[k] = (pairs, values[order] / self.denominator if self.denominator > 0 else np.zeros(len(order)))
+        pairs, shares = self._top[k]
         return pairs.copy(), shares.copy()
-
-
-def top_k_lower_bound(values: np.ndarray, k: int) -> float:
-    """A value the k-th largest of ``values`` is at least (0 if there are at most k): the k-th
-    largest of the maxima of k or more disjoint chunks (k distinct entries are at least as large).
-    Comparing against it leaves few candidates, at a fraction of a partition's cost."""
-    n = len(values)
-    if n <= k:
-        return 0.0
-    chunks = max(k, min(n // 64, 4096))
-    width = n // chunks
-    maxima = values[: chunks * width].reshape(chunks, width).max(1)
-    return float(np.partition(maxima, chunks - k)[chunks - k])
 
 
 class SampleAttention:
     """Block ``codes.layer``'s attention over the coded sentences, one head at a time: per head a
     block-diagonal sparse (T, T) matrix (T: the sample's tokens, rows queries), one block per
-    sentence, from which ``shares(head)`` makes D as two sparse products, C^T (A_h C) and
+    sentence, from which ``shares(head)`` makes D's factors C and A_h C and its denominator
     ‖a‖₁^T A_h ‖a‖₁ (C the (T, m) codes). Sparse because a token has k of m factors active: the
     products touch only the pairs that co-occur in a sentence."""
 
@@ -156,7 +171,6 @@ class SampleAttention:
         from scipy import sparse
 
         self.codes = sparse.csr_matrix(codes.codes, dtype=np.float64)
-        self.codes_t = self.codes.T.tocsr()
         self.l1 = np.asarray(self.codes.sum(1), np.float64).ravel()  # codes are non-negative
         lengths = np.diff(codes.offsets)
         starts = np.repeat(codes.offsets[:-1], lengths * lengths)
@@ -174,7 +188,7 @@ class SampleAttention:
         weights = self.weights[head]
         kept = weights != 0  # a causal head's masked half: zeros that would only cost time
         A = sparse.csr_matrix((weights[kept].astype(np.float64), (self.rows[kept], self.cols[kept])), shape=(self.n_tokens,) * 2)
-        return DataShares(self.codes_t @ (A @ self.codes), float(self.l1 @ (A @ self.l1)))
+        return DataShares(self.codes, A @ self.codes, float(self.l1 @ (A @ self.l1)))
 
 
 def qk_data_shares(store: Any, codes: SampleCodes, heads: list[int] | None = None) -> dict[int, DataShares]:
