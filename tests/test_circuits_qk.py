@@ -144,6 +144,10 @@ def test_qk_in_factors_reports_both_lists_and_their_spearman(stores, tiny_checkp
         expected = spearmanr([s[p] for p in keys], [d[p] for p in keys]).statistic
         assert h.agreement == pytest.approx(expected)
     assert np.isnan(spearman([1, 2, 3], [5, 5, 5]))
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # ties share their average rank, as in scipy
+        a, b = rng.integers(0, 5, 30), rng.integers(0, 4, 30)
+        assert spearman(a, b) == pytest.approx(spearmanr(a, b).statistic, abs=1e-12)
 
 
 def test_the_null_shuffles_the_data_labels(stores):
