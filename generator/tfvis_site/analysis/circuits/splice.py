@@ -118,9 +118,10 @@ def splice_quality(model: Any, family: Family, weights: ModelWeights, units: Any
     batched = [(inputs, batch_lengths(inputs, units, batch)) for batch, inputs in batched]
     acc = {layer: {"clean": 0.0, "spliced": 0.0, "ablated": 0.0, "n": 0, "states": 0, "unspliced": 0} for layer in layers}
     with autocast(device, precision):
-        means = _layer_means(runner, batched, layers, weights.layers[0].W_Q.shape[1], massive_norm)
-        for inputs, lengths in batched:
-            _splice_batch(runner, inputs, lengths, layers, acc, means, reconstruct, massive_norm, W_U)
+        cleans = [runner(inputs) for inputs, _ in batched]
+        means = _layer_means(cleans, batched, layers, n_states, weights.layers[0].W_Q.shape[1], massive_norm)
+        for (inputs, lengths), hidden in zip(batched, cleans):
+            _splice_batch(runner, inputs, lengths, hidden, layers, acc, means, reconstruct, massive_norm, W_U)
     return [_splice_layer(layer, mode, acc[layer]) for layer in layers]
 
 
@@ -160,12 +161,11 @@ def _unpadded(state: Any, lengths: list[int]) -> np.ndarray:
     return np.concatenate([state[r, :n].float().cpu().numpy() for r, n in enumerate(lengths)])
 
 
-def _layer_means(runner: _Runner, batched: list, layers: list[int], d: int, massive_norm: np.ndarray | None) -> np.ndarray:
+def _layer_means(cleans: list, batched: list, layers: list[int], n_states: int, d: int, massive_norm: np.ndarray | None) -> np.ndarray:
     """(L + 1, d) the mean of each layer's (non-massive) states over the evaluated tokens: the
-    mean-ablation's replacement."""
-    sums, counts = np.zeros((runner.n_states, d)), np.zeros(runner.n_states)
-    for inputs, lengths in batched:
-        hidden = runner(inputs)
+    mean-ablation's replacement. ``cleans``: each batch's hidden states."""
+    sums, counts = np.zeros((n_states, d)), np.zeros(n_states)
+    for (_, lengths), hidden in zip(batched, cleans):
         for layer in layers:
             x = _unpadded(hidden[layer], lengths)
             keep = _kept(x, layer, massive_norm)
@@ -174,14 +174,15 @@ def _layer_means(runner: _Runner, batched: list, layers: list[int], d: int, mass
     return sums / np.maximum(counts, 1)[:, None]
 
 
-def _splice_batch(runner: _Runner, inputs: dict[str, Any], lengths: list[int], layers: list[int], acc: dict[int, dict[str, Any]],
+def _splice_batch(runner: _Runner, inputs: dict[str, Any], lengths: list[int], hidden: Any, layers: list[int], acc: dict[int, dict[str, Any]],
                   means: np.ndarray, reconstruct: Reconstruct, massive_norm: np.ndarray | None, W_U: Any) -> None:
     """Add one batch's clean, spliced and mean-ablated losses (W_U given) or final-state cosines
-    to ``acc``, per layer."""
+    to ``acc``, per layer. ``hidden``: the batch's clean hidden states. A decoder's spliced and
+    mean-ablated runs go through the model as one batch of twice the rows."""
     import torch
 
-    hidden = runner(inputs)
     last, ids = hidden[-1], inputs.get("input_ids")
+    doubled = {k: torch.cat([v, v]) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
     if W_U is not None:
         clean_total, count = _next_token_loss(last, W_U, ids, lengths)
     for layer in layers:
@@ -198,14 +199,14 @@ def _splice_batch(runner: _Runner, inputs: dict[str, Any], lengths: list[int], l
         a = acc[layer]
         a["states"] += len(x)
         a["unspliced"] += int((~keep).sum())
-        out = runner(inputs, layer, spliced)
         if W_U is not None:
+            both = runner(doubled, layer, torch.cat([spliced, ablated]))
             a["clean"] += clean_total
-            a["spliced"] += _next_token_loss(out, W_U, ids, lengths)[0]
-            a["ablated"] += _next_token_loss(runner(inputs, layer, ablated), W_U, ids, lengths)[0]
+            a["spliced"] += _next_token_loss(both[: len(lengths)], W_U, ids, lengths)[0]
+            a["ablated"] += _next_token_loss(both[len(lengths) :], W_U, ids, lengths)[0]
             a["n"] += count
         else:
-            total, count = _cosines(out, last, lengths)
+            total, count = _cosines(runner(inputs, layer, spliced), last, lengths)
             a["spliced"] += total
             a["n"] += count
 
