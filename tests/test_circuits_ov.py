@@ -142,7 +142,7 @@ def test_ablation_drop_equals_a_copy_with_the_head_removed(kind, layer, stores, 
         assert drop == pytest.approx(np.concatenate(diffs).mean(), abs=1e-4)
 
 
-@pytest.mark.parametrize("kind", ["bert", "llama"])
+@pytest.mark.parametrize("kind", ["bert", "gpt2", "llama"])
 def test_clean_runs_walked_block_by_block_equal_full_passes(kind, stores, tiny_checkpoints):
     """CleanRuns carried through the blocks in order runs one block per step; what it holds at
     each block equals the model's own hidden states of a full pass on each sentence alone, and
@@ -166,13 +166,16 @@ def test_clean_runs_walked_block_by_block_equal_full_passes(kind, stores, tiny_c
             np.testing.assert_allclose(a.drops, b.drops, atol=1e-5)
             np.testing.assert_allclose(a.random_drops, b.random_drops, atol=1e-5)
         for b, batch in enumerate(walked.batches):
-            for r, s in enumerate(walked.sentences[batch]):
+            for r, position in enumerate(batch):
+                s = walked.sentences[position]
                 ids = torch.tensor(units.ids[store.sentence_offsets[s] : store.sentence_offsets[s + 1]])[None]
                 with torch.no_grad():
                     hidden = model(ids, output_hidden_states=True).hidden_states
                 n = int(walked.lengths[b][r])
-                np.testing.assert_allclose(walked.states[b][r, :n].numpy(), hidden[lw.layer][0].numpy(), atol=1e-4)
+                np.testing.assert_allclose(walked.x[walked.rows[int(position)]].numpy(), hidden[lw.layer][0].numpy(), atol=1e-4)
                 np.testing.assert_allclose(walked.after[b][r, :n].numpy(), hidden[lw.layer + 1][0].numpy(), atol=1e-4)
+                clean = result.encode(hidden[lw.layer + 1][0].numpy(), lw.layer + 1)
+                np.testing.assert_allclose(walked.codes[walked.rows[int(position)]].toarray(), clean, atol=1e-4)
 
 
 class PixelUnits:
@@ -199,3 +202,11 @@ def test_ablation_on_a_vit():
         drops, counts = ablation_drops(model, family, PixelUnits(6), sample, result, head, 8, pairs, batch_size=4)
         assert (counts > 0).all()
         assert (drops == 0).all() if head == 3 else np.abs(drops).max() > 1e-6
+    # the clean codes, made token by token after the attention (Family.after_attention), are the
+    # codes of the model's own hidden state 2
+    clean = CleanRuns(model, family, PixelUnits(6), np.arange(6), batch_size=4).at(1, result)
+    with torch.no_grad():
+        hidden = model(pixel_values=PixelUnits(6).pixels, output_hidden_states=True).hidden_states[2]
+    for image in range(6):
+        expected = result.encode(hidden[image].numpy(), 2)
+        np.testing.assert_allclose(clean.codes[clean.rows[image]].toarray(), expected, atol=1e-4)

@@ -206,16 +206,16 @@ class _Stop(Exception):
 
 @contextmanager
 def capture_attention(family: Family, model: Any, layer: int):
-    """Within the block, forward passes append (what block ``layer``'s attention module returns,
-    the output projection's input: the concatenated heads (B, T, H·d_head)) to the yielded list:
-    what ``attention_without_head`` needs."""
+    """Within the block, forward passes append (what block ``layer``'s attention module returns
+    (its first element), the output projection's input: the concatenated heads (B, T, H·d_head))
+    to the yielded list: what ``without_head`` needs."""
     got: list[Any] = []
     outputs: list[Any] = []
     heads: list[Any] = []
     module, projection = family.attention_module(model, layer), family.output_projection(model, layer)
 
     def attention(module, args, output):
-        outputs.append(output)
+        outputs.append(_first(output).detach())
         got.append((outputs[-1], heads[-1]) if len(heads) == len(outputs) else None)
 
     def into_projection(module, args):
@@ -231,36 +231,33 @@ def capture_attention(family: Family, model: Any, layer: int):
             handle.remove()
 
 
-@contextmanager
-def attention_without_head(family: Family, model: Any, layer: int, captured: tuple[Any, Any], head: int, d_head: int):
-    """Within the block, block ``layer``'s attention module does not run: it returns what it
-    returned on a clean run of the same batch (``captured``, from capture_attention) with head
-    ``head`` taken out: its columns of the heads zeroed, or, when the module's output is through
-    the output projection, that head's term of the projection subtracted. The same as a rerun
-    with the head's columns of the projection's input zeroed (to float rounding; exactly so for a
-    head whose slice of the projection is zero), without recomputing q, k, v and the attention:
-    an ablated block costs its MLP."""
+def without_head(family: Family, model: Any, layer: int, attention: Any, heads: Any, head: int, d_head: int) -> Any:
+    """What block ``layer``'s attention module returns without head ``head``, from what it returned
+    (``attention``, (N, ·)) and its heads (``heads``, (N, H·d_head); capture_attention): that
+    head's columns zeroed or, when the module's output is through the output projection, that
+    head's term of the projection subtracted (exactly nothing for a head whose slice of the
+    projection is zero)."""
     import torch
 
-    output, heads = captured
     cols = slice(head * d_head, (head + 1) * d_head)
-    first = _first(output)
-    with torch.inference_mode():
-        if family.attention_projects:
-            projection = family.output_projection(model, layer)
-            # nn.Linear keeps its weight as (out, in), GPT-2's Conv1D as (in, out)
-            W = projection.weight[:, cols].T if isinstance(projection, torch.nn.Linear) else projection.weight[cols]
-            value = first - heads[..., cols] @ W
-        else:
-            value = first.clone()
-            value[..., cols] = 0
-    replaced = _replace_first(output, value)
-    module = family.attention_module(model, layer)
-    module.forward = lambda *args, **kwargs: replaced
-    try:
-        yield
-    finally:
-        del module.forward
+    if not family.attention_projects:
+        value = attention.clone()
+        value[..., cols] = 0
+        return value
+    projection = family.output_projection(model, layer)
+    # nn.Linear keeps its weight as (out, in), GPT-2's Conv1D as (in, out)
+    W = projection.weight[:, cols].T if isinstance(projection, torch.nn.Linear) else projection.weight[cols]
+    return attention - heads[..., cols] @ W
+
+
+def block_after_attention(family: Family, model: Any, layer: int, x: Any, attention: Any) -> Any:
+    """Hidden state ``layer`` + 1 of tokens whose block input is ``x`` (N, d) and whose attention
+    module returned ``attention``: Family.after_attention, and the final norm after a decoder's
+    last block (the hidden state transformers returns there)."""
+    out = family.after_attention(model, layer, x, attention)
+    if layer == len(family.blocks(model)) - 1 and family.last_state_normed:
+        out = family.final_norm_module(model)(out)
+    return out
 
 
 @contextmanager

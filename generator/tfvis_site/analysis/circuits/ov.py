@@ -35,9 +35,9 @@ import numpy as np
 
 from .common import (
     SampleCodes,
-    attention_without_head,
     active_factors,
     batch_lengths,
+    block_after_attention,
     capture_attention,
     capture_state,
     hidden_state,
@@ -45,6 +45,7 @@ from .common import (
     start_at,
     to_device,
     top_pairs,
+    without_head,
 )
 from .qk import ReadFactors
 from .weights import Family, LayerWeights
@@ -95,106 +96,113 @@ def like_length_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray
 
 class CleanRuns:
     """The clean side of the ablations, shared by the heads of a block and carried from block to
-    block: the sample's sentences in fixed batches (positions into ``sentences``, of like length:
-    like_length_batches), and per batch its model inputs,
-    unpadded lengths, hidden state l (B, T, d), block l's input, what block l's attention
-    returned (common.capture_attention), and the sparse codes (CSR (tokens, m)) of hidden state
-    l + 1.
+    block. The sample's sentences run in fixed batches (positions into ``sentences``, of like
+    length: like_length_batches); of block ``layer`` it holds, for every real token of the sample
+    (rows in batch order; ``rows[position]`` a sentence's), its input ``x`` (N, d), what the
+    attention module returned ``attention`` (N, ·) and its heads ``heads`` (N, H·d_head)
+    (common.capture_attention), and the sparse codes ``codes`` (CSR (N, m)) of hidden state
+    l + 1 as block_after_attention makes it from those.
 
-    ``at(l)`` after ``at(l - 1)`` runs block l alone from the hidden state l + 1 it holds
+    ``at(l)`` after ``at(l - 1)`` runs block l alone from the hidden states l + 1 it holds
     (common.start_at), so a walk over the blocks costs one pass of the model, not one prefix per
-    block; any other layer is reached by a full pass. An ablated run uses the same batch and
-    starts from the same hidden state l, with the clean attention less the ablated head
-    (common.attention_without_head): it differs from the clean run only by the ablation, and
-    costs the block's MLP."""
+    block; any other layer is reached by a full pass. ``ablated(head)`` gives the codes with one
+    head taken out of the clean attention (common.without_head) and the rest of the block rerun
+    token by token: no q, k, v or attention, no padding. Clean and ablated codes come from the
+    same computation on the same tokens (several heads' copies stacked in one product, whose rows
+    come out bit for bit as alone: checked on SmolLM2), so a head that writes nothing drops
+    exactly 0."""
 
-    def __init__(self, model: Any, family: Family, units: Any, sentences: np.ndarray, batch_size: int = 16, device: str = "cpu"):
+    def __init__(self, model: Any, family: Family, units: Any, sentences: np.ndarray, batch_size: int = 8, device: str = "cpu"):
         self.model, self.family, self.device = model, family, device
         self.sentences = np.asarray(sentences, np.int64)
         self.batches = like_length_batches(np.asarray(units.lengths)[self.sentences], batch_size)
-        self._batch_of = {int(p): b for b, batch in enumerate(self.batches) for p in batch}
         self.inputs = [to_device(units.model_inputs(self.sentences[batch]), device) for batch in self.batches]
         self.lengths = [batch_lengths(inputs, units, self.sentences[batch]) for inputs, batch in zip(self.inputs, self.batches)]
+        ends = np.cumsum(np.concatenate(self.lengths)) if self.lengths else np.zeros(0, np.int64)
+        order = np.concatenate(self.batches) if self.batches else np.zeros(0, np.int64)
+        self.rows = {int(p): np.arange(end - n, end) for p, n, end in zip(order, np.concatenate(self.lengths) if self.lengths else [], ends)}
         self.layer: int | None = None
-        self.states: list[Any] = []  # per batch: hidden state ``layer``
-        self.after: list[Any] = []  # per batch: hidden state ``layer`` + 1
-        self.codes: list[Any] = []  # per batch: CSR codes of hidden state ``layer`` + 1
-        self.attention: list[tuple[Any, Any]] = []  # per batch: block ``layer``'s attention (capture_attention)
-
-    def batch_of(self, position: int) -> int:
-        return self._batch_of[int(position)]
+        self.after: list[Any] = []  # per batch: hidden state ``layer`` + 1 (B, T, d), where the next block starts
+        self.x = self.attention = self.heads = self.codes = None
+        self._ablated: dict[int, Any] = {}
 
     def at(self, layer: int, result: Any) -> CleanRuns:
-        """Hold block ``layer``'s clean runs (``states``, ``after``, ``codes``)."""
+        """Hold block ``layer``'s clean run."""
         import torch
 
         if self.layer == layer:
             return self
-        chained = self.layer == layer - 1
         states = []
         with torch.inference_mode():
             for b, inputs in enumerate(self.inputs):
-                if chained:
+                if self.layer == layer - 1:
                     states.append(self.after[b])
                 else:
                     with capture_state(self.family, self.model, layer) as before:
                         hidden_state(self.family, self.model, inputs, layer + 1)
                     states.append(before[0])
-        self.states, self.after, self.attention = states, [], []
-        with capture_attention(self.family, self.model, layer) as attention:
-            for b in range(len(self.inputs)):
-                self.after.append(self.run_block(b, layer))
-        self.attention = [tuple(got) for got in attention]
-        self.codes = [_codes_of(after, lengths, result, layer + 1) for after, lengths in zip(self.after, self.lengths)]
-        self.layer = layer
+            after = []
+            with capture_attention(self.family, self.model, layer) as captured:
+                for b, inputs in enumerate(self.inputs):
+                    with start_at(self.family, self.model, layer, states[b]):
+                        after.append(hidden_state(self.family, self.model, inputs, layer + 1))
+            self.x = self._flat(states)
+            self.attention = self._flat([attention for attention, _ in captured])
+            self.heads = self._flat([heads for _, heads in captured])
+            self.layer, self.after, self._ablated = layer, after, {}
+            self.codes = self._codes(self.attention, result)
         return self
 
-    def run_block(self, b: int, layer: int) -> Any:
-        """(B, T, d) hidden state ``layer`` + 1 of batch ``b`` from its held hidden state
-        ``layer``: block ``layer`` alone, run with whatever ablation is in force."""
-        with start_at(self.family, self.model, layer, self.states[b]):
-            return hidden_state(self.family, self.model, self.inputs[b], layer + 1)
+    def ablated(self, head: int, d_head: int, result: Any, rows: int = 8192) -> Any:
+        """CSR (N, m): the codes of hidden state ``layer`` + 1 with head ``head`` zero-ablated.
+        Made for as many heads at once as fit in ``rows`` token rows (one MLP and one coding of
+        them all: larger products run faster), kept until the next block."""
+        import torch
 
+        if head not in self._ablated:
+            n_heads = self.heads.shape[1] // d_head
+            group = np.arange(head, min(n_heads, head + max(1, rows // max(len(self.x), 1))))
+            with torch.inference_mode():
+                values = torch.cat([without_head(self.family, self.model, self.layer, self.attention, self.heads, int(h), d_head) for h in group])
+                codes = self._codes(values, result, repeat=len(group))
+            for n, h in enumerate(group):
+                self._ablated[int(h)] = codes[n * len(self.x) : (n + 1) * len(self.x)]
+        return self._ablated[head]
 
-def _codes_of(x: Any, lengths: np.ndarray, result: Any, layer: int) -> Any:
-    """CSR (tokens, m): codes of the unpadded tokens of a batch's hidden state ``layer`` ``x``."""
-    flat = np.concatenate([x[r, : lengths[r]].float().cpu().numpy() for r in range(len(lengths))])
-    return result.encode_sparse(flat, layer)
+    def _codes(self, attention: Any, result: Any, repeat: int = 1) -> Any:
+        """CSR: the codes of hidden state ``layer`` + 1 after ``attention`` (``repeat`` copies of
+        the sample's tokens one after the other)."""
+        x = self.x if repeat == 1 else self.x.repeat(repeat, 1)
+        state = block_after_attention(self.family, self.model, self.layer, x, attention)
+        return result.encode_sparse(state.float().cpu().numpy(), self.layer + 1)
+
+    def _flat(self, padded: list[Any]) -> Any:
+        """(N, ·) the real tokens' rows of per-batch (B, T, ·) tensors, in batch order."""
+        import torch
+
+        return torch.cat([t[r, : int(n)] for t, lengths in zip(padded, self.lengths) for r, n in enumerate(lengths)])
 
 
 def ablation_drops(model: Any, family: Family, units: Any, codes: SampleCodes, result: Any, head: int, d_head: int,
-                   pairs: np.ndarray, max_sentences: int | None = 64, batch_size: int = 16, device: str = "cpu",
+                   pairs: np.ndarray, max_sentences: int | None = 64, batch_size: int = 8, device: str = "cpu",
                    clean: CleanRuns | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(drops (n,), n_sentences (n,)): for each (read j, written i) pair, the mean over the tokens
     of the sentences where j is active (the first ``max_sentences`` of them) of factor i's
     activation at hidden state ``codes.layer + 1``, clean minus with head ``head`` of block
     ``codes.layer`` zero-ablated; nan where j is active nowhere. ``units.model_inputs(batch)``
     gives the model inputs of the store's sentences ``batch`` (common.StoreTokens for a text
-    store). ``clean``: the clean runs of ``codes.sentences`` (CleanRuns; None: made here). The
-    batches holding a needed sentence are run whole, clean and ablated alike."""
-    layer = codes.layer
+    store). ``clean``: the clean runs of ``codes.sentences`` (CleanRuns; None: made here)."""
     clean = CleanRuns(model, family, units, codes.sentences, batch_size, device) if clean is None else clean
-    clean.at(layer, result)
+    clean.at(codes.layer, result)
     pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
     where = [codes.active_in(int(j))[:max_sentences] for j in pairs[:, 0]]
-    needed = sorted({clean.batch_of(s) for w in where for s in w})
     written = np.unique(pairs[:, 1])
     col = {int(f): c for c, f in enumerate(written)}
-    drops, rows = [], {}
-    n_rows = 0
-    for b in needed:
-        lengths = clean.lengths[b]
-        with attention_without_head(family, model, layer, clean.attention[b], head, d_head):
-            ablated_codes = _codes_of(clean.run_block(b, layer), lengths, result, layer + 1)
-        drops.append((clean.codes[b][:, written] - ablated_codes[:, written]).toarray())
-        for r, position in enumerate(clean.batches[b]):
-            rows[int(position)] = np.arange(n_rows, n_rows + lengths[r])
-            n_rows += int(lengths[r])
-    drop = np.concatenate(drops) if drops else np.zeros((0, len(written)))
+    drop = (clean.codes[:, written] - clean.ablated(head, d_head, result)[:, written]).toarray()
     out = np.full(len(pairs), np.nan)
     for p, ((_, i), sents) in enumerate(zip(pairs, where)):
         if len(sents):
-            out[p] = float(drop[np.concatenate([rows[int(s)] for s in sents]), col[int(i)]].mean())
+            out[p] = float(drop[np.concatenate([clean.rows[int(s)] for s in sents]), col[int(i)]].mean())
     return out, np.array([len(w) for w in where])
 
 

@@ -166,6 +166,12 @@ class Family(Protocol):
     #: whether ``attention_module``'s output is through the output projection
     attention_projects: bool
 
+    def after_attention(self, model: Any, layer: int, x: Any, attention: Any) -> Any:
+        """Block ``layer``'s output for tokens whose input is ``x`` (N, d) and whose attention
+        module returned ``attention`` (N, ·): the residual, the norms and the MLP, token by
+        token (no attention, so no padding and no mask)."""
+        ...
+
     def embedding_output(self, model: Any) -> Any:
         """The module whose output is hidden state 0."""
         ...
@@ -286,6 +292,11 @@ class BertFamily:
     def attention_module(self, model: Any, layer: int) -> Any:
         return model.encoder.layer[layer].attention.self
 
+    def after_attention(self, model: Any, layer: int, x: Any, attention: Any) -> Any:
+        block = model.encoder.layer[layer]
+        h = block.attention.output(attention, x)  # LayerNorm(dense(heads) + x)
+        return block.output(block.intermediate(h), h)
+
     def embedding_output(self, model: Any) -> Any:
         return model.embeddings
 
@@ -361,6 +372,11 @@ class GPT2Family(_DecoderEnds):
     def attention_module(self, model: Any, layer: int) -> Any:
         return model.h[layer].attn
 
+    def after_attention(self, model: Any, layer: int, x: Any, attention: Any) -> Any:
+        block = model.h[layer]
+        h = attention + x
+        return h + block.mlp(block.ln_2(h))
+
     def embedding_output(self, model: Any) -> Any:
         return model.drop  # wte + wpe, then dropout (identity in eval): hidden state 0
 
@@ -400,6 +416,11 @@ class LlamaFamily(_DecoderEnds):
     def attention_module(self, model: Any, layer: int) -> Any:
         return model.layers[layer].self_attn
 
+    def after_attention(self, model: Any, layer: int, x: Any, attention: Any) -> Any:
+        block = model.layers[layer]
+        h = x + attention
+        return h + block.mlp(block.post_attention_layernorm(h))
+
     def embedding_output(self, model: Any) -> Any:
         return model.embed_tokens
 
@@ -435,6 +456,11 @@ class Dinov2Family:
 
     def attention_module(self, model: Any, layer: int) -> Any:
         return model.encoder.layer[layer].attention
+
+    def after_attention(self, model: Any, layer: int, x: Any, attention: Any) -> Any:
+        block = model.encoder.layer[layer]
+        h = block.drop_path(block.layer_scale1(attention)) + x
+        return block.drop_path(block.layer_scale2(block.mlp(block.norm2(h)))) + h
 
     def embedding_output(self, model: Any) -> Any:
         return model.embeddings
