@@ -29,9 +29,10 @@ class CircuitsConfig(StageConfig):
         induction_threshold: score from which a decoder's head is labelled ``induction``.
     splice_precision: of the splice's forward passes on a CPU: "fp32", "bf16" (autocast) or
         "auto" (bf16 where the CPU multiplies bf16 natively, else fp32), resolved when the config
-        is made (capture.extract.resolved_precision). In bf16 SmolLM2's splice takes 0.67x the
-        time and its loss recovered moves by at most 0.006 in any layer (docs/factors.md). The
-        ablations stay fp32: their random-pair drops are far below bf16's rounding.
+        is made (capture.extract.resolved_precision). In bf16 SmolLM2's splice takes 0.64x the
+        time and its loss recovered moves by at most 0.006 in any layer; MiniLM's and DINOv2's
+        final cosines by 0.0005 and 0.0012 (docs/factors.md). The ablations stay fp32: their
+        random-pair drops are far below bf16's rounding.
     batch_size: sequences per forward pass (of like length: fewer pad tokens; 8 ran SmolLM2's
         ablations faster than 4 or 16).
     """
