@@ -41,18 +41,12 @@ def main() -> None:
     from tfvis_site.analysis.circuits.qk import agreement_null, qk_data_shares, qk_vectors, top_pairs, active_factors
     from tfvis_site.analysis.circuits.splice import splice_quality
     from tfvis_site.analysis.circuits.weights import family_of, model_weights
-    from tfvis_site.cache import StageCache
-    from tfvis_site.progress import Reporter
-    from tfvis_site.run import build as pipeline
-    from tfvis_site.run.config import resolve
-    from tfvis_site.run.runner import run_stages
-    from tfvis_site.run.stages import STAGES, _sample_units
+    from tfvis_site.run.stages import _sample_units
 
-    config = resolve(None, {"model": args.model, "preset": args.preset, "cache_dir": args.cache_dir, "out": args.cache_dir / "unused-site"})
-    cache = StageCache(config.cache_dir)
-    source = pipeline.ModelSource(config, cache.root)
-    run = pipeline.model_run(config, source, cache, Reporter.silent(), args.cache_dir / "unused-site", source.slug)
-    run_stages([s for s in STAGES if s.name in {"corpus", "extract", "extract-attention", "factors"}], run)
+    from default_build import stages  # bench/ is on the path of a script run from it
+
+    built = stages(args.model, args.cache_dir, args.preset, with_factors=True)
+    source, run = built.model, built.run
     cfg, store, result = run.configs.circuits, run.results["extract-attention"], run.results["factors"]
 
     seconds: dict[str, float] = {}

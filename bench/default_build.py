@@ -27,6 +27,7 @@ class DefaultStages:
     attention_config: Any  # AttentionConfig of the build
     factors: Any | None  # FactorResult (None unless with_factors)
     lime_config: Any  # LimeConfig of the build
+    run: Any = None  # the build's ModelRun (its stage configs and results)
 
 
 def stages(model: str | None, cache_dir: Path, preset: str = "default", with_factors: bool = False) -> DefaultStages:
@@ -48,4 +49,4 @@ def stages(model: str | None, cache_dir: Path, preset: str = "default", with_fac
     wanted = {"corpus", "extract-attention"} | ({"extract", "factors"} if with_factors else set())  # a vision corpus takes minutes to extract
     results = run_stages([stage for stage in STAGES if stage.name in wanted], run).results
     return DefaultStages(run.config, source, results.get("extract"), results["extract-attention"], run.configs.attention, results.get("factors"),
-                         run.configs.lime)
+                         run.configs.lime, run)

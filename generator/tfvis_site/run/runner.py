@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..capture.extract import ExtractOptions
+from .memory import release_freed_memory
 
 if TYPE_CHECKING:
     from ..cache import StageCache
@@ -142,6 +143,7 @@ def run_stages(stages: list[Stage], run: ModelRun) -> ModelRun:
         if stage.applies(run):
             with run.timer(stage.timing or stage.name):
                 _run_stage(stage, run)
+            release_freed_memory()
     return run
 
 

@@ -314,13 +314,28 @@ class BertFamily:
 
 
 class _DecoderEnds:
-    """The two ends of a decoder, named per family (``EMBEDDING``, ``FINAL_NORM`` and how that
-    norm is read): the token embedding, the final norm, and the unembedding, which is the
-    embedding when tied, else lm_head.weight from the checkpoint."""
+    """What the pre-norm decoders share, named per family: the two ends (``EMBEDDING``,
+    ``FINAL_NORM`` and how that norm is read): the token embedding, the final norm, and the
+    unembedding, which is the embedding when tied, else lm_head.weight from the checkpoint; and
+    the block, whose attention module (``ATTENTION``) returns the heads through the output
+    projection, added to the residual before the MLP's norm (``MLP_NORM``) and the MLP."""
 
     EMBEDDING: str
     FINAL_NORM: str
+    ATTENTION: str
+    MLP_NORM: str
     read_norm: Callable[[Any], Norm]
+    attention_projects = True
+
+    def blocks(self, model: Any) -> list[Any]: ...
+
+    def attention_module(self, model: Any, layer: int) -> Any:
+        return getattr(self.blocks(model)[layer], self.ATTENTION)
+
+    def after_attention(self, model: Any, layer: int, x: Any, attention: Any) -> Any:
+        block = self.blocks(model)[layer]
+        h = x + attention
+        return h + block.mlp(getattr(block, self.MLP_NORM)(h))
 
     def final_norm_module(self, model: Any) -> Any:
         return getattr(model, self.FINAL_NORM)
@@ -344,6 +359,7 @@ class GPT2Family(_DecoderEnds):
     model_types = ("gpt2",)
     last_state_normed = True
     EMBEDDING, FINAL_NORM, read_norm = "wte", "ln_f", staticmethod(_layernorm)
+    ATTENTION, MLP_NORM = "attn", "ln_2"
 
     def blocks(self, model: Any) -> list[Any]:
         return list(model.h)
@@ -367,16 +383,6 @@ class GPT2Family(_DecoderEnds):
     def output_projection(self, model: Any, layer: int) -> Any:
         return model.h[layer].attn.c_proj
 
-    attention_projects = True
-
-    def attention_module(self, model: Any, layer: int) -> Any:
-        return model.h[layer].attn
-
-    def after_attention(self, model: Any, layer: int, x: Any, attention: Any) -> Any:
-        block = model.h[layer]
-        h = attention + x
-        return h + block.mlp(block.ln_2(h))
-
     def embedding_output(self, model: Any) -> Any:
         return model.drop  # wte + wpe, then dropout (identity in eval): hidden state 0
 
@@ -392,6 +398,7 @@ class LlamaFamily(_DecoderEnds):
     model_types = ("llama", "mistral", "qwen2")
     last_state_normed = True
     EMBEDDING, FINAL_NORM, read_norm = "embed_tokens", "norm", staticmethod(_rmsnorm)
+    ATTENTION, MLP_NORM = "self_attn", "post_attention_layernorm"
 
     def blocks(self, model: Any) -> list[Any]:
         return list(model.layers)
@@ -410,16 +417,6 @@ class LlamaFamily(_DecoderEnds):
 
     def output_projection(self, model: Any, layer: int) -> Any:
         return model.layers[layer].self_attn.o_proj
-
-    attention_projects = True
-
-    def attention_module(self, model: Any, layer: int) -> Any:
-        return model.layers[layer].self_attn
-
-    def after_attention(self, model: Any, layer: int, x: Any, attention: Any) -> Any:
-        block = model.layers[layer]
-        h = x + attention
-        return h + block.mlp(block.post_attention_layernorm(h))
 
     def embedding_output(self, model: Any) -> Any:
         return model.embed_tokens
