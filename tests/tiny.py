@@ -32,6 +32,25 @@ TEXT_ARCHITECTURES = (
 WORDPIECE_ARCHITECTURES = {"bert", "roberta", "distilbert", "albert", "electra", "mpnet", "deberta-v2"}
 
 
+def wordpiece_vocab(tok, specials: list[str], size: int) -> dict[str, int]:
+    """A deterministic WordPiece vocabulary of TRAIN_TEXT as ``tok`` normalises and splits it: the
+    special tokens, every character alone and as a continuation (##c), the whole words, then the
+    commonest two-letter continuations (##ab), by frequency (ties by the string), up to ``size``
+    entries."""
+    from collections import Counter
+
+    words = Counter(w for text in TRAIN_TEXT for w, _ in tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(text)))
+    chars = sorted({c for w in words for c in w})
+    pieces = Counter()
+    for word, n in words.items():
+        for i in range(1, len(word) - 1):
+            pieces[f"##{word[i : i + 2]}"] += n
+    vocab = [*specials, *chars, *(f"##{c}" for c in chars)]
+    for ranked in (words, pieces):
+        vocab += [w for w, _ in sorted(ranked.items(), key=lambda item: (-item[1], item[0])) if w not in vocab]
+    return {token: i for i, token in enumerate(vocab[:size])}
+
+
 def make_tokenizer(kind: str):
     """A fast tokenizer: WordPiece with [CLS]/[SEP] for BERT, byte-level BPE otherwise."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
@@ -42,7 +61,10 @@ def make_tokenizer(kind: str):
         tok.normalizer = normalizers.BertNormalizer(lowercase=True)
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-        tok.train_from_iterator(TRAIN_TEXT * 4, trainers.WordPieceTrainer(vocab_size=200, special_tokens=specials))
+        # the vocabulary is made here, not by WordPieceTrainer: its ties between equally frequent
+        # merges fall differently in every process, so each test run got another tiny BERT (and
+        # tests that read its factors saw another model)
+        tok.model = models.WordPiece(wordpiece_vocab(tok, specials, 200), unk_token="[UNK]")
         cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
         tok.post_processor = processors.TemplateProcessing(
             single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]

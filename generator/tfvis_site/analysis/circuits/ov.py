@@ -118,9 +118,9 @@ class CleanRuns:
         self.batches = like_length_batches(np.asarray(units.lengths)[self.sentences], batch_size)
         self.inputs = [to_device(units.model_inputs(self.sentences[batch]), device) for batch in self.batches]
         self.lengths = [batch_lengths(inputs, units, self.sentences[batch]) for inputs, batch in zip(self.inputs, self.batches)]
-        ends = np.cumsum(np.concatenate(self.lengths)) if self.lengths else np.zeros(0, np.int64)
+        lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, np.int64)
         order = np.concatenate(self.batches) if self.batches else np.zeros(0, np.int64)
-        self.rows = {int(p): np.arange(end - n, end) for p, n, end in zip(order, np.concatenate(self.lengths) if self.lengths else [], ends)}
+        self.rows = {int(p): np.arange(end - n, end) for p, n, end in zip(order, lengths, np.cumsum(lengths))}
         self.layer: int | None = None
         self.after: list[Any] = []  # per batch: hidden state ``layer`` + 1 (B, T, d), where the next block starts
         self.x = self.attention = self.heads = self.codes = None
