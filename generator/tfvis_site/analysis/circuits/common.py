@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -108,12 +109,15 @@ class SampleCodes:
         """CSR (L, m): the codes of the i-th sentence of the sample."""
         return self.codes[self.offsets[i] : self.offsets[i + 1]]
 
+    @cached_property
+    def by_factor(self) -> Any:
+        """``codes`` as CSC: column slices of a CSR matrix are slow, one copy serves them all."""
+        return self.codes.tocsc()
+
     def active_in(self, factor: int) -> np.ndarray:
         """(n,) positions i (into ``sentences``) of the sentences where ``factor`` is active at
         some token."""
-        by_factor = self.__dict__.get("_by_factor")
-        if by_factor is None:  # column slices of a CSR matrix are slow: one CSC copy serves them all
-            by_factor = self.__dict__["_by_factor"] = self.codes.tocsc()
+        by_factor = self.by_factor
         lo, hi = by_factor.indptr[factor], by_factor.indptr[factor + 1]
         rows = by_factor.indices[lo:hi][by_factor.data[lo:hi] > 0]
         return np.unique(np.searchsorted(self.offsets, rows, side="right") - 1)
@@ -206,26 +210,16 @@ class _Stop(Exception):
 
 @contextmanager
 def capture_attention(family: Family, model: Any, layer: int):
-    """Within the block, forward passes append (what block ``layer``'s attention module returns
-    (its first element), the output projection's input: the concatenated heads (B, T, H·d_head))
-    to the yielded list: what ``without_head`` needs."""
-    got: list[Any] = []
+    """Within the block, forward passes append to the yielded lists (outputs, heads): what block
+    ``layer``'s attention module returns (its first element), and the output projection's input,
+    the concatenated heads (B, T, H·d_head), one of each per pass: what ``without_head`` needs."""
     outputs: list[Any] = []
     heads: list[Any] = []
     module, projection = family.attention_module(model, layer), family.output_projection(model, layer)
-
-    def attention(module, args, output):
-        outputs.append(_first(output).detach())
-        got.append((outputs[-1], heads[-1]) if len(heads) == len(outputs) else None)
-
-    def into_projection(module, args):
-        heads.append(args[0].detach())
-        if len(heads) == len(outputs):  # the projection runs after the module (BERT)
-            got[-1] = (outputs[-1], heads[-1])
-
-    handles = [module.register_forward_hook(attention), projection.register_forward_pre_hook(into_projection)]
+    handles = [module.register_forward_hook(lambda module, args, output: outputs.append(_first(output).detach())),
+               projection.register_forward_pre_hook(lambda module, args: heads.append(args[0].detach()))]
     try:
-        yield got
+        yield outputs, heads
     finally:
         for handle in handles:
             handle.remove()

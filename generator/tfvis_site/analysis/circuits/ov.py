@@ -142,13 +142,11 @@ class CleanRuns:
                         hidden_state(self.family, self.model, inputs, layer + 1)
                     states.append(before[0])
             after = []
-            with capture_attention(self.family, self.model, layer) as captured:
+            with capture_attention(self.family, self.model, layer) as (attention, heads):
                 for b, inputs in enumerate(self.inputs):
                     with start_at(self.family, self.model, layer, states[b]):
                         after.append(hidden_state(self.family, self.model, inputs, layer + 1))
-            self.x = self._flat(states)
-            self.attention = self._flat([attention for attention, _ in captured])
-            self.heads = self._flat([heads for _, heads in captured])
+            self.x, self.attention, self.heads = self._flat(states), self._flat(attention), self._flat(heads)
             self.layer, self.after, self._ablated = layer, after, {}
             self.codes = self._codes(self.attention, result)
         return self
@@ -245,7 +243,7 @@ def ov_in_factors(model: Any, family: Family, lw: LayerWeights, units: Any, stor
                   n_random: int = 20, seed: int = 0, read_factors: np.ndarray | None = None,
                   write_factors: np.ndarray | None = None, sentences: np.ndarray | None = None,
                   codes: SampleCodes | None = None, heads: list[int] | None = None, max_sentences: int | None = 64,
-                  batch_size: int = 16, device: str = "cpu", clean: CleanRuns | None = None) -> list[HeadOV]:
+                  batch_size: int = 8, device: str = "cpu", clean: CleanRuns | None = None) -> list[HeadOV]:
     """OV of the ``heads`` (None: all) of block ``lw.layer``: top ``top`` pairs by virtual weight
     with their ablation drops, and ``n_random`` random pairs (seeded by (seed, layer, head)).
     ``store``/``sentences``: the sample whose hidden state l codes say where a read factor is

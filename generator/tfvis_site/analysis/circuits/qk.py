@@ -181,7 +181,7 @@ class SampleAttention:
         self.weights = (np.concatenate([store.attention(codes.layer, int(s)).reshape(store.info.n_heads, -1) for s in codes.sentences], 1)
                         if len(lengths) else np.zeros((store.info.n_heads, 0), np.float32))
         self.n_tokens = int(codes.offsets[-1])
-        self.codes_by_factor: Any = None
+        self.codes_by_factor = self.codes.tocsc()  # DataShares slices columns: one CSC copy serves every head
 
     def shares(self, head: int) -> DataShares:
         from scipy import sparse
@@ -189,8 +189,6 @@ class SampleAttention:
         weights = self.weights[head]
         kept = weights != 0  # a causal head's masked half: zeros that would only cost time
         A = sparse.csr_matrix((weights[kept].astype(np.float64), (self.rows[kept], self.cols[kept])), shape=(self.n_tokens,) * 2)
-        if self.codes_by_factor is None:  # column slices: one CSC copy serves every head
-            self.codes_by_factor = self.codes.tocsc()
         return DataShares(self.codes_by_factor, A @ self.codes, float(self.l1 @ (A @ self.l1)))
 
 

@@ -182,9 +182,9 @@ def _splice_batch(runner: _Runner, inputs: dict[str, Any], lengths: list[int], h
     import torch
 
     last, ids = hidden[-1], inputs.get("input_ids")
-    doubled = {k: torch.cat([v, v]) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
     if W_U is not None:
         clean_total, count = _next_token_loss(last, W_U, ids, lengths)
+        doubled = {k: torch.cat([v, v]) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
     for layer in layers:
         state = hidden[layer]
         x = _unpadded(state, lengths)
