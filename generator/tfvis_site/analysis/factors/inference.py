@@ -79,9 +79,9 @@ def _merge_topk(topv: torch.Tensor, topi: torch.Tensor, c: torch.Tensor, v: torc
     u = torch.nonzero(counts).squeeze(1)
     kk = int(counts.max())
     pv = torch.full((m, kk), -1.0)
-    pi = torch.full((m, kk), -1, dtype=torch.int64)
+    pi = torch.full((m, kk), -1, dtype=topi.dtype)
     pv[cc, slot] = cv
-    pi[cc, slot] = cr
+    pi[cc, slot] = cr.to(topi.dtype)
     mv = torch.cat([topv[u], pv[u]], 1)
     mi = torch.cat([topi[u], pi[u]], 1)
     # stable: equal values keep kept rows (smaller) before new ones: (value desc, row asc)
@@ -102,7 +102,7 @@ def _partial_arrays(L1: int, m: int, k: int, bins: int, nb: int, d: int, n_token
         "norm_scaled": np.zeros((nb, L1)),
         "sum_scaled": np.zeros((nb, L1, d)),
         "topk_values": torch.full((L1, m, k), -1.0),
-        "topk_token": torch.full((L1, m, k), -1, dtype=torch.int64),
+        "topk_token": torch.full((L1, m, k), -1, dtype=torch.int32),  # token rows < 2**31
         "active": torch.zeros((m, L1), dtype=torch.int64),
         "act_nonlast": torch.zeros((m, L1), dtype=torch.int64),
         "pairs": torch.zeros((m, L1), dtype=torch.int64),
@@ -124,7 +124,7 @@ def infer_shard(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scale:
       batch_start (nb,) int64: first token row of each batch (the order sums are taken in)
       err_scaled, err_orig, norm_scaled (nb, L1) float64: per batch ||z - z_hat||^2,
           ||x - x_hat||^2, ||z||^2;  sum_scaled (nb, L1, d) float64: per batch sum of z
-      topk_values (L1, m, k) float32, topk_token (L1, m, k) int64: the k strongest activations of
+      topk_values (L1, m, k) float32, topk_token (L1, m, k) int32: the k strongest activations of
           each factor and layer and their token rows, ordered by (value desc, row asc); -1 / -1
           where fewer
       active, act_nonlast, pairs (m, L1) int64: tokens where the factor is active; active with a
@@ -193,7 +193,6 @@ def infer_shard(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scale:
         "token_first": np.asarray([lo_shard], dtype=np.int64),
         "token_length": np.asarray([hi_shard - lo_shard], dtype=np.int64),
         **{name: a.numpy() if isinstance(a, torch.Tensor) else a for name, a in out.items()},
-        "topk_values": topv.numpy().astype(np.float32),
         "seconds": np.float64(time.perf_counter() - t0),
     }
 
@@ -227,16 +226,25 @@ def merge_partials(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[s
     out["batch_start"] = starts[order]
     for name in _PER_BATCH:
         out[name] = np.concatenate([a[name], b[name]])[order]
-    k = a["topk_values"].shape[2]
-    values = np.concatenate([a["topk_values"], b["topk_values"]], axis=2)
-    rows = np.concatenate([a["topk_token"], b["topk_token"]], axis=2)
-    best = np.lexsort((rows, -values), axis=2)[:, :, :k]  # empty slots (-1) sort last
-    out["topk_values"] = np.take_along_axis(values, best, 2)
-    out["topk_token"] = np.take_along_axis(rows, best, 2)
+    out["topk_values"], out["topk_token"] = _merge_top(a, b)
     out.update(merge_samples(a, b))
     out.update(_merge_token_runs(a, b))
     out["seconds"] = np.float64(a["seconds"] + b["seconds"])
     return out
+
+
+def _merge_top(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The top-k lists of two partials merged by (value desc, token row asc), layer by layer (so
+    the joined lists of one layer at a time are held, not of every layer)."""
+    k = a["topk_values"].shape[2]
+    top_values, top_rows = np.empty_like(a["topk_values"]), np.empty_like(a["topk_token"])
+    for layer in range(len(top_values)):
+        values = np.concatenate([a["topk_values"][layer], b["topk_values"][layer]], axis=1)
+        rows = np.concatenate([a["topk_token"][layer], b["topk_token"][layer]], axis=1)
+        best = np.lexsort((rows, -values), axis=1)[:, :k]  # empty slots (-1) sort last
+        top_values[layer] = np.take_along_axis(values, best, 1)
+        top_rows[layer] = np.take_along_axis(rows, best, 1)
+    return top_values, top_rows
 
 
 def _merge_token_runs(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -253,10 +261,10 @@ def _merge_token_runs(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dic
 
 def finish_inference(partial: dict[str, np.ndarray], cfg: FactorConfig) -> dict[str, Any]:
     """The statistics of ``run_inference`` from the merged partial of every shard."""
-    topv = partial["topk_values"].copy()
-    topi = partial["topk_token"].copy()
+    topv = partial["topk_values"]
+    topi = partial["topk_token"].astype(np.int32)
     topi[topv <= 0] = -1
-    topv = np.maximum(topv, 0.0)
+    topv = np.maximum(topv, np.float32(0.0))
 
     def in_batch_order(per_batch: np.ndarray) -> np.ndarray:  # sequential sum, batch by batch
         total = np.zeros(per_batch.shape[1:])
@@ -265,8 +273,8 @@ def finish_inference(partial: dict[str, np.ndarray], cfg: FactorConfig) -> dict[
         return total
 
     return {
-        "topk_values": topv.astype(np.float32),
-        "topk_token": topi.astype(np.int32),
+        "topk_values": topv,
+        "topk_token": topi,
         "active": partial["active"],
         "act_nonlast": partial["act_nonlast"],
         "pairs": partial["pairs"],

@@ -81,11 +81,17 @@ def add_samples(priority: np.ndarray, row: np.ndarray, value: np.ndarray, keys: 
 
 
 def merge_samples(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Slot-wise lowest k of two partials' samples (associative, commutative)."""
+    """Slot-wise lowest k of two partials' samples (associative, commutative). Layer by layer:
+    the joined candidates of all layers at once held five times a partial's samples (2.7 GB
+    for SmolLM2's 31 layers)."""
     k = a["sample_priority"].shape[-1]
     names = ("sample_priority", "sample_row", "sample_value")
-    merged = _lowest(*(np.concatenate([a[n], b[n]], -1) for n in names), k)
-    return dict(zip(names, merged))
+    out = {n: np.empty_like(a[n]) for n in names}
+    for layer in range(len(a["sample_priority"])):
+        merged = _lowest(*(np.concatenate([a[n][layer], b[n][layer]], -1) for n in names), k)
+        for n, values in zip(names, merged):
+            out[n][layer] = values
+    return out
 
 
 def band_samples(hist: np.ndarray, edges: np.ndarray, samples: dict[str, np.ndarray], factor: int, layer: int,
