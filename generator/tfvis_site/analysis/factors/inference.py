@@ -369,6 +369,7 @@ def run_inference(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scal
             if run_shards is not None:
                 task.advance(L1 * (shards[index][1] - shards[index][0]))
             merged = partial if merged is None else merge_partials(merged, partial)
+            del partial  # or the loop holds it while the next shard fills its own: three partials at once
     if merged is None:  # an empty store
         raise ValueError("factor inference over a store without tokens")
     if kept:
