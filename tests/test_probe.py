@@ -43,3 +43,22 @@ def test_probe_top_and_errors(tiny_site):
     assert bad.returncode == 2 and "--factor 999999" in bad.stderr and "Traceback" not in bad.stderr
     missing = subprocess.run([sys.executable, "-m", "tfvis_site", "probe", str(tiny_site), "--top", "1", "x", "--cache-dir", str(tiny_site.parent / "elsewhere")], capture_output=True, text=True)
     assert missing.returncode == 2 and "no build record" in missing.stderr
+
+
+def test_site_tables_are_read_without_arrow_threads(tiny_site):
+    """`tfvis-site probe` aborted at exit about one run in ten on a busy machine: a threaded
+    Parquet scan left a buffer of the file's bytes (a Python object) to an Arrow thread, which
+    could not take the GIL from the finalizing interpreter (apache/arrow#34314). Site tables
+    are read on the calling thread, so no Arrow thread ever starts."""
+    code = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from tfvis_site.site.bundles import read_data_table\n"
+        "before = len(os.listdir('/proc/self/task'))\n"
+        "table = read_data_table(Path(sys.argv[1]), 'sentences.parquet')\n"
+        "print(before, len(os.listdir('/proc/self/task')), table.num_rows)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(model_folder(tiny_site) / "data")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    before, after, rows = map(int, proc.stdout.split())
+    assert rows > 0 and after == before

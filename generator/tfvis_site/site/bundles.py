@@ -120,7 +120,7 @@ class BundleWriter:
         return read_data_file(self.data_dir, name, self.files)
 
     def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
-        return pq.read_table(io.BytesIO(self.read(name)), columns=columns)
+        return parquet_from_bytes(self.read(name), columns)
 
     def write_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """manifest.json = the given content plus the file list, and its twin (which the pages
@@ -153,7 +153,17 @@ def read_data_file(data_dir: Path, name: str, files: dict[str, Any] | None = Non
 
 def read_data_table(data_dir: Path, name: str, columns: list[str] | None = None) -> pa.Table:
     """A Parquet data file as a pyarrow Table (``columns``: only these)."""
-    return pq.read_table(io.BytesIO(read_data_file(data_dir, name)), columns=columns)
+    return parquet_from_bytes(read_data_file(data_dir, name), columns)
+
+
+def parquet_from_bytes(data: bytes, columns: list[str] | None = None) -> pa.Table:
+    """The Parquet file ``data`` read on this thread. pq.read_table's threaded scan can leave
+    a buffer of ``data`` (a Python object) to be released by an Arrow thread while the
+    interpreter exits; the release needs the GIL, the finalizing interpreter ends the thread
+    instead, and the process aborts after its work is done ("terminate called without an
+    active exception", apache/arrow#34314): one run in ten of ``tfvis-site probe`` on a busy
+    machine."""
+    return pq.ParquetFile(pa.BufferReader(data)).read(columns=columns, use_threads=False)
 
 
 def read_data_array(data_dir: Path, name: str, dtype: Any, shape: Any = None) -> np.ndarray:
