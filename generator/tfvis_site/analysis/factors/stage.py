@@ -7,7 +7,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 import torch
@@ -254,15 +254,11 @@ class FactorResult:
         """(n, d) hidden states at ``layer`` -> (n, m) factor activations in reported units
         (the same coding as the build used: FISTA lasso or the SAE encoder; a massive
         activation, norm above ``massive_norm[layer]``, gets none)."""
-        if self._encoder is None:
-            self._encoder = Encoder(self.config, self.components, self.sae)
-        z = self.transform_states(hidden_states, layer)
-        out = np.empty((z.shape[0], self.n_components), dtype=np.float32)
+        out = np.empty((len(hidden_states), self.n_components), dtype=np.float32)
         with torch.no_grad():
-            for lo in range(0, z.shape[0], batch_size):
-                zb = torch.from_numpy(np.ascontiguousarray(z[lo : lo + batch_size])).to(self._encoder.device)
-                out[lo : lo + len(zb)] = self._encoder.codes(zb).cpu().numpy()
-        out[state_norms(hidden_states) > self.massive_norm[layer]] = 0.0
+            for lo, z in self._preprocessed_batches(hidden_states, layer, batch_size):
+                out[lo : lo + len(z)] = self._encoder.codes(z).cpu().numpy()
+        out[self._massive(hidden_states, layer)] = 0.0
         return out
 
     def encode_sparse(self, hidden_states: np.ndarray, layer: int, batch_size: int = 2048) -> Any:
@@ -270,20 +266,29 @@ class FactorResult:
         the non-zero codes only (about k of m per row)."""
         from scipy import sparse
 
-        if self._encoder is None:
-            self._encoder = Encoder(self.config, self.components, self.sae)
-        z = self.transform_states(hidden_states, layer)
-        massive = state_norms(hidden_states) > self.massive_norm[layer]
+        massive = self._massive(hidden_states, layer)
         rows, cols, values = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.float32)]
         with torch.no_grad():
-            for lo in range(0, z.shape[0], batch_size):
-                zb = torch.from_numpy(np.ascontiguousarray(z[lo : lo + batch_size])).to(self._encoder.device)
-                r, c, v = (t.cpu().numpy() for t in self._encoder.sparse_codes(zb))
+            for lo, z in self._preprocessed_batches(hidden_states, layer, batch_size):
+                r, c, v = (t.cpu().numpy() for t in self._encoder.sparse_codes(z))
                 keep = ~massive[lo + r]
                 rows.append(lo + r[keep])
                 cols.append(c[keep])
                 values.append(v[keep].astype(np.float32))
-        return sparse.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(z.shape[0], self.n_components))
+        return sparse.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+                                 shape=(len(hidden_states), self.n_components))
+
+    def _preprocessed_batches(self, hidden_states: np.ndarray, layer: int, batch_size: int) -> Iterator[tuple[int, torch.Tensor]]:
+        """(first row, z (<= batch_size, d) on the encoder's device) over the preprocessed states."""
+        if self._encoder is None:
+            self._encoder = Encoder(self.config, self.components, self.sae)
+        z = self.transform_states(hidden_states, layer)
+        for lo in range(0, z.shape[0], batch_size):
+            yield lo, torch.from_numpy(np.ascontiguousarray(z[lo : lo + batch_size])).to(self._encoder.device)
+
+    def _massive(self, hidden_states: np.ndarray, layer: int) -> np.ndarray:
+        """(n,) bool: the massive activations of ``layer``, which get no codes."""
+        return state_norms(hidden_states) > self.massive_norm[layer]
 
     def reconstruct(self, codes: np.ndarray, layer: int) -> np.ndarray:
         """(n, m) codes -> (n, d) states in original units at ``layer``."""
