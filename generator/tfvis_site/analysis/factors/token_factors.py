@@ -12,6 +12,8 @@ from typing import Any, TYPE_CHECKING
 
 import numpy as np
 
+from .samples import token_top
+
 if TYPE_CHECKING:
     from ...site.bundles import BundleWriter
     from ...capture.extract import ActivationStore
@@ -23,21 +25,18 @@ NONE = 65535  # factor id of an empty slot (fewer than TOP_FACTORS active factor
 
 
 def top_factors(res: FactorResult, store: ActivationStore, rows: np.ndarray, n_top: int = TOP_FACTORS) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of the store's tokens ``rows`` (N,) at every hidden-state layer, via ``res.encode``.
+    """Codes of the store's tokens ``rows`` (N,) at every hidden-state layer, via ``res.encode_sparse``.
 
-    Returns ids (L+1, N, n_top) int64, strongest first (-1 where fewer factors are active), and
-    their activations (L+1, N, n_top) float32 (0 there).
+    Returns ids (L+1, N, n_top) int64, strongest first, ties by factor id (-1 where fewer
+    factors are active), and their activations (L+1, N, n_top) float32 (0 there).
     """
     n_layers = res.mean.shape[0]
     ids = np.full((n_layers, len(rows), n_top), -1, np.int64)
     values = np.zeros((n_layers, len(rows), n_top), np.float32)
     for layer in range(n_layers):
-        codes = res.encode(store.hidden(layer)[rows], layer)  # (N, m): only those rows are read
-        top = np.argsort(-codes, axis=1, kind="stable")[:, :n_top]
-        vals = np.take_along_axis(codes, top, axis=1)
-        active = vals > 0
-        ids[layer] = np.where(active, top, -1)
-        values[layer] = np.where(active, vals, 0.0)
+        # only those rows are read; only the ~k active codes of a token are ranked, not all m
+        codes = res.encode_sparse(store.hidden(layer)[rows], layer).tocoo()
+        ids[layer], values[layer] = token_top(codes.row, codes.col, codes.data, len(rows), n_top)
     return ids, values
 
 
