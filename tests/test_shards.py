@@ -254,3 +254,40 @@ def test_token_factors_and_activation_samples_equal_a_brute_force_coding(inferen
                 lowest = set(r[here[np.lexsort((r[here], p[here]))][:3]].tolist())
                 assert {row["row"] for row in drawn if row["band"] == band} == lowest
     assert checked_bands > 0
+
+
+def test_band_sample_rows_equal_a_loop_over_bands():
+    """The vectorised band draw of many (factor, layer) pairs against a plain loop over each
+    pair's bands, on random histograms whose bands hold many more samples than they draw (with
+    empty bins, empty slots, ties in value and a factor without activations)."""
+    from tfvis_site.analysis.factors.samples import NO_SAMPLE, band_sample_rows
+
+    rng = np.random.default_rng(3)
+    m, L1, bins, k, n_bands, per_band = 5, 3, 12, 3, 4, 2
+    hist = rng.integers(0, 6, size=(m, L1, bins)) * (rng.random((m, L1, bins)) < 0.7)
+    hist[2, 1] = 0
+    edges = np.geomspace(0.01, 10.0, bins + 1)
+    priority = rng.integers(0, 1000, size=(L1, m * bins, k))
+    priority[rng.random(priority.shape) < 0.2] = NO_SAMPLE
+    samples = {"sample_priority": priority, "sample_row": rng.permutation(L1 * m * bins * k).reshape(L1, m * bins, k),
+               "sample_value": rng.integers(1, 4, size=(L1, m * bins, k)).astype(np.float32)}
+    factors, layers = np.repeat(np.arange(m), L1), np.tile(np.arange(L1), m)
+
+    expected = []
+    for pair, (f, layer) in enumerate(zip(factors, layers)):
+        counts = hist[f, layer].astype(float)
+        if counts.sum() == 0:
+            continue
+        middle = np.cumsum(counts) - counts / 2
+        band_of = [min(int(x / counts.sum() * n_bands), n_bands - 1) for x in middle]
+        for band in range(n_bands):
+            band_bins = [b for b in range(bins) if band_of[b] == band and counts[b] > 0]
+            found = [(samples["sample_priority"][layer, f * bins + b, j], samples["sample_row"][layer, f * bins + b, j],
+                      samples["sample_value"][layer, f * bins + b, j]) for b in band_bins for j in range(k)]
+            drawn = sorted(c for c in found if c[0] != NO_SAMPLE)[:per_band]
+            for rank, (_, row, value) in enumerate(sorted(drawn, key=lambda c: (-c[2], c[1]))):
+                expected.append((pair, band, edges[band_bins[0]], edges[band_bins[-1] + 1], rank, row, value))
+    got = band_sample_rows(hist, edges, samples, factors, layers, n_bands, per_band)
+    names = ("pair", "band", "band_lo", "band_hi", "rank", "row", "value")
+    assert list(zip(*(got[n].tolist() for n in names))) == [tuple(float(x) if i in (2, 3, 6) else int(x) for i, x in enumerate(e)) for e in expected]
+    assert len(expected) > 2 * m * L1  # many bands drew, and most drew per_band of more

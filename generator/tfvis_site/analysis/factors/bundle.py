@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pyarrow as pa
 
-from .samples import N_BANDS, PER_BIN, band_samples
+from .samples import N_BANDS, PER_BIN, band_sample_rows
 from .statistics import FORMULAS, OBJECTIVES
 from .token_factors import pack_token_factors
 
@@ -180,16 +180,15 @@ QUANTILE_TYPES = {"factor": pa.int32(), "layer": pa.int8(), "band": pa.int8(), "
 
 
 def _quantile_table(res: FactorResult, factors: range, sent_of: np.ndarray, offsets: np.ndarray) -> pa.Table:
-    """Contexts of each factor and layer per activation band (samples.band_samples)."""
-    columns: dict[str, list[Any]] = {name: [] for name in QUANTILE_TYPES}
-    for factor in factors:
-        for layer in range(res.is_.shape[1]):
-            for row in band_samples(res.hist, res.hist_edges, res.samples, factor, layer):
-                sid = int(sent_of[row["row"]])
-                item = {**row, "factor": factor, "layer": layer, "sentence_id": sid, "position": row["row"] - int(offsets[sid])}
-                for name in QUANTILE_TYPES:
-                    columns[name].append(item[name])
-    return pa.table({name: pa.array(values, QUANTILE_TYPES[name]) for name, values in columns.items()})
+    """Contexts of each factor and layer per activation band (samples.band_sample_rows)."""
+    n_layers = res.is_.shape[1]
+    pair_factor = np.repeat(np.arange(factors.start, factors.stop), n_layers)
+    pair_layer = np.tile(np.arange(n_layers), len(factors))
+    cols = band_sample_rows(res.hist, res.hist_edges, res.samples, pair_factor, pair_layer)
+    sid = sent_of[cols["row"]]
+    values = {"factor": pair_factor[cols["pair"]], "layer": pair_layer[cols["pair"]], "band": cols["band"], "band_lo": cols["band_lo"],
+              "band_hi": cols["band_hi"], "rank": cols["rank"], "sentence_id": sid, "position": cols["row"] - offsets[sid], "value": cols["value"]}
+    return pa.table({name: pa.array(values[name].astype(t.to_pandas_dtype())) for name, t in QUANTILE_TYPES.items()})
 
 
 def write_factor_bundle(res: FactorResult, store: ActivationStore, bundle: BundleWriter,

@@ -101,25 +101,40 @@ def band_samples(hist: np.ndarray, edges: np.ndarray, samples: dict[str, np.ndar
     its middle count falls in). ``hist`` (m, L+1, bins) counts on ``edges`` (bins + 1,);
     ``samples`` (L+1, m * bins, k) as inference merged them. Rows: band (0 = weakest), band_lo,
     band_hi (activation range of the band's bins), rank, row (token row), value."""
-    counts = hist[factor, layer].astype(np.float64)
-    total = counts.sum()
-    if total <= 0:
-        return []
-    bins = len(counts)
-    middle = np.cumsum(counts) - counts / 2
-    band_of_bin = np.minimum((middle / total * n_bands).astype(np.int64), n_bands - 1)
-    slot = factor * bins
-    priority = samples["sample_priority"][layer, slot : slot + bins]
-    rows = samples["sample_row"][layer, slot : slot + bins]
-    values = samples["sample_value"][layer, slot : slot + bins]
-    out = []
-    for band in range(n_bands):
-        in_band = np.flatnonzero((band_of_bin == band) & (counts > 0))
-        if not len(in_band):
-            continue
-        p, r, v = priority[in_band].ravel(), rows[in_band].ravel(), values[in_band].ravel()
-        chosen = [i for i in np.lexsort((r, p)) if p[i] != NO_SAMPLE][:per_band]
-        for rank, i in enumerate(sorted(chosen, key=lambda i: (-v[i], r[i]))):
-            out.append({"band": band, "band_lo": float(edges[in_band[0]]), "band_hi": float(edges[in_band[-1] + 1]), "rank": rank,
-                        "row": int(r[i]), "value": float(v[i])})
-    return out
+    cols = band_sample_rows(hist, edges, samples, np.array([factor]), np.array([layer]), n_bands, per_band)
+    return [{"band": int(b), "band_lo": float(lo), "band_hi": float(hi), "rank": int(k), "row": int(r), "value": float(v)}
+            for b, lo, hi, k, r, v in zip(*(cols[n] for n in ("band", "band_lo", "band_hi", "rank", "row", "value")))]
+
+
+def band_sample_rows(hist: np.ndarray, edges: np.ndarray, samples: dict[str, np.ndarray], factors: np.ndarray, layers: np.ndarray,
+                     n_bands: int = N_BANDS, per_band: int = PER_BIN) -> dict[str, np.ndarray]:
+    """``band_samples`` of P (factor, layer) pairs at once (``factors``, ``layers`` (P,)), as
+    columns ordered by pair, band, rank: pair (P index), band, band_lo, band_hi (float64), rank,
+    row (int64), value (float32). In each band the ``per_band`` lowest (priority, row) of its
+    bins' samples are drawn, then ranked by (value desc, row)."""
+    factors, layers = np.asarray(factors, np.int64), np.asarray(layers, np.int64)
+    counts = hist[factors, layers].astype(np.float64)  # (P, bins)
+    n_pairs, bins = counts.shape
+    total = counts.sum(1, keepdims=True)
+    middle = np.cumsum(counts, 1) - counts / 2
+    fraction = np.divide(middle, total, out=np.zeros_like(middle), where=total > 0)
+    band_key = np.arange(n_pairs)[:, None] * n_bands + np.minimum((fraction * n_bands).astype(np.int64), n_bands - 1)
+    filled = counts > 0  # a band's bins are its filled ones
+    filled_bin = np.nonzero(filled)[1]
+    first, last = np.full(n_pairs * n_bands, bins), np.full(n_pairs * n_bands, -1)
+    np.minimum.at(first, band_key[filled], filled_bin)
+    np.maximum.at(last, band_key[filled], filled_bin)
+
+    slots = factors[:, None] * bins + np.arange(bins)  # (P, bins)
+    priority, row, value = (samples[name][layers[:, None], slots] for name in ("sample_priority", "sample_row", "sample_value"))
+    drawn = filled[:, :, None] & (priority != NO_SAMPLE)  # (P, bins, k)
+    key = np.broadcast_to(band_key[:, :, None], drawn.shape)[drawn]
+    priority, row, value = priority[drawn], row[drawn].astype(np.int64), value[drawn]
+    order = np.lexsort((row, priority, key))
+    key, row, value = key[order], row[order], value[order]
+    kept = np.arange(len(key)) - np.searchsorted(key, key, side="left") < per_band
+    key, row, value = key[kept], row[kept], value[kept]
+    order = np.lexsort((row, -value, key))
+    key, row, value = key[order], row[order], value[order]
+    return {"pair": key // n_bands, "band": key % n_bands, "band_lo": edges[first[key]], "band_hi": edges[last[key] + 1],
+            "rank": np.arange(len(key)) - np.searchsorted(key, key, side="left"), "row": row, "value": value}
