@@ -257,6 +257,9 @@ STAGES: list[Stage] = [
     extract_stage("extract", lambda run: np.arange(len(run.items())), ModelRun.store_options),
     extract_stage("extract-attention", ModelRun.attention_sample, ModelRun.attention_options),
     FACTORS_STAGE,
+    # right after the factors it reads: its ONNX session's ~0.3 GB transient then stacks on the
+    # smallest resident set of the build, not on every later stage's results
+    *LIVE_STAGES,
     FACTOR_MAPS_STAGE,
     EXPLANATIONS_STAGE,
     LLM_EXPLANATIONS_STAGE,
@@ -264,6 +267,5 @@ STAGES: list[Stage] = [
     CONCEPT_STAGE,
     ATTENTION_STAGE,
     *CIRCUIT_STAGES,
-    *LIVE_STAGES,
     SITE_STAGE,
 ]

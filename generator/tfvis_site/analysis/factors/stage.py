@@ -158,6 +158,7 @@ def learn_factors(store: ActivationStore, cfg: FactorConfig, out_dir: Path, repo
         f"L0 {q['overall']['l0_mean']:.1f}, dead {q['overall']['dead_fraction']:.1%}, "
         f"learn {timings['learn']:.0f}s, inference {timings['inference']:.0f}s"
     )
+    del raw  # saved: the result read back below would otherwise sit beside it (0.4 GB each on SmolLM2)
     return FactorResult.load(out_dir)
 
 
