@@ -82,8 +82,8 @@ def add_samples(priority: np.ndarray, row: np.ndarray, value: np.ndarray, keys: 
 
 def merge_samples(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Slot-wise lowest k of two partials' samples (associative, commutative). Layer by layer:
-    the joined candidates of all layers at once held five times a partial's samples (2.7 GB
-    for SmolLM2's 31 layers)."""
+    joining every layer's candidates at once was the largest transient of SmolLM2's factor stage
+    (31 layers; docs/configuration.md, "Sharded factor inference")."""
     k = a["sample_priority"].shape[-1]
     names = ("sample_priority", "sample_row", "sample_value")
     out = {n: np.empty_like(a[n]) for n in names}
