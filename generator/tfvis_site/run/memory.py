@@ -85,15 +85,3 @@ class MemoryBudget:
                     f"lower {option[name]} or raise the budget"
                 )
 
-
-def release_freed_memory() -> None:
-    """Hand the C heap's free pages back to the system (glibc's malloc_trim). A stage's large
-    temporaries, once freed, otherwise stay in the process's resident set (glibc keeps them for
-    reuse), and the next stage's peak stacks on top of them. Nothing happens where the C library
-    is not glibc."""
-    import ctypes
-
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..capture.extract import ExtractOptions
-from .memory import release_freed_memory
+from ..heap import release_freed_memory
 
 if TYPE_CHECKING:
     from ..cache import StageCache

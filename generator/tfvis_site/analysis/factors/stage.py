@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from safetensors.numpy import load_file, save_file
 
+from ...heap import release_freed_memory
 from ...progress import Reporter
 from .config import FactorConfig
 from .inference import InferenceJob, ShardRunner, load_partial, run_inference, save_partial
@@ -54,6 +55,7 @@ def _dictionary(store: ActivationStore, cfg: FactorConfig, out_dir: Path, report
         t = time.perf_counter()
         learner = fit_learner(X, cfg, reporter, store.info.d_model)
         del X
+        release_freed_memory()  # training's freed heap would otherwise sit under inference's peak
         timings["learn"] = time.perf_counter() - t
         components = np.ascontiguousarray(learner.components_, dtype=np.float32)
         sae = None
