@@ -122,6 +122,8 @@ def test_merged_partials_equal_the_single_pass_result_in_any_grouping(inference_
         "right fold": reduce(lambda acc, p: merge_partials(p, acc), parts[::-1]),
         "pairs": merge_partials(reduce(merge_partials, parts[: len(parts) // 2]), reduce(merge_partials, parts[len(parts) // 2 :])),
         "shuffled": reduce(merge_partials, [parts[i] for i in np.random.default_rng(1).permutation(len(parts))]),
+        # run_inference's running merge, into the first partial's arrays (copies: the folds above reuse parts)
+        "in place": reduce(lambda acc, p: merge_partials(acc, p, in_place=True), [{k: np.copy(v) for k, v in p.items()} for p in parts]),
     }
     layer0 = single["topk_values"][0]
     assert (layer0[:, :-1] == layer0[:, 1:]).any() and (layer0 > 0).any()  # ties exist (CLS rows of layer 0)

@@ -215,29 +215,37 @@ _COUNTS = ("active", "act_nonlast", "pairs", "hist", "l0_hist")
 _PER_BATCH = ("err_scaled", "err_orig", "norm_scaled", "sum_scaled")
 
 
-def merge_partials(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def merge_partials(a: dict[str, np.ndarray], b: dict[str, np.ndarray], in_place: bool = False) -> dict[str, np.ndarray]:
     """Associative, commutative merge of two ``infer_shard`` partials (of disjoint token
     ranges): counts add, per-batch sums concatenate (ordered by batch start), top-k lists merge
     by (value desc, token row asc). Merging any grouping of a store's shard partials, then
-    ``finish_inference``, gives exactly the single-pass result."""
-    out = {name: a[name] + b[name] for name in _COUNTS}
+    ``finish_inference``, gives exactly the single-pass result. ``in_place``: the result reuses
+    ``a``'s large arrays (run_inference's running merge, which owns ``a``), so a merge holds two
+    partials instead of three."""
+    out = a if in_place else {}
+    for name in _COUNTS:
+        out[name] = np.add(a[name], b[name], out=a[name] if in_place else None)
     starts = np.concatenate([a["batch_start"], b["batch_start"]])
     order = np.argsort(starts, kind="stable")
     out["batch_start"] = starts[order]
     for name in _PER_BATCH:
         out[name] = np.concatenate([a[name], b[name]])[order]
-    out["topk_values"], out["topk_token"] = _merge_top(a, b)
-    out.update(merge_samples(a, b))
+    out["topk_values"], out["topk_token"] = _merge_top(a, b, in_place)
+    out.update(merge_samples(a, b, in_place))
     out.update(_merge_token_runs(a, b))
     out["seconds"] = np.float64(a["seconds"] + b["seconds"])
     return out
 
 
-def _merge_top(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _merge_top(a: dict[str, np.ndarray], b: dict[str, np.ndarray], in_place: bool) -> tuple[np.ndarray, np.ndarray]:
     """The top-k lists of two partials merged by (value desc, token row asc), layer by layer (so
-    the joined lists of one layer at a time are held, not of every layer)."""
+    the joined lists of one layer at a time are held, not of every layer); ``in_place``: into
+    ``a``'s arrays (a layer is joined, a copy, before it is overwritten)."""
     k = a["topk_values"].shape[2]
-    top_values, top_rows = np.empty_like(a["topk_values"]), np.empty_like(a["topk_token"])
+    if in_place:
+        top_values, top_rows = a["topk_values"], a["topk_token"]
+    else:
+        top_values, top_rows = np.empty_like(a["topk_values"]), np.empty_like(a["topk_token"])
     for layer in range(len(top_values)):
         values = np.concatenate([a["topk_values"][layer], b["topk_values"][layer]], axis=1)
         rows = np.concatenate([a["topk_token"][layer], b["topk_token"][layer]], axis=1)
@@ -368,7 +376,7 @@ def run_inference(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scal
                 save_partial(Path(partial_dir) / f"{index:05d}.npz", partial)
             if run_shards is not None:
                 task.advance(L1 * (shards[index][1] - shards[index][0]))
-            merged = partial if merged is None else merge_partials(merged, partial)
+            merged = partial if merged is None else merge_partials(merged, partial, in_place=True)
             del partial  # or the loop holds it while the next shard fills its own: three partials at once
     if merged is None:  # an empty store
         raise ValueError("factor inference over a store without tokens")

@@ -80,13 +80,14 @@ def add_samples(priority: np.ndarray, row: np.ndarray, value: np.ndarray, keys: 
     priority[slots], row[slots], value[slots] = merged
 
 
-def merge_samples(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Slot-wise lowest k of two partials' samples (associative, commutative). Layer by layer:
-    joining every layer's candidates at once was the largest transient of SmolLM2's factor stage
-    (31 layers; docs/configuration.md, "Sharded factor inference")."""
+def merge_samples(a: dict[str, np.ndarray], b: dict[str, np.ndarray], in_place: bool = False) -> dict[str, np.ndarray]:
+    """Slot-wise lowest k of two partials' samples (associative, commutative); ``in_place``: into
+    ``a``'s arrays. Layer by layer: joining every layer's candidates at once was the largest
+    transient of SmolLM2's factor stage (31 layers; docs/configuration.md, "Sharded factor
+    inference")."""
     k = a["sample_priority"].shape[-1]
     names = ("sample_priority", "sample_row", "sample_value")
-    out = {n: np.empty_like(a[n]) for n in names}
+    out = {n: a[n] if in_place else np.empty_like(a[n]) for n in names}
     for layer in range(len(a["sample_priority"])):
         merged = _lowest(*(np.concatenate([a[n][layer], b[n][layer]], -1) for n in names), k)
         for n, values in zip(names, merged):
