@@ -341,6 +341,15 @@ class InferenceJob:
         return infer_shard(store, self.cfg, enc, mean, scale, token_range, progress, massive_norm)
 
 
+def _merge_running(merged: dict[str, np.ndarray] | None, partial: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """run_inference's running merge, into ``merged``'s own arrays. The first partial becomes it,
+    copied where read-only (a partial returned through Ray's object store is)."""
+    if merged is None:
+        return {name: np.array(value) if isinstance(value, np.ndarray) and not value.flags.writeable else value
+                for name, value in partial.items()}
+    return merge_partials(merged, partial, in_place=True)
+
+
 #: ``run_shards(todo, job)``: runs ``job.run(token_range)`` for each (index, token_range) of
 #: ``todo`` anywhere and yields (index, partial) in any order. The default runs them here.
 ShardRunner = Any
@@ -362,7 +371,7 @@ def run_inference(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scal
             path = None if partial_dir is None else Path(partial_dir) / f"{index:05d}.npz"
             if path is not None and path.exists():
                 partial = load_partial(path)
-                merged = partial if merged is None else merge_partials(merged, partial)
+                merged = _merge_running(merged, partial)
                 task.advance(L1 * (token_range[1] - token_range[0]))
             else:
                 todo.append((index, token_range))
@@ -376,7 +385,7 @@ def run_inference(store, cfg: FactorConfig, enc: Encoder, mean: np.ndarray, scal
                 save_partial(Path(partial_dir) / f"{index:05d}.npz", partial)
             if run_shards is not None:
                 task.advance(L1 * (shards[index][1] - shards[index][0]))
-            merged = partial if merged is None else merge_partials(merged, partial, in_place=True)
+            merged = _merge_running(merged, partial)
             del partial  # or the loop holds it while the next shard fills its own: three partials at once
     if merged is None:  # an empty store
         raise ValueError("factor inference over a store without tokens")
