@@ -20,7 +20,7 @@ from ..analysis.concepts import ConceptResult, concept_key, concept_log, probe_c
 from ..analysis import explanations
 from ..executor import model_loader
 from ..capture.extract import ActivationStore, extract
-from ..analysis.factors import FactorResult, learn_factors
+from ..analysis.factors import FactorResult, fit_factors
 from ..analysis.factors.lime import compute_lime
 from ..analysis.live import stage as live
 from ..modality import load_corpus
@@ -80,7 +80,7 @@ def _learn_factors(run: ModelRun, item: Any, folder: Path | None) -> None:
                      {"the factor training sample": "[factors] n_train"})
     shard_tokens = run.memory.inference_shard_tokens(n_layers, d_model)
     runner = None if run.executor.in_process else partial(infer_on_workers, run.executor)  # the inference shards on actors
-    learn_factors(store, cfg, folder, run.reporter, shard_tokens, runner)
+    fit_factors(store, cfg, folder, run.reporter, shard_tokens, runner)
 
 
 FACTORS_STAGE = Stage(

@@ -16,10 +16,10 @@ from .coding import FistaInfo, NonNegativeFista, duality_gap, fista_nn, fista_nn
 from .config import FactorConfig
 from .learn import DictionaryLearner, TopKSAE, max_cosine_recovery, planted_problem
 from .statistics import FORMULAS, assign_levels, importance_scores, peak_layers
-from .stage import FactorResult, learn_factors
+from .stage import FactorResult, fit_factors, learn_factors
 
 __all__ = [
     "FORMULAS", "DictionaryLearner", "FactorConfig", "FactorResult", "FistaInfo", "NonNegativeFista", "TopKSAE",
-    "assign_levels", "duality_gap", "fista_nn", "fista_nn_ws", "importance_scores", "learn_factors",
+    "assign_levels", "duality_gap", "fista_nn", "fista_nn_ws", "fit_factors", "importance_scores", "learn_factors",
     "max_cosine_recovery", "peak_layers", "planted_problem", "spectral_norm_sq", "write_factor_bundle",
 ]

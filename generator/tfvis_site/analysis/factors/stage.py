@@ -96,8 +96,17 @@ def _save_stats(out_dir: Path, raw: dict[str, Any], stats: dict[str, np.ndarray]
 
 def learn_factors(store: ActivationStore, cfg: FactorConfig, out_dir: Path, reporter: Reporter, tokens_per_shard: int = 1 << 17,
                   run_shards: ShardRunner = None) -> "FactorResult":
+    """``fit_factors`` into ``out_dir``, then its result read from there."""
+    fit_factors(store, cfg, out_dir, reporter, tokens_per_shard, run_shards)
+    return FactorResult.load(out_dir)
+
+
+def fit_factors(store: ActivationStore, cfg: FactorConfig, out_dir: Path, reporter: Reporter, tokens_per_shard: int = 1 << 17,
+                run_shards: ShardRunner = None) -> None:
     """Fit preprocessing + dictionary on ``store`` (an ActivationStore), code every token at
-    every layer, and write the result into ``out_dir`` (see run/build.py for the files).
+    every layer, and write the result into ``out_dir`` (see run/build.py for the files), which
+    ``FactorResult.load`` reads. The build's stage runner loads it from the cache folder the
+    work folder becomes, so the stage writes here and reads nothing back.
 
     Resumable: each finished step leaves its file in ``out_dir`` (layer_stats.npz, then
     model.safetensors + trained.json, then one inference partial per shard under inference/),
@@ -160,8 +169,6 @@ def learn_factors(store: ActivationStore, cfg: FactorConfig, out_dir: Path, repo
         f"L0 {q['overall']['l0_mean']:.1f}, dead {q['overall']['dead_fraction']:.1%}, "
         f"learn {timings['learn']:.0f}s, inference {timings['inference']:.0f}s"
     )
-    del raw  # saved: the result read back below would otherwise sit beside it (0.4 GB each on SmolLM2)
-    return FactorResult.load(out_dir)
 
 
 #: The inference pass's by-products kept in stats.npz (samples.py): token factors, then samples.
