@@ -25,6 +25,10 @@ class FactorConfig(StageConfig):
     alpha: L1 weight of the non-negative lasso in preprocessed units (every layer is scaled so
         that E||z||^2 = 1).
     sae_k, sae_n_steps, sae_lr: active latents per vector, Adam steps and step size for "topk-sae".
+    sae_precision: of the SAE encoder's dense forward product in training (TopKSAE.precision):
+        "fp32", "bf16" or "auto" (bf16 where the CPU multiplies bf16 natively, else fp32),
+        resolved when the config is made (capture.extract.resolved_precision). Inference codes
+        every state in float32 either way.
     preprocess: "center-scale" (per layer: subtract the mean, divide by the RMS norm),
         "standardize" (per layer and dimension: subtract the mean, divide by the std, then by
         sqrt(d)), or "none" (only the global RMS scale).
@@ -58,6 +62,7 @@ class FactorConfig(StageConfig):
     sae_k: int = 24
     sae_n_steps: int = 3000
     sae_lr: float = 3e-3
+    sae_precision: str = "auto"
     preprocess: str = "center-scale"
     n_train: int = 200_000
     n_steps: int = 400
@@ -82,6 +87,9 @@ class FactorConfig(StageConfig):
     device: str = "cpu"
 
     def __post_init__(self) -> None:
+        from ...capture.extract import resolved_precision
+
+        object.__setattr__(self, "sae_precision", resolved_precision(self.sae_precision, "factors.sae_precision"))
         if self.method not in ("fista-dl", "topk-sae"):
             raise ValueError(f"factors.method must be 'fista-dl' or 'topk-sae', not {self.method!r}")
         if self.preprocess not in ("center-scale", "standardize", "none"):

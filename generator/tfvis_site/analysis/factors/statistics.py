@@ -150,7 +150,7 @@ def fit_learner(X: np.ndarray, cfg: FactorConfig, reporter: Reporter, d: int):
         cb = lambda step, learner: task.advance(1)  # noqa: E731
         if cfg.method == "topk-sae":
             learner = TopKSAE(m, k=cfg.sae_k, n_steps=steps, batch_size=cfg.batch_size, lr=cfg.sae_lr,
-                              random_state=cfg.seed, device=cfg.device, callback=cb)
+                              random_state=cfg.seed, device=cfg.device, precision=cfg.sae_precision, callback=cb)
         else:
             learner = DictionaryLearner(m, alpha=cfg.alpha, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
                                         update=cfg.update, lr=cfg.lr, fit_tol=cfg.fit_tol, tol=cfg.tol,
