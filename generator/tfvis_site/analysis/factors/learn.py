@@ -192,8 +192,8 @@ class _TopKEncoder(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, W, b, k, dtype=torch.float32):
-        # the dense path's exact expression; addmm adds the bias inside the product, which
-        # saves a pass over the (B, m) pre-activations
+        # in float32 the dense path's exact expression; addmm adds the bias inside the product,
+        # which saves a pass over the (B, m) pre-activations
         vals, top = torch.topk(torch.addmm(b.to(dtype), x.to(dtype), W.to(dtype)), k, dim=1)
         ctx.save_for_backward(x, W, top)
         ctx.mark_non_differentiable(top)
@@ -231,7 +231,7 @@ class TopKSAE(_Base):
     the encoder's dense forward product (the step's largest cost), "fp32" or "bf16" (sparse
     only: the pre-activations that pick the top k, and their values, in bf16; the gradients and
     the optimiser stay float32). In bf16, on a CPU that multiplies it natively, the default
-    factor stage learns in 0.73-0.80x the time at the same FVU (docs/factors.md "The SAE's
+    factor stage trains in 0.66-0.79x the time, FVU within 0.002 (docs/factors.md "The SAE's
     forward product in bf16").
     Attributes after fit: ``components_`` (m, d) decoder rows (unit norm), ``W_enc_`` (d, m),
     ``b_enc_`` (m,), ``b_dec_`` (d,).
